@@ -1,0 +1,42 @@
+//! Guest helper crate for Seatwarden connectors.
+//!
+//! Every connector needs the same plumbing: bindings for the
+//! `seatwarden:connector` world, a small blocking HTTP client over
+//! `wasi:http/outgoing-handler`, logging into the host, and a mapping from
+//! HTTP statuses to the contract's `connector-error`. Keeping it here means a
+//! connector crate holds only vendor logic, and a fix to the plumbing reaches
+//! every connector on its next build.
+//!
+//! A connector implements [`Guest`] and exports it with
+//! `seatwarden_sdk::export_connector!(MyConnector);`.
+
+pub mod http;
+pub mod log;
+
+/// Bindings generated from `wit/connector.wit` (and the WASI packages it uses).
+pub mod bindings {
+    wit_bindgen::generate!({
+        path: "../../wit",
+        world: "seatwarden:connector/connector",
+        pub_export_macro: true,
+        export_macro_name: "export_connector",
+        default_bindings_module: "seatwarden_sdk::bindings",
+        generate_all,
+    });
+}
+
+pub use bindings::export_connector;
+pub use bindings::exports::seatwarden::connector::connector_api::Guest;
+pub use bindings::seatwarden::connector::types::{
+    Account, AccountPage, Activity, ActivityPage, AuthScheme, Capabilities, ConnectorError,
+    Descriptor, OptionSpec, Settings, Timestamp,
+};
+
+/// Looks up a connection option by name.
+pub fn option<'a>(settings: &'a Settings, name: &str) -> Option<&'a str> {
+    settings
+        .options
+        .iter()
+        .find(|(key, _)| key == name)
+        .map(|(_, value)| value.as_str())
+}
