@@ -1,0 +1,27 @@
+//! Seatwarden: a SaaS license manager that runs one sandboxed WebAssembly
+//! connector per vendor.
+//!
+//! The library is the host: [`runtime`] loads connector components and calls
+//! them under the limits in [`limits`], with outbound HTTP scoped by
+//! [`egress`] and credentials injected from [`credentials`]. The binary in
+//! `main.rs` is a thin command line over it ([`cli`]).
+
+pub mod bindings;
+pub mod cache;
+pub mod cli;
+pub mod connection;
+pub mod credentials;
+pub mod descriptor;
+pub mod egress;
+pub mod engine;
+pub mod error;
+pub mod limits;
+pub mod runtime;
+mod sandbox;
+
+pub use bindings::types::{Account, AccountPage, Activity, ActivityPage, ConnectorError};
+pub use connection::Connection;
+pub use credentials::{AuthScheme, Credential};
+pub use error::{CallError, CallErrorKind, LoadError};
+pub use limits::Limits;
+pub use runtime::{Connector, Runtime, RuntimeConfig};

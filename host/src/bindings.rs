@@ -1,0 +1,28 @@
+//! Host bindings for the `seatwarden:connector/connector` world.
+//!
+//! Generated from `wit/` at build time, so the contract third parties read
+//! and the types the host uses cannot drift apart. The WASI packages map onto
+//! wasmtime-wasi's and wasmtime-wasi-http's own bindings, so their resource
+//! types are shared with the linker functions those crates add.
+
+wasmtime::component::bindgen!({
+    path: "../wit",
+    world: "seatwarden:connector/connector",
+    exports: { default: async },
+    with: {
+        "wasi:http": wasmtime_wasi_http::p2::bindings::http,
+        "wasi:io": wasmtime_wasi::p2::bindings::io,
+        "wasi:clocks": wasmtime_wasi::p2::bindings::clocks,
+    },
+});
+
+pub use exports::seatwarden::connector::connector_api;
+pub use seatwarden::connector::log;
+pub use seatwarden::connector::types;
+
+/// The contract version this host speaks; connectors must export
+/// `seatwarden:connector/connector-api@0.1.x`.
+pub const CONTRACT_VERSION: &str = "0.1.0";
+
+/// The name of the interface every connector exports, without version.
+pub const CONTRACT_INTERFACE: &str = "seatwarden:connector/connector-api";

@@ -1,0 +1,110 @@
+//! A connection: where one profile's connector talks to, and with what.
+//!
+//! Built from the connector's descriptor plus the operator's settings. The
+//! allowlist is derived here and only here: the origin of the base URL, plus
+//! any hosts the operator added explicitly. The connector's own default hosts
+//! never widen it. A connection whose auth scheme needs a secret must have one.
+
+use crate::bindings::types;
+use crate::credentials::{AuthScheme, Credential, auth_header};
+use crate::descriptor::Descriptor;
+use crate::egress::{AllowedOrigin, EgressPolicy, PrivateTargets};
+use anyhow::{Context, Result, bail};
+use std::sync::Arc;
+
+/// Settings, allowlist and credential for calls on behalf of one profile.
+#[derive(Clone, Debug)]
+pub struct Connection {
+    pub(crate) settings: types::Settings,
+    pub(crate) egress: Arc<EgressPolicy>,
+    pub(crate) credential: Option<Credential>,
+}
+
+/// Builds a [`Connection`] from a descriptor and the operator's choices.
+#[derive(Clone, Debug, Default)]
+pub struct ConnectionBuilder {
+    base_url: Option<String>,
+    extra_hosts: Vec<String>,
+    private_targets: PrivateTargets,
+    credential: Option<Credential>,
+    options: Vec<(String, String)>,
+}
+
+impl Connection {
+    /// Starts a connection; without a base URL the connector's default is used.
+    pub fn builder() -> ConnectionBuilder {
+        ConnectionBuilder::default()
+    }
+
+    /// The base URL the connector is given.
+    pub fn base_url(&self) -> &str {
+        &self.settings.base_url
+    }
+
+    /// The origins this connection may reach.
+    pub fn allowed_hosts(&self) -> Vec<String> {
+        self.egress.allowed()
+    }
+}
+
+impl ConnectionBuilder {
+    pub fn base_url(mut self, url: impl Into<String>) -> Self {
+        self.base_url = Some(url.into());
+        self
+    }
+
+    /// Allows one more origin, e.g. a vendor's separate auth or CDN host.
+    pub fn allow_host(mut self, origin: impl Into<String>) -> Self {
+        self.extra_hosts.push(origin.into());
+        self
+    }
+
+    pub fn private_targets(mut self, policy: PrivateTargets) -> Self {
+        self.private_targets = policy;
+        self
+    }
+
+    pub fn credential(mut self, credential: Credential) -> Self {
+        self.credential = Some(credential);
+        self
+    }
+
+    pub fn option(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.options.push((name.into(), value.into()));
+        self
+    }
+
+    /// Validates everything against the connector's descriptor.
+    pub fn build(self, descriptor: &Descriptor) -> Result<Connection> {
+        let label = descriptor.label();
+        let base_url = self
+            .base_url
+            .unwrap_or_else(|| descriptor.default_base_url.clone())
+            .trim_end_matches('/')
+            .to_string();
+        let mut allowed = vec![AllowedOrigin::parse(&base_url).with_context(|| format!("base URL of the {label} connection"))?];
+        for host in &self.extra_hosts {
+            allowed.push(AllowedOrigin::parse(host).with_context(|| format!("allowed host of the {label} connection"))?);
+        }
+        for spec in descriptor.options.iter().filter(|o| o.required) {
+            if !self.options.iter().any(|(name, _)| *name == spec.name) {
+                bail!("connector {label} needs option {:?} ({})", spec.name, spec.description);
+            }
+        }
+        match (&descriptor.auth, &self.credential) {
+            (AuthScheme::None, _) => {}
+            (scheme, None) => bail!("connector {label} authenticates with {scheme}, but the connection has no credential"),
+            (scheme, Some(credential)) => {
+                auth_header(scheme, credential).with_context(|| format!("credential of the {label} connection"))?;
+            }
+        }
+        Ok(Connection {
+            settings: types::Settings {
+                base_url,
+                options: self.options,
+            },
+            egress: Arc::new(EgressPolicy::new(allowed, self.private_targets)),
+            credential: self.credential,
+        })
+    }
+}

@@ -1,0 +1,201 @@
+//! Connection credentials: where they come from and how they become a header.
+//!
+//! Secrets live only in the host, inside [`SecretString`], which never prints
+//! (its `Debug` is redacted) and is zeroed on drop. They turn into a header
+//! value only inside the outbound-HTTP hook, after the request passed the
+//! allowlist, and that value is marked sensitive so HTTP tooling does not log
+//! it. Nothing here ever formats a secret into an error message.
+
+use anyhow::{Context, Result, bail};
+use base64::Engine as _;
+use http::{HeaderName, HeaderValue};
+use secrecy::{ExposeSecret, SecretString};
+use std::path::{Path, PathBuf};
+
+/// How the host authenticates a connector's requests (mirrors the WIT
+/// `auth-scheme`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AuthScheme {
+    None,
+    ApiKeyHeader(HeaderName),
+    BearerToken,
+    Basic,
+    OAuth2ClientCredentials,
+}
+
+impl std::fmt::Display for AuthScheme {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AuthScheme::None => f.write_str("none"),
+            AuthScheme::ApiKeyHeader(name) => write!(f, "API key in header {name}"),
+            AuthScheme::BearerToken => f.write_str("bearer token (Authorization: Bearer)"),
+            AuthScheme::Basic => f.write_str("HTTP Basic (user + secret)"),
+            AuthScheme::OAuth2ClientCredentials => f.write_str("OAuth 2.0 client credentials"),
+        }
+    }
+}
+
+impl AuthScheme {
+    /// The header this scheme sets, which the guest may therefore not set.
+    pub fn header_name(&self) -> Option<HeaderName> {
+        match self {
+            AuthScheme::None => None,
+            AuthScheme::ApiKeyHeader(name) => Some(name.clone()),
+            _ => Some(http::header::AUTHORIZATION),
+        }
+    }
+}
+
+/// A secret for one connection.
+#[derive(Clone, Debug)]
+pub enum Credential {
+    /// An API key or bearer token.
+    Secret(SecretString),
+    /// A user name (not secret) and a password or API key.
+    Basic { user: String, secret: SecretString },
+}
+
+impl Credential {
+    /// An API key or token.
+    pub fn secret(value: impl Into<String>) -> Self {
+        Credential::Secret(SecretString::from(value.into()))
+    }
+}
+
+/// The header for `scheme`, built from `credential`, marked sensitive.
+pub fn auth_header(scheme: &AuthScheme, credential: &Credential) -> Result<Option<(HeaderName, HeaderValue)>> {
+    let (name, value) = match (scheme, credential) {
+        (AuthScheme::None, _) => return Ok(None),
+        (AuthScheme::ApiKeyHeader(name), Credential::Secret(secret)) => {
+            (name.clone(), secret.expose_secret().to_string())
+        }
+        (AuthScheme::BearerToken, Credential::Secret(secret)) => (
+            http::header::AUTHORIZATION,
+            format!("Bearer {}", secret.expose_secret()),
+        ),
+        (AuthScheme::Basic, Credential::Basic { user, secret }) => {
+            let pair = format!("{user}:{}", secret.expose_secret());
+            (
+                http::header::AUTHORIZATION,
+                format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(pair)),
+            )
+        }
+        (AuthScheme::OAuth2ClientCredentials, _) => {
+            bail!("OAuth 2.0 client credentials are not supported by this host yet")
+        }
+        (scheme, Credential::Secret(_)) => bail!("{scheme} needs a user and a secret, but the credential is a single secret"),
+        (scheme, Credential::Basic { .. }) => bail!("{scheme} needs a single secret, but the credential is a user and a secret"),
+    };
+    // The error from HeaderValue carries no bytes of the value.
+    let mut value = HeaderValue::from_str(&value)
+        .map_err(|_| anyhow::anyhow!("the credential contains characters not allowed in an HTTP header"))?;
+    value.set_sensitive(true);
+    Ok(Some((name, value)))
+}
+
+/// Where a connection's secret is read from. Secrets are never inline in
+/// configuration.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CredentialSource {
+    /// An environment variable of the host process.
+    Env(String),
+    /// A file readable by the owner only (mode 0600 or stricter).
+    File(PathBuf),
+}
+
+impl CredentialSource {
+    /// Reads the secret, trimming one trailing newline.
+    pub fn load(&self) -> Result<SecretString> {
+        let value = match self {
+            CredentialSource::Env(var) => std::env::var(var).with_context(|| {
+                format!("credential environment variable {var} is not set (export it before starting seatwarden)")
+            })?,
+            CredentialSource::File(path) => read_private_file(path)?,
+        };
+        let value = value.strip_suffix('\n').unwrap_or(&value);
+        let value = value.strip_suffix('\r').unwrap_or(value);
+        if value.is_empty() {
+            bail!("the credential from {} is empty", self.describe());
+        }
+        Ok(SecretString::from(value.to_string()))
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            CredentialSource::Env(var) => format!("environment variable {var}"),
+            CredentialSource::File(path) => format!("file {}", path.display()),
+        }
+    }
+}
+
+fn read_private_file(path: &Path) -> Result<String> {
+    use std::os::unix::fs::PermissionsExt;
+    let meta = std::fs::metadata(path)
+        .with_context(|| format!("cannot read credential file {}", path.display()))?;
+    let mode = meta.permissions().mode() & 0o777;
+    if mode & 0o077 != 0 {
+        bail!(
+            "credential file {} has mode {mode:o}; it must be readable by its owner only (run: chmod 600 {})",
+            path.display(),
+            path.display()
+        );
+    }
+    std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read credential file {}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builds_each_header_and_marks_it_sensitive() {
+        let key = Credential::secret("DCRA1-abc");
+        let (name, value) = auth_header(&AuthScheme::ApiKeyHeader(HeaderName::from_static("x-smarttoken")), &key)
+            .unwrap()
+            .unwrap();
+        assert_eq!(name, "x-smarttoken");
+        assert_eq!(value, "DCRA1-abc");
+        assert!(value.is_sensitive());
+
+        let (name, value) = auth_header(&AuthScheme::BearerToken, &key).unwrap().unwrap();
+        assert_eq!(name, http::header::AUTHORIZATION);
+        assert_eq!(value, "Bearer DCRA1-abc");
+
+        let basic = Credential::Basic { user: "ops@example.com".into(), secret: SecretString::from("k3y".to_string()) };
+        let (_, value) = auth_header(&AuthScheme::Basic, &basic).unwrap().unwrap();
+        assert_eq!(value, "Basic b3BzQGV4YW1wbGUuY29tOmszeQ==");
+        assert!(auth_header(&AuthScheme::None, &key).unwrap().is_none());
+    }
+
+    #[test]
+    fn mismatched_or_bad_credentials_never_echo_the_secret() {
+        let err = auth_header(&AuthScheme::Basic, &Credential::secret("hunter2")).unwrap_err();
+        assert!(!format!("{err:#}").contains("hunter2"));
+        let err = auth_header(&AuthScheme::BearerToken, &Credential::secret("bad\nsecret")).unwrap_err();
+        assert!(!format!("{err:#}").contains("secret"), "{err:#}");
+        assert!(!format!("{:?}", Credential::secret("hunter2")).contains("hunter2"));
+    }
+
+    #[test]
+    fn credential_files_must_be_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("seatwarden-cred-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("token");
+        std::fs::write(&path, "s3cr3t\n").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let err = CredentialSource::File(path.clone()).load().unwrap_err().to_string();
+        assert!(err.contains("mode 644") && err.contains("chmod 600"), "{err}");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let secret = CredentialSource::File(path).load().unwrap();
+        assert_eq!(secret.expose_secret(), "s3cr3t");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn missing_env_var_says_what_to_do() {
+        let err = CredentialSource::Env("SEATWARDEN_TEST_UNSET_VAR".into()).load().unwrap_err();
+        assert!(err.to_string().contains("SEATWARDEN_TEST_UNSET_VAR is not set"), "{err}");
+    }
+}

@@ -1,0 +1,14 @@
+//! Scoped outbound HTTP for connectors: policy, hook and transport.
+//!
+//! Split three ways so each part can be tested on its own: [`policy`] is pure
+//! decisions (unit-tested without a guest), [`hooks`] applies them to
+//! `wasi:http` requests and injects credentials, [`transport`] resolves,
+//! re-checks and connects.
+
+pub mod hooks;
+pub mod policy;
+pub mod transport;
+
+pub use hooks::{EgressCall, EgressHooks};
+pub use policy::{AllowedOrigin, Denial, EgressPolicy, MethodPolicy, PrivateTargets};
+pub use transport::Transport;

@@ -1,0 +1,89 @@
+//! Every per-call limit of the sandbox, declared in one place.
+//!
+//! A connector is untrusted code that runs on behalf of many tenants at once,
+//! so each call gets a bounded amount of memory, CPU, wall-clock time, HTTP
+//! traffic and log output. The defaults are safe for vendor APIs that page by
+//! 100 accounts; operators change them in configuration, never in code.
+
+use serde::Deserialize;
+use std::time::Duration;
+
+/// How often the engine's epoch advances; the CPU budget counts these ticks.
+pub const EPOCH_TICK: Duration = Duration::from_millis(10);
+
+/// Limits applied to every call into a connector.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Limits {
+    /// Linear memory one instance may grow to, in bytes.
+    pub memory_bytes: usize,
+    /// CPU time the guest may spend executing wasm in one call (counted in
+    /// epoch ticks while guest code runs; time blocked in host calls is not
+    /// counted here but by `wall_clock`).
+    #[serde(with = "humantime_serde")]
+    pub cpu_budget: Duration,
+    /// Wall-clock deadline for the whole call, including instantiation and
+    /// time spent waiting on the vendor.
+    #[serde(with = "humantime_serde")]
+    pub wall_clock: Duration,
+    /// Largest response body the host passes to the guest, in bytes.
+    pub response_body_bytes: u64,
+    /// Outbound requests one call may attempt; beyond it requests are denied.
+    pub requests_per_call: u32,
+    /// Time allowed to connect (TCP and TLS); a guest may ask for less.
+    #[serde(with = "humantime_serde")]
+    pub connect_timeout: Duration,
+    /// Time allowed until the response head, and between body chunks.
+    #[serde(with = "humantime_serde")]
+    pub read_timeout: Duration,
+    /// Log lines one call may write; the rest are counted and dropped.
+    pub log_lines_per_call: u32,
+    /// Longest log line kept, in bytes; longer lines are cut.
+    pub log_line_bytes: usize,
+    /// Guest stderr kept per call and attached to errors, in bytes.
+    pub stderr_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            memory_bytes: 128 * 1024 * 1024,
+            cpu_budget: Duration::from_secs(5),
+            wall_clock: Duration::from_secs(60),
+            response_body_bytes: 16 * 1024 * 1024,
+            requests_per_call: 8,
+            connect_timeout: Duration::from_secs(10),
+            read_timeout: Duration::from_secs(30),
+            log_lines_per_call: 200,
+            log_line_bytes: 2048,
+            stderr_bytes: 16 * 1024,
+        }
+    }
+}
+
+impl Limits {
+    /// The CPU budget in epoch ticks (at least one).
+    pub fn cpu_budget_ticks(&self) -> u64 {
+        (self.cpu_budget.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_human_durations_and_keeps_defaults() {
+        let limits: Limits = toml::from_str("cpu_budget = \"250ms\"\nrequests_per_call = 3").unwrap();
+        assert_eq!(limits.cpu_budget, Duration::from_millis(250));
+        assert_eq!(limits.cpu_budget_ticks(), 25);
+        assert_eq!(limits.requests_per_call, 3);
+        assert_eq!(limits.wall_clock, Limits::default().wall_clock);
+    }
+
+    #[test]
+    fn rejects_unknown_keys() {
+        let err = toml::from_str::<Limits>("cpu_budgte = \"1s\"").unwrap_err();
+        assert!(err.to_string().contains("unknown field `cpu_budgte`"), "{err}");
+    }
+}

@@ -1,0 +1,441 @@
+//! The sandboxed connector runtime: load components, call them safely.
+//!
+//! One [`Runtime`] owns the engine, the linker, the compile cache and the
+//! epoch ticker. Loading a component checks it is a connector of a version
+//! this host speaks, pre-instantiates it once, and validates its descriptor.
+//! Each call then gets a fresh store with its own limits, egress hooks and
+//! stderr, so nothing leaks between calls, profiles or tenants, and every
+//! failure comes back as a [`CallError`] that says what happened.
+
+use crate::bindings::{self, CONTRACT_INTERFACE, CONTRACT_VERSION, ConnectorPre, types};
+use crate::cache::{CacheOutcome, CompileCache, component_digest};
+use crate::connection::Connection;
+use crate::credentials::auth_header;
+use crate::descriptor::Descriptor;
+use crate::egress::transport::TransportLimits;
+use crate::egress::{EgressCall, EgressHooks, EgressPolicy, MethodPolicy, Transport};
+use crate::engine::{AllocatorChoice, AllocatorKind, build_engine, start_epoch_ticker};
+use crate::error::{CallError, CallErrorKind, LoadError};
+use crate::limits::Limits;
+use crate::sandbox::{CpuMeter, LogSink, MemoryLimiter, StoreState};
+use anyhow::Result;
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::sync::Arc;
+use wasmtime::component::{Component, HasSelf, Linker};
+use wasmtime::{Engine, Store, UpdateDeadline};
+
+/// How a [`Runtime`] is set up.
+#[derive(Clone, Debug)]
+pub struct RuntimeConfig {
+    pub limits: Limits,
+    /// Where compiled connectors are cached; `None` compiles on every load.
+    pub cache_dir: Option<PathBuf>,
+    pub allocator: AllocatorChoice,
+    /// How many calls may run at once (and pooling allocator slots).
+    pub max_concurrent_calls: u32,
+}
+
+impl Default for RuntimeConfig {
+    fn default() -> Self {
+        RuntimeConfig {
+            limits: Limits::default(),
+            cache_dir: default_cache_dir(),
+            allocator: AllocatorChoice::Auto,
+            max_concurrent_calls: 128,
+        }
+    }
+}
+
+/// `$SEATWARDEN_CACHE_DIR`, else `$XDG_CACHE_HOME/seatwarden`, else `~/.cache/seatwarden`.
+pub fn default_cache_dir() -> Option<PathBuf> {
+    if let Some(dir) = std::env::var_os("SEATWARDEN_CACHE_DIR") {
+        return Some(PathBuf::from(dir));
+    }
+    if let Some(dir) = std::env::var_os("XDG_CACHE_HOME") {
+        return Some(PathBuf::from(dir).join("seatwarden"));
+    }
+    std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache").join("seatwarden"))
+}
+
+struct Shared {
+    engine: Engine,
+    linker: Linker<StoreState>,
+    cache: Option<CompileCache>,
+    limits: Limits,
+    transport: Transport,
+    allocator: AllocatorKind,
+    permits: tokio::sync::Semaphore,
+}
+
+/// Loads connectors and runs their calls in the sandbox. Cheap to clone.
+#[derive(Clone)]
+pub struct Runtime {
+    shared: Arc<Shared>,
+}
+
+impl Runtime {
+    /// Builds the engine, linker and cache and starts the epoch ticker.
+    pub fn new(config: RuntimeConfig) -> Result<Runtime> {
+        let (engine, allocator) = build_engine(config.allocator, &config.limits, config.max_concurrent_calls)?;
+        start_epoch_ticker(&engine);
+        let mut linker: Linker<StoreState> = Linker::new(&engine);
+        let wasm_err = |e: wasmtime::Error| anyhow::anyhow!("{e:#}");
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(wasm_err)?;
+        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker).map_err(wasm_err)?;
+        bindings::log::add_to_linker::<StoreState, HasSelf<StoreState>>(&mut linker, |state| state).map_err(wasm_err)?;
+        let cache = match &config.cache_dir {
+            Some(dir) => Some(CompileCache::open(dir, &engine)?),
+            None => None,
+        };
+        Ok(Runtime {
+            shared: Arc::new(Shared {
+                engine,
+                linker,
+                cache,
+                limits: config.limits,
+                transport: Transport::new(),
+                allocator,
+                permits: tokio::sync::Semaphore::new(config.max_concurrent_calls.max(1) as usize),
+            }),
+        })
+    }
+
+    /// The allocator the engine uses.
+    pub fn allocator(&self) -> AllocatorKind {
+        self.shared.allocator
+    }
+
+    /// The per-call limits.
+    pub fn limits(&self) -> &Limits {
+        &self.shared.limits
+    }
+
+    /// Loads a connector from a `.wasm` file.
+    pub async fn load_file(&self, path: &Path) -> Result<Connector, LoadError> {
+        let bytes = std::fs::read(path).map_err(|source| LoadError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        self.load_bytes(&bytes, &path.display().to_string()).await
+    }
+
+    /// Loads a connector from component bytes; `source_name` names it in errors.
+    pub async fn load_bytes(&self, bytes: &[u8], source_name: &str) -> Result<Connector, LoadError> {
+        let source_name = source_name.to_string();
+        check_header(bytes, &source_name)?;
+        let digest = component_digest(bytes);
+        let (component, cache) = self.compile(bytes, &digest, &source_name)?;
+        check_exports(&self.shared.engine, &component, &source_name)?;
+        let pre = self
+            .shared
+            .linker
+            .instantiate_pre(&component)
+            .map_err(|e| LoadError::Imports { source_name: source_name.clone(), detail: format!("{e:#}") })?;
+        let pre = ConnectorPre::new(pre).map_err(|e| LoadError::Invalid {
+            source_name: source_name.clone(),
+            detail: format!("its exports do not match the contract: {e:#}"),
+        })?;
+        let mut connector = Connector {
+            shared: self.shared.clone(),
+            pre,
+            descriptor: placeholder_descriptor(),
+            label: Arc::from(source_name.as_str()),
+            digest,
+            cache,
+        };
+        let raw = connector
+            .call("describe", None, MethodPolicy::ReadOnly, |store, guest| {
+                Box::pin(async move { guest.seatwarden_connector_connector_api().call_describe(store).await })
+            })
+            .await
+            .map_err(|e| LoadError::Describe { source_name: source_name.clone(), source: Box::new(e) })?;
+        let descriptor = Descriptor::from_guest(raw)
+            .map_err(|e| LoadError::Descriptor { source_name: source_name.clone(), detail: format!("{e:#}") })?;
+        connector.label = Arc::from(descriptor.label());
+        connector.descriptor = descriptor;
+        Ok(connector)
+    }
+
+    fn compile(&self, bytes: &[u8], digest: &str, source_name: &str) -> Result<(Component, CacheOutcome), LoadError> {
+        let invalid = |detail: String| LoadError::Invalid { source_name: source_name.to_string(), detail };
+        match &self.shared.cache {
+            Some(cache) => cache
+                .load_or_compile(&self.shared.engine, bytes, digest)
+                .map_err(|e| invalid(format!("{e:#}"))),
+            None => Component::new(&self.shared.engine, bytes)
+                .map(|c| (c, CacheOutcome::Disabled))
+                .map_err(|e| invalid(format!("{e:#}"))),
+        }
+    }
+}
+
+fn check_header(bytes: &[u8], source_name: &str) -> Result<(), LoadError> {
+    if bytes.len() < 8 || &bytes[..4] != b"\0asm" {
+        return Err(LoadError::NotWasm { source_name: source_name.to_string() });
+    }
+    if bytes[4..8] == [1, 0, 0, 0] {
+        return Err(LoadError::CoreModule { source_name: source_name.to_string() });
+    }
+    Ok(())
+}
+
+fn check_exports(engine: &Engine, component: &Component, source_name: &str) -> Result<(), LoadError> {
+    let exports: Vec<String> = component
+        .component_type()
+        .exports(engine)
+        .map(|(name, _)| name.to_string())
+        .collect();
+    let prefix = format!("{CONTRACT_INTERFACE}@");
+    let Some(found) = exports.iter().find(|name| name.starts_with(&prefix)) else {
+        return Err(LoadError::WrongWorld {
+            source_name: source_name.to_string(),
+            expected: CONTRACT_INTERFACE,
+            version: CONTRACT_VERSION,
+            found: exports.join(", "),
+        });
+    };
+    let host = semver::Version::parse(CONTRACT_VERSION).expect("contract version is semver");
+    let compatible = semver::Version::parse(&found[prefix.len()..])
+        .map(|v| v.major == host.major && (host.major > 0 || v.minor == host.minor))
+        .unwrap_or(false);
+    if !compatible {
+        return Err(LoadError::IncompatibleVersion {
+            source_name: source_name.to_string(),
+            expected: CONTRACT_INTERFACE,
+            version: CONTRACT_VERSION,
+            found: found.clone(),
+        });
+    }
+    Ok(())
+}
+
+fn placeholder_descriptor() -> Descriptor {
+    Descriptor {
+        name: String::new(),
+        version: semver::Version::new(0, 0, 0),
+        vendor: String::new(),
+        summary: String::new(),
+        capabilities: Default::default(),
+        auth: crate::credentials::AuthScheme::None,
+        default_hosts: Vec::new(),
+        default_base_url: String::new(),
+        options: Vec::new(),
+    }
+}
+
+type GuestFuture<'a, R> = Pin<Box<dyn Future<Output = wasmtime::Result<R>> + Send + 'a>>;
+
+/// A loaded connector: pre-instantiated, described, ready to call.
+pub struct Connector {
+    shared: Arc<Shared>,
+    pre: ConnectorPre<StoreState>,
+    descriptor: Descriptor,
+    label: Arc<str>,
+    digest: String,
+    cache: CacheOutcome,
+}
+
+impl Connector {
+    /// What the connector says about itself, validated.
+    pub fn descriptor(&self) -> &Descriptor {
+        &self.descriptor
+    }
+
+    /// The sha256 of the component, hex.
+    pub fn digest(&self) -> &str {
+        &self.digest
+    }
+
+    /// Whether the compiled code came from the on-disk cache.
+    pub fn cache_outcome(&self) -> CacheOutcome {
+        self.cache
+    }
+
+    /// Checks the connection: read paths only.
+    pub async fn validate(&self, conn: &Connection) -> Result<(), CallError> {
+        let settings = conn.settings.clone();
+        let result = self
+            .call("validate", Some(conn), MethodPolicy::ReadOnly, move |store, guest| {
+                Box::pin(async move { guest.seatwarden_connector_connector_api().call_validate(store, &settings).await })
+            })
+            .await?;
+        self.vendor(result, "validate")
+    }
+
+    /// One page of accounts.
+    pub async fn list_users(&self, conn: &Connection, cursor: Option<&str>) -> Result<types::AccountPage, CallError> {
+        let settings = conn.settings.clone();
+        let cursor = cursor.map(str::to_string);
+        let result = self
+            .call("list-users", Some(conn), MethodPolicy::ReadOnly, move |store, guest| {
+                Box::pin(async move {
+                    guest
+                        .seatwarden_connector_connector_api()
+                        .call_list_users(store, &settings, cursor.as_deref())
+                        .await
+                })
+            })
+            .await?;
+        self.vendor(result, "list-users")
+    }
+
+    /// One page of activity at or after `since` (ms since the epoch).
+    pub async fn get_activity(
+        &self,
+        conn: &Connection,
+        since: i64,
+        cursor: Option<&str>,
+    ) -> Result<types::ActivityPage, CallError> {
+        let settings = conn.settings.clone();
+        let cursor = cursor.map(str::to_string);
+        let result = self
+            .call("get-activity", Some(conn), MethodPolicy::ReadOnly, move |store, guest| {
+                Box::pin(async move {
+                    guest
+                        .seatwarden_connector_connector_api()
+                        .call_get_activity(store, &settings, since, cursor.as_deref())
+                        .await
+                })
+            })
+            .await?;
+        self.vendor(result, "get-activity")
+    }
+
+    /// Deactivates one account at the vendor. The only calls that may write.
+    pub async fn deactivate_user(&self, conn: &Connection, account_id: &str) -> Result<(), CallError> {
+        self.write_call("deactivate-user", conn, account_id, true).await
+    }
+
+    /// Reactivates one account at the vendor.
+    pub async fn reactivate_user(&self, conn: &Connection, account_id: &str) -> Result<(), CallError> {
+        self.write_call("reactivate-user", conn, account_id, false).await
+    }
+
+    async fn write_call(&self, call: &'static str, conn: &Connection, account_id: &str, deactivate: bool) -> Result<(), CallError> {
+        let settings = conn.settings.clone();
+        let id = account_id.to_string();
+        let result = self
+            .call(call, Some(conn), MethodPolicy::ReadWrite, move |store, guest| {
+                Box::pin(async move {
+                    let api = guest.seatwarden_connector_connector_api();
+                    if deactivate {
+                        api.call_deactivate_user(store, &settings, &id).await
+                    } else {
+                        api.call_reactivate_user(store, &settings, &id).await
+                    }
+                })
+            })
+            .await?;
+        self.vendor(result, call)
+    }
+
+    fn vendor<T>(&self, result: Result<T, types::ConnectorError>, call: &'static str) -> Result<T, CallError> {
+        result.map_err(|err| CallError {
+            connector: self.label.to_string(),
+            call,
+            kind: CallErrorKind::Vendor(err),
+            stderr: String::new(),
+            denials: Vec::new(),
+        })
+    }
+
+    /// Runs one export in a fresh store under the runtime's limits.
+    async fn call<R, F>(&self, call: &'static str, conn: Option<&Connection>, methods: MethodPolicy, f: F) -> Result<R, CallError>
+    where
+        F: for<'a> FnOnce(&'a mut Store<StoreState>, &'a bindings::Connector) -> GuestFuture<'a, R> + Send,
+        R: Send,
+    {
+        let shared = &self.shared;
+        let limits = &shared.limits;
+        let fail = |kind, stderr: String, denials| CallError {
+            connector: self.label.to_string(),
+            call,
+            kind,
+            stderr,
+            denials,
+        };
+        let credential_header = match conn.and_then(|c| c.credential.as_ref()) {
+            Some(credential) => auth_header(&self.descriptor.auth, credential)
+                .map_err(|e| fail(CallErrorKind::Host(format!("{e:#}")), String::new(), Vec::new()))?,
+            None => None,
+        };
+        let hooks = EgressHooks::new(
+            EgressCall {
+                label: self.label.clone(),
+                call,
+                policy: conn.map_or_else(|| Arc::new(EgressPolicy::deny_all()), |c| c.egress.clone()),
+                methods,
+                credential_header,
+                declared_auth_header: self.descriptor.auth.header_name(),
+                request_cap: limits.requests_per_call,
+                limits: TransportLimits {
+                    connect_timeout: limits.connect_timeout,
+                    read_timeout: limits.read_timeout,
+                    response_body_bytes: limits.response_body_bytes,
+                },
+            },
+            shared.transport.clone(),
+        );
+        let denials = hooks.denials();
+        let state = StoreState::new(
+            hooks,
+            MemoryLimiter { max_bytes: limits.memory_bytes, refused: None },
+            CpuMeter { used_ticks: 0, budget_ticks: limits.cpu_budget_ticks(), exhausted: false },
+            LogSink {
+                label: self.label.clone(),
+                call,
+                written: 0,
+                dropped: 0,
+                max_lines: limits.log_lines_per_call,
+                max_line_bytes: limits.log_line_bytes,
+            },
+            limits.stderr_bytes,
+        );
+        let _permit = shared.permits.acquire().await.expect("the semaphore is never closed");
+        let mut store = Store::new(&shared.engine, state);
+        store.limiter(|state| &mut state.limiter);
+        store.set_epoch_deadline(1);
+        // Called only when guest code observes a new epoch: a tick that
+        // passed while the guest ran (or was blocked in a host call, at most
+        // once per call). Yielding lets the wall-clock timeout fire and keeps
+        // one busy guest from starving the executor.
+        store.epoch_deadline_callback(|mut ctx| {
+            let cpu = &mut ctx.data_mut().cpu;
+            cpu.used_ticks += 1;
+            if cpu.used_ticks > cpu.budget_ticks {
+                cpu.exhausted = true;
+                return Err(wasmtime::format_err!("CPU budget exhausted"));
+            }
+            Ok(UpdateDeadline::Yield(1))
+        });
+        let pre = &self.pre;
+        let outcome = tokio::time::timeout(limits.wall_clock, async {
+            let instance = pre.instantiate_async(&mut store).await?;
+            f(&mut store, &instance).await
+        })
+        .await;
+        let state = store.data();
+        state.log.finish();
+        let stderr = state.stderr_text();
+        let denials = denials.lock().expect("denial log poisoned").clone();
+        match outcome {
+            Ok(Ok(value)) => Ok(value),
+            Err(_elapsed) => Err(fail(CallErrorKind::Deadline(limits.wall_clock), stderr, denials)),
+            Ok(Err(err)) => {
+                let kind = if state.cpu.exhausted {
+                    CallErrorKind::CpuBudget(limits.cpu_budget)
+                } else if let Some(requested) = state.limiter.refused {
+                    CallErrorKind::MemoryLimit { limit: limits.memory_bytes, requested }
+                } else if let Some(trap) = err.downcast_ref::<wasmtime::Trap>() {
+                    CallErrorKind::Trap(trap.to_string())
+                } else {
+                    CallErrorKind::Host(format!("{err:#}"))
+                };
+                let error = fail(kind, stderr, denials);
+                tracing::warn!(connector = %self.label, call, error = %error, "connector call failed");
+                Err(error)
+            }
+        }
+    }
+}

@@ -1,0 +1,184 @@
+//! The per-call store state: what one connector instance can reach.
+//!
+//! A fresh [`StoreState`] is built for every call. WASI gets an empty
+//! context (no environment, arguments, preopened directories or sockets;
+//! stdout discarded, stderr captured), `wasi:http` goes through the call's
+//! [`EgressHooks`], and the memory limiter and CPU meter record *why* a call
+//! stopped so the error can say so.
+
+use crate::bindings::log::{self, Level};
+use crate::egress::EgressHooks;
+use std::sync::Arc;
+use wasmtime::component::ResourceTable;
+use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
+
+/// Refuses memory growth past the limit and remembers that it did.
+pub(crate) struct MemoryLimiter {
+    pub max_bytes: usize,
+    pub refused: Option<usize>,
+}
+
+impl wasmtime::ResourceLimiter for MemoryLimiter {
+    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        if desired > self.max_bytes {
+            self.refused = Some(desired);
+            return Ok(false);
+        }
+        Ok(true)
+    }
+
+    fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        Ok(desired <= 1_000_000)
+    }
+}
+
+/// Counts epoch ticks spent running guest code against the budget.
+pub(crate) struct CpuMeter {
+    pub used_ticks: u64,
+    pub budget_ticks: u64,
+    pub exhausted: bool,
+}
+
+/// Forwards guest log lines to `tracing`, capped per call.
+pub(crate) struct LogSink {
+    pub label: Arc<str>,
+    pub call: &'static str,
+    pub written: u32,
+    pub dropped: u32,
+    pub max_lines: u32,
+    pub max_line_bytes: usize,
+}
+
+impl LogSink {
+    fn write(&mut self, level: Level, message: &str) {
+        if self.written >= self.max_lines {
+            self.dropped += 1;
+            return;
+        }
+        self.written += 1;
+        let line = sanitize(message, self.max_line_bytes);
+        let (label, call) = (&*self.label, self.call);
+        match level {
+            Level::Trace => tracing::trace!(connector = label, call, "{line}"),
+            Level::Debug => tracing::debug!(connector = label, call, "{line}"),
+            Level::Info => tracing::info!(connector = label, call, "{line}"),
+            Level::Warn => tracing::warn!(connector = label, call, "{line}"),
+            Level::Error => tracing::error!(connector = label, call, "{line}"),
+        }
+    }
+
+    /// Reports lines dropped over the cap, once, at the end of the call.
+    pub fn finish(&self) {
+        if self.dropped > 0 {
+            tracing::warn!(
+                connector = &*self.label,
+                call = self.call,
+                dropped = self.dropped,
+                "connector exceeded its log line limit; further lines were dropped"
+            );
+        }
+    }
+}
+
+/// Cuts a guest string to `max` bytes on a character boundary and escapes
+/// control characters, so a guest cannot forge or flood log lines.
+pub(crate) fn sanitize(text: &str, max: usize) -> String {
+    let mut end = text.len().min(max);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    let mut out: String = text[..end].escape_debug().collect();
+    if end < text.len() {
+        out.push_str("…[cut]");
+    }
+    out
+}
+
+/// Everything a connector instance can touch during one call.
+pub(crate) struct StoreState {
+    pub wasi: WasiCtx,
+    pub table: ResourceTable,
+    pub http: WasiHttpCtx,
+    pub hooks: EgressHooks,
+    pub limiter: MemoryLimiter,
+    pub cpu: CpuMeter,
+    pub log: LogSink,
+    pub stderr: MemoryOutputPipe,
+}
+
+impl StoreState {
+    pub fn new(hooks: EgressHooks, limiter: MemoryLimiter, cpu: CpuMeter, log: LogSink, stderr_bytes: usize) -> Self {
+        let stderr = MemoryOutputPipe::new(stderr_bytes);
+        // The builder's defaults are already closed: no env, args, preopens,
+        // stdin; sockets deny every address. Only stderr is wired up.
+        let wasi = WasiCtx::builder()
+            .stderr(stderr.clone())
+            .allow_ip_name_lookup(false)
+            .allow_tcp(false)
+            .allow_udp(false)
+            .build();
+        StoreState {
+            wasi,
+            table: ResourceTable::new(),
+            http: WasiHttpCtx::new(),
+            hooks,
+            limiter,
+            cpu,
+            log,
+            stderr,
+        }
+    }
+
+    /// What the guest wrote to stderr, lossily decoded and cut.
+    pub fn stderr_text(&self) -> String {
+        let bytes = self.stderr.contents();
+        sanitize_multiline(&String::from_utf8_lossy(&bytes))
+    }
+}
+
+fn sanitize_multiline(text: &str) -> String {
+    text.lines()
+        .map(|line| sanitize(line, 1024))
+        .collect::<Vec<_>>()
+        .join("\n")
+        .trim()
+        .to_string()
+}
+
+impl WasiView for StoreState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl WasiHttpView for StoreState {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView {
+            ctx: &mut self.http,
+            table: &mut self.table,
+            hooks: &mut self.hooks,
+        }
+    }
+}
+
+impl log::Host for StoreState {
+    fn log(&mut self, level: Level, message: String) {
+        self.log.write(level, &message);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sanitize;
+
+    #[test]
+    fn sanitize_escapes_control_characters_and_cuts_on_char_boundaries() {
+        assert_eq!(sanitize("a\nb\x1b[31m", 100), "a\\nb\\u{1b}[31m");
+        assert_eq!(sanitize("ééé", 3), "é…[cut]");
+    }
+}
