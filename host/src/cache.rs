@@ -65,13 +65,21 @@ impl CompileCache {
     }
 
     /// Loads the compiled component from the cache, or compiles and stores it.
-    pub fn load_or_compile(&self, engine: &Engine, bytes: &[u8], digest: &str) -> Result<(Component, CacheOutcome)> {
+    pub fn load_or_compile(
+        &self,
+        engine: &Engine,
+        bytes: &[u8],
+        digest: &str,
+    ) -> Result<(Component, CacheOutcome)> {
         let path = self.artifact_path(digest);
-        if path.exists() {
+        // Read into memory rather than mmap the file: a file truncated under
+        // a live mapping kills the process with SIGBUS.
+        if let Ok(artifact) = std::fs::read(&path) {
             // SAFETY: the file was written by `store` below into a directory
             // only this user can write, under a name that binds it to the
             // component's digest and this engine's compatibility hash.
-            match unsafe { Component::deserialize_file(engine, &path) } {
+            // `deserialize` also checks the header and the engine settings.
+            match unsafe { Component::deserialize(engine, &artifact) } {
                 Ok(component) => return Ok((component, CacheOutcome::Hit)),
                 Err(err) => {
                     tracing::warn!(path = %path.display(), error = %err, "discarding unreadable compiled connector; recompiling");
@@ -79,12 +87,15 @@ impl CompileCache {
                 }
             }
         }
-        let artifact = engine.precompile_component(bytes).map_err(|e| anyhow::anyhow!("{e:#}"))?;
+        let artifact = engine
+            .precompile_component(bytes)
+            .map_err(|e| anyhow::anyhow!("{e:#}"))?;
         if let Err(err) = self.store(&path, &artifact) {
             tracing::warn!(path = %path.display(), error = %format!("{err:#}"), "could not cache compiled connector");
         }
         // SAFETY: `artifact` was produced by this engine a moment ago.
-        let component = unsafe { Component::deserialize(engine, &artifact) }.map_err(|e| anyhow::anyhow!("{e:#}"))?;
+        let component = unsafe { Component::deserialize(engine, &artifact) }
+            .map_err(|e| anyhow::anyhow!("{e:#}"))?;
         Ok((component, CacheOutcome::Miss))
     }
 

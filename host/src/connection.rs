@@ -8,6 +8,7 @@
 use crate::bindings::types;
 use crate::credentials::{AuthScheme, Credential, auth_header};
 use crate::descriptor::Descriptor;
+use crate::egress::hooks::DenialLog;
 use crate::egress::{AllowedOrigin, EgressPolicy, PrivateTargets};
 use anyhow::{Context, Result, bail};
 use std::sync::Arc;
@@ -18,6 +19,7 @@ pub struct Connection {
     pub(crate) settings: types::Settings,
     pub(crate) egress: Arc<EgressPolicy>,
     pub(crate) credential: Option<Credential>,
+    pub(crate) denial_log: Option<DenialLog>,
 }
 
 /// Builds a [`Connection`] from a descriptor and the operator's choices.
@@ -28,6 +30,7 @@ pub struct ConnectionBuilder {
     private_targets: PrivateTargets,
     credential: Option<Credential>,
     options: Vec<(String, String)>,
+    denial_log: Option<DenialLog>,
 }
 
 impl Connection {
@@ -74,6 +77,13 @@ impl ConnectionBuilder {
         self
     }
 
+    /// Also records every request the sandbox refuses on this connection
+    /// into `log` (they are always logged), e.g. for a job's result.
+    pub fn record_denials(mut self, log: DenialLog) -> Self {
+        self.denial_log = Some(log);
+        self
+    }
+
     /// Validates everything against the connector's descriptor.
     pub fn build(self, descriptor: &Descriptor) -> Result<Connection> {
         let label = descriptor.label();
@@ -82,20 +92,33 @@ impl ConnectionBuilder {
             .unwrap_or_else(|| descriptor.default_base_url.clone())
             .trim_end_matches('/')
             .to_string();
-        let mut allowed = vec![AllowedOrigin::parse(&base_url).with_context(|| format!("base URL of the {label} connection"))?];
+        let mut allowed = vec![
+            AllowedOrigin::parse(&base_url)
+                .with_context(|| format!("base URL of the {label} connection"))?,
+        ];
         for host in &self.extra_hosts {
-            allowed.push(AllowedOrigin::parse(host).with_context(|| format!("allowed host of the {label} connection"))?);
+            allowed.push(
+                AllowedOrigin::parse(host)
+                    .with_context(|| format!("allowed host of the {label} connection"))?,
+            );
         }
         for spec in descriptor.options.iter().filter(|o| o.required) {
             if !self.options.iter().any(|(name, _)| *name == spec.name) {
-                bail!("connector {label} needs option {:?} ({})", spec.name, spec.description);
+                bail!(
+                    "connector {label} needs option {:?} ({})",
+                    spec.name,
+                    spec.description
+                );
             }
         }
         match (&descriptor.auth, &self.credential) {
             (AuthScheme::None, _) => {}
-            (scheme, None) => bail!("connector {label} authenticates with {scheme}, but the connection has no credential"),
+            (scheme, None) => bail!(
+                "connector {label} authenticates with {scheme}, but the connection has no credential"
+            ),
             (scheme, Some(credential)) => {
-                auth_header(scheme, credential).with_context(|| format!("credential of the {label} connection"))?;
+                auth_header(scheme, credential)
+                    .with_context(|| format!("credential of the {label} connection"))?;
             }
         }
         Ok(Connection {
@@ -105,6 +128,7 @@ impl ConnectionBuilder {
             },
             egress: Arc::new(EgressPolicy::new(allowed, self.private_targets)),
             credential: self.credential,
+            denial_log: self.denial_log,
         })
     }
 }

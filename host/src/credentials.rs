@@ -63,7 +63,10 @@ impl Credential {
 }
 
 /// The header for `scheme`, built from `credential`, marked sensitive.
-pub fn auth_header(scheme: &AuthScheme, credential: &Credential) -> Result<Option<(HeaderName, HeaderValue)>> {
+pub fn auth_header(
+    scheme: &AuthScheme,
+    credential: &Credential,
+) -> Result<Option<(HeaderName, HeaderValue)>> {
     let (name, value) = match (scheme, credential) {
         (AuthScheme::None, _) => return Ok(None),
         (AuthScheme::ApiKeyHeader(name), Credential::Secret(secret)) => {
@@ -77,18 +80,26 @@ pub fn auth_header(scheme: &AuthScheme, credential: &Credential) -> Result<Optio
             let pair = format!("{user}:{}", secret.expose_secret());
             (
                 http::header::AUTHORIZATION,
-                format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(pair)),
+                format!(
+                    "Basic {}",
+                    base64::engine::general_purpose::STANDARD.encode(pair)
+                ),
             )
         }
         (AuthScheme::OAuth2ClientCredentials, _) => {
             bail!("OAuth 2.0 client credentials are not supported by this host yet")
         }
-        (scheme, Credential::Secret(_)) => bail!("{scheme} needs a user and a secret, but the credential is a single secret"),
-        (scheme, Credential::Basic { .. }) => bail!("{scheme} needs a single secret, but the credential is a user and a secret"),
+        (scheme, Credential::Secret(_)) => {
+            bail!("{scheme} needs a user and a secret, but the credential is a single secret")
+        }
+        (scheme, Credential::Basic { .. }) => {
+            bail!("{scheme} needs a single secret, but the credential is a user and a secret")
+        }
     };
     // The error from HeaderValue carries no bytes of the value.
-    let mut value = HeaderValue::from_str(&value)
-        .map_err(|_| anyhow::anyhow!("the credential contains characters not allowed in an HTTP header"))?;
+    let mut value = HeaderValue::from_str(&value).map_err(|_| {
+        anyhow::anyhow!("the credential contains characters not allowed in an HTTP header")
+    })?;
     value.set_sensitive(true);
     Ok(Some((name, value)))
 }
@@ -151,18 +162,26 @@ mod tests {
     #[test]
     fn builds_each_header_and_marks_it_sensitive() {
         let key = Credential::secret("DCRA1-abc");
-        let (name, value) = auth_header(&AuthScheme::ApiKeyHeader(HeaderName::from_static("x-smarttoken")), &key)
-            .unwrap()
-            .unwrap();
+        let (name, value) = auth_header(
+            &AuthScheme::ApiKeyHeader(HeaderName::from_static("x-smarttoken")),
+            &key,
+        )
+        .unwrap()
+        .unwrap();
         assert_eq!(name, "x-smarttoken");
         assert_eq!(value, "DCRA1-abc");
         assert!(value.is_sensitive());
 
-        let (name, value) = auth_header(&AuthScheme::BearerToken, &key).unwrap().unwrap();
+        let (name, value) = auth_header(&AuthScheme::BearerToken, &key)
+            .unwrap()
+            .unwrap();
         assert_eq!(name, http::header::AUTHORIZATION);
         assert_eq!(value, "Bearer DCRA1-abc");
 
-        let basic = Credential::Basic { user: "ops@example.com".into(), secret: SecretString::from("k3y".to_string()) };
+        let basic = Credential::Basic {
+            user: "ops@example.com".into(),
+            secret: SecretString::from("k3y".to_string()),
+        };
         let (_, value) = auth_header(&AuthScheme::Basic, &basic).unwrap().unwrap();
         assert_eq!(value, "Basic b3BzQGV4YW1wbGUuY29tOmszeQ==");
         assert!(auth_header(&AuthScheme::None, &key).unwrap().is_none());
@@ -172,7 +191,8 @@ mod tests {
     fn mismatched_or_bad_credentials_never_echo_the_secret() {
         let err = auth_header(&AuthScheme::Basic, &Credential::secret("hunter2")).unwrap_err();
         assert!(!format!("{err:#}").contains("hunter2"));
-        let err = auth_header(&AuthScheme::BearerToken, &Credential::secret("bad\nsecret")).unwrap_err();
+        let err =
+            auth_header(&AuthScheme::BearerToken, &Credential::secret("bad\nsecret")).unwrap_err();
         assert!(!format!("{err:#}").contains("secret"), "{err:#}");
         assert!(!format!("{:?}", Credential::secret("hunter2")).contains("hunter2"));
     }
@@ -185,8 +205,14 @@ mod tests {
         let path = dir.join("token");
         std::fs::write(&path, "s3cr3t\n").unwrap();
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
-        let err = CredentialSource::File(path.clone()).load().unwrap_err().to_string();
-        assert!(err.contains("mode 644") && err.contains("chmod 600"), "{err}");
+        let err = CredentialSource::File(path.clone())
+            .load()
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("mode 644") && err.contains("chmod 600"),
+            "{err}"
+        );
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
         let secret = CredentialSource::File(path).load().unwrap();
         assert_eq!(secret.expose_secret(), "s3cr3t");
@@ -195,7 +221,13 @@ mod tests {
 
     #[test]
     fn missing_env_var_says_what_to_do() {
-        let err = CredentialSource::Env("SEATWARDEN_TEST_UNSET_VAR".into()).load().unwrap_err();
-        assert!(err.to_string().contains("SEATWARDEN_TEST_UNSET_VAR is not set"), "{err}");
+        let err = CredentialSource::Env("SEATWARDEN_TEST_UNSET_VAR".into())
+            .load()
+            .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("SEATWARDEN_TEST_UNSET_VAR is not set"),
+            "{err}"
+        );
     }
 }

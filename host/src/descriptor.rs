@@ -52,7 +52,9 @@ impl Descriptor {
         let name = raw.name;
         if name.is_empty()
             || name.len() > 64
-            || !name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
         {
             bail!("name {name:?} must be 1-64 characters of a-z, 0-9 and -");
         }
@@ -61,8 +63,9 @@ impl Descriptor {
         let auth = match raw.auth {
             types::AuthScheme::None => AuthScheme::None,
             types::AuthScheme::ApiKeyHeader(header) => {
-                let name = http::HeaderName::from_bytes(header.as_bytes())
-                    .map_err(|_| anyhow::anyhow!("auth header {header:?} is not a valid HTTP header name"))?;
+                let name = http::HeaderName::from_bytes(header.as_bytes()).map_err(|_| {
+                    anyhow::anyhow!("auth header {header:?} is not a valid HTTP header name")
+                })?;
                 AuthScheme::ApiKeyHeader(name)
             }
             types::AuthScheme::BearerToken => AuthScheme::BearerToken,

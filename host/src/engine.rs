@@ -48,7 +48,11 @@ const MEMORIES_PER_COMPONENT: u32 = 2;
 const TABLES_PER_COMPONENT: u32 = 8;
 
 /// Builds the engine. `max_instances` is how many calls may run at once.
-pub fn build_engine(choice: AllocatorChoice, limits: &Limits, max_instances: u32) -> Result<(Engine, AllocatorKind)> {
+pub fn build_engine(
+    choice: AllocatorChoice,
+    limits: &Limits,
+    max_instances: u32,
+) -> Result<(Engine, AllocatorKind)> {
     match choice {
         AllocatorChoice::OnDemand => Ok((on_demand()?, AllocatorKind::OnDemand)),
         AllocatorChoice::Pooling => Ok((pooling(limits, max_instances)?, AllocatorKind::Pooling)),
@@ -71,7 +75,9 @@ fn base_config() -> Config {
 }
 
 fn on_demand() -> Result<Engine> {
-    Engine::new(&base_config()).map_err(|e| anyhow::anyhow!("{e:#}")).context("creating the wasmtime engine")
+    Engine::new(&base_config())
+        .map_err(|e| anyhow::anyhow!("{e:#}"))
+        .context("creating the wasmtime engine")
 }
 
 fn pooling(limits: &Limits, max_instances: u32) -> Result<Engine> {

@@ -55,15 +55,25 @@ impl CallError {
 
 fn seconds(d: &Duration) -> String {
     let s = d.as_secs_f64();
-    if s >= 1.0 && s.fract() == 0.0 { format!("{s:.0} s") } else { format!("{} ms", d.as_millis()) }
+    if s >= 1.0 && s.fract() == 0.0 {
+        format!("{s:.0} s")
+    } else {
+        format!("{} ms", d.as_millis())
+    }
 }
 
 fn vendor_text(err: &ConnectorError) -> String {
     match err {
-        ConnectorError::Unauthorized(m) => format!("unauthorized: {m} (check the connection's credential)"),
-        ConnectorError::Forbidden(m) => format!("forbidden: {m} (the credential lacks a right or licence)"),
+        ConnectorError::Unauthorized(m) => {
+            format!("unauthorized: {m} (check the connection's credential)")
+        }
+        ConnectorError::Forbidden(m) => {
+            format!("forbidden: {m} (the credential lacks a right or licence)")
+        }
         ConnectorError::NotFound(m) => format!("not found: {m}"),
-        ConnectorError::RateLimited(Some(ms)) => format!("rate limited by the vendor; retry after {ms} ms"),
+        ConnectorError::RateLimited(Some(ms)) => {
+            format!("rate limited by the vendor; retry after {ms} ms")
+        }
         ConnectorError::RateLimited(None) => "rate limited by the vendor".to_string(),
         ConnectorError::Unavailable(m) => format!("vendor unavailable: {m}"),
         ConnectorError::InvalidResponse(m) => format!("invalid vendor response: {m}"),
@@ -77,14 +87,18 @@ impl fmt::Display for CallError {
         write!(f, "connector {}: {} ", self.connector, self.call)?;
         match &self.kind {
             CallErrorKind::Vendor(err) => write!(f, "failed: {}", vendor_text(err))?,
-            CallErrorKind::CpuBudget(budget) => write!(f, "exceeded its {} CPU budget", seconds(budget))?,
+            CallErrorKind::CpuBudget(budget) => {
+                write!(f, "exceeded its {} CPU budget", seconds(budget))?
+            }
             CallErrorKind::MemoryLimit { limit, requested } => write!(
                 f,
                 "exceeded its memory limit of {} MiB (it asked for {} MiB)",
                 limit / (1024 * 1024),
                 requested.div_ceil(1024 * 1024)
             )?,
-            CallErrorKind::Deadline(deadline) => write!(f, "passed its {} deadline", seconds(deadline))?,
+            CallErrorKind::Deadline(deadline) => {
+                write!(f, "passed its {} deadline", seconds(deadline))?
+            }
             CallErrorKind::Trap(detail) => write!(f, "trapped: {detail}")?,
             CallErrorKind::Host(detail) => write!(f, "could not run: {detail}")?,
         }
@@ -104,21 +118,45 @@ impl std::error::Error for CallError {}
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
     #[error("cannot read connector {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{source_name} is not a WebAssembly file (no \\0asm header)")]
     NotWasm { source_name: String },
-    #[error("{source_name} is a core WebAssembly module, not a component; build it with `cargo build --target wasm32-wasip2` (or componentize it)")]
+    #[error(
+        "{source_name} is a core WebAssembly module, not a component; build it with `cargo build --target wasm32-wasip2` (or componentize it)"
+    )]
     CoreModule { source_name: String },
     #[error("{source_name} is not a valid WebAssembly component: {detail}")]
     Invalid { source_name: String, detail: String },
-    #[error("{source_name} is not a Seatwarden connector: it does not export {expected}@{version}; it exports [{found}]. Build it against the `connector` world in wit/")]
-    WrongWorld { source_name: String, expected: &'static str, version: &'static str, found: String },
-    #[error("{source_name} was built for {found}, but this host speaks {expected}@{version} (compatible: 0.1.x); rebuild the connector against this host's wit/ or run a host that supports {found}")]
-    IncompatibleVersion { source_name: String, expected: &'static str, version: &'static str, found: String },
-    #[error("{source_name} needs an import the sandbox does not provide: {detail}. Connectors may import wasi:http/outgoing-handler, seatwarden:connector/log and the WASI 0.2 basics only")]
+    #[error(
+        "{source_name} is not a Seatwarden connector: it does not export {expected}@{version}; it exports [{found}]. Build it against the `connector` world in wit/"
+    )]
+    WrongWorld {
+        source_name: String,
+        expected: &'static str,
+        version: &'static str,
+        found: String,
+    },
+    #[error(
+        "{source_name} was built for {found}, but this host speaks {expected}@{version} (compatible: 0.1.x); rebuild the connector against this host's wit/ or run a host that supports {found}"
+    )]
+    IncompatibleVersion {
+        source_name: String,
+        expected: &'static str,
+        version: &'static str,
+        found: String,
+    },
+    #[error(
+        "{source_name} needs an import the sandbox does not provide: {detail}. Connectors may import wasi:http/outgoing-handler, seatwarden:connector/log and the WASI 0.2 basics only"
+    )]
     Imports { source_name: String, detail: String },
     #[error("{source_name}: its describe() failed: {source}")]
-    Describe { source_name: String, source: Box<CallError> },
+    Describe {
+        source_name: String,
+        source: Box<CallError>,
+    },
     #[error("{source_name}: its descriptor is invalid: {detail}")]
     Descriptor { source_name: String, detail: String },
     #[error("{source_name}: {detail}")]

@@ -74,7 +74,8 @@ mod tests {
 
     #[test]
     fn parses_human_durations_and_keeps_defaults() {
-        let limits: Limits = toml::from_str("cpu_budget = \"250ms\"\nrequests_per_call = 3").unwrap();
+        let limits: Limits =
+            toml::from_str("cpu_budget = \"250ms\"\nrequests_per_call = 3").unwrap();
         assert_eq!(limits.cpu_budget, Duration::from_millis(250));
         assert_eq!(limits.cpu_budget_ticks(), 25);
         assert_eq!(limits.requests_per_call, 3);
@@ -84,6 +85,9 @@ mod tests {
     #[test]
     fn rejects_unknown_keys() {
         let err = toml::from_str::<Limits>("cpu_budgte = \"1s\"").unwrap_err();
-        assert!(err.to_string().contains("unknown field `cpu_budgte`"), "{err}");
+        assert!(
+            err.to_string().contains("unknown field `cpu_budgte`"),
+            "{err}"
+        );
     }
 }

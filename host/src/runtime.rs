@@ -77,13 +77,18 @@ pub struct Runtime {
 impl Runtime {
     /// Builds the engine, linker and cache and starts the epoch ticker.
     pub fn new(config: RuntimeConfig) -> Result<Runtime> {
-        let (engine, allocator) = build_engine(config.allocator, &config.limits, config.max_concurrent_calls)?;
+        let (engine, allocator) = build_engine(
+            config.allocator,
+            &config.limits,
+            config.max_concurrent_calls,
+        )?;
         start_epoch_ticker(&engine);
         let mut linker: Linker<StoreState> = Linker::new(&engine);
         let wasm_err = |e: wasmtime::Error| anyhow::anyhow!("{e:#}");
         wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(wasm_err)?;
         wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker).map_err(wasm_err)?;
-        bindings::log::add_to_linker::<StoreState, HasSelf<StoreState>>(&mut linker, |state| state).map_err(wasm_err)?;
+        bindings::log::add_to_linker::<StoreState, HasSelf<StoreState>>(&mut linker, |state| state)
+            .map_err(wasm_err)?;
         let cache = match &config.cache_dir {
             Some(dir) => Some(CompileCache::open(dir, &engine)?),
             None => None,
@@ -121,7 +126,11 @@ impl Runtime {
     }
 
     /// Loads a connector from component bytes; `source_name` names it in errors.
-    pub async fn load_bytes(&self, bytes: &[u8], source_name: &str) -> Result<Connector, LoadError> {
+    pub async fn load_bytes(
+        &self,
+        bytes: &[u8],
+        source_name: &str,
+    ) -> Result<Connector, LoadError> {
         let source_name = source_name.to_string();
         check_header(bytes, &source_name)?;
         let digest = component_digest(bytes);
@@ -131,7 +140,10 @@ impl Runtime {
             .shared
             .linker
             .instantiate_pre(&component)
-            .map_err(|e| LoadError::Imports { source_name: source_name.clone(), detail: format!("{e:#}") })?;
+            .map_err(|e| LoadError::Imports {
+                source_name: source_name.clone(),
+                detail: format!("{e:#}"),
+            })?;
         let pre = ConnectorPre::new(pre).map_err(|e| LoadError::Invalid {
             source_name: source_name.clone(),
             detail: format!("its exports do not match the contract: {e:#}"),
@@ -146,19 +158,37 @@ impl Runtime {
         };
         let raw = connector
             .call("describe", None, MethodPolicy::ReadOnly, |store, guest| {
-                Box::pin(async move { guest.seatwarden_connector_connector_api().call_describe(store).await })
+                Box::pin(async move {
+                    guest
+                        .seatwarden_connector_connector_api()
+                        .call_describe(store)
+                        .await
+                })
             })
             .await
-            .map_err(|e| LoadError::Describe { source_name: source_name.clone(), source: Box::new(e) })?;
-        let descriptor = Descriptor::from_guest(raw)
-            .map_err(|e| LoadError::Descriptor { source_name: source_name.clone(), detail: format!("{e:#}") })?;
+            .map_err(|e| LoadError::Describe {
+                source_name: source_name.clone(),
+                source: Box::new(e),
+            })?;
+        let descriptor = Descriptor::from_guest(raw).map_err(|e| LoadError::Descriptor {
+            source_name: source_name.clone(),
+            detail: format!("{e:#}"),
+        })?;
         connector.label = Arc::from(descriptor.label());
         connector.descriptor = descriptor;
         Ok(connector)
     }
 
-    fn compile(&self, bytes: &[u8], digest: &str, source_name: &str) -> Result<(Component, CacheOutcome), LoadError> {
-        let invalid = |detail: String| LoadError::Invalid { source_name: source_name.to_string(), detail };
+    fn compile(
+        &self,
+        bytes: &[u8],
+        digest: &str,
+        source_name: &str,
+    ) -> Result<(Component, CacheOutcome), LoadError> {
+        let invalid = |detail: String| LoadError::Invalid {
+            source_name: source_name.to_string(),
+            detail,
+        };
         match &self.shared.cache {
             Some(cache) => cache
                 .load_or_compile(&self.shared.engine, bytes, digest)
@@ -172,15 +202,23 @@ impl Runtime {
 
 fn check_header(bytes: &[u8], source_name: &str) -> Result<(), LoadError> {
     if bytes.len() < 8 || &bytes[..4] != b"\0asm" {
-        return Err(LoadError::NotWasm { source_name: source_name.to_string() });
+        return Err(LoadError::NotWasm {
+            source_name: source_name.to_string(),
+        });
     }
     if bytes[4..8] == [1, 0, 0, 0] {
-        return Err(LoadError::CoreModule { source_name: source_name.to_string() });
+        return Err(LoadError::CoreModule {
+            source_name: source_name.to_string(),
+        });
     }
     Ok(())
 }
 
-fn check_exports(engine: &Engine, component: &Component, source_name: &str) -> Result<(), LoadError> {
+fn check_exports(
+    engine: &Engine,
+    component: &Component,
+    source_name: &str,
+) -> Result<(), LoadError> {
     let exports: Vec<String> = component
         .component_type()
         .exports(engine)
@@ -256,26 +294,45 @@ impl Connector {
     pub async fn validate(&self, conn: &Connection) -> Result<(), CallError> {
         let settings = conn.settings.clone();
         let result = self
-            .call("validate", Some(conn), MethodPolicy::ReadOnly, move |store, guest| {
-                Box::pin(async move { guest.seatwarden_connector_connector_api().call_validate(store, &settings).await })
-            })
+            .call(
+                "validate",
+                Some(conn),
+                MethodPolicy::ReadOnly,
+                move |store, guest| {
+                    Box::pin(async move {
+                        guest
+                            .seatwarden_connector_connector_api()
+                            .call_validate(store, &settings)
+                            .await
+                    })
+                },
+            )
             .await?;
         self.vendor(result, "validate")
     }
 
     /// One page of accounts.
-    pub async fn list_users(&self, conn: &Connection, cursor: Option<&str>) -> Result<types::AccountPage, CallError> {
+    pub async fn list_users(
+        &self,
+        conn: &Connection,
+        cursor: Option<&str>,
+    ) -> Result<types::AccountPage, CallError> {
         let settings = conn.settings.clone();
         let cursor = cursor.map(str::to_string);
         let result = self
-            .call("list-users", Some(conn), MethodPolicy::ReadOnly, move |store, guest| {
-                Box::pin(async move {
-                    guest
-                        .seatwarden_connector_connector_api()
-                        .call_list_users(store, &settings, cursor.as_deref())
-                        .await
-                })
-            })
+            .call(
+                "list-users",
+                Some(conn),
+                MethodPolicy::ReadOnly,
+                move |store, guest| {
+                    Box::pin(async move {
+                        guest
+                            .seatwarden_connector_connector_api()
+                            .call_list_users(store, &settings, cursor.as_deref())
+                            .await
+                    })
+                },
+            )
             .await?;
         self.vendor(result, "list-users")
     }
@@ -290,47 +347,77 @@ impl Connector {
         let settings = conn.settings.clone();
         let cursor = cursor.map(str::to_string);
         let result = self
-            .call("get-activity", Some(conn), MethodPolicy::ReadOnly, move |store, guest| {
-                Box::pin(async move {
-                    guest
-                        .seatwarden_connector_connector_api()
-                        .call_get_activity(store, &settings, since, cursor.as_deref())
-                        .await
-                })
-            })
+            .call(
+                "get-activity",
+                Some(conn),
+                MethodPolicy::ReadOnly,
+                move |store, guest| {
+                    Box::pin(async move {
+                        guest
+                            .seatwarden_connector_connector_api()
+                            .call_get_activity(store, &settings, since, cursor.as_deref())
+                            .await
+                    })
+                },
+            )
             .await?;
         self.vendor(result, "get-activity")
     }
 
     /// Deactivates one account at the vendor. The only calls that may write.
-    pub async fn deactivate_user(&self, conn: &Connection, account_id: &str) -> Result<(), CallError> {
-        self.write_call("deactivate-user", conn, account_id, true).await
+    pub async fn deactivate_user(
+        &self,
+        conn: &Connection,
+        account_id: &str,
+    ) -> Result<(), CallError> {
+        self.write_call("deactivate-user", conn, account_id, true)
+            .await
     }
 
     /// Reactivates one account at the vendor.
-    pub async fn reactivate_user(&self, conn: &Connection, account_id: &str) -> Result<(), CallError> {
-        self.write_call("reactivate-user", conn, account_id, false).await
+    pub async fn reactivate_user(
+        &self,
+        conn: &Connection,
+        account_id: &str,
+    ) -> Result<(), CallError> {
+        self.write_call("reactivate-user", conn, account_id, false)
+            .await
     }
 
-    async fn write_call(&self, call: &'static str, conn: &Connection, account_id: &str, deactivate: bool) -> Result<(), CallError> {
+    async fn write_call(
+        &self,
+        call: &'static str,
+        conn: &Connection,
+        account_id: &str,
+        deactivate: bool,
+    ) -> Result<(), CallError> {
         let settings = conn.settings.clone();
         let id = account_id.to_string();
         let result = self
-            .call(call, Some(conn), MethodPolicy::ReadWrite, move |store, guest| {
-                Box::pin(async move {
-                    let api = guest.seatwarden_connector_connector_api();
-                    if deactivate {
-                        api.call_deactivate_user(store, &settings, &id).await
-                    } else {
-                        api.call_reactivate_user(store, &settings, &id).await
-                    }
-                })
-            })
+            .call(
+                call,
+                Some(conn),
+                MethodPolicy::ReadWrite,
+                move |store, guest| {
+                    Box::pin(async move {
+                        let api = guest.seatwarden_connector_connector_api();
+                        if deactivate {
+                            api.call_deactivate_user(store, &settings, &id).await
+                        } else {
+                            api.call_reactivate_user(store, &settings, &id).await
+                        }
+                    })
+                },
+            )
             .await?;
         self.vendor(result, call)
     }
 
-    fn vendor<T>(&self, result: Result<T, types::ConnectorError>, call: &'static str) -> Result<T, CallError> {
+    fn vendor<T>(
+        &self,
+        result: Result<T, types::ConnectorError>,
+        call: &'static str,
+    ) -> Result<T, CallError> {
         result.map_err(|err| CallError {
             connector: self.label.to_string(),
             call,
@@ -341,9 +428,16 @@ impl Connector {
     }
 
     /// Runs one export in a fresh store under the runtime's limits.
-    async fn call<R, F>(&self, call: &'static str, conn: Option<&Connection>, methods: MethodPolicy, f: F) -> Result<R, CallError>
+    async fn call<R, F>(
+        &self,
+        call: &'static str,
+        conn: Option<&Connection>,
+        methods: MethodPolicy,
+        f: F,
+    ) -> Result<R, CallError>
     where
-        F: for<'a> FnOnce(&'a mut Store<StoreState>, &'a bindings::Connector) -> GuestFuture<'a, R> + Send,
+        F: for<'a> FnOnce(&'a mut Store<StoreState>, &'a bindings::Connector) -> GuestFuture<'a, R>
+            + Send,
         R: Send,
     {
         let shared = &self.shared;
@@ -356,15 +450,21 @@ impl Connector {
             denials,
         };
         let credential_header = match conn.and_then(|c| c.credential.as_ref()) {
-            Some(credential) => auth_header(&self.descriptor.auth, credential)
-                .map_err(|e| fail(CallErrorKind::Host(format!("{e:#}")), String::new(), Vec::new()))?,
+            Some(credential) => auth_header(&self.descriptor.auth, credential).map_err(|e| {
+                fail(
+                    CallErrorKind::Host(format!("{e:#}")),
+                    String::new(),
+                    Vec::new(),
+                )
+            })?,
             None => None,
         };
         let hooks = EgressHooks::new(
             EgressCall {
                 label: self.label.clone(),
                 call,
-                policy: conn.map_or_else(|| Arc::new(EgressPolicy::deny_all()), |c| c.egress.clone()),
+                policy: conn
+                    .map_or_else(|| Arc::new(EgressPolicy::deny_all()), |c| c.egress.clone()),
                 methods,
                 credential_header,
                 declared_auth_header: self.descriptor.auth.header_name(),
@@ -374,14 +474,23 @@ impl Connector {
                     read_timeout: limits.read_timeout,
                     response_body_bytes: limits.response_body_bytes,
                 },
+                denial_log: conn.and_then(|c| c.denial_log.clone()),
             },
             shared.transport.clone(),
         );
         let denials = hooks.denials();
+        let denials_before = denials.lock().expect("denial log poisoned").len();
         let state = StoreState::new(
             hooks,
-            MemoryLimiter { max_bytes: limits.memory_bytes, refused: None },
-            CpuMeter { used_ticks: 0, budget_ticks: limits.cpu_budget_ticks(), exhausted: false },
+            MemoryLimiter {
+                max_bytes: limits.memory_bytes,
+                refused: None,
+            },
+            CpuMeter {
+                used_ticks: 0,
+                budget_ticks: limits.cpu_budget_ticks(),
+                exhausted: false,
+            },
             LogSink {
                 label: self.label.clone(),
                 call,
@@ -392,7 +501,11 @@ impl Connector {
             },
             limits.stderr_bytes,
         );
-        let _permit = shared.permits.acquire().await.expect("the semaphore is never closed");
+        let _permit = shared
+            .permits
+            .acquire()
+            .await
+            .expect("the semaphore is never closed");
         let mut store = Store::new(&shared.engine, state);
         store.limiter(|state| &mut state.limiter);
         store.set_epoch_deadline(1);
@@ -418,15 +531,22 @@ impl Connector {
         let state = store.data();
         state.log.finish();
         let stderr = state.stderr_text();
-        let denials = denials.lock().expect("denial log poisoned").clone();
+        let denials = denials.lock().expect("denial log poisoned")[denials_before..].to_vec();
         match outcome {
             Ok(Ok(value)) => Ok(value),
-            Err(_elapsed) => Err(fail(CallErrorKind::Deadline(limits.wall_clock), stderr, denials)),
+            Err(_elapsed) => Err(fail(
+                CallErrorKind::Deadline(limits.wall_clock),
+                stderr,
+                denials,
+            )),
             Ok(Err(err)) => {
                 let kind = if state.cpu.exhausted {
                     CallErrorKind::CpuBudget(limits.cpu_budget)
                 } else if let Some(requested) = state.limiter.refused {
-                    CallErrorKind::MemoryLimit { limit: limits.memory_bytes, requested }
+                    CallErrorKind::MemoryLimit {
+                        limit: limits.memory_bytes,
+                        requested,
+                    }
                 } else if let Some(trap) = err.downcast_ref::<wasmtime::Trap>() {
                     CallErrorKind::Trap(trap.to_string())
                 } else {

@@ -21,7 +21,12 @@ pub(crate) struct MemoryLimiter {
 }
 
 impl wasmtime::ResourceLimiter for MemoryLimiter {
-    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         if desired > self.max_bytes {
             self.refused = Some(desired);
             return Ok(false);
@@ -29,7 +34,12 @@ impl wasmtime::ResourceLimiter for MemoryLimiter {
         Ok(true)
     }
 
-    fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         Ok(desired <= 1_000_000)
     }
 }
@@ -109,7 +119,13 @@ pub(crate) struct StoreState {
 }
 
 impl StoreState {
-    pub fn new(hooks: EgressHooks, limiter: MemoryLimiter, cpu: CpuMeter, log: LogSink, stderr_bytes: usize) -> Self {
+    pub fn new(
+        hooks: EgressHooks,
+        limiter: MemoryLimiter,
+        cpu: CpuMeter,
+        log: LogSink,
+        stderr_bytes: usize,
+    ) -> Self {
         let stderr = MemoryOutputPipe::new(stderr_bytes);
         // The builder's defaults are already closed: no env, args, preopens,
         // stdin; sockets deny every address. Only stderr is wired up.

@@ -1,0 +1,11 @@
+//! Test support for Seatwarden: loopback servers, vendor fakes, fixtures.
+//!
+//! Everything here is real networking on 127.0.0.1: the sandbox under test
+//! sends real HTTP through its real transport, and the fakes record what
+//! arrived so tests can assert on what the vendor saw, not on what the host
+//! thinks it sent.
+
+pub mod directory_fake;
+pub mod fixtures;
+pub mod logs;
+pub mod server;

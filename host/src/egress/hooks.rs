@@ -17,7 +17,12 @@ use wasmtime_wasi_http::{
 };
 
 /// Headers no guest may set, whatever its auth scheme.
-const CREDENTIAL_HEADERS: [&str; 4] = ["authorization", "x-smarttoken", "proxy-authorization", "cookie"];
+const CREDENTIAL_HEADERS: [&str; 4] = [
+    "authorization",
+    "x-smarttoken",
+    "proxy-authorization",
+    "cookie",
+];
 
 /// Refusals made during one call, shared with the transport's futures.
 pub type DenialLog = Arc<Mutex<Vec<Denial>>>;
@@ -51,12 +56,18 @@ pub struct EgressCall {
     pub declared_auth_header: Option<HeaderName>,
     pub request_cap: u32,
     pub limits: TransportLimits,
+    /// Where refusals are recorded; a fresh log when `None`.
+    pub denial_log: Option<DenialLog>,
 }
 
 impl EgressHooks {
     pub(crate) fn new(call: EgressCall, transport: Transport) -> Self {
         let mut forbidden: Vec<HeaderName> = DEFAULT_FORBIDDEN_HEADERS.to_vec();
-        forbidden.extend(CREDENTIAL_HEADERS.iter().map(|h| HeaderName::from_static(h)));
+        forbidden.extend(
+            CREDENTIAL_HEADERS
+                .iter()
+                .map(|h| HeaderName::from_static(h)),
+        );
         forbidden.extend(call.declared_auth_header);
         EgressHooks {
             label: call.label,
@@ -69,7 +80,7 @@ impl EgressHooks {
             request_cap: call.request_cap,
             transport,
             limits: call.limits,
-            denials: DenialLog::default(),
+            denials: call.denial_log.unwrap_or_default(),
         }
     }
 
@@ -82,7 +93,9 @@ impl EgressHooks {
     fn admit(&mut self, request: &http::Request<WasiBody>) -> Result<Target, Denial> {
         self.requests_attempted += 1;
         if self.requests_attempted > self.request_cap {
-            return Err(Denial::RequestCap { cap: self.request_cap });
+            return Err(Denial::RequestCap {
+                cap: self.request_cap,
+            });
         }
         let uri = request.uri();
         let scheme = match uri.scheme_str() {
@@ -93,7 +106,10 @@ impl EgressHooks {
         let host = uri
             .host()
             .ok_or_else(|| Denial::MalformedTarget(format!("no host in {uri}")))?;
-        let host = host.trim_start_matches('[').trim_end_matches(']').to_string();
+        let host = host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_string();
         let port = uri.port_u16().unwrap_or(match scheme {
             OriginScheme::Https => 443,
             OriginScheme::Http => 80,
@@ -114,15 +130,28 @@ impl EgressHooks {
     }
 }
 
-fn record(denials: &DenialLog, label: &str, call: &str, method: &http::Method, uri: &str, denial: &Denial) {
+fn record(
+    denials: &DenialLog,
+    label: &str,
+    call: &str,
+    method: &http::Method,
+    uri: &str,
+    denial: &Denial,
+) {
     tracing::warn!(connector = %label, call, %method, uri, rule = %denial, "sandbox refused an outbound request");
-    denials.lock().expect("denial log poisoned").push(denial.clone());
+    denials
+        .lock()
+        .expect("denial log poisoned")
+        .push(denial.clone());
 }
 
 type SendFuture = Box<
     dyn Future<
             Output = Result<
-                (http::Response<WasiBody>, Box<dyn Future<Output = Result<(), Error>> + Send>),
+                (
+                    http::Response<WasiBody>,
+                    Box<dyn Future<Output = Result<(), Error>> + Send>,
+                ),
                 Error,
             >,
         > + Send,
@@ -154,7 +183,14 @@ impl WasiHttpHooks for EgressHooks {
         let target = match self.admit(&request) {
             Ok(target) => target,
             Err(denial) => {
-                record(&self.denials, &self.label, self.call, &method, &origin, &denial);
+                record(
+                    &self.denials,
+                    &self.label,
+                    self.call,
+                    &method,
+                    &origin,
+                    &denial,
+                );
                 return Box::new(async { Err(Error::HttpRequestDenied) });
             }
         };
@@ -167,8 +203,11 @@ impl WasiHttpHooks for EgressHooks {
         let label = self.label.clone();
         let call = self.call;
         Box::new(async move {
-            let on_denial = |denial: &Denial| record(&denials, &label, call, &method, &origin, denial);
-            let (response, io) = transport.send(target, request, options, limits, on_denial).await?;
+            let on_denial =
+                |denial: &Denial| record(&denials, &label, call, &method, &origin, denial);
+            let (response, io) = transport
+                .send(target, request, options, limits, on_denial)
+                .await?;
             Ok((response, Box::new(io) as Box<dyn Future<Output = _> + Send>))
         })
     }

@@ -55,7 +55,9 @@ pub struct AllowedOrigin {
 
 /// Why an origin string was rejected.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("invalid allowed host {input:?}: {reason} (expected scheme://host[:port], e.g. https://api.example.com or https://*.example.com)")]
+#[error(
+    "invalid allowed host {input:?}: {reason} (expected scheme://host[:port], e.g. https://api.example.com or https://*.example.com)"
+)]
 pub struct OriginParseError {
     pub input: String,
     pub reason: &'static str,
@@ -235,12 +237,7 @@ pub fn classify(ip: IpAddr) -> AddressClass {
 
 fn embedded_v4(v6: Ipv6Addr) -> Option<Ipv4Addr> {
     let s = v6.segments();
-    let tail = Ipv4Addr::new(
-        (s[6] >> 8) as u8,
-        s[6] as u8,
-        (s[7] >> 8) as u8,
-        s[7] as u8,
-    );
+    let tail = Ipv4Addr::new((s[6] >> 8) as u8, s[6] as u8, (s[7] >> 8) as u8, s[7] as u8);
     let mapped = s[..5] == [0; 5] && s[5] == 0xffff;
     // `::a.b.c.d` (deprecated IPv4-compatible); `::` and `::1` are not v4.
     let compatible = s[..6] == [0; 6] && (s[6] != 0 || s[7] > 1);
@@ -250,7 +247,10 @@ fn embedded_v4(v6: Ipv6Addr) -> Option<Ipv4Addr> {
 
 fn classify_v4(ip: Ipv4Addr) -> AddressClass {
     let o = ip.octets();
-    if matches!(o, [169, 254, 169, 254] | [169, 254, 170, 2] | [100, 100, 100, 200]) {
+    if matches!(
+        o,
+        [169, 254, 169, 254] | [169, 254, 170, 2] | [100, 100, 100, 200]
+    ) {
         AddressClass::Metadata
     } else if ip.is_unspecified() || o[0] == 0 {
         AddressClass::Unspecified
@@ -304,7 +304,9 @@ pub enum MethodPolicy {
 impl MethodPolicy {
     /// Whether the method may be sent under this policy.
     pub fn permits(self, method: &http::Method) -> bool {
-        self == MethodPolicy::ReadWrite || *method == http::Method::GET || *method == http::Method::HEAD
+        self == MethodPolicy::ReadWrite
+            || *method == http::Method::GET
+            || *method == http::Method::HEAD
     }
 }
 
@@ -312,13 +314,19 @@ impl MethodPolicy {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Denial {
     /// The origin is not on the connection's allowlist.
-    NotAllowlisted { origin: String, allowed: Vec<String> },
+    NotAllowlisted {
+        origin: String,
+        allowed: Vec<String>,
+    },
     /// A write method inside a read-only call.
     WriteInReadCall { method: String, call: &'static str },
     /// The per-call request cap was reached.
     RequestCap { cap: u32 },
     /// The name resolved only to addresses the connection may not reach.
-    ForbiddenAddress { host: String, addresses: Vec<(IpAddr, AddressClass)> },
+    ForbiddenAddress {
+        host: String,
+        addresses: Vec<(IpAddr, AddressClass)>,
+    },
     /// The URI was not absolute or its scheme was not http(s).
     MalformedTarget(String),
 }
@@ -340,8 +348,10 @@ impl fmt::Display for Denial {
                 "the call already made {cap} requests (rule: requests_per_call = {cap})"
             ),
             Denial::ForbiddenAddress { host, addresses } => {
-                let list: Vec<String> =
-                    addresses.iter().map(|(ip, class)| format!("{ip} ({class})")).collect();
+                let list: Vec<String> = addresses
+                    .iter()
+                    .map(|(ip, class)| format!("{ip} ({class})"))
+                    .collect();
                 write!(
                     f,
                     "{host} resolved only to addresses this connection may not reach: {} (rule: private_targets)",
@@ -392,7 +402,11 @@ impl EgressPolicy {
         if self.allowed.iter().any(|o| o.matches(scheme, host, port)) {
             Ok(())
         } else {
-            let host = if host.contains(':') { format!("[{host}]") } else { host.to_string() };
+            let host = if host.contains(':') {
+                format!("[{host}]")
+            } else {
+                host.to_string()
+            };
             Err(Denial::NotAllowlisted {
                 origin: format!("{scheme}://{host}:{port}"),
                 allowed: self.allowed(),
@@ -415,8 +429,14 @@ mod tests {
         assert_eq!(o.port, 443);
         assert_eq!(o.host, HostPattern::Exact("api.smartrecruiters.com".into()));
         assert_eq!(origin("http://127.0.0.1:8080").port, 8080);
-        assert_eq!(origin("http://[::1]:9").host, HostPattern::Exact("::1".into()));
-        assert_eq!(origin("https://*.smartsheet.eu").host, HostPattern::Subdomains("smartsheet.eu".into()));
+        assert_eq!(
+            origin("http://[::1]:9").host,
+            HostPattern::Exact("::1".into())
+        );
+        assert_eq!(
+            origin("https://*.smartsheet.eu").host,
+            HostPattern::Subdomains("smartsheet.eu".into())
+        );
     }
 
     #[test]
@@ -498,7 +518,11 @@ mod tests {
         assert!(PrivateTargets::AllowLoopback.permits(Loopback));
         assert!(!PrivateTargets::AllowLoopback.permits(Private));
         assert!(PrivateTargets::AllowPrivate.permits(Private));
-        for policy in [PrivateTargets::Deny, PrivateTargets::AllowLoopback, PrivateTargets::AllowPrivate] {
+        for policy in [
+            PrivateTargets::Deny,
+            PrivateTargets::AllowLoopback,
+            PrivateTargets::AllowPrivate,
+        ] {
             assert!(!policy.permits(Metadata), "{policy:?}");
             assert!(!policy.permits(Unspecified), "{policy:?}");
         }
@@ -508,7 +532,12 @@ mod tests {
     fn read_only_calls_permit_get_and_head_only() {
         assert!(MethodPolicy::ReadOnly.permits(&http::Method::GET));
         assert!(MethodPolicy::ReadOnly.permits(&http::Method::HEAD));
-        for m in [http::Method::POST, http::Method::PUT, http::Method::PATCH, http::Method::DELETE] {
+        for m in [
+            http::Method::POST,
+            http::Method::PUT,
+            http::Method::PATCH,
+            http::Method::DELETE,
+        ] {
             assert!(!MethodPolicy::ReadOnly.permits(&m));
             assert!(MethodPolicy::ReadWrite.permits(&m));
         }
@@ -516,12 +545,21 @@ mod tests {
 
     #[test]
     fn denials_name_the_rule() {
-        let policy = EgressPolicy::new(vec![origin("https://api.example.com")], PrivateTargets::Deny);
-        let denial = policy.check_origin(OriginScheme::Https, "evil.example.net", 443).unwrap_err();
+        let policy = EgressPolicy::new(
+            vec![origin("https://api.example.com")],
+            PrivateTargets::Deny,
+        );
+        let denial = policy
+            .check_origin(OriginScheme::Https, "evil.example.net", 443)
+            .unwrap_err();
         let text = denial.to_string();
         assert!(text.contains("https://evil.example.net:443"), "{text}");
         assert!(text.contains("https://api.example.com:443"), "{text}");
         assert!(text.contains("deny by default"), "{text}");
-        assert!(EgressPolicy::deny_all().check_origin(OriginScheme::Https, "api.example.com", 443).is_err());
+        assert!(
+            EgressPolicy::deny_all()
+                .check_origin(OriginScheme::Https, "api.example.com", 443)
+                .is_err()
+        );
     }
 }

@@ -76,10 +76,18 @@ impl Transport {
         on_denial: impl FnOnce(&Denial) + Send,
     ) -> Result<(http::Response<WasiBody>, ResponseIo), Error> {
         let clamp = |guest: Option<Duration>, host: Duration| guest.map_or(host, |g| g.min(host));
-        let connect_timeout = clamp(options.and_then(|o| o.connect_timeout), limits.connect_timeout);
-        let first_byte_timeout = clamp(options.and_then(|o| o.first_byte_timeout), limits.read_timeout);
-        let between_bytes_timeout =
-            clamp(options.and_then(|o| o.between_bytes_timeout), limits.read_timeout);
+        let connect_timeout = clamp(
+            options.and_then(|o| o.connect_timeout),
+            limits.connect_timeout,
+        );
+        let first_byte_timeout = clamp(
+            options.and_then(|o| o.first_byte_timeout),
+            limits.read_timeout,
+        );
+        let between_bytes_timeout = clamp(
+            options.and_then(|o| o.between_bytes_timeout),
+            limits.read_timeout,
+        );
 
         let addresses = resolve(&target, connect_timeout).await?;
         let permitted: Vec<SocketAddr> = addresses
@@ -90,7 +98,10 @@ impl Transport {
         if permitted.is_empty() {
             let denial = Denial::ForbiddenAddress {
                 host: target.host.clone(),
-                addresses: addresses.iter().map(|a| (a.ip(), classify(a.ip()))).collect(),
+                addresses: addresses
+                    .iter()
+                    .map(|a| (a.ip(), classify(a.ip())))
+                    .collect(),
             };
             on_denial(&denial);
             return Err(Error::HttpRequestDenied);
@@ -112,9 +123,25 @@ impl Transport {
                 .await
                 .map_err(|_| Error::ConnectionTimeout)?
                 .map_err(Error::Tls)?;
-            exchange(tls, request, connect_timeout, first_byte_timeout, between_bytes_timeout, limits).await
+            exchange(
+                tls,
+                request,
+                connect_timeout,
+                first_byte_timeout,
+                between_bytes_timeout,
+                limits,
+            )
+            .await
         } else {
-            exchange(stream, request, connect_timeout, first_byte_timeout, between_bytes_timeout, limits).await
+            exchange(
+                stream,
+                request,
+                connect_timeout,
+                first_byte_timeout,
+                between_bytes_timeout,
+                limits,
+            )
+            .await
         }
     }
 }
@@ -160,7 +187,8 @@ fn server_name(host: &str) -> Result<rustls::pki_types::ServerName<'static>, Err
     if let Ok(ip) = host.parse::<IpAddr>() {
         return Ok(rustls::pki_types::ServerName::from(ip));
     }
-    rustls::pki_types::ServerName::try_from(host.to_string()).map_err(|_| Error::HttpRequestUriInvalid)
+    rustls::pki_types::ServerName::try_from(host.to_string())
+        .map_err(|_| Error::HttpRequestUriInvalid)
 }
 
 async fn exchange<S>(
@@ -198,7 +226,11 @@ where
     let response = response.map_err(|_| Error::ConnectionReadTimeout)??;
     let io: ResponseIo = Box::pin(async move {
         // A finished connection must not be polled again.
-        if conn_finished { Ok(()) } else { conn.await.map_err(Error::from) }
+        if conn_finished {
+            Ok(())
+        } else {
+            conn.await.map_err(Error::from)
+        }
     });
     let response = response.map(|incoming| {
         http_body_util::BodyExt::boxed_unsync(CappedBody {
@@ -238,7 +270,9 @@ impl Body for CappedBody {
                         return Poll::Ready(Some(Err(Error::HttpResponseBodySize(Some(this.cap)))));
                     }
                 }
-                this.idle.as_mut().reset(Instant::now() + this.between_bytes);
+                this.idle
+                    .as_mut()
+                    .reset(Instant::now() + this.between_bytes);
                 Poll::Ready(Some(Ok(frame)))
             }
             Poll::Ready(Some(Err(err))) => Poll::Ready(Some(Err(Error::from(err)))),
@@ -258,4 +292,3 @@ impl Body for CappedBody {
         self.inner.size_hint()
     }
 }
-

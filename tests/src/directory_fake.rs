@@ -1,0 +1,121 @@
+//! A fake "Example Directory" vendor for the directory fixture connector.
+//!
+//! It behaves like a small real API: every request must carry the
+//! `X-Directory-Key` the connection was given (401 otherwise), users are
+//! paged with `page`/`pageSize` (capped at 100), and deactivation and
+//! reactivation change state and are idempotent. The demo runs it too.
+
+use crate::server::{Recorded, Reply, TestServer};
+use serde_json::json;
+use std::sync::{Arc, Mutex};
+
+/// One user of the fake directory.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FakeUser {
+    pub id: String,
+    pub email: String,
+    pub name: String,
+    pub active: bool,
+    pub role: String,
+    /// Milliseconds since the epoch; `None` = never logged in.
+    pub last_login: Option<i64>,
+}
+
+/// A running fake; stops when dropped.
+pub struct DirectoryFake {
+    pub server: TestServer,
+    users: Arc<Mutex<Vec<FakeUser>>>,
+}
+
+/// `count` users with roles, some never logged in, some stale, at `now_ms`.
+pub fn seed_users(count: usize, now_ms: i64) -> Vec<FakeUser> {
+    const DAY: i64 = 86_400_000;
+    (0..count)
+        .map(|i| FakeUser {
+            id: format!("u-{i:05}"),
+            email: format!("user{i}@example.com"),
+            name: format!("User {i}"),
+            active: i % 17 != 0,
+            role: ["member", "member", "member", "viewer", "admin"][i % 5].to_string(),
+            last_login: match i % 7 {
+                0 => None,
+                1 | 2 => Some(now_ms - (60 + (i % 90) as i64) * DAY),
+                _ => Some(now_ms - (i % 30) as i64 * DAY),
+            },
+        })
+        .collect()
+}
+
+impl DirectoryFake {
+    /// Starts the fake with these users, accepting only `key`.
+    pub async fn start(key: &str, users: Vec<FakeUser>) -> DirectoryFake {
+        let users = Arc::new(Mutex::new(users));
+        let state = users.clone();
+        let key = key.to_string();
+        let server = TestServer::start(move |request| handle(request, &key, &state)).await;
+        DirectoryFake { server, users }
+    }
+
+    pub fn url(&self) -> String {
+        self.server.url()
+    }
+
+    /// The fake's current users.
+    pub fn users(&self) -> Vec<FakeUser> {
+        self.users.lock().unwrap().clone()
+    }
+}
+
+fn handle(request: &Recorded, key: &str, users: &Mutex<Vec<FakeUser>>) -> Reply {
+    if request.header("x-directory-key") != Some(key) {
+        return Reply::json(401, &json!({"error": "missing or wrong X-Directory-Key"}));
+    }
+    let (path, query) = request
+        .target
+        .split_once('?')
+        .unwrap_or((&request.target, ""));
+    let param = |name: &str| {
+        query
+            .split('&')
+            .filter_map(|kv| kv.split_once('='))
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.to_string())
+    };
+    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    match (request.method.as_str(), segments.as_slice()) {
+        ("GET", ["users"]) => {
+            let page: usize = param("page")
+                .and_then(|p| p.parse().ok())
+                .unwrap_or(1)
+                .max(1);
+            let size: usize = param("pageSize")
+                .and_then(|p| p.parse().ok())
+                .unwrap_or(100)
+                .clamp(1, 100);
+            let users = users.lock().unwrap();
+            let start = (page - 1) * size;
+            let slice: Vec<_> = users
+                .iter()
+                .skip(start)
+                .take(size)
+                .map(|u| {
+                    json!({"id": u.id, "email": u.email, "name": u.name, "active": u.active,
+                           "role": u.role, "lastLogin": u.last_login})
+                })
+                .collect();
+            let next = (start + size < users.len()).then_some(page + 1);
+            Reply::json(200, &json!({"users": slice, "nextPage": next}))
+        }
+        ("POST", ["users", id, action @ ("deactivate" | "reactivate")]) => {
+            let mut users = users.lock().unwrap();
+            match users.iter_mut().find(|u| u.id == *id) {
+                Some(user) => {
+                    user.active = *action == "reactivate";
+                    Reply::text(204, "")
+                }
+                None => Reply::json(404, &json!({"error": format!("no user {id}")})),
+            }
+        }
+        _ => Reply::json(404, &json!({"error": "no such endpoint"})),
+    }
+}

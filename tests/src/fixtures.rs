@@ -1,0 +1,54 @@
+//! Where the guest fixtures are, and a runtime set up for tests.
+//!
+//! The fixtures are built for wasm32-wasip2 by `cargo xtask test` (or
+//! `cargo xtask build-guests`) into `target/wasm`; tests read them from there.
+
+use seatwarden::egress::PrivateTargets;
+use seatwarden::{Connection, Connector, Credential, Limits, Runtime, RuntimeConfig};
+use std::path::PathBuf;
+
+/// The repository root.
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// The built component of a guest crate, e.g. `fixture_hostile`.
+pub fn guest(name: &str) -> PathBuf {
+    let path = repo_root()
+        .join("target/wasm/wasm32-wasip2/release")
+        .join(format!("{name}.wasm"));
+    assert!(
+        path.exists(),
+        "{} is missing: build the guests first with `cargo xtask build-guests` (or run `cargo xtask test`)",
+        path.display()
+    );
+    path
+}
+
+/// A runtime with the given limits and a compile cache under `target/`.
+pub fn runtime(limits: Limits) -> Runtime {
+    Runtime::new(RuntimeConfig {
+        limits,
+        cache_dir: Some(repo_root().join("target/test-compile-cache")),
+        ..RuntimeConfig::default()
+    })
+    .expect("runtime starts")
+}
+
+/// Loads a fixture by crate name.
+pub async fn load(runtime: &Runtime, name: &str) -> Connector {
+    runtime
+        .load_file(&guest(name))
+        .await
+        .expect("fixture loads")
+}
+
+/// A loopback connection to `base_url` with an API key.
+pub fn loopback_connection(connector: &Connector, base_url: &str, key: &str) -> Connection {
+    Connection::builder()
+        .base_url(base_url)
+        .private_targets(PrivateTargets::AllowLoopback)
+        .credential(Credential::secret(key))
+        .build(connector.descriptor())
+        .expect("valid connection")
+}
