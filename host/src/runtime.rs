@@ -290,6 +290,27 @@ impl Connector {
         self.cache
     }
 
+    /// Calls `describe` again in a fresh instance (no network allowed).
+    pub async fn describe(&self) -> Result<Descriptor, CallError> {
+        let raw = self
+            .call("describe", None, MethodPolicy::ReadOnly, |store, guest| {
+                Box::pin(async move {
+                    guest
+                        .seatwarden_connector_connector_api()
+                        .call_describe(store)
+                        .await
+                })
+            })
+            .await?;
+        Descriptor::from_guest(raw).map_err(|e| CallError {
+            connector: self.label.to_string(),
+            call: "describe",
+            kind: CallErrorKind::Host(format!("invalid descriptor: {e:#}")),
+            stderr: String::new(),
+            denials: Vec::new(),
+        })
+    }
+
     /// Checks the connection: read paths only.
     pub async fn validate(&self, conn: &Connection) -> Result<(), CallError> {
         let settings = conn.settings.clone();

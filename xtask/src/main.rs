@@ -1,1 +1,159 @@
-fn main() {}
+//! `cargo xtask`: the project's own build, test, demo and bench commands.
+//!
+//! The native workspace and the wasm workspaces (`components/`,
+//! `tests/guests/`) need different targets, so one command has to drive both:
+//! it installs the `wasm32-wasip2` target when it is missing, builds the
+//! guests, then runs the native step. A fresh machine needs nothing else.
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const WASM_TARGET: &str = "wasm32-wasip2";
+
+#[derive(Parser)]
+#[command(name = "cargo xtask")]
+struct Args {
+    #[command(subcommand)]
+    command: Task,
+}
+
+#[derive(Subcommand)]
+enum Task {
+    /// Build the connector components and the guest test fixtures.
+    BuildGuests,
+    /// Build everything and run every test (the README's test command).
+    Test,
+    /// Build everything and run the demo.
+    Demo,
+    /// Build everything, run the benchmarks and rewrite BENCHMARKS.md.
+    Bench,
+}
+
+fn main() -> Result<()> {
+    let args = Args::parse();
+    let root = repo_root();
+    match args.command {
+        Task::BuildGuests => build_guests(&root),
+        Task::Test => {
+            build_guests(&root)?;
+            run(Command::new("cargo")
+                .args([
+                    "test",
+                    "--quiet",
+                    "-p",
+                    "seatwarden-sdk",
+                    "--target",
+                    host_triple()?.as_str(),
+                ])
+                .current_dir(root.join("components")))?;
+            if has_nextest() {
+                run(Command::new("cargo")
+                    .args([
+                        "nextest",
+                        "run",
+                        "--release",
+                        "--workspace",
+                        "--no-fail-fast",
+                    ])
+                    .current_dir(&root))
+            } else {
+                eprintln!("xtask: cargo-nextest not found; using cargo test");
+                run(Command::new("cargo")
+                    .args(["test", "--release", "--workspace"])
+                    .current_dir(&root))
+            }
+        }
+        Task::Demo => {
+            build_guests(&root)?;
+            run(Command::new("cargo")
+                .args([
+                    "run",
+                    "--quiet",
+                    "--release",
+                    "-p",
+                    "seatwarden-tests",
+                    "--bin",
+                    "demo",
+                ])
+                .current_dir(&root))
+        }
+        Task::Bench => {
+            build_guests(&root)?;
+            run(Command::new("cargo")
+                .args([
+                    "run",
+                    "--quiet",
+                    "--release",
+                    "-p",
+                    "seatwarden-tests",
+                    "--bin",
+                    "bench",
+                    "--",
+                ])
+                .arg(root.join("BENCHMARKS.md"))
+                .current_dir(&root))
+        }
+    }
+}
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives in the repo")
+        .to_path_buf()
+}
+
+fn build_guests(root: &Path) -> Result<()> {
+    ensure_wasm_target()?;
+    for workspace in ["components", "tests/guests"] {
+        eprintln!("xtask: building {workspace} for {WASM_TARGET}");
+        run(Command::new("cargo")
+            .args(["build", "--release"])
+            .current_dir(root.join(workspace)))?;
+    }
+    Ok(())
+}
+
+fn ensure_wasm_target() -> Result<()> {
+    let output = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output()
+        .context("running rustup (is Rust installed through rustup?)")?;
+    let installed = String::from_utf8_lossy(&output.stdout);
+    if installed.lines().any(|line| line.trim() == WASM_TARGET) {
+        return Ok(());
+    }
+    eprintln!("xtask: installing the {WASM_TARGET} target");
+    run(Command::new("rustup").args(["target", "add", WASM_TARGET]))
+}
+
+fn host_triple() -> Result<String> {
+    let output = Command::new("rustc")
+        .arg("-vV")
+        .output()
+        .context("running rustc -vV")?;
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .find_map(|line| line.strip_prefix("host: "))
+        .map(str::to_string)
+        .context("rustc -vV printed no host triple")
+}
+
+fn has_nextest() -> bool {
+    Command::new("cargo")
+        .args(["nextest", "--version"])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+fn run(command: &mut Command) -> Result<()> {
+    let status = command
+        .status()
+        .with_context(|| format!("starting {command:?}"))?;
+    if !status.success() {
+        bail!("{command:?} failed with {status}");
+    }
+    Ok(())
+}

@@ -249,7 +249,9 @@ pub fn send(request: Request) -> Result<Response, HttpError> {
         Some(Ok(Ok(response))) => response,
         Some(Ok(Err(code))) => return Err(transport_or_denied(code)),
         Some(Err(())) | None => {
-            return Err(HttpError::Transport("response future in a bad state".into()));
+            return Err(HttpError::Transport(
+                "response future in a bad state".into(),
+            ));
         }
     };
     let status = incoming.status();

@@ -61,7 +61,8 @@ pub struct EgressCall {
 }
 
 impl EgressHooks {
-    pub(crate) fn new(call: EgressCall, transport: Transport) -> Self {
+    /// Hooks for one call; `transport` is shared by all calls of a runtime.
+    pub fn new(call: EgressCall, transport: Transport) -> Self {
         let mut forbidden: Vec<HeaderName> = DEFAULT_FORBIDDEN_HEADERS.to_vec();
         forbidden.extend(
             CREDENTIAL_HEADERS
@@ -210,5 +211,192 @@ impl WasiHttpHooks for EgressHooks {
                 .await?;
             Ok((response, Box::new(io) as Box<dyn Future<Output = _> + Send>))
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::egress::policy::{AllowedOrigin, PrivateTargets};
+    use http_body_util::BodyExt;
+    use std::time::Duration;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    fn hooks(
+        allowed: &[&str],
+        methods: MethodPolicy,
+        cap: u32,
+        private: PrivateTargets,
+    ) -> EgressHooks {
+        let allowed = allowed
+            .iter()
+            .map(|o| AllowedOrigin::parse(o).unwrap())
+            .collect();
+        let mut value = HeaderValue::from_static("secret-1");
+        value.set_sensitive(true);
+        EgressHooks::new(
+            EgressCall {
+                label: Arc::from("unit@0.1.0"),
+                call: "list-users",
+                policy: Arc::new(EgressPolicy::new(allowed, private)),
+                methods,
+                credential_header: Some((HeaderName::from_static("x-smarttoken"), value)),
+                declared_auth_header: Some(HeaderName::from_static("x-vendor-key")),
+                request_cap: cap,
+                limits: TransportLimits {
+                    connect_timeout: Duration::from_secs(5),
+                    read_timeout: Duration::from_secs(5),
+                    response_body_bytes: 1024,
+                },
+                denial_log: None,
+            },
+            Transport::new(),
+        )
+    }
+
+    fn request(method: http::Method, uri: &str) -> http::Request<WasiBody> {
+        let body = http_body_util::Empty::<bytes::Bytes>::new()
+            .map_err(|never| match never {})
+            .boxed_unsync();
+        http::Request::builder()
+            .method(method)
+            .uri(uri)
+            .body(body)
+            .unwrap()
+    }
+
+    async fn send(
+        hooks: &mut EgressHooks,
+        request: http::Request<WasiBody>,
+    ) -> Result<http::Response<WasiBody>, Error> {
+        let future = hooks.send_request(request, None, Box::new(async { Ok(()) }));
+        std::pin::Pin::from(future)
+            .await
+            .map(|(response, _io)| response)
+    }
+
+    #[tokio::test]
+    async fn denies_origins_methods_and_bursts_with_the_rule_recorded() {
+        let mut h = hooks(
+            &["https://api.example.com"],
+            MethodPolicy::ReadOnly,
+            3,
+            PrivateTargets::Deny,
+        );
+        let denied = send(
+            &mut h,
+            request(http::Method::GET, "https://evil.example.net/x"),
+        )
+        .await;
+        assert!(matches!(denied, Err(Error::HttpRequestDenied)));
+        let denied = send(
+            &mut h,
+            request(http::Method::DELETE, "https://api.example.com/users/1"),
+        )
+        .await;
+        assert!(matches!(denied, Err(Error::HttpRequestDenied)));
+        let denied = send(
+            &mut h,
+            request(http::Method::GET, "http://api.example.com/"),
+        )
+        .await;
+        assert!(
+            matches!(denied, Err(Error::HttpRequestDenied)),
+            "scheme is part of the origin"
+        );
+        let denied = send(
+            &mut h,
+            request(http::Method::GET, "https://api.example.com/"),
+        )
+        .await;
+        assert!(
+            matches!(denied, Err(Error::HttpRequestDenied)),
+            "fourth request is over the cap of 3"
+        );
+        let log = h.denials();
+        let log = log.lock().unwrap();
+        assert!(matches!(log[0], Denial::NotAllowlisted { .. }));
+        assert!(matches!(log[1], Denial::WriteInReadCall { .. }));
+        assert!(matches!(log[2], Denial::NotAllowlisted { .. }));
+        assert_eq!(log[3], Denial::RequestCap { cap: 3 });
+    }
+
+    #[tokio::test]
+    async fn forbids_credential_headers_and_the_declared_auth_header() {
+        let mut h = hooks(
+            &["https://api.example.com"],
+            MethodPolicy::ReadOnly,
+            3,
+            PrivateTargets::Deny,
+        );
+        let filter = h.forbidden_header_filter();
+        for name in [
+            "authorization",
+            "x-smarttoken",
+            "proxy-authorization",
+            "cookie",
+            "x-vendor-key",
+            "host",
+        ] {
+            assert!(filter(&HeaderName::from_static(name)), "{name}");
+        }
+        assert!(!filter(&HeaderName::from_static("accept")));
+    }
+
+    #[tokio::test]
+    async fn injects_the_credential_only_after_the_checks_and_connects_to_the_checked_address() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let server = tokio::spawn(async move {
+            let (mut stream, _) = listener.accept().await.unwrap();
+            let mut seen = Vec::new();
+            let mut buf = [0u8; 1024];
+            while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
+                let n = stream.read(&mut buf).await.unwrap();
+                seen.extend_from_slice(&buf[..n]);
+            }
+            stream
+                .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
+                .await
+                .unwrap();
+            String::from_utf8(seen).unwrap()
+        });
+        let origin = format!("http://127.0.0.1:{port}");
+        let mut denied = hooks(&[&origin], MethodPolicy::ReadOnly, 3, PrivateTargets::Deny);
+        let result = send(
+            &mut denied,
+            request(http::Method::GET, &format!("{origin}/users")),
+        )
+        .await;
+        assert!(
+            matches!(result, Err(Error::HttpRequestDenied)),
+            "loopback needs an explicit allowance"
+        );
+        assert!(matches!(
+            denied.denials().lock().unwrap()[0],
+            Denial::ForbiddenAddress { .. }
+        ));
+
+        let mut allowed = hooks(
+            &[&origin],
+            MethodPolicy::ReadOnly,
+            3,
+            PrivateTargets::AllowLoopback,
+        );
+        let response = send(
+            &mut allowed,
+            request(http::Method::GET, &format!("{origin}/users?limit=1")),
+        )
+        .await
+        .unwrap();
+        assert_eq!(response.status(), 200);
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        assert_eq!(&body[..], b"ok");
+        let seen = server.await.unwrap().to_ascii_lowercase();
+        assert!(
+            seen.starts_with("get /users?limit=1 http/1.1\r\n"),
+            "origin-form request line: {seen}"
+        );
+        assert!(seen.contains("x-smarttoken: secret-1\r\n"), "{seen}");
     }
 }

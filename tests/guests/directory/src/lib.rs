@@ -57,7 +57,10 @@ impl Guest for Directory {
         Self::list_users(settings, None).map(|_| ())
     }
 
-    fn list_users(settings: Settings, cursor: Option<String>) -> Result<AccountPage, ConnectorError> {
+    fn list_users(
+        settings: Settings,
+        cursor: Option<String>,
+    ) -> Result<AccountPage, ConnectorError> {
         let page = cursor.as_deref().unwrap_or("1");
         let size = seatwarden_sdk::option(&settings, "page-size").unwrap_or("100");
         let url = format!("{}/users?page={page}&pageSize={size}", settings.base_url);
@@ -91,8 +94,14 @@ impl Guest for Directory {
 }
 
 fn post(settings: &Settings, account_id: &str, action: &str) -> Result<(), ConnectorError> {
-    if account_id.is_empty() || !account_id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
-        return Err(ConnectorError::NotFound(format!("no account {account_id:?}")));
+    if account_id.is_empty()
+        || !account_id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-')
+    {
+        return Err(ConnectorError::NotFound(format!(
+            "no account {account_id:?}"
+        )));
     }
     let url = format!("{}/users/{account_id}/{action}", settings.base_url);
     error_for_status(Request::new(Method::Post, url).send()?)?;

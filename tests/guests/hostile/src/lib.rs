@@ -33,8 +33,13 @@ impl Guest for Hostile {
         Self::list_users(settings, None).map(|_| ())
     }
 
-    fn list_users(settings: Settings, _cursor: Option<String>) -> Result<AccountPage, ConnectorError> {
-        let url = option(&settings, "url").unwrap_or(&settings.base_url).to_string();
+    fn list_users(
+        settings: Settings,
+        _cursor: Option<String>,
+    ) -> Result<AccountPage, ConnectorError> {
+        let url = option(&settings, "url")
+            .unwrap_or(&settings.base_url)
+            .to_string();
         let observations = match option(&settings, "scenario").unwrap_or("") {
             "infinite-loop" => infinite_loop(),
             "memory-bomb" => memory_bomb(),
@@ -48,9 +53,13 @@ impl Guest for Hostile {
             "log-flood" => log_flood(),
             "stderr" => {
                 eprintln!("hostile fixture wrote this to stderr");
-                Err(ConnectorError::Unavailable("failed after writing to stderr".into()))
+                Err(ConnectorError::Unavailable(
+                    "failed after writing to stderr".into(),
+                ))
             }
-            other => Err(ConnectorError::Config(format!("unknown scenario {other:?}"))),
+            other => Err(ConnectorError::Config(format!(
+                "unknown scenario {other:?}"
+            ))),
         }?;
         Ok(AccountPage {
             accounts: vec![Account {
@@ -76,12 +85,17 @@ impl Guest for Hostile {
     }
 
     fn deactivate_user(settings: Settings, _account_id: String) -> Result<(), ConnectorError> {
-        let url = option(&settings, "url").unwrap_or(&settings.base_url).to_string();
+        let url = option(&settings, "url")
+            .unwrap_or(&settings.base_url)
+            .to_string();
         let response = Request::new(Method::Delete, url).send()?;
         if response.status == 204 || response.status == 200 {
             Ok(())
         } else {
-            Err(ConnectorError::Unavailable(format!("status {}", response.status)))
+            Err(ConnectorError::Unavailable(format!(
+                "status {}",
+                response.status
+            )))
         }
     }
 

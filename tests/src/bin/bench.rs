@@ -1,0 +1,320 @@
+//! `cargo xtask bench`: measures the sandbox's fixed costs and writes them to
+//! BENCHMARKS.md.
+//!
+//! Each figure is the median (and p99 or spread) of many runs taken in this
+//! one invocation, and alternatives are measured interleaved, round by round,
+//! so machine drift hits both sides alike. Nothing here asserts a time.
+
+use anyhow::{Context, Result};
+use bytes::Bytes;
+use http_body_util::{BodyExt, Empty};
+use seatwarden::egress::transport::TransportLimits;
+use seatwarden::egress::{
+    AllowedOrigin, EgressCall, EgressHooks, EgressPolicy, MethodPolicy, PrivateTargets, Transport,
+};
+use seatwarden::engine::AllocatorChoice;
+use seatwarden::{Connection, Credential, Limits, Runtime, RuntimeConfig};
+use seatwarden_tests::directory_fake::{DirectoryFake, seed_users};
+use seatwarden_tests::fixtures::{guest, repo_root};
+use seatwarden_tests::server::{Reply, TestServer};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use wasmtime_wasi_http::WasiHttpHooks;
+
+struct Row {
+    what: String,
+    input: String,
+    median: Duration,
+    p99: Duration,
+    runs: usize,
+}
+
+fn stats(what: &str, input: &str, mut samples: Vec<Duration>) -> Row {
+    samples.sort();
+    let at = |q: f64| samples[((samples.len() - 1) as f64 * q).round() as usize];
+    Row {
+        what: what.into(),
+        input: input.into(),
+        median: at(0.5),
+        p99: at(0.99),
+        runs: samples.len(),
+    }
+}
+
+fn fmt(d: Duration) -> String {
+    let us = d.as_secs_f64() * 1e6;
+    if us >= 10_000.0 {
+        format!("{:.1} ms", us / 1000.0)
+    } else {
+        format!("{us:.1} µs")
+    }
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let out = std::env::args().nth(1).map(std::path::PathBuf::from);
+    let path = guest("fixture_directory");
+    let bytes = std::fs::read(&path)?;
+    let size_kb = bytes.len() / 1024;
+    let mut rows = Vec::new();
+
+    // 1. Cold compile vs cached load (load = compile or deserialize, pre-instantiate, describe).
+    let cache = repo_root().join("target/bench-cache");
+    let _ = std::fs::remove_dir_all(&cache);
+    let no_cache = Runtime::new(RuntimeConfig {
+        cache_dir: None,
+        ..RuntimeConfig::default()
+    })?;
+    let cached = Runtime::new(RuntimeConfig {
+        cache_dir: Some(cache.clone()),
+        ..RuntimeConfig::default()
+    })?;
+    cached.load_bytes(&bytes, "warm-up").await?;
+    let (mut cold, mut warm) = (Vec::new(), Vec::new());
+    for _ in 0..10 {
+        let t = Instant::now();
+        no_cache.load_bytes(&bytes, "cold").await?;
+        cold.push(t.elapsed());
+        let t = Instant::now();
+        cached.load_bytes(&bytes, "cached").await?;
+        warm.push(t.elapsed());
+    }
+    let input = format!("fixture_directory.wasm, {size_kb} KiB");
+    rows.push(stats("load connector: cold compile", &input, cold));
+    rows.push(stats("load connector: from the disk cache", &input, warm));
+
+    // 2. Instantiate + one trivial call (describe), pooling vs on-demand.
+    let pooling = Runtime::new(RuntimeConfig {
+        allocator: AllocatorChoice::Pooling,
+        cache_dir: Some(cache.clone()),
+        ..RuntimeConfig::default()
+    })?;
+    let on_demand = Runtime::new(RuntimeConfig {
+        allocator: AllocatorChoice::OnDemand,
+        cache_dir: Some(cache.clone()),
+        ..RuntimeConfig::default()
+    })?;
+    let pooled = pooling.load_bytes(&bytes, "pooling").await?;
+    let demand = on_demand.load_bytes(&bytes, "on-demand").await?;
+    let (mut p, mut d) = (Vec::new(), Vec::new());
+    for _ in 0..10 {
+        for _ in 0..300 {
+            let t = Instant::now();
+            pooled.describe().await?;
+            p.push(t.elapsed());
+        }
+        for _ in 0..300 {
+            let t = Instant::now();
+            demand.describe().await?;
+            d.push(t.elapsed());
+        }
+    }
+    rows.push(stats(
+        "instantiate + describe(), pooling allocator",
+        "fresh store per call",
+        p,
+    ));
+    rows.push(stats(
+        "instantiate + describe(), on-demand allocator",
+        "fresh store per call",
+        d,
+    ));
+
+    // 3. The egress hook's fixed overhead on one loopback request.
+    let server = TestServer::start(|_| Reply::text(200, "ok")).await;
+    let origin = server.url();
+    let (mut through_hook, mut direct) = (Vec::new(), Vec::new());
+    for _ in 0..10 {
+        for _ in 0..200 {
+            let mut hooks = hooks_for(&origin);
+            let t = Instant::now();
+            let request = http::Request::get(format!("{origin}/users")).body(
+                Empty::<Bytes>::new()
+                    .map_err(|never| match never {})
+                    .boxed_unsync(),
+            )?;
+            let future = hooks.send_request(request, None, Box::new(async { Ok(()) }));
+            let (response, _io) = std::pin::Pin::from(future)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            response
+                .into_body()
+                .collect()
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            through_hook.push(t.elapsed());
+        }
+        for _ in 0..200 {
+            let t = Instant::now();
+            direct_get(server.port()).await?;
+            direct.push(t.elapsed());
+        }
+    }
+    rows.push(stats(
+        "loopback GET through the egress hook",
+        "policy + DNS check + fresh connection",
+        through_hook,
+    ));
+    rows.push(stats(
+        "loopback GET, plain hyper client",
+        "fresh connection, no checks",
+        direct,
+    ));
+    let mut checks = Vec::new();
+    for _ in 0..5000 {
+        let mut hooks = hooks_for(&origin);
+        let request = http::Request::delete(format!("{origin}/users/1")).body(
+            Empty::<Bytes>::new()
+                .map_err(|never| match never {})
+                .boxed_unsync(),
+        )?;
+        let t = Instant::now();
+        let future = hooks.send_request(request, None, Box::new(async { Ok(()) }));
+        let refused = std::pin::Pin::from(future).await.is_err();
+        checks.push(t.elapsed());
+        assert!(refused, "a DELETE in a read call is refused");
+    }
+    rows.push(stats(
+        "egress checks alone",
+        "a DELETE refused by the read-only rule",
+        checks,
+    ));
+
+    // 4. A whole guest call: instantiate, list-users, one request, JSON decode.
+    let fake = DirectoryFake::start("k", seed_users(100, 0)).await;
+    let conn = Connection::builder()
+        .base_url(fake.url())
+        .private_targets(PrivateTargets::AllowLoopback)
+        .credential(Credential::secret("k"))
+        .build(pooled.descriptor())?;
+    let mut calls = Vec::new();
+    for _ in 0..1000 {
+        let t = Instant::now();
+        pooled.list_users(&conn, None).await.context("list-users")?;
+        calls.push(t.elapsed());
+    }
+    rows.push(stats(
+        "list-users through the sandbox (pooling)",
+        "one page of 100 users, loopback",
+        calls,
+    ));
+
+    let table = render(&rows);
+    println!("{table}");
+    if let Some(out) = out {
+        std::fs::write(&out, document(&table))?;
+        eprintln!("wrote {}", out.display());
+    }
+    let _ = std::fs::remove_dir_all(&cache);
+    Ok(())
+}
+
+fn hooks_for(origin: &str) -> EgressHooks {
+    let limits = Limits::default();
+    EgressHooks::new(
+        EgressCall {
+            label: Arc::from("bench@0.1.0"),
+            call: "list-users",
+            policy: Arc::new(EgressPolicy::new(
+                vec![AllowedOrigin::parse(origin).unwrap()],
+                PrivateTargets::AllowLoopback,
+            )),
+            methods: MethodPolicy::ReadOnly,
+            credential_header: None,
+            declared_auth_header: None,
+            request_cap: limits.requests_per_call,
+            limits: TransportLimits {
+                connect_timeout: limits.connect_timeout,
+                read_timeout: limits.read_timeout,
+                response_body_bytes: limits.response_body_bytes,
+            },
+            denial_log: None,
+        },
+        Transport::new(),
+    )
+}
+
+async fn direct_get(port: u16) -> Result<()> {
+    let stream = tokio::net::TcpStream::connect(("127.0.0.1", port)).await?;
+    let (mut sender, conn) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await?;
+    tokio::spawn(conn);
+    let response = sender
+        .send_request(
+            http::Request::get("/users")
+                .header("host", "127.0.0.1")
+                .body(Empty::<Bytes>::new())?,
+        )
+        .await?;
+    response.into_body().collect().await?;
+    Ok(())
+}
+
+fn render(rows: &[Row]) -> String {
+    let mut out =
+        String::from("| what | input | median | p99 | runs |\n|---|---|---:|---:|---:|\n");
+    for r in rows {
+        out.push_str(&format!(
+            "| {} | {} | {} | {} | {} |\n",
+            r.what,
+            r.input,
+            fmt(r.median),
+            fmt(r.p99),
+            r.runs
+        ));
+    }
+    out
+}
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(0);
+    let mem = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|s| {
+            s.lines().next().map(|l| {
+                l.split_whitespace()
+                    .nth(1)
+                    .unwrap_or("0")
+                    .parse::<u64>()
+                    .unwrap_or(0)
+            })
+        })
+        .map(|kb| format!("{:.0} GiB", kb as f64 / 1024.0 / 1024.0))
+        .unwrap_or_default();
+    format!(
+        "{cpu}, {cores} cores, {mem} RAM, {} {}",
+        std::env::consts::OS,
+        std::env::consts::ARCH
+    )
+}
+
+fn document(table: &str) -> String {
+    format!(
+        "# Benchmarks\n\nMade by `cargo xtask bench` (release build; the bench binary is `tests/src/bin/bench.rs`).\n\
+         Machine: {}.\n\nEvery row is the median and 99th percentile of the runs shown, taken in one invocation;\n\
+         rows that compare alternatives were measured interleaved, round by round. These are measurements,\n\
+         not guarantees: nothing in the test suite asserts a time.\n\n{table}\n\
+         ## What the rows mean\n\n\
+         - *load connector*: read, compile (or deserialize from the on-disk cache), check the exports,\n  \
+         pre-instantiate, and call `describe` once in the sandbox.\n\
+         - *instantiate + describe()*: a fresh `Store` with all limits, instantiation from the `InstancePre`,\n  \
+         one call that crosses the component boundary and returns a record. Target: median under 50 µs with pooling.\n\
+         - *loopback GET*: the hook's allowlist, method and cap checks, address check and connect to a\n  \
+         fresh connection, against a plain hyper client doing the same exchange; the difference is the\n  \
+         hook's fixed overhead. The plain client drives its connection on a spawned task, the hook's\n  \
+         transport polls it inline, which is why the hook row can come out faster; the *egress checks alone*\n  \
+         row isolates what the policy itself costs.\n\
+         - *list-users through the sandbox*: what one page of a sync costs end to end on loopback.\n",
+        machine()
+    )
+}
