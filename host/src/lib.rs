@@ -6,9 +6,11 @@
 //! [`egress`] and credentials injected from [`credentials`]. The binary in
 //! `main.rs` is a thin command line over it ([`cli`]).
 
+pub mod app;
 pub mod bindings;
 pub mod cache;
 pub mod cli;
+pub mod config;
 pub mod connection;
 pub mod credentials;
 pub mod descriptor;
@@ -18,6 +20,8 @@ pub mod error;
 pub mod limits;
 pub mod runtime;
 mod sandbox;
+pub mod storage;
+pub mod sync;
 
 pub use bindings::types::{Account, AccountPage, Activity, ActivityPage, ConnectorError};
 pub use connection::Connection;

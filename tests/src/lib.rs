@@ -9,3 +9,4 @@ pub mod directory_fake;
 pub mod fixtures;
 pub mod logs;
 pub mod server;
+pub mod smartrecruiters_fake;

@@ -164,6 +164,20 @@ pub fn excerpt(body: &[u8]) -> String {
     out
 }
 
+/// Percent-encodes a path segment or query value (everything but RFC 3986
+/// unreserved characters).
+pub fn encode_component(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for byte in value.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
 /// A parsed absolute URL: scheme, `host[:port]`, and path with query.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Url {
@@ -336,6 +350,15 @@ fn header_error_text(err: &HeaderError) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn encodes_components() {
+        assert_eq!(
+            encode_component("a b/c?d=e&f+g"),
+            "a%20b%2Fc%3Fd%3De%26f%2Bg"
+        );
+        assert_eq!(encode_component("60f8-18_62.54~"), "60f8-18_62.54~");
+    }
 
     #[test]
     fn parses_urls() {

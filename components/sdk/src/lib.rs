@@ -11,7 +11,9 @@
 //! `seatwarden_sdk::export_connector!(MyConnector);`.
 
 pub mod http;
+pub mod json;
 pub mod log;
+pub mod time;
 
 /// Bindings generated from `wit/connector.wit` (and the WASI packages it uses).
 pub mod bindings {

@@ -1,0 +1,602 @@
+//! Storage: every SQL statement Seatwarden runs, behind domain-named functions.
+//!
+//! SQLite is the embedded default (one file, WAL, foreign keys on), reached
+//! through sqlx so the same API serves PostgreSQL later. The schema is
+//! versioned by sqlx's migrator (`host/migrations`). Each page of a sync is
+//! written in one transaction together with the cursor that follows it: a
+//! crash between pages resumes at the next page and never duplicates or loses
+//! rows. Nothing outside this module knows which database is underneath.
+
+use crate::bindings::types::{Account, Activity};
+use anyhow::{Context, Result};
+use serde::Serialize;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Row, SqlitePool};
+use std::collections::HashMap;
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+static MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// A tenant's id. Obtained only by name, so callers always start from a tenant.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TenantId(i64);
+
+/// A profile's id, obtained only through its tenant.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ProfileId(i64);
+
+/// The two paged streams a sync reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stream {
+    Users,
+    Activity,
+}
+
+impl Stream {
+    fn as_str(self) -> &'static str {
+        match self {
+            Stream::Users => "users",
+            Stream::Activity => "activity",
+        }
+    }
+}
+
+/// Where a stream stands: a fresh run, or an unfinished one to resume.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RunState {
+    pub run_id: i64,
+    pub cursor: Option<String>,
+    /// The last page was stored; only the finishing step is left.
+    pub exhausted: bool,
+    pub resumed: bool,
+    pub pages: i64,
+    pub items: i64,
+    /// For activity: the `since` the run started with.
+    pub since_ms: Option<i64>,
+}
+
+/// One stored software subscription.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct StoredSubscription {
+    pub account_id: String,
+    pub principal: String,
+    pub display_name: Option<String>,
+    pub active: bool,
+    pub identifiers: Vec<String>,
+    pub attributes: Vec<(String, String)>,
+    pub created_at: Option<i64>,
+    pub last_active_at: Option<i64>,
+    pub last_active_source: Option<String>,
+    pub first_seen_at: i64,
+    pub last_seen_at: i64,
+    pub gone_at: Option<i64>,
+}
+
+/// A finished or failed job.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct JobRun {
+    pub id: i64,
+    pub kind: String,
+    pub status: String,
+    pub started_at: i64,
+    pub finished_at: Option<i64>,
+    pub pages: i64,
+    pub items: i64,
+    pub detail: Option<String>,
+}
+
+/// The connector a profile was last synced with.
+#[derive(Clone, Debug)]
+pub struct ProfileConnector<'a> {
+    pub name: &'a str,
+    pub version: &'a str,
+    pub digest: &'a str,
+    pub base_url: &'a str,
+}
+
+/// The database.
+#[derive(Clone, Debug)]
+pub struct Storage {
+    pool: SqlitePool,
+}
+
+impl Storage {
+    /// Opens (creating if needed) the SQLite file and migrates it.
+    pub async fn open(path: &Path) -> Result<Storage> {
+        let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))
+            .with_context(|| format!("database path {}", path.display()))?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await
+            .with_context(|| format!("opening database {}", path.display()))?;
+        MIGRATIONS
+            .run(&pool)
+            .await
+            .with_context(|| format!("migrating database {}", path.display()))?;
+        Ok(Storage { pool })
+    }
+
+    /// The newest applied schema migration.
+    pub async fn schema_version(&self) -> Result<i64> {
+        let version: Option<i64> =
+            sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations WHERE success = TRUE")
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(version.unwrap_or(0))
+    }
+
+    /// Finds or creates a tenant by name.
+    pub async fn ensure_tenant(&self, name: &str, now: i64) -> Result<TenantId> {
+        sqlx::query(
+            "INSERT INTO tenants (name, created_at) VALUES (?, ?) ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(name)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        let id: i64 = sqlx::query_scalar("SELECT id FROM tenants WHERE name = ?")
+            .bind(name)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(TenantId(id))
+    }
+
+    /// Finds or creates a tenant's profile, recording the connector it uses.
+    pub async fn ensure_profile(
+        &self,
+        tenant: TenantId,
+        name: &str,
+        connector: &ProfileConnector<'_>,
+        now: i64,
+    ) -> Result<ProfileId> {
+        sqlx::query(
+            "INSERT INTO profiles (tenant_id, name, connector_name, connector_version, connector_digest, base_url, created_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?)
+             ON CONFLICT (tenant_id, name) DO UPDATE SET
+               connector_name = excluded.connector_name, connector_version = excluded.connector_version,
+               connector_digest = excluded.connector_digest, base_url = excluded.base_url",
+        )
+        .bind(tenant.0)
+        .bind(name)
+        .bind(connector.name)
+        .bind(connector.version)
+        .bind(connector.digest)
+        .bind(connector.base_url)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        self.find_profile(tenant, name)
+            .await?
+            .context("the profile row was just written")
+    }
+
+    /// A tenant's profile by name.
+    pub async fn find_profile(&self, tenant: TenantId, name: &str) -> Result<Option<ProfileId>> {
+        let id: Option<i64> =
+            sqlx::query_scalar("SELECT id FROM profiles WHERE tenant_id = ? AND name = ?")
+                .bind(tenant.0)
+                .bind(name)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(id.map(ProfileId))
+    }
+
+    /// Resumes the stream's unfinished run, or starts a new one.
+    pub async fn begin_or_resume(
+        &self,
+        profile: ProfileId,
+        stream: Stream,
+        since_ms: Option<i64>,
+        now: i64,
+    ) -> Result<RunState> {
+        let mut tx = self.pool.begin().await?;
+        let existing = sqlx::query(
+            "SELECT c.run_id, c.cursor, c.exhausted, c.since_ms, j.pages, j.items
+             FROM sync_cursors c JOIN job_runs j ON j.id = c.run_id
+             WHERE c.profile_id = ? AND c.stream = ?",
+        )
+        .bind(profile.0)
+        .bind(stream.as_str())
+        .fetch_optional(&mut *tx)
+        .await?;
+        let state = match existing {
+            Some(row) => {
+                let run_id: i64 = row.get("run_id");
+                sqlx::query("UPDATE job_runs SET status = 'running', detail = NULL WHERE id = ?")
+                    .bind(run_id)
+                    .execute(&mut *tx)
+                    .await?;
+                RunState {
+                    run_id,
+                    cursor: row.get("cursor"),
+                    exhausted: row.get("exhausted"),
+                    resumed: true,
+                    pages: row.get("pages"),
+                    items: row.get("items"),
+                    since_ms: row.get("since_ms"),
+                }
+            }
+            None => {
+                let run_id: i64 = sqlx::query_scalar(
+                    "INSERT INTO job_runs (profile_id, kind, status, started_at) VALUES (?, ?, 'running', ?) RETURNING id",
+                )
+                .bind(profile.0)
+                .bind(stream.as_str())
+                .bind(now)
+                .fetch_one(&mut *tx)
+                .await?;
+                sqlx::query(
+                    "INSERT INTO sync_cursors (profile_id, stream, run_id, cursor, exhausted, since_ms) VALUES (?, ?, ?, NULL, FALSE, ?)",
+                )
+                .bind(profile.0)
+                .bind(stream.as_str())
+                .bind(run_id)
+                .bind(since_ms)
+                .execute(&mut *tx)
+                .await?;
+                RunState {
+                    run_id,
+                    cursor: None,
+                    exhausted: false,
+                    resumed: false,
+                    pages: 0,
+                    items: 0,
+                    since_ms,
+                }
+            }
+        };
+        tx.commit().await?;
+        Ok(state)
+    }
+
+    /// Stores one page of accounts and the cursor after it, atomically.
+    pub async fn upsert_accounts_page(
+        &self,
+        profile: ProfileId,
+        run_id: i64,
+        accounts: &[Account],
+        next_cursor: Option<&str>,
+        now: i64,
+    ) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        for account in accounts {
+            let identifiers = serde_json::to_string(&account.subscriptions)?;
+            let attributes = serde_json::to_string(&account.attributes)?;
+            let source = account.last_active_at.map(|_| "vendor:account");
+            sqlx::query(
+                "INSERT INTO subscriptions (profile_id, account_id, principal, display_name, active, identifiers, attributes,
+                     created_at, last_active_at, last_active_source, first_seen_at, last_seen_at, last_seen_run, gone_at)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)
+                 ON CONFLICT (profile_id, account_id) DO UPDATE SET
+                   principal = excluded.principal, display_name = excluded.display_name, active = excluded.active,
+                   identifiers = excluded.identifiers, attributes = excluded.attributes,
+                   created_at = COALESCE(excluded.created_at, subscriptions.created_at),
+                   last_active_source = CASE
+                     WHEN excluded.last_active_at IS NOT NULL
+                      AND (subscriptions.last_active_at IS NULL OR excluded.last_active_at > subscriptions.last_active_at)
+                     THEN excluded.last_active_source ELSE subscriptions.last_active_source END,
+                   last_active_at = CASE
+                     WHEN excluded.last_active_at IS NOT NULL
+                      AND (subscriptions.last_active_at IS NULL OR excluded.last_active_at > subscriptions.last_active_at)
+                     THEN excluded.last_active_at ELSE subscriptions.last_active_at END,
+                   last_seen_at = excluded.last_seen_at, last_seen_run = excluded.last_seen_run, gone_at = NULL",
+            )
+            .bind(profile.0)
+            .bind(&account.id)
+            .bind(&account.principal)
+            .bind(&account.display_name)
+            .bind(account.active)
+            .bind(identifiers)
+            .bind(attributes)
+            .bind(account.created_at)
+            .bind(account.last_active_at)
+            .bind(source)
+            .bind(now)
+            .bind(now)
+            .bind(run_id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        advance(
+            &mut tx,
+            profile,
+            Stream::Users,
+            run_id,
+            next_cursor,
+            accounts.len(),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Closes a users run: accounts not seen in it are marked gone.
+    /// Returns how many were newly marked.
+    pub async fn finish_users_run(&self, profile: ProfileId, run_id: i64, now: i64) -> Result<u64> {
+        let mut tx = self.pool.begin().await?;
+        let gone = sqlx::query(
+            "UPDATE subscriptions SET gone_at = ? WHERE profile_id = ? AND last_seen_run <> ? AND gone_at IS NULL",
+        )
+        .bind(now)
+        .bind(profile.0)
+        .bind(run_id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        finish_run(
+            &mut tx,
+            profile,
+            Stream::Users,
+            run_id,
+            now,
+            Some(format!("{gone} accounts gone")),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(gone)
+    }
+
+    /// Where the next activity pull starts, if one ran before.
+    pub async fn activity_since(&self, profile: ProfileId) -> Result<Option<i64>> {
+        Ok(
+            sqlx::query_scalar("SELECT since_ms FROM activity_watermarks WHERE profile_id = ?")
+                .bind(profile.0)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+
+    /// Applies one page of activity (newest event per account wins) and
+    /// stores the cursor after it, atomically. Returns how many accounts
+    /// got a newer last activity.
+    pub async fn apply_activity_page(
+        &self,
+        profile: ProfileId,
+        run_id: i64,
+        events: &[Activity],
+        next_cursor: Option<&str>,
+    ) -> Result<u64> {
+        let mut newest: HashMap<&str, &Activity> = HashMap::new();
+        for event in events {
+            let entry = newest.entry(event.account_id.as_str()).or_insert(event);
+            if event.at > entry.at {
+                *entry = event;
+            }
+        }
+        let mut tx = self.pool.begin().await?;
+        let mut updated = 0;
+        for event in newest.values() {
+            updated += sqlx::query(
+                "UPDATE subscriptions SET last_active_at = ?, last_active_source = ?
+                 WHERE profile_id = ? AND account_id = ? AND (last_active_at IS NULL OR last_active_at < ?)",
+            )
+            .bind(event.at)
+            .bind(format!("activity:{}", event.kind))
+            .bind(profile.0)
+            .bind(&event.account_id)
+            .bind(event.at)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        }
+        advance(
+            &mut tx,
+            profile,
+            Stream::Activity,
+            run_id,
+            next_cursor,
+            events.len(),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(updated)
+    }
+
+    /// Closes an activity run and moves the watermark to `next_since`.
+    pub async fn finish_activity_run(
+        &self,
+        profile: ProfileId,
+        run_id: i64,
+        next_since: i64,
+        now: i64,
+        detail: Option<String>,
+    ) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO activity_watermarks (profile_id, since_ms) VALUES (?, ?)
+             ON CONFLICT (profile_id) DO UPDATE SET since_ms = excluded.since_ms",
+        )
+        .bind(profile.0)
+        .bind(next_since)
+        .execute(&mut *tx)
+        .await?;
+        finish_run(&mut tx, profile, Stream::Activity, run_id, now, detail).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Marks a run failed, keeping its cursor so the next sync resumes.
+    pub async fn fail_run(&self, run_id: i64, now: i64, error: &str) -> Result<()> {
+        sqlx::query(
+            "UPDATE job_runs SET status = 'failed', finished_at = ?, detail = ? WHERE id = ?",
+        )
+        .bind(now)
+        .bind(error)
+        .bind(run_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Records a one-shot job (e.g. a deactivation) with its outcome.
+    pub async fn record_job(
+        &self,
+        profile: ProfileId,
+        kind: &str,
+        status: &str,
+        started_at: i64,
+        now: i64,
+        detail: &str,
+    ) -> Result<i64> {
+        Ok(sqlx::query_scalar(
+            "INSERT INTO job_runs (profile_id, kind, status, started_at, finished_at, pages, items, detail)
+             VALUES (?, ?, ?, ?, ?, 0, 1, ?) RETURNING id",
+        )
+        .bind(profile.0)
+        .bind(kind)
+        .bind(status)
+        .bind(started_at)
+        .bind(now)
+        .bind(detail)
+        .fetch_one(&self.pool)
+        .await?)
+    }
+
+    /// Sets the stored active flag after a vendor write succeeded.
+    pub async fn set_active(
+        &self,
+        profile: ProfileId,
+        account_id: &str,
+        active: bool,
+    ) -> Result<bool> {
+        let changed = sqlx::query(
+            "UPDATE subscriptions SET active = ? WHERE profile_id = ? AND account_id = ?",
+        )
+        .bind(active)
+        .bind(profile.0)
+        .bind(account_id)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(changed > 0)
+    }
+
+    /// Finds a stored account by id or principal.
+    pub async fn find_subscription(
+        &self,
+        profile: ProfileId,
+        account: &str,
+    ) -> Result<Option<StoredSubscription>> {
+        let row = sqlx::query(
+            "SELECT account_id, principal, display_name, active, identifiers, attributes, created_at, last_active_at,
+                    last_active_source, first_seen_at, last_seen_at, gone_at
+             FROM subscriptions WHERE profile_id = ? AND (account_id = ? OR principal = ?) LIMIT 1",
+        )
+            .bind(profile.0)
+            .bind(account)
+            .bind(account)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| subscription_from_row(&r)).transpose()
+    }
+
+    /// Every stored subscription of a profile, gone ones included, by principal.
+    pub async fn subscriptions(&self, profile: ProfileId) -> Result<Vec<StoredSubscription>> {
+        let rows = sqlx::query(
+            "SELECT account_id, principal, display_name, active, identifiers, attributes, created_at, last_active_at,
+                    last_active_source, first_seen_at, last_seen_at, gone_at
+             FROM subscriptions WHERE profile_id = ? ORDER BY principal, account_id",
+        )
+            .bind(profile.0)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(subscription_from_row).collect()
+    }
+
+    /// A profile's job runs, newest first.
+    pub async fn job_runs(&self, profile: ProfileId) -> Result<Vec<JobRun>> {
+        let rows = sqlx::query(
+            "SELECT id, kind, status, started_at, finished_at, pages, items, detail FROM job_runs
+             WHERE profile_id = ? ORDER BY id DESC",
+        )
+        .bind(profile.0)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|r| JobRun {
+                id: r.get("id"),
+                kind: r.get("kind"),
+                status: r.get("status"),
+                started_at: r.get("started_at"),
+                finished_at: r.get("finished_at"),
+                pages: r.get("pages"),
+                items: r.get("items"),
+                detail: r.get("detail"),
+            })
+            .collect())
+    }
+}
+
+fn subscription_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<StoredSubscription> {
+    Ok(StoredSubscription {
+        account_id: row.get("account_id"),
+        principal: row.get("principal"),
+        display_name: row.get("display_name"),
+        active: row.get("active"),
+        identifiers: serde_json::from_str(row.get("identifiers")).context("stored identifiers")?,
+        attributes: serde_json::from_str(row.get("attributes")).context("stored attributes")?,
+        created_at: row.get("created_at"),
+        last_active_at: row.get("last_active_at"),
+        last_active_source: row.get("last_active_source"),
+        first_seen_at: row.get("first_seen_at"),
+        last_seen_at: row.get("last_seen_at"),
+        gone_at: row.get("gone_at"),
+    })
+}
+
+async fn advance(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    profile: ProfileId,
+    stream: Stream,
+    run_id: i64,
+    next_cursor: Option<&str>,
+    items: usize,
+) -> Result<()> {
+    sqlx::query("UPDATE sync_cursors SET cursor = ?, exhausted = ? WHERE profile_id = ? AND stream = ? AND run_id = ?")
+        .bind(next_cursor)
+        .bind(next_cursor.is_none())
+        .bind(profile.0)
+        .bind(stream.as_str())
+        .bind(run_id)
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query("UPDATE job_runs SET pages = pages + 1, items = items + ? WHERE id = ?")
+        .bind(items as i64)
+        .bind(run_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+async fn finish_run(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    profile: ProfileId,
+    stream: Stream,
+    run_id: i64,
+    now: i64,
+    detail: Option<String>,
+) -> Result<()> {
+    sqlx::query("DELETE FROM sync_cursors WHERE profile_id = ? AND stream = ?")
+        .bind(profile.0)
+        .bind(stream.as_str())
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query(
+        "UPDATE job_runs SET status = 'succeeded', finished_at = ?, detail = ? WHERE id = ?",
+    )
+    .bind(now)
+    .bind(detail)
+    .bind(run_id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
