@@ -204,10 +204,10 @@ async fn sync(ctx: &ProfileContext) -> Result<()> {
         ActivityOutcome::Pulled {
             events,
             pages,
-            accounts_updated,
+            activity_updates,
         } => {
             println!(
-                "activity: {events} events in {pages} pages; {accounts_updated} accounts with newer activity"
+                "activity: {events} events in {pages} pages; {activity_updates} last-activity updates"
             )
         }
         ActivityOutcome::Unsupported(why) => println!("activity: not available ({why})"),

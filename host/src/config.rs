@@ -172,15 +172,23 @@ impl Config {
         };
         let raw: RawConfig = toml::from_str(text).map_err(|e| {
             let message = e.message().to_string();
-            let at = e
+            let (key, at) = e
                 .span()
                 .map(|span| {
-                    let line = text[..span.start.min(text.len())].matches('\n').count() + 1;
-                    format!(" (line {line})")
+                    let before = &text[..span.start.min(text.len())];
+                    let line = before.matches('\n').count() + 1;
+                    let table = before
+                        .lines()
+                        .rev()
+                        .map(str::trim)
+                        .find(|l| l.starts_with('[') && l.ends_with(']'))
+                        .map(|l| l.trim_matches(['[', ']']).to_string())
+                        .unwrap_or_default();
+                    (table, format!(" (line {line})"))
                 })
                 .unwrap_or_default();
             err(
-                "",
+                &key,
                 format!("{message}{at}"),
                 "see README.md for the configuration format",
             )

@@ -66,7 +66,7 @@ pub enum ActivityOutcome {
     Pulled {
         events: i64,
         pages: i64,
-        accounts_updated: u64,
+        activity_updates: u64,
     },
     /// The connector said the tenant has no activity source.
     Unsupported(String),
@@ -237,14 +237,14 @@ impl Sync<'_> {
             }
         }
         let next_since = since.max(started - WATERMARK_OVERLAP_MS);
-        let detail = format!("{events} events, {updated} accounts with newer activity");
+        let detail = format!("{events} events, {updated} last-activity updates");
         self.storage
             .finish_activity_run(self.profile, run.run_id, next_since, now_ms(), Some(detail))
             .await?;
         Ok(ActivityOutcome::Pulled {
             events,
             pages,
-            accounts_updated: updated,
+            activity_updates: updated,
         })
     }
 

@@ -1,0 +1,157 @@
+//! The command line an operator runs, in-process, against the
+//! SmartRecruiters fake: `sync`, `subscriptions`, `deactivate`, with the
+//! configuration file, credential file and database they use.
+
+use clap::Parser;
+use seatwarden::cli::{Cli, run};
+use seatwarden::storage::Storage;
+use seatwarden::sync::now_ms;
+use seatwarden_tests::fixtures::{guest, repo_root};
+use seatwarden_tests::smartrecruiters_fake::{SmartRecruitersFake, SrTenant, seed_tenant};
+use std::os::unix::fs::PermissionsExt;
+use std::path::PathBuf;
+
+const TOKEN: &str = "DCRA1-cli-tests-token";
+
+struct Setup {
+    fake: SmartRecruitersFake,
+    dir: PathBuf,
+    config: PathBuf,
+}
+
+async fn setup(name: &str, extra: &str) -> Setup {
+    let fake = SmartRecruitersFake::start(SrTenant {
+        rate_limit: None,
+        ..seed_tenant(TOKEN, 250, now_ms())
+    })
+    .await;
+    let dir = repo_root()
+        .join("target/test-tmp")
+        .join(format!("cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let secret = dir.join("sr.key");
+    std::fs::write(&secret, format!("{TOKEN}\n")).unwrap();
+    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let config = dir.join("seatwarden.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"database = "seatwarden.db"
+
+[tenants.acme]
+
+[connections.acme-sr]
+tenant = "acme"
+connector = "{}"
+base_url = "{}"
+private_targets = "allow-loopback"
+credential = {{ file = "sr.key" }}
+{extra}
+[profiles.acme-sr]
+tenant = "acme"
+connection = "acme-sr"
+"#,
+            guest("smartrecruiters").display(),
+            fake.url()
+        ),
+    )
+    .unwrap();
+    Setup { fake, dir, config }
+}
+
+async fn seatwarden(setup: &Setup, args: &[&str]) -> anyhow::Result<()> {
+    let cache = repo_root().join("target/test-compile-cache");
+    let mut argv = vec![
+        "seatwarden".to_string(),
+        "--config".into(),
+        setup.config.display().to_string(),
+        "--cache-dir".into(),
+        cache.display().to_string(),
+    ];
+    argv.extend(args.iter().map(|s| s.to_string()));
+    run(Cli::parse_from(argv)).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_then_deactivate_through_the_command_line() {
+    let s = setup("happy", "").await;
+    seatwarden(&s, &["sync", "--profile", "acme-sr"])
+        .await
+        .unwrap();
+    seatwarden(&s, &["subscriptions", "--profile", "acme-sr", "--json"])
+        .await
+        .unwrap();
+    seatwarden(
+        &s,
+        &["deactivate", "--profile", "acme-sr", "user5@example.com"],
+    )
+    .await
+    .unwrap();
+
+    assert!(!s.fake.users()[5].active, "the vendor saw the deactivation");
+    let storage = Storage::open(&s.dir.join("seatwarden.db")).await.unwrap();
+    let tenant = storage.ensure_tenant("acme", 0).await.unwrap();
+    let profile = storage
+        .find_profile(tenant, "acme-sr")
+        .await
+        .unwrap()
+        .unwrap();
+    let rows = storage.subscriptions(profile).await.unwrap();
+    assert_eq!(rows.len(), 250);
+    let user5 = rows
+        .iter()
+        .find(|r| r.principal == "user5@example.com")
+        .unwrap();
+    assert!(!user5.active, "the stored row follows the vendor write");
+    let jobs = storage.job_runs(profile).await.unwrap();
+    assert_eq!(jobs[0].kind, "deactivate");
+    assert_eq!(jobs[0].status, "succeeded");
+    assert!(
+        jobs[0]
+            .detail
+            .as_deref()
+            .unwrap()
+            .contains("user5@example.com")
+    );
+    let db = std::fs::read(s.dir.join("seatwarden.db")).unwrap();
+    assert!(
+        !db.windows(TOKEN.len()).any(|w| w == TOKEN.as_bytes()),
+        "the secret is not stored"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_readable_credential_file_is_refused_before_anything_runs() {
+    let s = setup("perms", "").await;
+    std::fs::set_permissions(s.dir.join("sr.key"), std::fs::Permissions::from_mode(0o644)).unwrap();
+    let err = format!(
+        "{:#}",
+        seatwarden(&s, &["sync", "--profile", "acme-sr"])
+            .await
+            .unwrap_err()
+    );
+    assert!(err.contains("connections.acme-sr.credential"), "{err}");
+    assert!(err.contains("chmod 600"), "{err}");
+    assert!(s.fake.server.requests().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pinned_digest_that_does_not_match_is_refused() {
+    let s = setup("pin", &format!("sha256 = \"{}\"\n", "0".repeat(64))).await;
+    let err = format!(
+        "{:#}",
+        seatwarden(&s, &["sync", "--profile", "acme-sr"])
+            .await
+            .unwrap_err()
+    );
+    assert!(
+        err.contains("connections.acme-sr.sha256: pinned 0000"),
+        "{err}"
+    );
+    assert!(
+        err.contains("Update the pin only if you trust the new component"),
+        "{err}"
+    );
+    assert!(s.fake.server.requests().is_empty());
+}

@@ -1,0 +1,195 @@
+//! Configuration mistakes: each one gets a message naming the file, the key
+//! and the fix.
+
+use seatwarden::config::{Config, CredentialConfig};
+use seatwarden::credentials::CredentialSource;
+use seatwarden_tests::fixtures::guest;
+use std::path::{Path, PathBuf};
+
+fn valid() -> String {
+    format!(
+        r#"
+database = "data/seatwarden.db"
+
+[tenants.acme]
+display_name = "Acme Corp"
+
+[tenants.globex]
+
+[connections.acme-sr]
+tenant = "acme"
+connector = "{}"
+base_url = "https://api.smartrecruiters.com"
+credential = {{ env = "ACME_SR_TOKEN" }}
+
+[profiles.acme-sr]
+tenant = "acme"
+connection = "acme-sr"
+"#,
+        guest("smartrecruiters").display()
+    )
+}
+
+fn file() -> PathBuf {
+    PathBuf::from("/etc/seatwarden/seatwarden.toml")
+}
+
+fn error(text: &str) -> String {
+    Config::parse(text, &file()).unwrap_err().to_string()
+}
+
+#[test]
+fn a_valid_file_resolves_paths_and_defaults() {
+    let config = Config::parse(&valid(), &file()).unwrap();
+    assert_eq!(
+        config.database,
+        Path::new("/etc/seatwarden/data/seatwarden.db")
+    );
+    assert_eq!(config.tenants["acme"].display_name, "Acme Corp");
+    assert_eq!(config.tenants["globex"].display_name, "globex");
+    let profile = &config.profiles["acme-sr"];
+    assert!(profile.download_activity);
+    assert_eq!(profile.activity_from_days, 60);
+    assert_eq!(
+        config.connections["acme-sr"].credential,
+        Some(CredentialConfig::Secret(CredentialSource::Env(
+            "ACME_SR_TOKEN".into()
+        )))
+    );
+    let with_file = valid().replace(
+        r#"{ env = "ACME_SR_TOKEN" }"#,
+        r#"{ file = "secrets/sr.key", user = "ops" }"#,
+    );
+    let config = Config::parse(&with_file, &file()).unwrap();
+    assert_eq!(
+        config.connections["acme-sr"].credential,
+        Some(CredentialConfig::Basic {
+            user: "ops".into(),
+            secret: CredentialSource::File("/etc/seatwarden/secrets/sr.key".into())
+        })
+    );
+}
+
+#[test]
+fn an_inline_secret_is_refused() {
+    let text = valid().replace(r#"{ env = "ACME_SR_TOKEN" }"#, r#""DCRA1-abc123""#);
+    let err = error(&text);
+    assert_eq!(
+        err,
+        "/etc/seatwarden/seatwarden.toml: connections.acme-sr.credential: secrets are never written in the configuration. \
+         use credential = { env = \"VAR\" } or { file = \"path/to/secret\" } (add user = \"...\" for HTTP Basic)"
+    );
+    assert!(!err.contains("DCRA1-abc123"));
+}
+
+#[test]
+fn each_mistake_names_the_key_and_the_fix() {
+    let cases: Vec<(String, &str)> = vec![
+        (
+            valid().replace("connection = \"acme-sr\"", "connection = \"acme-s\""),
+            "profiles.acme-sr.connection: no connection named \"acme-s\" (defined: acme-sr). add [connections.acme-s] or fix the name",
+        ),
+        (
+            valid().replace(
+                "[profiles.acme-sr]\ntenant = \"acme\"",
+                "[profiles.acme-sr]\ntenant = \"initech\"",
+            ),
+            "profiles.acme-sr.tenant: no tenant named \"initech\" (defined: acme, globex). add [tenants.initech] or fix the name",
+        ),
+        (
+            valid().replace(
+                "[profiles.acme-sr]\ntenant = \"acme\"",
+                "[profiles.acme-sr]\ntenant = \"globex\"",
+            ),
+            "profiles.acme-sr.connection: connection \"acme-sr\" belongs to tenant \"acme\", not \"globex\". a profile may only use a connection of its own tenant",
+        ),
+        (
+            format!("{}activity_from_days = 90\n", valid()),
+            "profiles.acme-sr.activity_from_days: 90 is outside 1..=60. activity can be analyzed from at most 60 days back",
+        ),
+        (
+            valid().replace(
+                "https://api.smartrecruiters.com",
+                "ftp://api.smartrecruiters.com",
+            ),
+            "connections.acme-sr.base_url: invalid allowed host \"ftp://api.smartrecruiters.com\": the scheme must be http or https",
+        ),
+        (
+            valid().replace(
+                r#"{ env = "ACME_SR_TOKEN" }"#,
+                r#"{ env = "A", file = "b" }"#,
+            ),
+            "connections.acme-sr.credential: set env or file, not both",
+        ),
+        (
+            valid().replace(r#"{ env = "ACME_SR_TOKEN" }"#, r#"{ env = "ACME-SR" }"#),
+            "connections.acme-sr.credential: \"ACME-SR\" is not an environment variable name",
+        ),
+        (
+            valid().replace("base_url =", "sha256 = \"abc\"\nbase_url ="),
+            "connections.acme-sr.sha256: \"abc\" is not a sha256 digest",
+        ),
+        (
+            valid().replace("[tenants.globex]", "[tenants.Globex]"),
+            "tenants.Globex: \"Globex\" is not a valid name. use lowercase letters, digits and -",
+        ),
+    ];
+    for (text, expected) in cases {
+        let err = error(&text);
+        assert!(
+            err.starts_with("/etc/seatwarden/seatwarden.toml: "),
+            "{err}"
+        );
+        assert!(
+            err.contains(expected),
+            "expected {expected:?}\n     got {err:?}"
+        );
+    }
+}
+
+#[test]
+fn a_missing_connector_file_says_how_to_build_it() {
+    let text = valid().replace(
+        &guest("smartrecruiters").display().to_string(),
+        "connectors/nope.wasm",
+    );
+    let err = error(&text);
+    assert!(err.contains("connections.acme-sr.connector: connector file /etc/seatwarden/connectors/nope.wasm does not exist"), "{err}");
+    assert!(err.contains("cargo xtask build-guests"), "{err}");
+}
+
+#[test]
+fn typos_and_syntax_errors_point_at_the_line() {
+    let typo = valid().replace("base_url =", "base_ulr =");
+    let err = error(&typo);
+    assert!(
+        err.starts_with(
+            "/etc/seatwarden/seatwarden.toml: connections.acme-sr: unknown field `base_ulr`"
+        ),
+        "{err}"
+    );
+    assert!(err.contains("(line 12)"), "{err}");
+
+    let broken = valid().replace("[tenants.globex]", "[tenants.globex");
+    let err = error(&broken);
+    assert!(err.contains("(line 7)"), "{err}");
+
+    let err = Config::load(Path::new("/nonexistent/seatwarden.toml"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with("/nonexistent/seatwarden.toml: cannot read the configuration"),
+        "{err}"
+    );
+    assert!(err.contains("pass --config <file>"), "{err}");
+}
+
+#[test]
+fn unknown_profiles_list_the_defined_ones() {
+    let config = Config::parse(&valid(), &file()).unwrap();
+    let err = config.profile("acme-ss").unwrap_err().to_string();
+    assert_eq!(
+        err,
+        "/etc/seatwarden/seatwarden.toml: profiles.acme-ss: no such profile (defined: acme-sr). pick one of those or add it to the configuration"
+    );
+}

@@ -1,0 +1,338 @@
+//! Storage under a sync: resuming after a crash between pages, no duplicate
+//! rows, accounts that disappear from the vendor, and the activity
+//! watermark.
+
+use seatwarden::egress::PrivateTargets;
+use seatwarden::storage::{ProfileConnector, ProfileId, Storage};
+use seatwarden::sync::{ActivityOutcome, Progress, Sync, SyncOptions, now_ms};
+use seatwarden::{Connection, Connector, Credential, Limits};
+use seatwarden_tests::fixtures::{load, repo_root, runtime};
+use seatwarden_tests::smartrecruiters_fake::{
+    DAY_MS, Fault, SmartRecruitersFake, SrTenant, seed_tenant, seeded_activity,
+};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+const TOKEN: &str = "DCRA1-storage-tests";
+
+struct Rig {
+    fake: SmartRecruitersFake,
+    connector: Connector,
+    conn: Connection,
+    storage: Storage,
+    profile: ProfileId,
+    path: std::path::PathBuf,
+}
+
+async fn rig(name: &str, users: usize) -> Rig {
+    let fake = SmartRecruitersFake::start(SrTenant {
+        rate_limit: None,
+        ..seed_tenant(TOKEN, users, now_ms())
+    })
+    .await;
+    let runtime = runtime(Limits::default());
+    let connector = load(&runtime, "smartrecruiters").await;
+    let conn = Connection::builder()
+        .base_url(fake.url())
+        .private_targets(PrivateTargets::AllowLoopback)
+        .credential(Credential::secret(TOKEN))
+        .build(connector.descriptor())
+        .unwrap();
+    let dir = repo_root().join("target/test-tmp");
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(format!("{name}-{}.db", std::process::id()));
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    }
+    let storage = Storage::open(&path).await.unwrap();
+    let tenant = storage.ensure_tenant("acme", 0).await.unwrap();
+    let digest = connector.digest().to_string();
+    let profile = storage
+        .ensure_profile(
+            tenant,
+            "sr",
+            &ProfileConnector {
+                name: "smartrecruiters",
+                version: "0.1.0",
+                digest: &digest,
+                base_url: "x",
+            },
+            0,
+        )
+        .await
+        .unwrap();
+    Rig {
+        fake,
+        connector,
+        conn,
+        storage,
+        profile,
+        path,
+    }
+}
+
+impl Rig {
+    fn sync(&self, options: SyncOptions) -> Sync<'_> {
+        Sync {
+            storage: &self.storage,
+            connector: &self.connector,
+            connection: &self.conn,
+            profile: self.profile,
+            options,
+        }
+    }
+}
+
+fn once() -> SyncOptions {
+    SyncOptions {
+        max_attempts: 1,
+        ..SyncOptions::default()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sync_killed_between_pages_resumes_at_the_next_page_without_duplicates() {
+    let rig = rig("crash", 1050).await;
+    // "Crash": the sync future is dropped as soon as the third page is stored,
+    // wherever it is then (typically inside the fourth list-users call).
+    let pages = Arc::new(AtomicUsize::new(0));
+    let stored = tokio::sync::Notify::new();
+    let counter = pages.clone();
+    let progress = |p: Progress| {
+        if matches!(p, Progress::Page { .. }) && counter.fetch_add(1, Ordering::SeqCst) + 1 == 3 {
+            stored.notify_one();
+        }
+    };
+    let sync = rig.sync(once());
+    tokio::select! {
+        _ = sync.run(&progress) => panic!("the sync should have been cut off"),
+        _ = stored.notified() => {}
+    }
+    assert_eq!(
+        rig.storage.subscriptions(rig.profile).await.unwrap().len(),
+        300,
+        "three pages survived the crash"
+    );
+    let requests_before = rig.fake.server.requests().len();
+
+    // A new process opens the same database and syncs again.
+    let reopened = Storage::open(&rig.path).await.unwrap();
+    let sync = Sync {
+        storage: &reopened,
+        connector: &rig.connector,
+        connection: &rig.conn,
+        profile: rig.profile,
+        options: once(),
+    };
+    let report = sync.run(&|_| {}).await.unwrap();
+    assert!(report.resumed);
+    assert_eq!(report.accounts, 1050);
+    assert_eq!(report.pages, 11);
+    let rows = reopened.subscriptions(rig.profile).await.unwrap();
+    assert_eq!(rows.len(), 1050);
+    let ids: std::collections::HashSet<_> = rows.iter().map(|r| &r.account_id).collect();
+    assert_eq!(ids.len(), 1050, "no duplicates");
+    let user_requests: Vec<_> = rig.fake.server.requests()[requests_before..]
+        .iter()
+        .filter(|r| r.target.starts_with("/user-api"))
+        .map(|r| r.target.clone())
+        .collect();
+    assert!(
+        user_requests[0].contains("pageId="),
+        "resumed at the stored cursor, not page 1: {}",
+        user_requests[0]
+    );
+    assert_eq!(user_requests.len(), 8, "pages 4 to 11 only");
+    let runs = reopened.job_runs(rig.profile).await.unwrap();
+    let users_run = runs.iter().find(|r| r.kind == "users").unwrap();
+    assert_eq!(
+        (users_run.status.as_str(), users_run.pages, users_run.items),
+        ("succeeded", 11, 1050)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_page_is_recorded_and_the_next_sync_resumes() {
+    let rig = rig("failed-page", 350).await;
+    rig.fake.inject([]);
+    let sync = rig.sync(once());
+    // Page 1 and 2 succeed, page 3 fails with a 500 and is not retried.
+    let fail_third = std::sync::atomic::AtomicUsize::new(0);
+    let fake = &rig.fake;
+    let err = sync
+        .run(&|p| {
+            if matches!(p, Progress::Page { .. }) && fail_third.fetch_add(1, Ordering::SeqCst) == 1
+            {
+                fake.inject([Fault::Status(500)]);
+            }
+        })
+        .await
+        .unwrap_err();
+    let text = format!("{err:#}");
+    assert!(
+        text.contains("the next sync resumes at the page that failed"),
+        "{text}"
+    );
+    assert!(text.contains("vendor unavailable"), "{text}");
+    let runs = rig.storage.job_runs(rig.profile).await.unwrap();
+    assert_eq!(runs[0].status, "failed");
+    assert!(
+        runs[0].detail.as_deref().unwrap_or("").contains("HTTP 500"),
+        "{:?}",
+        runs[0].detail
+    );
+
+    let report = rig.sync(once()).run(&|_| {}).await.unwrap();
+    assert!(report.resumed);
+    assert_eq!(
+        rig.storage.subscriptions(rig.profile).await.unwrap().len(),
+        350
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn accounts_that_disappear_are_marked_gone_not_deleted() {
+    let rig = rig("gone", 120).await;
+    rig.sync(once()).run(&|_| {}).await.unwrap();
+    let removed: Vec<String> = rig.fake.users()[10..15]
+        .iter()
+        .map(|u| u.id.clone())
+        .collect();
+    rig.fake
+        .edit(|t| t.users.retain(|u| !removed.contains(&u.id)));
+    let report = rig.sync(once()).run(&|_| {}).await.unwrap();
+    assert_eq!(report.gone, 5);
+    let rows = rig.storage.subscriptions(rig.profile).await.unwrap();
+    assert_eq!(rows.len(), 120, "gone accounts stay in the database");
+    let gone: Vec<_> = rows
+        .iter()
+        .filter(|r| r.gone_at.is_some())
+        .map(|r| r.account_id.clone())
+        .collect();
+    assert_eq!(gone.len(), 5);
+    assert!(gone.iter().all(|id| removed.contains(id)));
+
+    // An account that comes back is present again.
+    rig.fake
+        .edit(|t| t.users.push(seed_tenant(TOKEN, 120, 0).users[12].clone()));
+    let report = rig.sync(once()).run(&|_| {}).await.unwrap();
+    assert_eq!(report.gone, 0);
+    let back = rig
+        .storage
+        .find_subscription(rig.profile, &removed[2])
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(back.gone_at, None);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn activity_lands_on_subscriptions_and_the_watermark_moves_forward() {
+    let rig = rig("activity", 60).await;
+    let report = rig
+        .sync(SyncOptions {
+            activity_window_days: 60,
+            ..once()
+        })
+        .run(&|_| {})
+        .await
+        .unwrap();
+    let ActivityOutcome::Pulled {
+        events,
+        activity_updates,
+        ..
+    } = report.activity
+    else {
+        panic!("{:?}", report.activity)
+    };
+    assert!(events > 0);
+    let rows = rig.storage.subscriptions(rig.profile).await.unwrap();
+    let users = rig.fake.users();
+    let now = now_ms();
+    for (i, user) in users.iter().enumerate() {
+        let row = rows.iter().find(|r| r.account_id == user.id).unwrap();
+        match seeded_activity(i) {
+            "never" | "stale" => assert_eq!(row.last_active_at, None, "user {i}"),
+            "daily" | "recent" => {
+                assert!(now - row.last_active_at.unwrap() < 16 * DAY_MS, "user {i}");
+                assert!(
+                    row.last_active_source
+                        .as_deref()
+                        .unwrap()
+                        .starts_with("activity:"),
+                    "user {i}"
+                );
+            }
+            _ => assert!(now - row.last_active_at.unwrap() > 34 * DAY_MS, "user {i}"),
+        }
+    }
+    let with_activity = rows.iter().filter(|r| r.last_active_at.is_some()).count();
+    assert!(
+        activity_updates as usize >= with_activity,
+        "{activity_updates} updates for {with_activity} accounts"
+    );
+    let watermark = rig
+        .storage
+        .activity_since(rig.profile)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        now - watermark < 2 * 3_600_000,
+        "the next pull starts near now, not 60 days back"
+    );
+
+    let before = rig.fake.server.requests().len();
+    rig.sync(once()).run(&|_| {}).await.unwrap();
+    let audit = rig.fake.server.requests()[before..]
+        .iter()
+        .find(|r| r.target.starts_with("/audit-api"))
+        .unwrap()
+        .target
+        .clone();
+    let after = audit
+        .split("eventDateAfter=")
+        .nth(1)
+        .unwrap()
+        .split('&')
+        .next()
+        .unwrap()
+        .replace("%3A", ":");
+    let after = seatwarden_tests::smartrecruiters_fake::parse_iso(&after).unwrap();
+    assert_eq!(
+        after, watermark,
+        "the second pull continues from the stored watermark"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_the_audit_api_the_sync_records_activity_as_unsupported() {
+    let rig = rig("no-audit", 30).await;
+    rig.fake.edit(|t| t.audit_licensed = false);
+    let report = rig.sync(once()).run(&|_| {}).await.unwrap();
+    match report.activity {
+        ActivityOutcome::Unsupported(why) => {
+            assert!(why.contains("Audit API answered 403"), "{why}")
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(report.accounts, 30);
+    let runs = rig.storage.job_runs(rig.profile).await.unwrap();
+    let activity = runs.iter().find(|r| r.kind == "activity").unwrap();
+    assert_eq!(activity.status, "succeeded");
+    assert!(
+        activity
+            .detail
+            .as_deref()
+            .unwrap()
+            .starts_with("unsupported:")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_schema_is_versioned() {
+    let rig = rig("schema", 1).await;
+    assert_eq!(rig.storage.schema_version().await.unwrap(), 1);
+    let _ = Duration::ZERO;
+}
