@@ -9,6 +9,7 @@ wasmtime::component::bindgen!({
     path: "../wit",
     world: "seatwarden:connector/connector",
     exports: { default: async },
+    additional_derives: [PartialEq],
     with: {
         "wasi:http": wasmtime_wasi_http::p2::bindings::http,
         "wasi:io": wasmtime_wasi::p2::bindings::io,

@@ -8,6 +8,7 @@ fn main() -> std::process::ExitCode {
         .with_env_filter(
             EnvFilter::try_from_env("SEATWARDEN_LOG").unwrap_or_else(|_| EnvFilter::new("warn")),
         )
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr)
         .init();
     let cli = seatwarden::cli::Cli::parse();

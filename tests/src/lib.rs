@@ -8,5 +8,6 @@
 pub mod directory_fake;
 pub mod fixtures;
 pub mod logs;
+pub mod native_smartrecruiters;
 pub mod server;
 pub mod smartrecruiters_fake;

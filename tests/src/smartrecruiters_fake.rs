@@ -79,6 +79,15 @@ pub fn seeded_activity(index: usize) -> &'static str {
 /// never signed in, some active daily, some stale for months, plus events by
 /// the system and failed sign-ins that must not count as activity.
 pub fn seed_tenant(token: &str, count: usize, now_ms: i64) -> SrTenant {
+    seed(token, count, now_ms, true)
+}
+
+/// Like [`seed_tenant`] without any audit events (for throughput benchmarks).
+pub fn seed_users_only(token: &str, count: usize, now_ms: i64) -> SrTenant {
+    seed(token, count, now_ms, false)
+}
+
+fn seed(token: &str, count: usize, now_ms: i64, with_events: bool) -> SrTenant {
     const ROLES: [&str; 5] = [
         "STANDARD",
         "STANDARD",
@@ -89,6 +98,9 @@ pub fn seed_tenant(token: &str, count: usize, now_ms: i64) -> SrTenant {
     let mut users = Vec::with_capacity(count);
     let mut events = Vec::new();
     let mut event = |name: &str, at: i64, author_type: &str, author: &str| {
+        if !with_events {
+            return;
+        }
         events.push(SrEvent {
             id: format!("ev{:08x}", events.len()),
             name: name.to_string(),

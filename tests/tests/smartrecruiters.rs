@@ -298,3 +298,26 @@ fn profile_connector(connector: &Connector) -> seatwarden::storage::ProfileConne
         base_url: "http://127.0.0.1",
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_native_benchmark_client_returns_exactly_what_the_connector_returns() {
+    let (fake, connector, conn) = setup(unlimited(230)).await;
+    let (mut wasm_cursor, mut native_cursor) = (None::<String>, None::<String>);
+    for _ in 0..3 {
+        let wasm = connector
+            .list_users(&conn, wasm_cursor.as_deref())
+            .await
+            .unwrap();
+        let native = seatwarden_tests::native_smartrecruiters::list_users(
+            fake.server.port(),
+            TOKEN,
+            native_cursor.as_deref(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(wasm, native, "the benchmark compares like with like");
+        wasm_cursor = wasm.next_cursor;
+        native_cursor = native.next_cursor;
+    }
+    assert_eq!(wasm_cursor, None);
+}

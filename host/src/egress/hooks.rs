@@ -11,6 +11,7 @@ use super::policy::{Denial, EgressPolicy, MethodPolicy, OriginScheme};
 use super::transport::{Target, Transport, TransportLimits};
 use http::{HeaderName, HeaderValue};
 use std::sync::{Arc, Mutex};
+use wasmtime_wasi_http::p2::bindings::http::types::ErrorCode;
 use wasmtime_wasi_http::{
     DEFAULT_FORBIDDEN_HEADERS, Error, ForbiddenHeaderFilter, RequestOptions, WasiBody,
     WasiHttpHooks,
@@ -166,6 +167,28 @@ impl WasiHttpHooks for EgressHooks {
 
     fn is_supported_scheme(&mut self, scheme: &http::uri::Scheme) -> bool {
         *scheme == http::uri::Scheme::HTTP || *scheme == http::uri::Scheme::HTTPS
+    }
+
+    fn p2_error_from_connect(&mut self, err: &std::io::Error) -> ErrorCode {
+        tracing::debug!(connector = %self.label, call = self.call, error = %err, "connect failed");
+        match err.kind() {
+            std::io::ErrorKind::TimedOut => ErrorCode::ConnectionTimeout,
+            _ => ErrorCode::ConnectionRefused,
+        }
+    }
+
+    fn p2_error_from_hyper(&mut self, err: &hyper::Error) -> ErrorCode {
+        tracing::debug!(connector = %self.label, call = self.call, error = %err, "HTTP protocol error");
+        if err.is_timeout() {
+            ErrorCode::ConnectionReadTimeout
+        } else {
+            ErrorCode::HttpProtocolError
+        }
+    }
+
+    fn p2_error_from_tls(&mut self, err: &std::io::Error) -> ErrorCode {
+        tracing::debug!(connector = %self.label, call = self.call, error = %err, "TLS error");
+        ErrorCode::TlsProtocolError
     }
 
     fn send_request(

@@ -50,9 +50,16 @@ fn fmt(d: Duration) -> String {
     }
 }
 
+const SYNC_USERS: usize = 100_000;
+const SYNC_RUNS: usize = 3;
+
 #[tokio::main]
 async fn main() -> Result<()> {
-    let out = std::env::args().nth(1).map(std::path::PathBuf::from);
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("--sync-child") {
+        return sync_child(&args[2], args[3].parse()?).await;
+    }
+    let out = args.get(1).map(std::path::PathBuf::from);
     let path = guest("fixture_directory");
     let bytes = std::fs::read(&path)?;
     let size_kb = bytes.len() / 1024;
@@ -199,7 +206,8 @@ async fn main() -> Result<()> {
         calls,
     ));
 
-    let table = render(&rows);
+    let mut table = render(&rows);
+    table.push_str(&sync_table()?);
     println!("{table}");
     if let Some(out) = out {
         std::fs::write(&out, document(&table))?;
@@ -207,6 +215,188 @@ async fn main() -> Result<()> {
     }
     let _ = std::fs::remove_dir_all(&cache);
     Ok(())
+}
+
+/// One sync in a child process, so its peak memory is its own.
+async fn sync_child(mode: &str, users: usize) -> Result<()> {
+    use seatwarden::storage::{ProfileConnector, Storage, Stream};
+    use seatwarden::sync::{Sync, SyncOptions, now_ms};
+    use seatwarden_tests::smartrecruiters_fake::{SmartRecruitersFake, SrTenant, seed_users_only};
+    let token = "bench-token";
+    let fake = SmartRecruitersFake::start(SrTenant {
+        rate_limit: None,
+        ..seed_users_only(token, users, now_ms())
+    })
+    .await;
+    let dir = repo_root().join("target/bench-tmp");
+    std::fs::create_dir_all(&dir)?;
+    let path = dir.join(format!("sync-{mode}-{}.db", std::process::id()));
+    let storage = Storage::open(&path).await?;
+    let tenant = storage.ensure_tenant("bench", 0).await?;
+    let connector_meta = ProfileConnector {
+        name: "smartrecruiters",
+        version: "0.1.0",
+        digest: "-",
+        base_url: "-",
+    };
+    let profile = storage
+        .ensure_profile(tenant, "sr", &connector_meta, 0)
+        .await?;
+    let elapsed = match mode {
+        "wasm" => {
+            let runtime = Runtime::new(RuntimeConfig {
+                cache_dir: Some(repo_root().join("target/test-compile-cache")),
+                ..RuntimeConfig::default()
+            })?;
+            let connector = runtime.load_file(&guest("smartrecruiters")).await?;
+            let conn = Connection::builder()
+                .base_url(fake.url())
+                .private_targets(PrivateTargets::AllowLoopback)
+                .credential(Credential::secret(token))
+                .build(connector.descriptor())?;
+            let sync = Sync {
+                storage: &storage,
+                connector: &connector,
+                connection: &conn,
+                profile,
+                options: SyncOptions {
+                    download_activity: false,
+                    ..SyncOptions::default()
+                },
+            };
+            // Warm-up: one unmeasured pass over every page, as for native.
+            let mut cursor: Option<String> = None;
+            loop {
+                match connector
+                    .list_users(&conn, cursor.as_deref())
+                    .await?
+                    .next_cursor
+                {
+                    Some(next) => cursor = Some(next),
+                    None => break,
+                }
+            }
+            let t = Instant::now();
+            let report = sync.run(&|_| {}).await?;
+            anyhow::ensure!(
+                report.accounts as usize == users,
+                "synced {} of {users}",
+                report.accounts
+            );
+            t.elapsed()
+        }
+        "native" => {
+            let port = fake.server.port();
+            let mut cursor: Option<String> = None;
+            loop {
+                match seatwarden_tests::native_smartrecruiters::list_users(
+                    port,
+                    token,
+                    cursor.as_deref(),
+                )
+                .await?
+                .next_cursor
+                {
+                    Some(next) => cursor = Some(next),
+                    None => break,
+                }
+            }
+            let t = Instant::now();
+            let run = storage
+                .begin_or_resume(profile, Stream::Users, None, now_ms())
+                .await?;
+            let (mut cursor, mut count) = (None::<String>, 0);
+            loop {
+                let page = seatwarden_tests::native_smartrecruiters::list_users(
+                    port,
+                    token,
+                    cursor.as_deref(),
+                )
+                .await?;
+                count += page.accounts.len();
+                storage
+                    .upsert_accounts_page(
+                        profile,
+                        run.run_id,
+                        &page.accounts,
+                        page.next_cursor.as_deref(),
+                        now_ms(),
+                    )
+                    .await?;
+                match page.next_cursor {
+                    Some(next) => cursor = Some(next),
+                    None => break,
+                }
+            }
+            storage
+                .finish_users_run(profile, run.run_id, now_ms())
+                .await?;
+            anyhow::ensure!(count == users, "synced {count} of {users}");
+            t.elapsed()
+        }
+        other => anyhow::bail!("unknown mode {other}"),
+    };
+    let peak_kb = std::fs::read_to_string("/proc/self/status")?
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("VmHWM:")
+                .map(|v| v.trim().trim_end_matches(" kB").parse::<u64>().unwrap_or(0))
+        })
+        .unwrap_or(0);
+    drop(storage);
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    }
+    println!("{} {}", elapsed.as_secs_f64(), peak_kb);
+    Ok(())
+}
+
+fn sync_table() -> Result<String> {
+    let exe = std::env::current_exe()?;
+    let mut results: std::collections::BTreeMap<&str, Vec<(f64, u64)>> = Default::default();
+    for _ in 0..SYNC_RUNS {
+        for mode in ["wasm", "native"] {
+            let out = std::process::Command::new(&exe)
+                .args(["--sync-child", mode, &SYNC_USERS.to_string()])
+                .output()?;
+            anyhow::ensure!(
+                out.status.success(),
+                "sync child {mode} failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let text = String::from_utf8(out.stdout)?;
+            let mut parts = text.split_whitespace();
+            let secs: f64 = parts.next().context("seconds")?.parse()?;
+            let peak: u64 = parts.next().context("peak")?.parse()?;
+            results.entry(mode).or_default().push((secs, peak));
+        }
+    }
+    let rate = |mode: &str| -> (f64, f64, f64, u64) {
+        let mut rates: Vec<f64> = results[mode]
+            .iter()
+            .map(|(s, _)| SYNC_USERS as f64 / s)
+            .collect();
+        rates.sort_by(f64::total_cmp);
+        let peak = results[mode].iter().map(|(_, p)| *p).max().unwrap_or(0);
+        (
+            rates[rates.len() / 2],
+            rates[0],
+            rates[rates.len() - 1],
+            peak,
+        )
+    };
+    let (wasm, wasm_lo, wasm_hi, wasm_peak) = rate("wasm");
+    let (native, native_lo, native_hi, native_peak) = rate("native");
+    Ok(format!(
+        "\n### Sync throughput: {SYNC_USERS} SmartRecruiters users from the fake into SQLite ({SYNC_RUNS} runs each, alternating)\n\n\
+         | path | users/s (median) | spread (min–max) | peak RSS of the process |\n|---|---:|---:|---:|\n\
+         | wasm connector in the sandbox | {wasm:.0} | {wasm_lo:.0}–{wasm_hi:.0} | {} MiB |\n\
+         | native Rust client, same fake and storage | {native:.0} | {native_lo:.0}–{native_hi:.0} | {} MiB |\n\n\
+         wasm / native: **{:.0}%** (target: 80% or more). Peak RSS includes the in-process fake holding all users.\n",
+        wasm_peak / 1024,
+        native_peak / 1024,
+        100.0 * wasm / native
+    ))
 }
 
 fn hooks_for(origin: &str) -> EgressHooks {
