@@ -140,12 +140,12 @@ fn fetch(method: Method, url: &str) -> Observations {
 fn follow_redirect(url: &str) -> Observations {
     let first = Request::new(Method::Get, url).send();
     let mut observations = vec![describe_result(&first)];
-    if let Ok(response) = &first {
-        if let Some(location) = response.header("location") {
-            let second = Request::new(Method::Get, location).send();
-            let (key, value) = describe_result(&second);
-            observations.push((format!("redirect-{key}"), value));
-        }
+    if let Ok(response) = &first
+        && let Some(location) = response.header("location")
+    {
+        let second = Request::new(Method::Get, location).send();
+        let (key, value) = describe_result(&second);
+        observations.push((format!("redirect-{key}"), value));
     }
     Ok(observations)
 }
