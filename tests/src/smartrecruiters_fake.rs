@@ -49,6 +49,8 @@ pub struct SrEvent {
 pub enum Fault {
     Status(u16),
     Garbage,
+    /// A 200 answer with exactly this body.
+    Body(Vec<u8>),
 }
 
 /// The fake's tenant and behaviour.
@@ -321,6 +323,11 @@ fn handle(request: &Recorded, state: &mut State) -> Reply {
             status: 200,
             headers: vec![("content-type".into(), "application/json".into())],
             body: b"<html><body>Gateway hiccup</body></html>".to_vec(),
+        },
+        Some(Fault::Body(body)) => Reply::Respond {
+            status: 200,
+            headers: vec![("content-type".into(), "application/json".into())],
+            body,
         },
         None => route(request, path, &params, &mut state.tenant),
     };

@@ -208,10 +208,11 @@ async fn every_vendor_error_maps_to_a_typed_error() {
     assert!(matches!(vendor(missing), ConnectorError::NotFound(_)));
 
     fake.inject([Fault::Status(429)]);
-    assert!(matches!(
+    assert_eq!(
         vendor(connector.list_users(&conn, None).await.unwrap_err()),
-        ConnectorError::RateLimited(_)
-    ));
+        ConnectorError::RateLimited(Some(1000)),
+        "X-RateLimit-Remaining: 0 on a per-second limit means wait a second"
+    );
     fake.inject([Fault::Status(503)]);
     assert!(matches!(
         vendor(connector.list_users(&conn, None).await.unwrap_err()),
@@ -320,4 +321,42 @@ async fn the_native_benchmark_client_returns_exactly_what_the_connector_returns(
         native_cursor = native.next_cursor;
     }
     assert_eq!(wasm_cursor, None);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_vendor_bodies_never_trap_the_connector() {
+    let (fake, connector, conn) = setup(unlimited(3)).await;
+    let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
+    let bodies: Vec<Vec<u8>> = vec![
+        b"".to_vec(),
+        b"null".to_vec(),
+        br#"{"content": null}"#.to_vec(),
+        br#"{"content": [{"id": 5}]}"#.to_vec(),
+        br#"{"nextPageId": 7, "content": []}"#.to_vec(),
+        br#"{"content": [{"id": "a", "systemRole": "ADMIN"}]}"#.to_vec(),
+        br#"{"content": [{"eventName": "X", "eventDate": "yesterday", "author": {"type": "USER", "id": "u"}}]}"#.to_vec(),
+        br#"{"content": ["#.to_vec(),
+        vec![0xff, 0xfe, 0x00, 0x7b],
+        deep.into_bytes(),
+        format!(r#"{{"content": [], "nextPageId": "{}"}}"#, "x".repeat(1_000_000)).into_bytes(),
+    ];
+    for body in bodies {
+        let excerpt = String::from_utf8_lossy(&body[..body.len().min(40)]).into_owned();
+        for call in ["list-users", "get-activity"] {
+            fake.inject([Fault::Body(body.clone())]);
+            let result = match call {
+                "list-users" => connector.list_users(&conn, None).await.map(|_| ()),
+                _ => connector.get_activity(&conn, 0, None).await.map(|_| ()),
+            };
+            if let Err(err) = result {
+                assert!(
+                    matches!(
+                        err.kind,
+                        CallErrorKind::Vendor(ConnectorError::InvalidResponse(_))
+                    ),
+                    "{call} on {excerpt:?}: {err}"
+                );
+            }
+        }
+    }
 }

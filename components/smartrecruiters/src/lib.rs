@@ -169,11 +169,27 @@ impl Guest for SmartRecruiters {
 }
 
 fn get(url: &str) -> Result<Response, ConnectorError> {
-    error_for_status(
+    checked(
         Request::new(Method::Get, url)
             .header("accept", "application/json")
             .send()?,
     )
+}
+
+/// The SDK's status mapping, plus SmartRecruiters' rate-limit headers: the
+/// limits are per second, so an exhausted `X-RateLimit-Remaining` without a
+/// `Retry-After` means "wait about a second".
+fn checked(response: Response) -> Result<Response, ConnectorError> {
+    if response.status == 429 && response.header("retry-after").is_none() {
+        let exhausted = response
+            .header("x-ratelimit-remaining")
+            .is_some_and(|r| r.trim() == "0")
+            || response
+                .header("x-ratelimit-concurrent-remaining")
+                .is_some_and(|r| r.trim() == "0");
+        return Err(ConnectorError::RateLimited(exhausted.then_some(1000)));
+    }
+    error_for_status(response)
 }
 
 /// A cursor is over when it is missing or empty, or the page was empty.
@@ -205,10 +221,7 @@ fn audit_page(
                 .into(),
         ));
     }
-    json::decode(
-        &error_for_status(response)?,
-        "a SmartRecruiters audit events page",
-    )
+    json::decode(&checked(response)?, "a SmartRecruiters audit events page")
 }
 
 fn set_activation(
@@ -241,10 +254,10 @@ fn set_activation(
             if user.active == active {
                 Ok(())
             } else {
-                error_for_status(response).map(|_| ())
+                checked(response).map(|_| ())
             }
         }
-        _ => error_for_status(response).map(|_| ()),
+        _ => checked(response).map(|_| ()),
     }
 }
 
