@@ -52,6 +52,9 @@ pub async fn open_profile(
     if let Some(url) = &connection.base_url {
         builder = builder.base_url(url);
     }
+    if let Some(region) = &connection.region {
+        builder = builder.region(region);
+    }
     for host in &connection.allowed_hosts {
         builder = builder.allow_host(host);
     }

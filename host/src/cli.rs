@@ -333,6 +333,7 @@ pub fn descriptor_json(d: &Descriptor, digest: &str) -> serde_json::Value {
         "auth": d.auth.to_string(),
         "default_hosts": d.default_hosts.iter().map(ToString::to_string).collect::<Vec<_>>(),
         "default_base_url": d.default_base_url,
+        "regions": d.regions.iter().map(|(n, u)| serde_json::json!({"name": n, "base_url": u})).collect::<Vec<_>>(),
         "options": d.options,
         "sha256": digest,
     })
@@ -365,6 +366,9 @@ pub fn descriptor_table(d: &Descriptor, digest: &str) -> String {
         ),
         ("default base URL", d.default_base_url.clone()),
     ];
+    for (name, url) in &d.regions {
+        rows.push(("region", format!("{name}: {url}")));
+    }
     for option in &d.options {
         let required = if option.required {
             "required"

@@ -65,6 +65,7 @@ struct RawConnection {
     connector: PathBuf,
     sha256: Option<String>,
     base_url: Option<String>,
+    region: Option<String>,
     credential: Option<toml::Value>,
     #[serde(default)]
     allowed_hosts: Vec<String>,
@@ -122,6 +123,8 @@ pub struct ConnectionConfig {
     /// The component's expected sha256, if pinned.
     pub sha256: Option<String>,
     pub base_url: Option<String>,
+    /// One of the connector's named base URLs, instead of `base_url`.
+    pub region: Option<String>,
     pub credential: Option<CredentialConfig>,
     pub allowed_hosts: Vec<String>,
     pub private_targets: PrivateTargets,
@@ -252,6 +255,13 @@ impl Config {
                     "use the 64 hex digits `seatwarden connector inspect` prints",
                 ));
             }
+            if c.base_url.is_some() && c.region.is_some() {
+                return Err(err(
+                    &format!("{key}.region"),
+                    "both base_url and region are set".into(),
+                    "set one of them",
+                ));
+            }
             if let Some(url) = &c.base_url {
                 AllowedOrigin::parse(url).map_err(|e| {
                     err(
@@ -292,6 +302,7 @@ impl Config {
                     connector,
                     sha256: c.sha256.map(|s| s.to_ascii_lowercase()),
                     base_url: c.base_url,
+                    region: c.region,
                     credential,
                     allowed_hosts: c.allowed_hosts,
                     private_targets: c.private_targets,

@@ -26,6 +26,7 @@ pub struct Connection {
 #[derive(Clone, Debug, Default)]
 pub struct ConnectionBuilder {
     base_url: Option<String>,
+    region: Option<String>,
     extra_hosts: Vec<String>,
     private_targets: PrivateTargets,
     credential: Option<Credential>,
@@ -53,6 +54,12 @@ impl Connection {
 impl ConnectionBuilder {
     pub fn base_url(mut self, url: impl Into<String>) -> Self {
         self.base_url = Some(url.into());
+        self
+    }
+
+    /// Picks one of the connector's named base URLs (e.g. `eu`).
+    pub fn region(mut self, name: impl Into<String>) -> Self {
+        self.region = Some(name.into());
         self
     }
 
@@ -87,11 +94,32 @@ impl ConnectionBuilder {
     /// Validates everything against the connector's descriptor.
     pub fn build(self, descriptor: &Descriptor) -> Result<Connection> {
         let label = descriptor.label();
-        let base_url = self
-            .base_url
-            .unwrap_or_else(|| descriptor.default_base_url.clone())
-            .trim_end_matches('/')
-            .to_string();
+        let base_url = match (self.base_url, &self.region) {
+            (Some(_), Some(_)) => {
+                bail!("the {label} connection sets both a base URL and a region; set one")
+            }
+            (Some(url), None) => url,
+            (None, Some(region)) => {
+                match descriptor.regions.iter().find(|(name, _)| name == region) {
+                    Some((_, url)) => url.clone(),
+                    None => {
+                        let known: Vec<&str> =
+                            descriptor.regions.iter().map(|(n, _)| n.as_str()).collect();
+                        bail!(
+                            "connector {label} has no region {region:?} (regions: {})",
+                            if known.is_empty() {
+                                "none".to_string()
+                            } else {
+                                known.join(", ")
+                            }
+                        )
+                    }
+                }
+            }
+            (None, None) => descriptor.default_base_url.clone(),
+        }
+        .trim_end_matches('/')
+        .to_string();
         let mut allowed = vec![
             AllowedOrigin::parse(&base_url)
                 .with_context(|| format!("base URL of the {label} connection"))?,

@@ -38,6 +38,8 @@ pub struct Descriptor {
     pub auth: AuthScheme,
     pub default_hosts: Vec<AllowedOrigin>,
     pub default_base_url: String,
+    /// Named base URLs (`region` name, URL).
+    pub regions: Vec<(String, String)>,
     pub options: Vec<OptionSpec>,
 }
 
@@ -79,6 +81,9 @@ impl Descriptor {
             .collect::<Result<Vec<_>, _>>()?;
         AllowedOrigin::parse(&raw.default_base_url)
             .map_err(|err| anyhow::anyhow!("default base URL: {err}"))?;
+        for (region, url) in &raw.regions {
+            AllowedOrigin::parse(url).map_err(|err| anyhow::anyhow!("region {region:?}: {err}"))?;
+        }
         let capabilities = Capabilities {
             activity: raw.capabilities.contains(types::Capabilities::ACTIVITY),
             deactivate: raw.capabilities.contains(types::Capabilities::DEACTIVATE),
@@ -94,6 +99,11 @@ impl Descriptor {
             auth,
             default_hosts,
             default_base_url: raw.default_base_url.trim_end_matches('/').to_string(),
+            regions: raw
+                .regions
+                .into_iter()
+                .map(|(name, url)| (clip(name), url.trim_end_matches('/').to_string()))
+                .collect(),
             options: raw
                 .options
                 .into_iter()

@@ -258,6 +258,7 @@ fn placeholder_descriptor() -> Descriptor {
         auth: crate::credentials::AuthScheme::None,
         default_hosts: Vec::new(),
         default_base_url: String::new(),
+        regions: Vec::new(),
         options: Vec::new(),
     }
 }

@@ -11,3 +11,4 @@ pub mod logs;
 pub mod native_smartrecruiters;
 pub mod server;
 pub mod smartrecruiters_fake;
+pub mod smartsheet_fake;

@@ -89,6 +89,7 @@ impl Guest for SmartRecruiters {
             auth: AuthScheme::ApiKeyHeader("X-SmartToken".into()),
             default_hosts: vec!["https://api.smartrecruiters.com".into()],
             default_base_url: "https://api.smartrecruiters.com".into(),
+            regions: vec![],
             options: vec![],
         }
     }

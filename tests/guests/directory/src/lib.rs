@@ -45,6 +45,7 @@ impl Guest for Directory {
             auth: AuthScheme::ApiKeyHeader("X-Directory-Key".into()),
             default_hosts: vec!["http://127.0.0.1".into()],
             default_base_url: "http://127.0.0.1".into(),
+            regions: vec![],
             options: vec![OptionSpec {
                 name: "page-size".into(),
                 description: "Users per page, 1 to 100 (default 100).".into(),

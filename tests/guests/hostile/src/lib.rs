@@ -25,6 +25,7 @@ impl Guest for Hostile {
             auth: AuthScheme::ApiKeyHeader("X-SmartToken".into()),
             default_hosts: vec!["http://127.0.0.1".into()],
             default_base_url: "http://127.0.0.1".into(),
+            regions: vec![],
             options: vec![],
         }
     }
