@@ -55,6 +55,9 @@ pub async fn open_profile(
     if let Some(region) = &connection.region {
         builder = builder.region(region);
     }
+    if let Some(auth) = &connection.auth {
+        builder = builder.auth_scheme(auth.clone());
+    }
     for host in &connection.allowed_hosts {
         builder = builder.allow_host(host);
     }

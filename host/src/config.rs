@@ -66,6 +66,7 @@ struct RawConnection {
     sha256: Option<String>,
     base_url: Option<String>,
     region: Option<String>,
+    auth: Option<String>,
     credential: Option<toml::Value>,
     #[serde(default)]
     allowed_hosts: Vec<String>,
@@ -125,6 +126,8 @@ pub struct ConnectionConfig {
     pub base_url: Option<String>,
     /// One of the connector's named base URLs, instead of `base_url`.
     pub region: Option<String>,
+    /// The auth scheme, for connectors that leave it to the connection.
+    pub auth: Option<crate::credentials::AuthScheme>,
     pub credential: Option<CredentialConfig>,
     pub allowed_hosts: Vec<String>,
     pub private_targets: PrivateTargets,
@@ -262,6 +265,14 @@ impl Config {
                     "set one of them",
                 ));
             }
+            let auth = c
+                .auth
+                .as_deref()
+                .map(|a| {
+                    a.parse()
+                        .map_err(|problem| err(&format!("{key}.auth"), problem, ""))
+                })
+                .transpose()?;
             if let Some(url) = &c.base_url {
                 AllowedOrigin::parse(url).map_err(|e| {
                     err(
@@ -303,6 +314,7 @@ impl Config {
                     sha256: c.sha256.map(|s| s.to_ascii_lowercase()),
                     base_url: c.base_url,
                     region: c.region,
+                    auth,
                     credential,
                     allowed_hosts: c.allowed_hosts,
                     private_targets: c.private_targets,

@@ -19,6 +19,9 @@ pub struct Connection {
     pub(crate) settings: types::Settings,
     pub(crate) egress: Arc<EgressPolicy>,
     pub(crate) credential: Option<Credential>,
+    /// The effective auth scheme: the connector's, or the connection's
+    /// choice when the connector leaves it to the operator.
+    pub(crate) auth: AuthScheme,
     pub(crate) denial_log: Option<DenialLog>,
 }
 
@@ -31,6 +34,7 @@ pub struct ConnectionBuilder {
     private_targets: PrivateTargets,
     credential: Option<Credential>,
     options: Vec<(String, String)>,
+    auth: Option<AuthScheme>,
     denial_log: Option<DenialLog>,
 }
 
@@ -43,6 +47,11 @@ impl Connection {
     /// The base URL the connector is given.
     pub fn base_url(&self) -> &str {
         &self.settings.base_url
+    }
+
+    /// The auth scheme the host applies on this connection.
+    pub fn auth_scheme(&self) -> &AuthScheme {
+        &self.auth
     }
 
     /// The origins this connection may reach.
@@ -84,6 +93,12 @@ impl ConnectionBuilder {
         self
     }
 
+    /// Chooses the auth scheme, for connectors that leave it to the operator.
+    pub fn auth_scheme(mut self, scheme: AuthScheme) -> Self {
+        self.auth = Some(scheme);
+        self
+    }
+
     /// Also records every request the sandbox refuses on this connection
     /// into `log` (they are always logged), e.g. for a job's result.
     pub fn record_denials(mut self, log: DenialLog) -> Self {
@@ -116,6 +131,9 @@ impl ConnectionBuilder {
                     }
                 }
             }
+            (None, None) if descriptor.default_base_url.is_empty() => {
+                bail!("connector {label} has no default base URL; the connection must set base_url")
+            }
             (None, None) => descriptor.default_base_url.clone(),
         }
         .trim_end_matches('/')
@@ -139,7 +157,21 @@ impl ConnectionBuilder {
                 );
             }
         }
-        match (&descriptor.auth, &self.credential) {
+        let auth = match (&descriptor.auth, self.auth) {
+            (AuthScheme::OperatorChoice, Some(AuthScheme::OperatorChoice))
+            | (AuthScheme::OperatorChoice, None) => {
+                bail!(
+                    "connector {label} leaves the auth scheme to the connection: set auth = \"bearer\", \"basic\", \"oauth2\" or \"api-key:<header>\""
+                )
+            }
+            (AuthScheme::OperatorChoice, Some(chosen)) => chosen,
+            (fixed, None) => fixed.clone(),
+            (fixed, Some(chosen)) if *fixed == chosen => chosen,
+            (fixed, Some(chosen)) => bail!(
+                "connector {label} authenticates with {fixed}; the connection cannot choose {chosen}"
+            ),
+        };
+        match (&auth, &self.credential) {
             (AuthScheme::None, _) => {}
             (scheme, None) => bail!(
                 "connector {label} authenticates with {scheme}, but the connection has no credential"
@@ -156,6 +188,7 @@ impl ConnectionBuilder {
             },
             egress: Arc::new(EgressPolicy::new(allowed, self.private_targets)),
             credential: self.credential,
+            auth,
             denial_log: self.denial_log,
         })
     }

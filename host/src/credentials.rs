@@ -21,6 +21,8 @@ pub enum AuthScheme {
     BearerToken,
     Basic,
     OAuth2ClientCredentials,
+    /// The connection picks the scheme (generic protocols such as SCIM).
+    OperatorChoice,
 }
 
 impl std::fmt::Display for AuthScheme {
@@ -31,6 +33,30 @@ impl std::fmt::Display for AuthScheme {
             AuthScheme::BearerToken => f.write_str("bearer token (Authorization: Bearer)"),
             AuthScheme::Basic => f.write_str("HTTP Basic (user + secret)"),
             AuthScheme::OAuth2ClientCredentials => f.write_str("OAuth 2.0 client credentials"),
+            AuthScheme::OperatorChoice => f.write_str("chosen per connection"),
+        }
+    }
+}
+
+impl std::str::FromStr for AuthScheme {
+    type Err = String;
+
+    /// Parses a connection's `auth` setting: `none`, `bearer`, `basic`,
+    /// `oauth2` or `api-key:<header name>`.
+    fn from_str(text: &str) -> Result<Self, String> {
+        match text {
+            "none" => Ok(AuthScheme::None),
+            "bearer" => Ok(AuthScheme::BearerToken),
+            "basic" => Ok(AuthScheme::Basic),
+            "oauth2" => Ok(AuthScheme::OAuth2ClientCredentials),
+            other => match other.strip_prefix("api-key:") {
+                Some(header) => HeaderName::from_bytes(header.as_bytes())
+                    .map(AuthScheme::ApiKeyHeader)
+                    .map_err(|_| format!("{header:?} is not an HTTP header name")),
+                None => Err(format!(
+                    "{other:?} is not an auth scheme (none, bearer, basic, oauth2 or api-key:<header>)"
+                )),
+            },
         }
     }
 }
@@ -39,7 +65,7 @@ impl AuthScheme {
     /// The header this scheme sets, which the guest may therefore not set.
     pub fn header_name(&self) -> Option<HeaderName> {
         match self {
-            AuthScheme::None => None,
+            AuthScheme::None | AuthScheme::OperatorChoice => None,
             AuthScheme::ApiKeyHeader(name) => Some(name.clone()),
             _ => Some(http::header::AUTHORIZATION),
         }
@@ -88,6 +114,11 @@ pub fn auth_header(
         }
         (AuthScheme::OAuth2ClientCredentials, _) => {
             bail!("OAuth 2.0 client credentials are not supported by this host yet")
+        }
+        (AuthScheme::OperatorChoice, _) => {
+            bail!(
+                "the connection must choose an auth scheme for this connector (auth = \"bearer\", \"basic\" or \"api-key:<header>\")"
+            )
         }
         (scheme, Credential::Secret(_)) => {
             bail!("{scheme} needs a user and a secret, but the credential is a single secret")

@@ -73,14 +73,17 @@ impl Descriptor {
             types::AuthScheme::BearerToken => AuthScheme::BearerToken,
             types::AuthScheme::Basic => AuthScheme::Basic,
             types::AuthScheme::Oauth2ClientCredentials => AuthScheme::OAuth2ClientCredentials,
+            types::AuthScheme::OperatorChoice => AuthScheme::OperatorChoice,
         };
         let default_hosts = raw
             .default_hosts
             .iter()
             .map(|h| AllowedOrigin::parse(h))
             .collect::<Result<Vec<_>, _>>()?;
-        AllowedOrigin::parse(&raw.default_base_url)
-            .map_err(|err| anyhow::anyhow!("default base URL: {err}"))?;
+        if !raw.default_base_url.is_empty() {
+            AllowedOrigin::parse(&raw.default_base_url)
+                .map_err(|err| anyhow::anyhow!("default base URL: {err}"))?;
+        }
         for (region, url) in &raw.regions {
             AllowedOrigin::parse(url).map_err(|err| anyhow::anyhow!("region {region:?}: {err}"))?;
         }

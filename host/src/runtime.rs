@@ -471,16 +471,17 @@ impl Connector {
             stderr,
             denials,
         };
-        let credential_header = match conn.and_then(|c| c.credential.as_ref()) {
-            Some(credential) => auth_header(&self.descriptor.auth, credential).map_err(|e| {
-                fail(
-                    CallErrorKind::Host(format!("{e:#}")),
-                    String::new(),
-                    Vec::new(),
-                )
-            })?,
-            None => None,
-        };
+        let credential_header =
+            match conn.and_then(|c| c.credential.as_ref().map(|cred| (&c.auth, cred))) {
+                Some((scheme, credential)) => auth_header(scheme, credential).map_err(|e| {
+                    fail(
+                        CallErrorKind::Host(format!("{e:#}")),
+                        String::new(),
+                        Vec::new(),
+                    )
+                })?,
+                None => None,
+            };
         let hooks = EgressHooks::new(
             EgressCall {
                 label: self.label.clone(),
@@ -489,7 +490,10 @@ impl Connector {
                     .map_or_else(|| Arc::new(EgressPolicy::deny_all()), |c| c.egress.clone()),
                 methods,
                 credential_header,
-                declared_auth_header: self.descriptor.auth.header_name(),
+                declared_auth_header: conn.map_or_else(
+                    || self.descriptor.auth.header_name(),
+                    |c| c.auth.header_name(),
+                ),
                 request_cap: limits.requests_per_call,
                 limits: TransportLimits {
                     connect_timeout: limits.connect_timeout,

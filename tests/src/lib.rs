@@ -9,6 +9,8 @@ pub mod directory_fake;
 pub mod fixtures;
 pub mod logs;
 pub mod native_smartrecruiters;
+pub mod scim_fake;
+pub mod scim_server;
 pub mod server;
 pub mod smartrecruiters_fake;
 pub mod smartsheet_fake;

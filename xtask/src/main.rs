@@ -11,6 +11,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 const WASM_TARGET: &str = "wasm32-wasip2";
+/// The real SCIM server the tests and the demo run (from PyPI).
+const SCIM_SERVER: &str = "scim2-server==0.8.3";
 
 #[derive(Parser)]
 #[command(name = "cargo xtask")]
@@ -38,6 +40,7 @@ fn main() -> Result<()> {
         Task::BuildGuests => build_guests(&root),
         Task::Test => {
             build_guests(&root)?;
+            ensure_scim_server(&root)?;
             run(Command::new("cargo")
                 .args([
                     "test",
@@ -67,6 +70,7 @@ fn main() -> Result<()> {
         }
         Task::Demo => {
             build_guests(&root)?;
+            ensure_scim_server(&root)?;
             run(Command::new("cargo")
                 .args([
                     "run",
@@ -81,6 +85,7 @@ fn main() -> Result<()> {
         }
         Task::Bench => {
             build_guests(&root)?;
+            ensure_scim_server(&root)?;
             run(Command::new("cargo")
                 .args([
                     "run",
@@ -127,6 +132,36 @@ fn ensure_wasm_target() -> Result<()> {
     }
     eprintln!("xtask: installing the {WASM_TARGET} target");
     run(Command::new("rustup").args(["target", "add", WASM_TARGET]))
+}
+
+/// Installs scim2-server into `target/scim-venv` unless that version is there.
+fn ensure_scim_server(root: &Path) -> Result<()> {
+    let venv = root.join("target/scim-venv");
+    let marker = venv.join("installed.txt");
+    if std::fs::read_to_string(&marker).is_ok_and(|v| v.trim() == SCIM_SERVER) {
+        return Ok(());
+    }
+    eprintln!(
+        "xtask: installing {SCIM_SERVER} (a real SCIM server for the tests) into {}",
+        venv.display()
+    );
+    let python = ["python3", "python"]
+        .into_iter()
+        .find(|p| Command::new(p).arg("--version").output().is_ok_and(|o| o.status.success()))
+        .context("python3 is needed to run the SCIM server the tests use; install it (apt-get install python3 python3-venv)")?;
+    run(Command::new(python)
+        .arg("-m")
+        .arg("venv")
+        .arg("--clear")
+        .arg(&venv))?;
+    run(Command::new(venv.join("bin/pip")).args([
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+        SCIM_SERVER,
+    ]))?;
+    std::fs::write(marker, SCIM_SERVER)?;
+    Ok(())
 }
 
 fn host_triple() -> Result<String> {

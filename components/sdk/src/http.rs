@@ -219,6 +219,16 @@ impl Url {
 pub fn send(request: Request) -> Result<Response, HttpError> {
     let url = Url::parse(&request.url)?;
     let headers = Fields::new();
+    // A known length rather than chunked framing: many servers (and
+    // proxies in front of them) do not read chunked request bodies.
+    if let Some(body) = &request.body {
+        headers
+            .append("content-length", body.len().to_string().as_bytes())
+            .map_err(|err| HttpError::HeaderRefused {
+                name: "content-length".into(),
+                reason: header_error_text(&err),
+            })?;
+    }
     for (name, value) in &request.headers {
         headers
             .append(name, value.as_bytes())
