@@ -75,6 +75,20 @@ pub async fn open_profile(
         Some(CredentialConfig::Secret(source)) => {
             builder = builder.credential(Credential::Secret(source.load().with_context(context)?));
         }
+        Some(CredentialConfig::OAuth2 {
+            client_id,
+            secret,
+            token_url,
+            scope,
+        }) => {
+            let client = crate::oauth::OAuthClient::new(
+                client_id.clone(),
+                secret.load().with_context(context)?,
+                token_url.clone(),
+                scope.clone(),
+            );
+            builder = builder.credential(Credential::OAuth2(std::sync::Arc::new(client)));
+        }
         Some(CredentialConfig::Basic { user, secret }) => {
             builder = builder.credential(Credential::Basic {
                 user: user.clone(),

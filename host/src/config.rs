@@ -112,6 +112,13 @@ pub enum CredentialConfig {
         user: String,
         secret: CredentialSource,
     },
+    /// OAuth 2.0 client credentials: the secret is the client secret.
+    OAuth2 {
+        client_id: String,
+        secret: CredentialSource,
+        token_url: String,
+        scope: Option<String>,
+    },
 }
 
 /// A connection to one vendor tenant.
@@ -304,6 +311,17 @@ impl Config {
                         user,
                         secret: anchor(secret),
                     },
+                    CredentialConfig::OAuth2 {
+                        client_id,
+                        secret,
+                        token_url,
+                        scope,
+                    } => CredentialConfig::OAuth2 {
+                        client_id,
+                        secret: anchor(secret),
+                        token_url,
+                        scope,
+                    },
                 });
             connections.insert(
                 name.clone(),
@@ -433,7 +451,7 @@ fn check_name(name: &str) -> Result<(), String> {
 }
 
 fn credential(value: &toml::Value) -> Result<CredentialConfig, (String, &'static str)> {
-    const FIX: &str = "use credential = { env = \"VAR\" } or { file = \"path/to/secret\" } (add user = \"...\" for HTTP Basic)";
+    const FIX: &str = "use credential = { env = \"VAR\" } or { file = \"path/to/secret\" } (add user = \"...\" for HTTP Basic, or client_id = \"...\" and token_url = \"...\" for OAuth 2.0)";
     let table = match value {
         toml::Value::String(_) => {
             return Err(("secrets are never written in the configuration".into(), FIX));
@@ -442,7 +460,10 @@ fn credential(value: &toml::Value) -> Result<CredentialConfig, (String, &'static
         _ => return Err(("must be a table".into(), FIX)),
     };
     for key in table.keys() {
-        if !matches!(key.as_str(), "env" | "file" | "user") {
+        if !matches!(
+            key.as_str(),
+            "env" | "file" | "user" | "client_id" | "token_url" | "scope"
+        ) {
             return Err((format!("unknown key {key:?}"), FIX));
         }
     }
@@ -464,11 +485,30 @@ fn credential(value: &toml::Value) -> Result<CredentialConfig, (String, &'static
         (Some(_), Some(_)) => return Err(("set env or file, not both".into(), FIX)),
         (None, None) => return Err(("names no env variable or file".into(), FIX)),
     };
-    Ok(match text("user")? {
-        Some(user) => CredentialConfig::Basic {
-            user,
-            secret: source,
+    Ok(
+        match (text("user")?, text("client_id")?, text("token_url")?) {
+            (Some(_), Some(_), _) => {
+                return Err((
+                    "set user (HTTP Basic) or client_id (OAuth 2.0), not both".into(),
+                    FIX,
+                ));
+            }
+            (Some(user), None, None) => CredentialConfig::Basic {
+                user,
+                secret: source,
+            },
+            (None, Some(client_id), Some(token_url)) => {
+                AllowedOrigin::parse(&token_url).map_err(|e| (format!("token_url: {e}"), FIX))?;
+                CredentialConfig::OAuth2 {
+                    client_id,
+                    secret: source,
+                    token_url,
+                    scope: text("scope")?,
+                }
+            }
+            (None, Some(_), None) => return Err(("client_id needs a token_url".into(), FIX)),
+            (_, None, Some(_)) => return Err(("token_url needs a client_id".into(), FIX)),
+            (None, None, None) => CredentialConfig::Secret(source),
         },
-        None => CredentialConfig::Secret(source),
-    })
+    )
 }

@@ -181,12 +181,25 @@ impl ConnectionBuilder {
                     .with_context(|| format!("credential of the {label} connection"))?;
             }
         }
+        let egress = EgressPolicy::new(allowed, self.private_targets);
+        if let Some(Credential::OAuth2(client)) = &self.credential {
+            let origin = AllowedOrigin::parse(client.token_url())
+                .with_context(|| format!("token URL of the {label} connection"))?;
+            let crate::egress::policy::HostPattern::Exact(host) = &origin.host else {
+                bail!("the token URL of the {label} connection may not contain a wildcard");
+            };
+            egress.check_origin(origin.scheme, host, origin.port).map_err(|denial| {
+                anyhow::anyhow!(
+                    "the token URL of the {label} connection is not allowed: {denial}; add its origin to allowed_hosts"
+                )
+            })?;
+        }
         Ok(Connection {
             settings: types::Settings {
                 base_url,
                 options: self.options,
             },
-            egress: Arc::new(EgressPolicy::new(allowed, self.private_targets)),
+            egress: Arc::new(egress),
             credential: self.credential,
             auth,
             denial_log: self.denial_log,

@@ -79,6 +79,8 @@ pub enum Credential {
     Secret(SecretString),
     /// A user name (not secret) and a password or API key.
     Basic { user: String, secret: SecretString },
+    /// An OAuth 2.0 client registration; the host fetches the tokens.
+    OAuth2(std::sync::Arc<crate::oauth::OAuthClient>),
 }
 
 impl Credential {
@@ -112,8 +114,12 @@ pub fn auth_header(
                 ),
             )
         }
+        (AuthScheme::OAuth2ClientCredentials, Credential::OAuth2(_)) => return Ok(None),
         (AuthScheme::OAuth2ClientCredentials, _) => {
-            bail!("OAuth 2.0 client credentials are not supported by this host yet")
+            bail!("OAuth 2.0 client credentials need client_id, token_url and a secret")
+        }
+        (scheme, Credential::OAuth2(_)) => {
+            bail!("{scheme} cannot use an OAuth 2.0 client registration")
         }
         (AuthScheme::OperatorChoice, _) => {
             bail!(

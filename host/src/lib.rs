@@ -18,6 +18,7 @@ pub mod egress;
 pub mod engine;
 pub mod error;
 pub mod limits;
+pub mod oauth;
 pub mod runtime;
 mod sandbox;
 pub mod storage;

@@ -13,7 +13,9 @@ use crate::connection::Connection;
 use crate::credentials::auth_header;
 use crate::descriptor::Descriptor;
 use crate::egress::transport::TransportLimits;
-use crate::egress::{EgressCall, EgressHooks, EgressPolicy, MethodPolicy, Transport};
+use crate::egress::{
+    EgressCall, EgressHooks, EgressPolicy, HostCredential, MethodPolicy, Transport,
+};
 use crate::engine::{AllocatorChoice, AllocatorKind, build_engine, start_epoch_ticker};
 use crate::error::{CallError, CallErrorKind, LoadError};
 use crate::limits::Limits;
@@ -471,17 +473,24 @@ impl Connector {
             stderr,
             denials,
         };
-        let credential_header =
-            match conn.and_then(|c| c.credential.as_ref().map(|cred| (&c.auth, cred))) {
-                Some((scheme, credential)) => auth_header(scheme, credential).map_err(|e| {
-                    fail(
+        let credential = match conn.and_then(|c| c.credential.as_ref().map(|cred| (&c.auth, cred)))
+        {
+            Some((_, crate::credentials::Credential::OAuth2(client))) => {
+                HostCredential::OAuth(client.clone())
+            }
+            Some((scheme, credential)) => match auth_header(scheme, credential) {
+                Ok(Some((name, value))) => HostCredential::Static(name, value),
+                Ok(None) => HostCredential::None,
+                Err(e) => {
+                    return Err(fail(
                         CallErrorKind::Host(format!("{e:#}")),
                         String::new(),
                         Vec::new(),
-                    )
-                })?,
-                None => None,
-            };
+                    ));
+                }
+            },
+            None => HostCredential::None,
+        };
         let hooks = EgressHooks::new(
             EgressCall {
                 label: self.label.clone(),
@@ -489,7 +498,7 @@ impl Connector {
                 policy: conn
                     .map_or_else(|| Arc::new(EgressPolicy::deny_all()), |c| c.egress.clone()),
                 methods,
-                credential_header,
+                credential,
                 declared_auth_header: conn.map_or_else(
                     || self.descriptor.auth.header_name(),
                     |c| c.auth.header_name(),

@@ -143,8 +143,8 @@ pub fn seed_user(i: usize) -> Value {
         "emails": [{"value": format!("user{i}@work.example"), "type": "work", "primary": true},
                    {"value": format!("user{i}@home.example"), "type": "home"}],
         "active": i % 9 != 8,
-        "entitlements": [{"value": if i % 3 == 0 { "enterprise-seat" } else { "pro-seat" }}],
-        "roles": if i % 10 == 0 { serde_json::json!([{"value": "admin"}]) } else { serde_json::json!([]) },
+        "entitlements": [{"value": if i.is_multiple_of(3) { "enterprise-seat" } else { "pro-seat" }}],
+        "roles": if i.is_multiple_of(10) { serde_json::json!([{"value": "admin"}]) } else { serde_json::json!([]) },
         "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {
             "department": department,
             "costCenter": format!("CC-{}", 100 + i % 4),

@@ -56,6 +56,20 @@ fn a_valid_file_resolves_paths_and_defaults() {
             "ACME_SR_TOKEN".into()
         )))
     );
+    let oauth = valid().replace(
+        r#"{ env = "ACME_SR_TOKEN" }"#,
+        r#"{ env = "SECRET", client_id = "seatwarden", token_url = "https://login.example.com/oauth/token", scope = "users" }"#,
+    );
+    let config = Config::parse(&oauth, &file()).unwrap();
+    assert_eq!(
+        config.connections["acme-sr"].credential,
+        Some(CredentialConfig::OAuth2 {
+            client_id: "seatwarden".into(),
+            secret: CredentialSource::Env("SECRET".into()),
+            token_url: "https://login.example.com/oauth/token".into(),
+            scope: Some("users".into()),
+        })
+    );
     let with_file = valid().replace(
         r#"{ env = "ACME_SR_TOKEN" }"#,
         r#"{ file = "secrets/sr.key", user = "ops" }"#,
@@ -77,7 +91,8 @@ fn an_inline_secret_is_refused() {
     assert_eq!(
         err,
         "/etc/seatwarden/seatwarden.toml: connections.acme-sr.credential: secrets are never written in the configuration. \
-         use credential = { env = \"VAR\" } or { file = \"path/to/secret\" } (add user = \"...\" for HTTP Basic)"
+         use credential = { env = \"VAR\" } or { file = \"path/to/secret\" } (add user = \"...\" for HTTP Basic, \
+         or client_id = \"...\" and token_url = \"...\" for OAuth 2.0)"
     );
     assert!(!err.contains("DCRA1-abc123"));
 }

@@ -133,10 +133,10 @@ fn fake_user(i: usize) -> serde_json::Value {
         "meta": {"resourceType": "User", "created": "2025-01-02T03:04:05Z"},
         "urn:example:params:scim:schemas:extension:acme:2.0:User": {"lastLogin": format!("2026-10-{:02}T08:00:00Z", 1 + i % 28)}
     });
-    if i % 2 == 0 {
+    if i.is_multiple_of(2) {
         user["emails"] = json!([{"value": format!("first{i}@example.com")}, {"value": format!("second{i}@example.com")}]);
     }
-    if i % 5 == 0 {
+    if i.is_multiple_of(5) {
         user["active"] = json!(false);
     }
     user

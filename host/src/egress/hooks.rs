@@ -9,7 +9,9 @@
 
 use super::policy::{Denial, EgressPolicy, MethodPolicy, OriginScheme};
 use super::transport::{Target, Transport, TransportLimits};
+use crate::oauth::{OAuthClient, token_error};
 use http::{HeaderName, HeaderValue};
+use http_body_util::BodyExt;
 use std::sync::{Arc, Mutex};
 use wasmtime_wasi_http::p2::bindings::http::types::ErrorCode;
 use wasmtime_wasi_http::{
@@ -28,13 +30,27 @@ const CREDENTIAL_HEADERS: [&str; 4] = [
 /// Refusals made during one call, shared with the transport's futures.
 pub type DenialLog = Arc<Mutex<Vec<Denial>>>;
 
+/// What the host adds to allowed requests.
+#[derive(Clone, Debug, Default)]
+pub enum HostCredential {
+    #[default]
+    None,
+    /// A fixed header (API key, bearer token, HTTP Basic), marked sensitive.
+    Static(HeaderName, HeaderValue),
+    /// A bearer token the host fetches and refreshes (OAuth 2.0).
+    OAuth(Arc<OAuthClient>),
+}
+
+/// Request bodies are buffered (to be replayed after a token refresh) up to this size.
+const MAX_REPLAY_BODY: usize = 1024 * 1024;
+
 /// Per-call egress state. Built fresh for every call.
 pub struct EgressHooks {
     label: Arc<str>,
     call: &'static str,
     policy: Arc<EgressPolicy>,
     methods: MethodPolicy,
-    credential_header: Option<(HeaderName, HeaderValue)>,
+    credential: HostCredential,
     forbidden: Arc<Vec<HeaderName>>,
     requests_attempted: u32,
     request_cap: u32,
@@ -51,8 +67,8 @@ pub struct EgressCall {
     pub call: &'static str,
     pub policy: Arc<EgressPolicy>,
     pub methods: MethodPolicy,
-    /// The auth header to add to allowed requests, already marked sensitive.
-    pub credential_header: Option<(HeaderName, HeaderValue)>,
+    /// What to add to allowed requests.
+    pub credential: HostCredential,
     /// The connector's declared auth header, forbidden to the guest.
     pub declared_auth_header: Option<HeaderName>,
     pub request_cap: u32,
@@ -76,7 +92,7 @@ impl EgressHooks {
             call: call.call,
             policy: call.policy,
             methods: call.methods,
-            credential_header: call.credential_header,
+            credential: call.credential,
             forbidden: Arc::new(forbidden),
             requests_attempted: 0,
             request_cap: call.request_cap,
@@ -218,7 +234,8 @@ impl WasiHttpHooks for EgressHooks {
                 return Box::new(async { Err(Error::HttpRequestDenied) });
             }
         };
-        if let Some((name, value)) = &self.credential_header {
+        let credential = self.credential.clone();
+        if let HostCredential::Static(name, value) = &credential {
             request.headers_mut().insert(name.clone(), value.clone());
         }
         let transport = self.transport.clone();
@@ -229,8 +246,53 @@ impl WasiHttpHooks for EgressHooks {
         Box::new(async move {
             let on_denial =
                 |denial: &Denial| record(&denials, &label, call, &method, &origin, denial);
+            let HostCredential::OAuth(client) = credential else {
+                let (response, io) = transport
+                    .send(target, request, options, limits, on_denial)
+                    .await?;
+                return Ok((response, Box::new(io) as Box<dyn Future<Output = _> + Send>));
+            };
+            // OAuth: keep the body so the request can be replayed once with a
+            // fresh token if the vendor answers 401 to the cached one.
+            let (parts, body) = request.into_parts();
+            let body = http_body_util::Limited::new(body, MAX_REPLAY_BODY)
+                .collect()
+                .await
+                .map_err(|_| Error::HttpRequestBodySize(Some(MAX_REPLAY_BODY as u64)))?
+                .to_bytes();
+            let private = target.private_targets;
+            let build = |token: &HeaderValue| {
+                let mut request = http::Request::from_parts(
+                    parts.clone(),
+                    http_body_util::Full::new(body.clone())
+                        .map_err(|never| match never {})
+                        .boxed_unsync(),
+                );
+                request
+                    .headers_mut()
+                    .insert(http::header::AUTHORIZATION, token.clone());
+                request
+            };
+            let token = client
+                .authorization(&transport, private, limits)
+                .await
+                .map_err(token_error)?;
             let (response, io) = transport
-                .send(target, request, options, limits, on_denial)
+                .send(target.clone(), build(&token), options, limits, on_denial)
+                .await?;
+            if response.status() != http::StatusCode::UNAUTHORIZED {
+                return Ok((response, Box::new(io) as Box<dyn Future<Output = _> + Send>));
+            }
+            drop(response);
+            client.invalidate(&token);
+            let fresh = client
+                .authorization(&transport, private, limits)
+                .await
+                .map_err(token_error)?;
+            let on_denial =
+                |denial: &Denial| record(&denials, &label, call, &method, &origin, denial);
+            let (response, io) = transport
+                .send(target, build(&fresh), options, limits, on_denial)
                 .await?;
             Ok((response, Box::new(io) as Box<dyn Future<Output = _> + Send>))
         })
@@ -263,7 +325,7 @@ mod tests {
                 call: "list-users",
                 policy: Arc::new(EgressPolicy::new(allowed, private)),
                 methods,
-                credential_header: Some((HeaderName::from_static("x-smarttoken"), value)),
+                credential: HostCredential::Static(HeaderName::from_static("x-smarttoken"), value),
                 declared_auth_header: Some(HeaderName::from_static("x-vendor-key")),
                 request_cap: cap,
                 limits: TransportLimits {

@@ -9,6 +9,6 @@ pub mod hooks;
 pub mod policy;
 pub mod transport;
 
-pub use hooks::{DenialLog, EgressCall, EgressHooks};
+pub use hooks::{DenialLog, EgressCall, EgressHooks, HostCredential};
 pub use policy::{AllowedOrigin, Denial, EgressPolicy, MethodPolicy, PrivateTargets};
 pub use transport::Transport;

@@ -401,7 +401,7 @@ fn hooks_for(origin: &str) -> EgressHooks {
                 PrivateTargets::AllowLoopback,
             )),
             methods: MethodPolicy::ReadOnly,
-            credential_header: None,
+            credential: seatwarden::egress::HostCredential::None,
             declared_auth_header: None,
             request_cap: limits.requests_per_call,
             limits: TransportLimits {
