@@ -132,3 +132,10 @@ fn handle(request: &Recorded, state: &mut State) -> Reply {
         _ => error(404, "no such endpoint"),
     }
 }
+
+/// The minimal users the throughput benchmark syncs.
+pub fn bench_user(i: usize) -> Value {
+    json!({"id": format!("b{i}"), "userName": format!("bench{i}"), "active": !i.is_multiple_of(7),
+           "emails": [{"value": format!("bench{i}@example.com"), "primary": true}],
+           "entitlements": [{"value": "seat"}]})
+}

@@ -7,7 +7,7 @@ use seatwarden::credentials::AuthScheme;
 use seatwarden::egress::PrivateTargets;
 use seatwarden::{CallErrorKind, Connection, Connector, ConnectorError, Credential, Limits};
 use seatwarden_tests::fixtures::{load, runtime};
-use seatwarden_tests::scim_fake::{ScimBehaviour, ScimFake};
+use seatwarden_tests::scim_fake::{ScimBehaviour, ScimFake, bench_user};
 use seatwarden_tests::scim_server::{ScimServer, seed_user};
 use serde_json::json;
 use std::collections::HashMap;
@@ -322,4 +322,37 @@ async fn every_auth_scheme_sends_the_exact_header_the_server_expects() {
             .contains("leaves the auth scheme to the connection"),
         "{err}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_native_benchmark_client_returns_exactly_what_the_connector_returns() {
+    let fake = ScimFake::start(
+        ScimBehaviour {
+            max_per_page: 100,
+            ..behaviour()
+        },
+        (0..230).map(bench_user).collect(),
+    )
+    .await;
+    let connector = connector().await;
+    let conn = bearer(&connector, &fake.base_url(), TOKEN);
+    let (mut wasm_cursor, mut native_cursor) = (None::<String>, None::<String>);
+    for _ in 0..3 {
+        let wasm = connector
+            .list_users(&conn, wasm_cursor.as_deref())
+            .await
+            .unwrap();
+        let native = seatwarden_tests::native_clients::scim::list_users(
+            fake.server.port(),
+            "/scim/v2",
+            TOKEN,
+            native_cursor.as_deref(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(wasm, native);
+        wasm_cursor = wasm.next_cursor;
+        native_cursor = native.next_cursor;
+    }
+    assert_eq!(wasm_cursor, None);
 }

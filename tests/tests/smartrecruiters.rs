@@ -309,7 +309,7 @@ async fn the_native_benchmark_client_returns_exactly_what_the_connector_returns(
             .list_users(&conn, wasm_cursor.as_deref())
             .await
             .unwrap();
-        let native = seatwarden_tests::native_smartrecruiters::list_users(
+        let native = seatwarden_tests::native_clients::list_users(
             fake.server.port(),
             TOKEN,
             native_cursor.as_deref(),

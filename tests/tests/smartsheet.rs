@@ -445,3 +445,26 @@ mod openapi {
         check(&error_schema, &isp, "1359 error body");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_native_benchmark_client_returns_exactly_what_the_connector_returns() {
+    let (fake, connector, conn) = setup(tenant(230)).await;
+    let (mut wasm_cursor, mut native_cursor) = (None::<String>, None::<String>);
+    for _ in 0..3 {
+        let wasm = connector
+            .list_users(&conn, wasm_cursor.as_deref())
+            .await
+            .unwrap();
+        let native = seatwarden_tests::native_clients::smartsheet::list_users(
+            fake.server.port(),
+            TOKEN,
+            native_cursor.as_deref(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(wasm, native);
+        wasm_cursor = wasm.next_cursor;
+        native_cursor = native.next_cursor;
+    }
+    assert_eq!(wasm_cursor, None);
+}

@@ -31,39 +31,67 @@ const SYSTEM_USERS: [&str; 5] = [
     "3377704922834820",
 ];
 
-/// A JSON id that may be a number (int64, beyond f64's exact range) or a string.
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum Id {
-    Unsigned(u64),
-    Signed(i64),
-    Text(String),
+/// A JSON id that may be a number (int64, beyond f64's exact range) or a
+/// string, read straight into its decimal text without buffering.
+struct Id(String);
+
+impl<'de> Deserialize<'de> for Id {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = Id;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an integer or a string id")
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<Id, E> {
+                Ok(Id(v.to_string()))
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<Id, E> {
+                Ok(Id(v.to_string()))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Id, E> {
+                Ok(Id(v.to_string()))
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
 }
 
 impl Id {
     fn into_string(self) -> String {
-        match self {
-            Id::Unsigned(n) => n.to_string(),
-            Id::Signed(n) => n.to_string(),
-            Id::Text(s) => s,
-        }
+        self.0
     }
 }
 
-/// A date: ISO-8601 text, or epoch milliseconds with `numericDates`.
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum When {
-    Millis(i64),
-    Text(String),
+/// A date: ISO-8601 text, or epoch milliseconds with `numericDates`;
+/// `None` inside when the text is not a date.
+struct When(Option<i64>);
+
+impl<'de> Deserialize<'de> for When {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = When;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a date-time string or epoch milliseconds")
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<When, E> {
+                Ok(When(i64::try_from(v).ok()))
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<When, E> {
+                Ok(When(Some(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<When, E> {
+                Ok(When(time::parse_millis(v)))
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
 }
 
 impl When {
     fn millis(&self) -> Option<i64> {
-        match self {
-            When::Millis(ms) => Some(*ms),
-            When::Text(text) => time::parse_millis(text),
-        }
+        self.0
     }
 }
 

@@ -1,171 +1,170 @@
-//! `cargo xtask demo`: Seatwarden's first real job, in plain words.
+//! `cargo xtask demo`: Seatwarden's job, in plain words, for three vendors.
 //!
-//! Starts the SmartRecruiters fake on loopback with a few thousand users and
-//! a realistic sign-in history, writes a configuration and an owner-only
-//! credential file, syncs through the real wasm connector into SQLite (the
-//! host injects `X-SmartToken`; the connector never sees it), prints what it
-//! found, deactivates one stale account, and finally lets a hostile connector
-//! try to reach a host that is not its vendor's.
+//! Starts the SmartRecruiters and Smartsheet fakes and a real SCIM server
+//! (scim2-server from PyPI) on loopback, writes one configuration with a
+//! profile per vendor and owner-only credential files, syncs each profile
+//! through its real wasm connector into SQLite (the host injects the
+//! credentials; no connector sees them), reports per profile, deactivates
+//! one stale account, and finally lets a hostile connector try to reach a
+//! host that is not its vendor's.
 
 use anyhow::{Context, Result};
-use seatwarden::app::open_profile;
+use seatwarden::app::{ProfileContext, open_profile};
 use seatwarden::config::Config;
 use seatwarden::egress::{DenialLog, PrivateTargets};
-use seatwarden::sync::{ActivityOutcome, Progress, Sync, SyncOptions, now_ms};
+use seatwarden::storage::StoredSubscription;
+use seatwarden::sync::{ActivityOutcome, Sync, SyncOptions, now_ms};
 use seatwarden::{Connection, Credential};
 use seatwarden_tests::fixtures::{guest, repo_root};
+use seatwarden_tests::scim_server::{ScimServer, seed_user};
 use seatwarden_tests::server::{Reply, TestServer};
-use seatwarden_tests::smartrecruiters_fake::{DAY_MS, SmartRecruitersFake, SrTenant, seed_tenant};
+use seatwarden_tests::smartrecruiters_fake::{DAY_MS, SmartRecruitersFake, SrTenant};
+use seatwarden_tests::smartsheet_fake::{SmartsheetFake, SsTenant};
 use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
 
-const USERS: usize = 3_000;
+fn secret_file(dir: &Path, name: &str, value: &str) -> Result<()> {
+    let path = dir.join(name);
+    std::fs::write(&path, value)?;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
+    Ok(())
+}
 
 #[tokio::main]
 async fn main() -> Result<()> {
-    let token = format!("DCRA1-demo-{:x}", now_ms());
-    let fake = SmartRecruitersFake::start(SrTenant {
+    let stamp = now_ms();
+    let (sr_token, ss_token, scim_token) = (
+        format!("DCRA1-demo-{stamp:x}"),
+        format!("ss-{stamp:x}"),
+        format!("scim-{stamp:x}"),
+    );
+    let sr = SmartRecruitersFake::start(SrTenant {
         rate_limit: None,
-        ..seed_tenant(&token, USERS, now_ms())
+        ..seatwarden_tests::smartrecruiters_fake::seed_tenant(&sr_token, 3_000, stamp)
     })
     .await;
+    let ss = SmartsheetFake::start(SsTenant {
+        requests_per_minute: None,
+        ..seatwarden_tests::smartsheet_fake::seed_tenant(&ss_token, 2_000, stamp, true)
+    })
+    .await;
+    let scim = ScimServer::start(&scim_token)
+        .await
+        .context("starting scim2-server (run `cargo xtask demo`, which installs it)")?;
+    for i in 0..150 {
+        scim.create_user(&seed_user(i)).await?;
+    }
+    println!("Vendors on loopback (each answers 401 without its own credential):");
     println!(
-        "SmartRecruiters fake on {} with {USERS} users (401 without the right X-SmartToken).",
-        fake.url()
+        "  SmartRecruiters fake   {}   3,000 users, Audit API history",
+        sr.url()
     );
+    println!(
+        "  Smartsheet fake        {}   2,000 users, Event Reporting",
+        ss.base_url()
+    );
+    println!("  scim2-server (PyPI)    {}   150 users", scim.base_url());
 
     let dir = repo_root().join("target/demo");
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir)?;
-    let key = dir.join("smartrecruiters.key");
-    std::fs::write(&key, &token)?;
-    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600))?;
+    secret_file(&dir, "smartrecruiters.key", &sr_token)?;
+    secret_file(&dir, "smartsheet.token", &ss_token)?;
+    secret_file(&dir, "scim.token", &scim_token)?;
+    let wasm = |name: &str| guest(name).display().to_string();
     let config_path = dir.join("seatwarden.toml");
     std::fs::write(
         &config_path,
         format!(
-            "database = \"seatwarden.db\"\n\n[tenants.acme]\ndisplay_name = \"Acme Corp\"\n\n\
-             [connections.acme-smartrecruiters]\ntenant = \"acme\"\nconnector = \"{}\"\nbase_url = \"{}\"\n\
-             private_targets = \"allow-loopback\"\ncredential = {{ file = \"smartrecruiters.key\" }}\n\n\
-             [profiles.acme-smartrecruiters]\ntenant = \"acme\"\nconnection = \"acme-smartrecruiters\"\n",
-            guest("smartrecruiters").display(),
-            fake.url()
+            r#"database = "seatwarden.db"
+
+[tenants.acme]
+display_name = "Acme Corp"
+
+[connections.smartrecruiters]
+tenant = "acme"
+connector = "{sr_wasm}"
+base_url = "{sr_url}"
+private_targets = "allow-loopback"
+credential = {{ file = "smartrecruiters.key" }}
+
+[connections.smartsheet]
+tenant = "acme"
+connector = "{ss_wasm}"
+base_url = "{ss_url}"
+private_targets = "allow-loopback"
+credential = {{ file = "smartsheet.token" }}
+
+[connections.scim]
+tenant = "acme"
+connector = "{scim_wasm}"
+base_url = "{scim_url}"
+auth = "bearer"
+private_targets = "allow-loopback"
+credential = {{ file = "scim.token" }}
+
+[profiles.smartrecruiters]
+tenant = "acme"
+connection = "smartrecruiters"
+
+[profiles.smartsheet]
+tenant = "acme"
+connection = "smartsheet"
+
+[profiles.scim]
+tenant = "acme"
+connection = "scim"
+"#,
+            sr_wasm = wasm("smartrecruiters"),
+            sr_url = sr.url(),
+            ss_wasm = wasm("smartsheet"),
+            ss_url = ss.base_url(),
+            scim_wasm = wasm("scim"),
+            scim_url = scim.base_url(),
         ),
     )?;
     println!(
-        "Configuration: {} (the key lives in a 0600 file, not in the configuration)\n",
+        "\nConfiguration: {} (credentials live in 0600 files beside it, never in it)",
         config_path.display()
     );
 
     let config = Config::load(&config_path)?;
-    let ctx = open_profile(
-        &config,
-        "acme-smartrecruiters",
-        Some(repo_root().join("target/test-compile-cache")),
-    )
-    .await?;
-    println!(
-        "Connector {} loaded in the sandbox; it may reach only {}",
-        ctx.connector.descriptor().label(),
-        ctx.connection.allowed_hosts().join(", ")
-    );
-
-    let started = std::time::Instant::now();
-    let sync = Sync {
-        storage: &ctx.storage,
-        connector: &ctx.connector,
-        connection: &ctx.connection,
-        profile: ctx.profile_id,
-        options: SyncOptions::default(),
-    };
-    let report = sync.run(&|_: Progress| {}).await.context("sync")?;
-    let requests = fake.server.requests();
-    let with_token = requests
-        .iter()
-        .filter(|r| r.header("x-smarttoken") == Some(token.as_str()))
-        .count();
-    println!(
-        "Synced {} accounts in {} pages in {:.2?}; {with_token} of {} requests carried the token the host injected.",
-        report.accounts,
-        report.pages,
-        started.elapsed(),
-        requests.len()
-    );
-    if let ActivityOutcome::Pulled { events, pages, .. } = report.activity {
-        println!(
-            "Pulled {events} sign-ins and other user actions from the Audit API in {pages} pages (last 60 days)."
-        );
+    let cache = Some(repo_root().join("target/test-compile-cache"));
+    let mut contexts = Vec::new();
+    for name in ["smartrecruiters", "smartsheet", "scim"] {
+        let ctx = open_profile(&config, name, cache.clone()).await?;
+        report(&ctx).await?;
+        contexts.push(ctx);
     }
 
-    let rows = ctx.storage.subscriptions(ctx.profile_id).await?;
-    let active: Vec<_> = rows.iter().filter(|r| r.active).collect();
-    let mut by_role: BTreeMap<&str, usize> = BTreeMap::new();
-    for row in &active {
-        *by_role
-            .entry(row.identifiers.first().map_or("none", String::as_str))
-            .or_default() += 1;
-    }
-    println!(
-        "\nActive accounts by system role ({} active, {} deactivated at the vendor):",
-        active.len(),
-        rows.len() - active.len()
-    );
-    for (role, count) in &by_role {
-        println!("  {role:<14} {count:>5}");
-    }
-    let now = now_ms();
-    let days = |row: &&seatwarden::storage::StoredSubscription| {
-        row.last_active_at.map(|t| (now - t) / DAY_MS)
-    };
-    let recent = active
-        .iter()
-        .filter(|r| days(r).is_some_and(|d| d < 30))
-        .count();
-    let lapsing = active
-        .iter()
-        .filter(|r| days(r).is_some_and(|d| d >= 30))
-        .count();
-    let silent: Vec<_> = active
-        .iter()
-        .filter(|r| r.last_active_at.is_none())
-        .collect();
-    println!("\nLast sign-in of active accounts:");
-    println!("  within 30 days                      {recent:>5}");
-    println!("  30 to 60 days ago                   {lapsing:>5}");
-    println!(
-        "  none in 60 days (never or stale)    {:>5}   <- seats to reclaim",
-        silent.len()
-    );
-    println!(
-        "  (SmartRecruiters has no last-login field; \"never signed in\" and \"stale for 60+ days\" look the same\n   \
-         inside the Audit API window Seatwarden reads.)"
-    );
-
-    if let Some(stale) = silent.iter().find(|r| {
-        r.identifiers
-            .first()
-            .is_some_and(|role| role != "ADMINISTRATOR")
+    let sr_ctx = &contexts[0];
+    let rows = sr_ctx.storage.subscriptions(sr_ctx.profile_id).await?;
+    if let Some(stale) = rows.iter().find(|r| {
+        r.active && r.last_active_at.is_none() && r.identifiers.iter().all(|i| i != "ADMINISTRATOR")
     }) {
-        ctx.connector
-            .deactivate_user(&ctx.connection, &stale.account_id)
+        sr_ctx
+            .connector
+            .deactivate_user(&sr_ctx.connection, &stale.account_id)
             .await?;
-        ctx.storage
-            .set_active(ctx.profile_id, &stale.account_id, false)
+        sr_ctx
+            .storage
+            .set_active(sr_ctx.profile_id, &stale.account_id, false)
             .await?;
-        let at_vendor = fake
+        let at_vendor = sr
             .users()
             .into_iter()
             .find(|u| u.id == stale.account_id)
             .map(|u| u.active);
         println!(
-            "\nDeactivated {} through the connector (DELETE .../activation); active at the vendor now: {:?}",
+            "\nDeactivated {} in SmartRecruiters through its connector (DELETE .../activation); active at the vendor now: {:?}",
             stale.principal,
             at_vendor.unwrap_or(true)
         );
     }
 
     println!("\nNow a hostile connector tries to send data to a host that is not its vendor's:");
-    let hostile = ctx.runtime.load_file(&guest("fixture_hostile")).await?;
+    let hostile = sr_ctx.runtime.load_file(&guest("fixture_hostile")).await?;
     let vendor = TestServer::start(|_| Reply::text(200, "vendor")).await;
     let exfiltration = TestServer::start(|_| Reply::text(200, "thanks for the data")).await;
     let refusals = DenialLog::default();
@@ -191,10 +190,77 @@ async fn main() -> Result<()> {
         "  requests that reached the other host: {}",
         exfiltration.requests().len()
     );
-    println!("\nThe database is at {}; try:", config.database.display());
+    println!("\nThe database is {}; try:", config.database.display());
     println!(
-        "  cargo run --release -p seatwarden -- --config {} subscriptions --profile acme-smartrecruiters",
+        "  cargo run --release -p seatwarden -- --config {} subscriptions --profile smartsheet",
         config_path.display()
+    );
+    Ok(())
+}
+
+/// Syncs one profile and prints what it found.
+async fn report(ctx: &ProfileContext) -> Result<()> {
+    let started = std::time::Instant::now();
+    let sync = Sync {
+        storage: &ctx.storage,
+        connector: &ctx.connector,
+        connection: &ctx.connection,
+        profile: ctx.profile_id,
+        options: SyncOptions::default(),
+    };
+    let report = sync
+        .run(&|_| {})
+        .await
+        .with_context(|| format!("syncing {}", ctx.profile.name))?;
+    println!(
+        "\n== profile {} ({}) ==\nSynced {} accounts in {} pages in {:.2?}.",
+        ctx.profile.name,
+        ctx.connector.descriptor().label(),
+        report.accounts,
+        report.pages,
+        started.elapsed()
+    );
+    match &report.activity {
+        ActivityOutcome::Pulled { events, pages, .. } => {
+            println!("Activity: {events} events in {pages} pages (last 60 days).")
+        }
+        ActivityOutcome::Unsupported(why) => println!("Activity: not available: {why}"),
+        ActivityOutcome::Skipped => println!(
+            "Activity: this connector offers none; last activity comes from the accounts only."
+        ),
+    }
+    let rows = ctx.storage.subscriptions(ctx.profile_id).await?;
+    let active: Vec<&StoredSubscription> = rows.iter().filter(|r| r.active).collect();
+    let mut by_id: BTreeMap<&str, usize> = BTreeMap::new();
+    for row in &active {
+        for identifier in &row.identifiers {
+            *by_id.entry(identifier.as_str()).or_default() += 1;
+        }
+    }
+    let seats: Vec<String> = by_id.iter().map(|(id, n)| format!("{id} {n}")).collect();
+    println!(
+        "Active accounts: {} of {}; by subscription: {}",
+        active.len(),
+        rows.len(),
+        seats.join(", ")
+    );
+    let now = now_ms();
+    let days = |r: &&&StoredSubscription| r.last_active_at.map(|t| (now - t) / DAY_MS);
+    let recent = active
+        .iter()
+        .filter(|r| days(r).is_some_and(|d| d < 30))
+        .count();
+    let lapsing = active
+        .iter()
+        .filter(|r| days(r).is_some_and(|d| (30..60).contains(&d)))
+        .count();
+    let stale = active
+        .iter()
+        .filter(|r| days(r).is_some_and(|d| d >= 60))
+        .count();
+    let unknown = active.iter().filter(|r| r.last_active_at.is_none()).count();
+    println!(
+        "Last activity of active accounts: <30 days {recent}, 30-60 days {lapsing}, 60+ days {stale}, none recorded {unknown}"
     );
     Ok(())
 }
