@@ -19,6 +19,10 @@ use std::time::Duration;
 
 static MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
+/// Accounts per upsert statement: 14 parameters each stays far below
+/// SQLite's 32,766-parameter limit (and PostgreSQL's 65,535).
+const UPSERT_CHUNK: usize = 500;
+
 /// A tenant's id. Obtained only by name, so callers always start from a tenant.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TenantId(i64);
@@ -266,16 +270,48 @@ impl Storage {
         next_cursor: Option<&str>,
         now: i64,
     ) -> Result<()> {
+        // A vendor that repeats an account within a page: the last copy wins
+        // (one multi-row upsert may not touch the same row twice).
+        let mut seen = std::collections::HashSet::with_capacity(accounts.len());
+        let unique: Vec<&Account> = accounts
+            .iter()
+            .rev()
+            .filter(|a| seen.insert(a.id.as_str()))
+            .collect();
         let mut tx = self.pool.begin().await?;
-        for account in accounts {
-            let identifiers = serde_json::to_string(&account.subscriptions)?;
-            let attributes = serde_json::to_string(&account.attributes)?;
-            let source = account.last_active_at.map(|_| "vendor:account");
-            sqlx::query(
+        // One statement per chunk instead of one per account: each statement
+        // is a round trip to sqlx's SQLite worker thread.
+        for chunk in unique.chunks(UPSERT_CHUNK) {
+            let mut rows = Vec::with_capacity(chunk.len());
+            for account in chunk {
+                rows.push((
+                    account,
+                    serde_json::to_string(&account.subscriptions)?,
+                    serde_json::to_string(&account.attributes)?,
+                ));
+            }
+            let mut query = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
                 "INSERT INTO subscriptions (profile_id, account_id, principal, display_name, active, identifiers, attributes,
-                     created_at, last_active_at, last_active_source, first_seen_at, last_seen_at, last_seen_run, gone_at)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)
-                 ON CONFLICT (profile_id, account_id) DO UPDATE SET
+                     created_at, last_active_at, last_active_source, first_seen_at, last_seen_at, last_seen_run, gone_at) ",
+            );
+            query.push_values(rows, |mut row, (account, identifiers, attributes)| {
+                row.push_bind(profile.0)
+                    .push_bind(account.id.clone())
+                    .push_bind(account.principal.clone())
+                    .push_bind(account.display_name.clone())
+                    .push_bind(account.active)
+                    .push_bind(identifiers)
+                    .push_bind(attributes)
+                    .push_bind(account.created_at)
+                    .push_bind(account.last_active_at)
+                    .push_bind(account.last_active_at.map(|_| "vendor:account"))
+                    .push_bind(now)
+                    .push_bind(now)
+                    .push_bind(run_id)
+                    .push_bind(None::<i64>);
+            });
+            query.push(
+                " ON CONFLICT (profile_id, account_id) DO UPDATE SET
                    principal = excluded.principal, display_name = excluded.display_name, active = excluded.active,
                    identifiers = excluded.identifiers, attributes = excluded.attributes,
                    created_at = COALESCE(excluded.created_at, subscriptions.created_at),
@@ -288,22 +324,8 @@ impl Storage {
                       AND (subscriptions.last_active_at IS NULL OR excluded.last_active_at > subscriptions.last_active_at)
                      THEN excluded.last_active_at ELSE subscriptions.last_active_at END,
                    last_seen_at = excluded.last_seen_at, last_seen_run = excluded.last_seen_run, gone_at = NULL",
-            )
-            .bind(profile.0)
-            .bind(&account.id)
-            .bind(&account.principal)
-            .bind(&account.display_name)
-            .bind(account.active)
-            .bind(identifiers)
-            .bind(attributes)
-            .bind(account.created_at)
-            .bind(account.last_active_at)
-            .bind(source)
-            .bind(now)
-            .bind(now)
-            .bind(run_id)
-            .execute(&mut *tx)
-            .await?;
+            );
+            query.build().execute(&mut *tx).await?;
         }
         advance(
             &mut tx,

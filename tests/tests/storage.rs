@@ -336,3 +336,34 @@ async fn the_schema_is_versioned() {
     assert_eq!(rig.storage.schema_version().await.unwrap(), 1);
     let _ = Duration::ZERO;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_account_repeated_within_a_page_is_stored_once_last_copy_wins() {
+    let rig = rig("repeat", 1).await;
+    let run = rig
+        .storage
+        .begin_or_resume(rig.profile, seatwarden::storage::Stream::Users, None, 1)
+        .await
+        .unwrap();
+    let account = |active: bool, name: &str| seatwarden::Account {
+        id: "dup".into(),
+        principal: "dup@example.com".into(),
+        display_name: Some(name.into()),
+        active,
+        subscriptions: vec!["seat".into()],
+        created_at: None,
+        last_active_at: None,
+        attributes: vec![],
+    };
+    let page = vec![account(true, "first"), account(false, "second")];
+    rig.storage
+        .upsert_accounts_page(rig.profile, run.run_id, &page, None, 1)
+        .await
+        .unwrap();
+    let rows = rig.storage.subscriptions(rig.profile).await.unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(
+        (rows[0].display_name.as_deref(), rows[0].active),
+        (Some("second"), false)
+    );
+}
