@@ -317,22 +317,20 @@ impl Connector {
     /// Checks the connection: read paths only.
     pub async fn validate(&self, conn: &Connection) -> Result<(), CallError> {
         let settings = conn.settings.clone();
-        let result = self
-            .call(
-                "validate",
-                Some(conn),
-                MethodPolicy::ReadOnly,
-                move |store, guest| {
-                    Box::pin(async move {
-                        guest
-                            .seatwarden_connector_connector_api()
-                            .call_validate(store, &settings)
-                            .await
-                    })
-                },
-            )
-            .await?;
-        self.vendor(result, "validate")
+        self.vendor_call(
+            "validate",
+            conn,
+            MethodPolicy::ReadOnly,
+            move |store, guest| {
+                Box::pin(async move {
+                    guest
+                        .seatwarden_connector_connector_api()
+                        .call_validate(store, &settings)
+                        .await
+                })
+            },
+        )
+        .await
     }
 
     /// One page of accounts.
@@ -343,22 +341,20 @@ impl Connector {
     ) -> Result<types::AccountPage, CallError> {
         let settings = conn.settings.clone();
         let cursor = cursor.map(str::to_string);
-        let result = self
-            .call(
-                "list-users",
-                Some(conn),
-                MethodPolicy::ReadOnly,
-                move |store, guest| {
-                    Box::pin(async move {
-                        guest
-                            .seatwarden_connector_connector_api()
-                            .call_list_users(store, &settings, cursor.as_deref())
-                            .await
-                    })
-                },
-            )
-            .await?;
-        self.vendor(result, "list-users")
+        self.vendor_call(
+            "list-users",
+            conn,
+            MethodPolicy::ReadOnly,
+            move |store, guest| {
+                Box::pin(async move {
+                    guest
+                        .seatwarden_connector_connector_api()
+                        .call_list_users(store, &settings, cursor.as_deref())
+                        .await
+                })
+            },
+        )
+        .await
     }
 
     /// One page of activity at or after `since` (ms since the epoch).
@@ -370,22 +366,20 @@ impl Connector {
     ) -> Result<types::ActivityPage, CallError> {
         let settings = conn.settings.clone();
         let cursor = cursor.map(str::to_string);
-        let result = self
-            .call(
-                "get-activity",
-                Some(conn),
-                MethodPolicy::ReadOnly,
-                move |store, guest| {
-                    Box::pin(async move {
-                        guest
-                            .seatwarden_connector_connector_api()
-                            .call_get_activity(store, &settings, since, cursor.as_deref())
-                            .await
-                    })
-                },
-            )
-            .await?;
-        self.vendor(result, "get-activity")
+        self.vendor_call(
+            "get-activity",
+            conn,
+            MethodPolicy::ReadOnly,
+            move |store, guest| {
+                Box::pin(async move {
+                    guest
+                        .seatwarden_connector_connector_api()
+                        .call_get_activity(store, &settings, since, cursor.as_deref())
+                        .await
+                })
+            },
+        )
+        .await
     }
 
     /// Deactivates one account at the vendor. The only calls that may write.
@@ -417,23 +411,36 @@ impl Connector {
     ) -> Result<(), CallError> {
         let settings = conn.settings.clone();
         let id = account_id.to_string();
-        let result = self
-            .call(
-                call,
-                Some(conn),
-                MethodPolicy::ReadWrite,
-                move |store, guest| {
-                    Box::pin(async move {
-                        let api = guest.seatwarden_connector_connector_api();
-                        if deactivate {
-                            api.call_deactivate_user(store, &settings, &id).await
-                        } else {
-                            api.call_reactivate_user(store, &settings, &id).await
-                        }
-                    })
-                },
-            )
-            .await?;
+        self.vendor_call(call, conn, MethodPolicy::ReadWrite, move |store, guest| {
+            Box::pin(async move {
+                let api = guest.seatwarden_connector_connector_api();
+                if deactivate {
+                    api.call_deactivate_user(store, &settings, &id).await
+                } else {
+                    api.call_reactivate_user(store, &settings, &id).await
+                }
+            })
+        })
+        .await
+    }
+
+    /// A call whose export returns `result<T, connector-error>`.
+    async fn vendor_call<T, F>(
+        &self,
+        call: &'static str,
+        conn: &Connection,
+        methods: MethodPolicy,
+        f: F,
+    ) -> Result<T, CallError>
+    where
+        F: for<'a> FnOnce(
+                &'a mut Store<StoreState>,
+                &'a bindings::Connector,
+            ) -> GuestFuture<'a, Result<T, types::ConnectorError>>
+            + Send,
+        T: Send,
+    {
+        let result = self.call(call, Some(conn), methods, f).await?;
         self.vendor(result, call)
     }
 
