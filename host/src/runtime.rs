@@ -158,7 +158,7 @@ impl Runtime {
             digest,
             cache,
         };
-        let raw = connector
+        let (raw, _) = connector
             .call("describe", None, MethodPolicy::ReadOnly, |store, guest| {
                 Box::pin(async move {
                     guest
@@ -295,7 +295,7 @@ impl Connector {
 
     /// Calls `describe` again in a fresh instance (no network allowed).
     pub async fn describe(&self) -> Result<Descriptor, CallError> {
-        let raw = self
+        let (raw, _) = self
             .call("describe", None, MethodPolicy::ReadOnly, |store, guest| {
                 Box::pin(async move {
                     guest
@@ -440,8 +440,20 @@ impl Connector {
             + Send,
         T: Send,
     {
-        let result = self.call(call, Some(conn), methods, f).await?;
-        self.vendor(result, call)
+        let (result, host_failures) = self.call(call, Some(conn), methods, f).await?;
+        match result {
+            // The guest saw a transport error caused by the host's own work
+            // (e.g. the token endpoint refused the client): report that, not
+            // the guest's retryable view of it.
+            Err(_) if !host_failures.is_empty() => Err(CallError {
+                connector: self.label.to_string(),
+                call,
+                kind: CallErrorKind::Host(host_failures.join("; ")),
+                stderr: String::new(),
+                denials: Vec::new(),
+            }),
+            result => self.vendor(result, call),
+        }
     }
 
     fn vendor<T>(
@@ -465,7 +477,7 @@ impl Connector {
         conn: Option<&Connection>,
         methods: MethodPolicy,
         f: F,
-    ) -> Result<R, CallError>
+    ) -> Result<(R, Vec<String>), CallError>
     where
         F: for<'a> FnOnce(&'a mut Store<StoreState>, &'a bindings::Connector) -> GuestFuture<'a, R>
             + Send,
@@ -521,6 +533,7 @@ impl Connector {
             shared.transport.clone(),
         );
         let denials = hooks.denials();
+        let host_failures = hooks.host_failures();
         let denials_before = denials.lock().expect("denial log poisoned").len();
         let state = StoreState::new(
             hooks,
@@ -575,7 +588,13 @@ impl Connector {
         let stderr = state.stderr_text();
         let denials = denials.lock().expect("denial log poisoned")[denials_before..].to_vec();
         match outcome {
-            Ok(Ok(value)) => Ok(value),
+            Ok(Ok(value)) => Ok((
+                value,
+                host_failures
+                    .lock()
+                    .expect("host failure log poisoned")
+                    .clone(),
+            )),
             Err(_elapsed) => Err(fail(
                 CallErrorKind::Deadline(limits.wall_clock),
                 stderr,

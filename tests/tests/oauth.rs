@@ -156,7 +156,10 @@ async fn a_rejected_client_secret_fails_clearly_without_showing_it() {
         "wrong-secret-xyz",
     );
     let err = connector.list_users(&conn, None).await.unwrap_err();
-    assert!(matches!(err.kind, CallErrorKind::Vendor(_)), "{err}");
+    assert!(
+        matches!(err.kind, CallErrorKind::Host(_)),
+        "a host-side failure, not a retryable vendor outage: {err}"
+    );
     let text = err.to_string();
     assert!(
         text.contains("answered 401 Unauthorized (check the client id and secret)"),

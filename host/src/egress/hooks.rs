@@ -30,6 +30,10 @@ const CREDENTIAL_HEADERS: [&str; 4] = [
 /// Refusals made during one call, shared with the transport's futures.
 pub type DenialLog = Arc<Mutex<Vec<Denial>>>;
 
+/// Failures of the host's own work for a call (e.g. fetching an OAuth
+/// token), which the guest only sees as a transport error.
+pub type HostFailures = Arc<Mutex<Vec<String>>>;
+
 /// What the host adds to allowed requests.
 #[derive(Clone, Debug, Default)]
 pub enum HostCredential {
@@ -57,6 +61,7 @@ pub struct EgressHooks {
     transport: Transport,
     limits: TransportLimits,
     denials: DenialLog,
+    host_failures: HostFailures,
 }
 
 /// Everything [`EgressHooks`] needs for one call.
@@ -99,12 +104,18 @@ impl EgressHooks {
             transport,
             limits: call.limits,
             denials: call.denial_log.unwrap_or_default(),
+            host_failures: HostFailures::default(),
         }
     }
 
     /// The refusals made so far in this call.
     pub fn denials(&self) -> DenialLog {
         self.denials.clone()
+    }
+
+    /// The host-side failures recorded so far in this call.
+    pub fn host_failures(&self) -> HostFailures {
+        self.host_failures.clone()
     }
 
     /// The synchronous checks, in order; returns where to connect.
@@ -235,6 +246,14 @@ impl WasiHttpHooks for EgressHooks {
             }
         };
         let credential = self.credential.clone();
+        let failures = self.host_failures.clone();
+        let token_failed = move |message: String| {
+            failures
+                .lock()
+                .expect("host failure log poisoned")
+                .push(message.clone());
+            token_error(message)
+        };
         if let HostCredential::Static(name, value) = &credential {
             request.headers_mut().insert(name.clone(), value.clone());
         }
@@ -276,7 +295,7 @@ impl WasiHttpHooks for EgressHooks {
             let token = client
                 .authorization(&transport, private, limits)
                 .await
-                .map_err(token_error)?;
+                .map_err(&token_failed)?;
             let (response, io) = transport
                 .send(target.clone(), build(&token), options, limits, on_denial)
                 .await?;
@@ -288,7 +307,7 @@ impl WasiHttpHooks for EgressHooks {
             let fresh = client
                 .authorization(&transport, private, limits)
                 .await
-                .map_err(token_error)?;
+                .map_err(&token_failed)?;
             let on_denial =
                 |denial: &Denial| record(&denials, &label, call, &method, &origin, denial);
             let (response, io) = transport
