@@ -53,3 +53,44 @@ pub fn loopback_connection(connector: &Connector, base_url: &str, key: &str) -> 
         .build(connector.descriptor())
         .expect("valid connection")
 }
+
+/// Every account, following `next-cursor` to the end; also the page count.
+pub async fn all_accounts(
+    connector: &Connector,
+    conn: &Connection,
+) -> (Vec<seatwarden::Account>, usize) {
+    let (mut cursor, mut accounts, mut pages) = (None::<String>, Vec::new(), 0);
+    loop {
+        let page = connector
+            .list_users(conn, cursor.as_deref())
+            .await
+            .expect("list-users page");
+        pages += 1;
+        accounts.extend(page.accounts);
+        match page.next_cursor {
+            Some(next) => cursor = Some(next),
+            None => return (accounts, pages),
+        }
+    }
+}
+
+/// Every activity event at or after `since`, to the end; also the page count.
+pub async fn all_activity(
+    connector: &Connector,
+    conn: &Connection,
+    since: i64,
+) -> (Vec<seatwarden::Activity>, usize) {
+    let (mut cursor, mut events, mut pages) = (None::<String>, Vec::new(), 0);
+    loop {
+        let page = connector
+            .get_activity(conn, since, cursor.as_deref())
+            .await
+            .expect("get-activity page");
+        pages += 1;
+        events.extend(page.events);
+        match page.next_cursor {
+            Some(next) => cursor = Some(next),
+            None => return (events, pages),
+        }
+    }
+}

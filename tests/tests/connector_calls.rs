@@ -4,7 +4,7 @@
 use seatwarden::egress::PrivateTargets;
 use seatwarden::{CallErrorKind, Connection, ConnectorError, Credential, Limits};
 use seatwarden_tests::directory_fake::{DirectoryFake, seed_users};
-use seatwarden_tests::fixtures::{load, loopback_connection, runtime};
+use seatwarden_tests::fixtures::{all_accounts, load, loopback_connection, runtime};
 
 const KEY: &str = "dir-key-0c1d2e3f";
 
@@ -15,19 +15,7 @@ async fn pages_through_every_user_with_the_host_injected_key() {
     let connector = load(&runtime, "fixture_directory").await;
     let conn = loopback_connection(&connector, &fake.url(), KEY);
 
-    let mut cursor = None;
-    let mut accounts = Vec::new();
-    loop {
-        let page = connector
-            .list_users(&conn, cursor.as_deref())
-            .await
-            .expect("page");
-        accounts.extend(page.accounts);
-        match page.next_cursor {
-            Some(next) => cursor = Some(next),
-            None => break,
-        }
-    }
+    let (accounts, _) = all_accounts(&connector, &conn).await;
     assert_eq!(accounts.len(), 250);
     let ids: std::collections::BTreeSet<_> = accounts.iter().map(|a| a.id.clone()).collect();
     assert_eq!(ids.len(), 250, "no account repeats");

@@ -6,7 +6,7 @@ use base64::Engine as _;
 use seatwarden::credentials::AuthScheme;
 use seatwarden::egress::PrivateTargets;
 use seatwarden::{CallErrorKind, Connection, Connector, ConnectorError, Credential, Limits};
-use seatwarden_tests::fixtures::{load, runtime};
+use seatwarden_tests::fixtures::{all_accounts, load, runtime};
 use seatwarden_tests::scim_fake::{ScimBehaviour, ScimFake, bench_user};
 use seatwarden_tests::scim_server::{ScimServer, seed_user};
 use serde_json::json;
@@ -28,19 +28,6 @@ fn bearer(connector: &Connector, base_url: &str, token: &str) -> Connection {
         .unwrap()
 }
 
-async fn all_users(connector: &Connector, conn: &Connection) -> (Vec<seatwarden::Account>, usize) {
-    let (mut cursor, mut accounts, mut pages) = (None::<String>, Vec::new(), 0);
-    loop {
-        let page = connector.list_users(conn, cursor.as_deref()).await.unwrap();
-        pages += 1;
-        accounts.extend(page.accounts);
-        match page.next_cursor {
-            Some(next) => cursor = Some(next),
-            None => return (accounts, pages),
-        }
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lists_deactivates_and_reactivates_users_on_a_real_scim_server() {
     let server = ScimServer::start(TOKEN).await.unwrap();
@@ -52,7 +39,7 @@ async fn lists_deactivates_and_reactivates_users_on_a_real_scim_server() {
     let conn = bearer(&connector, &server.base_url(), TOKEN);
     connector.validate(&conn).await.unwrap();
 
-    let (accounts, pages) = all_users(&connector, &conn).await;
+    let (accounts, pages) = all_accounts(&connector, &conn).await;
     assert_eq!((accounts.len(), pages), (230, 3));
     let by_id: HashMap<_, _> = accounts.iter().map(|a| (a.id.clone(), a)).collect();
     assert_eq!(by_id.len(), 230, "no account repeats");
@@ -166,7 +153,7 @@ async fn short_pages_missing_fields_and_a_last_login_extension() {
         )
         .build(connector.descriptor())
         .unwrap();
-    let (accounts, pages) = all_users(&connector, &conn).await;
+    let (accounts, pages) = all_accounts(&connector, &conn).await;
     assert_eq!(
         (accounts.len(), pages),
         (30, 5),

@@ -6,7 +6,7 @@ use seatwarden::egress::PrivateTargets;
 use seatwarden::storage::Storage;
 use seatwarden::sync::{ActivityOutcome, Sync, SyncOptions, now_ms};
 use seatwarden::{CallErrorKind, Connection, Connector, ConnectorError, Credential, Limits};
-use seatwarden_tests::fixtures::{load, runtime};
+use seatwarden_tests::fixtures::{all_accounts, all_activity, load, runtime};
 use seatwarden_tests::smartrecruiters_fake::{
     DAY_MS, Fault, SmartRecruitersFake, SrTenant, seed_tenant, seeded_activity,
 };
@@ -55,19 +55,7 @@ async fn temp_storage(name: &str) -> Storage {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pages_through_1050_users_with_the_host_injected_token() {
     let (fake, connector, conn) = setup(unlimited(1050)).await;
-    let (mut cursor, mut accounts, mut pages) = (None::<String>, Vec::new(), 0);
-    loop {
-        let page = connector
-            .list_users(&conn, cursor.as_deref())
-            .await
-            .unwrap();
-        pages += 1;
-        accounts.extend(page.accounts);
-        match page.next_cursor {
-            Some(next) => cursor = Some(next),
-            None => break,
-        }
-    }
+    let (accounts, pages) = all_accounts(&connector, &conn).await;
     assert_eq!((accounts.len(), pages), (1050, 11));
     let ids: std::collections::HashSet<_> = accounts.iter().map(|a| &a.id).collect();
     assert_eq!(ids.len(), 1050);
@@ -113,18 +101,7 @@ async fn activity_respects_since_and_counts_only_user_actions() {
     })
     .await;
     let since = now - 60 * DAY_MS;
-    let (mut cursor, mut events) = (None::<String>, Vec::new());
-    loop {
-        let page = connector
-            .get_activity(&conn, since, cursor.as_deref())
-            .await
-            .unwrap();
-        events.extend(page.events);
-        match page.next_cursor {
-            Some(next) => cursor = Some(next),
-            None => break,
-        }
-    }
+    let (events, _) = all_activity(&connector, &conn, since).await;
     assert!(events.iter().all(|e| e.at > since));
     assert!(
         events

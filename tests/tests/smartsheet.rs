@@ -4,7 +4,7 @@
 use seatwarden::egress::PrivateTargets;
 use seatwarden::sync::now_ms;
 use seatwarden::{CallErrorKind, Connection, Connector, ConnectorError, Credential, Limits};
-use seatwarden_tests::fixtures::{load, runtime};
+use seatwarden_tests::fixtures::{all_accounts, all_activity, load, runtime};
 use seatwarden_tests::smartrecruiters_fake::DAY_MS;
 use seatwarden_tests::smartsheet_fake::{
     AUTOMATION_USER, FIRST_ID, SmartsheetFake, SsTenant, seed_tenant,
@@ -47,19 +47,7 @@ fn vendor(err: seatwarden::CallError) -> ConnectorError {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pages_users_with_exact_64_bit_ids_last_login_and_seat_types() {
     let (fake, connector, conn) = setup(tenant(250)).await;
-    let (mut cursor, mut accounts, mut pages) = (None::<String>, Vec::new(), 0);
-    loop {
-        let page = connector
-            .list_users(&conn, cursor.as_deref())
-            .await
-            .unwrap();
-        pages += 1;
-        accounts.extend(page.accounts);
-        match page.next_cursor {
-            Some(next) => cursor = Some(next),
-            None => break,
-        }
-    }
+    let (accounts, pages) = all_accounts(&connector, &conn).await;
     assert_eq!((accounts.len(), pages), (250, 3));
     assert_eq!(
         accounts[0].id,
@@ -107,19 +95,7 @@ async fn pages_users_with_exact_64_bit_ids_last_login_and_seat_types() {
 async fn the_event_stream_is_followed_and_system_users_are_ignored() {
     let (fake, connector, conn) = setup(tenant(3000)).await;
     let since = now_ms() - 60 * DAY_MS;
-    let (mut cursor, mut events, mut pages) = (None::<String>, Vec::new(), 0);
-    loop {
-        let page = connector
-            .get_activity(&conn, since, cursor.as_deref())
-            .await
-            .unwrap();
-        pages += 1;
-        events.extend(page.events);
-        match page.next_cursor {
-            Some(next) => cursor = Some(next),
-            None => break,
-        }
-    }
+    let (events, pages) = all_activity(&connector, &conn, since).await;
     assert!(pages >= 2, "more than 1,000 events take more than one page");
     assert!(
         events
