@@ -42,3 +42,17 @@ pub fn option<'a>(settings: &'a Settings, name: &str) -> Option<&'a str> {
         .find(|(key, _)| key == name)
         .map(|(_, value)| value.as_str())
 }
+
+/// For `validate`: an activity probe that says `unsupported` does not fail
+/// the validation (the profile then relies on the accounts' last activity);
+/// it is logged as a warning. Any other error fails it.
+pub fn activity_optional<T>(probe: Result<T, ConnectorError>) -> Result<(), ConnectorError> {
+    match probe {
+        Ok(_) => Ok(()),
+        Err(ConnectorError::Unsupported(message)) => {
+            log::warn(&message);
+            Ok(())
+        }
+        Err(err) => Err(err),
+    }
+}

@@ -10,7 +10,7 @@
 use seatwarden_sdk::http::{Method, Request, Response, encode_component, error_for_status};
 use seatwarden_sdk::{
     Account, AccountPage, Activity, ActivityPage, AuthScheme, Capabilities, ConnectorError,
-    Descriptor, Guest, Settings, Timestamp, json, log, time,
+    Descriptor, Guest, Settings, Timestamp, json, time,
 };
 use serde::Deserialize;
 
@@ -97,14 +97,7 @@ impl Guest for SmartRecruiters {
     fn validate(settings: Settings) -> Result<(), ConnectorError> {
         let users = get(&format!("{}{USERS}?limit=1", settings.base_url))?;
         json::decode::<UsersPage>(&users, "a SmartRecruiters users page")?;
-        match audit_page(&settings, 0, None, 1) {
-            Ok(_) => Ok(()),
-            Err(ConnectorError::Unsupported(message)) => {
-                log::warn(&message);
-                Ok(())
-            }
-            Err(err) => Err(err),
-        }
+        seatwarden_sdk::activity_optional(audit_page(&settings, 0, None, 1))
     }
 
     fn list_users(

@@ -11,7 +11,7 @@
 use seatwarden_sdk::http::{Method, Request, Response, encode_component, excerpt};
 use seatwarden_sdk::{
     Account, AccountPage, Activity, ActivityPage, AuthScheme, Capabilities, ConnectorError,
-    Descriptor, Guest, Settings, Timestamp, json, log, time,
+    Descriptor, Guest, Settings, Timestamp, json, time,
 };
 use serde::Deserialize;
 
@@ -182,14 +182,7 @@ impl Guest for Smartsheet {
             settings.base_url
         ))?;
         json::decode::<UsersPage>(&page, "a Smartsheet users page")?;
-        match events_page(&settings, 0, None, 1) {
-            Ok(_) => Ok(()),
-            Err(ConnectorError::Unsupported(message)) => {
-                log::warn(&message);
-                Ok(())
-            }
-            Err(err) => Err(err),
-        }
+        seatwarden_sdk::activity_optional(events_page(&settings, 0, None, 1))
     }
 
     fn list_users(
