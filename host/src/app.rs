@@ -1,129 +1,255 @@
-//! Wiring for one profile: configuration to runtime, connector, connection
-//! and storage.
+//! Wiring: configuration, database, runtime and rate limiters, and how a
+//! stored profile becomes a loaded connector plus a live connection.
 //!
-//! Every command that works on a profile starts here, so credential loading,
-//! digest pinning and connection checks happen the same way for `sync`,
-//! `deactivate` and, later, the scheduler.
+//! Every command and the scheduler start here, so credential loading, digest
+//! pinning, rate limiting and the fingerprint a validation is checked against
+//! are computed the same way everywhere. Profiles are looked up through their
+//! tenant only; a connection of another tenant is "not found".
 
-use crate::config::{Config, CredentialConfig, ProfileConfig};
+use crate::config::{Config, ConnectionConfig, CredentialConfig};
 use crate::connection::Connection;
 use crate::credentials::Credential;
+use crate::ratelimit::{RateLimiters, published_limit};
 use crate::runtime::{Connector, Runtime, RuntimeConfig};
-use crate::storage::{ProfileConnector, ProfileId, Storage};
+use crate::storage::{ConnectorIdentity, ProfileRecord, Storage, TenantId};
 use crate::sync::now_ms;
 use anyhow::{Context, Result, bail};
+use sha2::{Digest, Sha256};
 use std::path::PathBuf;
 
-/// Everything needed to act on one profile.
-pub struct ProfileContext {
-    pub profile: ProfileConfig,
+/// The parts every command shares.
+pub struct App {
+    pub config: Config,
     pub storage: Storage,
     pub runtime: Runtime,
-    pub connector: Connector,
-    pub connection: Connection,
-    pub profile_id: ProfileId,
+    pub limiters: RateLimiters,
 }
 
-/// Opens storage, loads the connector and builds the connection of `name`.
-pub async fn open_profile(
-    config: &Config,
-    name: &str,
-    cache_dir: Option<PathBuf>,
-) -> Result<ProfileContext> {
-    let (profile, connection) = config.profile(name)?;
-    let runtime = Runtime::new(RuntimeConfig {
-        limits: config.limits.clone(),
-        cache_dir,
-        ..RuntimeConfig::default()
-    })?;
-    let connector = runtime.load_file(&connection.connector).await?;
-    if let Some(pinned) = &connection.sha256
-        && pinned != connector.digest()
-    {
-        bail!(
-            "{}: connections.{}.sha256: pinned {pinned}, but {} has sha256 {}. Update the pin only if you trust the new component",
-            config.path.display(),
-            connection.name,
-            connection.connector.display(),
-            connector.digest()
-        );
-    }
-    let mut builder = Connection::builder().private_targets(connection.private_targets);
-    if let Some(url) = &connection.base_url {
-        builder = builder.base_url(url);
-    }
-    if let Some(region) = &connection.region {
-        builder = builder.region(region);
-    }
-    if let Some(auth) = &connection.auth {
-        builder = builder.auth_scheme(auth.clone());
-    }
-    for host in &connection.allowed_hosts {
-        builder = builder.allow_host(host);
-    }
-    for (key, value) in &connection.options {
-        builder = builder.option(key, value);
-    }
-    let context = || {
-        format!(
-            "{}: connections.{}.credential",
-            config.path.display(),
-            connection.name
-        )
-    };
-    match &connection.credential {
-        Some(CredentialConfig::Secret(source)) => {
-            builder = builder.credential(Credential::Secret(source.load().with_context(context)?));
+/// A connection, built and ready for calls.
+pub struct Connected {
+    pub connector: Connector,
+    pub connection: Connection,
+    /// What a validation is recorded against: the connector (name, version,
+    /// digest) and the connection's settings, never the secret.
+    pub fingerprint: String,
+}
+
+impl Connected {
+    /// The connector identity stored on the profile.
+    pub fn identity(&self) -> ConnectorIdentity {
+        let descriptor = self.connector.descriptor();
+        ConnectorIdentity {
+            name: descriptor.name.clone(),
+            version: descriptor.version.to_string(),
+            digest: self.connector.digest().to_string(),
+            base_url: self.connection.base_url().to_string(),
         }
-        Some(CredentialConfig::OAuth2 {
-            client_id,
-            secret,
-            token_url,
-            scope,
-        }) => {
-            let client = crate::oauth::OAuthClient::new(
-                client_id.clone(),
-                secret.load().with_context(context)?,
-                token_url.clone(),
-                scope.clone(),
+    }
+}
+
+/// A stored profile with its connector loaded and its connection built.
+pub struct ProfileContext {
+    pub record: ProfileRecord,
+    pub connected: Connected,
+}
+
+impl App {
+    /// Opens the database and starts a runtime for `config`.
+    pub async fn open(config: Config, cache_dir: Option<PathBuf>) -> Result<App> {
+        let runtime = Runtime::new(RuntimeConfig {
+            limits: config.limits.clone(),
+            cache_dir,
+            ..RuntimeConfig::default()
+        })?;
+        let storage = Storage::open(&config.database).await?;
+        Ok(App {
+            config,
+            storage,
+            runtime,
+            limiters: RateLimiters::default(),
+        })
+    }
+
+    /// The tenant a command acts for (see [`Config::tenant`]), created in
+    /// the database on first use.
+    pub async fn tenant(&self, named: Option<&str>) -> Result<(String, TenantId)> {
+        let tenant = self.config.tenant(named)?;
+        let id = self.storage.ensure_tenant(&tenant.name, now_ms()).await?;
+        Ok((tenant.name.clone(), id))
+    }
+
+    /// Loads a tenant's connection's connector and builds the connection.
+    pub async fn connect(&self, tenant: &str, connection: &str) -> Result<Connected> {
+        let settings = self.config.connection(tenant, connection)?;
+        let connector = self.runtime.load_file(&settings.connector).await?;
+        if let Some(pinned) = &settings.sha256
+            && pinned != connector.digest()
+        {
+            bail!(
+                "{}: connections.{}.sha256: pinned {pinned}, but {} has sha256 {}. Update the pin only if you trust the new component",
+                self.config.path.display(),
+                settings.name,
+                settings.connector.display(),
+                connector.digest()
             );
-            builder = builder.credential(Credential::OAuth2(std::sync::Arc::new(client)));
         }
-        Some(CredentialConfig::Basic { user, secret }) => {
-            builder = builder.credential(Credential::Basic {
-                user: user.clone(),
-                secret: secret.load().with_context(context)?,
-            });
-        }
-        None => {}
+        let connection = self.build_connection(settings, &connector)?;
+        let fingerprint = fingerprint(settings, &connector);
+        Ok(Connected {
+            connector,
+            connection,
+            fingerprint,
+        })
     }
-    let built = builder
-        .build(connector.descriptor())
-        .with_context(|| format!("{}: connections.{}", config.path.display(), connection.name))?;
-    let storage = Storage::open(&config.database).await?;
-    let now = now_ms();
-    let tenant = storage.ensure_tenant(&profile.tenant, now).await?;
-    let descriptor = connector.descriptor();
-    let version = descriptor.version.to_string();
-    let profile_id = storage
-        .ensure_profile(
-            tenant,
-            &profile.name,
-            &ProfileConnector {
-                name: &descriptor.name,
-                version: &version,
-                digest: connector.digest(),
-                base_url: built.base_url(),
-            },
-            now,
+
+    /// A tenant's stored profile, connected.
+    pub async fn open_profile(
+        &self,
+        tenant: TenantId,
+        tenant_name: &str,
+        name: &str,
+    ) -> Result<ProfileContext> {
+        let record = self.find_profile(tenant, tenant_name, name).await?;
+        let connected = self
+            .connect(tenant_name, &record.settings.connection)
+            .await
+            .with_context(|| format!("profile {name}"))?;
+        Ok(ProfileContext { record, connected })
+    }
+
+    /// A tenant's stored profile, or an error that lists the tenant's
+    /// profiles and says how to create one.
+    pub async fn find_profile(
+        &self,
+        tenant: TenantId,
+        tenant_name: &str,
+        name: &str,
+    ) -> Result<ProfileRecord> {
+        if let Some(record) = self.storage.profile(tenant, name).await? {
+            return Ok(record);
+        }
+        let known: Vec<String> = self
+            .storage
+            .profiles(tenant)
+            .await?
+            .into_iter()
+            .map(|p| p.name)
+            .collect();
+        let hint = if self
+            .config
+            .profiles
+            .get(name)
+            .is_some_and(|p| p.tenant == tenant_name)
+        {
+            format!(
+                "it is in {} but not applied yet: run `seatwarden apply`",
+                self.config.path.display()
+            )
+        } else {
+            "create it with `seatwarden profile create` or add it to the configuration and run `seatwarden apply`".to_string()
+        };
+        bail!(
+            "tenant {tenant_name} has no profile {name:?} (its profiles: {}); {hint}",
+            if known.is_empty() {
+                "none".to_string()
+            } else {
+                known.join(", ")
+            }
         )
-        .await?;
-    Ok(ProfileContext {
-        profile: profile.clone(),
-        storage,
-        runtime,
-        connector,
-        connection: built,
-        profile_id,
-    })
+    }
+
+    fn build_connection(
+        &self,
+        settings: &ConnectionConfig,
+        connector: &Connector,
+    ) -> Result<Connection> {
+        let mut builder = Connection::builder().private_targets(settings.private_targets);
+        if let Some(url) = &settings.base_url {
+            builder = builder.base_url(url);
+        }
+        if let Some(region) = &settings.region {
+            builder = builder.region(region);
+        }
+        if let Some(auth) = &settings.auth {
+            builder = builder.auth_scheme(auth.clone());
+        }
+        for host in &settings.allowed_hosts {
+            builder = builder.allow_host(host);
+        }
+        for (key, value) in &settings.options {
+            builder = builder.option(key, value);
+        }
+        let context = || {
+            format!(
+                "{}: connections.{}.credential",
+                self.config.path.display(),
+                settings.name
+            )
+        };
+        match &settings.credential {
+            Some(CredentialConfig::Secret(source)) => {
+                builder =
+                    builder.credential(Credential::Secret(source.load().with_context(context)?));
+            }
+            Some(CredentialConfig::OAuth2 {
+                client_id,
+                secret,
+                token_url,
+                scope,
+            }) => {
+                let client = crate::oauth::OAuthClient::new(
+                    client_id.clone(),
+                    secret.load().with_context(context)?,
+                    token_url.clone(),
+                    scope.clone(),
+                );
+                builder = builder.credential(Credential::OAuth2(std::sync::Arc::new(client)));
+            }
+            Some(CredentialConfig::Basic { user, secret }) => {
+                builder = builder.credential(Credential::Basic {
+                    user: user.clone(),
+                    secret: secret.load().with_context(context)?,
+                });
+            }
+            None => {}
+        }
+        let limit = settings
+            .rate_limit
+            .or_else(|| published_limit(&connector.descriptor().name));
+        if let Some(limit) = limit {
+            // One bucket per credential: its source names it (never its value).
+            let key = format!("{}:{:?}", connector.descriptor().name, settings.credential);
+            builder = builder.rate_limiter(self.limiters.bucket(&key, limit));
+        }
+        builder.build(connector.descriptor()).with_context(|| {
+            format!(
+                "{}: connections.{}",
+                self.config.path.display(),
+                settings.name
+            )
+        })
+    }
+}
+
+/// The fingerprint of a connection and its connector: a sha256 over the
+/// connector's name, version and digest and every connection setting that
+/// changes what the connector talks to or how (credential references, not
+/// values).
+pub fn fingerprint(settings: &ConnectionConfig, connector: &Connector) -> String {
+    let descriptor = connector.descriptor();
+    let text = format!(
+        "{}\n{}\n{}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{}",
+        descriptor.name,
+        descriptor.version,
+        connector.digest(),
+        settings.base_url,
+        settings.region,
+        settings.auth.as_ref().map(ToString::to_string),
+        settings.credential,
+        settings.allowed_hosts,
+        settings.private_targets,
+        settings.options,
+        settings.connector.display(),
+    );
+    hex::encode(Sha256::digest(text.as_bytes()))
 }

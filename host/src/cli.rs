@@ -1,19 +1,25 @@
 //! The `seatwarden` command line.
 //!
-//! A thin layer: it parses arguments with clap, builds a [`Runtime`], and
+//! A thin layer: it parses arguments with clap, opens the [`App`], and
 //! prints results for people (tables) or programs (`--json`). All behaviour
 //! lives in the library so tests exercise the same code the binary runs.
 
-use crate::app::{ProfileContext, open_profile};
+use crate::app::{App, ProfileContext};
 use crate::config::Config;
 use crate::descriptor::Descriptor;
+use crate::profiles::Profiles;
 use crate::runtime::{Runtime, RuntimeConfig, default_cache_dir};
-use crate::storage::{StoredSubscription, Stream};
+use crate::scheduler::{JobOutcome, JobResult, Scheduler, SchedulerOptions, SystemClock};
+use crate::storage::{
+    ActivityFrom, JobKind, JobRun, OneShotJob, ProfileRecord, ProfileSettings, ProfileStatus,
+    StoredSubscription, Stream, TenantId, Trigger,
+};
 use crate::sync::{ActivityOutcome, Progress, Sync, SyncOptions, now_ms};
-use anyhow::{Context, Result};
-use clap::{Parser, Subcommand};
+use anyhow::{Context, Result, bail};
+use clap::{Args, Parser, Subcommand};
 use std::io::IsTerminal;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 /// Seatwarden: find the SaaS seats nobody uses, through sandboxed connectors.
 #[derive(Debug, Parser)]
@@ -33,6 +39,9 @@ pub struct Cli {
         default_value = "seatwarden.toml"
     )]
     config: PathBuf,
+    /// The tenant to act for (may be left out when the configuration has one).
+    #[arg(long, global = true, env = "SEATWARDEN_TENANT")]
+    tenant: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -44,7 +53,15 @@ enum Command {
         #[command(subcommand)]
         command: ConnectorCommand,
     },
-    /// Download a profile's subscriptions and activity into the database.
+    /// Create or update the database's profiles from the configuration file
+    /// (every tenant, or --tenant's); prints what changed. Idempotent.
+    Apply,
+    /// Integration profiles: create, list, show, validate, publish, unpublish, delete.
+    Profile {
+        #[command(subcommand)]
+        command: ProfileCommand,
+    },
+    /// Download a profile's subscriptions and activity now (a manual job).
     Sync {
         #[arg(long)]
         profile: String,
@@ -67,6 +84,26 @@ enum Command {
         /// The account's vendor id or principal (e-mail).
         account: String,
     },
+    /// Job results, newest first, with a status line per profile.
+    Jobs {
+        /// Only this profile's jobs.
+        #[arg(long)]
+        profile: Option<String>,
+        /// Only failed or interrupted jobs.
+        #[arg(long)]
+        failed: bool,
+        /// How many jobs to show.
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run the published profiles' schedules until SIGTERM or Ctrl-C.
+    Serve {
+        /// Run the jobs that are due now, then exit.
+        #[arg(long)]
+        once: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -81,29 +118,142 @@ enum ConnectorCommand {
     },
 }
 
+#[derive(Debug, Subcommand)]
+enum ProfileCommand {
+    /// Create a draft profile on one of the tenant's connections.
+    Create(CreateArgs),
+    /// The tenant's profiles.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// One profile: settings, validation, jobs.
+    Show {
+        name: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check the connection through the connector (read-only) and record it.
+    Validate { name: String },
+    /// Publish a validated profile: its jobs start running under `serve`.
+    Publish { name: String },
+    /// Back to draft: its jobs are removed.
+    Unpublish { name: String },
+    /// Delete a profile and its data (its audit entries stay).
+    Delete {
+        name: String,
+        /// Confirm without a prompt.
+        #[arg(long)]
+        yes: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+struct CreateArgs {
+    name: String,
+    /// The connection (from the configuration) the profile uses.
+    #[arg(long)]
+    connection: String,
+    /// Do not download activity.
+    #[arg(long)]
+    no_activity: bool,
+    /// Deactivate reclaimed accounts (without it: report only).
+    #[arg(long)]
+    reclaim: bool,
+    /// Analyze activity from this day (YYYY-MM-DD, at most 60 days back).
+    #[arg(long, conflicts_with = "activity_from_days")]
+    activity_from: Option<jiff::civil::Date>,
+    /// Analyze activity from this many days back (1 to 60) [default: 60].
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=60))]
+    activity_from_days: Option<u32>,
+    /// Cron expression for the subscriptions job [default: the scheduler's].
+    #[arg(long)]
+    subscriptions_schedule: Option<String>,
+    /// Cron expression for the activity job [default: the scheduler's].
+    #[arg(long)]
+    activity_schedule: Option<String>,
+}
+
 /// Runs the parsed command line.
 pub async fn run(cli: Cli) -> Result<()> {
     let cache_dir = if cli.no_cache {
         None
     } else {
-        cli.cache_dir.or_else(default_cache_dir)
+        cli.cache_dir.clone().or_else(default_cache_dir)
     };
-    let config = RuntimeConfig {
-        cache_dir: cache_dir.clone(),
-        ..RuntimeConfig::default()
-    };
+    if let Command::Connector {
+        command: ConnectorCommand::Inspect { file, json },
+    } = &cli.command
+    {
+        let runtime = Runtime::new(RuntimeConfig {
+            cache_dir,
+            ..RuntimeConfig::default()
+        })?;
+        let connector = runtime.load_file(file).await?;
+        let text = if *json {
+            serde_json::to_string_pretty(&descriptor_json(
+                connector.descriptor(),
+                connector.digest(),
+            ))?
+        } else {
+            descriptor_table(connector.descriptor(), connector.digest())
+        };
+        println!("{text}");
+        return Ok(());
+    }
+    let settings = Config::load(&cli.config)?;
+    let app = Arc::new(App::open(settings, cache_dir).await?);
+    let actor = format!(
+        "cli:{}",
+        std::env::var("USER").unwrap_or_else(|_| "unknown".into())
+    );
     match cli.command {
+        Command::Connector { .. } => unreachable!("handled above"),
+        Command::Apply => {
+            let tenants: Vec<String> = match &cli.tenant {
+                Some(name) => vec![app.config.tenant(Some(name))?.name.clone()],
+                None => app.config.tenants.keys().cloned().collect(),
+            };
+            for tenant in tenants {
+                let (tenant_name, tenant_id) = app.tenant(Some(&tenant)).await?;
+                let profiles = Profiles {
+                    app: &app,
+                    tenant: tenant_id,
+                    tenant_name: tenant_name.clone(),
+                    actor: "apply".into(),
+                };
+                let report = profiles.apply().await?;
+                println!("tenant {tenant_name}:");
+                if report.is_empty() {
+                    println!("  (no profiles)");
+                }
+                for line in report {
+                    println!("  {line}");
+                }
+            }
+            Ok(())
+        }
+        Command::Profile { command } => {
+            let (tenant_name, tenant_id) = app.tenant(cli.tenant.as_deref()).await?;
+            let profiles = Profiles {
+                app: &app,
+                tenant: tenant_id,
+                tenant_name,
+                actor,
+            };
+            profile_command(&profiles, command).await
+        }
         Command::Sync { profile } => {
-            let settings = Config::load(&cli.config)?;
-            let ctx = open_profile(&settings, &profile, cache_dir).await?;
-            sync(&ctx).await
+            let (tenant_name, tenant_id) = app.tenant(cli.tenant.as_deref()).await?;
+            let ctx = app.open_profile(tenant_id, &tenant_name, &profile).await?;
+            sync(&app, &ctx).await
         }
         Command::Subscriptions { profile, json, all } => {
-            let settings = Config::load(&cli.config)?;
-            let ctx = open_profile(&settings, &profile, cache_dir).await?;
-            let rows: Vec<StoredSubscription> = ctx
+            let (tenant_name, tenant_id) = app.tenant(cli.tenant.as_deref()).await?;
+            let record = app.find_profile(tenant_id, &tenant_name, &profile).await?;
+            let rows: Vec<StoredSubscription> = app
                 .storage
-                .subscriptions(ctx.profile_id)
+                .subscriptions(record.id)
                 .await?
                 .into_iter()
                 .filter(|s| all || s.gone_at.is_none())
@@ -116,40 +266,475 @@ pub async fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Deactivate { profile, account } => {
-            let settings = Config::load(&cli.config)?;
-            let ctx = open_profile(&settings, &profile, cache_dir).await?;
-            deactivate(&ctx, &account).await
+            let (tenant_name, tenant_id) = app.tenant(cli.tenant.as_deref()).await?;
+            let ctx = app.open_profile(tenant_id, &tenant_name, &profile).await?;
+            deactivate(&app, &ctx, &account).await
         }
-        Command::Connector {
-            command: ConnectorCommand::Inspect { file, json },
+        Command::Jobs {
+            profile,
+            failed,
+            limit,
+            json,
         } => {
-            let runtime = Runtime::new(config)?;
-            let connector = runtime.load_file(&file).await?;
-            let text = if json {
-                serde_json::to_string_pretty(&descriptor_json(
-                    connector.descriptor(),
-                    connector.digest(),
-                ))?
-            } else {
-                descriptor_table(connector.descriptor(), connector.digest())
+            let (tenant_name, tenant_id) = app.tenant(cli.tenant.as_deref()).await?;
+            jobs(
+                &app,
+                tenant_id,
+                &tenant_name,
+                profile.as_deref(),
+                failed,
+                limit,
+                json,
+            )
+            .await
+        }
+        Command::Serve { once } => serve(app, once).await,
+    }
+}
+
+async fn profile_command(profiles: &Profiles<'_>, command: ProfileCommand) -> Result<()> {
+    match command {
+        ProfileCommand::Create(args) => {
+            let activity_from = match (args.activity_from, args.activity_from_days) {
+                (Some(date), _) => ActivityFrom::Date(date),
+                (None, Some(days)) => ActivityFrom::DaysBack(days),
+                (None, None) => ActivityFrom::DaysBack(60),
             };
-            println!("{text}");
+            for cron in [&args.subscriptions_schedule, &args.activity_schedule]
+                .into_iter()
+                .flatten()
+            {
+                crate::schedule::CronSchedule::parse(cron).map_err(anyhow::Error::msg)?;
+            }
+            let settings = ProfileSettings {
+                connection: args.connection,
+                download_activity: !args.no_activity,
+                reclaim: args.reclaim,
+                activity_from,
+                subscriptions_cron: args.subscriptions_schedule,
+                activity_cron: args.activity_schedule,
+            };
+            let record = profiles.create(&args.name, &settings).await?;
+            println!(
+                "created profile {} (draft) on connection {} with connector {}@{}; next: seatwarden profile validate {}",
+                record.name,
+                record.settings.connection,
+                record.connector.name,
+                record.connector.version,
+                record.name
+            );
+            Ok(())
+        }
+        ProfileCommand::List { json } => {
+            let list = profiles.app.storage.profiles(profiles.tenant).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&list)?);
+                return Ok(());
+            }
+            let mut rows = vec![
+                [
+                    "profile",
+                    "status",
+                    "connection",
+                    "connector",
+                    "activity",
+                    "reclaim",
+                    "validated",
+                ]
+                .map(String::from)
+                .to_vec(),
+            ];
+            for p in &list {
+                rows.push(vec![
+                    p.name.clone(),
+                    p.status.as_str().into(),
+                    p.settings.connection.clone(),
+                    format!("{}@{}", p.connector.name, p.connector.version),
+                    yes_no(p.settings.download_activity).into(),
+                    if p.settings.reclaim {
+                        "yes"
+                    } else {
+                        "report only"
+                    }
+                    .into(),
+                    validation_text(p),
+                ]);
+            }
+            println!("{}", table(&rows));
+            println!("{} profiles in tenant {}", list.len(), profiles.tenant_name);
+            Ok(())
+        }
+        ProfileCommand::Show { name, json } => {
+            let record = profiles.get(&name).await?;
+            let jobs = profiles.app.storage.scheduled_jobs(record.id).await?;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&serde_json::json!({
+                        "profile": record,
+                        "scheduled_jobs": jobs,
+                    }))?
+                );
+                return Ok(());
+            }
+            println!("{}", show_profile(&record, &jobs));
+            Ok(())
+        }
+        ProfileCommand::Validate { name } => {
+            let validation = profiles.validate(&name).await?;
+            if validation.passed {
+                println!("profile {name}: validation passed: {}", validation.detail);
+                Ok(())
+            } else {
+                bail!("profile {name}: validation failed: {}", validation.detail)
+            }
+        }
+        ProfileCommand::Publish { name } => {
+            let jobs = profiles.publish(&name).await?;
+            println!("published profile {name}; its jobs:");
+            for job in jobs {
+                println!(
+                    "  {} at \"{}\" ({}), first run due now",
+                    job.kind, job.cron, job.time_zone
+                );
+            }
+            Ok(())
+        }
+        ProfileCommand::Unpublish { name } => {
+            profiles.unpublish(&name).await?;
+            println!("profile {name} is a draft again; its jobs were removed");
+            Ok(())
+        }
+        ProfileCommand::Delete { name, yes } => {
+            let confirmed = yes || confirm(&name)?;
+            profiles.delete(&name, confirmed).await?;
+            println!("deleted profile {name}; its audit entries are kept");
             Ok(())
         }
     }
 }
 
-async fn sync(ctx: &ProfileContext) -> Result<()> {
+/// On a terminal, asks for the profile's name to be typed back.
+fn confirm(name: &str) -> Result<bool> {
+    if !std::io::stdin().is_terminal() {
+        return Ok(false);
+    }
+    eprint!(
+        "This deletes profile {name} with its subscriptions, jobs and job results. Type its name to confirm: "
+    );
+    let mut answer = String::new();
+    std::io::stdin().read_line(&mut answer)?;
+    Ok(answer.trim() == name)
+}
+
+fn yes_no(b: bool) -> &'static str {
+    if b { "yes" } else { "no" }
+}
+
+fn date_time(ms: i64) -> String {
+    jiff::Timestamp::from_millisecond(ms)
+        .map(|t| t.strftime("%Y-%m-%d %H:%M:%S UTC").to_string())
+        .unwrap_or_else(|_| ms.to_string())
+}
+
+fn validation_text(p: &ProfileRecord) -> String {
+    match &p.validation {
+        None => "never".into(),
+        Some(v) if v.passed => format!("passed {}", date_time(v.at)),
+        Some(v) => format!("FAILED {}", date_time(v.at)),
+    }
+}
+
+fn show_profile(p: &ProfileRecord, jobs: &[crate::storage::ScheduledJob]) -> String {
+    let mut rows: Vec<(String, String)> = vec![
+        ("profile".into(), p.name.clone()),
+        ("tenant".into(), p.tenant_name.clone()),
+        ("status".into(), p.status.as_str().into()),
+        ("connection".into(), p.settings.connection.clone()),
+        (
+            "connector".into(),
+            format!(
+                "{}@{} (sha256 {})",
+                p.connector.name, p.connector.version, p.connector.digest
+            ),
+        ),
+        ("base URL".into(), p.connector.base_url.clone()),
+        ("download subscriptions".into(), "yes (always)".into()),
+        (
+            "download activity".into(),
+            yes_no(p.settings.download_activity).into(),
+        ),
+        (
+            "reclaim subscriptions".into(),
+            if p.settings.reclaim {
+                "yes".into()
+            } else {
+                "no (report only)".into()
+            },
+        ),
+        (
+            "analyze activity from".into(),
+            p.settings.activity_from.to_string(),
+        ),
+        ("validation".into(), validation_text(p)),
+    ];
+    if let Some(v) = &p.validation {
+        rows.push(("validation detail".into(), v.detail.clone()));
+    }
+    if let Some(at) = p.published_at {
+        rows.push(("published".into(), date_time(at)));
+    }
+    for job in jobs {
+        rows.push((
+            format!("job {}", job.kind),
+            format!(
+                "\"{}\" ({}), next {}{}",
+                job.cron,
+                job.time_zone,
+                date_time(job.next_due_at),
+                job.last_run_at
+                    .map(|at| format!(", last {}", date_time(at)))
+                    .unwrap_or_default()
+            ),
+        ));
+    }
+    let width = rows.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
+    rows.iter()
+        .map(|(k, v)| format!("{k:<width$}  {v}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+async fn jobs(
+    app: &App,
+    tenant: TenantId,
+    tenant_name: &str,
+    profile: Option<&str>,
+    failed: bool,
+    limit: i64,
+    json: bool,
+) -> Result<()> {
+    let profile_id = match profile {
+        Some(name) => Some(app.find_profile(tenant, tenant_name, name).await?.id),
+        None => None,
+    };
+    let runs = app
+        .storage
+        .tenant_job_runs(tenant, profile_id, failed, limit)
+        .await?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&runs)?);
+        return Ok(());
+    }
+    // A status line per profile: the latest run of each kind, so a failing
+    // profile stands out before the detail.
+    let recent = app
+        .storage
+        .tenant_job_runs(tenant, profile_id, false, 10_000)
+        .await?;
+    let mut status: std::collections::BTreeMap<&str, Vec<String>> = Default::default();
+    let mut seen = std::collections::HashSet::new();
+    for run in &recent {
+        if seen.insert((run.profile.as_str(), run.kind.as_str())) {
+            let mark = if run.status == "succeeded" || run.status == "running" {
+                run.status.clone()
+            } else {
+                run.status.to_uppercase()
+            };
+            status
+                .entry(run.profile.as_str())
+                .or_default()
+                .push(format!("{} {mark}", run.kind));
+        }
+    }
+    for (profile, kinds) in &status {
+        let failing = kinds
+            .iter()
+            .any(|k| k.contains("FAILED") || k.contains("INTERRUPTED"));
+        println!(
+            "{} {profile}: {}",
+            if failing { "!!" } else { "ok" },
+            kinds.join(", ")
+        );
+    }
+    if !status.is_empty() {
+        println!();
+    }
+    println!("{}", jobs_table(&runs));
+    Ok(())
+}
+
+/// Job runs as a table, for people.
+pub fn jobs_table(runs: &[JobRun]) -> String {
+    let mut rows = vec![
+        [
+            "id", "profile", "kind", "trigger", "started", "took", "outcome", "pages", "items",
+            "new", "updated", "gone", "error",
+        ]
+        .map(String::from)
+        .to_vec(),
+    ];
+    for run in runs {
+        let took = run
+            .finished_at
+            .map(|end| format!("{:.1}s", (end - run.started_at) as f64 / 1000.0))
+            .unwrap_or_else(|| "-".into());
+        let error = match (&run.error_kind, &run.detail) {
+            (Some(kind), Some(detail)) => format!("{kind}: {}", truncate(detail, 80)),
+            (Some(kind), None) => kind.clone(),
+            _ => String::new(),
+        };
+        rows.push(vec![
+            run.id.to_string(),
+            run.profile.clone(),
+            run.kind.clone(),
+            run.trigger.clone(),
+            date_time(run.started_at),
+            took,
+            run.status.clone(),
+            run.pages.to_string(),
+            run.items.to_string(),
+            run.created.to_string(),
+            run.updated.to_string(),
+            run.gone.to_string(),
+            error,
+        ]);
+    }
+    format!("{}\n{} jobs", table(&rows), runs.len())
+}
+
+fn truncate(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        text.to_string()
+    } else {
+        format!("{}…", text.chars().take(max).collect::<String>())
+    }
+}
+
+fn table(rows: &[Vec<String>]) -> String {
+    let columns = rows.first().map_or(0, Vec::len);
+    let widths: Vec<usize> = (0..columns)
+        .map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
+        .collect();
+    rows.iter()
+        .map(|row| {
+            row.iter()
+                .zip(&widths)
+                .map(|(cell, w)| format!("{cell:<w$}"))
+                .collect::<Vec<_>>()
+                .join("  ")
+                .trim_end()
+                .to_string()
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+async fn serve(app: Arc<App>, once: bool) -> Result<()> {
+    let scheduler = Scheduler::new(
+        app.clone(),
+        Arc::new(SystemClock),
+        SchedulerOptions::default(),
+    );
+    let print = |outcome: &JobOutcome| {
+        let result = match &outcome.result {
+            JobResult::Succeeded(detail) => format!("succeeded: {detail}"),
+            JobResult::Failed { kind, message } => format!("FAILED ({kind}): {message}"),
+            JobResult::Interrupted => "interrupted by shutdown; resumes at its cursor".into(),
+            JobResult::Skipped(why) => format!("skipped: {why}"),
+        };
+        println!(
+            "{} {}/{} {}: {result}",
+            date_time(now_ms()),
+            outcome.tenant,
+            outcome.profile,
+            outcome.kind.as_str()
+        );
+    };
+    if once {
+        for outcome in scheduler.run_due().await? {
+            print(&outcome);
+        }
+        return Ok(());
+    }
+    let published = app.storage.published_profiles().await?;
+    eprintln!(
+        "seatwarden serve: {} published profiles, up to {} jobs at once, schedules in {}; Ctrl-C or SIGTERM stops gracefully",
+        published.len(),
+        app.config.scheduler.max_concurrent_jobs,
+        app.config.scheduler.zone_name()
+    );
+    let token = scheduler.shutdown_token();
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        eprintln!("seatwarden serve: stopping; running jobs stop after their current page");
+        token.cancel();
+    });
+    scheduler.serve(&print).await
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(term) => term,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}
+
+async fn sync(app: &App, ctx: &ProfileContext) -> Result<()> {
+    let record = &ctx.record;
+    let owner = format!("cli:{}", std::process::id());
+    let now = now_ms();
+    let lease = app.config.scheduler.lease.as_millis() as i64;
+    if !app
+        .storage
+        .try_lease(record.id, &owner, now, now + lease)
+        .await?
+    {
+        let holder = app.storage.lease_holder(record.id).await?;
+        bail!(
+            "profile {} is busy: {} is running a job for it; try again when it finishes",
+            record.name,
+            holder.map_or_else(|| "another worker".into(), |(owner, _)| owner)
+        );
+    }
+    let result = sync_locked(app, ctx).await;
+    app.storage.release_lease(record.id, &owner).await?;
+    result
+}
+
+async fn sync_locked(app: &App, ctx: &ProfileContext) -> Result<()> {
     let options = SyncOptions {
-        download_activity: ctx.profile.download_activity,
-        activity_window_days: ctx.profile.activity_from_days,
+        download_activity: ctx.record.settings.download_activity,
+        activity_from: ctx.record.settings.activity_from,
+        trigger: Trigger::Manual,
         ..SyncOptions::default()
     };
+    let cancel = options.cancel.clone();
+    let interrupt = tokio::spawn(async move {
+        shutdown_signal().await;
+        cancel.cancel();
+    });
     let sync = Sync {
-        storage: &ctx.storage,
-        connector: &ctx.connector,
-        connection: &ctx.connection,
-        profile: ctx.profile_id,
+        storage: &app.storage,
+        connector: &ctx.connected.connector,
+        connection: &ctx.connected.connection,
+        profile: ctx.record.id,
         options,
     };
     let bar = std::io::stderr().is_terminal().then(|| {
@@ -162,7 +747,7 @@ async fn sync(ctx: &ProfileContext) -> Result<()> {
         bar
     });
     let counts = std::sync::Mutex::new([(0usize, 0usize); 2]);
-    let name = ctx.profile.name.clone();
+    let name = ctx.record.name.clone();
     let progress = |event: Progress| match event {
         Progress::Page { stream, items } => {
             let mut counts = counts.lock().expect("progress counts");
@@ -187,6 +772,7 @@ async fn sync(ctx: &ProfileContext) -> Result<()> {
         }
     };
     let report = sync.run(&progress).await;
+    interrupt.abort();
     if let Some(bar) = &bar {
         bar.finish_and_clear();
     }
@@ -198,7 +784,7 @@ async fn sync(ctx: &ProfileContext) -> Result<()> {
     };
     println!(
         "profile {}: {} accounts in {} pages{resumed}; {} gone since the last sync",
-        ctx.profile.name, report.accounts, report.pages, report.gone
+        ctx.record.name, report.accounts, report.pages, report.gone
     );
     match report.activity {
         ActivityOutcome::Pulled {
@@ -216,49 +802,69 @@ async fn sync(ctx: &ProfileContext) -> Result<()> {
     Ok(())
 }
 
-async fn deactivate(ctx: &ProfileContext, account: &str) -> Result<()> {
-    let stored = ctx
+async fn deactivate(app: &App, ctx: &ProfileContext, account: &str) -> Result<()> {
+    let record = &ctx.record;
+    if record.status != ProfileStatus::Published || !record.settings.reclaim {
+        bail!(
+            "profile {} does not reclaim: deactivation needs a published profile with `reclaim = true` (it is {}, reclaim {}); it stays report-only until then",
+            record.name,
+            record.status.as_str(),
+            if record.settings.reclaim { "on" } else { "off" }
+        );
+    }
+    let stored = app
         .storage
-        .find_subscription(ctx.profile_id, account)
+        .find_subscription(ctx.record.id, account)
         .await?;
     let id = stored
         .as_ref()
         .map_or(account, |s| s.account_id.as_str())
         .to_string();
     let started = now_ms();
-    match ctx.connector.deactivate_user(&ctx.connection, &id).await {
+    match ctx
+        .connected
+        .connector
+        .deactivate_user(&ctx.connected.connection, &id)
+        .await
+    {
         Ok(()) => {
-            ctx.storage.set_active(ctx.profile_id, &id, false).await?;
+            app.storage.set_active(ctx.record.id, &id, false).await?;
             let who = stored.as_ref().map_or(id.clone(), |s| {
                 format!("{} ({})", s.principal, s.account_id)
             });
-            ctx.storage
+            app.storage
                 .record_job(
-                    ctx.profile_id,
-                    "deactivate",
-                    "succeeded",
-                    started,
-                    now_ms(),
-                    &format!("deactivated {who}"),
+                    ctx.record.id,
+                    &OneShotJob {
+                        kind: JobKind::Deactivate,
+                        trigger: Trigger::Manual,
+                        started_at: started,
+                        finished_at: now_ms(),
+                        error_kind: None,
+                        detail: &format!("deactivated {who}"),
+                    },
                 )
                 .await?;
-            println!("deactivated {who} in profile {}", ctx.profile.name);
+            println!("deactivated {who} in profile {}", ctx.record.name);
             Ok(())
         }
         Err(err) => {
-            ctx.storage
+            app.storage
                 .record_job(
-                    ctx.profile_id,
-                    "deactivate",
-                    "failed",
-                    started,
-                    now_ms(),
-                    &err.to_string(),
+                    ctx.record.id,
+                    &OneShotJob {
+                        kind: JobKind::Deactivate,
+                        trigger: Trigger::Manual,
+                        started_at: started,
+                        finished_at: now_ms(),
+                        error_kind: Some(err.kind_name()),
+                        detail: &err.to_string(),
+                    },
                 )
                 .await?;
             Err(err).context(format!(
                 "deactivating {account} in profile {}",
-                ctx.profile.name
+                ctx.record.name
             ))
         }
     }

@@ -8,10 +8,14 @@
 use crate::credentials::CredentialSource;
 use crate::egress::{AllowedOrigin, PrivateTargets};
 use crate::limits::Limits;
+use crate::ratelimit::RateLimit;
+use crate::schedule::{CronSchedule, SchedulerSettings};
+use crate::storage::{ActivityFrom, ProfileSettings};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 /// A configuration mistake, with where it is and how to fix it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,11 +49,31 @@ struct RawConfig {
     #[serde(default)]
     limits: Limits,
     #[serde(default)]
+    scheduler: RawScheduler,
+    #[serde(default)]
     tenants: BTreeMap<String, RawTenant>,
     #[serde(default)]
     connections: BTreeMap<String, RawConnection>,
     #[serde(default)]
     profiles: BTreeMap<String, RawProfile>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawScheduler {
+    time_zone: Option<String>,
+    max_concurrent_jobs: Option<usize>,
+    #[serde(default, with = "humantime_serde")]
+    lease: Option<Duration>,
+    subscriptions: Option<String>,
+    activity: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawSchedule {
+    subscriptions: Option<String>,
+    activity: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -74,14 +98,11 @@ struct RawConnection {
     private_targets: PrivateTargets,
     #[serde(default)]
     options: BTreeMap<String, String>,
+    rate_limit: Option<String>,
 }
 
 fn yes() -> bool {
     true
-}
-
-fn sixty() -> u32 {
-    60
 }
 
 #[derive(Deserialize)]
@@ -89,10 +110,16 @@ fn sixty() -> u32 {
 struct RawProfile {
     tenant: String,
     connection: String,
+    download_subscriptions: Option<bool>,
     #[serde(default = "yes")]
     download_activity: bool,
-    #[serde(default = "sixty")]
-    activity_from_days: u32,
+    #[serde(default)]
+    reclaim: bool,
+    /// A TOML date (`2026-10-01`) or the same as a string.
+    activity_from: Option<toml::Value>,
+    activity_from_days: Option<u32>,
+    #[serde(default)]
+    schedule: RawSchedule,
 }
 
 /// A tenant.
@@ -139,16 +166,18 @@ pub struct ConnectionConfig {
     pub allowed_hosts: Vec<String>,
     pub private_targets: PrivateTargets,
     pub options: Vec<(String, String)>,
+    /// The vendor's request rate limit for this credential, when the
+    /// operator sets one (else the connector's known default, if any).
+    pub rate_limit: Option<RateLimit>,
 }
 
-/// An integration profile.
+/// An integration profile as written in the file (rules-as-code); applied
+/// to the database with `seatwarden apply`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ProfileConfig {
     pub name: String,
     pub tenant: String,
-    pub connection: String,
-    pub download_activity: bool,
-    pub activity_from_days: u32,
+    pub settings: ProfileSettings,
 }
 
 /// The whole, validated configuration.
@@ -157,6 +186,7 @@ pub struct Config {
     pub path: PathBuf,
     pub database: PathBuf,
     pub limits: Limits,
+    pub scheduler: SchedulerSettings,
     pub tenants: BTreeMap<String, TenantConfig>,
     pub connections: BTreeMap<String, ConnectionConfig>,
     pub profiles: BTreeMap<String, ProfileConfig>,
@@ -323,6 +353,19 @@ impl Config {
                         scope,
                     },
                 });
+            let rate_limit = c
+                .rate_limit
+                .as_deref()
+                .map(|text| {
+                    text.parse::<RateLimit>().map_err(|problem| {
+                        err(
+                            &format!("{key}.rate_limit"),
+                            problem,
+                            "write it as requests per second or minute, e.g. \"10/s\" or \"300/min\"",
+                        )
+                    })
+                })
+                .transpose()?;
             connections.insert(
                 name.clone(),
                 ConnectionConfig {
@@ -337,6 +380,7 @@ impl Config {
                     allowed_hosts: c.allowed_hosts,
                     private_targets: c.private_targets,
                     options: c.options.into_iter().collect(),
+                    rate_limit,
                 },
             );
         }
@@ -378,24 +422,117 @@ impl Config {
                     "a profile may only use a connection of its own tenant",
                 ));
             }
-            if !(1..=60).contains(&p.activity_from_days) {
+            if p.download_subscriptions == Some(false) {
                 return Err(err(
-                    &format!("{key}.activity_from_days"),
-                    format!("{} is outside 1..=60", p.activity_from_days),
-                    "activity can be analyzed from at most 60 days back",
+                    &format!("{key}.download_subscriptions"),
+                    "downloading subscriptions cannot be turned off".into(),
+                    "remove the key (it is always on); clear reclaim for a report-only profile",
                 ));
             }
+            let activity_from = match (p.activity_from, p.activity_from_days) {
+                (Some(_), Some(_)) => {
+                    return Err(err(
+                        &format!("{key}.activity_from"),
+                        "both activity_from and activity_from_days are set".into(),
+                        "set one of them",
+                    ));
+                }
+                (Some(value), None) => {
+                    let date = match value {
+                        toml::Value::String(text) => text,
+                        toml::Value::Datetime(datetime) => datetime.to_string(),
+                        other => other.to_string(),
+                    };
+                    ActivityFrom::Date(date.parse().map_err(|e| {
+                        err(
+                            &format!("{key}.activity_from"),
+                            format!("{date:?} is not a date: {e}"),
+                            "write it as YYYY-MM-DD, at most 60 days in the past",
+                        )
+                    })?)
+                }
+                (None, Some(days)) => {
+                    if !(1..=60).contains(&days) {
+                        return Err(err(
+                            &format!("{key}.activity_from_days"),
+                            format!("{days} is outside 1..=60"),
+                            "activity can be analyzed from at most 60 days back",
+                        ));
+                    }
+                    ActivityFrom::DaysBack(days)
+                }
+                (None, None) => ActivityFrom::DaysBack(60),
+            };
+            let cron = |field: &str, text: Option<String>| {
+                text.map(|text| {
+                    CronSchedule::parse(&text).map(|_| text).map_err(|problem| {
+                        err(&format!("{key}.schedule.{field}"), problem, CRON_FIX)
+                    })
+                })
+                .transpose()
+            };
+            let settings = ProfileSettings {
+                connection: p.connection,
+                download_activity: p.download_activity,
+                reclaim: p.reclaim,
+                activity_from,
+                subscriptions_cron: cron("subscriptions", p.schedule.subscriptions)?,
+                activity_cron: cron("activity", p.schedule.activity)?,
+            };
             profiles.insert(
                 name.clone(),
                 ProfileConfig {
                     name,
                     tenant: p.tenant,
-                    connection: p.connection,
-                    download_activity: p.download_activity,
-                    activity_from_days: p.activity_from_days,
+                    settings,
                 },
             );
         }
+
+        let defaults = SchedulerSettings::default();
+        let scheduler_cron = |field: &str, text: Option<String>, default: String| {
+            text.map_or(Ok(default), |text| {
+                CronSchedule::parse(&text)
+                    .map(|_| text)
+                    .map_err(|problem| err(&format!("scheduler.{field}"), problem, CRON_FIX))
+            })
+        };
+        let time_zone = match raw.scheduler.time_zone {
+            None => defaults.time_zone.clone(),
+            Some(name) => jiff::tz::TimeZone::get(&name).map_err(|e| {
+                err(
+                    "scheduler.time_zone",
+                    format!("{name:?} is not a time zone: {e}"),
+                    "use an IANA name such as \"UTC\" or \"Europe/Berlin\"",
+                )
+            })?,
+        };
+        let max_concurrent_jobs = raw
+            .scheduler
+            .max_concurrent_jobs
+            .unwrap_or(defaults.max_concurrent_jobs);
+        if max_concurrent_jobs == 0 {
+            return Err(err(
+                "scheduler.max_concurrent_jobs",
+                "0 would never run a job".into(),
+                "use 1 or more",
+            ));
+        }
+        let scheduler = SchedulerSettings {
+            time_zone,
+            max_concurrent_jobs,
+            lease: raw.scheduler.lease.unwrap_or(defaults.lease),
+            subscriptions_cron: scheduler_cron(
+                "subscriptions",
+                raw.scheduler.subscriptions,
+                defaults.subscriptions_cron,
+            )?,
+            activity_cron: scheduler_cron(
+                "activity",
+                raw.scheduler.activity,
+                defaults.activity_cron,
+            )?,
+        };
 
         Ok(Config {
             path: path.to_path_buf(),
@@ -404,30 +541,80 @@ impl Config {
                     .unwrap_or_else(|| PathBuf::from("seatwarden.db")),
             ),
             limits: raw.limits,
+            scheduler,
             tenants,
             connections,
             profiles,
         })
     }
 
-    /// A profile and its connection, or an error listing the profiles.
-    pub fn profile(&self, name: &str) -> Result<(&ProfileConfig, &ConnectionConfig), ConfigError> {
-        let profile = self.profiles.get(name).ok_or_else(|| ConfigError {
+    /// A tenant's connection by name, or an error listing the tenant's
+    /// connections. A connection of another tenant is "not found" here.
+    pub fn connection(&self, tenant: &str, name: &str) -> Result<&ConnectionConfig, ConfigError> {
+        match self.connections.get(name) {
+            Some(connection) if connection.tenant == tenant => Ok(connection),
+            _ => {
+                let own: Vec<&str> = self
+                    .connections
+                    .values()
+                    .filter(|c| c.tenant == tenant)
+                    .map(|c| c.name.as_str())
+                    .collect();
+                Err(ConfigError {
+                    file: self.path.clone(),
+                    key: format!("connections.{name}"),
+                    problem: format!(
+                        "tenant {tenant:?} has no connection named {name:?} (its connections: {})",
+                        if own.is_empty() {
+                            "none".to_string()
+                        } else {
+                            own.join(", ")
+                        }
+                    ),
+                    fix: "add the connection to the configuration, under this tenant".into(),
+                })
+            }
+        }
+    }
+
+    /// The tenant a command acts for: the one named, or the only one.
+    pub fn tenant(&self, named: Option<&str>) -> Result<&TenantConfig, ConfigError> {
+        let err = |problem: String, fix: &str| ConfigError {
             file: self.path.clone(),
-            key: format!("profiles.{name}"),
-            problem: format!(
-                "no such profile (defined: {})",
-                if self.profiles.is_empty() {
-                    "none".to_string()
-                } else {
-                    self.profiles.keys().cloned().collect::<Vec<_>>().join(", ")
-                }
-            ),
-            fix: "pick one of those or add it to the configuration".into(),
-        })?;
-        Ok((profile, &self.connections[&profile.connection]))
+            key: "tenants".into(),
+            problem,
+            fix: fix.into(),
+        };
+        match named {
+            Some(name) => self.tenants.get(name).ok_or_else(|| {
+                err(
+                    format!(
+                        "no tenant named {name:?} (defined: {})",
+                        known(&self.tenants)
+                    ),
+                    "pass one of those with --tenant, or add it to the configuration",
+                )
+            }),
+            None if self.tenants.len() == 1 => {
+                Ok(self.tenants.values().next().expect("one tenant"))
+            }
+            None if self.tenants.is_empty() => Err(err(
+                "no tenants are defined".into(),
+                "add a [tenants.<name>] table",
+            )),
+            None => Err(err(
+                format!(
+                    "several tenants are defined ({}) and none was chosen",
+                    known(&self.tenants)
+                ),
+                "pass --tenant <name> (or set SEATWARDEN_TENANT)",
+            )),
+        }
     }
 }
+
+const CRON_FIX: &str =
+    "use a cron expression such as \"0 2 * * *\" (minute hour day-of-month month day-of-week)";
 
 fn known<V>(map: &BTreeMap<String, V>) -> String {
     if map.is_empty() {

@@ -10,6 +10,7 @@ use crate::credentials::{AuthScheme, Credential, auth_header};
 use crate::descriptor::Descriptor;
 use crate::egress::hooks::DenialLog;
 use crate::egress::{AllowedOrigin, EgressPolicy, PrivateTargets};
+use crate::ratelimit::TokenBucket;
 use anyhow::{Context, Result, bail};
 use std::sync::Arc;
 
@@ -23,6 +24,8 @@ pub struct Connection {
     /// choice when the connector leaves it to the operator.
     pub(crate) auth: AuthScheme,
     pub(crate) denial_log: Option<DenialLog>,
+    /// The vendor rate limit of this connection's credential.
+    pub(crate) rate_limiter: Option<Arc<TokenBucket>>,
 }
 
 /// Builds a [`Connection`] from a descriptor and the operator's choices.
@@ -36,6 +39,7 @@ pub struct ConnectionBuilder {
     options: Vec<(String, String)>,
     auth: Option<AuthScheme>,
     denial_log: Option<DenialLog>,
+    rate_limiter: Option<Arc<TokenBucket>>,
 }
 
 impl Connection {
@@ -103,6 +107,13 @@ impl ConnectionBuilder {
     /// into `log` (they are always logged), e.g. for a job's result.
     pub fn record_denials(mut self, log: DenialLog) -> Self {
         self.denial_log = Some(log);
+        self
+    }
+
+    /// Spaces this connection's requests by `bucket` (shared with every
+    /// connection using the same credential).
+    pub fn rate_limiter(mut self, bucket: Arc<TokenBucket>) -> Self {
+        self.rate_limiter = Some(bucket);
         self
     }
 
@@ -203,6 +214,7 @@ impl ConnectionBuilder {
             credential: self.credential,
             auth,
             denial_log: self.denial_log,
+            rate_limiter: self.rate_limiter,
         })
     }
 }

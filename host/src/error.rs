@@ -51,6 +51,29 @@ impl CallError {
             _ => None,
         }
     }
+
+    /// A short, stable name for the failure, as recorded in job results:
+    /// the connector's error case (`rate-limited`, `unauthorized`, ...) or
+    /// the sandbox's (`cpu-budget`, `memory-limit`, `deadline`, `trap`, `host`).
+    pub fn kind_name(&self) -> &'static str {
+        match &self.kind {
+            CallErrorKind::Vendor(err) => match err {
+                ConnectorError::Unauthorized(_) => "unauthorized",
+                ConnectorError::Forbidden(_) => "forbidden",
+                ConnectorError::NotFound(_) => "not-found",
+                ConnectorError::RateLimited(_) => "rate-limited",
+                ConnectorError::Unavailable(_) => "unavailable",
+                ConnectorError::InvalidResponse(_) => "invalid-response",
+                ConnectorError::Unsupported(_) => "unsupported",
+                ConnectorError::Config(_) => "config",
+            },
+            CallErrorKind::CpuBudget(_) => "cpu-budget",
+            CallErrorKind::MemoryLimit { .. } => "memory-limit",
+            CallErrorKind::Deadline(_) => "deadline",
+            CallErrorKind::Trap(_) => "trap",
+            CallErrorKind::Host(_) => "host",
+        }
+    }
 }
 
 fn seconds(d: &Duration) -> String {

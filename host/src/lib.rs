@@ -19,8 +19,12 @@ pub mod engine;
 pub mod error;
 pub mod limits;
 pub mod oauth;
+pub mod profiles;
+pub mod ratelimit;
 pub mod runtime;
 mod sandbox;
+pub mod schedule;
+pub mod scheduler;
 pub mod storage;
 pub mod sync;
 

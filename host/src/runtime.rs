@@ -523,6 +523,7 @@ impl Connector {
                     |c| c.auth.header_name(),
                 ),
                 request_cap: limits.requests_per_call,
+                rate_limiter: conn.and_then(|c| c.rate_limiter.clone()),
                 limits: TransportLimits {
                     connect_timeout: limits.connect_timeout,
                     read_timeout: limits.read_timeout,

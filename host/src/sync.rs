@@ -1,18 +1,21 @@
 //! The sync engine: pages a profile's users and activity into storage.
 //!
 //! The host drives paging. Each page goes to storage in one transaction with
-//! the cursor after it, so a crash or a failed call leaves a resumable run
-//! behind and the next sync continues at the next page. Vendor rate limits
-//! and outages are retried with backoff (the wait the vendor asks for when it
-//! says one); everything else stops the sync with the connector's typed error.
+//! the cursor after it, so a crash, a shutdown or a failed call leaves a
+//! resumable run behind and the next sync continues at the next page. Vendor
+//! rate limits and outages are retried with backoff (the wait the vendor asks
+//! for when it says one); everything else stops the sync with the
+//! connector's typed error. [`RetryPolicy::decide`] is the whole retry rule,
+//! a pure function so it is tested without a vendor.
 
 use crate::bindings::types::ConnectorError;
 use crate::connection::Connection;
 use crate::error::CallError;
 use crate::runtime::Connector;
-use crate::storage::{ProfileId, Storage, Stream};
+use crate::storage::{ActivityFrom, ProfileId, RunOutcome, Storage, Stream, Trigger};
 use anyhow::{Context, Result};
 use std::time::Duration;
+use tokio_util::sync::CancellationToken;
 
 const DAY_MS: i64 = 86_400_000;
 /// The activity watermark trails the run's start by this much, so events the
@@ -24,28 +27,104 @@ const WATERMARK_OVERLAP_MS: i64 = 3_600_000;
 pub struct SyncOptions {
     /// Pull activity after users (when the connector offers it).
     pub download_activity: bool,
-    /// How far back the first activity pull starts, in days.
-    pub activity_window_days: u32,
-    /// First retry wait for rate limits without a vendor-given wait, and
-    /// for outages; doubles per attempt.
-    pub retry_base: Duration,
-    /// Longest single wait.
-    pub retry_cap: Duration,
-    /// Attempts per page before the sync gives up.
-    pub max_attempts: u32,
+    /// Where the first activity pull starts (later pulls continue from the
+    /// stored watermark). Never more than 60 days back.
+    pub activity_from: ActivityFrom,
+    /// What started the sync, for the job record.
+    pub trigger: Trigger,
+    /// Which failures are retried, and how long to wait.
+    pub retry: RetryPolicy,
+    /// Cancelled on shutdown: the sync stops between pages (an in-flight
+    /// call is abandoned; nothing of it was written) and its run is recorded
+    /// as interrupted, to resume at its cursor.
+    pub cancel: CancellationToken,
 }
 
 impl Default for SyncOptions {
     fn default() -> Self {
         SyncOptions {
             download_activity: true,
-            activity_window_days: 60,
-            retry_base: Duration::from_millis(500),
-            retry_cap: Duration::from_secs(60),
+            activity_from: ActivityFrom::DaysBack(60),
+            trigger: Trigger::Manual,
+            retry: RetryPolicy::default(),
+            cancel: CancellationToken::new(),
+        }
+    }
+}
+
+/// When a failed call is tried again.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// First wait for outages (5xx, network) and for rate limits that name
+    /// no wait; doubles per attempt, with jitter.
+    pub base: Duration,
+    /// Longest computed wait.
+    pub cap: Duration,
+    /// Longest wait a vendor may ask for; a longer one stops the sync (it
+    /// resumes at the next run) instead of holding a worker.
+    pub max_hinted_wait: Duration,
+    /// Attempts per page before the sync gives up.
+    pub max_attempts: u32,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            base: Duration::from_millis(500),
+            cap: Duration::from_secs(60),
+            max_hinted_wait: Duration::from_secs(300),
             max_attempts: 6,
         }
     }
 }
+
+/// What to do after a failed call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RetryDecision {
+    Retry(Duration),
+    GiveUp,
+}
+
+impl RetryPolicy {
+    /// The decision after `attempt` (1-based) failed with `err`. `jitter` is
+    /// a number in [0, 1): computed waits are spread over [w/2, w) so many
+    /// profiles hitting one outage do not retry in lockstep. A vendor's own
+    /// wait is honoured exactly. 4xx-class errors (unauthorized, forbidden,
+    /// not found, invalid response, config) and sandbox failures are never
+    /// retried: trying again cannot fix them.
+    pub fn decide(&self, err: &CallError, attempt: u32, jitter: f64) -> RetryDecision {
+        if attempt >= self.max_attempts {
+            return RetryDecision::GiveUp;
+        }
+        let computed = || {
+            let exp = self
+                .base
+                .saturating_mul(1u32 << (attempt - 1).min(20))
+                .min(self.cap);
+            let jitter = jitter.clamp(0.0, 1.0);
+            exp / 2 + exp.mul_f64(jitter / 2.0)
+        };
+        match err.vendor_error() {
+            Some(ConnectorError::RateLimited(Some(ms))) => {
+                let hinted = Duration::from_millis(u64::from(*ms));
+                if hinted > self.max_hinted_wait {
+                    RetryDecision::GiveUp
+                } else {
+                    RetryDecision::Retry(hinted)
+                }
+            }
+            Some(ConnectorError::RateLimited(None)) | Some(ConnectorError::Unavailable(_)) => {
+                RetryDecision::Retry(computed())
+            }
+            _ => RetryDecision::GiveUp,
+        }
+    }
+}
+
+/// The sync stopped because of a shutdown; its run resumes next time.
+#[derive(Debug, thiserror::Error)]
+#[error("interrupted by shutdown; the next run resumes at the stored cursor")]
+pub struct Interrupted;
 
 /// What a sync reports as it goes.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -81,6 +160,20 @@ pub struct SyncReport {
     pub resumed: bool,
     pub gone: u64,
     pub activity: ActivityOutcome,
+}
+
+/// The first `since` of a profile's activity: its date or days back, never
+/// more than 60 days before `now`.
+pub fn first_activity_since(from: ActivityFrom, now: i64) -> i64 {
+    let earliest = now - 60 * DAY_MS;
+    let since = match from {
+        ActivityFrom::DaysBack(days) => now - i64::from(days) * DAY_MS,
+        ActivityFrom::Date(date) => date
+            .to_zoned(jiff::tz::TimeZone::UTC)
+            .map(|z| z.timestamp().as_millisecond())
+            .unwrap_or(earliest),
+    };
+    since.clamp(earliest, now)
 }
 
 /// One profile's sync.
@@ -120,13 +213,48 @@ impl Sync<'_> {
         })
     }
 
+    /// The subscriptions job alone: pages every account into storage.
+    pub async fn run_users(
+        &self,
+        progress: &(dyn Fn(Progress) + Send + std::marker::Sync),
+    ) -> Result<SyncReport> {
+        let (accounts, pages, resumed, gone) = self.users(progress).await?;
+        Ok(SyncReport {
+            accounts,
+            pages,
+            resumed,
+            gone,
+            activity: ActivityOutcome::Skipped,
+        })
+    }
+
+    /// The activity job alone: pulls activity since the watermark.
+    pub async fn run_activity(
+        &self,
+        progress: &(dyn Fn(Progress) + Send + std::marker::Sync),
+    ) -> Result<ActivityOutcome> {
+        if !self.connector.descriptor().capabilities.activity {
+            return Ok(ActivityOutcome::Unsupported(format!(
+                "connector {} has no get-activity",
+                self.connector.descriptor().label()
+            )));
+        }
+        self.activity(progress).await
+    }
+
     async fn users(
         &self,
         progress: &(dyn Fn(Progress) + Send + std::marker::Sync),
     ) -> Result<(i64, i64, bool, u64)> {
         let run = self
             .storage
-            .begin_or_resume(self.profile, Stream::Users, None, now_ms())
+            .begin_or_resume(
+                self.profile,
+                Stream::Users,
+                None,
+                self.options.trigger,
+                now_ms(),
+            )
             .await?;
         let (mut pages, mut items) = (run.pages, run.items);
         let mut cursor = run.cursor.clone();
@@ -140,7 +268,7 @@ impl Sync<'_> {
                     .await;
                 let page = match page {
                     Ok(page) => page,
-                    Err(err) => return Err(self.fail(run.run_id, err).await),
+                    Err(stop) => return Err(self.stop(run.run_id, stop).await),
                 };
                 let next = page.next_cursor.filter(|c| Some(c) != cursor.as_ref());
                 self.storage
@@ -177,7 +305,7 @@ impl Sync<'_> {
         progress: &(dyn Fn(Progress) + Send + std::marker::Sync),
     ) -> Result<ActivityOutcome> {
         let started = now_ms();
-        let first_pull = started - i64::from(self.options.activity_window_days) * DAY_MS;
+        let first_pull = first_activity_since(self.options.activity_from, started);
         let since = self
             .storage
             .activity_since(self.profile)
@@ -185,7 +313,13 @@ impl Sync<'_> {
             .unwrap_or(first_pull);
         let run = self
             .storage
-            .begin_or_resume(self.profile, Stream::Activity, Some(since), started)
+            .begin_or_resume(
+                self.profile,
+                Stream::Activity,
+                Some(since),
+                self.options.trigger,
+                started,
+            )
             .await?;
         let since = run.since_ms.unwrap_or(since);
         let (mut pages, mut events, mut updated) = (run.pages, run.items, 0);
@@ -200,7 +334,7 @@ impl Sync<'_> {
                     .await;
                 let page = match page {
                     Ok(page) => page,
-                    Err(err) => {
+                    Err(Stop::Failed(err)) => {
                         if let Some(ConnectorError::Unsupported(message)) = err.vendor_error() {
                             let message = message.clone();
                             let detail = format!("unsupported: {message}");
@@ -215,8 +349,9 @@ impl Sync<'_> {
                                 .await?;
                             return Ok(ActivityOutcome::Unsupported(message));
                         }
-                        return Err(self.fail(run.run_id, err).await);
+                        return Err(self.stop(run.run_id, Stop::Failed(err)).await);
                     }
+                    Err(stop) => return Err(self.stop(run.run_id, stop).await),
                 };
                 let next = page.next_cursor.filter(|c| Some(c) != cursor.as_ref());
                 updated += self
@@ -248,56 +383,73 @@ impl Sync<'_> {
         })
     }
 
-    async fn fail(&self, run_id: i64, err: CallError) -> anyhow::Error {
+    async fn stop(&self, run_id: i64, stop: Stop) -> anyhow::Error {
+        let (outcome, kind, text) = match &stop {
+            Stop::Failed(err) => (RunOutcome::Failed, Some(err.kind_name()), err.to_string()),
+            Stop::Cancelled => (RunOutcome::Interrupted, None, Interrupted.to_string()),
+        };
         if let Err(store_err) = self
             .storage
-            .fail_run(run_id, now_ms(), &err.to_string())
+            .fail_run(run_id, now_ms(), outcome, kind, &text)
             .await
         {
-            tracing::error!(error = %store_err, "could not record the failed run");
+            tracing::error!(error = %store_err, "could not record the stopped run");
         }
-        anyhow::Error::new(err)
-            .context("the sync stopped; the next sync resumes at the page that failed")
+        match stop {
+            Stop::Failed(err) => anyhow::Error::new(err)
+                .context("the sync stopped; the next sync resumes at the page that failed"),
+            Stop::Cancelled => anyhow::Error::new(Interrupted),
+        }
     }
 
+    /// Runs `call`, retrying as the policy says, until it succeeds, fails
+    /// for good, or the sync is cancelled.
     async fn retrying<T, F, Fut>(
         &self,
         stream: Stream,
         progress: &(dyn Fn(Progress) + Send + std::marker::Sync),
         mut call: F,
-    ) -> Result<T, CallError>
+    ) -> Result<T, Stop>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, CallError>>,
     {
-        let mut backoff = self.options.retry_base;
+        let cancel = &self.options.cancel;
         let mut attempt = 1;
         loop {
-            let err = match call().await {
+            if cancel.is_cancelled() {
+                return Err(Stop::Cancelled);
+            }
+            let result = tokio::select! {
+                biased;
+                _ = cancel.cancelled() => return Err(Stop::Cancelled),
+                result = call() => result,
+            };
+            let err = match result {
                 Ok(value) => return Ok(value),
                 Err(err) => err,
             };
-            let wait = match err.vendor_error() {
-                Some(ConnectorError::RateLimited(Some(ms))) => {
-                    Duration::from_millis(u64::from(*ms))
-                }
-                Some(ConnectorError::RateLimited(None)) | Some(ConnectorError::Unavailable(_)) => {
-                    backoff
-                }
-                _ => return Err(err),
+            let wait = match self.options.retry.decide(&err, attempt, fastrand::f64()) {
+                RetryDecision::Retry(wait) => wait,
+                RetryDecision::GiveUp => return Err(Stop::Failed(err)),
             };
-            if attempt >= self.options.max_attempts {
-                return Err(err);
-            }
-            let wait = wait.min(self.options.retry_cap);
             progress(Progress::Retry {
                 stream,
                 wait,
                 reason: err.to_string(),
             });
-            tokio::time::sleep(wait).await;
-            backoff = (backoff * 2).min(self.options.retry_cap);
+            tokio::select! {
+                biased;
+                _ = cancel.cancelled() => return Err(Stop::Cancelled),
+                _ = tokio::time::sleep(wait) => {}
+            }
             attempt += 1;
         }
     }
+}
+
+/// Why a paging loop stopped early.
+enum Stop {
+    Failed(CallError),
+    Cancelled,
 }

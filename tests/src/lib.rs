@@ -14,3 +14,4 @@ pub mod scim_server;
 pub mod server;
 pub mod smartrecruiters_fake;
 pub mod smartsheet_fake;
+pub mod workspace;

@@ -77,6 +77,8 @@ type Handler = Arc<dyn Fn(&Recorded) -> Reply + Send + Sync>;
 pub struct TestServer {
     addr: SocketAddr,
     requests: Arc<Mutex<Vec<Recorded>>>,
+    /// How many requests have arrived, for tests that wait on the server.
+    arrived: tokio::sync::watch::Sender<usize>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -93,6 +95,8 @@ impl TestServer {
         let addr = listener.local_addr().expect("local address");
         let requests: Arc<Mutex<Vec<Recorded>>> = Arc::default();
         let log = requests.clone();
+        let arrived = tokio::sync::watch::Sender::new(0usize);
+        let counter = arrived.clone();
         let task = tokio::spawn(async move {
             loop {
                 let Ok((stream, _)) = listener.accept().await else {
@@ -100,11 +104,13 @@ impl TestServer {
                 };
                 let handler = handler.clone();
                 let log = log.clone();
+                let counter = counter.clone();
                 tokio::spawn(async move {
                     let service =
                         service_fn(move |request: http::Request<hyper::body::Incoming>| {
                             let handler = handler.clone();
                             let log = log.clone();
+                            let counter = counter.clone();
                             async move {
                                 let (parts, body) = request.into_parts();
                                 let body = body
@@ -123,7 +129,9 @@ impl TestServer {
                                     body,
                                 };
                                 log.lock().unwrap().push(recorded.clone());
-                                match handler(&recorded) {
+                                let reply = handler(&recorded);
+                                counter.send_modify(|n| *n += 1);
+                                match reply {
                                     Reply::Hang => std::future::pending().await,
                                     Reply::Respond {
                                         status,
@@ -152,6 +160,7 @@ impl TestServer {
         TestServer {
             addr,
             requests,
+            arrived,
             task,
         }
     }
@@ -163,6 +172,12 @@ impl TestServer {
 
     pub fn port(&self) -> u16 {
         self.addr.port()
+    }
+
+    /// Resolves once `n` requests have been answered (or left hanging).
+    pub async fn wait_for_requests(&self, n: usize) {
+        let mut arrived = self.arrived.subscribe();
+        let _ = arrived.wait_for(|count| *count >= n).await;
     }
 
     /// Every request received so far.

@@ -51,6 +51,10 @@ pub enum Fault {
     Garbage,
     /// A 200 answer with exactly this body.
     Body(Vec<u8>),
+    /// Answer normally (to let some requests through before a fault).
+    Pass,
+    /// Never answer.
+    Hang,
 }
 
 /// The fake's tenant and behaviour.
@@ -329,7 +333,8 @@ fn handle(request: &Recorded, state: &mut State) -> Reply {
             headers: vec![("content-type".into(), "application/json".into())],
             body,
         },
-        None => route(request, path, &params, &mut state.tenant),
+        Some(Fault::Hang) => Reply::Hang,
+        Some(Fault::Pass) | None => route(request, path, &params, &mut state.tenant),
     };
     with_headers(reply, limit, remaining)
 }

@@ -19,7 +19,7 @@ struct Setup {
     config: PathBuf,
 }
 
-async fn setup(name: &str, extra: &str) -> Setup {
+async fn setup(name: &str, extra: &str, reclaim: bool) -> Setup {
     let fake = SmartRecruitersFake::start(SrTenant {
         rate_limit: None,
         ..seed_tenant(TOKEN, 250, now_ms())
@@ -51,6 +51,7 @@ credential = {{ file = "sr.key" }}
 [profiles.acme-sr]
 tenant = "acme"
 connection = "acme-sr"
+reclaim = {reclaim}
 "#,
             guest("smartrecruiters").display(),
             fake.url()
@@ -75,10 +76,15 @@ async fn seatwarden(setup: &Setup, args: &[&str]) -> anyhow::Result<()> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sync_then_deactivate_through_the_command_line() {
-    let s = setup("happy", "").await;
-    seatwarden(&s, &["sync", "--profile", "acme-sr"])
-        .await
-        .unwrap();
+    let s = setup("happy", "", true).await;
+    for step in [
+        &["apply"][..],
+        &["profile", "validate", "acme-sr"],
+        &["profile", "publish", "acme-sr"],
+        &["sync", "--profile", "acme-sr"],
+    ] {
+        seatwarden(&s, step).await.unwrap();
+    }
     seatwarden(&s, &["subscriptions", "--profile", "acme-sr", "--json"])
         .await
         .unwrap();
@@ -106,6 +112,7 @@ async fn sync_then_deactivate_through_the_command_line() {
     assert!(!user5.active, "the stored row follows the vendor write");
     let jobs = storage.job_runs(profile).await.unwrap();
     assert_eq!(jobs[0].kind, "deactivate");
+    assert_eq!(jobs[0].trigger, "manual");
     assert_eq!(jobs[0].status, "succeeded");
     assert!(
         jobs[0]
@@ -123,14 +130,9 @@ async fn sync_then_deactivate_through_the_command_line() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_readable_credential_file_is_refused_before_anything_runs() {
-    let s = setup("perms", "").await;
+    let s = setup("perms", "", false).await;
     std::fs::set_permissions(s.dir.join("sr.key"), std::fs::Permissions::from_mode(0o644)).unwrap();
-    let err = format!(
-        "{:#}",
-        seatwarden(&s, &["sync", "--profile", "acme-sr"])
-            .await
-            .unwrap_err()
-    );
+    let err = format!("{:#}", seatwarden(&s, &["apply"]).await.unwrap_err());
     assert!(err.contains("connections.acme-sr.credential"), "{err}");
     assert!(err.contains("chmod 600"), "{err}");
     assert!(s.fake.server.requests().is_empty());
@@ -138,13 +140,8 @@ async fn a_readable_credential_file_is_refused_before_anything_runs() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_pinned_digest_that_does_not_match_is_refused() {
-    let s = setup("pin", &format!("sha256 = \"{}\"\n", "0".repeat(64))).await;
-    let err = format!(
-        "{:#}",
-        seatwarden(&s, &["sync", "--profile", "acme-sr"])
-            .await
-            .unwrap_err()
-    );
+    let s = setup("pin", &format!("sha256 = \"{}\"\n", "0".repeat(64)), false).await;
+    let err = format!("{:#}", seatwarden(&s, &["apply"]).await.unwrap_err());
     assert!(
         err.contains("connections.acme-sr.sha256: pinned 0000"),
         "{err}"
@@ -154,4 +151,39 @@ async fn a_pinned_digest_that_does_not_match_is_refused() {
         "{err}"
     );
     assert!(s.fake.server.requests().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_report_only_profile_refuses_to_deactivate() {
+    let s = setup("report-only", "", false).await;
+    for step in [
+        &["apply"][..],
+        &["profile", "validate", "acme-sr"],
+        &["profile", "publish", "acme-sr"],
+        &["sync", "--profile", "acme-sr"],
+    ] {
+        seatwarden(&s, step).await.unwrap();
+    }
+    let err = format!(
+        "{:#}",
+        seatwarden(
+            &s,
+            &["deactivate", "--profile", "acme-sr", "user5@example.com"],
+        )
+        .await
+        .unwrap_err()
+    );
+    assert!(err.contains("reclaim = true"), "{err}");
+    assert!(
+        s.fake.users()[5].active,
+        "nothing was written at the vendor"
+    );
+    assert!(
+        s.fake
+            .server
+            .requests()
+            .iter()
+            .all(|r| r.method == http::Method::GET),
+        "only reads reached the vendor"
+    );
 }

@@ -48,8 +48,16 @@ fn a_valid_file_resolves_paths_and_defaults() {
     assert_eq!(config.tenants["acme"].display_name, "Acme Corp");
     assert_eq!(config.tenants["globex"].display_name, "globex");
     let profile = &config.profiles["acme-sr"];
-    assert!(profile.download_activity);
-    assert_eq!(profile.activity_from_days, 60);
+    assert!(profile.settings.download_activity);
+    assert!(
+        !profile.settings.reclaim,
+        "reclaim is off (report only) unless set"
+    );
+    assert_eq!(
+        profile.settings.activity_from,
+        seatwarden::storage::ActivityFrom::DaysBack(60)
+    );
+    assert_eq!(config.scheduler.zone_name(), "UTC");
     assert_eq!(
         config.connections["acme-sr"].credential,
         Some(CredentialConfig::Secret(CredentialSource::Env(
@@ -200,11 +208,86 @@ fn typos_and_syntax_errors_point_at_the_line() {
 }
 
 #[test]
-fn unknown_profiles_list_the_defined_ones() {
+fn connections_are_found_only_within_their_tenant() {
     let config = Config::parse(&valid(), &file()).unwrap();
-    let err = config.profile("acme-ss").unwrap_err().to_string();
+    assert!(config.connection("acme", "acme-sr").is_ok());
+    let err = config
+        .connection("globex", "acme-sr")
+        .unwrap_err()
+        .to_string();
     assert_eq!(
         err,
-        "/etc/seatwarden/seatwarden.toml: profiles.acme-ss: no such profile (defined: acme-sr). pick one of those or add it to the configuration"
+        "/etc/seatwarden/seatwarden.toml: connections.acme-sr: tenant \"globex\" has no connection named \"acme-sr\" (its connections: none). add the connection to the configuration, under this tenant"
     );
+}
+
+#[test]
+fn several_tenants_need_one_chosen() {
+    let config = Config::parse(&valid(), &file()).unwrap();
+    let err = config.tenant(None).unwrap_err().to_string();
+    assert!(
+        err.contains(
+            "several tenants are defined (acme, globex) and none was chosen. pass --tenant"
+        ),
+        "{err}"
+    );
+    assert_eq!(config.tenant(Some("globex")).unwrap().name, "globex");
+    assert!(config.tenant(Some("initech")).is_err());
+}
+
+#[test]
+fn profile_toggles_schedules_and_scheduler_settings_are_checked() {
+    let cases = [
+        (
+            format!("{}download_subscriptions = false\n", valid()),
+            "profiles.acme-sr.download_subscriptions: downloading subscriptions cannot be turned off",
+        ),
+        (
+            format!(
+                "{}activity_from = \"2026-10-01\"\nactivity_from_days = 30\n",
+                valid()
+            ),
+            "profiles.acme-sr.activity_from: both activity_from and activity_from_days are set",
+        ),
+        (
+            format!("{}activity_from = \"last tuesday\"\n", valid()),
+            "profiles.acme-sr.activity_from: \"last tuesday\" is not a date",
+        ),
+        (
+            format!(
+                "{}schedule = {{ subscriptions = \"every day\" }}\n",
+                valid()
+            ),
+            "profiles.acme-sr.schedule.subscriptions: \"every day\" is not a cron expression",
+        ),
+        (
+            format!("{}\n[scheduler]\ntime_zone = \"Mars/Olympus\"\n", valid()),
+            "scheduler.time_zone: \"Mars/Olympus\" is not a time zone",
+        ),
+        (
+            format!("{}\n[scheduler]\nmax_concurrent_jobs = 0\n", valid()),
+            "scheduler.max_concurrent_jobs: 0 would never run a job",
+        ),
+        (
+            valid().replace(
+                "credential = { env = \"ACME_SR_TOKEN\" }",
+                "credential = { env = \"ACME_SR_TOKEN\" }\nrate_limit = \"10/fortnight\"",
+            ),
+            "connections.acme-sr.rate_limit: unknown unit \"fortnight\"",
+        ),
+    ];
+    for (text, expected) in cases {
+        let err = error(&text);
+        assert!(err.contains(expected), "expected {expected:?} in {err:?}");
+    }
+    let berlin = format!(
+        "{}schedule = {{ activity = \"15 * * * *\" }}\nreclaim = true\n\n[scheduler]\ntime_zone = \"Europe/Berlin\"\nsubscriptions = \"0 */6 * * *\"\n",
+        valid()
+    );
+    let config = Config::parse(&berlin, &file()).unwrap();
+    assert_eq!(config.scheduler.zone_name(), "Europe/Berlin");
+    assert_eq!(config.scheduler.subscriptions_cron, "0 */6 * * *");
+    let settings = &config.profiles["acme-sr"].settings;
+    assert_eq!(settings.activity_cron.as_deref(), Some("15 * * * *"));
+    assert!(settings.reclaim);
 }

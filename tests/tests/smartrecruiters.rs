@@ -37,7 +37,10 @@ fn unlimited(count: usize) -> SrTenant {
 
 fn quick() -> SyncOptions {
     SyncOptions {
-        retry_base: Duration::from_millis(50),
+        retry: seatwarden::sync::RetryPolicy {
+            base: Duration::from_millis(50),
+            ..Default::default()
+        },
         ..SyncOptions::default()
     }
 }

@@ -12,7 +12,6 @@ use seatwarden_tests::smartrecruiters_fake::{
 };
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
 
 const TOKEN: &str = "DCRA1-storage-tests";
 
@@ -86,7 +85,10 @@ impl Rig {
 
 fn once() -> SyncOptions {
     SyncOptions {
-        max_attempts: 1,
+        retry: seatwarden::sync::RetryPolicy {
+            max_attempts: 1,
+            ..Default::default()
+        },
         ..SyncOptions::default()
     }
 }
@@ -145,7 +147,7 @@ async fn a_sync_killed_between_pages_resumes_at_the_next_page_without_duplicates
     );
     assert_eq!(user_requests.len(), 8, "pages 4 to 11 only");
     let runs = reopened.job_runs(rig.profile).await.unwrap();
-    let users_run = runs.iter().find(|r| r.kind == "users").unwrap();
+    let users_run = runs.iter().find(|r| r.kind == "subscriptions").unwrap();
     assert_eq!(
         (users_run.status.as_str(), users_run.pages, users_run.items),
         ("succeeded", 11, 1050)
@@ -232,7 +234,7 @@ async fn activity_lands_on_subscriptions_and_the_watermark_moves_forward() {
     let rig = rig("activity", 60).await;
     let report = rig
         .sync(SyncOptions {
-            activity_window_days: 60,
+            activity_from: seatwarden::storage::ActivityFrom::DaysBack(60),
             ..once()
         })
         .run(&|_| {})
@@ -333,8 +335,7 @@ async fn without_the_audit_api_the_sync_records_activity_as_unsupported() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_schema_is_versioned() {
     let rig = rig("schema", 1).await;
-    assert_eq!(rig.storage.schema_version().await.unwrap(), 1);
-    let _ = Duration::ZERO;
+    assert_eq!(rig.storage.schema_version().await.unwrap(), 2);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -342,7 +343,13 @@ async fn an_account_repeated_within_a_page_is_stored_once_last_copy_wins() {
     let rig = rig("repeat", 1).await;
     let run = rig
         .storage
-        .begin_or_resume(rig.profile, seatwarden::storage::Stream::Users, None, 1)
+        .begin_or_resume(
+            rig.profile,
+            seatwarden::storage::Stream::Users,
+            None,
+            seatwarden::storage::Trigger::Manual,
+            1,
+        )
         .await
         .unwrap();
     let account = |active: bool, name: &str| seatwarden::Account {

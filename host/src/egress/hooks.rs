@@ -10,6 +10,7 @@
 use super::policy::{Denial, EgressPolicy, MethodPolicy, OriginScheme};
 use super::transport::{Target, Transport, TransportLimits};
 use crate::oauth::{OAuthClient, token_error};
+use crate::ratelimit::TokenBucket;
 use http::{HeaderName, HeaderValue};
 use http_body_util::BodyExt;
 use std::sync::{Arc, Mutex};
@@ -62,6 +63,7 @@ pub struct EgressHooks {
     limits: TransportLimits,
     denials: DenialLog,
     host_failures: HostFailures,
+    rate_limiter: Option<Arc<TokenBucket>>,
 }
 
 /// Everything [`EgressHooks`] needs for one call.
@@ -80,6 +82,8 @@ pub struct EgressCall {
     pub limits: TransportLimits,
     /// Where refusals are recorded; a fresh log when `None`.
     pub denial_log: Option<DenialLog>,
+    /// Every admitted request waits for a slot here before it leaves.
+    pub rate_limiter: Option<Arc<TokenBucket>>,
 }
 
 impl EgressHooks {
@@ -105,6 +109,7 @@ impl EgressHooks {
             limits: call.limits,
             denials: call.denial_log.unwrap_or_default(),
             host_failures: HostFailures::default(),
+            rate_limiter: call.rate_limiter,
         }
     }
 
@@ -262,7 +267,11 @@ impl WasiHttpHooks for EgressHooks {
         let denials = self.denials.clone();
         let label = self.label.clone();
         let call = self.call;
+        let rate_limiter = self.rate_limiter.clone();
         Box::new(async move {
+            if let Some(bucket) = rate_limiter {
+                bucket.acquire().await;
+            }
             let on_denial =
                 |denial: &Denial| record(&denials, &label, call, &method, &origin, denial);
             let HostCredential::OAuth(client) = credential else {
@@ -353,6 +362,7 @@ mod tests {
                     response_body_bytes: 1024,
                 },
                 denial_log: None,
+                rate_limiter: None,
             },
             Transport::new(),
         )

@@ -371,7 +371,13 @@ async fn sync_child(vendor: &str, mode: &str, users: usize) -> Result<()> {
             }
             let t = Instant::now();
             let run = storage
-                .begin_or_resume(profile, Stream::Users, None, now_ms())
+                .begin_or_resume(
+                    profile,
+                    Stream::Users,
+                    None,
+                    seatwarden::storage::Trigger::Manual,
+                    now_ms(),
+                )
                 .await?;
             let (mut cursor, mut count) = (None::<String>, 0);
             loop {
@@ -488,6 +494,7 @@ fn hooks_for(origin: &str) -> EgressHooks {
                 response_body_bytes: limits.response_body_bytes,
             },
             denial_log: None,
+            rate_limiter: None,
         },
         Transport::new(),
     )

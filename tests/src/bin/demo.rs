@@ -9,11 +9,14 @@
 //! host that is not its vendor's.
 
 use anyhow::{Context, Result};
-use seatwarden::app::{ProfileContext, open_profile};
+use seatwarden::app::App;
 use seatwarden::config::Config;
 use seatwarden::egress::{DenialLog, PrivateTargets};
+use seatwarden::profiles::Profiles;
+use seatwarden::scheduler::{JobResult, Scheduler, SchedulerOptions, SystemClock};
+use seatwarden::storage::ProfileRecord;
 use seatwarden::storage::StoredSubscription;
-use seatwarden::sync::{ActivityOutcome, Sync, SyncOptions, now_ms};
+use seatwarden::sync::now_ms;
 use seatwarden::{Connection, Credential};
 use seatwarden_tests::fixtures::{guest, repo_root};
 use seatwarden_tests::scim_server::{ScimServer, seed_user};
@@ -23,6 +26,7 @@ use seatwarden_tests::smartsheet_fake::{SmartsheetFake, SsTenant};
 use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
+use std::sync::Arc;
 
 fn secret_file(dir: &Path, name: &str, value: &str) -> Result<()> {
     let path = dir.join(name);
@@ -131,25 +135,65 @@ connection = "scim"
 
     let config = Config::load(&config_path)?;
     let cache = Some(repo_root().join("target/test-compile-cache"));
-    let mut contexts = Vec::new();
+    let app = Arc::new(App::open(config.clone(), cache).await?);
+    let (tenant_name, tenant) = app.tenant(None).await?;
+    let profiles = Profiles {
+        app: &app,
+        tenant,
+        tenant_name: tenant_name.clone(),
+        actor: "demo".into(),
+    };
+    println!("\n`seatwarden apply` creates the file's profiles as drafts:");
+    for line in profiles.apply().await? {
+        println!("  {line}");
+    }
     for name in ["smartrecruiters", "smartsheet", "scim"] {
-        let ctx = open_profile(&config, name, cache.clone()).await?;
-        report(&ctx).await?;
-        contexts.push(ctx);
+        let validation = profiles.validate(name).await?;
+        profiles.publish(name).await?;
+        println!("  {name}: validated ({}) and published", validation.detail);
+    }
+    println!(
+        "\nThe scheduler runs the jobs that are due (every new profile's first run is due at once):"
+    );
+    let scheduler = Scheduler::new(
+        app.clone(),
+        Arc::new(SystemClock),
+        SchedulerOptions::default(),
+    );
+    let started = std::time::Instant::now();
+    for outcome in scheduler.run_due().await? {
+        let result = match &outcome.result {
+            JobResult::Succeeded(detail) => detail.clone(),
+            other => format!("{other:?}"),
+        };
+        println!("  {} {}: {result}", outcome.profile, outcome.kind.as_str());
+    }
+    println!(
+        "  (all profiles concurrently, in {:.2?})",
+        started.elapsed()
+    );
+    let mut records = Vec::new();
+    for name in ["smartrecruiters", "smartsheet", "scim"] {
+        let record = profiles.get(name).await?;
+        report(&app, &record).await?;
+        records.push(record);
     }
 
-    let sr_ctx = &contexts[0];
-    let rows = sr_ctx.storage.subscriptions(sr_ctx.profile_id).await?;
+    let sr_record = &records[0];
+    let sr_ctx = app
+        .open_profile(tenant, &tenant_name, &sr_record.name)
+        .await?;
+    let rows = app.storage.subscriptions(sr_record.id).await?;
     if let Some(stale) = rows.iter().find(|r| {
         r.active && r.last_active_at.is_none() && r.identifiers.iter().all(|i| i != "ADMINISTRATOR")
     }) {
         sr_ctx
+            .connected
             .connector
-            .deactivate_user(&sr_ctx.connection, &stale.account_id)
+            .deactivate_user(&sr_ctx.connected.connection, &stale.account_id)
             .await?;
-        sr_ctx
-            .storage
-            .set_active(sr_ctx.profile_id, &stale.account_id, false)
+        app.storage
+            .set_active(sr_record.id, &stale.account_id, false)
             .await?;
         let at_vendor = sr
             .users()
@@ -164,7 +208,7 @@ connection = "scim"
     }
 
     println!("\nNow a hostile connector tries to send data to a host that is not its vendor's:");
-    let hostile = sr_ctx.runtime.load_file(&guest("fixture_hostile")).await?;
+    let hostile = app.runtime.load_file(&guest("fixture_hostile")).await?;
     let vendor = TestServer::start(|_| Reply::text(200, "vendor")).await;
     let exfiltration = TestServer::start(|_| Reply::text(200, "thanks for the data")).await;
     let refusals = DenialLog::default();
@@ -198,38 +242,28 @@ connection = "scim"
     Ok(())
 }
 
-/// Syncs one profile and prints what it found.
-async fn report(ctx: &ProfileContext) -> Result<()> {
-    let started = std::time::Instant::now();
-    let sync = Sync {
-        storage: &ctx.storage,
-        connector: &ctx.connector,
-        connection: &ctx.connection,
-        profile: ctx.profile_id,
-        options: SyncOptions::default(),
-    };
-    let report = sync
-        .run(&|_| {})
-        .await
-        .with_context(|| format!("syncing {}", ctx.profile.name))?;
+/// Prints what one profile's jobs found.
+async fn report(app: &App, record: &ProfileRecord) -> Result<()> {
+    let runs = app.storage.job_runs(record.id).await?;
     println!(
-        "\n== profile {} ({}) ==\nSynced {} accounts in {} pages in {:.2?}.",
-        ctx.profile.name,
-        ctx.connector.descriptor().label(),
-        report.accounts,
-        report.pages,
-        started.elapsed()
+        "\n== profile {} ({}@{}) ==",
+        record.name, record.connector.name, record.connector.version
     );
-    match &report.activity {
-        ActivityOutcome::Pulled { events, pages, .. } => {
-            println!("Activity: {events} events in {pages} pages (last 60 days).")
-        }
-        ActivityOutcome::Unsupported(why) => println!("Activity: not available: {why}"),
-        ActivityOutcome::Skipped => println!(
-            "Activity: this connector offers none; last activity comes from the accounts only."
-        ),
+    for run in runs.iter().filter(|r| r.kind != "validate") {
+        println!(
+            "Job {} ({}): {}, {} items in {} pages{}",
+            run.kind,
+            run.trigger,
+            run.status,
+            run.items,
+            run.pages,
+            run.detail
+                .as_ref()
+                .map(|d| format!("; {d}"))
+                .unwrap_or_default()
+        );
     }
-    let rows = ctx.storage.subscriptions(ctx.profile_id).await?;
+    let rows = app.storage.subscriptions(record.id).await?;
     let active: Vec<&StoredSubscription> = rows.iter().filter(|r| r.active).collect();
     let mut by_id: BTreeMap<&str, usize> = BTreeMap::new();
     for row in &active {

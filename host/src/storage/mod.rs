@@ -17,6 +17,14 @@ use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
+mod jobs;
+mod profiles;
+
+pub use profiles::{
+    ActivityFrom, AuditEntry, AuditNote, ConnectorIdentity, ProfileRecord, ProfileSettings,
+    ProfileStatus, ScheduledJob, Validation,
+};
+
 static MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
 /// Accounts per upsert statement: 14 parameters each stays far below
@@ -24,11 +32,11 @@ static MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 const UPSERT_CHUNK: usize = 500;
 
 /// A tenant's id. Obtained only by name, so callers always start from a tenant.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct TenantId(i64);
 
 /// A profile's id, obtained only through its tenant.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ProfileId(i64);
 
 /// The two paged streams a sync reads.
@@ -43,6 +51,31 @@ impl Stream {
         match self {
             Stream::Users => "users",
             Stream::Activity => "activity",
+        }
+    }
+
+    /// The job kind a run of this stream is recorded as.
+    pub fn job_kind(self) -> JobKind {
+        match self {
+            Stream::Users => JobKind::Subscriptions,
+            Stream::Activity => JobKind::Activity,
+        }
+    }
+}
+
+/// What started a job.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Trigger {
+    Schedule,
+    Manual,
+}
+
+impl Trigger {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Trigger::Schedule => "schedule",
+            Trigger::Manual => "manual",
         }
     }
 }
@@ -78,17 +111,86 @@ pub struct StoredSubscription {
     pub gone_at: Option<i64>,
 }
 
-/// A finished or failed job.
+/// A job run's record: what ran, why, when, what it did, how it ended.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct JobRun {
     pub id: i64,
+    pub profile: String,
     pub kind: String,
+    pub trigger: String,
+    /// `running`, `succeeded`, `failed` or `interrupted`.
     pub status: String,
     pub started_at: i64,
     pub finished_at: Option<i64>,
     pub pages: i64,
+    /// Accounts (subscriptions) or events (activity) read.
     pub items: i64,
+    pub created: i64,
+    pub updated: i64,
+    pub gone: i64,
+    /// The connector's typed error (e.g. `rate-limited`, `unauthorized`) or
+    /// the host's (`cpu-budget`, `deadline`, ...), when the run failed.
+    pub error_kind: Option<String>,
     pub detail: Option<String>,
+}
+
+/// New and already-known accounts in a page.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PageCounts {
+    pub created: i64,
+    pub updated: i64,
+}
+
+/// How an unfinished run ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RunOutcome {
+    Failed,
+    /// Stopped by a shutdown; resumes at its cursor.
+    Interrupted,
+}
+
+/// Kinds of jobs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum JobKind {
+    Subscriptions,
+    Activity,
+    Deactivate,
+    Reactivate,
+    Validate,
+}
+
+impl JobKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobKind::Subscriptions => "subscriptions",
+            JobKind::Activity => "activity",
+            JobKind::Deactivate => "deactivate",
+            JobKind::Reactivate => "reactivate",
+            JobKind::Validate => "validate",
+        }
+    }
+
+    /// The kinds the scheduler runs.
+    pub fn parse_scheduled(text: &str) -> Option<JobKind> {
+        match text {
+            "subscriptions" => Some(JobKind::Subscriptions),
+            "activity" => Some(JobKind::Activity),
+            _ => None,
+        }
+    }
+}
+
+/// A job with no pages: a vendor write or a validation.
+#[derive(Clone, Debug)]
+pub struct OneShotJob<'a> {
+    pub kind: JobKind,
+    pub trigger: Trigger,
+    pub started_at: i64,
+    pub finished_at: i64,
+    /// Set when the job failed.
+    pub error_kind: Option<&'a str>,
+    pub detail: &'a str,
 }
 
 /// The connector a profile was last synced with.
@@ -126,6 +228,14 @@ impl Storage {
             .await
             .with_context(|| format!("migrating database {}", path.display()))?;
         Ok(Storage { pool })
+    }
+
+    /// Starts a write transaction. `BEGIN IMMEDIATE` takes SQLite's write
+    /// lock up front, so concurrent writers (jobs of different profiles)
+    /// queue on the busy timeout instead of failing with "database is
+    /// locked" when a read transaction tries to become a write.
+    async fn write(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>> {
+        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
     }
 
     /// The newest applied schema migration.
@@ -199,9 +309,10 @@ impl Storage {
         profile: ProfileId,
         stream: Stream,
         since_ms: Option<i64>,
+        trigger: Trigger,
         now: i64,
     ) -> Result<RunState> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         let existing = sqlx::query(
             "SELECT c.run_id, c.cursor, c.exhausted, c.since_ms, j.pages, j.items
              FROM sync_cursors c JOIN job_runs j ON j.id = c.run_id
@@ -214,8 +325,11 @@ impl Storage {
         let state = match existing {
             Some(row) => {
                 let run_id: i64 = row.get("run_id");
-                sqlx::query("UPDATE job_runs SET status = 'running', detail = NULL WHERE id = ?")
-                    .bind(run_id)
+                sqlx::query(
+                    "UPDATE job_runs SET status = 'running', detail = NULL, error_kind = NULL, finished_at = NULL, trigger_kind = ? WHERE id = ?",
+                )
+                .bind(trigger.as_str())
+                .bind(run_id)
                     .execute(&mut *tx)
                     .await?;
                 RunState {
@@ -230,11 +344,12 @@ impl Storage {
             }
             None => {
                 let run_id: i64 = sqlx::query_scalar(
-                    "INSERT INTO job_runs (profile_id, kind, status, started_at) VALUES (?, ?, 'running', ?) RETURNING id",
+                    "INSERT INTO job_runs (profile_id, kind, status, started_at, trigger_kind) VALUES (?, ?, 'running', ?, ?) RETURNING id",
                 )
                 .bind(profile.0)
-                .bind(stream.as_str())
+                .bind(stream.job_kind().as_str())
                 .bind(now)
+                .bind(trigger.as_str())
                 .fetch_one(&mut *tx)
                 .await?;
                 sqlx::query(
@@ -262,6 +377,7 @@ impl Storage {
     }
 
     /// Stores one page of accounts and the cursor after it, atomically.
+    /// Returns how many accounts were new and how many were already known.
     pub async fn upsert_accounts_page(
         &self,
         profile: ProfileId,
@@ -269,7 +385,7 @@ impl Storage {
         accounts: &[Account],
         next_cursor: Option<&str>,
         now: i64,
-    ) -> Result<()> {
+    ) -> Result<PageCounts> {
         // A vendor that repeats an account within a page: the last copy wins
         // (one multi-row upsert may not touch the same row twice).
         let mut seen = std::collections::HashSet::with_capacity(accounts.len());
@@ -278,7 +394,8 @@ impl Storage {
             .rev()
             .filter(|a| seen.insert(a.id.as_str()))
             .collect();
-        let mut tx = self.pool.begin().await?;
+        let mut counts = PageCounts::default();
+        let mut tx = self.write().await?;
         // One statement per chunk instead of one per account: each statement
         // is a round trip to sqlx's SQLite worker thread.
         for chunk in unique.chunks(UPSERT_CHUNK) {
@@ -292,7 +409,7 @@ impl Storage {
             }
             let mut query = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
                 "INSERT INTO subscriptions (profile_id, account_id, principal, display_name, active, identifiers, attributes,
-                     created_at, last_active_at, last_active_source, first_seen_at, last_seen_at, last_seen_run, gone_at) ",
+                     created_at, last_active_at, last_active_source, first_seen_at, last_seen_at, last_seen_run, gone_at, first_seen_run) ",
             );
             query.push_values(rows, |mut row, (account, identifiers, attributes)| {
                 row.push_bind(profile.0)
@@ -308,7 +425,8 @@ impl Storage {
                     .push_bind(now)
                     .push_bind(now)
                     .push_bind(run_id)
-                    .push_bind(None::<i64>);
+                    .push_bind(None::<i64>)
+                    .push_bind(run_id);
             });
             query.push(
                 " ON CONFLICT (profile_id, account_id) DO UPDATE SET
@@ -323,9 +441,13 @@ impl Storage {
                      WHEN excluded.last_active_at IS NOT NULL
                       AND (subscriptions.last_active_at IS NULL OR excluded.last_active_at > subscriptions.last_active_at)
                      THEN excluded.last_active_at ELSE subscriptions.last_active_at END,
-                   last_seen_at = excluded.last_seen_at, last_seen_run = excluded.last_seen_run, gone_at = NULL",
+                   last_seen_at = excluded.last_seen_at, last_seen_run = excluded.last_seen_run, gone_at = NULL
+                 RETURNING first_seen_run",
             );
-            query.build().execute(&mut *tx).await?;
+            let first_seen: Vec<i64> = query.build_query_scalar().fetch_all(&mut *tx).await?;
+            let new = first_seen.iter().filter(|run| **run == run_id).count() as i64;
+            counts.created += new;
+            counts.updated += first_seen.len() as i64 - new;
         }
         advance(
             &mut tx,
@@ -334,16 +456,17 @@ impl Storage {
             run_id,
             next_cursor,
             accounts.len(),
+            counts,
         )
         .await?;
         tx.commit().await?;
-        Ok(())
+        Ok(counts)
     }
 
     /// Closes a users run: accounts not seen in it are marked gone.
     /// Returns how many were newly marked.
     pub async fn finish_users_run(&self, profile: ProfileId, run_id: i64, now: i64) -> Result<u64> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         let gone = sqlx::query(
             "UPDATE subscriptions SET gone_at = ? WHERE profile_id = ? AND last_seen_run <> ? AND gone_at IS NULL",
         )
@@ -353,6 +476,11 @@ impl Storage {
         .execute(&mut *tx)
         .await?
         .rows_affected();
+        sqlx::query("UPDATE job_runs SET gone = ? WHERE id = ?")
+            .bind(gone as i64)
+            .bind(run_id)
+            .execute(&mut *tx)
+            .await?;
         finish_run(
             &mut tx,
             profile,
@@ -393,7 +521,7 @@ impl Storage {
                 *entry = event;
             }
         }
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         let mut updated = 0;
         for event in newest.values() {
             updated += sqlx::query(
@@ -416,6 +544,7 @@ impl Storage {
             run_id,
             next_cursor,
             events.len(),
+            PageCounts::default(),
         )
         .await?;
         tx.commit().await?;
@@ -431,7 +560,7 @@ impl Storage {
         now: i64,
         detail: Option<String>,
     ) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         sqlx::query(
             "INSERT INTO activity_watermarks (profile_id, since_ms) VALUES (?, ?)
              ON CONFLICT (profile_id) DO UPDATE SET since_ms = excluded.since_ms",
@@ -445,12 +574,26 @@ impl Storage {
         Ok(())
     }
 
-    /// Marks a run failed, keeping its cursor so the next sync resumes.
-    pub async fn fail_run(&self, run_id: i64, now: i64, error: &str) -> Result<()> {
+    /// Marks a run failed (or `interrupted` by a shutdown), keeping its
+    /// cursor so the next sync resumes.
+    pub async fn fail_run(
+        &self,
+        run_id: i64,
+        now: i64,
+        outcome: RunOutcome,
+        error_kind: Option<&str>,
+        error: &str,
+    ) -> Result<()> {
+        let status = match outcome {
+            RunOutcome::Failed => "failed",
+            RunOutcome::Interrupted => "interrupted",
+        };
         sqlx::query(
-            "UPDATE job_runs SET status = 'failed', finished_at = ?, detail = ? WHERE id = ?",
+            "UPDATE job_runs SET status = ?, finished_at = ?, error_kind = ?, detail = ? WHERE id = ?",
         )
+        .bind(status)
         .bind(now)
+        .bind(error_kind)
         .bind(error)
         .bind(run_id)
         .execute(&self.pool)
@@ -459,25 +602,19 @@ impl Storage {
     }
 
     /// Records a one-shot job (e.g. a deactivation) with its outcome.
-    pub async fn record_job(
-        &self,
-        profile: ProfileId,
-        kind: &str,
-        status: &str,
-        started_at: i64,
-        now: i64,
-        detail: &str,
-    ) -> Result<i64> {
+    pub async fn record_job(&self, profile: ProfileId, job: &OneShotJob<'_>) -> Result<i64> {
         Ok(sqlx::query_scalar(
-            "INSERT INTO job_runs (profile_id, kind, status, started_at, finished_at, pages, items, detail)
-             VALUES (?, ?, ?, ?, ?, 0, 1, ?) RETURNING id",
+            "INSERT INTO job_runs (profile_id, kind, status, started_at, finished_at, pages, items, detail, trigger_kind, error_kind)
+             VALUES (?, ?, ?, ?, ?, 0, 1, ?, ?, ?) RETURNING id",
         )
         .bind(profile.0)
-        .bind(kind)
-        .bind(status)
-        .bind(started_at)
-        .bind(now)
-        .bind(detail)
+        .bind(job.kind.as_str())
+        .bind(if job.error_kind.is_some() { "failed" } else { "succeeded" })
+        .bind(job.started_at)
+        .bind(job.finished_at)
+        .bind(job.detail)
+        .bind(job.trigger.as_str())
+        .bind(job.error_kind)
         .fetch_one(&self.pool)
         .await?)
     }
@@ -535,26 +672,37 @@ impl Storage {
 
     /// A profile's job runs, newest first.
     pub async fn job_runs(&self, profile: ProfileId) -> Result<Vec<JobRun>> {
-        let rows = sqlx::query(
-            "SELECT id, kind, status, started_at, finished_at, pages, items, detail FROM job_runs
-             WHERE profile_id = ? ORDER BY id DESC",
-        )
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{JOB_RUN_COLUMNS} WHERE j.profile_id = ? ORDER BY j.id DESC"
+        )))
         .bind(profile.0)
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows
-            .iter()
-            .map(|r| JobRun {
-                id: r.get("id"),
-                kind: r.get("kind"),
-                status: r.get("status"),
-                started_at: r.get("started_at"),
-                finished_at: r.get("finished_at"),
-                pages: r.get("pages"),
-                items: r.get("items"),
-                detail: r.get("detail"),
-            })
-            .collect())
+        Ok(rows.iter().map(job_run_from_row).collect())
+    }
+}
+
+const JOB_RUN_COLUMNS: &str =
+    "SELECT j.id, p.name AS profile, j.kind, j.trigger_kind, j.status, j.started_at, j.finished_at,
+        j.pages, j.items, j.created, j.updated, j.gone, j.error_kind, j.detail
+     FROM job_runs j JOIN profiles p ON p.id = j.profile_id";
+
+fn job_run_from_row(r: &sqlx::sqlite::SqliteRow) -> JobRun {
+    JobRun {
+        id: r.get("id"),
+        profile: r.get("profile"),
+        kind: r.get("kind"),
+        trigger: r.get("trigger_kind"),
+        status: r.get("status"),
+        started_at: r.get("started_at"),
+        finished_at: r.get("finished_at"),
+        pages: r.get("pages"),
+        items: r.get("items"),
+        created: r.get("created"),
+        updated: r.get("updated"),
+        gone: r.get("gone"),
+        error_kind: r.get("error_kind"),
+        detail: r.get("detail"),
     }
 }
 
@@ -582,6 +730,7 @@ async fn advance(
     run_id: i64,
     next_cursor: Option<&str>,
     items: usize,
+    counts: PageCounts,
 ) -> Result<()> {
     sqlx::query("UPDATE sync_cursors SET cursor = ?, exhausted = ? WHERE profile_id = ? AND stream = ? AND run_id = ?")
         .bind(next_cursor)
@@ -591,9 +740,13 @@ async fn advance(
         .bind(run_id)
         .execute(&mut **tx)
         .await?;
-    sqlx::query("UPDATE job_runs SET pages = pages + 1, items = items + ? WHERE id = ?")
-        .bind(items as i64)
-        .bind(run_id)
+    sqlx::query(
+        "UPDATE job_runs SET pages = pages + 1, items = items + ?, created = created + ?, updated = updated + ? WHERE id = ?",
+    )
+    .bind(items as i64)
+    .bind(counts.created)
+    .bind(counts.updated)
+    .bind(run_id)
         .execute(&mut **tx)
         .await?;
     Ok(())

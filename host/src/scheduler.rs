@@ -1,0 +1,544 @@
+//! `seatwarden serve`: runs published profiles' jobs when they are due.
+//!
+//! One loop, three rules. A job that is due runs once, however many of its
+//! times were missed while the host was down: before it starts, its next
+//! due time moves to the first cron time after now. Jobs of one profile
+//! never overlap: a profile runs in one task at a time in this process, and
+//! holds the profile's lease in the database against other processes. Jobs
+//! of different profiles run concurrently up to a limit, each in its own
+//! task, so a slow or failing vendor only holds its own slot.
+//!
+//! Time comes from a [`Clock`], so tests drive the scheduler with a
+//! [`ManualClock`] instead of waiting. Shutdown cancels a token that every
+//! running sync watches: it stops between pages, its run is recorded as
+//! interrupted, and the next run resumes at the stored cursor.
+
+use crate::app::App;
+use crate::schedule::CronSchedule;
+use crate::storage::{
+    JobKind, OneShotJob, ProfileId, ProfileRecord, ProfileStatus, ScheduledJob, Trigger,
+};
+use crate::sync::{ActivityOutcome, Interrupted, RetryPolicy, Sync, SyncOptions};
+use anyhow::{Context, Result};
+use std::collections::{BTreeMap, HashSet};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::{Semaphore, watch};
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+/// Where the scheduler gets the time from.
+pub trait Clock: Send + std::marker::Sync + 'static {
+    /// Milliseconds since the epoch.
+    fn now(&self) -> i64;
+    /// Resolves once `now() >= at`.
+    fn sleep_until(&self, at: i64) -> Pin<Box<dyn Future<Output = ()> + Send + '_>>;
+}
+
+/// The wall clock.
+#[derive(Debug, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> i64 {
+        crate::sync::now_ms()
+    }
+
+    fn sleep_until(&self, at: i64) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
+        let wait = Duration::from_millis(u64::try_from(at - self.now()).unwrap_or(0));
+        Box::pin(tokio::time::sleep(wait))
+    }
+}
+
+/// A clock that moves only when told to: for tests.
+#[derive(Debug)]
+pub struct ManualClock {
+    now: watch::Sender<i64>,
+}
+
+impl ManualClock {
+    pub fn new(start_ms: i64) -> ManualClock {
+        ManualClock {
+            now: watch::Sender::new(start_ms),
+        }
+    }
+
+    /// Moves time to `at` (never backwards), waking every sleeper it passes.
+    pub fn set(&self, at: i64) {
+        self.now.send_modify(|now| *now = (*now).max(at));
+    }
+
+    pub fn advance(&self, by: Duration) {
+        self.set(self.now() + by.as_millis() as i64);
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> i64 {
+        *self.now.borrow()
+    }
+
+    fn sleep_until(&self, at: i64) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
+        let mut receiver = self.now.subscribe();
+        Box::pin(async move {
+            // The sender lives as long as the clock; an error cannot happen
+            // while `self` is borrowed.
+            let _ = receiver.wait_for(|now| *now >= at).await;
+        })
+    }
+}
+
+/// How one scheduled job ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum JobResult {
+    Succeeded(String),
+    Failed {
+        kind: String,
+        message: String,
+    },
+    Interrupted,
+    /// Not run: e.g. the profile is busy elsewhere.
+    Skipped(String),
+}
+
+/// One job the scheduler ran (or skipped).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JobOutcome {
+    pub tenant: String,
+    pub profile: String,
+    pub kind: JobKind,
+    pub result: JobResult,
+}
+
+/// Scheduler behaviour beyond the configuration's `[scheduler]` table.
+#[derive(Clone, Debug)]
+pub struct SchedulerOptions {
+    /// Names this process in leases (`host:pid` by default).
+    pub owner: String,
+    pub retry: RetryPolicy,
+    /// A failed job is tried again after this long (or at its next time,
+    /// if sooner), resuming at its cursor.
+    pub retry_failed_after: Duration,
+}
+
+impl Default for SchedulerOptions {
+    fn default() -> Self {
+        SchedulerOptions {
+            owner: format!(
+                "{}:{}",
+                std::env::var("HOSTNAME").unwrap_or_else(|_| "seatwarden".into()),
+                std::process::id()
+            ),
+            retry: RetryPolicy::default(),
+            retry_failed_after: Duration::from_secs(30 * 60),
+        }
+    }
+}
+
+/// The scheduler of one host process.
+pub struct Scheduler {
+    app: Arc<App>,
+    clock: Arc<dyn Clock>,
+    options: SchedulerOptions,
+    cancel: CancellationToken,
+    slots: Arc<Semaphore>,
+    running: Arc<Mutex<HashSet<ProfileId>>>,
+}
+
+impl Scheduler {
+    pub fn new(app: Arc<App>, clock: Arc<dyn Clock>, options: SchedulerOptions) -> Scheduler {
+        let slots = Arc::new(Semaphore::new(app.config.scheduler.max_concurrent_jobs));
+        Scheduler {
+            app,
+            clock,
+            options,
+            cancel: CancellationToken::new(),
+            slots,
+            running: Arc::default(),
+        }
+    }
+
+    /// Cancelling this token shuts the scheduler down gracefully.
+    pub fn shutdown_token(&self) -> CancellationToken {
+        self.cancel.clone()
+    }
+
+    /// Starts every due job whose profile is not already running, and waits
+    /// for all of them. For tests and `serve --once`.
+    pub async fn run_due(&self) -> Result<Vec<JobOutcome>> {
+        let mut tasks = JoinSet::new();
+        self.start_due(&mut tasks).await?;
+        let mut outcomes = Vec::new();
+        while let Some(joined) = tasks.join_next().await {
+            outcomes.extend(joined.context("a job task panicked")?);
+        }
+        Ok(outcomes)
+    }
+
+    /// Runs until shutdown: starts due jobs, sleeps until the next one is
+    /// due or a job finishes, and on shutdown lets running jobs stop at a
+    /// page boundary. `report` sees every finished job.
+    pub async fn serve(
+        &self,
+        report: &(dyn Fn(&JobOutcome) + Send + std::marker::Sync),
+    ) -> Result<()> {
+        let mut tasks: JoinSet<Vec<JobOutcome>> = JoinSet::new();
+        loop {
+            if self.cancel.is_cancelled() {
+                break;
+            }
+            self.start_due(&mut tasks).await?;
+            let next = self.app.storage.next_due_at().await?;
+            // Re-check at least once a minute: profiles may be published by
+            // another process while this one sleeps.
+            let wake = next.unwrap_or(i64::MAX).min(self.clock.now() + 60_000);
+            tokio::select! {
+                _ = self.cancel.cancelled() => break,
+                _ = self.clock.sleep_until(wake) => {}
+                Some(joined) = tasks.join_next(), if !tasks.is_empty() => {
+                    for outcome in joined.context("a job task panicked")? {
+                        report(&outcome);
+                    }
+                }
+            }
+        }
+        while let Some(joined) = tasks.join_next().await {
+            for outcome in joined.context("a job task panicked")? {
+                report(&outcome);
+            }
+        }
+        Ok(())
+    }
+
+    /// Claims due jobs profile by profile and spawns one task per profile.
+    async fn start_due(&self, tasks: &mut JoinSet<Vec<JobOutcome>>) -> Result<()> {
+        let now = self.clock.now();
+        let mut by_profile: BTreeMap<ProfileId, Vec<ScheduledJob>> = BTreeMap::new();
+        for job in self.app.storage.due_jobs(now).await? {
+            by_profile.entry(job.profile).or_default().push(job);
+        }
+        if by_profile.is_empty() {
+            return Ok(());
+        }
+        let published = self.app.storage.published_profiles().await?;
+        for (profile_id, mut jobs) in by_profile {
+            let Some(record) = published.iter().find(|p| p.id == profile_id).cloned() else {
+                continue;
+            };
+            if !self
+                .running
+                .lock()
+                .expect("running set poisoned")
+                .insert(profile_id)
+            {
+                continue; // still running from an earlier tick: never overlap
+            }
+            // Subscriptions first, so activity lands on fresh accounts.
+            jobs.sort_by_key(|j| JobKind::parse_scheduled(&j.kind));
+            // Missed runs collapse into this one: the next time is after now.
+            for job in &jobs {
+                let next = next_time(job, now)?;
+                self.app
+                    .storage
+                    .reschedule(profile_id, &job.kind, next, None)
+                    .await?;
+            }
+            let worker = Worker {
+                app: self.app.clone(),
+                clock: self.clock.clone(),
+                options: self.options.clone(),
+                cancel: self.cancel.clone(),
+                slots: self.slots.clone(),
+                running: self.running.clone(),
+            };
+            tasks.spawn(async move { worker.run_profile(record, jobs).await });
+        }
+        Ok(())
+    }
+}
+
+fn next_time(job: &ScheduledJob, after: i64) -> Result<i64> {
+    let zone = jiff::tz::TimeZone::get(&job.time_zone)
+        .with_context(|| format!("time zone {:?} of a stored job", job.time_zone))?;
+    CronSchedule::parse(&job.cron)
+        .map_err(anyhow::Error::msg)?
+        .next_after(after, &zone)
+}
+
+/// What one profile's task owns.
+struct Worker {
+    app: Arc<App>,
+    clock: Arc<dyn Clock>,
+    options: SchedulerOptions,
+    cancel: CancellationToken,
+    slots: Arc<Semaphore>,
+    running: Arc<Mutex<HashSet<ProfileId>>>,
+}
+
+impl Worker {
+    async fn run_profile(self, record: ProfileRecord, jobs: Vec<ScheduledJob>) -> Vec<JobOutcome> {
+        let outcome = |kind: JobKind, result: JobResult| JobOutcome {
+            tenant: record.tenant_name.clone(),
+            profile: record.name.clone(),
+            kind,
+            result,
+        };
+        let kinds: Vec<JobKind> = jobs
+            .iter()
+            .filter_map(|j| JobKind::parse_scheduled(&j.kind))
+            .collect();
+        let mut outcomes = Vec::new();
+        let permit = tokio::select! {
+            permit = self.slots.clone().acquire_owned() => permit,
+            _ = self.cancel.cancelled() => {
+                self.done(record.id);
+                return kinds.into_iter().map(|k| outcome(k, JobResult::Interrupted)).collect();
+            }
+        };
+        let _permit = permit.expect("the semaphore is never closed");
+        let owner = self.options.owner.clone();
+        let lease = self.app.config.scheduler.lease.as_millis() as i64;
+        let leased = self
+            .app
+            .storage
+            .try_lease(
+                record.id,
+                &owner,
+                self.clock.now(),
+                self.clock.now() + lease,
+            )
+            .await;
+        match leased {
+            Ok(true) => {}
+            Ok(false) => {
+                let holder = self
+                    .app
+                    .storage
+                    .lease_holder(record.id)
+                    .await
+                    .ok()
+                    .flatten()
+                    .map_or_else(|| "another worker".to_string(), |(owner, _)| owner);
+                self.done(record.id);
+                return kinds
+                    .into_iter()
+                    .map(|k| {
+                        outcome(
+                            k,
+                            JobResult::Skipped(format!("profile busy: {holder} holds its lease")),
+                        )
+                    })
+                    .collect();
+            }
+            Err(err) => {
+                self.done(record.id);
+                return kinds
+                    .into_iter()
+                    .map(|k| {
+                        outcome(
+                            k,
+                            JobResult::Failed {
+                                kind: "host".into(),
+                                message: format!("{err:#}"),
+                            },
+                        )
+                    })
+                    .collect();
+            }
+        }
+        // Keep the lease while the jobs run.
+        let heartbeat = {
+            let storage = self.app.storage.clone();
+            let clock = self.clock.clone();
+            let owner = owner.clone();
+            let id = record.id;
+            tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(Duration::from_millis((lease / 3).max(1000) as u64)).await;
+                    let now = clock.now();
+                    if let Err(err) = storage.try_lease(id, &owner, now, now + lease).await {
+                        tracing::warn!(error = %err, "could not renew a profile lease");
+                    }
+                }
+            })
+        };
+        for kind in kinds {
+            let result = self.run_job(&record, kind).await;
+            let failed = matches!(result, JobResult::Failed { .. });
+            let interrupted = result == JobResult::Interrupted;
+            if failed {
+                self.retry_soon(&record, kind).await;
+            }
+            outcomes.push(outcome(kind, result));
+            if interrupted {
+                break;
+            }
+        }
+        heartbeat.abort();
+        if let Err(err) = self.app.storage.release_lease(record.id, &owner).await {
+            tracing::warn!(error = %err, "could not release a profile lease");
+        }
+        self.done(record.id);
+        outcomes
+    }
+
+    fn done(&self, profile: ProfileId) {
+        self.running
+            .lock()
+            .expect("running set poisoned")
+            .remove(&profile);
+    }
+
+    /// A failed job comes back after `retry_failed_after`, unless its next
+    /// scheduled time is sooner.
+    async fn retry_soon(&self, record: &ProfileRecord, kind: JobKind) {
+        let soon = self.clock.now() + self.options.retry_failed_after.as_millis() as i64;
+        let Ok(jobs) = self.app.storage.scheduled_jobs(record.id).await else {
+            return;
+        };
+        if let Some(job) = jobs.iter().find(|j| j.kind == kind.as_str())
+            && soon < job.next_due_at
+            && let Err(err) = self
+                .app
+                .storage
+                .reschedule(record.id, kind.as_str(), soon, None)
+                .await
+        {
+            tracing::warn!(error = %err, "could not reschedule a failed job");
+        }
+    }
+
+    async fn run_job(&self, record: &ProfileRecord, kind: JobKind) -> JobResult {
+        let started = self.clock.now();
+        let result = self.sync(record, kind).await;
+        let ran_at = Some(started);
+        if let Ok(jobs) = self.app.storage.scheduled_jobs(record.id).await
+            && let Some(job) = jobs.iter().find(|j| j.kind == kind.as_str())
+        {
+            let _ = self
+                .app
+                .storage
+                .reschedule(record.id, kind.as_str(), job.next_due_at, ran_at)
+                .await;
+        }
+        match result {
+            Ok(detail) => JobResult::Succeeded(detail),
+            Err(err) if err.downcast_ref::<Interrupted>().is_some() => JobResult::Interrupted,
+            Err(err) => {
+                let kind_name = err
+                    .downcast_ref::<crate::error::CallError>()
+                    .map_or("host", |e| e.kind_name())
+                    .to_string();
+                JobResult::Failed {
+                    kind: kind_name,
+                    message: format!("{err:#}"),
+                }
+            }
+        }
+    }
+
+    /// Connects the profile and runs one job; failures before the sync
+    /// starts (credential missing, connector changed) are recorded as
+    /// failed job runs too, so `seatwarden jobs` shows them.
+    async fn sync(&self, record: &ProfileRecord, kind: JobKind) -> Result<String> {
+        let started = self.clock.now();
+        let ready = self.prepare(record).await;
+        let connected = match ready {
+            Ok(connected) => connected,
+            Err((error_kind, err)) => {
+                let message = format!("{err:#}");
+                self.app
+                    .storage
+                    .record_job(
+                        record.id,
+                        &OneShotJob {
+                            kind,
+                            trigger: Trigger::Schedule,
+                            started_at: started,
+                            finished_at: self.clock.now(),
+                            error_kind: Some(error_kind),
+                            detail: &message,
+                        },
+                    )
+                    .await?;
+                return Err(err);
+            }
+        };
+        let sync = Sync {
+            storage: &self.app.storage,
+            connector: &connected.connector,
+            connection: &connected.connection,
+            profile: record.id,
+            options: SyncOptions {
+                download_activity: record.settings.download_activity,
+                activity_from: record.settings.activity_from,
+                trigger: Trigger::Schedule,
+                retry: self.options.retry,
+                cancel: self.cancel.clone(),
+            },
+        };
+        let quiet = |_| {};
+        match kind {
+            JobKind::Activity => match sync.run_activity(&quiet).await? {
+                ActivityOutcome::Pulled {
+                    events,
+                    pages,
+                    activity_updates,
+                } => Ok(format!(
+                    "{events} events in {pages} pages; {activity_updates} last-activity updates"
+                )),
+                ActivityOutcome::Unsupported(why) => Ok(format!("activity not available: {why}")),
+                ActivityOutcome::Skipped => Ok("activity skipped".into()),
+            },
+            _ => {
+                let report = sync.run_users(&quiet).await?;
+                Ok(format!(
+                    "{} accounts in {} pages{}; {} gone",
+                    report.accounts,
+                    report.pages,
+                    if report.resumed { " (resumed)" } else { "" },
+                    report.gone
+                ))
+            }
+        }
+    }
+
+    /// Connects a profile and checks it may still run: still published, and
+    /// its connection and connector are the ones it was validated against.
+    async fn prepare(
+        &self,
+        record: &ProfileRecord,
+    ) -> Result<crate::app::Connected, (&'static str, anyhow::Error)> {
+        let current = self
+            .app
+            .storage
+            .profile(record.tenant, &record.name)
+            .await
+            .map_err(|e| ("host", e))?;
+        if current.as_ref().map(|p| p.status) != Some(ProfileStatus::Published) {
+            return Err((
+                "unpublished",
+                anyhow::anyhow!("profile {} is no longer published", record.name),
+            ));
+        }
+        let connected = self
+            .app
+            .connect(&record.tenant_name, &record.settings.connection)
+            .await
+            .map_err(|e| ("host", e.context(format!("profile {}", record.name))))?;
+        let validated = record.validation.as_ref().map(|v| v.fingerprint.as_str());
+        if validated != Some(connected.fingerprint.as_str()) {
+            return Err((
+                "stale-validation",
+                anyhow::anyhow!(
+                    "profile {}: its connection or connector changed since it was validated; run `seatwarden profile validate {}` and publish it again",
+                    record.name,
+                    record.name
+                ),
+            ));
+        }
+        Ok(connected)
+    }
+}

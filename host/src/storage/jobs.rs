@@ -1,0 +1,149 @@
+//! Storage for the scheduler: due jobs, per-profile leases and job results.
+//!
+//! A lease is a row per profile with an owner and an expiry. Taking it is
+//! one conditional upsert, so two workers (or two host processes on one
+//! database) never run jobs of the same profile at once; a crashed owner's
+//! lease simply expires. On PostgreSQL the same functions become
+//! `SELECT ... FOR UPDATE SKIP LOCKED`; callers do not change.
+
+use super::profiles::ScheduledJob;
+use super::{JOB_RUN_COLUMNS, JobRun, ProfileId, Storage, TenantId, job_run_from_row};
+use anyhow::Result;
+use sqlx::Row;
+
+impl Storage {
+    /// A profile's scheduled jobs.
+    pub async fn scheduled_jobs(&self, profile: ProfileId) -> Result<Vec<ScheduledJob>> {
+        let rows = sqlx::query(
+            "SELECT profile_id, kind, cron, time_zone, next_due_at, last_run_at FROM scheduled_jobs
+             WHERE profile_id = ? ORDER BY kind",
+        )
+        .bind(profile.0)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.iter().map(scheduled_from_row).collect())
+    }
+
+    /// Every scheduled job due at `now` (of published profiles only).
+    pub async fn due_jobs(&self, now: i64) -> Result<Vec<ScheduledJob>> {
+        let rows = sqlx::query(
+            "SELECT s.profile_id, s.kind, s.cron, s.time_zone, s.next_due_at, s.last_run_at
+             FROM scheduled_jobs s JOIN profiles p ON p.id = s.profile_id
+             WHERE p.status = 'published' AND s.next_due_at <= ?
+             ORDER BY s.next_due_at, s.profile_id, s.kind",
+        )
+        .bind(now)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.iter().map(scheduled_from_row).collect())
+    }
+
+    /// The earliest time any scheduled job is due.
+    pub async fn next_due_at(&self) -> Result<Option<i64>> {
+        Ok(sqlx::query_scalar(
+            "SELECT MIN(s.next_due_at) FROM scheduled_jobs s JOIN profiles p ON p.id = s.profile_id
+             WHERE p.status = 'published'",
+        )
+        .fetch_one(&self.pool)
+        .await?)
+    }
+
+    /// Moves a job's next due time (after it ran, or was found overdue).
+    pub async fn reschedule(
+        &self,
+        profile: ProfileId,
+        kind: &str,
+        next_due_at: i64,
+        ran_at: Option<i64>,
+    ) -> Result<()> {
+        sqlx::query(
+            "UPDATE scheduled_jobs SET next_due_at = ?, last_run_at = COALESCE(?, last_run_at)
+             WHERE profile_id = ? AND kind = ?",
+        )
+        .bind(next_due_at)
+        .bind(ran_at)
+        .bind(profile.0)
+        .bind(kind)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Takes the profile's lease for `owner` until `expires_at`, unless
+    /// another owner holds an unexpired one. Renews the owner's own lease.
+    pub async fn try_lease(
+        &self,
+        profile: ProfileId,
+        owner: &str,
+        now: i64,
+        expires_at: i64,
+    ) -> Result<bool> {
+        let taken = sqlx::query(
+            "INSERT INTO profile_leases (profile_id, owner, expires_at) VALUES (?, ?, ?)
+             ON CONFLICT (profile_id) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at
+             WHERE profile_leases.expires_at <= ? OR profile_leases.owner = excluded.owner",
+        )
+        .bind(profile.0)
+        .bind(owner)
+        .bind(expires_at)
+        .bind(now)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(taken == 1)
+    }
+
+    /// Gives the lease back, if `owner` holds it.
+    pub async fn release_lease(&self, profile: ProfileId, owner: &str) -> Result<()> {
+        sqlx::query("DELETE FROM profile_leases WHERE profile_id = ? AND owner = ?")
+            .bind(profile.0)
+            .bind(owner)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Who holds a profile's lease, and until when.
+    pub async fn lease_holder(&self, profile: ProfileId) -> Result<Option<(String, i64)>> {
+        let row = sqlx::query("SELECT owner, expires_at FROM profile_leases WHERE profile_id = ?")
+            .bind(profile.0)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|r| (r.get("owner"), r.get("expires_at"))))
+    }
+
+    /// A tenant's job runs, newest first: all profiles, or one; optionally
+    /// only those that did not succeed.
+    pub async fn tenant_job_runs(
+        &self,
+        tenant: TenantId,
+        profile: Option<ProfileId>,
+        failed_only: bool,
+        limit: i64,
+    ) -> Result<Vec<JobRun>> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{JOB_RUN_COLUMNS} WHERE p.tenant_id = ? AND (? IS NULL OR j.profile_id = ?)
+               AND (? = FALSE OR j.status IN ('failed', 'interrupted'))
+             ORDER BY j.id DESC LIMIT ?"
+        )))
+        .bind(tenant.0)
+        .bind(profile.map(|p| p.0))
+        .bind(profile.map(|p| p.0))
+        .bind(failed_only)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.iter().map(job_run_from_row).collect())
+    }
+}
+
+fn scheduled_from_row(r: &sqlx::sqlite::SqliteRow) -> ScheduledJob {
+    ScheduledJob {
+        profile: ProfileId(r.get("profile_id")),
+        kind: r.get("kind"),
+        cron: r.get("cron"),
+        time_zone: r.get("time_zone"),
+        next_due_at: r.get("next_due_at"),
+        last_run_at: r.get("last_run_at"),
+    }
+}

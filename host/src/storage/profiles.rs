@@ -1,0 +1,484 @@
+//! Storage of integration profiles: their settings, lifecycle state,
+//! schedules and the audit entries their changes leave.
+//!
+//! Every lookup starts from a [`TenantId`], so a profile of one tenant cannot
+//! be named, listed or changed from another. The lifecycle rules themselves
+//! (what may be published, what sends a profile back to draft) live in
+//! `crate::profiles`; this module only reads and writes rows, each change in
+//! one transaction together with its audit entry.
+
+use super::{ProfileId, Storage, TenantId};
+use anyhow::{Context, Result};
+use serde::Serialize;
+use sqlx::Row;
+
+/// Where a profile stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ProfileStatus {
+    Draft,
+    Published,
+}
+
+impl ProfileStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProfileStatus::Draft => "draft",
+            ProfileStatus::Published => "published",
+        }
+    }
+}
+
+/// Where the first activity pull starts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ActivityFrom {
+    /// A fixed day (UTC midnight).
+    Date(jiff::civil::Date),
+    /// This many days before the first pull.
+    DaysBack(u32),
+}
+
+impl std::fmt::Display for ActivityFrom {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ActivityFrom::Date(date) => write!(f, "{date}"),
+            ActivityFrom::DaysBack(days) => write!(f, "{days} days back"),
+        }
+    }
+}
+
+/// What an administrator sets on a profile.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ProfileSettings {
+    pub connection: String,
+    pub download_activity: bool,
+    /// Cleared: report only (candidates are made, nothing is deactivated).
+    pub reclaim: bool,
+    pub activity_from: ActivityFrom,
+    /// Cron expressions overriding the default schedules.
+    pub subscriptions_cron: Option<String>,
+    pub activity_cron: Option<String>,
+}
+
+/// The connector a profile uses, as last loaded.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ConnectorIdentity {
+    pub name: String,
+    pub version: String,
+    pub digest: String,
+    pub base_url: String,
+}
+
+/// The outcome of the last `validate`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Validation {
+    pub at: i64,
+    pub passed: bool,
+    pub detail: String,
+    /// Fingerprint of the connection and connector it ran against.
+    pub fingerprint: String,
+}
+
+/// A stored profile.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ProfileRecord {
+    #[serde(skip)]
+    pub id: ProfileId,
+    #[serde(skip)]
+    pub tenant: TenantId,
+    pub tenant_name: String,
+    pub name: String,
+    pub status: ProfileStatus,
+    pub settings: ProfileSettings,
+    pub connector: ConnectorIdentity,
+    pub validation: Option<Validation>,
+    pub published_at: Option<i64>,
+    pub created_at: i64,
+}
+
+/// One of a published profile's scheduled jobs.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ScheduledJob {
+    #[serde(skip)]
+    pub profile: ProfileId,
+    pub kind: String,
+    pub cron: String,
+    pub time_zone: String,
+    pub next_due_at: i64,
+    pub last_run_at: Option<i64>,
+}
+
+/// One audit entry.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct AuditEntry {
+    pub id: i64,
+    pub profile: Option<String>,
+    pub at: i64,
+    pub actor: String,
+    pub action: String,
+    pub detail: String,
+}
+
+/// Who did something and why, for the audit log.
+#[derive(Clone, Debug)]
+pub struct AuditNote<'a> {
+    pub actor: &'a str,
+    pub action: &'a str,
+    pub detail: &'a str,
+    pub at: i64,
+}
+
+const PROFILE_COLUMNS: &str = "SELECT p.id, p.tenant_id, t.name AS tenant_name, p.name, p.status,
+        p.connection_name, p.download_activity, p.reclaim, p.activity_from_date, p.activity_from_days,
+        p.subscriptions_cron, p.activity_cron, p.connector_name, p.connector_version, p.connector_digest,
+        p.base_url, p.validated_at, p.validation_passed, p.validation_detail, p.validated_fingerprint,
+        p.published_at, p.created_at
+     FROM profiles p JOIN tenants t ON t.id = p.tenant_id";
+
+fn profile_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<ProfileRecord> {
+    let activity_from = match r.get::<Option<String>, _>("activity_from_date") {
+        Some(date) => ActivityFrom::Date(date.parse().context("stored activity_from_date")?),
+        None => ActivityFrom::DaysBack(
+            u32::try_from(r.get::<i64, _>("activity_from_days")).context("activity_from_days")?,
+        ),
+    };
+    let status = match r.get::<String, _>("status").as_str() {
+        "published" => ProfileStatus::Published,
+        _ => ProfileStatus::Draft,
+    };
+    let validation = r
+        .get::<Option<i64>, _>("validated_at")
+        .map(|at| Validation {
+            at,
+            passed: r
+                .get::<Option<bool>, _>("validation_passed")
+                .unwrap_or(false),
+            detail: r
+                .get::<Option<String>, _>("validation_detail")
+                .unwrap_or_default(),
+            fingerprint: r
+                .get::<Option<String>, _>("validated_fingerprint")
+                .unwrap_or_default(),
+        });
+    Ok(ProfileRecord {
+        id: ProfileId(r.get("id")),
+        tenant: TenantId(r.get("tenant_id")),
+        tenant_name: r.get("tenant_name"),
+        name: r.get("name"),
+        status,
+        settings: ProfileSettings {
+            connection: r.get("connection_name"),
+            download_activity: r.get("download_activity"),
+            reclaim: r.get("reclaim"),
+            activity_from,
+            subscriptions_cron: r.get("subscriptions_cron"),
+            activity_cron: r.get("activity_cron"),
+        },
+        connector: ConnectorIdentity {
+            name: r.get("connector_name"),
+            version: r.get("connector_version"),
+            digest: r.get("connector_digest"),
+            base_url: r.get("base_url"),
+        },
+        validation,
+        published_at: r.get("published_at"),
+        created_at: r.get("created_at"),
+    })
+}
+
+fn activity_columns(from: ActivityFrom) -> (Option<String>, i64) {
+    match from {
+        ActivityFrom::Date(date) => (Some(date.to_string()), 60),
+        ActivityFrom::DaysBack(days) => (None, i64::from(days)),
+    }
+}
+
+async fn audit(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    tenant: TenantId,
+    profile: Option<&str>,
+    note: &AuditNote<'_>,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO audit_log (tenant_id, profile_name, at, actor, action, detail) VALUES (?, ?, ?, ?, ?, ?)",
+    )
+    .bind(tenant.0)
+    .bind(profile)
+    .bind(note.at)
+    .bind(note.actor)
+    .bind(note.action)
+    .bind(note.detail)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+impl Storage {
+    /// A tenant by name, if it exists.
+    pub async fn find_tenant(&self, name: &str) -> Result<Option<TenantId>> {
+        Ok(sqlx::query_scalar("SELECT id FROM tenants WHERE name = ?")
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await?
+            .map(TenantId))
+    }
+
+    /// Creates a draft profile. Fails if the tenant already has one by that name.
+    pub async fn create_profile(
+        &self,
+        tenant: TenantId,
+        name: &str,
+        settings: &ProfileSettings,
+        connector: &ConnectorIdentity,
+        note: &AuditNote<'_>,
+    ) -> Result<ProfileId> {
+        let mut tx = self.write().await?;
+        let (date, days) = activity_columns(settings.activity_from);
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO profiles (tenant_id, name, connector_name, connector_version, connector_digest, base_url,
+                 created_at, connection_name, status, download_activity, reclaim, activity_from_date,
+                 activity_from_days, subscriptions_cron, activity_cron)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'draft', ?, ?, ?, ?, ?, ?) RETURNING id",
+        )
+        .bind(tenant.0)
+        .bind(name)
+        .bind(&connector.name)
+        .bind(&connector.version)
+        .bind(&connector.digest)
+        .bind(&connector.base_url)
+        .bind(note.at)
+        .bind(&settings.connection)
+        .bind(settings.download_activity)
+        .bind(settings.reclaim)
+        .bind(date)
+        .bind(days)
+        .bind(&settings.subscriptions_cron)
+        .bind(&settings.activity_cron)
+        .fetch_one(&mut *tx)
+        .await
+        .with_context(|| format!("creating profile {name}"))?;
+        audit(&mut tx, tenant, Some(name), note).await?;
+        tx.commit().await?;
+        Ok(ProfileId(id))
+    }
+
+    /// Replaces a profile's settings and connector identity; `status` is
+    /// what the lifecycle decided it becomes (a draft has no jobs), and
+    /// `outdated` marks the last validation as no longer covering the
+    /// settings (publishing then needs a new one).
+    pub async fn update_profile(
+        &self,
+        profile: &ProfileRecord,
+        settings: &ProfileSettings,
+        connector: &ConnectorIdentity,
+        status: ProfileStatus,
+        outdated: bool,
+        note: &AuditNote<'_>,
+    ) -> Result<()> {
+        let mut tx = self.write().await?;
+        let (date, days) = activity_columns(settings.activity_from);
+        sqlx::query(
+            "UPDATE profiles SET connection_name = ?, download_activity = ?, reclaim = ?, activity_from_date = ?,
+                 activity_from_days = ?, subscriptions_cron = ?, activity_cron = ?, connector_name = ?,
+                 connector_version = ?, connector_digest = ?, base_url = ?, status = ?,
+                 published_at = CASE WHEN ? = 'draft' THEN NULL ELSE published_at END,
+                 validated_fingerprint = CASE WHEN ? THEN NULL ELSE validated_fingerprint END
+             WHERE id = ? AND tenant_id = ?",
+        )
+        .bind(&settings.connection)
+        .bind(settings.download_activity)
+        .bind(settings.reclaim)
+        .bind(date)
+        .bind(days)
+        .bind(&settings.subscriptions_cron)
+        .bind(&settings.activity_cron)
+        .bind(&connector.name)
+        .bind(&connector.version)
+        .bind(&connector.digest)
+        .bind(&connector.base_url)
+        .bind(status.as_str())
+        .bind(status.as_str())
+        .bind(outdated)
+        .bind(profile.id.0)
+        .bind(profile.tenant.0)
+        .execute(&mut *tx)
+        .await?;
+        if status == ProfileStatus::Draft {
+            sqlx::query("DELETE FROM scheduled_jobs WHERE profile_id = ?")
+                .bind(profile.id.0)
+                .execute(&mut *tx)
+                .await?;
+        }
+        audit(&mut tx, profile.tenant, Some(&profile.name), note).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// A tenant's profile by name.
+    pub async fn profile(&self, tenant: TenantId, name: &str) -> Result<Option<ProfileRecord>> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{PROFILE_COLUMNS} WHERE p.tenant_id = ? AND p.name = ?"
+        )))
+        .bind(tenant.0)
+        .bind(name)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(profile_from_row).transpose()
+    }
+
+    /// A tenant's profiles, by name.
+    pub async fn profiles(&self, tenant: TenantId) -> Result<Vec<ProfileRecord>> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{PROFILE_COLUMNS} WHERE p.tenant_id = ? ORDER BY p.name"
+        )))
+        .bind(tenant.0)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(profile_from_row).collect()
+    }
+
+    /// Every published profile of every tenant: what `serve` schedules.
+    pub async fn published_profiles(&self) -> Result<Vec<ProfileRecord>> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{PROFILE_COLUMNS} WHERE p.status = 'published' ORDER BY t.name, p.name"
+        )))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(profile_from_row).collect()
+    }
+
+    /// Records a validation's outcome and the fingerprint it ran against.
+    pub async fn record_validation(
+        &self,
+        profile: &ProfileRecord,
+        validation: &Validation,
+        note: &AuditNote<'_>,
+    ) -> Result<()> {
+        let mut tx = self.write().await?;
+        sqlx::query(
+            "UPDATE profiles SET validated_at = ?, validation_passed = ?, validation_detail = ?, validated_fingerprint = ?
+             WHERE id = ? AND tenant_id = ?",
+        )
+        .bind(validation.at)
+        .bind(validation.passed)
+        .bind(&validation.detail)
+        .bind(&validation.fingerprint)
+        .bind(profile.id.0)
+        .bind(profile.tenant.0)
+        .execute(&mut *tx)
+        .await?;
+        audit(&mut tx, profile.tenant, Some(&profile.name), note).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Publishes a profile and creates its jobs, atomically.
+    pub async fn publish_profile(
+        &self,
+        profile: &ProfileRecord,
+        jobs: &[ScheduledJob],
+        note: &AuditNote<'_>,
+    ) -> Result<()> {
+        let mut tx = self.write().await?;
+        sqlx::query(
+            "UPDATE profiles SET status = 'published', published_at = ? WHERE id = ? AND tenant_id = ?",
+        )
+        .bind(note.at)
+        .bind(profile.id.0)
+        .bind(profile.tenant.0)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("DELETE FROM scheduled_jobs WHERE profile_id = ?")
+            .bind(profile.id.0)
+            .execute(&mut *tx)
+            .await?;
+        for job in jobs {
+            sqlx::query(
+                "INSERT INTO scheduled_jobs (profile_id, kind, cron, time_zone, next_due_at, last_run_at) VALUES (?, ?, ?, ?, ?, ?)",
+            )
+            .bind(profile.id.0)
+            .bind(&job.kind)
+            .bind(&job.cron)
+            .bind(&job.time_zone)
+            .bind(job.next_due_at)
+            .bind(job.last_run_at)
+            .execute(&mut *tx)
+            .await?;
+        }
+        audit(&mut tx, profile.tenant, Some(&profile.name), note).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Returns a profile to draft and removes its jobs.
+    pub async fn unpublish_profile(
+        &self,
+        profile: &ProfileRecord,
+        note: &AuditNote<'_>,
+    ) -> Result<()> {
+        self.update_profile(
+            profile,
+            &profile.settings,
+            &profile.connector,
+            ProfileStatus::Draft,
+            false,
+            note,
+        )
+        .await
+    }
+
+    /// Deletes a profile with its data, jobs and job runs; its audit entries
+    /// stay (they name the profile, not its row).
+    pub async fn delete_profile(
+        &self,
+        profile: &ProfileRecord,
+        note: &AuditNote<'_>,
+    ) -> Result<()> {
+        let mut tx = self.write().await?;
+        for table in [
+            "scheduled_jobs",
+            "profile_leases",
+            "sync_cursors",
+            "activity_watermarks",
+            "subscriptions",
+            "job_runs",
+        ] {
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "DELETE FROM {table} WHERE profile_id = ?"
+            )))
+            .bind(profile.id.0)
+            .execute(&mut *tx)
+            .await?;
+        }
+        sqlx::query("DELETE FROM profiles WHERE id = ? AND tenant_id = ?")
+            .bind(profile.id.0)
+            .bind(profile.tenant.0)
+            .execute(&mut *tx)
+            .await?;
+        audit(&mut tx, profile.tenant, Some(&profile.name), note).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// A tenant's audit entries, oldest first.
+    pub async fn audit_entries(&self, tenant: TenantId) -> Result<Vec<AuditEntry>> {
+        let rows = sqlx::query(
+            "SELECT id, profile_name, at, actor, action, detail FROM audit_log WHERE tenant_id = ? ORDER BY id",
+        )
+        .bind(tenant.0)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|r| AuditEntry {
+                id: r.get("id"),
+                profile: r.get("profile_name"),
+                at: r.get("at"),
+                actor: r.get("actor"),
+                action: r.get("action"),
+                detail: r.get("detail"),
+            })
+            .collect())
+    }
+}
