@@ -291,11 +291,20 @@ impl Worker {
             .collect();
         let mut outcomes = Vec::new();
         let permit = tokio::select! {
-            permit = self.slots.clone().acquire_owned() => permit,
-            _ = self.cancel.cancelled() => {
-                self.done(record.id);
-                return kinds.into_iter().map(|k| outcome(k, JobResult::Interrupted)).collect();
+            permit = self.slots.clone().acquire_owned() => Some(permit),
+            _ = self.cancel.cancelled() => None,
+        };
+        let Some(permit) = permit else {
+            // Shut down before a slot freed up: due again at the next start.
+            let now = self.clock.now();
+            for kind in &kinds {
+                self.due_again(&record, *kind, now).await;
             }
+            self.done(record.id);
+            return kinds
+                .into_iter()
+                .map(|k| outcome(k, JobResult::Interrupted))
+                .collect();
         };
         let _permit = permit.expect("the semaphore is never closed");
         let owner = self.options.owner.clone();
@@ -321,6 +330,11 @@ impl Worker {
                     .ok()
                     .flatten()
                     .map_or_else(|| "another worker".to_string(), |(owner, _)| owner);
+                // Try again soon rather than at the next scheduled time.
+                let soon = self.retry_at();
+                for kind in &kinds {
+                    self.due_again(&record, *kind, soon).await;
+                }
                 self.done(record.id);
                 return kinds
                     .into_iter()
@@ -364,15 +378,21 @@ impl Worker {
                 }
             })
         };
-        for kind in kinds {
+        for (i, kind) in kinds.iter().copied().enumerate() {
             let result = self.run_job(&record, kind).await;
-            let failed = matches!(result, JobResult::Failed { .. });
-            let interrupted = result == JobResult::Interrupted;
-            if failed {
-                self.retry_soon(&record, kind).await;
+            if matches!(result, JobResult::Failed { .. }) {
+                let soon = self.retry_at();
+                self.due_again(&record, kind, soon).await;
             }
+            let interrupted = result == JobResult::Interrupted;
             outcomes.push(outcome(kind, result));
             if interrupted {
+                // This job and the ones not started are due at the next
+                // start, which resumes at the stored cursor.
+                let now = self.clock.now();
+                for rest in &kinds[i..] {
+                    self.due_again(&record, *rest, now).await;
+                }
                 break;
             }
         }
@@ -391,22 +411,26 @@ impl Worker {
             .remove(&profile);
     }
 
-    /// A failed job comes back after `retry_failed_after`, unless its next
-    /// scheduled time is sooner.
-    async fn retry_soon(&self, record: &ProfileRecord, kind: JobKind) {
-        let soon = self.clock.now() + self.options.retry_failed_after.as_millis() as i64;
+    /// When a failed or skipped job is tried again.
+    fn retry_at(&self) -> i64 {
+        self.clock.now() + self.options.retry_failed_after.as_millis() as i64
+    }
+
+    /// Makes a job due again at `at`, unless its next scheduled time is
+    /// sooner.
+    async fn due_again(&self, record: &ProfileRecord, kind: JobKind, at: i64) {
         let Ok(jobs) = self.app.storage.scheduled_jobs(record.id).await else {
             return;
         };
         if let Some(job) = jobs.iter().find(|j| j.kind == kind.as_str())
-            && soon < job.next_due_at
+            && at < job.next_due_at
             && let Err(err) = self
                 .app
                 .storage
-                .reschedule(record.id, kind.as_str(), soon, None)
+                .reschedule(record.id, kind.as_str(), at, None)
                 .await
         {
-            tracing::warn!(error = %err, "could not reschedule a failed job");
+            tracing::warn!(error = %err, "could not reschedule a job");
         }
     }
 

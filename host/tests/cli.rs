@@ -1,4 +1,5 @@
-//! The `seatwarden` binary as an operator runs it: `connector inspect`.
+//! The `seatwarden` binary as an operator runs it: `connector inspect`,
+//! `apply` and `profile`, with tenants kept apart.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -72,4 +73,147 @@ fn inspect_explains_why_a_component_is_not_a_connector() {
     assert!(err.starts_with("error: "), "{err}");
     assert!(err.contains("is not a Seatwarden connector"), "{err}");
     assert!(out.stdout.is_empty());
+}
+
+/// Writes `text` as the configuration in a fresh directory with the two
+/// tenants' 0600 credential files beside it.
+fn operator_dir(name: &str, text: &str) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    for key in ["acme.key", "globex.key"] {
+        std::fs::write(dir.join(key), "DCRA1-unused").unwrap();
+        std::fs::set_permissions(dir.join(key), std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    std::fs::write(dir.join("seatwarden.toml"), text).unwrap();
+    dir
+}
+
+fn two_tenants(acme_profile_extra: &str) -> String {
+    let wasm = fixture("smartrecruiters").display().to_string();
+    // Nothing here contacts a vendor: apply, list and show are local.
+    format!(
+        r#"database = "seatwarden.db"
+
+[tenants.acme]
+[tenants.globex]
+
+[connections.acme-sr]
+tenant = "acme"
+connector = "{wasm}"
+base_url = "http://127.0.0.1:9"
+private_targets = "allow-loopback"
+credential = {{ file = "acme.key" }}
+
+[connections.globex-sr]
+tenant = "globex"
+connector = "{wasm}"
+base_url = "http://127.0.0.1:9"
+private_targets = "allow-loopback"
+credential = {{ file = "globex.key" }}
+
+[profiles.acme-sr]
+tenant = "acme"
+connection = "acme-sr"
+{acme_profile_extra}
+[profiles.globex-sr]
+tenant = "globex"
+connection = "globex-sr"
+"#
+    )
+}
+
+fn in_dir(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
+    let config = dir.join("seatwarden.toml").display().to_string();
+    let mut all = vec!["--config", config.as_str()];
+    all.extend_from_slice(args);
+    seatwarden(&all)
+}
+
+fn stdout(out: &std::process::Output) -> String {
+    assert!(
+        out.status.success(),
+        "failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout.clone()).unwrap()
+}
+
+#[test]
+fn apply_is_idempotent_and_prints_what_changed() {
+    let dir = operator_dir("apply", &two_tenants(""));
+    let first = stdout(&in_dir(&dir, &["apply"]));
+    assert!(
+        first.contains("tenant acme:\n  + acme-sr: created (draft)"),
+        "{first}"
+    );
+    assert!(
+        first.contains("tenant globex:\n  + globex-sr: created (draft)"),
+        "{first}"
+    );
+    let second = stdout(&in_dir(&dir, &["apply"]));
+    assert!(second.contains("= acme-sr: unchanged"), "{second}");
+    assert!(second.contains("= globex-sr: unchanged"), "{second}");
+
+    std::fs::write(
+        dir.join("seatwarden.toml"),
+        two_tenants("reclaim = true\nschedule = { subscriptions = \"0 4 * * 1-5\" }\n"),
+    )
+    .unwrap();
+    let third = stdout(&in_dir(&dir, &["apply"]));
+    assert!(
+        third.contains(
+            "~ acme-sr: reclaim off -> on; subscriptions schedule default -> 0 4 * * 1-5"
+        ),
+        "{third}"
+    );
+    assert!(third.contains("= globex-sr: unchanged"), "{third}");
+    let shown = stdout(&in_dir(
+        &dir,
+        &["--tenant", "acme", "profile", "show", "acme-sr"],
+    ));
+    assert!(shown.contains("draft"), "{shown}");
+}
+
+#[test]
+fn one_tenant_cannot_reach_another_tenants_profile_from_the_command_line() {
+    let dir = operator_dir("tenants", &two_tenants(""));
+    stdout(&in_dir(&dir, &["apply"]));
+
+    let listed = stdout(&in_dir(&dir, &["--tenant", "globex", "profile", "list"]));
+    assert!(listed.contains("globex-sr"), "{listed}");
+    assert!(!listed.contains("acme-sr"), "{listed}");
+    for args in [
+        &["--tenant", "globex", "profile", "show", "acme-sr"][..],
+        &["--tenant", "globex", "profile", "validate", "acme-sr"],
+        &[
+            "--tenant", "globex", "profile", "delete", "acme-sr", "--yes",
+        ],
+        &["--tenant", "globex", "jobs", "--profile", "acme-sr"],
+    ] {
+        let out = in_dir(&dir, args);
+        assert!(!out.status.success(), "{args:?} succeeded");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("tenant globex has no profile \"acme-sr\""),
+            "{args:?}: {err}"
+        );
+    }
+    // Two tenants and no --tenant: the command asks which.
+    let out = in_dir(&dir, &["profile", "list"]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--tenant"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Acme's profile is still there; deleting it needs confirmation.
+    let out = in_dir(&dir, &["--tenant", "acme", "profile", "delete", "acme-sr"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("pass --yes"));
+    stdout(&in_dir(
+        &dir,
+        &["--tenant", "acme", "profile", "show", "acme-sr"],
+    ));
 }

@@ -1,0 +1,519 @@
+//! The scheduler behind `seatwarden serve`, driven by a [`ManualClock`] so
+//! nothing waits for real time: due jobs run once, missed runs collapse,
+//! a profile never runs twice at once, failures retry later and resume at
+//! their cursor, shutdown stops at a page boundary, one hung vendor does not
+//! hold up another, retry decisions, and the per-credential token bucket.
+
+use seatwarden::CallError;
+use seatwarden::ConnectorError;
+use seatwarden::app::App;
+use seatwarden::error::CallErrorKind;
+use seatwarden::profiles::Profiles;
+use seatwarden::scheduler::{
+    Clock, JobOutcome, JobResult, ManualClock, Scheduler, SchedulerOptions,
+};
+use seatwarden::storage::{JobKind, JobRun, ProfileRecord};
+use seatwarden::sync::{RetryDecision, RetryPolicy, now_ms};
+use seatwarden_tests::smartrecruiters_fake::{
+    DAY_MS, Fault, SmartRecruitersFake, SrTenant, seed_tenant,
+};
+use seatwarden_tests::workspace::{Workspace, smartrecruiters_connection};
+use std::sync::Arc;
+use std::time::Duration;
+
+const MINUTE_MS: i64 = 60_000;
+
+async fn fake(token: &str, users: usize) -> SmartRecruitersFake {
+    SmartRecruitersFake::start(SrTenant {
+        rate_limit: None,
+        ..seed_tenant(token, users, now_ms())
+    })
+    .await
+}
+
+/// Writes one tenant with one profile per `(name, vendor)`, applies,
+/// validates and publishes them all.
+async fn published(
+    ws: &Workspace,
+    vendors: &[(&str, &SmartRecruitersFake, &str)],
+    connection_extra: &str,
+) -> Arc<App> {
+    let mut config = String::from("[tenants.acme]\n\n");
+    for (name, vendor, token) in vendors {
+        ws.secret(&format!("{name}.key"), token);
+        config.push_str(&smartrecruiters_connection(
+            name,
+            "acme",
+            &vendor.url(),
+            &format!("{name}.key"),
+        ));
+        config.push_str(connection_extra);
+        config.push_str(&format!(
+            "\n[profiles.{name}]\ntenant = \"acme\"\nconnection = \"{name}\"\n\n"
+        ));
+    }
+    ws.write_config(&config);
+    let app = ws.app().await.unwrap();
+    let p = profiles(&app).await;
+    p.apply().await.unwrap();
+    for (name, _, _) in vendors {
+        assert!(p.validate(name).await.unwrap().passed);
+        p.publish(name).await.unwrap();
+    }
+    app
+}
+
+async fn profiles(app: &App) -> Profiles<'_> {
+    let (tenant_name, tenant) = app.tenant(Some("acme")).await.unwrap();
+    Profiles {
+        app,
+        tenant,
+        tenant_name,
+        actor: "test".into(),
+    }
+}
+
+async fn record(app: &App, name: &str) -> ProfileRecord {
+    profiles(app).await.get(name).await.unwrap()
+}
+
+/// Job runs the scheduler made (not the validation's), oldest first.
+async fn scheduled_runs(app: &App, profile: &ProfileRecord) -> Vec<JobRun> {
+    let mut runs: Vec<JobRun> = app
+        .storage
+        .job_runs(profile.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.trigger == "schedule")
+        .collect();
+    runs.sort_by_key(|r| r.id);
+    runs
+}
+
+async fn next_due(app: &App, profile: &ProfileRecord, kind: &str) -> i64 {
+    app.storage
+        .scheduled_jobs(profile.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|j| j.kind == kind)
+        .unwrap()
+        .next_due_at
+}
+
+fn users_requests(vendor: &SmartRecruitersFake) -> Vec<String> {
+    vendor
+        .server
+        .requests()
+        .into_iter()
+        .filter(|r| {
+            r.target.starts_with("/user-api/v201804/users?")
+                || r.target == "/user-api/v201804/users"
+        })
+        .map(|r| r.target)
+        .collect()
+}
+
+/// A start time for the manual clock that is after every job's first due
+/// time and far from the default 02:00 runs, whatever the real time is.
+fn tomorrow_noon() -> i64 {
+    (now_ms() / DAY_MS + 1) * DAY_MS + 12 * 60 * MINUTE_MS
+}
+
+fn kinds(outcomes: &[JobOutcome]) -> Vec<(String, JobKind)> {
+    let mut kinds: Vec<_> = outcomes
+        .iter()
+        .map(|o| (o.profile.clone(), o.kind))
+        .collect();
+    kinds.sort_by_key(|(p, k)| (p.clone(), k.as_str()));
+    kinds
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn due_jobs_run_once_and_missed_runs_collapse_into_one() {
+    let vendor = fake("DCRA1-due", 120).await;
+    let ws = Workspace::new("scheduler-due");
+    let app = published(&ws, &[("sr", &vendor, "DCRA1-due")], "").await;
+    let clock = Arc::new(ManualClock::new(tomorrow_noon()));
+    let scheduler = Scheduler::new(app.clone(), clock.clone(), SchedulerOptions::default());
+
+    // A new profile's first runs are due at once.
+    let first = scheduler.run_due().await.unwrap();
+    assert_eq!(
+        first
+            .iter()
+            .map(|o| (o.kind, o.result.clone()))
+            .map(|(k, r)| (k, matches!(r, JobResult::Succeeded(_))))
+            .collect::<Vec<_>>(),
+        [(JobKind::Subscriptions, true), (JobKind::Activity, true)],
+        "{first:?}"
+    );
+    let sr = record(&app, "sr").await;
+    let runs = scheduled_runs(&app, &sr).await;
+    assert_eq!(runs.len(), 2);
+    assert_eq!(runs[0].kind, "subscriptions");
+    assert_eq!(runs[0].status, "succeeded");
+    assert_eq!(runs[0].items, 120);
+    assert_eq!(runs[0].created, 120);
+    assert_eq!(runs[0].pages, 2);
+    assert_eq!(runs[1].kind, "activity");
+    assert!(runs[1].items > 0, "activity events are counted");
+
+    // Nothing is due until the next 02:00 UTC.
+    assert!(scheduler.run_due().await.unwrap().is_empty());
+    let next = next_due(&app, &sr, "subscriptions").await;
+    assert!(next > clock.now() && next <= clock.now() + DAY_MS);
+    assert_eq!(
+        (next / MINUTE_MS) % (24 * 60),
+        2 * 60,
+        "the default schedule is 02:00 in the configured zone (UTC)"
+    );
+
+    // The host was down for three days: each job runs once, not three times.
+    clock.advance(Duration::from_millis((3 * DAY_MS + 60 * MINUTE_MS) as u64));
+    let caught_up = scheduler.run_due().await.unwrap();
+    assert_eq!(caught_up.len(), 2, "{caught_up:?}");
+    assert_eq!(scheduled_runs(&app, &sr).await.len(), 4);
+    assert!(next_due(&app, &sr, "subscriptions").await > clock.now());
+    assert!(scheduler.run_due().await.unwrap().is_empty());
+    // The second subscriptions run saw the same accounts again.
+    let runs = scheduled_runs(&app, &sr).await;
+    assert_eq!((runs[2].created, runs[2].updated), (0, 120));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_profile_never_runs_twice_at_once() {
+    let vendor = fake("DCRA1-busy", 50).await;
+    let ws = Workspace::new("scheduler-busy");
+    let app = published(&ws, &[("sr", &vendor, "DCRA1-busy")], "").await;
+    let sr = record(&app, "sr").await;
+    let clock = Arc::new(ManualClock::new(tomorrow_noon()));
+    let scheduler = Scheduler::new(app.clone(), clock.clone(), SchedulerOptions::default());
+
+    // Another host process holds the profile's lease.
+    let now = clock.now();
+    assert!(
+        app.storage
+            .try_lease(sr.id, "other-host:42", now, now + 15 * MINUTE_MS)
+            .await
+            .unwrap()
+    );
+    let before = vendor.server.requests().len();
+    let skipped = scheduler.run_due().await.unwrap();
+    assert_eq!(skipped.len(), 2);
+    for outcome in &skipped {
+        match &outcome.result {
+            JobResult::Skipped(why) => assert!(why.contains("other-host:42"), "{why}"),
+            other => panic!("expected a skip, got {other:?}"),
+        }
+    }
+    assert_eq!(
+        vendor.server.requests().len(),
+        before,
+        "the vendor saw nothing"
+    );
+    assert!(scheduled_runs(&app, &sr).await.is_empty());
+    // It is tried again in 30 minutes, not tomorrow; by then the lease
+    // has expired.
+    assert_eq!(
+        next_due(&app, &sr, "subscriptions").await,
+        now + 30 * MINUTE_MS
+    );
+    clock.advance(Duration::from_secs(31 * 60));
+    let ran = scheduler.run_due().await.unwrap();
+    assert!(
+        ran.iter()
+            .all(|o| matches!(o.result, JobResult::Succeeded(_))),
+        "{ran:?}"
+    );
+    assert_eq!(
+        app.storage.lease_holder(sr.id).await.unwrap(),
+        None,
+        "released"
+    );
+
+    // Two ticks at once in this process start the profile once.
+    clock.advance(Duration::from_millis(DAY_MS as u64));
+    let first_pages_before = users_requests(&vendor)
+        .iter()
+        .filter(|t| !t.contains("pageId"))
+        .count();
+    let (a, b) = tokio::join!(scheduler.run_due(), scheduler.run_due());
+    let mut both = a.unwrap();
+    both.extend(b.unwrap());
+    assert_eq!(kinds(&both).len(), 2, "{both:?}");
+    let first_pages_after = users_requests(&vendor)
+        .iter()
+        .filter(|t| !t.contains("pageId"))
+        .count();
+    assert_eq!(
+        first_pages_after - first_pages_before,
+        1,
+        "one listing, not two"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_run_is_retried_later_and_resumes_at_its_cursor() {
+    let vendor = fake("DCRA1-fail", 350).await;
+    let ws = Workspace::new("scheduler-fail");
+    let app = published(&ws, &[("sr", &vendor, "DCRA1-fail")], "").await;
+    let sr = record(&app, "sr").await;
+    let clock = Arc::new(ManualClock::new(tomorrow_noon()));
+    let scheduler = Scheduler::new(app.clone(), clock.clone(), SchedulerOptions::default());
+
+    // Two pages arrive, then the vendor rejects the third request (a 4xx:
+    // never retried within the run).
+    vendor.inject([Fault::Pass, Fault::Pass, Fault::Status(404)]);
+    let outcomes = scheduler.run_due().await.unwrap();
+    match &outcomes[0].result {
+        JobResult::Failed { kind, message } => {
+            assert_eq!(kind, "not-found");
+            assert!(message.contains("list-users"), "{message}");
+        }
+        other => panic!("expected a failure, got {other:?}"),
+    }
+    assert!(
+        matches!(outcomes[1].result, JobResult::Succeeded(_)),
+        "activity still ran"
+    );
+    let failed = app
+        .storage
+        .tenant_job_runs(sr.tenant, Some(sr.id), true, 10)
+        .await
+        .unwrap();
+    assert_eq!(failed.len(), 1);
+    assert_eq!(failed[0].status, "failed");
+    assert_eq!(failed[0].error_kind.as_deref(), Some("not-found"));
+    assert_eq!(failed[0].pages, 2);
+    assert_eq!(app.storage.subscriptions(sr.id).await.unwrap().len(), 200);
+
+    // Due again in 30 minutes; the retry resumes at page three.
+    assert_eq!(
+        next_due(&app, &sr, "subscriptions").await,
+        clock.now() + 30 * MINUTE_MS
+    );
+    let listed_before = users_requests(&vendor).len();
+    clock.advance(Duration::from_secs(30 * 60));
+    let retried = scheduler.run_due().await.unwrap();
+    assert_eq!(retried.len(), 1, "only the failed job is due: {retried:?}");
+    match &retried[0].result {
+        JobResult::Succeeded(detail) => assert!(detail.contains("resumed"), "{detail}"),
+        other => panic!("expected success, got {other:?}"),
+    }
+    let resumed: Vec<String> = users_requests(&vendor)[listed_before..].to_vec();
+    assert!(
+        resumed.iter().all(|t| t.contains("pageId")),
+        "the retry did not start over: {resumed:?}"
+    );
+    assert_eq!(app.storage.subscriptions(sr.id).await.unwrap().len(), 350);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_mid_run_stops_cleanly_and_the_next_start_resumes() {
+    let vendor = fake("DCRA1-stop", 500).await;
+    let ws = Workspace::new("scheduler-stop");
+    let app = published(&ws, &[("sr", &vendor, "DCRA1-stop")], "").await;
+    let sr = record(&app, "sr").await;
+    let clock = Arc::new(ManualClock::new(tomorrow_noon()));
+    let scheduler = Arc::new(Scheduler::new(
+        app.clone(),
+        clock.clone(),
+        SchedulerOptions::default(),
+    ));
+
+    // The third page never comes back; shut down while it hangs.
+    vendor.inject([Fault::Pass, Fault::Pass, Fault::Hang]);
+    let before = vendor.server.requests().len();
+    let running = tokio::spawn({
+        let scheduler = scheduler.clone();
+        async move { scheduler.run_due().await }
+    });
+    vendor.server.wait_for_requests(before + 3).await;
+    scheduler.shutdown_token().cancel();
+    let outcomes = running.await.unwrap().unwrap();
+    assert_eq!(outcomes.len(), 1, "activity did not start: {outcomes:?}");
+    assert_eq!(outcomes[0].result, JobResult::Interrupted);
+    let runs = scheduled_runs(&app, &sr).await;
+    assert_eq!(runs[0].status, "interrupted");
+    assert_eq!(runs[0].pages, 2);
+    assert_eq!(
+        app.storage.subscriptions(sr.id).await.unwrap().len(),
+        200,
+        "whole pages only"
+    );
+    assert_eq!(app.storage.lease_holder(sr.id).await.unwrap(), None);
+    // Both jobs are due at the next start.
+    assert!(next_due(&app, &sr, "subscriptions").await <= clock.now());
+    assert!(next_due(&app, &sr, "activity").await <= clock.now());
+
+    let listed_before = users_requests(&vendor).len();
+    let restarted = Scheduler::new(app.clone(), clock.clone(), SchedulerOptions::default());
+    let outcomes = restarted.run_due().await.unwrap();
+    assert_eq!(outcomes.len(), 2, "{outcomes:?}");
+    match &outcomes[0].result {
+        JobResult::Succeeded(detail) => assert!(detail.contains("resumed"), "{detail}"),
+        other => panic!("expected success, got {other:?}"),
+    }
+    assert!(
+        users_requests(&vendor)[listed_before..]
+            .iter()
+            .all(|t| t.contains("pageId"))
+    );
+    assert_eq!(app.storage.subscriptions(sr.id).await.unwrap().len(), 500);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hung_vendor_does_not_hold_up_another_profile() {
+    let slow = fake("DCRA1-slow", 30).await;
+    let quick = fake("DCRA1-quick", 30).await;
+    let ws = Workspace::new("scheduler-slow");
+    let app = published(
+        &ws,
+        &[
+            ("slow", &slow, "DCRA1-slow"),
+            ("quick", &quick, "DCRA1-quick"),
+        ],
+        "",
+    )
+    .await;
+    slow.inject([Fault::Hang]);
+    let slow_before = slow.server.requests().len();
+    let clock = Arc::new(ManualClock::new(tomorrow_noon()));
+    let scheduler = Arc::new(Scheduler::new(
+        app.clone(),
+        clock,
+        SchedulerOptions::default(),
+    ));
+    let (sender, mut reports) = tokio::sync::mpsc::unbounded_channel();
+    let serving = tokio::spawn({
+        let scheduler = scheduler.clone();
+        async move {
+            scheduler
+                .serve(&move |outcome: &JobOutcome| {
+                    let _ = sender.send(outcome.clone());
+                })
+                .await
+        }
+    });
+    // Quick's two jobs finish while slow's first request hangs.
+    let mut seen = Vec::new();
+    while seen.len() < 2 {
+        seen.push(reports.recv().await.unwrap());
+    }
+    assert!(
+        seen.iter()
+            .all(|o| o.profile == "quick" && matches!(o.result, JobResult::Succeeded(_))),
+        "{seen:?}"
+    );
+    slow.server.wait_for_requests(slow_before + 1).await;
+    scheduler.shutdown_token().cancel();
+    serving.await.unwrap().unwrap();
+    let last = reports.recv().await.unwrap();
+    assert_eq!(
+        (last.profile.as_str(), last.result),
+        ("slow", JobResult::Interrupted)
+    );
+}
+
+fn vendor_error(error: ConnectorError) -> CallError {
+    CallError {
+        connector: "test@0.1.0".into(),
+        call: "list-users",
+        kind: CallErrorKind::Vendor(error),
+        stderr: String::new(),
+        denials: Vec::new(),
+    }
+}
+
+#[test]
+fn retries_back_off_with_jitter_honour_vendor_waits_and_skip_4xx() {
+    let policy = RetryPolicy::default();
+    let outage = vendor_error(ConnectorError::Unavailable("503".into()));
+    let wait = |attempt, jitter| match policy.decide(&outage, attempt, jitter) {
+        RetryDecision::Retry(wait) => wait,
+        RetryDecision::GiveUp => panic!("attempt {attempt} gave up"),
+    };
+    // base 500 ms, doubling, spread over [w/2, w).
+    assert_eq!(wait(1, 0.0), Duration::from_millis(250));
+    assert!(wait(1, 0.999) < Duration::from_millis(500));
+    assert_eq!(wait(3, 0.0), Duration::from_millis(1000));
+    assert!(wait(3, 0.5) > wait(3, 0.0), "jitter spreads retries");
+    assert_eq!(
+        RetryPolicy {
+            max_attempts: 30,
+            ..policy
+        }
+        .decide(&outage, 25, 0.999),
+        RetryDecision::Retry(Duration::from_secs(60).mul_f64(0.5 + 0.999 / 2.0)),
+        "the cap bounds the wait"
+    );
+    assert_eq!(
+        policy.decide(&outage, policy.max_attempts, 0.0),
+        RetryDecision::GiveUp
+    );
+
+    // A vendor's own wait is honoured exactly, up to the limit.
+    let hinted = vendor_error(ConnectorError::RateLimited(Some(1_500)));
+    assert_eq!(
+        policy.decide(&hinted, 1, 0.7),
+        RetryDecision::Retry(Duration::from_millis(1_500))
+    );
+    let too_long = vendor_error(ConnectorError::RateLimited(Some(3_600_000)));
+    assert_eq!(policy.decide(&too_long, 1, 0.0), RetryDecision::GiveUp);
+    let unhinted = vendor_error(ConnectorError::RateLimited(None));
+    assert_eq!(
+        policy.decide(&unhinted, 2, 0.0),
+        RetryDecision::Retry(Duration::from_millis(500))
+    );
+
+    // 4xx-class and sandbox failures are never retried.
+    for error in [
+        ConnectorError::Unauthorized("401".into()),
+        ConnectorError::Forbidden("403".into()),
+        ConnectorError::NotFound("404".into()),
+        ConnectorError::InvalidResponse("garbage".into()),
+    ] {
+        assert_eq!(
+            policy.decide(&vendor_error(error), 1, 0.0),
+            RetryDecision::GiveUp
+        );
+    }
+    let cpu = CallError {
+        kind: CallErrorKind::CpuBudget(Duration::from_secs(1)),
+        ..vendor_error(ConnectorError::Unavailable(String::new()))
+    };
+    assert_eq!(policy.decide(&cpu, 1, 0.0), RetryDecision::GiveUp);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_token_bucket_keeps_a_sync_under_the_vendors_limit() {
+    // The fake allows 5 requests per second per endpoint; the connection's
+    // bucket allows 4, so the vendor never has to refuse one.
+    let vendor = SmartRecruitersFake::start(SrTenant {
+        rate_limit: Some(5),
+        ..seed_tenant("DCRA1-bucket", 600, now_ms())
+    })
+    .await;
+    let ws = Workspace::new("scheduler-bucket");
+    let app = published(
+        &ws,
+        &[("sr", &vendor, "DCRA1-bucket")],
+        "rate_limit = \"4/s\"\n",
+    )
+    .await;
+    let clock = Arc::new(ManualClock::new(tomorrow_noon()));
+    let outcomes = Scheduler::new(app.clone(), clock, SchedulerOptions::default())
+        .run_due()
+        .await
+        .unwrap();
+    assert!(
+        outcomes
+            .iter()
+            .all(|o| matches!(o.result, JobResult::Succeeded(_))),
+        "{outcomes:?}"
+    );
+    assert!(users_requests(&vendor).len() >= 6);
+    assert_eq!(vendor.rate_limited(), 0, "no request was refused");
+}
