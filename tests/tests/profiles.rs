@@ -475,3 +475,71 @@ async fn one_tenant_cannot_see_or_touch_another_tenants_profiles() {
             .all(|r| r.header("x-smarttoken") != Some("DCRA1-acme"))
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_from_before_profiles_keeps_its_data_after_the_upgrade() {
+    let vendor = fake(TOKEN, 5).await;
+    let ws = Workspace::new("profiles-upgrade");
+    ws.secret("sr.key", TOKEN);
+    single(&ws, &vendor.url(), "");
+
+    // A schema-1 database, as the previous release left it: a profile that
+    // was synced once, with its job run.
+    let migrations = ws.dir.join("migrations-v1");
+    std::fs::create_dir_all(&migrations).unwrap();
+    let root = seatwarden_tests::fixtures::repo_root().join("host/migrations");
+    std::fs::copy(
+        root.join("0001_initial.sql"),
+        migrations.join("0001_initial.sql"),
+    )
+    .unwrap();
+    let options = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(ws.dir.join("seatwarden.db"))
+        .create_if_missing(true);
+    let pool = sqlx::SqlitePool::connect_with(options).await.unwrap();
+    sqlx::migrate::Migrator::new(migrations.as_path())
+        .await
+        .unwrap()
+        .run(&pool)
+        .await
+        .unwrap();
+    for statement in [
+        "INSERT INTO tenants (id, name, created_at) VALUES (1, 'acme', 0)",
+        "INSERT INTO profiles (id, tenant_id, name, connector_name, connector_version, connector_digest, base_url, created_at)
+         VALUES (1, 1, 'acme-sr', 'smartrecruiters', '0.1.0', 'old', 'http://old', 0)",
+        "INSERT INTO job_runs (id, profile_id, kind, status, started_at, finished_at, pages, items)
+         VALUES (1, 1, 'users', 'succeeded', 0, 1, 1, 1)",
+        "INSERT INTO subscriptions (profile_id, account_id, principal, active, identifiers, attributes,
+            first_seen_at, last_seen_at, last_seen_run) VALUES (1, 'u1', 'kept@example.com', 1, '[]', '[]', 0, 0, 1)",
+    ] {
+        sqlx::query(statement).execute(&pool).await.unwrap();
+    }
+    pool.close().await;
+
+    // The new host migrates it in place; applying the file links the old
+    // profile to its connection, as a draft.
+    let app = ws.app().await.unwrap();
+    assert_eq!(app.storage.schema_version().await.unwrap(), 2);
+    let p = tenant_profiles(&app, "acme").await;
+    match &p.apply().await.unwrap()[..] {
+        [Applied::Updated { name, changes }] => {
+            assert_eq!(name, "acme-sr");
+            assert!(
+                changes.iter().any(|c| c.contains("-> acme-sr")),
+                "{changes:?}"
+            );
+        }
+        other => panic!("unexpected apply report {other:?}"),
+    }
+    let record = p.get("acme-sr").await.unwrap();
+    assert_eq!(record.status, ProfileStatus::Draft);
+    let rows = app.storage.subscriptions(record.id).await.unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].principal, "kept@example.com");
+    let runs = app.storage.job_runs(record.id).await.unwrap();
+    assert_eq!(runs.len(), 1);
+    assert_eq!(
+        runs[0].kind, "subscriptions",
+        "old 'users' runs are renamed"
+    );
+}
