@@ -651,26 +651,29 @@ async fn serve(app: Arc<App>, once: bool) -> Result<()> {
             outcome.kind.as_str()
         );
     };
-    if once {
-        for outcome in scheduler.run_due().await? {
-            print(&outcome);
-        }
-        return Ok(());
-    }
-    let published = app.storage.published_profiles().await?;
-    eprintln!(
-        "seatwarden serve: {} published profiles, up to {} jobs at once, schedules in {}; Ctrl-C or SIGTERM stops gracefully",
-        published.len(),
-        app.config.scheduler.max_concurrent_jobs,
-        app.config.scheduler.zone_name()
-    );
     let token = scheduler.shutdown_token();
-    tokio::spawn(async move {
+    let signals = tokio::spawn(async move {
         shutdown_signal().await;
         eprintln!("seatwarden serve: stopping; running jobs stop after their current page");
         token.cancel();
     });
-    scheduler.serve(&print).await
+    let result = if once {
+        scheduler
+            .run_due()
+            .await
+            .map(|outcomes| outcomes.iter().for_each(print))
+    } else {
+        let published = app.storage.published_profiles().await?;
+        eprintln!(
+            "seatwarden serve: {} published profiles, up to {} jobs at once, schedules in {}; Ctrl-C or SIGTERM stops gracefully",
+            published.len(),
+            app.config.scheduler.max_concurrent_jobs,
+            app.config.scheduler.zone_name()
+        );
+        scheduler.serve(&print).await
+    };
+    signals.abort();
+    result
 }
 
 async fn shutdown_signal() {

@@ -187,3 +187,45 @@ async fn a_report_only_profile_refuses_to_deactivate() {
         "only reads reached the vendor"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_once_runs_what_is_due_and_jobs_shows_it() {
+    let s = setup("serve", "", false).await;
+    for step in [
+        &["apply"][..],
+        &["profile", "validate", "acme-sr"],
+        &["profile", "publish", "acme-sr"],
+        &["serve", "--once"],
+        &["jobs"],
+        &["jobs", "--failed", "--json"],
+    ] {
+        seatwarden(&s, step).await.unwrap();
+    }
+    let storage = Storage::open(&s.dir.join("seatwarden.db")).await.unwrap();
+    let tenant = storage.find_tenant("acme").await.unwrap().unwrap();
+    let runs = storage
+        .tenant_job_runs(tenant, None, false, 100)
+        .await
+        .unwrap();
+    let scheduled: Vec<(&str, &str)> = runs
+        .iter()
+        .filter(|r| r.trigger == "schedule")
+        .map(|r| (r.kind.as_str(), r.status.as_str()))
+        .collect();
+    assert_eq!(
+        scheduled.len(),
+        2,
+        "subscriptions and activity ran once each: {scheduled:?}"
+    );
+    assert!(scheduled.iter().all(|(_, status)| *status == "succeeded"));
+    // Nothing is due any more: a second pass runs nothing.
+    seatwarden(&s, &["serve", "--once"]).await.unwrap();
+    assert_eq!(
+        storage
+            .tenant_job_runs(tenant, None, false, 100)
+            .await
+            .unwrap()
+            .len(),
+        runs.len()
+    );
+}
