@@ -50,8 +50,10 @@ UPDATE job_runs SET kind = 'subscriptions' WHERE kind = 'users';
 
 ALTER TABLE subscriptions ADD COLUMN first_seen_run BIGINT NOT NULL DEFAULT 0;
 
--- Append-only record of decisions. No foreign key on the profile: a deleted
--- profile's entries stay, under its name.
+-- Append-only record of decisions, one hash chain per tenant: prev_hash is
+-- the hash of the tenant's entry before this one, hash covers that link and
+-- every field (see host/src/storage/audit.rs). No foreign key on the
+-- profile: a deleted profile's entries stay, under its name.
 CREATE TABLE audit_log (
     id            INTEGER PRIMARY KEY,
     tenant_id     BIGINT NOT NULL REFERENCES tenants (id),
@@ -59,7 +61,9 @@ CREATE TABLE audit_log (
     at            BIGINT NOT NULL,
     actor         TEXT NOT NULL,
     action        TEXT NOT NULL,
-    detail        TEXT NOT NULL
+    detail        TEXT NOT NULL,
+    prev_hash     TEXT NOT NULL,
+    hash          TEXT NOT NULL UNIQUE
 );
 CREATE INDEX audit_log_tenant ON audit_log (tenant_id, id);
 CREATE INDEX job_runs_profile ON job_runs (profile_id, id);

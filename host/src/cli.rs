@@ -11,8 +11,8 @@ use crate::profiles::Profiles;
 use crate::runtime::{Runtime, RuntimeConfig, default_cache_dir};
 use crate::scheduler::{JobOutcome, JobResult, Scheduler, SchedulerOptions, SystemClock};
 use crate::storage::{
-    ActivityFrom, JobKind, JobRun, OneShotJob, ProfileRecord, ProfileSettings, ProfileStatus,
-    StoredSubscription, Stream, TenantId, Trigger,
+    ActivityFrom, AuditCheck, JobKind, JobRun, OneShotJob, ProfileRecord, ProfileSettings,
+    ProfileStatus, StoredSubscription, Stream, TenantId, Trigger,
 };
 use crate::sync::{ActivityOutcome, Progress, Sync, SyncOptions, now_ms};
 use anyhow::{Context, Result, bail};
@@ -98,11 +98,29 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// The tenant's audit log: check its hash chain, or export it.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
     /// Run the published profiles' schedules until SIGTERM or Ctrl-C.
     Serve {
         /// Run the jobs that are due now, then exit.
         #[arg(long)]
         once: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AuditCommand {
+    /// Recompute the hash chain; fails naming the first entry that does not
+    /// match, and prints the head hash to keep elsewhere.
+    Verify,
+    /// Write every entry as JSON lines (with its hashes) to a file or stdout.
+    Export {
+        /// The file to write [default: stdout].
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
     },
 }
 
@@ -288,7 +306,56 @@ pub async fn run(cli: Cli) -> Result<()> {
             )
             .await
         }
+        Command::Audit { command } => {
+            let (tenant_name, tenant_id) = app.tenant(cli.tenant.as_deref()).await?;
+            audit(&app, tenant_id, &tenant_name, command).await
+        }
         Command::Serve { once } => serve(app, once).await,
+    }
+}
+
+async fn audit(
+    app: &App,
+    tenant: TenantId,
+    tenant_name: &str,
+    command: AuditCommand,
+) -> Result<()> {
+    match command {
+        AuditCommand::Verify => match app.storage.verify_audit(tenant).await? {
+            AuditCheck::Intact { entries, head } => {
+                println!(
+                    "audit log of tenant {tenant_name}: intact, {entries} entries; head {head}"
+                );
+                println!(
+                    "(keep the head hash outside this database to detect a cut-off tail later)"
+                );
+                Ok(())
+            }
+            AuditCheck::Broken { entry, reason } => bail!(
+                "audit log of tenant {tenant_name} is broken at entry {entry}: {reason}; entries from there on cannot be trusted. Compare with an earlier export or backup"
+            ),
+        },
+        AuditCommand::Export { out } => {
+            let entries = app.storage.audit_entries(tenant).await?;
+            let mut text = String::new();
+            for entry in &entries {
+                text.push_str(&serde_json::to_string(entry)?);
+                text.push('\n');
+            }
+            match out {
+                Some(path) => {
+                    std::fs::write(&path, text)
+                        .with_context(|| format!("writing {}", path.display()))?;
+                    eprintln!(
+                        "wrote {} audit entries to {}",
+                        entries.len(),
+                        path.display()
+                    );
+                }
+                None => print!("{text}"),
+            }
+            Ok(())
+        }
     }
 }
 

@@ -17,12 +17,14 @@ use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
+mod audit;
 mod jobs;
 mod profiles;
 
+pub use audit::{AuditCheck, AuditEntry, AuditNote, GENESIS, check_chain};
 pub use profiles::{
-    ActivityFrom, AuditEntry, AuditNote, ConnectorIdentity, ProfileRecord, ProfileSettings,
-    ProfileStatus, ScheduledJob, Validation,
+    ActivityFrom, ConnectorIdentity, ProfileRecord, ProfileSettings, ProfileStatus, ScheduledJob,
+    Validation,
 };
 
 static MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");

@@ -7,6 +7,7 @@
 //! `crate::profiles`; this module only reads and writes rows, each change in
 //! one transaction together with its audit entry.
 
+use super::audit::{self, AuditNote};
 use super::{ProfileId, Storage, TenantId};
 use anyhow::{Context, Result};
 use serde::Serialize;
@@ -109,26 +110,6 @@ pub struct ScheduledJob {
     pub last_run_at: Option<i64>,
 }
 
-/// One audit entry.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct AuditEntry {
-    pub id: i64,
-    pub profile: Option<String>,
-    pub at: i64,
-    pub actor: String,
-    pub action: String,
-    pub detail: String,
-}
-
-/// Who did something and why, for the audit log.
-#[derive(Clone, Debug)]
-pub struct AuditNote<'a> {
-    pub actor: &'a str,
-    pub action: &'a str,
-    pub detail: &'a str,
-    pub at: i64,
-}
-
 const PROFILE_COLUMNS: &str = "SELECT p.id, p.tenant_id, t.name AS tenant_name, p.name, p.status,
         p.connection_name, p.download_activity, p.reclaim, p.activity_from_date, p.activity_from_days,
         p.subscriptions_cron, p.activity_cron, p.connector_name, p.connector_version, p.connector_digest,
@@ -194,26 +175,6 @@ fn activity_columns(from: ActivityFrom) -> (Option<String>, i64) {
     }
 }
 
-async fn audit(
-    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
-    tenant: TenantId,
-    profile: Option<&str>,
-    note: &AuditNote<'_>,
-) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO audit_log (tenant_id, profile_name, at, actor, action, detail) VALUES (?, ?, ?, ?, ?, ?)",
-    )
-    .bind(tenant.0)
-    .bind(profile)
-    .bind(note.at)
-    .bind(note.actor)
-    .bind(note.action)
-    .bind(note.detail)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
-}
-
 impl Storage {
     /// A tenant by name, if it exists.
     pub async fn find_tenant(&self, name: &str) -> Result<Option<TenantId>> {
@@ -258,7 +219,7 @@ impl Storage {
         .fetch_one(&mut *tx)
         .await
         .with_context(|| format!("creating profile {name}"))?;
-        audit(&mut tx, tenant, Some(name), note).await?;
+        audit::append(&mut tx, tenant, Some(name), note).await?;
         tx.commit().await?;
         Ok(ProfileId(id))
     }
@@ -310,7 +271,7 @@ impl Storage {
                 .execute(&mut *tx)
                 .await?;
         }
-        audit(&mut tx, profile.tenant, Some(&profile.name), note).await?;
+        audit::append(&mut tx, profile.tenant, Some(&profile.name), note).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -368,7 +329,7 @@ impl Storage {
         .bind(profile.tenant.0)
         .execute(&mut *tx)
         .await?;
-        audit(&mut tx, profile.tenant, Some(&profile.name), note).await?;
+        audit::append(&mut tx, profile.tenant, Some(&profile.name), note).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -406,7 +367,7 @@ impl Storage {
             .execute(&mut *tx)
             .await?;
         }
-        audit(&mut tx, profile.tenant, Some(&profile.name), note).await?;
+        audit::append(&mut tx, profile.tenant, Some(&profile.name), note).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -456,29 +417,8 @@ impl Storage {
             .bind(profile.tenant.0)
             .execute(&mut *tx)
             .await?;
-        audit(&mut tx, profile.tenant, Some(&profile.name), note).await?;
+        audit::append(&mut tx, profile.tenant, Some(&profile.name), note).await?;
         tx.commit().await?;
         Ok(())
-    }
-
-    /// A tenant's audit entries, oldest first.
-    pub async fn audit_entries(&self, tenant: TenantId) -> Result<Vec<AuditEntry>> {
-        let rows = sqlx::query(
-            "SELECT id, profile_name, at, actor, action, detail FROM audit_log WHERE tenant_id = ? ORDER BY id",
-        )
-        .bind(tenant.0)
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(rows
-            .iter()
-            .map(|r| AuditEntry {
-                id: r.get("id"),
-                profile: r.get("profile_name"),
-                at: r.get("at"),
-                actor: r.get("actor"),
-                action: r.get("action"),
-                detail: r.get("detail"),
-            })
-            .collect())
     }
 }

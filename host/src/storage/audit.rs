@@ -1,0 +1,179 @@
+//! The audit log: append-only, one hash chain per tenant.
+//!
+//! Each entry stores the hash of the entry before it (in the same tenant)
+//! and its own hash over that link and every field, so editing, removing or
+//! reordering an entry breaks the chain from that point on, and
+//! [`Storage::verify_audit`] names the first entry that does not match.
+//! Entries are appended inside the caller's write transaction
+//! (`BEGIN IMMEDIATE`), so two writers cannot both extend the same head.
+//!
+//! A chain cannot, by itself, show that its newest entries were cut off:
+//! `seatwarden audit verify` prints the head hash so an operator can keep it
+//! somewhere the database's writers cannot reach, and compare later.
+
+use super::{Storage, TenantId};
+use anyhow::Result;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use sqlx::Row;
+
+/// The `prev_hash` of a tenant's first entry.
+pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// One audit entry, as stored and as exported (one JSON object per line).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    pub id: i64,
+    pub tenant: String,
+    pub profile: Option<String>,
+    pub at: i64,
+    pub actor: String,
+    pub action: String,
+    pub detail: String,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+/// Who did something and why, for the audit log.
+#[derive(Clone, Debug)]
+pub struct AuditNote<'a> {
+    pub actor: &'a str,
+    pub action: &'a str,
+    pub detail: &'a str,
+    pub at: i64,
+}
+
+/// The result of checking a tenant's chain.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AuditCheck {
+    /// Every entry links to the one before it and hashes to what it says.
+    Intact { entries: usize, head: String },
+    /// The first entry that does not match, and how.
+    Broken { entry: i64, reason: String },
+}
+
+/// The hash of an entry: SHA-256 over its link and fields, encoded as a
+/// JSON array so no two different entries serialise alike.
+fn entry_hash(
+    tenant: &str,
+    prev_hash: &str,
+    profile: Option<&str>,
+    at: i64,
+    actor: &str,
+    action: &str,
+    detail: &str,
+) -> String {
+    let canonical = serde_json::json!([tenant, prev_hash, profile, at, actor, action, detail]);
+    hex::encode(Sha256::digest(canonical.to_string().as_bytes()))
+}
+
+/// Appends an entry to the tenant's chain inside `tx`.
+pub(super) async fn append(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    tenant: TenantId,
+    profile: Option<&str>,
+    note: &AuditNote<'_>,
+) -> Result<()> {
+    let tenant_name: String = sqlx::query_scalar("SELECT name FROM tenants WHERE id = ?")
+        .bind(tenant.0)
+        .fetch_one(&mut **tx)
+        .await?;
+    let prev: Option<String> = sqlx::query_scalar(
+        "SELECT hash FROM audit_log WHERE tenant_id = ? ORDER BY id DESC LIMIT 1",
+    )
+    .bind(tenant.0)
+    .fetch_optional(&mut **tx)
+    .await?;
+    let prev = prev.unwrap_or_else(|| GENESIS.to_string());
+    let hash = entry_hash(
+        &tenant_name,
+        &prev,
+        profile,
+        note.at,
+        note.actor,
+        note.action,
+        note.detail,
+    );
+    sqlx::query(
+        "INSERT INTO audit_log (tenant_id, profile_name, at, actor, action, detail, prev_hash, hash)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(tenant.0)
+    .bind(profile)
+    .bind(note.at)
+    .bind(note.actor)
+    .bind(note.action)
+    .bind(note.detail)
+    .bind(&prev)
+    .bind(&hash)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+impl Storage {
+    /// A tenant's audit entries, oldest first.
+    pub async fn audit_entries(&self, tenant: TenantId) -> Result<Vec<AuditEntry>> {
+        let rows = sqlx::query(
+            "SELECT a.id, t.name AS tenant, a.profile_name, a.at, a.actor, a.action, a.detail, a.prev_hash, a.hash
+             FROM audit_log a JOIN tenants t ON t.id = a.tenant_id
+             WHERE a.tenant_id = ? ORDER BY a.id",
+        )
+        .bind(tenant.0)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|r| AuditEntry {
+                id: r.get("id"),
+                tenant: r.get("tenant"),
+                profile: r.get("profile_name"),
+                at: r.get("at"),
+                actor: r.get("actor"),
+                action: r.get("action"),
+                detail: r.get("detail"),
+                prev_hash: r.get("prev_hash"),
+                hash: r.get("hash"),
+            })
+            .collect())
+    }
+
+    /// Recomputes a tenant's chain from its first entry.
+    pub async fn verify_audit(&self, tenant: TenantId) -> Result<AuditCheck> {
+        Ok(check_chain(&self.audit_entries(tenant).await?))
+    }
+}
+
+/// Checks a chain of entries (oldest first): each must link to the hash of
+/// the one before it and hash to what it stores.
+pub fn check_chain(entries: &[AuditEntry]) -> AuditCheck {
+    let mut expected_prev = GENESIS.to_string();
+    for entry in entries {
+        if entry.prev_hash != expected_prev {
+            return AuditCheck::Broken {
+                entry: entry.id,
+                reason: "it does not follow the entry before it (an entry was removed, inserted or reordered)".into(),
+            };
+        }
+        let computed = entry_hash(
+            &entry.tenant,
+            &entry.prev_hash,
+            entry.profile.as_deref(),
+            entry.at,
+            &entry.actor,
+            &entry.action,
+            &entry.detail,
+        );
+        if computed != entry.hash {
+            return AuditCheck::Broken {
+                entry: entry.id,
+                reason: "its content does not match its hash (the entry was edited)".into(),
+            };
+        }
+        expected_prev = entry.hash.clone();
+    }
+    AuditCheck::Intact {
+        entries: entries.len(),
+        head: expected_prev,
+    }
+}

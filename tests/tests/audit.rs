@@ -1,0 +1,190 @@
+//! The audit log's hash chain: every profile change is chained per tenant,
+//! `audit verify` finds an edited or removed entry, and `audit export`
+//! writes JSON lines that parse back and verify on their own.
+
+use clap::Parser;
+use seatwarden::cli::{Cli, run};
+use seatwarden::profiles::Profiles;
+use seatwarden::storage::{AuditCheck, AuditEntry, GENESIS, check_chain};
+use seatwarden_tests::fixtures::repo_root;
+use seatwarden_tests::workspace::{Workspace, smartrecruiters_connection};
+
+/// Two tenants with a profile each. Acme's is validated against the
+/// SmartRecruiters fake, published and unpublished, so its chain has four
+/// entries; globex's is only created (its connection is never contacted).
+async fn setup(
+    name: &str,
+) -> (
+    Workspace,
+    seatwarden_tests::smartrecruiters_fake::SmartRecruitersFake,
+) {
+    use seatwarden_tests::smartrecruiters_fake::{SmartRecruitersFake, SrTenant, seed_tenant};
+    let vendor = SmartRecruitersFake::start(SrTenant {
+        rate_limit: None,
+        ..seed_tenant("DCRA1-audit", 3, seatwarden::sync::now_ms())
+    })
+    .await;
+    let ws = Workspace::new(name);
+    ws.secret("acme.key", "DCRA1-audit");
+    ws.secret("globex.key", "DCRA1-unused");
+    ws.write_config(&format!(
+        "[tenants.acme]\n[tenants.globex]\n\n{}\n{}\n[profiles.acme-sr]\ntenant = \"acme\"\nconnection = \"acme-sr\"\n\n[profiles.globex-sr]\ntenant = \"globex\"\nconnection = \"globex-sr\"\n",
+        smartrecruiters_connection("acme-sr", "acme", &vendor.url(), "acme.key"),
+        smartrecruiters_connection("globex-sr", "globex", "http://127.0.0.1:9", "globex.key"),
+    ));
+    let app = ws.app().await.unwrap();
+    for tenant in ["acme", "globex"] {
+        let (tenant_name, id) = app.tenant(Some(tenant)).await.unwrap();
+        let p = Profiles {
+            app: &app,
+            tenant: id,
+            tenant_name,
+            actor: "test".into(),
+        };
+        p.apply().await.unwrap();
+        if tenant == "acme" {
+            p.validate("acme-sr").await.unwrap();
+            p.publish("acme-sr").await.unwrap();
+            p.unpublish("acme-sr").await.unwrap();
+        }
+    }
+    (ws, vendor)
+}
+
+async fn seatwarden(ws: &Workspace, args: &[&str]) -> anyhow::Result<()> {
+    let cache = repo_root().join("target/test-compile-cache");
+    let mut argv = vec![
+        "seatwarden".to_string(),
+        "--config".into(),
+        ws.config_path().display().to_string(),
+        "--cache-dir".into(),
+        cache.display().to_string(),
+    ];
+    argv.extend(args.iter().map(|s| s.to_string()));
+    run(Cli::parse_from(argv)).await
+}
+
+async fn raw(ws: &Workspace, statement: String) {
+    let pool = sqlx::SqlitePool::connect(&format!(
+        "sqlite://{}",
+        ws.dir.join("seatwarden.db").display()
+    ))
+    .await
+    .unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(statement))
+        .execute(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+}
+
+async fn acme_entries(ws: &Workspace) -> Vec<AuditEntry> {
+    let app = ws.app().await.unwrap();
+    let (_, acme) = app.tenant(Some("acme")).await.unwrap();
+    app.storage.audit_entries(acme).await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_tenant_has_an_intact_chain_and_the_export_verifies_on_its_own() {
+    let (ws, _vendor) = setup("audit-intact").await;
+    let app = ws.app().await.unwrap();
+    let (_, acme) = app.tenant(Some("acme")).await.unwrap();
+    let (_, globex) = app.tenant(Some("globex")).await.unwrap();
+    let entries = app.storage.audit_entries(acme).await.unwrap();
+    assert_eq!(entries.len(), 4, "create, validate, publish, unpublish");
+    assert_eq!(entries[0].prev_hash, GENESIS);
+    for pair in entries.windows(2) {
+        assert_eq!(pair[1].prev_hash, pair[0].hash);
+    }
+    match app.storage.verify_audit(acme).await.unwrap() {
+        AuditCheck::Intact { entries: n, head } => {
+            assert_eq!(n, 4);
+            assert_eq!(head, entries[3].hash);
+        }
+        broken => panic!("{broken:?}"),
+    }
+    // Globex's chain is its own, starting from the genesis link.
+    let theirs = app.storage.audit_entries(globex).await.unwrap();
+    assert_eq!(theirs.len(), 1);
+    assert_eq!(theirs[0].prev_hash, GENESIS);
+    assert!(theirs.iter().all(|e| e.tenant == "globex"));
+
+    seatwarden(&ws, &["--tenant", "acme", "audit", "verify"])
+        .await
+        .unwrap();
+    let out = ws.dir.join("audit.jsonl");
+    seatwarden(
+        &ws,
+        &[
+            "--tenant",
+            "acme",
+            "audit",
+            "export",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    )
+    .await
+    .unwrap();
+    let exported: Vec<AuditEntry> = std::fs::read_to_string(&out)
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert_eq!(exported, entries);
+    assert!(matches!(check_chain(&exported), AuditCheck::Intact { .. }));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_edited_entry_is_found() {
+    let (ws, _vendor) = setup("audit-edited").await;
+    let entries = acme_entries(&ws).await;
+    let target = entries[1].id;
+    raw(
+        &ws,
+        format!("UPDATE audit_log SET detail = 'nothing to see here' WHERE id = {target}"),
+    )
+    .await;
+    let app = ws.app().await.unwrap();
+    let (_, acme) = app.tenant(Some("acme")).await.unwrap();
+    match app.storage.verify_audit(acme).await.unwrap() {
+        AuditCheck::Broken { entry, reason } => {
+            assert_eq!(entry, target);
+            assert!(reason.contains("edited"), "{reason}");
+        }
+        intact => panic!("tampering went unnoticed: {intact:?}"),
+    }
+    let err = format!(
+        "{:#}",
+        seatwarden(&ws, &["--tenant", "acme", "audit", "verify"])
+            .await
+            .unwrap_err()
+    );
+    assert!(err.contains(&format!("broken at entry {target}")), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_removed_entry_is_found() {
+    let (ws, _vendor) = setup("audit-removed").await;
+    let entries = acme_entries(&ws).await;
+    raw(
+        &ws,
+        format!("DELETE FROM audit_log WHERE id = {}", entries[1].id),
+    )
+    .await;
+    let app = ws.app().await.unwrap();
+    let (_, acme) = app.tenant(Some("acme")).await.unwrap();
+    match app.storage.verify_audit(acme).await.unwrap() {
+        AuditCheck::Broken { entry, reason } => {
+            assert_eq!(entry, entries[2].id, "the entry after the gap");
+            assert!(reason.contains("removed"), "{reason}");
+        }
+        intact => panic!("a removed entry went unnoticed: {intact:?}"),
+    }
+    // An export edited offline is caught the same way.
+    let mut forged = entries.clone();
+    forged[1].detail = "forged".into();
+    assert!(
+        matches!(check_chain(&forged), AuditCheck::Broken { entry, .. } if entry == entries[1].id)
+    );
+}
