@@ -1,0 +1,245 @@
+//! The rules engine's decision for one account: excluded, protected, out of
+//! the rule's scope, in grace, active, or a removal candidate, and why.
+//!
+//! This is the part of reclamation that can hurt people if it is wrong, so
+//! it is a pure function of its inputs (rule, exclusions, the stored
+//! subscription, now) with no I/O: every verdict can be reproduced and
+//! explained from what was recorded, and the edges (59/60/61 days, "never
+//! logged in" against "stale") are tested without a vendor. The order of
+//! the checks is the order of precedence: an exclusion wins over
+//! everything, then protection, then the rule's conditions, then grace.
+
+use crate::storage::StoredSubscription;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+pub const DAY_MS: i64 = 86_400_000;
+
+/// A profile's reclamation rule.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ReclamationRule {
+    /// Bumped on every change, and recorded with each candidate.
+    pub version: i64,
+    /// Days without activity after which an account is a candidate.
+    pub threshold_days: u32,
+    /// Attribute conditions, all of which must hold for an account to be in
+    /// the rule's scope: attribute name -> accepted values.
+    pub conditions: BTreeMap<String, Vec<String>>,
+    /// Vendor administrators are protected unless this is set.
+    pub include_admins: bool,
+    /// Principals never reclaimed by this rule (e.g. the integration's own
+    /// account, service accounts), unless `include_protected` names them.
+    pub protected: Vec<String>,
+    /// Protected principals this rule may reclaim after all.
+    pub include_protected: Vec<String>,
+    /// Cleared: measure only, no candidates are created.
+    pub create_candidates: bool,
+    /// Tell the user this many days before reclaiming; `None`: no notice.
+    pub notify_days: Option<u32>,
+}
+
+impl Default for ReclamationRule {
+    fn default() -> Self {
+        ReclamationRule {
+            version: 1,
+            threshold_days: 60,
+            conditions: BTreeMap::new(),
+            include_admins: false,
+            protected: Vec::new(),
+            include_protected: Vec::new(),
+            create_candidates: true,
+            notify_days: None,
+        }
+    }
+}
+
+/// A user exclusion (across the tenant's profiles) or a subscription
+/// identifier exclusion (per connector type).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub enum Exclusion {
+    User {
+        principal: String,
+        active: bool,
+        reason: String,
+    },
+    Identifier {
+        connector: String,
+        identifier: String,
+        active: bool,
+        reason: String,
+    },
+}
+
+impl Exclusion {
+    fn active(&self) -> bool {
+        match self {
+            Exclusion::User { active, .. } | Exclusion::Identifier { active, .. } => *active,
+        }
+    }
+
+    fn matches(&self, connector: &str, account: &StoredSubscription) -> bool {
+        match self {
+            Exclusion::User { principal, .. } => principal.eq_ignore_ascii_case(&account.principal),
+            Exclusion::Identifier {
+                connector: c,
+                identifier,
+                ..
+            } => c == connector && account.identifiers.iter().any(|i| i == identifier),
+        }
+    }
+
+    /// How reports name it.
+    pub fn describe(&self) -> String {
+        match self {
+            Exclusion::User {
+                principal, reason, ..
+            } => format!("user exclusion {principal} ({reason})"),
+            Exclusion::Identifier {
+                connector,
+                identifier,
+                reason,
+                ..
+            } => format!("identifier exclusion {connector}/{identifier} ({reason})"),
+        }
+    }
+}
+
+/// Why an account is a candidate.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Staleness {
+    /// Seen active before, not for `days_inactive` days.
+    Stale {
+        days_inactive: i64,
+        last_active_at: i64,
+        /// The event or field that set the last activity.
+        source: Option<String>,
+    },
+    /// No activity ever recorded; the account is `days_since_created` old
+    /// (or known to Seatwarden that long, when the vendor gives no date).
+    NeverLoggedIn { days_since_created: i64 },
+}
+
+/// The decision for one account.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "verdict", rename_all = "kebab-case")]
+pub enum Verdict {
+    /// Already deactivated at the vendor, or gone.
+    NotActive,
+    Excluded {
+        by: String,
+    },
+    Protected {
+        why: String,
+    },
+    /// A rule condition does not hold.
+    OutOfScope {
+        condition: String,
+    },
+    /// Created or re-activated within the threshold.
+    Grace {
+        days_old: i64,
+    },
+    Active {
+        days_inactive: i64,
+    },
+    Candidate(Staleness),
+}
+
+/// Whole days from `from` to `now` (negative clock skew counts as 0).
+pub fn days_between(from: i64, now: i64) -> i64 {
+    (now - from).max(0) / DAY_MS
+}
+
+fn attribute<'a>(account: &'a StoredSubscription, name: &str) -> Option<&'a str> {
+    account
+        .attributes
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+/// Decides one account of a profile whose connector is `connector`.
+pub fn evaluate(
+    rule: &ReclamationRule,
+    exclusions: &[Exclusion],
+    connector: &str,
+    account: &StoredSubscription,
+    now: i64,
+) -> Verdict {
+    if !account.active || account.gone_at.is_some() {
+        return Verdict::NotActive;
+    }
+    if let Some(exclusion) = exclusions
+        .iter()
+        .find(|e| e.active() && e.matches(connector, account))
+    {
+        return Verdict::Excluded {
+            by: exclusion.describe(),
+        };
+    }
+    let named = |list: &[String]| {
+        list.iter()
+            .any(|p| p.eq_ignore_ascii_case(&account.principal))
+    };
+    if !named(&rule.include_protected) {
+        if named(&rule.protected) {
+            return Verdict::Protected {
+                why: "listed as protected (service or integration account)".into(),
+            };
+        }
+        if attribute(account, "service-account") == Some("true") {
+            return Verdict::Protected {
+                why: "the vendor marks it as a service account".into(),
+            };
+        }
+        if !rule.include_admins && attribute(account, "admin") == Some("true") {
+            return Verdict::Protected {
+                why: "vendor administrator (set include_admins to reclaim admins)".into(),
+            };
+        }
+    }
+    for (name, accepted) in &rule.conditions {
+        let value = attribute(account, name);
+        let holds = match value {
+            Some(value) => accepted.iter().any(|a| a == value),
+            None => false,
+        };
+        if !holds {
+            return Verdict::OutOfScope {
+                condition: format!(
+                    "{name} is {} (the rule takes {})",
+                    value.map_or("not set".to_string(), |v| format!("{v:?}")),
+                    accepted.join(", ")
+                ),
+            };
+        }
+    }
+    let threshold = i64::from(rule.threshold_days);
+    // How long the account has existed: the vendor's creation date, else
+    // when Seatwarden first saw it.
+    let born = account.created_at.unwrap_or(account.first_seen_at);
+    let days_old = days_between(born, now);
+    match account.last_active_at {
+        Some(last) => {
+            let days_inactive = days_between(last, now);
+            if days_inactive < threshold {
+                Verdict::Active { days_inactive }
+            } else if days_old < threshold {
+                // Re-created or re-activated lately: activity before that
+                // does not count against it.
+                Verdict::Grace { days_old }
+            } else {
+                Verdict::Candidate(Staleness::Stale {
+                    days_inactive,
+                    last_active_at: last,
+                    source: account.last_active_source.clone(),
+                })
+            }
+        }
+        None if days_old < threshold => Verdict::Grace { days_old },
+        None => Verdict::Candidate(Staleness::NeverLoggedIn {
+            days_since_created: days_old,
+        }),
+    }
+}
