@@ -291,3 +291,90 @@ fn profile_toggles_schedules_and_scheduler_settings_are_checked() {
     assert_eq!(settings.activity_cron.as_deref(), Some("15 * * * *"));
     assert!(settings.reclaim);
 }
+
+#[test]
+fn reclamation_rules_and_exclusions_are_read_and_checked() {
+    use seatwarden::rules::{Exclusion, ReclamationRule};
+    let text = format!(
+        r#"{}
+[profiles.acme-sr.rule]
+threshold_days = 90
+conditions = {{ role = ["EMPLOYEE", "HIRING_MANAGER"] }}
+protected = ["integration@acme.com"]
+notify_days = 7
+
+[[exclusions]]
+tenant = "acme"
+principal = "ceo@acme.com"
+reason = "board decision"
+
+[[exclusions]]
+tenant = "globex"
+connector = "smartrecruiters"
+identifier = "ADMINISTRATOR"
+reason = "admins are free seats"
+active = false
+"#,
+        valid()
+    );
+    let config = Config::parse(&text, &file()).unwrap();
+    let rule = &config.profiles["acme-sr"].rule;
+    assert_eq!(rule.threshold_days, 90);
+    assert_eq!(rule.conditions["role"], ["EMPLOYEE", "HIRING_MANAGER"]);
+    assert_eq!(rule.protected, ["integration@acme.com"]);
+    assert_eq!(rule.notify_days, Some(7));
+    assert!(rule.create_candidates && !rule.include_admins);
+    assert_eq!(config.exclusions.len(), 2);
+    assert_eq!(config.exclusions[0].tenant, "acme");
+    assert!(matches!(
+        &config.exclusions[0].exclusion,
+        Exclusion::User { principal, active: true, .. } if principal == "ceo@acme.com"
+    ));
+    assert!(matches!(
+        &config.exclusions[1].exclusion,
+        Exclusion::Identifier { active: false, .. }
+    ));
+    // Without a rule table, the defaults: 60 days, admins protected.
+    let plain = Config::parse(&valid(), &file()).unwrap();
+    assert_eq!(plain.profiles["acme-sr"].rule, ReclamationRule::default());
+
+    let with = |extra: &str| format!("{}{extra}", valid());
+    let cases = [
+        (
+            with("[profiles.acme-sr.rule]\nthreshold_days = 0\n"),
+            "profiles.acme-sr.rule.threshold_days: 0 is outside 1..=3650",
+        ),
+        (
+            with("[profiles.acme-sr.rule]\nnotify_days = 365\n"),
+            "profiles.acme-sr.rule.notify_days: 365 is outside 1..=90",
+        ),
+        (
+            with("[profiles.acme-sr.rule]\nconditions = { role = [] }\n"),
+            "profiles.acme-sr.rule.conditions.role: an empty value would match no account",
+        ),
+        (
+            with("[profiles.acme-sr.rule]\nthreshold = 60\n"),
+            "unknown field `threshold`",
+        ),
+        (
+            with("[[exclusions]]\ntenant = \"acme\"\nprincipal = \"x@acme.com\"\n"),
+            "exclusions[0].reason: an exclusion without a reason",
+        ),
+        (
+            with(
+                "[[exclusions]]\ntenant = \"initech\"\nprincipal = \"x@acme.com\"\nreason = \"r\"\n",
+            ),
+            "exclusions[0].tenant: unknown tenant \"initech\"",
+        ),
+        (
+            with(
+                "[[exclusions]]\ntenant = \"acme\"\nprincipal = \"x@acme.com\"\nidentifier = \"ADMIN\"\nreason = \"r\"\n",
+            ),
+            "exclusions[0]: an exclusion names either a principal, or a connector and an identifier",
+        ),
+    ];
+    for (text, expected) in cases {
+        let err = error(&text);
+        assert!(err.contains(expected), "expected {expected:?} in {err:?}");
+    }
+}

@@ -5,10 +5,15 @@
 //! appear in the file: a connection names an environment variable or an
 //! owner-only file that holds its credential.
 
+mod reclamation;
+
+pub use reclamation::TenantExclusion;
+
 use crate::credentials::CredentialSource;
 use crate::egress::{AllowedOrigin, PrivateTargets};
 use crate::limits::Limits;
 use crate::ratelimit::RateLimit;
+use crate::rules::ReclamationRule;
 use crate::schedule::{CronSchedule, SchedulerSettings};
 use crate::storage::{ActivityFrom, ProfileSettings};
 use serde::Deserialize;
@@ -56,6 +61,8 @@ struct RawConfig {
     connections: BTreeMap<String, RawConnection>,
     #[serde(default)]
     profiles: BTreeMap<String, RawProfile>,
+    #[serde(default)]
+    exclusions: Vec<reclamation::RawExclusion>,
 }
 
 #[derive(Deserialize, Default)]
@@ -120,6 +127,9 @@ struct RawProfile {
     activity_from_days: Option<u32>,
     #[serde(default)]
     schedule: RawSchedule,
+    /// The profile's reclamation rule; defaults apply when absent.
+    #[serde(default)]
+    rule: reclamation::RawRule,
 }
 
 /// A tenant.
@@ -178,6 +188,7 @@ pub struct ProfileConfig {
     pub name: String,
     pub tenant: String,
     pub settings: ProfileSettings,
+    pub rule: ReclamationRule,
 }
 
 /// The whole, validated configuration.
@@ -190,6 +201,8 @@ pub struct Config {
     pub tenants: BTreeMap<String, TenantConfig>,
     pub connections: BTreeMap<String, ConnectionConfig>,
     pub profiles: BTreeMap<String, ProfileConfig>,
+    /// User and identifier exclusions, each for one tenant.
+    pub exclusions: Vec<TenantExclusion>,
 }
 
 impl Config {
@@ -471,6 +484,7 @@ impl Config {
                 })
                 .transpose()
             };
+            let rule = reclamation::rule(p.rule, &format!("{key}.rule"), &err)?;
             let settings = ProfileSettings {
                 connection: p.connection,
                 download_activity: p.download_activity,
@@ -485,6 +499,7 @@ impl Config {
                     name,
                     tenant: p.tenant,
                     settings,
+                    rule,
                 },
             );
         }
@@ -534,6 +549,11 @@ impl Config {
             )?,
         };
 
+        let mut exclusions = Vec::new();
+        for (index, raw_exclusion) in raw.exclusions.into_iter().enumerate() {
+            let known = |name: &str| tenants.contains_key(name);
+            exclusions.push(reclamation::exclusion(raw_exclusion, index, &known, &err)?);
+        }
         Ok(Config {
             path: path.to_path_buf(),
             database: resolve(
@@ -545,6 +565,7 @@ impl Config {
             tenants,
             connections,
             profiles,
+            exclusions,
         })
     }
 
