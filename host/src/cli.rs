@@ -98,6 +98,12 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Removal candidates: list them, or refresh them from the stored
+    /// subscriptions now.
+    Candidates {
+        #[command(subcommand)]
+        command: CandidatesCommand,
+    },
     /// The tenant's audit log: check its hash chain, or export it.
     Audit {
         #[command(subcommand)]
@@ -108,6 +114,24 @@ enum Command {
         /// Run the jobs that are due now, then exit.
         #[arg(long)]
         once: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum CandidatesCommand {
+    /// A profile's candidates with the evidence for each (open ones unless --all).
+    List {
+        #[arg(long)]
+        profile: String,
+        #[arg(long)]
+        all: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run the profile's rule over its stored subscriptions now.
+    Refresh {
+        #[arg(long)]
+        profile: String,
     },
 }
 
@@ -306,11 +330,85 @@ pub async fn run(cli: Cli) -> Result<()> {
             )
             .await
         }
+        Command::Candidates { command } => {
+            let (tenant_name, tenant_id) = app.tenant(cli.tenant.as_deref()).await?;
+            candidates(&app, tenant_id, &tenant_name, &actor, command).await
+        }
         Command::Audit { command } => {
             let (tenant_name, tenant_id) = app.tenant(cli.tenant.as_deref()).await?;
             audit(&app, tenant_id, &tenant_name, command).await
         }
         Command::Serve { once } => serve(app, once).await,
+    }
+}
+
+async fn candidates(
+    app: &App,
+    tenant: TenantId,
+    tenant_name: &str,
+    actor: &str,
+    command: CandidatesCommand,
+) -> Result<()> {
+    match command {
+        CandidatesCommand::Refresh { profile } => {
+            let record = app.find_profile(tenant, tenant_name, &profile).await?;
+            let rule = crate::reclamation::rule_in_force(app, &record, actor, now_ms()).await?;
+            let report =
+                crate::reclamation::refresh(app, &record, Trigger::Manual, actor, now_ms()).await?;
+            println!(
+                "profile {profile}: {}",
+                crate::reclamation::summary(&report, &rule)
+            );
+            for (by, count) in &report.excluded {
+                println!("  excluded by {by}: {count}");
+            }
+            Ok(())
+        }
+        CandidatesCommand::List { profile, all, json } => {
+            let record = app.find_profile(tenant, tenant_name, &profile).await?;
+            let list = app.storage.candidates(record.id, all).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&list)?);
+                return Ok(());
+            }
+            let mut rows = vec![
+                [
+                    "id",
+                    "principal",
+                    "state",
+                    "why",
+                    "days",
+                    "last active",
+                    "source",
+                    "rule",
+                ]
+                .map(String::from)
+                .to_vec(),
+            ];
+            for c in &list {
+                rows.push(vec![
+                    c.id.to_string(),
+                    c.principal.clone(),
+                    c.state.as_str().into(),
+                    c.reason.clone(),
+                    c.days_inactive.to_string(),
+                    c.last_active_at.map_or_else(|| "never".into(), date_time),
+                    c.last_active_source.clone().unwrap_or_default(),
+                    format!("v{} ({} days)", c.rule_version, c.threshold_days),
+                ]);
+            }
+            println!("{}", table(&rows));
+            println!(
+                "{} candidates in profile {profile}{}",
+                list.len(),
+                if record.settings.reclaim {
+                    ""
+                } else {
+                    " (report only: reclaim is off)"
+                }
+            );
+            Ok(())
+        }
     }
 }
 

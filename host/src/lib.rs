@@ -21,6 +21,7 @@ pub mod limits;
 pub mod oauth;
 pub mod profiles;
 pub mod ratelimit;
+pub mod reclamation;
 pub mod rules;
 pub mod runtime;
 mod sandbox;

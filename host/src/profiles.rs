@@ -360,11 +360,14 @@ impl Profiles<'_> {
             let existing = self.app.storage.profile(self.tenant, &profile.name).await?;
             match existing {
                 None => {
-                    self.create(&profile.name, &profile.settings).await?;
+                    let record = self.create(&profile.name, &profile.settings).await?;
+                    self.apply_rule(&record, &profile.rule).await?;
                     report.push(Applied::Created(profile.name.clone()));
                 }
                 Some(_) => {
-                    let changes = self.update(&profile.name, &profile.settings).await?;
+                    let mut changes = self.update(&profile.name, &profile.settings).await?;
+                    let record = self.get(&profile.name).await?;
+                    changes.extend(self.apply_rule(&record, &profile.rule).await?);
                     report.push(if changes.is_empty() {
                         Applied::Unchanged(profile.name.clone())
                     } else {
@@ -382,6 +385,42 @@ impl Profiles<'_> {
             }
         }
         Ok(report)
+    }
+
+    /// Stores the file's rule for a profile when it differs from the one in
+    /// force; says so when it did.
+    async fn apply_rule(
+        &self,
+        record: &ProfileRecord,
+        rule: &crate::rules::ReclamationRule,
+    ) -> Result<Option<String>> {
+        let before = self
+            .app
+            .storage
+            .current_rule(record.id)
+            .await?
+            .map(|r| r.version);
+        let action = if before.is_none() {
+            "rule.create"
+        } else {
+            "rule.update"
+        };
+        let version = self
+            .app
+            .storage
+            .store_rule(
+                self.tenant,
+                record.id,
+                &record.name,
+                rule,
+                &self.note(action, ""),
+            )
+            .await?;
+        Ok(match before {
+            Some(old) if old == version => None,
+            Some(old) => Some(format!("reclamation rule v{old} -> v{version}")),
+            None => None,
+        })
     }
 
     /// The jobs a published profile gets; the first run of each is due at

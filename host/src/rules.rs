@@ -10,13 +10,13 @@
 //! everything, then protection, then the rule's conditions, then grace.
 
 use crate::storage::StoredSubscription;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 pub const DAY_MS: i64 = 86_400_000;
 
 /// A profile's reclamation rule.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReclamationRule {
     /// Bumped on every change, and recorded with each candidate.
     pub version: i64,

@@ -396,6 +396,35 @@ impl Worker {
                 break;
             }
         }
+        // The candidates follow every successful sync, inside the lease.
+        let interrupted = outcomes.iter().any(|o| o.result == JobResult::Interrupted);
+        let synced = outcomes
+            .iter()
+            .any(|o| matches!(o.result, JobResult::Succeeded(_)));
+        if synced && !interrupted {
+            let result = match crate::reclamation::refresh(
+                &self.app,
+                &record,
+                Trigger::Schedule,
+                "scheduler",
+                self.clock.now(),
+            )
+            .await
+            {
+                Ok(report) => JobResult::Succeeded(format!(
+                    "{} opened, {} canceled, {} skipped, {} open",
+                    report.opened,
+                    report.canceled,
+                    report.skipped,
+                    report.opened + report.still_open
+                )),
+                Err(err) => JobResult::Failed {
+                    kind: "host".into(),
+                    message: format!("{err:#}"),
+                },
+            };
+            outcomes.push(outcome(JobKind::Candidates, result));
+        }
         heartbeat.abort();
         if let Err(err) = self.app.storage.release_lease(record.id, &owner).await {
             tracing::warn!(error = %err, "could not release a profile lease");

@@ -10,7 +10,7 @@ use seatwarden_tests::fixtures::repo_root;
 use seatwarden_tests::workspace::{Workspace, smartrecruiters_connection};
 
 /// Two tenants with a profile each. Acme's is validated against the
-/// SmartRecruiters fake, published and unpublished, so its chain has four
+/// SmartRecruiters fake, published and unpublished, so its chain has five
 /// entries; globex's is only created (its connection is never contacted).
 async fn setup(
     name: &str,
@@ -91,21 +91,25 @@ async fn each_tenant_has_an_intact_chain_and_the_export_verifies_on_its_own() {
     let (_, acme) = app.tenant(Some("acme")).await.unwrap();
     let (_, globex) = app.tenant(Some("globex")).await.unwrap();
     let entries = app.storage.audit_entries(acme).await.unwrap();
-    assert_eq!(entries.len(), 4, "create, validate, publish, unpublish");
+    assert_eq!(
+        entries.len(),
+        5,
+        "create, rule, validate, publish, unpublish"
+    );
     assert_eq!(entries[0].prev_hash, GENESIS);
     for pair in entries.windows(2) {
         assert_eq!(pair[1].prev_hash, pair[0].hash);
     }
     match app.storage.verify_audit(acme).await.unwrap() {
         AuditCheck::Intact { entries: n, head } => {
-            assert_eq!(n, 4);
-            assert_eq!(head, entries[3].hash);
+            assert_eq!(n, 5);
+            assert_eq!(head, entries[4].hash);
         }
         broken => panic!("{broken:?}"),
     }
     // Globex's chain is its own, starting from the genesis link.
     let theirs = app.storage.audit_entries(globex).await.unwrap();
-    assert_eq!(theirs.len(), 1);
+    assert_eq!(theirs.len(), 2, "create and rule");
     assert_eq!(theirs[0].prev_hash, GENESIS);
     assert!(theirs.iter().all(|e| e.tenant == "globex"));
 

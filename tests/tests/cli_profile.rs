@@ -214,8 +214,8 @@ async fn serve_once_runs_what_is_due_and_jobs_shows_it() {
         .collect();
     assert_eq!(
         scheduled.len(),
-        2,
-        "subscriptions and activity ran once each: {scheduled:?}"
+        3,
+        "subscriptions, activity and the candidates refresh ran once each: {scheduled:?}"
     );
     assert!(scheduled.iter().all(|(_, status)| *status == "succeeded"));
     // Nothing is due any more: a second pass runs nothing.

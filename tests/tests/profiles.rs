@@ -153,6 +153,7 @@ async fn the_lifecycle_refuses_every_step_out_of_order_and_says_why() {
         actions,
         [
             "profile.create",
+            "rule.create",
             "profile.validate.failed",
             "profile.validate.passed",
             "profile.publish",
@@ -344,7 +345,11 @@ async fn two_profiles_on_one_connector_keep_their_own_credentials_and_data() {
     let clock = Arc::new(ManualClock::new(now_ms() + 1_000));
     let scheduler = Scheduler::new(app.clone(), clock, SchedulerOptions::default());
     let outcomes = scheduler.run_due().await.unwrap();
-    assert_eq!(outcomes.len(), 4, "{outcomes:?}");
+    assert_eq!(
+        outcomes.len(),
+        6,
+        "two syncs and a candidates refresh each: {outcomes:?}"
+    );
     assert!(
         outcomes
             .iter()
@@ -519,7 +524,7 @@ async fn a_database_from_before_profiles_keeps_its_data_after_the_upgrade() {
     // The new host migrates it in place; applying the file links the old
     // profile to its connection, as a draft.
     let app = ws.app().await.unwrap();
-    assert_eq!(app.storage.schema_version().await.unwrap(), 2);
+    assert_eq!(app.storage.schema_version().await.unwrap(), 3);
     let p = tenant_profiles(&app, "acme").await;
     match &p.apply().await.unwrap()[..] {
         [Applied::Updated { name, changes }] => {

@@ -18,10 +18,12 @@ use std::str::FromStr;
 use std::time::Duration;
 
 mod audit;
+mod candidates;
 mod jobs;
 mod profiles;
 
 pub use audit::{AuditCheck, AuditEntry, AuditNote, GENESIS, check_chain};
+pub use candidates::{Candidate, CandidateState, RefreshReport, RefreshScope};
 pub use profiles::{
     ActivityFrom, ConnectorIdentity, ProfileRecord, ProfileSettings, ProfileStatus, ScheduledJob,
     Validation,
@@ -157,6 +159,8 @@ pub enum RunOutcome {
 pub enum JobKind {
     Subscriptions,
     Activity,
+    /// The removal candidates' refresh, after a sync.
+    Candidates,
     Deactivate,
     Reactivate,
     Validate,
@@ -167,6 +171,7 @@ impl JobKind {
         match self {
             JobKind::Subscriptions => "subscriptions",
             JobKind::Activity => "activity",
+            JobKind::Candidates => "candidates",
             JobKind::Deactivate => "deactivate",
             JobKind::Reactivate => "reactivate",
             JobKind::Validate => "validate",

@@ -399,6 +399,8 @@ impl Storage {
         let mut tx = self.write().await?;
         for table in [
             "scheduled_jobs",
+            "removal_candidates",
+            "reclamation_rules",
             "profile_leases",
             "sync_cursors",
             "activity_watermarks",
