@@ -216,9 +216,17 @@ pub fn evaluate(
         }
     }
     let threshold = i64::from(rule.threshold_days);
-    // How long the account has existed: the vendor's creation date, else
-    // when Seatwarden first saw it.
-    let born = account.created_at.unwrap_or(account.first_seen_at);
+    // How long the account has existed: the vendor's creation date; without
+    // one, the earliest evidence (first sighting or last activity: an
+    // account active 80 days ago is at least 80 days old, even if
+    // Seatwarden met it today).
+    let born = account.created_at.unwrap_or_else(|| {
+        account
+            .last_active_at
+            .map_or(account.first_seen_at, |last| {
+                last.min(account.first_seen_at)
+            })
+    });
     let days_old = days_between(born, now);
     match account.last_active_at {
         Some(last) => {

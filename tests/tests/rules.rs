@@ -97,6 +97,15 @@ fn never_logged_in_is_told_apart_from_stale_and_new_accounts_get_grace() {
     undated.created_at = None;
     undated.first_seen_at = NOW - 10 * DAY_MS;
     assert_eq!(verdict(&undated), Verdict::Grace { days_old: 10 });
+    // ...unless older activity proves the account is older than that.
+    undated.last_active_at = Some(NOW - 80 * DAY_MS);
+    assert!(matches!(
+        verdict(&undated),
+        Verdict::Candidate(Staleness::Stale {
+            days_inactive: 80,
+            ..
+        })
+    ));
     // Deactivated or gone accounts are not judged at all.
     let mut inactive = account("off@x.com", 400, Some(300));
     inactive.active = false;

@@ -1,0 +1,332 @@
+//! Removal candidates in the database: a refresh opens candidates for stale
+//! and never-used accounts with their evidence, leaves excluded and
+//! protected accounts alone and counts them, is idempotent, cancels a
+//! candidate when new activity arrives, skips one whose account disappears,
+//! and only measures when the rule says so. Every decision is in the
+//! audit chain. Accounts are written through the same storage calls a sync
+//! uses, at chosen times, so no test waits for days to pass.
+
+use seatwarden::rules::{DAY_MS, Exclusion, ReclamationRule};
+use seatwarden::storage::{
+    AuditCheck, CandidateState, ProfileConnector, ProfileId, RefreshScope, Storage, Stream,
+    TenantId, Trigger,
+};
+use seatwarden::{Account, Activity};
+use seatwarden_tests::fixtures::repo_root;
+
+const NOW: i64 = 1_800_000_000_000;
+
+struct Rig {
+    storage: Storage,
+    tenant: TenantId,
+    profile: ProfileId,
+}
+
+async fn rig(name: &str) -> Rig {
+    let dir = repo_root().join("target/test-tmp");
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(format!("candidates-{name}-{}.db", std::process::id()));
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    }
+    let storage = Storage::open(&path).await.unwrap();
+    let tenant = storage.ensure_tenant("acme", 0).await.unwrap();
+    let profile = storage
+        .ensure_profile(
+            tenant,
+            "sr",
+            &ProfileConnector {
+                name: "smartrecruiters",
+                version: "0.1.0",
+                digest: "d",
+                base_url: "x",
+            },
+            0,
+        )
+        .await
+        .unwrap();
+    Rig {
+        storage,
+        tenant,
+        profile,
+    }
+}
+
+fn account(id: &str, created_days_ago: i64, last_active_days_ago: Option<i64>) -> Account {
+    Account {
+        id: id.into(),
+        principal: format!("{id}@acme.com"),
+        display_name: None,
+        active: true,
+        subscriptions: vec!["EMPLOYEE".into()],
+        created_at: Some(NOW - created_days_ago * DAY_MS),
+        last_active_at: last_active_days_ago.map(|d| NOW - d * DAY_MS),
+        attributes: vec![("role".into(), "EMPLOYEE".into())],
+    }
+}
+
+impl Rig {
+    /// One complete users run with exactly these accounts.
+    async fn users(&self, accounts: &[Account], now: i64) {
+        let run = self
+            .storage
+            .begin_or_resume(self.profile, Stream::Users, None, Trigger::Manual, now)
+            .await
+            .unwrap();
+        self.storage
+            .upsert_accounts_page(self.profile, run.run_id, accounts, None, now)
+            .await
+            .unwrap();
+        self.storage
+            .finish_users_run(self.profile, run.run_id, now)
+            .await
+            .unwrap();
+    }
+
+    async fn refresh(
+        &self,
+        rule: &ReclamationRule,
+        exclusions: &[Exclusion],
+        now: i64,
+    ) -> seatwarden::storage::RefreshReport {
+        self.storage
+            .refresh_candidates(
+                RefreshScope {
+                    tenant: self.tenant,
+                    profile: self.profile,
+                    profile_name: "sr",
+                    connector: "smartrecruiters",
+                    actor: "test",
+                    now,
+                },
+                rule,
+                exclusions,
+            )
+            .await
+            .unwrap()
+    }
+}
+
+fn population() -> Vec<Account> {
+    let mut admin = account("admin", 400, Some(200));
+    admin.attributes.push(("admin".into(), "true".into()));
+    let mut free_seat = account("reviewer", 400, Some(200));
+    free_seat.subscriptions = vec!["REVIEWER".into()];
+    vec![
+        account("stale", 400, Some(70)),
+        account("fresh", 400, Some(10)),
+        account("never", 100, None),
+        account("newbie", 5, None),
+        admin,
+        account("onleave", 400, Some(200)),
+        free_seat,
+    ]
+}
+
+fn exclusions() -> Vec<Exclusion> {
+    vec![
+        Exclusion::User {
+            principal: "onleave@acme.com".into(),
+            active: true,
+            reason: "parental leave".into(),
+        },
+        Exclusion::Identifier {
+            connector: "smartrecruiters".into(),
+            identifier: "REVIEWER".into(),
+            active: true,
+            reason: "reviewer seats are free".into(),
+        },
+    ]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refresh_opens_candidates_with_their_evidence_and_is_idempotent() {
+    let rig = rig("open").await;
+    rig.users(&population(), NOW).await;
+    let rule = ReclamationRule::default();
+    let report = rig.refresh(&rule, &exclusions(), NOW).await;
+    assert_eq!(report.opened, 2, "{report:?}");
+    assert_eq!(report.protected, 1);
+    assert_eq!(report.excluded.len(), 2);
+    assert!(report.excluded.keys().any(|k| k.contains("parental leave")));
+
+    let open = rig.storage.candidates(rig.profile, false).await.unwrap();
+    let stale = open.iter().find(|c| c.account_id == "stale").unwrap();
+    assert_eq!(stale.state, CandidateState::Ready);
+    assert_eq!(stale.reason, "stale");
+    assert_eq!(stale.days_inactive, 70);
+    assert_eq!(stale.last_active_at, Some(NOW - 70 * DAY_MS));
+    assert_eq!(stale.rule_version, 1);
+    assert_eq!(stale.threshold_days, 60);
+    let never = open.iter().find(|c| c.account_id == "never").unwrap();
+    assert_eq!(never.reason, "never-logged-in");
+    assert_eq!(never.days_inactive, 100);
+    assert_eq!(never.last_active_at, None);
+
+    // The same data again changes nothing.
+    let again = rig.refresh(&rule, &exclusions(), NOW + 1_000).await;
+    assert_eq!((again.opened, again.still_open), (0, 2));
+    assert_eq!(
+        rig.storage
+            .candidates(rig.profile, true)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn new_activity_cancels_and_a_vanished_account_skips_its_candidate() {
+    let rig = rig("close").await;
+    rig.users(&population(), NOW).await;
+    let rule = ReclamationRule::default();
+    rig.refresh(&rule, &exclusions(), NOW).await;
+
+    // "stale" logs in the next day; "never" is removed at the vendor.
+    let later = NOW + DAY_MS;
+    let run = rig
+        .storage
+        .begin_or_resume(
+            rig.profile,
+            Stream::Activity,
+            Some(NOW),
+            Trigger::Manual,
+            later,
+        )
+        .await
+        .unwrap();
+    rig.storage
+        .apply_activity_page(
+            rig.profile,
+            run.run_id,
+            &[Activity {
+                account_id: "stale".into(),
+                at: later - 60_000,
+                kind: "USER_AUTHENTICATION_SUCCESS".into(),
+            }],
+            None,
+        )
+        .await
+        .unwrap();
+    rig.storage
+        .finish_activity_run(rig.profile, run.run_id, later, later, None)
+        .await
+        .unwrap();
+    let remaining: Vec<Account> = population()
+        .into_iter()
+        .filter(|a| a.id != "never")
+        .collect();
+    rig.users(&remaining, later).await;
+
+    let report = rig.refresh(&rule, &exclusions(), later).await;
+    assert_eq!(
+        (report.canceled, report.skipped, report.opened),
+        (1, 1, 0),
+        "{report:?}"
+    );
+    let all = rig.storage.candidates(rig.profile, true).await.unwrap();
+    let stale = all.iter().find(|c| c.account_id == "stale").unwrap();
+    assert_eq!(stale.state, CandidateState::ClosedCanceled);
+    assert!(
+        stale
+            .close_reason
+            .as_deref()
+            .unwrap()
+            .contains("new activity")
+    );
+    let never = all.iter().find(|c| c.account_id == "never").unwrap();
+    assert_eq!(never.state, CandidateState::ClosedSkipped);
+    assert!(
+        rig.storage
+            .candidates(rig.profile, false)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // Each decision is in the tenant's audit chain, and the chain holds.
+    let actions: Vec<String> = rig
+        .storage
+        .audit_entries(rig.tenant)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.action)
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "candidate.open",
+            "candidate.open",
+            "candidate.close",
+            "candidate.close"
+        ]
+    );
+    assert!(matches!(
+        rig.storage.verify_audit(rig.tenant).await.unwrap(),
+        AuditCheck::Intact { entries: 4, .. }
+    ));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_measure_only_rule_counts_but_creates_nothing() {
+    let rig = rig("measure").await;
+    rig.users(&population(), NOW).await;
+    let measuring = ReclamationRule {
+        create_candidates: false,
+        ..ReclamationRule::default()
+    };
+    let report = rig.refresh(&measuring, &exclusions(), NOW).await;
+    assert_eq!((report.opened, report.measured_only), (0, 2));
+    assert!(
+        rig.storage
+            .candidates(rig.profile, true)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // A stricter threshold finds more: "fresh" is 10 days idle.
+    let strict = ReclamationRule {
+        threshold_days: 7,
+        ..ReclamationRule::default()
+    };
+    assert_eq!(rig.refresh(&strict, &exclusions(), NOW).await.opened, 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rules_are_versioned_and_unchanged_rules_are_not_stored_twice() {
+    let rig = rig("versions").await;
+    let note = seatwarden::storage::AuditNote {
+        actor: "test",
+        action: "rule.update",
+        detail: "",
+        at: NOW,
+    };
+    let rule = ReclamationRule::default();
+    let store = |rule: ReclamationRule| {
+        let storage = rig.storage.clone();
+        let note = note.clone();
+        let (tenant, profile) = (rig.tenant, rig.profile);
+        async move {
+            storage
+                .store_rule(tenant, profile, "sr", &rule, &note)
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(store(rule.clone()).await, 1);
+    assert_eq!(store(rule.clone()).await, 1, "unchanged: same version");
+    let stricter = ReclamationRule {
+        threshold_days: 30,
+        ..rule
+    };
+    assert_eq!(store(stricter).await, 2);
+    let current = rig
+        .storage
+        .current_rule(rig.profile)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((current.version, current.threshold_days), (2, 30));
+}
