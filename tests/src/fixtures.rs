@@ -7,6 +7,18 @@ use seatwarden::egress::PrivateTargets;
 use seatwarden::{Connection, Connector, Credential, Limits, Runtime, RuntimeConfig};
 use std::path::PathBuf;
 
+/// A database path under `target/test-tmp` with no database (or WAL files)
+/// left from an earlier run.
+pub fn fresh_database(name: &str) -> PathBuf {
+    let dir = repo_root().join("target/test-tmp");
+    std::fs::create_dir_all(&dir).expect("creating target/test-tmp");
+    let path = dir.join(format!("{name}-{}.db", std::process::id()));
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    }
+    path
+}
+
 /// The repository root.
 pub fn repo_root() -> PathBuf {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");

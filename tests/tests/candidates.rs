@@ -12,7 +12,7 @@ use seatwarden::storage::{
     TenantId, Trigger,
 };
 use seatwarden::{Account, Activity};
-use seatwarden_tests::fixtures::repo_root;
+use seatwarden_tests::fixtures::fresh_database;
 
 const NOW: i64 = 1_800_000_000_000;
 
@@ -23,12 +23,7 @@ struct Rig {
 }
 
 async fn rig(name: &str) -> Rig {
-    let dir = repo_root().join("target/test-tmp");
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join(format!("candidates-{name}-{}.db", std::process::id()));
-    for suffix in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
-    }
+    let path = fresh_database(&format!("candidates-{name}"));
     let storage = Storage::open(&path).await.unwrap();
     let tenant = storage.ensure_tenant("acme", 0).await.unwrap();
     let profile = storage

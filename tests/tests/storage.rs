@@ -6,7 +6,7 @@ use seatwarden::egress::PrivateTargets;
 use seatwarden::storage::{ProfileConnector, ProfileId, Storage};
 use seatwarden::sync::{ActivityOutcome, Progress, Sync, SyncOptions, now_ms};
 use seatwarden::{Connection, Connector, Credential, Limits};
-use seatwarden_tests::fixtures::{load, repo_root, runtime};
+use seatwarden_tests::fixtures::{fresh_database, load, runtime};
 use seatwarden_tests::smartrecruiters_fake::{
     DAY_MS, Fault, SmartRecruitersFake, SrTenant, seed_tenant, seeded_activity,
 };
@@ -38,12 +38,7 @@ async fn rig(name: &str, users: usize) -> Rig {
         .credential(Credential::secret(TOKEN))
         .build(connector.descriptor())
         .unwrap();
-    let dir = repo_root().join("target/test-tmp");
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join(format!("{name}-{}.db", std::process::id()));
-    for suffix in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
-    }
+    let path = fresh_database(name);
     let storage = Storage::open(&path).await.unwrap();
     let tenant = storage.ensure_tenant("acme", 0).await.unwrap();
     let digest = connector.digest().to_string();
