@@ -138,7 +138,10 @@ fn ensure_wasm_target() -> Result<()> {
 fn ensure_scim_server(root: &Path) -> Result<()> {
     let venv = root.join("target/scim-venv");
     let marker = venv.join("installed.txt");
-    if std::fs::read_to_string(&marker).is_ok_and(|v| v.trim() == SCIM_SERVER) {
+    // A venv's scripts name its absolute path: one copied or moved with the
+    // target directory does not run, so the marker records where it was made.
+    let installed = format!("{SCIM_SERVER} {}", venv.display());
+    if std::fs::read_to_string(&marker).is_ok_and(|v| v.trim() == installed) {
         return Ok(());
     }
     eprintln!(
@@ -160,7 +163,7 @@ fn ensure_scim_server(root: &Path) -> Result<()> {
         "--disable-pip-version-check",
         SCIM_SERVER,
     ]))?;
-    std::fs::write(marker, SCIM_SERVER)?;
+    std::fs::write(marker, installed)?;
     Ok(())
 }
 
