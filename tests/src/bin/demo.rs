@@ -250,13 +250,17 @@ async fn report(app: &App, record: &ProfileRecord) -> Result<()> {
         record.name, record.connector.name, record.connector.version
     );
     for run in runs.iter().filter(|r| r.kind != "validate") {
+        // Paged syncs report their volume; one-shot jobs only their detail.
+        let volume = if run.pages > 0 {
+            format!(", {} items in {} pages", run.items, run.pages)
+        } else {
+            String::new()
+        };
         println!(
-            "Job {} ({}): {}, {} items in {} pages{}",
+            "Job {} ({}): {}{volume}{}",
             run.kind,
             run.trigger,
             run.status,
-            run.items,
-            run.pages,
             run.detail
                 .as_ref()
                 .map(|d| format!("; {d}"))
