@@ -133,6 +133,15 @@ enum CandidatesCommand {
         #[arg(long)]
         profile: String,
     },
+    /// Deactivate the profile's ready candidates: a dry run that prints who
+    /// and why, unless --apply.
+    Reclaim {
+        #[arg(long)]
+        profile: String,
+        /// Deactivate for real.
+        #[arg(long)]
+        apply: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -361,6 +370,54 @@ async fn candidates(
             );
             for (by, count) in &report.excluded {
                 println!("  excluded by {by}: {count}");
+            }
+            Ok(())
+        }
+        CandidatesCommand::Reclaim { profile, apply } => {
+            let ctx = app.open_profile(tenant, tenant_name, &profile).await?;
+            let rule = crate::reclamation::rule_in_force(app, &ctx.record, actor, now_ms()).await?;
+            let plan = crate::reclamation::plan_reclaim(&app.storage, &ctx.record, &rule).await?;
+            for c in &plan.deactivate {
+                println!(
+                    "{} {} ({}): {} {} days, rule v{} ({} days)",
+                    if apply {
+                        "deactivate"
+                    } else {
+                        "would deactivate"
+                    },
+                    c.principal,
+                    c.account_id,
+                    c.reason,
+                    c.days_inactive,
+                    c.rule_version,
+                    c.threshold_days
+                );
+            }
+            if plan.refused.is_none() && !apply {
+                println!(
+                    "dry run: {} of {} active accounts would be deactivated (limit {}); nothing was changed. Pass --apply to do it.",
+                    plan.deactivate.len(),
+                    plan.active_accounts,
+                    plan.limit
+                );
+                return Ok(());
+            }
+            let outcome = crate::reclamation::execute_reclaim(
+                &app.storage,
+                &ctx.record,
+                &ctx.connected.connector,
+                &ctx.connected.connection,
+                &plan,
+                actor,
+            )
+            .await?;
+            println!(
+                "deactivated {}; {} need attention",
+                outcome.deactivated.len(),
+                outcome.failed.len()
+            );
+            for (who, why) in &outcome.failed {
+                println!("  attention required: {who}: {why}");
             }
             Ok(())
         }

@@ -4,14 +4,22 @@
 //!
 //! The scheduler calls this after a profile's sync jobs succeed, so the
 //! candidates follow the subscriptions daily; `seatwarden candidates
-//! refresh` calls it on demand. Deactivation is not here: it arrives with
-//! dry runs, the circuit breaker and undo.
+//! refresh` calls it on demand.
+//!
+//! Reclaiming is planned first and planning refuses outright when it is not
+//! safe: a report-only or unpublished profile, a latest download that is
+//! missing, failed, interrupted or empty, or more ready candidates than the
+//! circuit breaker allows (default 10% of the active accounts). A plan is
+//! a dry run until it is executed; execution deactivates through the
+//! connector one candidate at a time and records each outcome.
 
 use crate::app::App;
 use crate::rules::{Exclusion, ReclamationRule};
 use crate::storage::{
-    AuditNote, JobKind, OneShotJob, ProfileRecord, RefreshReport, RefreshScope, Trigger,
+    AuditNote, Candidate, CandidateState, JobKind, OneShotJob, ProfileRecord, ProfileStatus,
+    RefreshReport, RefreshScope, Storage, Trigger,
 };
+use crate::{Connection, Connector};
 use anyhow::Result;
 
 /// The rule in force for a profile: the newest stored version, else the
@@ -128,4 +136,181 @@ pub fn summary(report: &RefreshReport, rule: &ReclamationRule) -> String {
         ));
     }
     text
+}
+
+/// Who a reclaim run would deactivate, or why it refuses to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReclaimPlan {
+    pub deactivate: Vec<Candidate>,
+    pub active_accounts: usize,
+    /// The circuit breaker's limit for this run.
+    pub limit: usize,
+    /// Set when nothing may be deactivated, with the reason.
+    pub refused: Option<String>,
+}
+
+/// Plans a reclaim run for a profile under `rule`.
+pub async fn plan_reclaim(
+    storage: &Storage,
+    record: &ProfileRecord,
+    rule: &ReclamationRule,
+) -> Result<ReclaimPlan> {
+    let active_accounts = storage
+        .subscriptions(record.id)
+        .await?
+        .iter()
+        .filter(|s| s.active && s.gone_at.is_none())
+        .count();
+    let share_limit = active_accounts * rule.breaker_percent as usize / 100;
+    let limit = rule
+        .breaker_max
+        .map_or(share_limit, |max| share_limit.min(max as usize));
+    let deactivate: Vec<Candidate> = storage
+        .candidates(record.id, false)
+        .await?
+        .into_iter()
+        .filter(|c| c.state == CandidateState::Ready)
+        .collect();
+    let latest = storage
+        .job_runs(record.id)
+        .await?
+        .into_iter()
+        .find(|r| r.kind == JobKind::Subscriptions.as_str());
+    let refused = if record.status != ProfileStatus::Published || !record.settings.reclaim {
+        Some(format!(
+            "profile {} is report only (it must be published with reclaim = true)",
+            record.name
+        ))
+    } else if let Some(problem) = match &latest {
+        None => Some("no subscriptions have been downloaded yet".to_string()),
+        Some(run) if run.status != "succeeded" => Some(format!(
+            "the latest subscriptions download (job {}) {}; a partial list could make present accounts look stale",
+            run.id, run.status
+        )),
+        Some(run) if run.items == 0 => Some(format!(
+            "the latest subscriptions download (job {}) was empty",
+            run.id
+        )),
+        Some(_) => None,
+    } {
+        Some(problem)
+    } else if deactivate.len() > limit {
+        Some(format!(
+            "circuit breaker: {} ready candidates of {} active accounts is over this run's limit of {} ({}%{}); review the rule, or raise breaker_percent/breaker_max if this is intended",
+            deactivate.len(),
+            active_accounts,
+            limit,
+            rule.breaker_percent,
+            rule.breaker_max
+                .map(|m| format!(", at most {m}"))
+                .unwrap_or_default()
+        ))
+    } else {
+        None
+    };
+    Ok(ReclaimPlan {
+        deactivate,
+        active_accounts,
+        limit,
+        refused,
+    })
+}
+
+/// What an executed reclaim run did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ReclaimOutcome {
+    pub deactivated: Vec<String>,
+    /// Principal and the connector's error, for candidates now in
+    /// `attention-required`.
+    pub failed: Vec<(String, String)>,
+}
+
+/// Executes a plan: refused plans are recorded and returned as errors;
+/// otherwise each candidate is deactivated through the connector.
+pub async fn execute_reclaim(
+    storage: &Storage,
+    record: &ProfileRecord,
+    connector: &Connector,
+    connection: &Connection,
+    plan: &ReclaimPlan,
+    actor: &str,
+) -> Result<ReclaimOutcome> {
+    let now = crate::sync::now_ms();
+    if let Some(reason) = &plan.refused {
+        storage
+            .record_decision(
+                record.tenant,
+                Some(&record.name),
+                &AuditNote {
+                    actor,
+                    action: "reclaim.refused",
+                    detail: reason,
+                    at: now,
+                },
+            )
+            .await?;
+        anyhow::bail!("reclaim refused for profile {}: {reason}", record.name);
+    }
+    let mut outcome = ReclaimOutcome::default();
+    for candidate in &plan.deactivate {
+        let started = crate::sync::now_ms();
+        let result = connector
+            .deactivate_user(connection, &candidate.account_id)
+            .await;
+        let now = crate::sync::now_ms();
+        let scope = RefreshScope {
+            tenant: record.tenant,
+            profile: record.id,
+            profile_name: &record.name,
+            connector: &record.connector.name,
+            actor,
+            now,
+        };
+        let (error_kind, detail) = match &result {
+            Ok(()) => {
+                storage
+                    .set_active(record.id, &candidate.account_id, false)
+                    .await?;
+                let why = format!(
+                    "deactivated at the vendor ({} {} days, rule v{})",
+                    candidate.reason, candidate.days_inactive, candidate.rule_version
+                );
+                storage
+                    .settle_candidate(scope, candidate, CandidateState::ClosedComplete, &why)
+                    .await?;
+                outcome.deactivated.push(candidate.principal.clone());
+                (
+                    None,
+                    format!(
+                        "deactivated {} (candidate {})",
+                        candidate.principal, candidate.id
+                    ),
+                )
+            }
+            Err(err) => {
+                let why = format!("deactivation failed: {err}");
+                storage
+                    .settle_candidate(scope, candidate, CandidateState::AttentionRequired, &why)
+                    .await?;
+                outcome
+                    .failed
+                    .push((candidate.principal.clone(), err.to_string()));
+                (Some(err.kind_name()), why)
+            }
+        };
+        storage
+            .record_job(
+                record.id,
+                &OneShotJob {
+                    kind: JobKind::Deactivate,
+                    trigger: Trigger::Manual,
+                    started_at: started,
+                    finished_at: now,
+                    error_kind,
+                    detail: &detail,
+                },
+            )
+            .await?;
+    }
+    Ok(outcome)
 }

@@ -36,6 +36,17 @@ pub struct ReclamationRule {
     pub create_candidates: bool,
     /// Tell the user this many days before reclaiming; `None`: no notice.
     pub notify_days: Option<u32>,
+    /// Circuit breaker: a reclaim run refuses to deactivate more than this
+    /// share (percent) of the profile's active accounts...
+    #[serde(default = "default_breaker_percent")]
+    pub breaker_percent: u32,
+    /// ...or more than this many, when set.
+    #[serde(default)]
+    pub breaker_max: Option<u32>,
+}
+
+fn default_breaker_percent() -> u32 {
+    10
 }
 
 impl Default for ReclamationRule {
@@ -49,6 +60,8 @@ impl Default for ReclamationRule {
             include_protected: Vec::new(),
             create_candidates: true,
             notify_days: None,
+            breaker_percent: default_breaker_percent(),
+            breaker_max: None,
         }
     }
 }

@@ -28,6 +28,8 @@ pub(super) struct RawRule {
     include_protected: Vec<String>,
     create_candidates: Option<bool>,
     notify_days: Option<u32>,
+    breaker_percent: Option<u32>,
+    breaker_max: Option<u32>,
 }
 
 #[derive(Deserialize)]
@@ -72,6 +74,21 @@ pub(super) fn rule(raw: RawRule, key: &str, err: ErrorAt) -> Result<ReclamationR
             "remove it to reclaim without notice, or give the user at least a day",
         ));
     }
+    let breaker_percent = raw.breaker_percent.unwrap_or(defaults.breaker_percent);
+    if !(1..=100).contains(&breaker_percent) {
+        return Err(err(
+            &format!("{key}.breaker_percent"),
+            format!("{breaker_percent} is outside 1..=100"),
+            "the share of a profile's active accounts one reclaim run may deactivate (default 10)",
+        ));
+    }
+    if raw.breaker_max == Some(0) {
+        return Err(err(
+            &format!("{key}.breaker_max"),
+            "0 would refuse every reclaim".into(),
+            "remove it, or clear the profile's reclaim toggle for report only",
+        ));
+    }
     for (attribute, accepted) in &raw.conditions {
         if accepted.is_empty() || accepted.iter().any(|v| v.trim().is_empty()) {
             return Err(err(
@@ -102,6 +119,8 @@ pub(super) fn rule(raw: RawRule, key: &str, err: ErrorAt) -> Result<ReclamationR
         include_protected: raw.include_protected,
         create_candidates: raw.create_candidates.unwrap_or(defaults.create_candidates),
         notify_days: raw.notify_days,
+        breaker_percent,
+        breaker_max: raw.breaker_max,
     })
 }
 

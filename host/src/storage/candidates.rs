@@ -45,6 +45,15 @@ impl CandidateState {
         }
     }
 
+    pub fn is_closed(self) -> bool {
+        matches!(
+            self,
+            CandidateState::ClosedComplete
+                | CandidateState::ClosedSkipped
+                | CandidateState::ClosedCanceled
+        )
+    }
+
     fn parse(text: &str) -> Result<CandidateState> {
         Ok(match text {
             "ready" => CandidateState::Ready,
@@ -212,6 +221,66 @@ impl Storage {
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(candidate_from_row).collect()
+    }
+
+    /// Moves a candidate to `state` (closing it when the state is a closed
+    /// one) with an audit entry saying why.
+    pub async fn settle_candidate(
+        &self,
+        scope: RefreshScope<'_>,
+        candidate: &Candidate,
+        state: CandidateState,
+        why: &str,
+    ) -> Result<()> {
+        let mut tx = self.write().await?;
+        if state.is_closed() {
+            close(&mut tx, &scope, candidate, state, why).await?;
+        } else {
+            sqlx::query(
+                "UPDATE removal_candidates SET state = ?, updated_at = ?, close_reason = ?
+                 WHERE id = ? AND profile_id = ? AND closed_at IS NULL",
+            )
+            .bind(state.as_str())
+            .bind(scope.now)
+            .bind(why)
+            .bind(candidate.id)
+            .bind(scope.profile.0)
+            .execute(&mut *tx)
+            .await?;
+            let detail = format!(
+                "candidate {} ({}) {}: {why}",
+                candidate.id,
+                candidate.principal,
+                state.as_str()
+            );
+            audit::append(
+                &mut tx,
+                scope.tenant,
+                Some(scope.profile_name),
+                &AuditNote {
+                    actor: scope.actor,
+                    action: "candidate.attention",
+                    detail: &detail,
+                    at: scope.now,
+                },
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Records a decision that changes no row (e.g. a refused reclaim).
+    pub async fn record_decision(
+        &self,
+        tenant: TenantId,
+        profile_name: Option<&str>,
+        note: &AuditNote<'_>,
+    ) -> Result<()> {
+        let mut tx = self.write().await?;
+        audit::append(&mut tx, tenant, profile_name, note).await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     /// Runs `rule` over the profile's stored subscriptions and records what
