@@ -140,21 +140,8 @@ async fn a_dry_run_writes_nothing_and_apply_deactivates_each_candidate_once() {
     );
     assert_eq!(rig.writes(), 0, "planning is a dry run");
 
-    let ctx = rig
-        .app
-        .open_profile(record.tenant, &record.tenant_name, "sr")
-        .await
-        .unwrap();
-    let outcome = execute_reclaim(
-        &rig.app.storage,
-        &record,
-        &ctx.connected.connector,
-        &ctx.connected.connection,
-        &plan,
-        "test",
-    )
-    .await
-    .unwrap();
+    let (_, outcome) = attempt(&rig, &record, ReclamationRule::default()).await;
+    let outcome = outcome.unwrap();
     assert_eq!(outcome.deactivated.len(), 2);
     assert!(outcome.failed.is_empty());
     let users = rig.vendor.users();
@@ -196,25 +183,9 @@ async fn a_failed_deactivation_needs_attention_and_stays_open() {
     rig.download(2).await;
     rig.refresh().await;
     let record = rig.record().await;
-    let plan = plan_reclaim(&rig.app.storage, &record, &ReclamationRule::default())
-        .await
-        .unwrap();
-    let ctx = rig
-        .app
-        .open_profile(record.tenant, &record.tenant_name, "sr")
-        .await
-        .unwrap();
     rig.vendor.inject([Fault::Status(403)]);
-    let outcome = execute_reclaim(
-        &rig.app.storage,
-        &record,
-        &ctx.connected.connector,
-        &ctx.connected.connection,
-        &plan,
-        "test",
-    )
-    .await
-    .unwrap();
+    let (_, outcome) = attempt(&rig, &record, ReclamationRule::default()).await;
+    let outcome = outcome.unwrap();
     assert_eq!((outcome.deactivated.len(), outcome.failed.len()), (1, 1));
     let open = rig.app.storage.candidates(record.id, false).await.unwrap();
     assert_eq!(open.len(), 1);
@@ -242,13 +213,8 @@ async fn the_breaker_an_empty_download_and_report_only_each_refuse() {
     rig.download(5).await;
     rig.refresh().await;
     let record = rig.record().await;
-    let ctx = rig
-        .app
-        .open_profile(record.tenant, &record.tenant_name, "sr")
-        .await
-        .unwrap();
     // 5 of 20 is over 10% (2).
-    let (plan, result) = attempt(&rig, &record, &ctx, ReclamationRule::default()).await;
+    let (plan, result) = attempt(&rig, &record, ReclamationRule::default()).await;
     let refusal = plan.refused.unwrap();
     assert!(
         refusal.contains("circuit breaker: 5 ready candidates of 20"),
@@ -259,7 +225,6 @@ async fn the_breaker_an_empty_download_and_report_only_each_refuse() {
     let (plan, _) = attempt(
         &rig,
         &record,
-        &ctx,
         ReclamationRule {
             breaker_percent: 50,
             breaker_max: Some(3),
@@ -287,7 +252,6 @@ async fn the_breaker_an_empty_download_and_report_only_each_refuse() {
     let (plan, _) = attempt(
         &rig,
         &record,
-        &ctx,
         ReclamationRule {
             breaker_percent: 100,
             ..ReclamationRule::default()
@@ -313,16 +277,21 @@ async fn the_breaker_an_empty_download_and_report_only_each_refuse() {
     assert_eq!(report_only, Some(true));
 }
 
+/// Plans and executes one reclaim run.
 async fn attempt(
     rig: &Rig,
     record: &ProfileRecord,
-    ctx: &seatwarden::app::ProfileContext,
     rule: ReclamationRule,
 ) -> (
     seatwarden::reclamation::ReclaimPlan,
     anyhow::Result<seatwarden::reclamation::ReclaimOutcome>,
 ) {
     let plan = plan_reclaim(&rig.app.storage, record, &rule).await.unwrap();
+    let ctx = rig
+        .app
+        .open_profile(record.tenant, &record.tenant_name, "sr")
+        .await
+        .unwrap();
     let result = execute_reclaim(
         &rig.app.storage,
         record,
