@@ -12,7 +12,7 @@ use crate::runtime::{Runtime, RuntimeConfig, default_cache_dir};
 use crate::scheduler::{JobOutcome, JobResult, Scheduler, SchedulerOptions, SystemClock};
 use crate::storage::{
     ActivityFrom, AuditCheck, JobKind, JobRun, OneShotJob, ProfileRecord, ProfileSettings,
-    ProfileStatus, StoredSubscription, Stream, TenantId, Trigger,
+    StoredSubscription, Stream, TenantId, Trigger,
 };
 use crate::sync::{ActivityOutcome, Progress, Sync, SyncOptions, now_ms};
 use anyhow::{Context, Result, bail};
@@ -361,14 +361,10 @@ async fn candidates(
     match command {
         CandidatesCommand::Refresh { profile } => {
             let record = app.find_profile(tenant, tenant_name, &profile).await?;
-            let rule = crate::reclamation::rule_in_force(app, &record, actor, now_ms()).await?;
-            let report =
+            let refreshed =
                 crate::reclamation::refresh(app, &record, Trigger::Manual, actor, now_ms()).await?;
-            println!(
-                "profile {profile}: {}",
-                crate::reclamation::summary(&report, &rule)
-            );
-            for (by, count) in &report.excluded {
+            println!("profile {profile}: {}", refreshed.summary);
+            for (by, count) in &refreshed.report.excluded {
                 println!("  excluded by {by}: {count}");
             }
             Ok(())
@@ -428,20 +424,16 @@ async fn candidates(
                 println!("{}", serde_json::to_string_pretty(&list)?);
                 return Ok(());
             }
-            let mut rows = vec![
-                [
-                    "id",
-                    "principal",
-                    "state",
-                    "why",
-                    "days",
-                    "last active",
-                    "source",
-                    "rule",
-                ]
-                .map(String::from)
-                .to_vec(),
-            ];
+            let mut rows = vec![header(&[
+                "id",
+                "principal",
+                "state",
+                "why",
+                "days",
+                "last active",
+                "source",
+                "rule",
+            ])];
             for c in &list {
                 rows.push(vec![
                     c.id.to_string(),
@@ -553,19 +545,15 @@ async fn profile_command(profiles: &Profiles<'_>, command: ProfileCommand) -> Re
                 println!("{}", serde_json::to_string_pretty(&list)?);
                 return Ok(());
             }
-            let mut rows = vec![
-                [
-                    "profile",
-                    "status",
-                    "connection",
-                    "connector",
-                    "activity",
-                    "reclaim",
-                    "validated",
-                ]
-                .map(String::from)
-                .to_vec(),
-            ];
+            let mut rows = vec![header(&[
+                "profile",
+                "status",
+                "connection",
+                "connector",
+                "activity",
+                "reclaim",
+                "validated",
+            ])];
             for p in &list {
                 rows.push(vec![
                     p.name.clone(),
@@ -788,14 +776,10 @@ async fn jobs(
 
 /// Job runs as a table, for people.
 pub fn jobs_table(runs: &[JobRun]) -> String {
-    let mut rows = vec![
-        [
-            "id", "profile", "kind", "trigger", "started", "took", "outcome", "pages", "items",
-            "new", "updated", "gone", "error",
-        ]
-        .map(String::from)
-        .to_vec(),
-    ];
+    let mut rows = vec![header(&[
+        "id", "profile", "kind", "trigger", "started", "took", "outcome", "pages", "items", "new",
+        "updated", "gone", "error",
+    ])];
     for run in runs {
         let took = run
             .finished_at
@@ -833,6 +817,13 @@ fn truncate(text: &str, max: usize) -> String {
     }
 }
 
+/// A table's header row.
+fn header(names: &[&str]) -> Vec<String> {
+    names.iter().map(|n| n.to_string()).collect()
+}
+
+/// Rows as left-aligned columns two spaces apart; the first row is the
+/// header.
 fn table(rows: &[Vec<String>]) -> String {
     let columns = rows.first().map_or(0, Vec::len);
     let widths: Vec<usize> = (0..columns)
@@ -1028,14 +1019,8 @@ async fn sync_locked(app: &App, ctx: &ProfileContext) -> Result<()> {
 }
 
 async fn deactivate(app: &App, ctx: &ProfileContext, account: &str) -> Result<()> {
-    let record = &ctx.record;
-    if record.status != ProfileStatus::Published || !record.settings.reclaim {
-        bail!(
-            "profile {} does not reclaim: deactivation needs a published profile with `reclaim = true` (it is {}, reclaim {}); it stays report-only until then",
-            record.name,
-            record.status.as_str(),
-            if record.settings.reclaim { "on" } else { "off" }
-        );
+    if let Some(why) = crate::reclamation::report_only(&ctx.record) {
+        bail!(why);
     }
     let stored = app
         .storage
@@ -1104,20 +1089,20 @@ pub fn subscriptions_table(rows: &[StoredSubscription]) -> String {
                 |t| t.strftime("%Y-%m-%d").to_string(),
             )
     };
-    let mut table = vec![[
-        "principal".to_string(),
-        "account id".into(),
-        "active".into(),
-        "subscriptions".into(),
-        "last active".into(),
-        "source".into(),
-        "status".into(),
-    ]];
+    let mut table_rows = vec![header(&[
+        "principal",
+        "account id",
+        "active",
+        "subscriptions",
+        "last active",
+        "source",
+        "status",
+    ])];
     for s in rows {
-        table.push([
+        table_rows.push(vec![
             s.principal.clone(),
             s.account_id.clone(),
-            if s.active { "yes" } else { "no" }.into(),
+            yes_no(s.active).into(),
             s.identifiers.join(","),
             date(s.last_active_at),
             s.last_active_source.clone().unwrap_or_default(),
@@ -1128,29 +1113,7 @@ pub fn subscriptions_table(rows: &[StoredSubscription]) -> String {
             },
         ]);
     }
-    let widths: Vec<usize> = (0..7)
-        .map(|i| {
-            table
-                .iter()
-                .map(|r| r[i].chars().count())
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    let mut out: Vec<String> = table
-        .iter()
-        .map(|row| {
-            row.iter()
-                .zip(&widths)
-                .map(|(cell, w)| format!("{cell:<w$}"))
-                .collect::<Vec<_>>()
-                .join("  ")
-                .trim_end()
-                .to_string()
-        })
-        .collect();
-    out.push(format!("{} subscriptions", rows.len()));
-    out.join("\n")
+    format!("{}\n{} subscriptions", table(&table_rows), rows.len())
 }
 
 /// The descriptor as JSON, for `connector inspect --json`.

@@ -21,7 +21,7 @@ use crate::app::App;
 use crate::schedule::CronSchedule;
 use crate::storage::{
     ActivityFrom, AuditNote, JobKind, OneShotJob, ProfileRecord, ProfileSettings, ProfileStatus,
-    ScheduledJob, TenantId, Trigger, Validation,
+    RuleChange, ScheduledJob, TenantId, Trigger, Validation,
 };
 use crate::sync::now_ms;
 use anyhow::{Result, bail};
@@ -394,18 +394,7 @@ impl Profiles<'_> {
         record: &ProfileRecord,
         rule: &crate::rules::ReclamationRule,
     ) -> Result<Option<String>> {
-        let before = self
-            .app
-            .storage
-            .current_rule(record.id)
-            .await?
-            .map(|r| r.version);
-        let action = if before.is_none() {
-            "rule.create"
-        } else {
-            "rule.update"
-        };
-        let version = self
+        let change = self
             .app
             .storage
             .store_rule(
@@ -413,13 +402,13 @@ impl Profiles<'_> {
                 record.id,
                 &record.name,
                 rule,
-                &self.note(action, ""),
+                &self.actor,
+                now_ms(),
             )
             .await?;
-        Ok(match before {
-            Some(old) if old == version => None,
-            Some(old) => Some(format!("reclamation rule v{old} -> v{version}")),
-            None => None,
+        Ok(match change {
+            RuleChange::Replaced { from, to } => Some(format!("reclamation rule v{from} -> v{to}")),
+            RuleChange::Unchanged(_) | RuleChange::Created(_) => None,
         })
     }
 

@@ -36,19 +36,9 @@ pub async fn rule_in_force(
     let wanted = configured_rule(app, record);
     let version = app
         .storage
-        .store_rule(
-            record.tenant,
-            record.id,
-            &record.name,
-            &wanted,
-            &AuditNote {
-                actor,
-                action: "rule.create",
-                detail: "",
-                at: now,
-            },
-        )
-        .await?;
+        .store_rule(record.tenant, record.id, &record.name, &wanted, actor, now)
+        .await?
+        .version();
     Ok(ReclamationRule { version, ..wanted })
 }
 
@@ -73,6 +63,13 @@ pub fn exclusions(app: &App, tenant: &str) -> Vec<Exclusion> {
         .collect()
 }
 
+/// What a refresh changed, and the line that says so.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Refreshed {
+    pub report: RefreshReport,
+    pub summary: String,
+}
+
 /// Refreshes a profile's candidates and records the refresh as a job.
 pub async fn refresh(
     app: &App,
@@ -80,23 +77,19 @@ pub async fn refresh(
     trigger: Trigger,
     actor: &str,
     now: i64,
-) -> Result<RefreshReport> {
+) -> Result<Refreshed> {
     let rule = rule_in_force(app, record, actor, now).await?;
     let exclusions = exclusions(app, &record.tenant_name);
-    let scope = RefreshScope {
-        tenant: record.tenant,
-        profile: record.id,
-        profile_name: &record.name,
-        connector: &record.connector.name,
-        actor,
-        now,
-    };
     let outcome = app
         .storage
-        .refresh_candidates(scope, &rule, &exclusions)
-        .await;
+        .refresh_candidates(RefreshScope::of(record, actor, now), &rule, &exclusions)
+        .await
+        .map(|report| Refreshed {
+            summary: summary(&report, &rule),
+            report,
+        });
     let (detail, error_kind) = match &outcome {
-        Ok(report) => (summary(report, &rule), None),
+        Ok(refreshed) => (refreshed.summary.clone(), None),
         Err(err) => (format!("{err:#}"), Some("host")),
     };
     app.storage
@@ -115,8 +108,20 @@ pub async fn refresh(
     outcome
 }
 
+/// Why a profile may not deactivate anything, if it may not.
+pub fn report_only(record: &ProfileRecord) -> Option<String> {
+    (record.status != ProfileStatus::Published || !record.settings.reclaim).then(|| {
+        format!(
+            "profile {} is report only: reclaiming needs it published with `reclaim = true` (it is {}, reclaim {})",
+            record.name,
+            record.status.as_str(),
+            if record.settings.reclaim { "on" } else { "off" }
+        )
+    })
+}
+
 /// One line for job results and logs.
-pub fn summary(report: &RefreshReport, rule: &ReclamationRule) -> String {
+fn summary(report: &RefreshReport, rule: &ReclamationRule) -> String {
     let excluded: usize = report.excluded.values().sum();
     let mut text = format!(
         "rule v{} ({} days): {} opened, {} still open, {} canceled by new activity, {} skipped; {} excluded, {} protected",
@@ -155,12 +160,7 @@ pub async fn plan_reclaim(
     record: &ProfileRecord,
     rule: &ReclamationRule,
 ) -> Result<ReclaimPlan> {
-    let active_accounts = storage
-        .subscriptions(record.id)
-        .await?
-        .iter()
-        .filter(|s| s.active && s.gone_at.is_none())
-        .count();
+    let active_accounts = storage.active_account_count(record.id).await?;
     let share_limit = active_accounts * rule.breaker_percent as usize / 100;
     let limit = rule
         .breaker_max
@@ -172,15 +172,10 @@ pub async fn plan_reclaim(
         .filter(|c| c.state == CandidateState::Ready)
         .collect();
     let latest = storage
-        .job_runs(record.id)
-        .await?
-        .into_iter()
-        .find(|r| r.kind == JobKind::Subscriptions.as_str());
-    let refused = if record.status != ProfileStatus::Published || !record.settings.reclaim {
-        Some(format!(
-            "profile {} is report only (it must be published with reclaim = true)",
-            record.name
-        ))
+        .latest_job_run(record.id, JobKind::Subscriptions)
+        .await?;
+    let refused = if let Some(why) = report_only(record) {
+        Some(why)
     } else if let Some(problem) = match &latest {
         None => Some("no subscriptions have been downloaded yet".to_string()),
         Some(run) if run.status != "succeeded" => Some(format!(
@@ -258,14 +253,7 @@ pub async fn execute_reclaim(
             .deactivate_user(connection, &candidate.account_id)
             .await;
         let now = crate::sync::now_ms();
-        let scope = RefreshScope {
-            tenant: record.tenant,
-            profile: record.id,
-            profile_name: &record.name,
-            connector: &record.connector.name,
-            actor,
-            now,
-        };
+        let scope = RefreshScope::of(record, actor, now);
         let (error_kind, detail) = match &result {
             Ok(()) => {
                 storage

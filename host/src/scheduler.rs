@@ -139,30 +139,28 @@ impl Default for SchedulerOptions {
 
 /// The scheduler of one host process.
 pub struct Scheduler {
-    app: Arc<App>,
-    clock: Arc<dyn Clock>,
-    options: SchedulerOptions,
-    cancel: CancellationToken,
-    slots: Arc<Semaphore>,
-    running: Arc<Mutex<HashSet<ProfileId>>>,
+    /// What every profile's task shares; each task gets a clone.
+    shared: Worker,
 }
 
 impl Scheduler {
     pub fn new(app: Arc<App>, clock: Arc<dyn Clock>, options: SchedulerOptions) -> Scheduler {
         let slots = Arc::new(Semaphore::new(app.config.scheduler.max_concurrent_jobs));
         Scheduler {
-            app,
-            clock,
-            options,
-            cancel: CancellationToken::new(),
-            slots,
-            running: Arc::default(),
+            shared: Worker {
+                app,
+                clock,
+                options,
+                cancel: CancellationToken::new(),
+                slots,
+                running: Arc::default(),
+            },
         }
     }
 
     /// Cancelling this token shuts the scheduler down gracefully.
     pub fn shutdown_token(&self) -> CancellationToken {
-        self.cancel.clone()
+        self.shared.cancel.clone()
     }
 
     /// Starts every due job whose profile is not already running, and waits
@@ -186,17 +184,19 @@ impl Scheduler {
     ) -> Result<()> {
         let mut tasks: JoinSet<Vec<JobOutcome>> = JoinSet::new();
         loop {
-            if self.cancel.is_cancelled() {
+            if self.shared.cancel.is_cancelled() {
                 break;
             }
             self.start_due(&mut tasks).await?;
-            let next = self.app.storage.next_due_at().await?;
+            let next = self.shared.app.storage.next_due_at().await?;
             // Re-check at least once a minute: profiles may be published by
             // another process while this one sleeps.
-            let wake = next.unwrap_or(i64::MAX).min(self.clock.now() + 60_000);
+            let wake = next
+                .unwrap_or(i64::MAX)
+                .min(self.shared.clock.now() + 60_000);
             tokio::select! {
-                _ = self.cancel.cancelled() => break,
-                _ = self.clock.sleep_until(wake) => {}
+                _ = self.shared.cancel.cancelled() => break,
+                _ = self.shared.clock.sleep_until(wake) => {}
                 Some(joined) = tasks.join_next(), if !tasks.is_empty() => {
                     for outcome in joined.context("a job task panicked")? {
                         report(&outcome);
@@ -214,20 +214,21 @@ impl Scheduler {
 
     /// Claims due jobs profile by profile and spawns one task per profile.
     async fn start_due(&self, tasks: &mut JoinSet<Vec<JobOutcome>>) -> Result<()> {
-        let now = self.clock.now();
+        let now = self.shared.clock.now();
         let mut by_profile: BTreeMap<ProfileId, Vec<ScheduledJob>> = BTreeMap::new();
-        for job in self.app.storage.due_jobs(now).await? {
+        for job in self.shared.app.storage.due_jobs(now).await? {
             by_profile.entry(job.profile).or_default().push(job);
         }
         if by_profile.is_empty() {
             return Ok(());
         }
-        let published = self.app.storage.published_profiles().await?;
+        let published = self.shared.app.storage.published_profiles().await?;
         for (profile_id, mut jobs) in by_profile {
             let Some(record) = published.iter().find(|p| p.id == profile_id).cloned() else {
                 continue;
             };
             if !self
+                .shared
                 .running
                 .lock()
                 .expect("running set poisoned")
@@ -240,19 +241,13 @@ impl Scheduler {
             // Missed runs collapse into this one: the next time is after now.
             for job in &jobs {
                 let next = next_time(job, now)?;
-                self.app
+                self.shared
+                    .app
                     .storage
-                    .reschedule(profile_id, &job.kind, next, None)
+                    .reschedule(profile_id, &job.kind, next)
                     .await?;
             }
-            let worker = Worker {
-                app: self.app.clone(),
-                clock: self.clock.clone(),
-                options: self.options.clone(),
-                cancel: self.cancel.clone(),
-                slots: self.slots.clone(),
-                running: self.running.clone(),
-            };
+            let worker = self.shared.clone();
             tasks.spawn(async move { worker.run_profile(record, jobs).await });
         }
         Ok(())
@@ -267,7 +262,8 @@ fn next_time(job: &ScheduledJob, after: i64) -> Result<i64> {
         .next_after(after, &zone)
 }
 
-/// What one profile's task owns.
+/// What one profile's task holds: handles shared with the scheduler.
+#[derive(Clone)]
 struct Worker {
     app: Arc<App>,
     clock: Arc<dyn Clock>,
@@ -411,13 +407,7 @@ impl Worker {
             )
             .await
             {
-                Ok(report) => JobResult::Succeeded(format!(
-                    "{} opened, {} canceled, {} skipped, {} open",
-                    report.opened,
-                    report.canceled,
-                    report.skipped,
-                    report.opened + report.still_open
-                )),
+                Ok(refreshed) => JobResult::Succeeded(refreshed.summary),
                 Err(err) => JobResult::Failed {
                     kind: "host".into(),
                     message: format!("{err:#}"),
@@ -448,16 +438,11 @@ impl Worker {
     /// Makes a job due again at `at`, unless its next scheduled time is
     /// sooner.
     async fn due_again(&self, record: &ProfileRecord, kind: JobKind, at: i64) {
-        let Ok(jobs) = self.app.storage.scheduled_jobs(record.id).await else {
-            return;
-        };
-        if let Some(job) = jobs.iter().find(|j| j.kind == kind.as_str())
-            && at < job.next_due_at
-            && let Err(err) = self
-                .app
-                .storage
-                .reschedule(record.id, kind.as_str(), at, None)
-                .await
+        if let Err(err) = self
+            .app
+            .storage
+            .bring_forward(record.id, kind.as_str(), at)
+            .await
         {
             tracing::warn!(error = %err, "could not reschedule a job");
         }
@@ -466,15 +451,13 @@ impl Worker {
     async fn run_job(&self, record: &ProfileRecord, kind: JobKind) -> JobResult {
         let started = self.clock.now();
         let result = self.sync(record, kind).await;
-        let ran_at = Some(started);
-        if let Ok(jobs) = self.app.storage.scheduled_jobs(record.id).await
-            && let Some(job) = jobs.iter().find(|j| j.kind == kind.as_str())
+        if let Err(err) = self
+            .app
+            .storage
+            .mark_ran(record.id, kind.as_str(), started)
+            .await
         {
-            let _ = self
-                .app
-                .storage
-                .reschedule(record.id, kind.as_str(), job.next_due_at, ran_at)
-                .await;
+            tracing::warn!(error = %err, "could not record when a job ran");
         }
         match result {
             Ok(detail) => JobResult::Succeeded(detail),

@@ -8,8 +8,8 @@
 
 use seatwarden::rules::{DAY_MS, Exclusion, ReclamationRule};
 use seatwarden::storage::{
-    AuditCheck, CandidateState, ProfileConnector, ProfileId, RefreshScope, Storage, Stream,
-    TenantId, Trigger,
+    AuditCheck, CandidateState, ProfileConnector, ProfileId, RefreshScope, RuleChange, Storage,
+    Stream, TenantId, Trigger,
 };
 use seatwarden::{Account, Activity};
 use seatwarden_tests::fixtures::fresh_database;
@@ -292,31 +292,31 @@ async fn a_measure_only_rule_counts_but_creates_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rules_are_versioned_and_unchanged_rules_are_not_stored_twice() {
     let rig = rig("versions").await;
-    let note = seatwarden::storage::AuditNote {
-        actor: "test",
-        action: "rule.update",
-        detail: "",
-        at: NOW,
-    };
     let rule = ReclamationRule::default();
     let store = |rule: ReclamationRule| {
         let storage = rig.storage.clone();
-        let note = note.clone();
         let (tenant, profile) = (rig.tenant, rig.profile);
         async move {
             storage
-                .store_rule(tenant, profile, "sr", &rule, &note)
+                .store_rule(tenant, profile, "sr", &rule, "test", NOW)
                 .await
                 .unwrap()
         }
     };
-    assert_eq!(store(rule.clone()).await, 1);
-    assert_eq!(store(rule.clone()).await, 1, "unchanged: same version");
+    assert_eq!(store(rule.clone()).await, RuleChange::Created(1));
+    assert_eq!(
+        store(rule.clone()).await,
+        RuleChange::Unchanged(1),
+        "unchanged: same version"
+    );
     let stricter = ReclamationRule {
         threshold_days: 30,
         ..rule
     };
-    assert_eq!(store(stricter).await, 2);
+    assert_eq!(
+        store(stricter).await,
+        RuleChange::Replaced { from: 1, to: 2 }
+    );
     let current = rig
         .storage
         .current_rule(rig.profile)

@@ -74,17 +74,24 @@ async fn seatwarden(setup: &Setup, args: &[&str]) -> anyhow::Result<()> {
     run(Cli::parse_from(argv)).await
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sync_then_deactivate_through_the_command_line() {
-    let s = setup("happy", "", true).await;
+/// `apply`, `profile validate` and `profile publish`, as an operator starts.
+async fn publish(setup: &Setup) {
     for step in [
         &["apply"][..],
         &["profile", "validate", "acme-sr"],
         &["profile", "publish", "acme-sr"],
-        &["sync", "--profile", "acme-sr"],
     ] {
-        seatwarden(&s, step).await.unwrap();
+        seatwarden(setup, step).await.unwrap();
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_then_deactivate_through_the_command_line() {
+    let s = setup("happy", "", true).await;
+    publish(&s).await;
+    seatwarden(&s, &["sync", "--profile", "acme-sr"])
+        .await
+        .unwrap();
     seatwarden(&s, &["subscriptions", "--profile", "acme-sr", "--json"])
         .await
         .unwrap();
@@ -156,14 +163,10 @@ async fn a_pinned_digest_that_does_not_match_is_refused() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_report_only_profile_refuses_to_deactivate() {
     let s = setup("report-only", "", false).await;
-    for step in [
-        &["apply"][..],
-        &["profile", "validate", "acme-sr"],
-        &["profile", "publish", "acme-sr"],
-        &["sync", "--profile", "acme-sr"],
-    ] {
-        seatwarden(&s, step).await.unwrap();
-    }
+    publish(&s).await;
+    seatwarden(&s, &["sync", "--profile", "acme-sr"])
+        .await
+        .unwrap();
     let err = format!(
         "{:#}",
         seatwarden(
@@ -191,11 +194,9 @@ async fn a_report_only_profile_refuses_to_deactivate() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serve_once_runs_what_is_due_and_jobs_shows_it() {
     let s = setup("serve", "", false).await;
+    publish(&s).await;
     for step in [
-        &["apply"][..],
-        &["profile", "validate", "acme-sr"],
-        &["profile", "publish", "acme-sr"],
-        &["serve", "--once"],
+        &["serve", "--once"][..],
         &["jobs"],
         &["jobs", "--failed", "--json"],
     ] {

@@ -104,6 +104,30 @@ pub struct RefreshReport {
     pub measured_only: usize,
 }
 
+/// What storing a rule did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RuleChange {
+    /// The rule equals the version in force.
+    Unchanged(i64),
+    /// The profile's first rule.
+    Created(i64),
+    Replaced {
+        from: i64,
+        to: i64,
+    },
+}
+
+impl RuleChange {
+    /// The version in force afterwards.
+    pub fn version(self) -> i64 {
+        match self {
+            RuleChange::Unchanged(v)
+            | RuleChange::Created(v)
+            | RuleChange::Replaced { to: v, .. } => v,
+        }
+    }
+}
+
 /// The profile a refresh runs for.
 #[derive(Clone, Copy, Debug)]
 pub struct RefreshScope<'a> {
@@ -114,6 +138,20 @@ pub struct RefreshScope<'a> {
     pub connector: &'a str,
     pub actor: &'a str,
     pub now: i64,
+}
+
+impl<'a> RefreshScope<'a> {
+    /// The scope of a stored profile, acting as `actor` at `now`.
+    pub fn of(record: &'a super::ProfileRecord, actor: &'a str, now: i64) -> RefreshScope<'a> {
+        RefreshScope {
+            tenant: record.tenant,
+            profile: record.id,
+            profile_name: &record.name,
+            connector: &record.connector.name,
+            actor,
+            now,
+        }
+    }
 }
 
 const CANDIDATE_COLUMNS: &str = "SELECT id, account_id, principal, state, rule_version, threshold_days, reason,
@@ -158,34 +196,34 @@ impl Storage {
     }
 
     /// Stores `rule` as the profile's newest version unless it equals the
-    /// current one; returns the version in force.
+    /// current one, with an audit entry (`rule.create` or `rule.update`).
     pub async fn store_rule(
         &self,
         tenant: TenantId,
         profile: ProfileId,
         profile_name: &str,
         rule: &ReclamationRule,
-        note: &AuditNote<'_>,
-    ) -> Result<i64> {
+        actor: &str,
+        at: i64,
+    ) -> Result<RuleChange> {
         let current = self.current_rule(profile).await?;
-        let unchanged = |current: &ReclamationRule| {
-            let same_version = ReclamationRule {
-                version: current.version,
-                ..rule.clone()
-            };
-            same_version == *current
+        let previous = current.as_ref().map(|c| c.version);
+        // Versions aside, is it the rule already in force?
+        let same = |current: &ReclamationRule| {
+            *current
+                == ReclamationRule {
+                    version: current.version,
+                    ..rule.clone()
+                }
         };
-        if let Some(current) = &current
-            && unchanged(current)
-        {
-            return Ok(current.version);
+        if let Some(current) = current.filter(same) {
+            return Ok(RuleChange::Unchanged(current.version));
         }
-        let version = current.map_or(1, |c| c.version + 1);
-        let stored = ReclamationRule {
+        let version = previous.map_or(1, |v| v + 1);
+        let json = serde_json::to_string(&ReclamationRule {
             version,
             ..rule.clone()
-        };
-        let json = serde_json::to_string(&stored)?;
+        })?;
         let mut tx = self.write().await?;
         sqlx::query(
             "INSERT INTO reclamation_rules (profile_id, version, rule, created_at) VALUES (?, ?, ?, ?)",
@@ -193,7 +231,7 @@ impl Storage {
         .bind(profile.0)
         .bind(version)
         .bind(&json)
-        .bind(note.at)
+        .bind(at)
         .execute(&mut *tx)
         .await?;
         let detail = format!("rule version {version}: {json}");
@@ -202,13 +240,22 @@ impl Storage {
             tenant,
             Some(profile_name),
             &AuditNote {
+                actor,
+                action: if previous.is_some() {
+                    "rule.update"
+                } else {
+                    "rule.create"
+                },
                 detail: &detail,
-                ..note.clone()
+                at,
             },
         )
         .await?;
         tx.commit().await?;
-        Ok(version)
+        Ok(match previous {
+            Some(from) => RuleChange::Replaced { from, to: version },
+            None => RuleChange::Created(version),
+        })
     }
 
     /// A profile's candidates, newest first; only open ones unless `all`.
@@ -233,39 +280,7 @@ impl Storage {
         why: &str,
     ) -> Result<()> {
         let mut tx = self.write().await?;
-        if state.is_closed() {
-            close(&mut tx, &scope, candidate, state, why).await?;
-        } else {
-            sqlx::query(
-                "UPDATE removal_candidates SET state = ?, updated_at = ?, close_reason = ?
-                 WHERE id = ? AND profile_id = ? AND closed_at IS NULL",
-            )
-            .bind(state.as_str())
-            .bind(scope.now)
-            .bind(why)
-            .bind(candidate.id)
-            .bind(scope.profile.0)
-            .execute(&mut *tx)
-            .await?;
-            let detail = format!(
-                "candidate {} ({}) {}: {why}",
-                candidate.id,
-                candidate.principal,
-                state.as_str()
-            );
-            audit::append(
-                &mut tx,
-                scope.tenant,
-                Some(scope.profile_name),
-                &AuditNote {
-                    actor: scope.actor,
-                    action: "candidate.attention",
-                    detail: &detail,
-                    at: scope.now,
-                },
-            )
-            .await?;
-        }
+        transition(&mut tx, &scope, candidate, state, why).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -324,7 +339,7 @@ impl Storage {
                             .map(|s| format!(" ({s})"))
                             .unwrap_or_default()
                     );
-                    close(
+                    transition(
                         &mut tx,
                         &scope,
                         candidate,
@@ -336,7 +351,7 @@ impl Storage {
                 }
                 (other, Some(candidate)) => {
                     let why = format!("no longer a candidate: {}", describe(other));
-                    close(
+                    transition(
                         &mut tx,
                         &scope,
                         candidate,
@@ -356,7 +371,7 @@ impl Storage {
         }
         for candidate in open.values() {
             if !seen.contains(candidate.account_id.as_str()) {
-                close(
+                transition(
                     &mut tx,
                     &scope,
                     candidate,
@@ -459,7 +474,9 @@ async fn open_candidate(
     .await
 }
 
-async fn close(
+/// Moves an open candidate to `state` (closing it when the state is a
+/// closed one), with an audit entry.
+async fn transition(
     tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
     scope: &RefreshScope<'_>,
     candidate: &Candidate,
@@ -468,10 +485,10 @@ async fn close(
 ) -> Result<()> {
     sqlx::query(
         "UPDATE removal_candidates SET state = ?, closed_at = ?, updated_at = ?, close_reason = ?
-         WHERE id = ? AND profile_id = ?",
+         WHERE id = ? AND profile_id = ? AND closed_at IS NULL",
     )
     .bind(state.as_str())
-    .bind(scope.now)
+    .bind(state.is_closed().then_some(scope.now))
     .bind(scope.now)
     .bind(why)
     .bind(candidate.id)
@@ -484,13 +501,18 @@ async fn close(
         candidate.principal,
         state.as_str()
     );
+    let action = match state {
+        _ if state.is_closed() => "candidate.close",
+        CandidateState::AttentionRequired => "candidate.attention",
+        _ => "candidate.update",
+    };
     audit::append(
         tx,
         scope.tenant,
         Some(scope.profile_name),
         &AuditNote {
             actor: scope.actor,
-            action: "candidate.close",
+            action,
             detail: &detail,
             at: scope.now,
         },

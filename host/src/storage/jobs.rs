@@ -48,24 +48,40 @@ impl Storage {
         .await?)
     }
 
-    /// Moves a job's next due time (after it ran, or was found overdue).
-    pub async fn reschedule(
-        &self,
-        profile: ProfileId,
-        kind: &str,
-        next_due_at: i64,
-        ran_at: Option<i64>,
-    ) -> Result<()> {
+    /// Moves a job's next due time (when it was found due or overdue).
+    pub async fn reschedule(&self, profile: ProfileId, kind: &str, next_due_at: i64) -> Result<()> {
+        sqlx::query("UPDATE scheduled_jobs SET next_due_at = ? WHERE profile_id = ? AND kind = ?")
+            .bind(next_due_at)
+            .bind(profile.0)
+            .bind(kind)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Makes a job due by `at`: moves its next due time earlier, never
+    /// later.
+    pub async fn bring_forward(&self, profile: ProfileId, kind: &str, at: i64) -> Result<()> {
         sqlx::query(
-            "UPDATE scheduled_jobs SET next_due_at = ?, last_run_at = COALESCE(?, last_run_at)
-             WHERE profile_id = ? AND kind = ?",
+            "UPDATE scheduled_jobs SET next_due_at = ? WHERE profile_id = ? AND kind = ? AND next_due_at > ?",
         )
-        .bind(next_due_at)
-        .bind(ran_at)
+        .bind(at)
         .bind(profile.0)
         .bind(kind)
+        .bind(at)
         .execute(&self.pool)
         .await?;
+        Ok(())
+    }
+
+    /// Records when a job last ran, leaving its next due time alone.
+    pub async fn mark_ran(&self, profile: ProfileId, kind: &str, at: i64) -> Result<()> {
+        sqlx::query("UPDATE scheduled_jobs SET last_run_at = ? WHERE profile_id = ? AND kind = ?")
+            .bind(at)
+            .bind(profile.0)
+            .bind(kind)
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 

@@ -23,7 +23,7 @@ mod jobs;
 mod profiles;
 
 pub use audit::{AuditCheck, AuditEntry, AuditNote, GENESIS, check_chain};
-pub use candidates::{Candidate, CandidateState, RefreshReport, RefreshScope};
+pub use candidates::{Candidate, CandidateState, RefreshReport, RefreshScope, RuleChange};
 pub use profiles::{
     ActivityFrom, ConnectorIdentity, ProfileRecord, ProfileSettings, ProfileStatus, ScheduledJob,
     Validation,
@@ -686,6 +686,33 @@ impl Storage {
         .fetch_all(&self.pool)
         .await?;
         Ok(rows.iter().map(job_run_from_row).collect())
+    }
+
+    /// A profile's newest run of one kind.
+    pub async fn latest_job_run(
+        &self,
+        profile: ProfileId,
+        kind: JobKind,
+    ) -> Result<Option<JobRun>> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{JOB_RUN_COLUMNS} WHERE j.profile_id = ? AND j.kind = ? ORDER BY j.id DESC LIMIT 1"
+        )))
+        .bind(profile.0)
+        .bind(kind.as_str())
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.as_ref().map(job_run_from_row))
+    }
+
+    /// How many of a profile's accounts are active and still at the vendor.
+    pub async fn active_account_count(&self, profile: ProfileId) -> Result<usize> {
+        let count: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM subscriptions WHERE profile_id = ? AND active = TRUE AND gone_at IS NULL",
+        )
+        .bind(profile.0)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(usize::try_from(count).unwrap_or(0))
     }
 }
 
