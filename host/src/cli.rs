@@ -5,14 +5,15 @@
 //! lives in the library so tests exercise the same code the binary runs.
 
 use crate::app::{App, ProfileContext};
+use crate::candidate_state::Decision;
 use crate::config::Config;
 use crate::descriptor::Descriptor;
 use crate::profiles::Profiles;
 use crate::runtime::{Runtime, RuntimeConfig, default_cache_dir};
 use crate::scheduler::{JobOutcome, JobResult, Scheduler, SchedulerOptions, SystemClock};
 use crate::storage::{
-    ActivityFrom, AuditCheck, JobKind, JobRun, OneShotJob, ProfileRecord, ProfileSettings,
-    StoredSubscription, Stream, TenantId, Trigger,
+    ActivityFrom, AuditCheck, Candidate, CandidateState, JobKind, JobRun, OneShotJob,
+    ProfileRecord, ProfileSettings, RefreshScope, StoredSubscription, Stream, TenantId, Trigger,
 };
 use crate::sync::{ActivityOutcome, Progress, Sync, SyncOptions, now_ms};
 use anyhow::{Context, Result, bail};
@@ -84,6 +85,12 @@ enum Command {
         /// The account's vendor id or principal (e-mail).
         account: String,
     },
+    /// Undo a reclamation: reactivate the candidate's account through the
+    /// connector (within the vendor's window, e.g. Smartsheet's 30 days).
+    Reactivate {
+        /// The reclaimed candidate's id (see `candidates list --all`).
+        candidate: i64,
+    },
     /// Job results, newest first, with a status line per profile.
     Jobs {
         /// Only this profile's jobs.
@@ -128,6 +135,23 @@ enum CandidatesCommand {
         #[arg(long)]
         json: bool,
     },
+    /// One candidate: its evidence, dates and history.
+    Show {
+        id: i64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Approve reclaiming a candidate (also retries one that needs
+    /// attention); the next reclaim run deactivates it.
+    Approve(DecideArgs),
+    /// Turn down the reclamation a user asked to avoid: they keep the seat.
+    Reject(DecideArgs),
+    /// Record the user's answer "keep": a manager approves or rejects next.
+    Keep(DecideArgs),
+    /// Record the user's answer "release": the seat may be reclaimed.
+    Release(DecideArgs),
+    /// Drop a candidate without reclaiming it.
+    Skip(DecideArgs),
     /// Run the profile's rule over its stored subscriptions now.
     Refresh {
         #[arg(long)]
@@ -142,6 +166,15 @@ enum CandidatesCommand {
         #[arg(long)]
         apply: bool,
     },
+}
+
+#[derive(Debug, Args)]
+struct DecideArgs {
+    /// The candidate's id (see `candidates list`).
+    id: i64,
+    /// Why, for the audit log.
+    #[arg(long)]
+    reason: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -321,6 +354,10 @@ pub async fn run(cli: Cli) -> Result<()> {
             let ctx = app.open_profile(tenant_id, &tenant_name, &profile).await?;
             deactivate(&app, &ctx, &account).await
         }
+        Command::Reactivate { candidate } => {
+            let (tenant_name, tenant_id) = app.tenant(cli.tenant.as_deref()).await?;
+            reactivate(&app, tenant_id, &tenant_name, &actor, candidate).await
+        }
         Command::Jobs {
             profile,
             failed,
@@ -358,7 +395,39 @@ async fn candidates(
     actor: &str,
     command: CandidatesCommand,
 ) -> Result<()> {
+    let decide = |decision, args| decide(app, tenant, tenant_name, actor, decision, args);
     match command {
+        CandidatesCommand::Approve(args) => decide(Decision::Approve, args).await,
+        CandidatesCommand::Reject(args) => decide(Decision::Reject, args).await,
+        CandidatesCommand::Keep(args) => decide(Decision::Keep, args).await,
+        CandidatesCommand::Release(args) => decide(Decision::Release, args).await,
+        CandidatesCommand::Skip(args) => decide(Decision::Skip, args).await,
+        CandidatesCommand::Show { id, json } => {
+            let (profile, c) = find_candidate(app, tenant, tenant_name, id).await?;
+            let history = app.storage.candidate_history(tenant, id).await?;
+            if json {
+                let value = serde_json::json!({
+                    "profile": profile,
+                    "candidate": c,
+                    "history": history,
+                });
+                println!("{}", serde_json::to_string_pretty(&value)?);
+                return Ok(());
+            }
+            println!("{}", show_candidate(&profile, &c));
+            println!("history:");
+            for e in &history {
+                println!(
+                    "  #{} {} {} {}: {}",
+                    e.id,
+                    date_time(e.at),
+                    e.actor,
+                    e.action,
+                    e.detail
+                );
+            }
+            Ok(())
+        }
         CandidatesCommand::Refresh { profile } => {
             let record = app.find_profile(tenant, tenant_name, &profile).await?;
             let refreshed =
@@ -459,6 +528,120 @@ async fn candidates(
             Ok(())
         }
     }
+}
+
+/// A candidate of the tenant by id, with its profile's name.
+async fn find_candidate(
+    app: &App,
+    tenant: TenantId,
+    tenant_name: &str,
+    id: i64,
+) -> Result<(String, Candidate)> {
+    app.storage
+        .find_candidate(tenant, id)
+        .await?
+        .with_context(|| {
+            format!(
+                "tenant {tenant_name} has no removal candidate {id}; `seatwarden candidates list --profile P --all` shows them"
+            )
+        })
+}
+
+/// Applies an administrator's decision (or the user's answer given to one)
+/// to a candidate.
+async fn decide(
+    app: &App,
+    tenant: TenantId,
+    tenant_name: &str,
+    actor: &str,
+    decision: Decision,
+    args: DecideArgs,
+) -> Result<()> {
+    let (profile, c) = find_candidate(app, tenant, tenant_name, args.id).await?;
+    let record = app.find_profile(tenant, tenant_name, &profile).await?;
+    let why = match &args.reason {
+        Some(reason) => format!("{actor} chose {}: {reason}", decision.as_str()),
+        None => format!("{actor} chose {}", decision.as_str()),
+    };
+    let state = app
+        .storage
+        .decide_candidate(
+            RefreshScope::of(&record, actor, now_ms()),
+            &c,
+            decision,
+            &why,
+        )
+        .await?;
+    println!(
+        "candidate {} ({}): {} -> {state}",
+        c.id, c.principal, c.state
+    );
+    if state == CandidateState::AwaitingRevocation {
+        match crate::reclamation::report_only(&record) {
+            Some(why) => println!("nothing will be deactivated: {why}"),
+            None => println!(
+                "the next reclaim run deactivates it (`seatwarden candidates reclaim --profile {profile}`)"
+            ),
+        }
+    }
+    Ok(())
+}
+
+fn show_candidate(profile: &str, c: &Candidate) -> String {
+    let when = |at: Option<i64>| at.map_or_else(|| "-".to_string(), date_time);
+    let lines = [
+        format!("candidate {} in profile {profile}", c.id),
+        format!("account:        {} ({})", c.principal, c.account_id),
+        format!("state:          {}", c.state),
+        format!(
+            "why:            {} for {} days (rule v{}, threshold {} days)",
+            c.reason, c.days_inactive, c.rule_version, c.threshold_days
+        ),
+        format!(
+            "last active:    {}{}",
+            c.last_active_at.map_or_else(|| "never".into(), date_time),
+            c.last_active_source
+                .as_deref()
+                .map(|s| format!(" ({s})"))
+                .unwrap_or_default()
+        ),
+        format!("opened:         {}", date_time(c.created_at)),
+        format!("user notified:  {}", when(c.notified_at)),
+        format!("reclaim after:  {}", when(c.reclaim_after)),
+        format!("deactivated:    {}", when(c.deactivated_at)),
+        format!("reactivated:    {}", when(c.reactivated_at)),
+        format!(
+            "last change:    {}",
+            c.close_reason.as_deref().unwrap_or("-")
+        ),
+    ];
+    lines.join("\n")
+}
+
+/// `seatwarden reactivate`: undoes a reclamation.
+async fn reactivate(
+    app: &App,
+    tenant: TenantId,
+    tenant_name: &str,
+    actor: &str,
+    id: i64,
+) -> Result<()> {
+    let (profile, c) = find_candidate(app, tenant, tenant_name, id).await?;
+    let ctx = app.open_profile(tenant, tenant_name, &profile).await?;
+    crate::reclamation::undo_reclaim(
+        &app.storage,
+        &ctx.record,
+        &ctx.connected.connector,
+        &ctx.connected.connection,
+        &c,
+        actor,
+    )
+    .await?;
+    println!(
+        "reactivated {} ({}) in profile {profile}; its grace period starts again",
+        c.principal, c.account_id
+    );
+    Ok(())
 }
 
 async fn audit(

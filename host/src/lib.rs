@@ -9,6 +9,7 @@
 pub mod app;
 pub mod bindings;
 pub mod cache;
+pub mod candidate_state;
 pub mod cli;
 pub mod config;
 pub mod connection;

@@ -8,12 +8,13 @@
 //!
 //! Reclaiming is planned first and planning refuses outright when it is not
 //! safe: a report-only or unpublished profile, a latest download that is
-//! missing, failed, interrupted or empty, or more ready candidates than the
+//! missing, failed, interrupted or empty, or more candidates to deactivate than the
 //! circuit breaker allows (default 10% of the active accounts). A plan is
 //! a dry run until it is executed; execution deactivates through the
 //! connector one candidate at a time and records each outcome.
 
 use crate::app::App;
+use crate::candidate_state::Decision;
 use crate::rules::{Exclusion, ReclamationRule};
 use crate::storage::{
     AuditNote, Candidate, CandidateState, JobKind, OneShotJob, ProfileRecord, ProfileStatus,
@@ -154,6 +155,18 @@ pub struct ReclaimPlan {
     pub refused: Option<String>,
 }
 
+/// Whether a reclaim run takes the candidate: approved ones (released by
+/// the user, approved by an administrator, or unanswered by the
+/// reclamation date), and ready ones when the rule does not notify users
+/// first. A candidate whose user was asked waits for the answer.
+pub fn reclaimable(candidate: &Candidate, rule: &ReclamationRule) -> bool {
+    match candidate.state {
+        CandidateState::AwaitingRevocation => true,
+        CandidateState::Ready => rule.notify_days.is_none(),
+        _ => false,
+    }
+}
+
 /// Plans a reclaim run for a profile under `rule`.
 pub async fn plan_reclaim(
     storage: &Storage,
@@ -169,7 +182,7 @@ pub async fn plan_reclaim(
         .candidates(record.id, false)
         .await?
         .into_iter()
-        .filter(|c| c.state == CandidateState::Ready)
+        .filter(|c| reclaimable(c, rule))
         .collect();
     let latest = storage
         .latest_job_run(record.id, JobKind::Subscriptions)
@@ -191,7 +204,7 @@ pub async fn plan_reclaim(
         Some(problem)
     } else if deactivate.len() > limit {
         Some(format!(
-            "circuit breaker: {} ready candidates of {} active accounts is over this run's limit of {} ({}%{}); review the rule, or raise breaker_percent/breaker_max if this is intended",
+            "circuit breaker: {} candidates to deactivate of {} active accounts is over this run's limit of {} ({}%{}); review the rule, or raise breaker_percent/breaker_max if this is intended",
             deactivate.len(),
             active_accounts,
             limit,
@@ -256,16 +269,11 @@ pub async fn execute_reclaim(
         let scope = RefreshScope::of(record, actor, now);
         let (error_kind, detail) = match &result {
             Ok(()) => {
-                storage
-                    .set_active(record.id, &candidate.account_id, false)
-                    .await?;
                 let why = format!(
                     "deactivated at the vendor ({} {} days, rule v{})",
                     candidate.reason, candidate.days_inactive, candidate.rule_version
                 );
-                storage
-                    .settle_candidate(scope, candidate, CandidateState::ClosedComplete, &why)
-                    .await?;
+                storage.complete_reclamation(scope, candidate, &why).await?;
                 outcome.deactivated.push(candidate.principal.clone());
                 (
                     None,
@@ -278,7 +286,7 @@ pub async fn execute_reclaim(
             Err(err) => {
                 let why = format!("deactivation failed: {err}");
                 storage
-                    .settle_candidate(scope, candidate, CandidateState::AttentionRequired, &why)
+                    .decide_candidate(scope, candidate, Decision::DeactivationFailed, &why)
                     .await?;
                 outcome
                     .failed
@@ -301,4 +309,97 @@ pub async fn execute_reclaim(
             .await?;
     }
     Ok(outcome)
+}
+
+/// Undoes a reclamation: reactivates the account through the connector's
+/// `reactivate-user` and records it, linked to the audit entry of the
+/// deactivation. The vendor decides whether it is still possible (e.g.
+/// Smartsheet: within 30 days); a refusal is recorded and returned with the
+/// connector's words.
+pub async fn undo_reclaim(
+    storage: &Storage,
+    record: &ProfileRecord,
+    connector: &Connector,
+    connection: &Connection,
+    candidate: &Candidate,
+    actor: &str,
+) -> Result<i64> {
+    if candidate.state != CandidateState::ClosedComplete || candidate.deactivated_at.is_none() {
+        anyhow::bail!(
+            "candidate {} ({}) was not reclaimed (it is {}): there is nothing to undo",
+            candidate.id,
+            candidate.principal,
+            candidate.state
+        );
+    }
+    if let Some(at) = candidate.reactivated_at {
+        anyhow::bail!(
+            "candidate {} ({}) was already reactivated at {}",
+            candidate.id,
+            candidate.principal,
+            jiff::Timestamp::from_millisecond(at)
+                .map_or_else(|_| at.to_string(), |t| t.to_string())
+        );
+    }
+    if !connector.descriptor().capabilities.reactivate {
+        anyhow::bail!(
+            "connector {} cannot reactivate accounts: restore {} in the vendor's admin console",
+            connector.descriptor().name,
+            candidate.principal
+        );
+    }
+    let started = crate::sync::now_ms();
+    let result = connector
+        .reactivate_user(connection, &candidate.account_id)
+        .await;
+    let now = crate::sync::now_ms();
+    let (error_kind, detail) = match &result {
+        Ok(()) => {
+            let scope = RefreshScope::of(record, actor, now);
+            let entry = storage.record_reactivation(scope, candidate).await?;
+            (
+                None,
+                format!(
+                    "reactivated {} (candidate {}, audit entry #{entry})",
+                    candidate.principal, candidate.id
+                ),
+            )
+        }
+        Err(err) => {
+            let detail = format!(
+                "candidate {} ({}): reactivation failed: {err}",
+                candidate.id, candidate.principal
+            );
+            storage
+                .record_decision(
+                    record.tenant,
+                    Some(&record.name),
+                    &AuditNote {
+                        actor,
+                        action: "candidate.undo-failed",
+                        detail: &detail,
+                        at: now,
+                    },
+                )
+                .await?;
+            (Some(err.kind_name()), detail)
+        }
+    };
+    storage
+        .record_job(
+            record.id,
+            &OneShotJob {
+                kind: JobKind::Reactivate,
+                trigger: Trigger::Manual,
+                started_at: started,
+                finished_at: now,
+                error_kind,
+                detail: &detail,
+            },
+        )
+        .await?;
+    match result {
+        Ok(()) => Ok(now),
+        Err(_) => anyhow::bail!("{detail}"),
+    }
 }

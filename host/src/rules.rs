@@ -240,6 +240,8 @@ pub fn evaluate(
                 last.min(account.first_seen_at)
             })
     });
+    // A re-activated account starts its grace again.
+    let born = account.reactivated_at.map_or(born, |again| again.max(born));
     let days_old = days_between(born, now);
     match account.last_active_at {
         Some(last) => {

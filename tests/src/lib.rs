@@ -9,6 +9,7 @@ pub mod directory_fake;
 pub mod fixtures;
 pub mod logs;
 pub mod native_clients;
+pub mod published;
 pub mod scim_fake;
 pub mod scim_server;
 pub mod server;

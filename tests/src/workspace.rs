@@ -59,6 +59,18 @@ impl Workspace {
 /// A `[connections.NAME]` table for the SmartRecruiters connector on a
 /// loopback fake, reading its key from `key_file`.
 pub fn smartrecruiters_connection(name: &str, tenant: &str, url: &str, key_file: &str) -> String {
+    loopback_connection(name, tenant, "smartrecruiters", url, key_file)
+}
+
+/// A `[connections.NAME]` table for one of the built connectors on a
+/// loopback fake, reading its credential from `key_file`.
+pub fn loopback_connection(
+    name: &str,
+    tenant: &str,
+    connector: &str,
+    url: &str,
+    key_file: &str,
+) -> String {
     format!(
         r#"[connections.{name}]
 tenant = "{tenant}"
@@ -67,6 +79,6 @@ base_url = "{url}"
 private_targets = "allow-loopback"
 credential = {{ file = "{key_file}" }}
 "#,
-        guest("smartrecruiters").display()
+        guest(connector).display()
     )
 }

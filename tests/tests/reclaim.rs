@@ -6,24 +6,28 @@
 //! through the same storage calls a sync uses.
 
 use seatwarden::Account;
-use seatwarden::app::App;
-use seatwarden::profiles::Profiles;
-use seatwarden::reclamation::{execute_reclaim, plan_reclaim, refresh};
+use seatwarden::reclamation::{execute_reclaim, plan_reclaim};
 use seatwarden::rules::{DAY_MS, ReclamationRule};
-use seatwarden::storage::{AuditCheck, CandidateState, ProfileRecord, Stream, Trigger};
+use seatwarden::storage::{AuditCheck, CandidateState, ProfileRecord};
 use seatwarden::sync::now_ms;
+use seatwarden_tests::published::{Published, Setup};
 use seatwarden_tests::smartrecruiters_fake::{
     Fault, SmartRecruitersFake, SrTenant, seed_users_only,
 };
-use seatwarden_tests::workspace::{Workspace, smartrecruiters_connection};
-use std::sync::Arc;
+use std::ops::Deref;
 
 const TOKEN: &str = "DCRA1-reclaim";
 
 struct Rig {
     vendor: SmartRecruitersFake,
-    app: Arc<App>,
-    _ws: Workspace,
+    profile: Published,
+}
+
+impl Deref for Rig {
+    type Target = Published;
+    fn deref(&self) -> &Published {
+        &self.profile
+    }
 }
 
 async fn rig(name: &str, reclaim: bool) -> Rig {
@@ -32,41 +36,19 @@ async fn rig(name: &str, reclaim: bool) -> Rig {
         ..seed_users_only(TOKEN, 20, now_ms())
     })
     .await;
-    let ws = Workspace::new(name);
-    ws.secret("sr.key", TOKEN);
-    ws.write_config(&format!(
-        "[tenants.acme]\n\n{}\n[profiles.sr]\ntenant = \"acme\"\nconnection = \"sr\"\nreclaim = {reclaim}\n",
-        smartrecruiters_connection("sr", "acme", &vendor.url(), "sr.key")
-    ));
-    let app = ws.app().await.unwrap();
-    {
-        let (tenant_name, tenant) = app.tenant(Some("acme")).await.unwrap();
-        let p = Profiles {
-            app: &app,
-            tenant,
-            tenant_name,
-            actor: "test".into(),
-        };
-        p.apply().await.unwrap();
-        assert!(p.validate("sr").await.unwrap().passed);
-        p.publish("sr").await.unwrap();
-    }
-    Rig {
-        vendor,
-        app,
-        _ws: ws,
-    }
+    let profile = Published::start(Setup {
+        name,
+        connector: "smartrecruiters",
+        base_url: &vendor.url(),
+        credential: TOKEN,
+        reclaim,
+        extra: "",
+    })
+    .await;
+    Rig { vendor, profile }
 }
 
 impl Rig {
-    async fn record(&self) -> ProfileRecord {
-        let (tenant_name, tenant) = self.app.tenant(Some("acme")).await.unwrap();
-        self.app
-            .find_profile(tenant, &tenant_name, "sr")
-            .await
-            .unwrap()
-    }
-
     /// Stores a complete download of the vendor's users in which the first
     /// `idle` never logged in, and everyone is 400 days old.
     async fn download(&self, idle: usize) {
@@ -90,28 +72,8 @@ impl Rig {
         self.store(&accounts, now).await;
     }
 
-    async fn store(&self, accounts: &[Account], now: i64) {
-        let record = self.record().await;
-        let storage = &self.app.storage;
-        let run = storage
-            .begin_or_resume(record.id, Stream::Users, None, Trigger::Manual, now)
-            .await
-            .unwrap();
-        storage
-            .upsert_accounts_page(record.id, run.run_id, accounts, None, now)
-            .await
-            .unwrap();
-        storage
-            .finish_users_run(record.id, run.run_id, now)
-            .await
-            .unwrap();
-    }
-
     async fn refresh(&self) {
-        let record = self.record().await;
-        refresh(&self.app, &record, Trigger::Manual, "test", now_ms())
-            .await
-            .unwrap();
+        self.profile.refresh().await;
     }
 
     fn writes(&self) -> usize {
@@ -217,7 +179,7 @@ async fn the_breaker_an_empty_download_and_report_only_each_refuse() {
     let (plan, result) = attempt(&rig, &record, ReclamationRule::default()).await;
     let refusal = plan.refused.unwrap();
     assert!(
-        refusal.contains("circuit breaker: 5 ready candidates of 20"),
+        refusal.contains("circuit breaker: 5 candidates to deactivate of 20"),
         "{refusal}"
     );
     assert!(format!("{:#}", result.unwrap_err()).contains("circuit breaker"));
@@ -289,7 +251,7 @@ async fn attempt(
     let plan = plan_reclaim(&rig.app.storage, record, &rule).await.unwrap();
     let ctx = rig
         .app
-        .open_profile(record.tenant, &record.tenant_name, "sr")
+        .open_profile(record.tenant, &record.tenant_name, "smartrecruiters")
         .await
         .unwrap();
     let result = execute_reclaim(
@@ -313,4 +275,86 @@ async fn rig_report_only() -> Option<bool> {
         .await
         .unwrap();
     Some(plan.refused?.contains("report only") && rig.writes() == 0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn decisions_move_candidates_and_only_approved_ones_are_reclaimed() {
+    let rig = rig("reclaim-decisions", true).await;
+    rig.download(2).await;
+    rig.refresh().await;
+    let record = rig.record().await;
+    // A rule that tells users first: ready candidates wait for an answer.
+    let notifying = ReclamationRule {
+        notify_days: Some(7),
+        ..ReclamationRule::default()
+    };
+    let plan = plan_reclaim(&rig.app.storage, &record, &notifying)
+        .await
+        .unwrap();
+    assert!(plan.deactivate.is_empty(), "nobody was asked yet");
+
+    let open = rig.app.storage.candidates(record.id, false).await.unwrap();
+    let (kept, approved) = (&open[0], &open[1]);
+    let decide = |c: &seatwarden::storage::Candidate, decision| {
+        let record = record.clone();
+        let c = c.clone();
+        let storage = rig.app.storage.clone();
+        async move {
+            let fresh = storage
+                .find_candidate(record.tenant, c.id)
+                .await
+                .unwrap()
+                .unwrap()
+                .1;
+            storage
+                .decide_candidate(
+                    seatwarden::storage::RefreshScope::of(&record, "alice", now_ms()),
+                    &fresh,
+                    decision,
+                    "alice chose it",
+                )
+                .await
+        }
+    };
+    use seatwarden::candidate_state::Decision;
+    // The user keeps the seat; the manager turns the reclamation down.
+    assert_eq!(
+        decide(kept, Decision::Keep).await.unwrap(),
+        CandidateState::AwaitingApproval
+    );
+    let early = decide(kept, Decision::Release).await.unwrap_err();
+    assert!(
+        format!("{early:#}").contains("cannot take `release`"),
+        "{early:#}"
+    );
+    assert_eq!(
+        decide(kept, Decision::Reject).await.unwrap(),
+        CandidateState::ClosedSkipped
+    );
+    assert!(decide(kept, Decision::Approve).await.is_err(), "closed");
+    // The other is approved and the next run reclaims exactly that one.
+    assert_eq!(
+        decide(approved, Decision::Approve).await.unwrap(),
+        CandidateState::AwaitingRevocation
+    );
+    let (plan, outcome) = attempt(&rig, &record, notifying).await;
+    assert_eq!(plan.deactivate.len(), 1);
+    assert_eq!(plan.deactivate[0].id, approved.id);
+    assert_eq!(
+        outcome.unwrap().deactivated,
+        vec![approved.principal.clone()]
+    );
+    assert_eq!(rig.writes(), 1);
+    // Every decision is in the candidate's history, by whom.
+    let history = rig
+        .app
+        .storage
+        .candidate_history(record.tenant, kept.id)
+        .await
+        .unwrap();
+    let actions: Vec<_> = history.iter().map(|e| e.detail.clone()).collect();
+    assert_eq!(history.len(), 3, "{actions:#?}");
+    assert!(actions[1].contains("ready -> awaiting-approval (keep)"));
+    assert!(actions[2].contains("awaiting-approval -> closed-skipped (reject)"));
+    assert!(history[1..].iter().all(|e| e.actor == "alice"));
 }

@@ -26,6 +26,7 @@ fn account(
         first_seen_at: NOW - DAY_MS,
         last_seen_at: NOW,
         gone_at: None,
+        reactivated_at: None,
     }
 }
 
@@ -251,4 +252,20 @@ fn conditions_narrow_the_rule_to_matching_accounts() {
         evaluate(&rule, &[], "smartrecruiters", &unset, NOW),
         Verdict::OutOfScope { condition } if condition.contains("not set")
     ));
+}
+
+#[test]
+fn a_reactivated_account_gets_grace_again() {
+    // Old and idle: a candidate...
+    let mut restored = account("restored@x.com", 400, Some(90));
+    assert!(matches!(verdict(&restored), Verdict::Candidate(_)));
+    // ...until it is turned back on: the threshold counts from then.
+    restored.reactivated_at = Some(NOW - 5 * DAY_MS);
+    assert_eq!(verdict(&restored), Verdict::Grace { days_old: 5 });
+    restored.reactivated_at = Some(NOW - 60 * DAY_MS);
+    assert!(matches!(verdict(&restored), Verdict::Candidate(_)));
+    // Never logged in since the reactivation either.
+    let mut never = account("never-again@x.com", 400, None);
+    never.reactivated_at = Some(NOW - 59 * DAY_MS);
+    assert_eq!(verdict(&never), Verdict::Grace { days_old: 59 });
 }

@@ -67,13 +67,13 @@ fn entry_hash(
     hex::encode(Sha256::digest(canonical.to_string().as_bytes()))
 }
 
-/// Appends an entry to the tenant's chain inside `tx`.
+/// Appends an entry to the tenant's chain inside `tx`; returns its id.
 pub(super) async fn append(
     tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
     tenant: TenantId,
     profile: Option<&str>,
     note: &AuditNote<'_>,
-) -> Result<()> {
+) -> Result<i64> {
     let tenant_name: String = sqlx::query_scalar("SELECT name FROM tenants WHERE id = ?")
         .bind(tenant.0)
         .fetch_one(&mut **tx)
@@ -94,7 +94,7 @@ pub(super) async fn append(
         note.action,
         note.detail,
     );
-    sqlx::query(
+    let id = sqlx::query(
         "INSERT INTO audit_log (tenant_id, profile_name, at, actor, action, detail, prev_hash, hash)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
     )
@@ -108,18 +108,30 @@ pub(super) async fn append(
     .bind(&hash)
     .execute(&mut **tx)
     .await?;
-    Ok(())
+    Ok(id.last_insert_rowid())
 }
 
 impl Storage {
     /// A tenant's audit entries, oldest first.
     pub async fn audit_entries(&self, tenant: TenantId) -> Result<Vec<AuditEntry>> {
+        self.audit_entries_starting(tenant, "").await
+    }
+
+    /// A tenant's audit entries whose detail starts with `prefix`, oldest
+    /// first.
+    pub async fn audit_entries_starting(
+        &self,
+        tenant: TenantId,
+        prefix: &str,
+    ) -> Result<Vec<AuditEntry>> {
         let rows = sqlx::query(
             "SELECT a.id, t.name AS tenant, a.profile_name, a.at, a.actor, a.action, a.detail, a.prev_hash, a.hash
              FROM audit_log a JOIN tenants t ON t.id = a.tenant_id
-             WHERE a.tenant_id = ? ORDER BY a.id",
+             WHERE a.tenant_id = ? AND substr(a.detail, 1, ?) = ? ORDER BY a.id",
         )
         .bind(tenant.0)
+        .bind(prefix.chars().count() as i64)
+        .bind(prefix)
         .fetch_all(&self.pool)
         .await?;
         Ok(rows

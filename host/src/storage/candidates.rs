@@ -10,64 +10,13 @@
 
 use super::audit::{self, AuditNote};
 use super::{ProfileId, Storage, StoredSubscription, TenantId};
+pub use crate::candidate_state::CandidateState;
+use crate::candidate_state::{Decision, next};
 use crate::rules::{Exclusion, ReclamationRule, Staleness, Verdict, evaluate};
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use serde::Serialize;
 use sqlx::Row;
 use std::collections::HashMap;
-
-/// Where a candidate stands. Only `ready` and the closed states are
-/// reached today; the others arrive with notification and approval.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum CandidateState {
-    Ready,
-    AwaitingUser,
-    AwaitingApproval,
-    AwaitingRevocation,
-    ClosedComplete,
-    ClosedSkipped,
-    ClosedCanceled,
-    AttentionRequired,
-}
-
-impl CandidateState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CandidateState::Ready => "ready",
-            CandidateState::AwaitingUser => "awaiting-user",
-            CandidateState::AwaitingApproval => "awaiting-approval",
-            CandidateState::AwaitingRevocation => "awaiting-revocation",
-            CandidateState::ClosedComplete => "closed-complete",
-            CandidateState::ClosedSkipped => "closed-skipped",
-            CandidateState::ClosedCanceled => "closed-canceled",
-            CandidateState::AttentionRequired => "attention-required",
-        }
-    }
-
-    pub fn is_closed(self) -> bool {
-        matches!(
-            self,
-            CandidateState::ClosedComplete
-                | CandidateState::ClosedSkipped
-                | CandidateState::ClosedCanceled
-        )
-    }
-
-    fn parse(text: &str) -> Result<CandidateState> {
-        Ok(match text {
-            "ready" => CandidateState::Ready,
-            "awaiting-user" => CandidateState::AwaitingUser,
-            "awaiting-approval" => CandidateState::AwaitingApproval,
-            "awaiting-revocation" => CandidateState::AwaitingRevocation,
-            "closed-complete" => CandidateState::ClosedComplete,
-            "closed-skipped" => CandidateState::ClosedSkipped,
-            "closed-canceled" => CandidateState::ClosedCanceled,
-            "attention-required" => CandidateState::AttentionRequired,
-            other => anyhow::bail!("unknown candidate state {other:?} in the database"),
-        })
-    }
-}
 
 /// One removal candidate with the evidence that made it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -86,7 +35,15 @@ pub struct Candidate {
     pub created_at: i64,
     pub updated_at: i64,
     pub closed_at: Option<i64>,
+    /// Why it last changed state.
     pub close_reason: Option<String>,
+    /// When the user was told, and the reclamation date they were given.
+    pub notified_at: Option<i64>,
+    pub reclaim_after: Option<i64>,
+    pub deactivated_at: Option<i64>,
+    /// The audit entry that recorded the deactivation.
+    pub reclaim_audit_id: Option<i64>,
+    pub reactivated_at: Option<i64>,
 }
 
 /// What a refresh changed.
@@ -102,6 +59,9 @@ pub struct RefreshReport {
     pub protected: usize,
     /// Candidates the rule would have opened with `create_candidates` off.
     pub measured_only: usize,
+    /// Candidates whose user did not answer by the reclamation date (now
+    /// awaiting revocation).
+    pub timed_out: usize,
 }
 
 /// What storing a rule did.
@@ -155,7 +115,8 @@ impl<'a> RefreshScope<'a> {
 }
 
 const CANDIDATE_COLUMNS: &str = "SELECT id, account_id, principal, state, rule_version, threshold_days, reason,
-        days_inactive, last_active_at, last_active_source, created_at, updated_at, closed_at, close_reason
+        days_inactive, last_active_at, last_active_source, created_at, updated_at, closed_at, close_reason,
+        notified_at, reclaim_after, deactivated_at, reclaim_audit_id, reactivated_at
      FROM removal_candidates";
 
 fn candidate_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<Candidate> {
@@ -163,7 +124,11 @@ fn candidate_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<Candidate> {
         id: r.get("id"),
         account_id: r.get("account_id"),
         principal: r.get("principal"),
-        state: CandidateState::parse(&r.get::<String, _>("state"))?,
+        state: {
+            let state: String = r.get("state");
+            CandidateState::parse(&state)
+                .with_context(|| format!("unknown candidate state {state:?} in the database"))?
+        },
         rule_version: r.get("rule_version"),
         threshold_days: r.get("threshold_days"),
         reason: r.get("reason"),
@@ -174,6 +139,11 @@ fn candidate_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<Candidate> {
         updated_at: r.get("updated_at"),
         closed_at: r.get("closed_at"),
         close_reason: r.get("close_reason"),
+        notified_at: r.get("notified_at"),
+        reclaim_after: r.get("reclaim_after"),
+        deactivated_at: r.get("deactivated_at"),
+        reclaim_audit_id: r.get("reclaim_audit_id"),
+        reactivated_at: r.get("reactivated_at"),
     })
 }
 
@@ -270,19 +240,191 @@ impl Storage {
         rows.iter().map(candidate_from_row).collect()
     }
 
-    /// Moves a candidate to `state` (closing it when the state is a closed
-    /// one) with an audit entry saying why.
-    pub async fn settle_candidate(
+    /// One candidate of the tenant by id, with its profile's name.
+    pub async fn find_candidate(
+        &self,
+        tenant: TenantId,
+        id: i64,
+    ) -> Result<Option<(String, Candidate)>> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT c.*, p.name AS profile_name FROM ({CANDIDATE_COLUMNS} WHERE id = ?) c
+             JOIN profiles p ON p.id = (SELECT profile_id FROM removal_candidates WHERE id = ?)
+             WHERE p.tenant_id = ?"
+        )))
+        .bind(id)
+        .bind(id)
+        .bind(tenant.0)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| Ok((r.get("profile_name"), candidate_from_row(&r)?)))
+            .transpose()
+    }
+
+    /// Applies `decision` to a candidate (see [`crate::candidate_state`]),
+    /// with an audit entry saying why; refused when the state does not take
+    /// it or the candidate changed since it was read.
+    pub async fn decide_candidate(
         &self,
         scope: RefreshScope<'_>,
         candidate: &Candidate,
-        state: CandidateState,
+        decision: Decision,
+        why: &str,
+    ) -> Result<CandidateState> {
+        let mut tx = self.write().await?;
+        let (state, _) = transition(&mut tx, &scope, candidate, decision, why).await?;
+        tx.commit().await?;
+        Ok(state)
+    }
+
+    /// Records that the user was told: awaiting their answer until
+    /// `reclaim_after`; `nonce_hash` is what their links must present.
+    pub async fn record_notice(
+        &self,
+        scope: RefreshScope<'_>,
+        candidate: &Candidate,
+        reclaim_after: i64,
+        nonce_hash: &str,
         why: &str,
     ) -> Result<()> {
         let mut tx = self.write().await?;
-        transition(&mut tx, &scope, candidate, state, why).await?;
+        transition(&mut tx, &scope, candidate, Decision::Notified, why).await?;
+        sqlx::query(
+            "UPDATE removal_candidates SET notified_at = ?, reclaim_after = ?, answer_nonce_hash = ? WHERE id = ?",
+        )
+        .bind(scope.now)
+        .bind(reclaim_after)
+        .bind(nonce_hash)
+        .bind(candidate.id)
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// Takes the user's answer from a link: only while the candidate awaits
+    /// it and only with the nonce of its current links, which is then
+    /// cleared so neither link works again.
+    pub async fn answer_candidate(
+        &self,
+        scope: RefreshScope<'_>,
+        candidate: &Candidate,
+        nonce_hash: &str,
+        decision: Decision,
+    ) -> Result<CandidateState> {
+        let mut tx = self.write().await?;
+        let used = sqlx::query(
+            "UPDATE removal_candidates SET answer_nonce_hash = NULL
+             WHERE id = ? AND answer_nonce_hash = ? AND state = 'awaiting-user'",
+        )
+        .bind(candidate.id)
+        .bind(nonce_hash)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if used != 1 {
+            bail!("this link was already used or has been replaced");
+        }
+        let why = format!("the user answered {} through their link", decision.as_str());
+        let (state, _) = transition(&mut tx, &scope, candidate, decision, &why).await?;
+        tx.commit().await?;
+        Ok(state)
+    }
+
+    /// Records a deactivation done at the vendor: the account is stored as
+    /// inactive and the candidate closed complete, in one transaction, with
+    /// the audit entry an undo links back to.
+    pub async fn complete_reclamation(
+        &self,
+        scope: RefreshScope<'_>,
+        candidate: &Candidate,
+        why: &str,
+    ) -> Result<()> {
+        let mut tx = self.write().await?;
+        let (_, audit_id) =
+            transition(&mut tx, &scope, candidate, Decision::Deactivated, why).await?;
+        sqlx::query(
+            "UPDATE subscriptions SET active = FALSE WHERE profile_id = ? AND account_id = ?",
+        )
+        .bind(scope.profile.0)
+        .bind(&candidate.account_id)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "UPDATE removal_candidates SET deactivated_at = ?, reclaim_audit_id = ? WHERE id = ?",
+        )
+        .bind(scope.now)
+        .bind(audit_id)
+        .bind(candidate.id)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Records an undo done at the vendor: the account is active again (its
+    /// grace period starts now) and the audit entry names the reclamation it
+    /// reverses.
+    pub async fn record_reactivation(
+        &self,
+        scope: RefreshScope<'_>,
+        candidate: &Candidate,
+    ) -> Result<i64> {
+        let mut tx = self.write().await?;
+        sqlx::query(
+            "UPDATE subscriptions SET active = TRUE, reactivated_at = ? WHERE profile_id = ? AND account_id = ?",
+        )
+        .bind(scope.now)
+        .bind(scope.profile.0)
+        .bind(&candidate.account_id)
+        .execute(&mut *tx)
+        .await?;
+        let updated = sqlx::query(
+            "UPDATE removal_candidates SET reactivated_at = ?, updated_at = ?
+             WHERE id = ? AND profile_id = ? AND state = 'closed-complete' AND reactivated_at IS NULL",
+        )
+        .bind(scope.now)
+        .bind(scope.now)
+        .bind(candidate.id)
+        .bind(scope.profile.0)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if updated != 1 {
+            bail!("candidate {} was already reactivated", candidate.id);
+        }
+        let detail = format!(
+            "candidate {} ({}): reactivated {} at the vendor, undoing the reclamation in audit entry {}",
+            candidate.id,
+            candidate.principal,
+            candidate.account_id,
+            candidate
+                .reclaim_audit_id
+                .map_or_else(|| "(unknown)".to_string(), |id| format!("#{id}"))
+        );
+        let id = audit::append(
+            &mut tx,
+            scope.tenant,
+            Some(scope.profile_name),
+            &AuditNote {
+                actor: scope.actor,
+                action: "candidate.undo",
+                detail: &detail,
+                at: scope.now,
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// The audit entries about one candidate, oldest first.
+    pub async fn candidate_history(
+        &self,
+        tenant: TenantId,
+        candidate: i64,
+    ) -> Result<Vec<super::AuditEntry>> {
+        self.audit_entries_starting(tenant, &format!("candidate {candidate} ("))
+            .await
     }
 
     /// Records a decision that changes no row (e.g. a refused reclaim).
@@ -329,6 +471,21 @@ impl Storage {
                         report.measured_only += 1;
                     }
                 }
+                (Verdict::Candidate(_), Some(candidate))
+                    if candidate.state == CandidateState::AwaitingUser
+                        && candidate.reclaim_after.is_some_and(|at| at <= scope.now) =>
+                {
+                    transition(
+                        &mut tx,
+                        &scope,
+                        candidate,
+                        Decision::NoAnswer,
+                        "no answer from the user by the reclamation date",
+                    )
+                    .await?;
+                    report.timed_out += 1;
+                    report.still_open += 1;
+                }
                 (Verdict::Candidate(_), Some(_)) => report.still_open += 1,
                 (Verdict::Active { days_inactive }, Some(candidate)) => {
                     let why = format!(
@@ -339,14 +496,7 @@ impl Storage {
                             .map(|s| format!(" ({s})"))
                             .unwrap_or_default()
                     );
-                    transition(
-                        &mut tx,
-                        &scope,
-                        candidate,
-                        CandidateState::ClosedCanceled,
-                        &why,
-                    )
-                    .await?;
+                    transition(&mut tx, &scope, candidate, Decision::NewActivity, &why).await?;
                     report.canceled += 1;
                 }
                 (other, Some(candidate)) => {
@@ -355,7 +505,7 @@ impl Storage {
                         &mut tx,
                         &scope,
                         candidate,
-                        CandidateState::ClosedSkipped,
+                        Decision::NoLongerCandidate,
                         &why,
                     )
                     .await?;
@@ -375,7 +525,7 @@ impl Storage {
                     &mut tx,
                     &scope,
                     candidate,
-                    CandidateState::ClosedSkipped,
+                    Decision::NoLongerCandidate,
                     "the account is no longer stored for this profile",
                 )
                 .await?;
@@ -421,7 +571,7 @@ async fn open_candidate(
             ("never-logged-in", *days_since_created, None, None)
         }
     };
-    sqlx::query(
+    let id = sqlx::query(
         "INSERT INTO removal_candidates (profile_id, account_id, principal, state, rule_version, threshold_days,
              reason, days_inactive, last_active_at, last_active_source, created_at, updated_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -439,9 +589,10 @@ async fn open_candidate(
     .bind(scope.now)
     .bind(scope.now)
     .execute(&mut **tx)
-    .await?;
+    .await?
+    .last_insert_rowid();
     let detail = format!(
-        "{} ({}) is a removal candidate under rule version {} (threshold {} days): {}",
+        "candidate {id} ({}): account {} is a removal candidate under rule version {} (threshold {} days): {}",
         account.principal,
         account.account_id,
         rule.version,
@@ -471,21 +622,31 @@ async fn open_candidate(
             at: scope.now,
         },
     )
-    .await
+    .await?;
+    Ok(())
 }
 
-/// Moves an open candidate to `state` (closing it when the state is a
-/// closed one), with an audit entry.
+/// Applies `decision` to an open candidate with an audit entry; returns
+/// the new state and the entry's id. Refused when the state does not take
+/// the decision, or when the candidate changed since it was read (another
+/// writer got there first).
 async fn transition(
     tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
     scope: &RefreshScope<'_>,
     candidate: &Candidate,
-    state: CandidateState,
+    decision: Decision,
     why: &str,
-) -> Result<()> {
-    sqlx::query(
+) -> Result<(CandidateState, i64)> {
+    let state = next(candidate.state, decision).map_err(|refused| {
+        anyhow::anyhow!(
+            "candidate {} ({}): {refused}",
+            candidate.id,
+            candidate.principal
+        )
+    })?;
+    let updated = sqlx::query(
         "UPDATE removal_candidates SET state = ?, closed_at = ?, updated_at = ?, close_reason = ?
-         WHERE id = ? AND profile_id = ? AND closed_at IS NULL",
+         WHERE id = ? AND profile_id = ? AND state = ? AND closed_at IS NULL",
     )
     .bind(state.as_str())
     .bind(state.is_closed().then_some(scope.now))
@@ -493,20 +654,32 @@ async fn transition(
     .bind(why)
     .bind(candidate.id)
     .bind(scope.profile.0)
+    .bind(candidate.state.as_str())
     .execute(&mut **tx)
-    .await?;
+    .await?
+    .rows_affected();
+    if updated != 1 {
+        bail!(
+            "candidate {} ({}) changed while this decision was made; look at it again with `seatwarden candidates show {}`",
+            candidate.id,
+            candidate.principal,
+            candidate.id
+        );
+    }
     let detail = format!(
-        "candidate {} ({}) {}: {why}",
+        "candidate {} ({}) {} -> {} ({}): {why}",
         candidate.id,
         candidate.principal,
-        state.as_str()
+        candidate.state,
+        state,
+        decision.as_str()
     );
     let action = match state {
         _ if state.is_closed() => "candidate.close",
         CandidateState::AttentionRequired => "candidate.attention",
         _ => "candidate.update",
     };
-    audit::append(
+    let id = audit::append(
         tx,
         scope.tenant,
         Some(scope.profile_name),
@@ -517,5 +690,6 @@ async fn transition(
             at: scope.now,
         },
     )
-    .await
+    .await?;
+    Ok((state, id))
 }

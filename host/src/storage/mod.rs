@@ -113,6 +113,9 @@ pub struct StoredSubscription {
     pub first_seen_at: i64,
     pub last_seen_at: i64,
     pub gone_at: Option<i64>,
+    /// When the account was last turned back on after being inactive (by
+    /// `seatwarden reactivate`, or seen so at the vendor).
+    pub reactivated_at: Option<i64>,
 }
 
 /// A job run's record: what ran, why, when, what it did, how it ended.
@@ -438,6 +441,8 @@ impl Storage {
             query.push(
                 " ON CONFLICT (profile_id, account_id) DO UPDATE SET
                    principal = excluded.principal, display_name = excluded.display_name, active = excluded.active,
+                   reactivated_at = CASE WHEN excluded.active AND NOT subscriptions.active
+                     THEN excluded.last_seen_at ELSE subscriptions.reactivated_at END,
                    identifiers = excluded.identifiers, attributes = excluded.attributes,
                    created_at = COALESCE(excluded.created_at, subscriptions.created_at),
                    last_active_source = CASE
@@ -653,7 +658,7 @@ impl Storage {
     ) -> Result<Option<StoredSubscription>> {
         let row = sqlx::query(
             "SELECT account_id, principal, display_name, active, identifiers, attributes, created_at, last_active_at,
-                    last_active_source, first_seen_at, last_seen_at, gone_at
+                    last_active_source, first_seen_at, last_seen_at, gone_at, reactivated_at
              FROM subscriptions WHERE profile_id = ? AND (account_id = ? OR principal = ?) LIMIT 1",
         )
             .bind(profile.0)
@@ -668,7 +673,7 @@ impl Storage {
     pub async fn subscriptions(&self, profile: ProfileId) -> Result<Vec<StoredSubscription>> {
         let rows = sqlx::query(
             "SELECT account_id, principal, display_name, active, identifiers, attributes, created_at, last_active_at,
-                    last_active_source, first_seen_at, last_seen_at, gone_at
+                    last_active_source, first_seen_at, last_seen_at, gone_at, reactivated_at
              FROM subscriptions WHERE profile_id = ? ORDER BY principal, account_id",
         )
             .bind(profile.0)
@@ -754,6 +759,7 @@ fn subscription_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<StoredSubscrip
         first_seen_at: row.get("first_seen_at"),
         last_seen_at: row.get("last_seen_at"),
         gone_at: row.get("gone_at"),
+        reactivated_at: row.get("reactivated_at"),
     })
 }
 

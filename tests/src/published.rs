@@ -1,0 +1,120 @@
+//! A published profile on a loopback vendor fake, for the tests of what
+//! happens after a sync: candidates, decisions, reclaiming, undo,
+//! notifications.
+//!
+//! The profile goes through the real lifecycle (apply, validate against the
+//! fake, publish). Downloads are stored through the same storage calls a
+//! sync makes, with the ages each test chooses, so no test waits for days.
+
+use crate::workspace::{Workspace, loopback_connection};
+use seatwarden::Account;
+use seatwarden::app::{App, ProfileContext};
+use seatwarden::profiles::Profiles;
+use seatwarden::reclamation::{Refreshed, refresh};
+use seatwarden::storage::{ProfileRecord, Stream, Trigger};
+use seatwarden::sync::now_ms;
+use std::sync::Arc;
+
+/// The tenant every published profile here belongs to.
+pub const TENANT: &str = "acme";
+
+/// One published profile named `profile` in tenant `acme`.
+pub struct Published {
+    pub app: Arc<App>,
+    pub ws: Workspace,
+    pub profile: String,
+}
+
+/// Where the profile connects, and what else the configuration says.
+pub struct Setup<'a> {
+    /// The workspace directory's name (unique per test).
+    pub name: &'a str,
+    /// The built connector to use (`smartrecruiters`, `smartsheet`, ...).
+    pub connector: &'a str,
+    pub base_url: &'a str,
+    pub credential: &'a str,
+    pub reclaim: bool,
+    /// More configuration: `[profiles.P.rule]`, `[notifications]`...
+    pub extra: &'a str,
+}
+
+impl Published {
+    /// Writes the configuration, then applies, validates and publishes the
+    /// profile (named after the connector).
+    pub async fn start(setup: Setup<'_>) -> Published {
+        let ws = Workspace::new(setup.name);
+        ws.secret("vendor.key", setup.credential);
+        let profile = setup.connector.to_string();
+        ws.write_config(&format!(
+            "[tenants.{TENANT}]\n\n{}\n[profiles.{profile}]\ntenant = \"{TENANT}\"\nconnection = \"{profile}\"\nreclaim = {}\n\n{}",
+            loopback_connection(&profile, TENANT, setup.connector, setup.base_url, "vendor.key"),
+            setup.reclaim,
+            setup.extra,
+        ));
+        let app = ws.app().await.unwrap();
+        let published = Published { app, ws, profile };
+        let p = published.profiles("test").await;
+        p.apply().await.unwrap();
+        let validation = p.validate(&published.profile).await.unwrap();
+        assert!(validation.passed, "{validation:?}");
+        p.publish(&published.profile).await.unwrap();
+        published
+    }
+
+    /// The tenant's profiles, acting as `actor`.
+    pub async fn profiles(&self, actor: &str) -> Profiles<'_> {
+        let (tenant_name, tenant) = self.app.tenant(Some(TENANT)).await.unwrap();
+        Profiles {
+            app: &self.app,
+            tenant,
+            tenant_name,
+            actor: actor.into(),
+        }
+    }
+
+    pub async fn record(&self) -> ProfileRecord {
+        let (tenant_name, tenant) = self.app.tenant(Some(TENANT)).await.unwrap();
+        self.app
+            .find_profile(tenant, &tenant_name, &self.profile)
+            .await
+            .unwrap()
+    }
+
+    pub async fn context(&self) -> ProfileContext {
+        let record = self.record().await;
+        self.app
+            .open_profile(record.tenant, TENANT, &self.profile)
+            .await
+            .unwrap()
+    }
+
+    /// Stores `accounts` as one complete users download made at `now`.
+    pub async fn store(&self, accounts: &[Account], now: i64) {
+        let record = self.record().await;
+        let storage = &self.app.storage;
+        let run = storage
+            .begin_or_resume(record.id, Stream::Users, None, Trigger::Manual, now)
+            .await
+            .unwrap();
+        storage
+            .upsert_accounts_page(record.id, run.run_id, accounts, None, now)
+            .await
+            .unwrap();
+        storage
+            .finish_users_run(record.id, run.run_id, now)
+            .await
+            .unwrap();
+    }
+
+    /// Refreshes the candidates now, as the scheduler does after a sync.
+    pub async fn refresh(&self) -> Refreshed {
+        self.refresh_at(now_ms()).await
+    }
+
+    pub async fn refresh_at(&self, now: i64) -> Refreshed {
+        let record = self.record().await;
+        refresh(&self.app, &record, Trigger::Manual, "test", now)
+            .await
+            .unwrap()
+    }
+}

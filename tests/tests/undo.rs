@@ -1,0 +1,253 @@
+//! Undoing a reclamation against the Smartsheet fake: `reactivate-user`
+//! restores the account, the audit log links the undo to the deactivation,
+//! the account gets a fresh grace period, a second undo is refused, and
+//! past Smartsheet's 30-day window the vendor's refusal is recorded and
+//! shown. Accounts are stored with chosen ages through the calls a sync
+//! uses.
+
+use seatwarden::Account;
+use seatwarden::reclamation::{execute_reclaim, plan_reclaim, undo_reclaim};
+use seatwarden::rules::{DAY_MS, ReclamationRule};
+use seatwarden::storage::{AuditCheck, CandidateState};
+use seatwarden::sync::now_ms;
+use seatwarden_tests::published::{Published, Setup};
+use seatwarden_tests::smartsheet_fake::{SmartsheetFake, SsTenant, seed_tenant};
+
+const TOKEN: &str = "ll352u9jujauoqz4gstvsae05";
+
+struct Rig {
+    vendor: SmartsheetFake,
+    profile: Published,
+}
+
+async fn rig(name: &str) -> Rig {
+    let vendor = SmartsheetFake::start(SsTenant {
+        requests_per_minute: None,
+        ..seed_tenant(TOKEN, 20, now_ms(), false)
+    })
+    .await;
+    let profile = Published::start(Setup {
+        name,
+        connector: "smartsheet",
+        base_url: &vendor.base_url(),
+        credential: TOKEN,
+        reclaim: true,
+        extra: "",
+    })
+    .await;
+    Rig { vendor, profile }
+}
+
+impl Rig {
+    /// Stores the vendor's users as a complete download: users 1 and 2
+    /// never logged in, everyone is 400 days old.
+    async fn download(&self) {
+        let now = now_ms();
+        let accounts: Vec<Account> = self
+            .vendor
+            .users()
+            .iter()
+            .enumerate()
+            .map(|(i, u)| Account {
+                id: u.id.to_string(),
+                principal: u.email.clone(),
+                display_name: None,
+                active: u.status == "ACTIVE",
+                subscriptions: vec![],
+                created_at: Some(now - 400 * DAY_MS),
+                last_active_at: (!(1..=2).contains(&i)).then_some(now - 5 * DAY_MS),
+                attributes: vec![],
+            })
+            .collect();
+        self.profile.store(&accounts, now).await;
+    }
+
+    async fn refresh(&self) -> usize {
+        self.profile.refresh().await.report.opened
+    }
+
+    async fn undo(&self, id: i64) -> anyhow::Result<i64> {
+        let ctx = self.profile.context().await;
+        let (_, candidate) = self
+            .profile
+            .app
+            .storage
+            .find_candidate(ctx.record.tenant, id)
+            .await
+            .unwrap()
+            .unwrap();
+        undo_reclaim(
+            &self.profile.app.storage,
+            &ctx.record,
+            &ctx.connected.connector,
+            &ctx.connected.connection,
+            &candidate,
+            "alice",
+        )
+        .await
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reclamation_is_undone_within_the_window_and_refused_after_it() {
+    let rig = rig("undo").await;
+    rig.download().await;
+    assert_eq!(rig.refresh().await, 2);
+    let record = rig.profile.record().await;
+    let rule = ReclamationRule::default();
+    let plan = plan_reclaim(&rig.profile.app.storage, &record, &rule)
+        .await
+        .unwrap();
+    let ctx = rig.profile.context().await;
+    let outcome = execute_reclaim(
+        &rig.profile.app.storage,
+        &record,
+        &ctx.connected.connector,
+        &ctx.connected.connection,
+        &plan,
+        "test",
+    )
+    .await
+    .unwrap();
+    assert_eq!(outcome.deactivated.len(), 2);
+    let reclaimed = rig
+        .profile
+        .app
+        .storage
+        .candidates(record.id, true)
+        .await
+        .unwrap();
+    let (first, second) = (&reclaimed[1], &reclaimed[0]);
+    assert!(
+        reclaimed
+            .iter()
+            .all(|c| c.state == CandidateState::ClosedComplete
+                && c.deactivated_at.is_some()
+                && c.reclaim_audit_id.is_some())
+    );
+    let user = |id: &str| {
+        rig.vendor
+            .users()
+            .into_iter()
+            .find(|u| u.id.to_string() == id)
+            .unwrap()
+    };
+    assert_eq!(user(&first.account_id).status, "DEACTIVATED");
+
+    // Undo within the window: the vendor has the account back...
+    rig.undo(first.id).await.unwrap();
+    assert_eq!(user(&first.account_id).status, "ACTIVE");
+    let (_, undone) = rig
+        .profile
+        .app
+        .storage
+        .find_candidate(record.tenant, first.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(undone.reactivated_at.is_some());
+    assert_eq!(undone.state, CandidateState::ClosedComplete);
+    // ...the audit entry names the deactivation it reverses...
+    let history = rig
+        .profile
+        .app
+        .storage
+        .candidate_history(record.tenant, first.id)
+        .await
+        .unwrap();
+    let undo_entry = history
+        .iter()
+        .find(|e| e.action == "candidate.undo")
+        .expect("an undo entry");
+    assert_eq!(undo_entry.actor, "alice");
+    assert!(
+        undo_entry
+            .detail
+            .contains(&format!("audit entry #{}", first.reclaim_audit_id.unwrap())),
+        "{}",
+        undo_entry.detail
+    );
+    let deactivation = history
+        .iter()
+        .find(|e| Some(e.id) == first.reclaim_audit_id)
+        .expect("the linked entry is in the candidate's history");
+    assert!(deactivation.detail.contains("closed-complete"));
+    // ...the stored account is active with a fresh grace period, so the
+    // next refresh does not make it a candidate again.
+    let stored = rig
+        .profile
+        .app
+        .storage
+        .find_subscription(record.id, &first.account_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(stored.active && stored.reactivated_at.is_some());
+    assert_eq!(rig.refresh().await, 0);
+
+    // A second undo of the same reclamation is refused, and writes nothing.
+    let writes = rig.vendor.server.requests().len();
+    let again = rig.undo(first.id).await.unwrap_err();
+    assert!(
+        format!("{again:#}").contains("already reactivated"),
+        "{again:#}"
+    );
+    assert_eq!(rig.vendor.server.requests().len(), writes);
+
+    // Past Smartsheet's 30 days, the vendor refuses; the refusal is shown,
+    // recorded, and the candidate stays reclaimed.
+    rig.vendor.edit(|t| t.now_ms += 31 * DAY_MS);
+    let late = format!("{:#}", rig.undo(second.id).await.unwrap_err());
+    assert!(late.contains("30 days"), "{late}");
+    assert_eq!(user(&second.account_id).status, "DEACTIVATED");
+    let history = rig
+        .profile
+        .app
+        .storage
+        .candidate_history(record.tenant, second.id)
+        .await
+        .unwrap();
+    assert!(
+        history
+            .iter()
+            .any(|e| e.action == "candidate.undo-failed" && e.detail.contains("30 days"))
+    );
+    let runs = rig.profile.app.storage.job_runs(record.id).await.unwrap();
+    let reactivations: Vec<_> = runs.iter().filter(|r| r.kind == "reactivate").collect();
+    assert_eq!(reactivations.len(), 2);
+    assert_eq!(reactivations[0].status, "failed");
+    assert_eq!(reactivations[1].status, "succeeded");
+    assert!(matches!(
+        rig.profile
+            .app
+            .storage
+            .verify_audit(record.tenant)
+            .await
+            .unwrap(),
+        AuditCheck::Intact { .. }
+    ));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_a_reclaimed_candidate_can_be_undone() {
+    let rig = rig("undo-open").await;
+    rig.download().await;
+    rig.refresh().await;
+    let record = rig.profile.record().await;
+    let open = rig
+        .profile
+        .app
+        .storage
+        .candidates(record.id, false)
+        .await
+        .unwrap();
+    let err = format!("{:#}", rig.undo(open[0].id).await.unwrap_err());
+    assert!(err.contains("nothing to undo"), "{err}");
+    assert!(
+        rig.vendor
+            .server
+            .requests()
+            .iter()
+            .all(|r| r.method == http::Method::GET)
+    );
+}
