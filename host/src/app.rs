@@ -9,6 +9,7 @@
 use crate::config::{Config, ConnectionConfig, CredentialConfig};
 use crate::connection::Connection;
 use crate::credentials::Credential;
+use crate::notify::Notifier;
 use crate::ratelimit::{RateLimiters, published_limit};
 use crate::runtime::{Connector, Runtime, RuntimeConfig};
 use crate::storage::{ConnectorIdentity, ProfileRecord, Storage, TenantId};
@@ -23,6 +24,8 @@ pub struct App {
     pub storage: Storage,
     pub runtime: Runtime,
     pub limiters: RateLimiters,
+    /// Set when the configuration has `[notifications]`.
+    pub notifier: Option<Notifier>,
 }
 
 /// A connection, built and ready for calls.
@@ -62,11 +65,18 @@ impl App {
             ..RuntimeConfig::default()
         })?;
         let storage = Storage::open(&config.database).await?;
+        let notifier = config
+            .notifications
+            .as_ref()
+            .map(Notifier::new)
+            .transpose()
+            .with_context(|| format!("{}: [notifications]", config.path.display()))?;
         Ok(App {
             config,
             storage,
             runtime,
             limiters: RateLimiters::default(),
+            notifier,
         })
     }
 

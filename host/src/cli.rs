@@ -1053,6 +1053,28 @@ async fn serve(app: Arc<App>, once: bool) -> Result<()> {
         eprintln!("seatwarden serve: stopping; running jobs stop after their current page");
         token.cancel();
     });
+    // The answer-link pages, while the scheduler runs (not for --once).
+    let listen = app
+        .config
+        .notifications
+        .as_ref()
+        .and_then(|n| n.listen)
+        .filter(|_| !once);
+    let answers = match listen {
+        Some(address) => {
+            let listener = tokio::net::TcpListener::bind(address)
+                .await
+                .with_context(|| format!("notifications.listen: cannot listen on {address}"))?;
+            eprintln!("seatwarden serve: answer links served on http://{address}/answer");
+            let stop = scheduler.shutdown_token();
+            Some(tokio::spawn(crate::answers::serve(
+                app.clone(),
+                listener,
+                async move { stop.cancelled().await },
+            )))
+        }
+        None => None,
+    };
     let result = if once {
         scheduler
             .run_due()
@@ -1069,6 +1091,10 @@ async fn serve(app: Arc<App>, once: bool) -> Result<()> {
         scheduler.serve(&print).await
     };
     signals.abort();
+    if let Some(answers) = answers {
+        scheduler.shutdown_token().cancel();
+        answers.await.context("the answer-link server")??;
+    }
     result
 }
 

@@ -6,6 +6,7 @@
 //! [`egress`] and credentials injected from [`credentials`]. The binary in
 //! `main.rs` is a thin command line over it ([`cli`]).
 
+pub mod answers;
 pub mod app;
 pub mod bindings;
 pub mod cache;
@@ -19,6 +20,7 @@ pub mod egress;
 pub mod engine;
 pub mod error;
 pub mod limits;
+pub mod notify;
 pub mod oauth;
 pub mod profiles;
 pub mod ratelimit;

@@ -81,14 +81,22 @@ pub async fn refresh(
 ) -> Result<Refreshed> {
     let rule = rule_in_force(app, record, actor, now).await?;
     let exclusions = exclusions(app, &record.tenant_name);
-    let outcome = app
+    let outcome = match app
         .storage
         .refresh_candidates(RefreshScope::of(record, actor, now), &rule, &exclusions)
         .await
-        .map(|report| Refreshed {
-            summary: summary(&report, &rule),
-            report,
-        });
+    {
+        Ok(report) => {
+            let mut summary = summary(&report, &rule);
+            match notify(app, record, &rule, actor, now).await {
+                Ok(Some(notices)) => summary.push_str(&notices),
+                Ok(None) => {}
+                Err(err) => summary.push_str(&format!("; notices failed: {err:#}")),
+            }
+            Ok(Refreshed { report, summary })
+        }
+        Err(err) => Err(err),
+    };
     let (detail, error_kind) = match &outcome {
         Ok(refreshed) => (refreshed.summary.clone(), None),
         Err(err) => (format!("{err:#}"), Some("host")),
@@ -107,6 +115,40 @@ pub async fn refresh(
         )
         .await?;
     outcome
+}
+
+/// Tells the users of ready candidates, when the rule says so; returns the
+/// words for the summary.
+async fn notify(
+    app: &App,
+    record: &ProfileRecord,
+    rule: &ReclamationRule,
+    actor: &str,
+    now: i64,
+) -> Result<Option<String>> {
+    let Some(days) = rule.notify_days else {
+        return Ok(None);
+    };
+    let Some(notifier) = &app.notifier else {
+        return Ok(Some(
+            "; users not told: the rule has notify_days but there is no [notifications] table"
+                .into(),
+        ));
+    };
+    let report = notifier
+        .notify_ready(&app.storage, record, days, actor, now)
+        .await?;
+    let mut text = format!("; {} users told ({days} days to answer)", report.sent);
+    for (who, why) in &report.failed {
+        tracing::warn!(profile = %record.name, principal = %who, "notice not sent: {why}");
+    }
+    if let Some((who, why)) = report.failed.first() {
+        text.push_str(&format!(
+            "; {} notices not sent, tried again at the next refresh (first: {who}: {why})",
+            report.failed.len()
+        ));
+    }
+    Ok(Some(text))
 }
 
 /// Why a profile may not deactivate anything, if it may not.

@@ -15,4 +15,5 @@ pub mod scim_server;
 pub mod server;
 pub mod smartrecruiters_fake;
 pub mod smartsheet_fake;
+pub mod smtp_sink;
 pub mod workspace;

@@ -10,7 +10,10 @@ use crate::workspace::{Workspace, loopback_connection};
 use seatwarden::Account;
 use seatwarden::app::{App, ProfileContext};
 use seatwarden::profiles::Profiles;
-use seatwarden::reclamation::{Refreshed, refresh};
+use seatwarden::reclamation::{
+    ReclaimOutcome, ReclaimPlan, Refreshed, execute_reclaim, plan_reclaim, refresh,
+};
+use seatwarden::rules::ReclamationRule;
 use seatwarden::storage::{ProfileRecord, Stream, Trigger};
 use seatwarden::sync::now_ms;
 use std::sync::Arc;
@@ -36,6 +39,8 @@ pub struct Setup<'a> {
     pub reclaim: bool,
     /// More configuration: `[profiles.P.rule]`, `[notifications]`...
     pub extra: &'a str,
+    /// More secret files (name, content) the configuration refers to.
+    pub secrets: &'a [(&'a str, &'a str)],
 }
 
 impl Published {
@@ -44,6 +49,9 @@ impl Published {
     pub async fn start(setup: Setup<'_>) -> Published {
         let ws = Workspace::new(setup.name);
         ws.secret("vendor.key", setup.credential);
+        for (file, value) in setup.secrets {
+            ws.secret(file, value);
+        }
         let profile = setup.connector.to_string();
         ws.write_config(&format!(
             "[tenants.{TENANT}]\n\n{}\n[profiles.{profile}]\ntenant = \"{TENANT}\"\nconnection = \"{profile}\"\nreclaim = {}\n\n{}",
@@ -104,6 +112,27 @@ impl Published {
             .finish_users_run(record.id, run.run_id, now)
             .await
             .unwrap();
+    }
+
+    /// Plans a reclaim run under `rule` and executes it (refused plans are
+    /// recorded and come back as errors).
+    pub async fn reclaim(
+        &self,
+        rule: &ReclamationRule,
+    ) -> (ReclaimPlan, anyhow::Result<ReclaimOutcome>) {
+        let ctx = self.context().await;
+        let storage = &self.app.storage;
+        let plan = plan_reclaim(storage, &ctx.record, rule).await.unwrap();
+        let outcome = execute_reclaim(
+            storage,
+            &ctx.record,
+            &ctx.connected.connector,
+            &ctx.connected.connection,
+            &plan,
+            "test",
+        )
+        .await;
+        (plan, outcome)
     }
 
     /// Refreshes the candidates now, as the scheduler does after a sync.

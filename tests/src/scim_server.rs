@@ -1,6 +1,6 @@
 //! A real SCIM 2.0 server for the tests: `scim2-server` from PyPI.
 //!
-//! `cargo xtask test` installs it into `target/scim-venv`; each test starts
+//! `cargo xtask test` installs it into `target/test-peers`; each test starts
 //! its own instance on a free loopback port with a bearer token, seeds it
 //! through the SCIM API itself, and stops it when dropped.
 
@@ -17,7 +17,7 @@ pub const VERSION: &str = "0.8.3";
 
 /// Where `cargo xtask` installs the server.
 pub fn executable() -> PathBuf {
-    repo_root().join("target/scim-venv/bin/scim2-server")
+    repo_root().join("target/test-peers/bin/scim2-server")
 }
 
 /// A running scim2-server; killed when dropped.

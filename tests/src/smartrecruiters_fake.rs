@@ -556,6 +556,26 @@ fn route(
     }
 }
 
+/// The fake's users as one stored download (the vendor reports neither
+/// creation dates nor logins): everyone is 400 days old and active 5 days
+/// ago, except the first `idle`, who never logged in.
+pub fn aged_accounts(users: &[SrUser], idle: usize, now: i64) -> Vec<seatwarden::Account> {
+    users
+        .iter()
+        .enumerate()
+        .map(|(i, u)| seatwarden::Account {
+            id: u.id.clone(),
+            principal: u.email.clone(),
+            display_name: None,
+            active: true,
+            subscriptions: vec![u.role.clone()],
+            created_at: Some(now - 400 * DAY_MS),
+            last_active_at: (i >= idle).then_some(now - 5 * DAY_MS),
+            attributes: vec![],
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -314,10 +314,39 @@ connector = "smartrecruiters"
 identifier = "ADMINISTRATOR"
 reason = "admins are free seats"
 active = false
+
+[notifications]
+from = "Seatwarden <seatwarden@acme.com>"
+answer_url = "https://seatwarden.acme.com/"
+listen = "127.0.0.1:8425"
+link_key = {{ env = "SEATWARDEN_LINK_KEY" }}
+
+[notifications.smtp]
+host = "smtp.acme.com"
+username = "seatwarden"
+password = {{ file = "smtp.password" }}
 "#,
         valid()
     );
     let config = Config::parse(&text, &file()).unwrap();
+    let notifications = config.notifications.as_ref().unwrap();
+    assert_eq!(notifications.answer_url, "https://seatwarden.acme.com");
+    assert_eq!(
+        notifications.listen,
+        Some("127.0.0.1:8425".parse().unwrap())
+    );
+    assert_eq!(
+        (notifications.smtp.port, notifications.smtp.security),
+        (587, seatwarden::config::SmtpSecurity::StartTls),
+        "STARTTLS on the submission port unless told otherwise"
+    );
+    assert_eq!(
+        notifications.smtp.password,
+        Some(seatwarden::credentials::CredentialSource::File(
+            "/etc/seatwarden/smtp.password".into()
+        )),
+        "relative secret files start at the configuration's folder"
+    );
     let rule = &config.profiles["acme-sr"].rule;
     assert_eq!(rule.threshold_days, 90);
     assert_eq!(rule.conditions["role"], ["EMPLOYEE", "HIRING_MANAGER"]);

@@ -5,14 +5,13 @@
 //! profile. Accounts are stored with chosen ages (the vendor gives none),
 //! through the same storage calls a sync uses.
 
-use seatwarden::Account;
-use seatwarden::reclamation::{execute_reclaim, plan_reclaim};
-use seatwarden::rules::{DAY_MS, ReclamationRule};
-use seatwarden::storage::{AuditCheck, CandidateState, ProfileRecord};
+use seatwarden::reclamation::plan_reclaim;
+use seatwarden::rules::ReclamationRule;
+use seatwarden::storage::{AuditCheck, CandidateState};
 use seatwarden::sync::now_ms;
 use seatwarden_tests::published::{Published, Setup};
 use seatwarden_tests::smartrecruiters_fake::{
-    Fault, SmartRecruitersFake, SrTenant, seed_users_only,
+    Fault, SmartRecruitersFake, SrTenant, aged_accounts, seed_users_only,
 };
 use std::ops::Deref;
 
@@ -43,33 +42,19 @@ async fn rig(name: &str, reclaim: bool) -> Rig {
         credential: TOKEN,
         reclaim,
         extra: "",
+        secrets: &[],
     })
     .await;
     Rig { vendor, profile }
 }
 
 impl Rig {
-    /// Stores a complete download of the vendor's users in which the first
-    /// `idle` never logged in, and everyone is 400 days old.
+    /// Stores a complete download in which the first `idle` users never
+    /// logged in.
     async fn download(&self, idle: usize) {
         let now = now_ms();
-        let accounts: Vec<Account> = self
-            .vendor
-            .users()
-            .iter()
-            .enumerate()
-            .map(|(i, u)| Account {
-                id: u.id.clone(),
-                principal: u.email.clone(),
-                display_name: None,
-                active: true,
-                subscriptions: vec![u.role.clone()],
-                created_at: Some(now - 400 * DAY_MS),
-                last_active_at: (i >= idle).then_some(now - 5 * DAY_MS),
-                attributes: vec![],
-            })
-            .collect();
-        self.store(&accounts, now).await;
+        self.store(&aged_accounts(&self.vendor.users(), idle, now), now)
+            .await;
     }
 
     async fn refresh(&self) {
@@ -102,7 +87,7 @@ async fn a_dry_run_writes_nothing_and_apply_deactivates_each_candidate_once() {
     );
     assert_eq!(rig.writes(), 0, "planning is a dry run");
 
-    let (_, outcome) = attempt(&rig, &record, ReclamationRule::default()).await;
+    let (_, outcome) = rig.reclaim(&ReclamationRule::default()).await;
     let outcome = outcome.unwrap();
     assert_eq!(outcome.deactivated.len(), 2);
     assert!(outcome.failed.is_empty());
@@ -146,7 +131,7 @@ async fn a_failed_deactivation_needs_attention_and_stays_open() {
     rig.refresh().await;
     let record = rig.record().await;
     rig.vendor.inject([Fault::Status(403)]);
-    let (_, outcome) = attempt(&rig, &record, ReclamationRule::default()).await;
+    let (_, outcome) = rig.reclaim(&ReclamationRule::default()).await;
     let outcome = outcome.unwrap();
     assert_eq!((outcome.deactivated.len(), outcome.failed.len()), (1, 1));
     let open = rig.app.storage.candidates(record.id, false).await.unwrap();
@@ -176,7 +161,7 @@ async fn the_breaker_an_empty_download_and_report_only_each_refuse() {
     rig.refresh().await;
     let record = rig.record().await;
     // 5 of 20 is over 10% (2).
-    let (plan, result) = attempt(&rig, &record, ReclamationRule::default()).await;
+    let (plan, result) = rig.reclaim(&ReclamationRule::default()).await;
     let refusal = plan.refused.unwrap();
     assert!(
         refusal.contains("circuit breaker: 5 candidates to deactivate of 20"),
@@ -184,16 +169,13 @@ async fn the_breaker_an_empty_download_and_report_only_each_refuse() {
     );
     assert!(format!("{:#}", result.unwrap_err()).contains("circuit breaker"));
     // A count limit binds even when the share would allow it.
-    let (plan, _) = attempt(
-        &rig,
-        &record,
-        ReclamationRule {
+    let (plan, _) = rig
+        .reclaim(&ReclamationRule {
             breaker_percent: 50,
             breaker_max: Some(3),
             ..ReclamationRule::default()
-        },
-    )
-    .await;
+        })
+        .await;
     assert_eq!(plan.limit, 3);
     assert!(plan.refused.is_some());
     // (Planned only: executing this one would deactivate five accounts.)
@@ -211,15 +193,12 @@ async fn the_breaker_an_empty_download_and_report_only_each_refuse() {
 
     // An empty download refuses, whatever the candidates.
     rig.store(&[], now_ms()).await;
-    let (plan, _) = attempt(
-        &rig,
-        &record,
-        ReclamationRule {
+    let (plan, _) = rig
+        .reclaim(&ReclamationRule {
             breaker_percent: 100,
             ..ReclamationRule::default()
-        },
-    )
-    .await;
+        })
+        .await;
     assert!(plan.refused.unwrap().contains("was empty"));
 
     assert_eq!(rig.writes(), 0, "no refused run wrote to the vendor");
@@ -237,33 +216,6 @@ async fn the_breaker_an_empty_download_and_report_only_each_refuse() {
     // A report-only profile never reclaims.
     let report_only = rig_report_only().await;
     assert_eq!(report_only, Some(true));
-}
-
-/// Plans and executes one reclaim run.
-async fn attempt(
-    rig: &Rig,
-    record: &ProfileRecord,
-    rule: ReclamationRule,
-) -> (
-    seatwarden::reclamation::ReclaimPlan,
-    anyhow::Result<seatwarden::reclamation::ReclaimOutcome>,
-) {
-    let plan = plan_reclaim(&rig.app.storage, record, &rule).await.unwrap();
-    let ctx = rig
-        .app
-        .open_profile(record.tenant, &record.tenant_name, "smartrecruiters")
-        .await
-        .unwrap();
-    let result = execute_reclaim(
-        &rig.app.storage,
-        record,
-        &ctx.connected.connector,
-        &ctx.connected.connection,
-        &plan,
-        "test",
-    )
-    .await;
-    (plan, result)
 }
 
 async fn rig_report_only() -> Option<bool> {
@@ -337,7 +289,7 @@ async fn decisions_move_candidates_and_only_approved_ones_are_reclaimed() {
         decide(approved, Decision::Approve).await.unwrap(),
         CandidateState::AwaitingRevocation
     );
-    let (plan, outcome) = attempt(&rig, &record, notifying).await;
+    let (plan, outcome) = rig.reclaim(&notifying).await;
     assert_eq!(plan.deactivate.len(), 1);
     assert_eq!(plan.deactivate[0].id, approved.id);
     assert_eq!(

@@ -6,7 +6,7 @@
 //! uses.
 
 use seatwarden::Account;
-use seatwarden::reclamation::{execute_reclaim, plan_reclaim, undo_reclaim};
+use seatwarden::reclamation::undo_reclaim;
 use seatwarden::rules::{DAY_MS, ReclamationRule};
 use seatwarden::storage::{AuditCheck, CandidateState};
 use seatwarden::sync::now_ms;
@@ -33,6 +33,7 @@ async fn rig(name: &str) -> Rig {
         credential: TOKEN,
         reclaim: true,
         extra: "",
+        secrets: &[],
     })
     .await;
     Rig { vendor, profile }
@@ -94,21 +95,8 @@ async fn a_reclamation_is_undone_within_the_window_and_refused_after_it() {
     rig.download().await;
     assert_eq!(rig.refresh().await, 2);
     let record = rig.profile.record().await;
-    let rule = ReclamationRule::default();
-    let plan = plan_reclaim(&rig.profile.app.storage, &record, &rule)
-        .await
-        .unwrap();
-    let ctx = rig.profile.context().await;
-    let outcome = execute_reclaim(
-        &rig.profile.app.storage,
-        &record,
-        &ctx.connected.connector,
-        &ctx.connected.connection,
-        &plan,
-        "test",
-    )
-    .await
-    .unwrap();
+    let (_, outcome) = rig.profile.reclaim(&ReclamationRule::default()).await;
+    let outcome = outcome.unwrap();
     assert_eq!(outcome.deactivated.len(), 2);
     let reclaimed = rig
         .profile

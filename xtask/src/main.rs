@@ -11,8 +11,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 const WASM_TARGET: &str = "wasm32-wasip2";
-/// The real SCIM server the tests and the demo run (from PyPI).
-const SCIM_SERVER: &str = "scim2-server==0.8.3";
+/// The real third-party peers the tests and the demo run, from PyPI: a SCIM
+/// server and an SMTP server (the sink that receives notices).
+const TEST_PEERS: [&str; 2] = ["scim2-server==0.8.3", "aiosmtpd==1.4.6"];
 
 #[derive(Parser)]
 #[command(name = "cargo xtask")]
@@ -40,7 +41,7 @@ fn main() -> Result<()> {
         Task::BuildGuests => build_guests(&root),
         Task::Test => {
             build_guests(&root)?;
-            ensure_scim_server(&root)?;
+            ensure_test_peers(&root)?;
             run(Command::new("cargo")
                 .args([
                     "test",
@@ -70,7 +71,7 @@ fn main() -> Result<()> {
         }
         Task::Demo => {
             build_guests(&root)?;
-            ensure_scim_server(&root)?;
+            ensure_test_peers(&root)?;
             run(Command::new("cargo")
                 .args([
                     "run",
@@ -85,7 +86,7 @@ fn main() -> Result<()> {
         }
         Task::Bench => {
             build_guests(&root)?;
-            ensure_scim_server(&root)?;
+            ensure_test_peers(&root)?;
             run(Command::new("cargo")
                 .args([
                     "run",
@@ -134,35 +135,34 @@ fn ensure_wasm_target() -> Result<()> {
     run(Command::new("rustup").args(["target", "add", WASM_TARGET]))
 }
 
-/// Installs scim2-server into `target/scim-venv` unless that version is there.
-fn ensure_scim_server(root: &Path) -> Result<()> {
-    let venv = root.join("target/scim-venv");
+/// Installs the test peers into `target/test-peers` unless those versions
+/// are there.
+fn ensure_test_peers(root: &Path) -> Result<()> {
+    let venv = root.join("target/test-peers");
     let marker = venv.join("installed.txt");
     // A venv's scripts name its absolute path: one copied or moved with the
     // target directory does not run, so the marker records where it was made.
-    let installed = format!("{SCIM_SERVER} {}", venv.display());
+    let installed = format!("{} {}", TEST_PEERS.join(" "), venv.display());
     if std::fs::read_to_string(&marker).is_ok_and(|v| v.trim() == installed) {
         return Ok(());
     }
     eprintln!(
-        "xtask: installing {SCIM_SERVER} (a real SCIM server for the tests) into {}",
+        "xtask: installing {} (a real SCIM server and SMTP server for the tests) into {}",
+        TEST_PEERS.join(" and "),
         venv.display()
     );
     let python = ["python3", "python"]
         .into_iter()
         .find(|p| Command::new(p).arg("--version").output().is_ok_and(|o| o.status.success()))
-        .context("python3 is needed to run the SCIM server the tests use; install it (apt-get install python3 python3-venv)")?;
+        .context("python3 is needed to run the SCIM and SMTP servers the tests use; install it (apt-get install python3 python3-venv)")?;
     run(Command::new(python)
         .arg("-m")
         .arg("venv")
         .arg("--clear")
         .arg(&venv))?;
-    run(Command::new(venv.join("bin/pip")).args([
-        "install",
-        "--quiet",
-        "--disable-pip-version-check",
-        SCIM_SERVER,
-    ]))?;
+    run(Command::new(venv.join("bin/pip"))
+        .args(["install", "--quiet", "--disable-pip-version-check"])
+        .args(TEST_PEERS))?;
     std::fs::write(marker, installed)?;
     Ok(())
 }

@@ -5,8 +5,10 @@
 //! appear in the file: a connection names an environment variable or an
 //! owner-only file that holds its credential.
 
+mod notifications;
 mod reclamation;
 
+pub use notifications::{NotificationSettings, SmtpSecurity, SmtpSettings};
 pub use reclamation::TenantExclusion;
 
 use crate::credentials::CredentialSource;
@@ -63,6 +65,7 @@ struct RawConfig {
     profiles: BTreeMap<String, RawProfile>,
     #[serde(default)]
     exclusions: Vec<reclamation::RawExclusion>,
+    notifications: Option<notifications::RawNotifications>,
 }
 
 #[derive(Deserialize, Default)]
@@ -203,6 +206,8 @@ pub struct Config {
     pub profiles: BTreeMap<String, ProfileConfig>,
     /// User and identifier exclusions, each for one tenant.
     pub exclusions: Vec<TenantExclusion>,
+    /// How users are told about their candidacy; none: nobody is told.
+    pub notifications: Option<NotificationSettings>,
 }
 
 impl Config {
@@ -485,6 +490,13 @@ impl Config {
                 .transpose()
             };
             let rule = reclamation::rule(p.rule, &format!("{key}.rule"), &err)?;
+            if rule.notify_days.is_some() && raw.notifications.is_none() {
+                return Err(err(
+                    &format!("{key}.rule.notify_days"),
+                    "users are to be told, but there is no [notifications] table".into(),
+                    "add [notifications] with from, answer_url, link_key and [notifications.smtp], or remove notify_days",
+                ));
+            }
             let settings = ProfileSettings {
                 connection: p.connection,
                 download_activity: p.download_activity,
@@ -554,6 +566,10 @@ impl Config {
             let known = |name: &str| tenants.contains_key(name);
             exclusions.push(reclamation::exclusion(raw_exclusion, index, &known, &err)?);
         }
+        let notifications = raw
+            .notifications
+            .map(|n| notifications::notifications(n, &err, &resolve))
+            .transpose()?;
         Ok(Config {
             path: path.to_path_buf(),
             database: resolve(
@@ -566,6 +582,7 @@ impl Config {
             connections,
             profiles,
             exclusions,
+            notifications,
         })
     }
 

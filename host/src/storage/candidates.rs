@@ -260,6 +260,26 @@ impl Storage {
             .transpose()
     }
 
+    /// The tenant (id and name) and profile name a candidate belongs to:
+    /// for answer links, which name only the candidate.
+    pub async fn candidate_owner(&self, id: i64) -> Result<Option<(TenantId, String, String)>> {
+        let row = sqlx::query(
+            "SELECT p.tenant_id, t.name AS tenant_name, p.name AS profile_name
+             FROM removal_candidates c JOIN profiles p ON p.id = c.profile_id
+             JOIN tenants t ON t.id = p.tenant_id WHERE c.id = ?",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|r| {
+            (
+                TenantId(r.get("tenant_id")),
+                r.get("tenant_name"),
+                r.get("profile_name"),
+            )
+        }))
+    }
+
     /// Applies `decision` to a candidate (see [`crate::candidate_state`]),
     /// with an audit entry saying why; refused when the state does not take
     /// it or the candidate changed since it was read.
