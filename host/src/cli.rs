@@ -473,6 +473,7 @@ async fn candidates(
                 &ctx.connected.connector,
                 &ctx.connected.connection,
                 &plan,
+                Trigger::Manual,
                 actor,
             )
             .await?;

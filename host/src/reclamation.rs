@@ -283,6 +283,7 @@ pub async fn execute_reclaim(
     connector: &Connector,
     connection: &Connection,
     plan: &ReclaimPlan,
+    trigger: Trigger,
     actor: &str,
 ) -> Result<ReclaimOutcome> {
     let now = crate::sync::now_ms();
@@ -341,7 +342,7 @@ pub async fn execute_reclaim(
                 record.id,
                 &OneShotJob {
                     kind: JobKind::Deactivate,
-                    trigger: Trigger::Manual,
+                    trigger,
                     started_at: started,
                     finished_at: now,
                     error_kind,
@@ -351,6 +352,42 @@ pub async fn execute_reclaim(
             .await?;
     }
     Ok(outcome)
+}
+
+/// The scheduler's reclaim after a refresh. Only a rule that notifies users
+/// reclaims on its own (no answer by the date is the users' consent); the
+/// approved candidates are deactivated under the same refusals and circuit
+/// breaker as a manual run. Without notices, reclaiming waits for a person
+/// to run `seatwarden candidates reclaim --apply`. Returns what it did, if
+/// anything.
+pub async fn auto_reclaim(app: &App, record: &ProfileRecord, now: i64) -> Result<Option<String>> {
+    const ACTOR: &str = "scheduler";
+    let rule = rule_in_force(app, record, ACTOR, now).await?;
+    if rule.notify_days.is_none() || report_only(record).is_some() {
+        return Ok(None);
+    }
+    let plan = plan_reclaim(&app.storage, record, &rule).await?;
+    if plan.deactivate.is_empty() {
+        return Ok(None);
+    }
+    let ctx = app
+        .open_profile(record.tenant, &record.tenant_name, &record.name)
+        .await?;
+    let outcome = execute_reclaim(
+        &app.storage,
+        record,
+        &ctx.connected.connector,
+        &ctx.connected.connection,
+        &plan,
+        Trigger::Schedule,
+        ACTOR,
+    )
+    .await?;
+    Ok(Some(format!(
+        "deactivated {} approved candidates; {} need attention",
+        outcome.deactivated.len(),
+        outcome.failed.len()
+    )))
 }
 
 /// Undoes a reclamation: reactivates the account through the connector's

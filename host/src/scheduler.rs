@@ -413,7 +413,25 @@ impl Worker {
                     message: format!("{err:#}"),
                 },
             };
+            let refreshed = matches!(result, JobResult::Succeeded(_));
             outcomes.push(outcome(JobKind::Candidates, result));
+            if refreshed {
+                let reclaimed =
+                    crate::reclamation::auto_reclaim(&self.app, &record, self.clock.now()).await;
+                match reclaimed {
+                    Ok(None) => {}
+                    Ok(Some(done)) => {
+                        outcomes.push(outcome(JobKind::Deactivate, JobResult::Succeeded(done)))
+                    }
+                    Err(err) => outcomes.push(outcome(
+                        JobKind::Deactivate,
+                        JobResult::Failed {
+                            kind: "refused".into(),
+                            message: format!("{err:#}"),
+                        },
+                    )),
+                }
+            }
         }
         heartbeat.abort();
         if let Err(err) = self.app.storage.release_lease(record.id, &owner).await {

@@ -129,6 +129,7 @@ impl Published {
             &ctx.connected.connector,
             &ctx.connected.connection,
             &plan,
+            Trigger::Manual,
             "test",
         )
         .await;

@@ -9,6 +9,8 @@
 use http_body_util::{BodyExt, Full};
 use seatwarden::reclamation::plan_reclaim;
 use seatwarden::rules::{DAY_MS, ReclamationRule};
+use seatwarden::scheduler::{JobResult, ManualClock, Scheduler, SchedulerOptions};
+use seatwarden::storage::JobKind;
 use seatwarden::storage::{AuditCheck, Candidate, CandidateState};
 use seatwarden::sync::now_ms;
 use seatwarden_tests::published::{Published, Setup};
@@ -17,6 +19,8 @@ use seatwarden_tests::smartrecruiters_fake::{
 };
 use seatwarden_tests::smtp_sink::{Mail, SmtpSink};
 use seatwarden_tests::workspace::{Workspace, smartrecruiters_connection};
+use std::sync::Arc;
+use std::time::Duration;
 
 const TOKEN: &str = "DCRA1-notify";
 const LINK_KEY: &str = "k3y-for-answer-links-at-least-32-bytes-long";
@@ -41,7 +45,7 @@ async fn rig(name: &str, smtp_port: u16) -> Rig {
     let extra = format!(
         r#"[profiles.smartrecruiters.rule]
 notify_days = 7
-breaker_percent = 50
+breaker_percent = 100
 
 [notifications]
 from = "Seatwarden <seatwarden@acme.example>"
@@ -320,6 +324,65 @@ async fn users_are_told_and_answer_keep_release_or_nothing() {
             .unwrap(),
         AuditCheck::Intact { .. }
     ));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_scheduler_tells_users_and_reclaims_when_nobody_answers() {
+    let sink = SmtpSink::start().unwrap();
+    let rig = rig("notify-scheduled", sink.port).await;
+    let day = |n: i64| Duration::from_millis((n * DAY_MS) as u64);
+    let clock = Arc::new(ManualClock::new(now_ms() + DAY_MS));
+    let scheduler = Scheduler::new(
+        rig.profile.app.clone(),
+        clock.clone(),
+        SchedulerOptions::default(),
+    );
+    let deactivations = |outcomes: &[seatwarden::scheduler::JobOutcome]| {
+        outcomes
+            .iter()
+            .filter(|o| o.kind == JobKind::Deactivate)
+            .map(|o| o.result.clone())
+            .collect::<Vec<_>>()
+    };
+
+    // First sync: the vendor gives no creation dates, so everyone is in
+    // grace from today.
+    let first = scheduler.run_due().await.unwrap();
+    assert!(deactivations(&first).is_empty());
+    assert!(rig.candidates().await.is_empty());
+
+    // Two months on, the daily run finds the never-used accounts and tells
+    // their users; nothing is reclaimed before they could answer.
+    clock.advance(day(62));
+    let told = scheduler.run_due().await.unwrap();
+    assert!(deactivations(&told).is_empty(), "{told:?}");
+    let open = rig.candidates().await;
+    assert!(!open.is_empty());
+    assert!(open.iter().all(|c| c.state == CandidateState::AwaitingUser));
+    assert_eq!(sink.messages().len(), open.len());
+    assert!(rig.vendor.users().iter().all(|u| u.active));
+
+    // Nobody answers: after the reclamation date the next run reclaims.
+    clock.advance(day(8));
+    let reclaimed = scheduler.run_due().await.unwrap();
+    match &deactivations(&reclaimed)[..] {
+        [JobResult::Succeeded(detail)] => assert!(
+            detail.starts_with(&format!("deactivated {} approved candidates", open.len())),
+            "{detail}"
+        ),
+        other => panic!("expected one reclaim, got {other:?}"),
+    }
+    let users = rig.vendor.users();
+    assert_eq!(users.iter().filter(|u| !u.active).count(), open.len());
+    assert!(
+        rig.candidates()
+            .await
+            .iter()
+            .all(|c| c.state == CandidateState::ClosedComplete)
+    );
+    // The next day there is nothing left to do.
+    clock.advance(day(1));
+    assert!(deactivations(&scheduler.run_due().await.unwrap()).is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
