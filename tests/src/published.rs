@@ -136,6 +136,22 @@ impl Published {
         (plan, outcome)
     }
 
+    /// Runs a `seatwarden` command line in-process on this workspace's
+    /// configuration (as the operator would, with its own database pool).
+    pub async fn cli(&self, args: &[&str]) -> anyhow::Result<()> {
+        use clap::Parser;
+        let cache = crate::fixtures::repo_root().join("target/test-compile-cache");
+        let mut argv = vec![
+            "seatwarden".to_string(),
+            "--config".into(),
+            self.ws.config_path().display().to_string(),
+            "--cache-dir".into(),
+            cache.display().to_string(),
+        ];
+        argv.extend(args.iter().map(|s| s.to_string()));
+        seatwarden::cli::run(seatwarden::cli::Cli::parse_from(argv)).await
+    }
+
     /// Refreshes the candidates now, as the scheduler does after a sync.
     pub async fn refresh(&self) -> Refreshed {
         self.refresh_at(now_ms()).await

@@ -310,3 +310,92 @@ async fn decisions_move_candidates_and_only_approved_ones_are_reclaimed() {
     assert!(actions[2].contains("awaiting-approval -> closed-skipped (reject)"));
     assert!(history[1..].iter().all(|e| e.actor == "alice"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_command_line_skips_reclaims_and_undoes() {
+    let rig = rig("reclaim-cli", true).await;
+    rig.download(2).await;
+    rig.refresh().await;
+    let record = rig.record().await;
+    let open = rig.app.storage.candidates(record.id, false).await.unwrap();
+    let (skipped, reclaimed) = (open[0].id.to_string(), open[1].id.to_string());
+    let state = |id: &str| {
+        let app = rig.app.clone();
+        let id: i64 = id.parse().unwrap();
+        async move {
+            app.storage
+                .find_candidate(record.tenant, id)
+                .await
+                .unwrap()
+                .unwrap()
+                .1
+        }
+    };
+
+    rig.cli(&[
+        "candidates",
+        "skip",
+        &skipped,
+        "--reason",
+        "on parental leave",
+    ])
+    .await
+    .unwrap();
+    let c = state(&skipped).await;
+    assert_eq!(c.state, CandidateState::ClosedSkipped);
+    assert!(c.close_reason.unwrap().contains("on parental leave"));
+    rig.cli(&["candidates", "show", &reclaimed]).await.unwrap();
+    rig.cli(&["candidates", "show", &reclaimed, "--json"])
+        .await
+        .unwrap();
+
+    // A dry run writes nothing; --apply deactivates the one left.
+    rig.cli(&["candidates", "reclaim", "--profile", "smartrecruiters"])
+        .await
+        .unwrap();
+    assert_eq!(rig.writes(), 0);
+    rig.cli(&[
+        "candidates",
+        "reclaim",
+        "--profile",
+        "smartrecruiters",
+        "--apply",
+    ])
+    .await
+    .unwrap();
+    assert_eq!(rig.writes(), 1);
+    assert_eq!(
+        state(&reclaimed).await.state,
+        CandidateState::ClosedComplete
+    );
+    let principal = state(&reclaimed).await.principal;
+    let user = |users: Vec<seatwarden_tests::smartrecruiters_fake::SrUser>| {
+        users.into_iter().find(|u| u.email == principal).unwrap()
+    };
+    assert!(!user(rig.vendor.users()).active);
+
+    // Undo through the command line.
+    rig.cli(&["reactivate", &reclaimed]).await.unwrap();
+    assert!(user(rig.vendor.users()).active);
+    assert!(state(&reclaimed).await.reactivated_at.is_some());
+
+    // Decisions on closed or unknown candidates are refused with a reason.
+    let closed = rig
+        .cli(&["candidates", "approve", &skipped])
+        .await
+        .unwrap_err();
+    assert!(format!("{closed:#}").contains("it is closed"), "{closed:#}");
+    let unknown = rig
+        .cli(&["candidates", "show", "999999"])
+        .await
+        .unwrap_err();
+    assert!(
+        format!("{unknown:#}").contains("tenant acme has no removal candidate 999999"),
+        "{unknown:#}"
+    );
+    let twice = rig.cli(&["reactivate", &reclaimed]).await.unwrap_err();
+    assert!(
+        format!("{twice:#}").contains("already reactivated"),
+        "{twice:#}"
+    );
+}
