@@ -111,6 +111,9 @@ enum Command {
         #[command(subcommand)]
         command: CandidatesCommand,
     },
+    /// The tenant's exclusions as `apply` stored them (switched-off ones
+    /// too): what the candidate refreshes spare.
+    Exclusions,
     /// The tenant's audit log: check its hash chain, or export it.
     Audit {
         #[command(subcommand)]
@@ -379,6 +382,20 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Candidates { command } => {
             let (tenant_name, tenant_id) = app.tenant(cli.tenant.as_deref()).await?;
             candidates(&app, tenant_id, &tenant_name, &actor, command).await
+        }
+        Command::Exclusions => {
+            let (tenant_name, tenant_id) = app.tenant(cli.tenant.as_deref()).await?;
+            let stored = app.storage.exclusions(tenant_id).await?;
+            if stored.is_empty() {
+                println!(
+                    "tenant {tenant_name}: no exclusions (add [[exclusions]] to the configuration, then run seatwarden apply)"
+                );
+            }
+            for exclusion in stored {
+                let state = if exclusion.is_active() { "on " } else { "off" };
+                println!("{state}  {}", exclusion.describe());
+            }
+            Ok(())
         }
         Command::Audit { command } => {
             let (tenant_name, tenant_id) = app.tenant(cli.tenant.as_deref()).await?;

@@ -69,12 +69,15 @@ pub enum Applied {
     Unchanged(String),
     /// In the database but not in the file: left alone.
     NotInFile(String),
+    /// A tenant exclusion added, changed or switched off.
+    Exclusion(String),
 }
 
 impl fmt::Display for Applied {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Applied::Created(name) => write!(f, "+ {name}: created (draft)"),
+            Applied::Exclusion(change) => write!(f, "~ {change}"),
             Applied::Updated { name, changes } => {
                 write!(f, "~ {name}: {}", changes.join("; "))
             }
@@ -348,7 +351,16 @@ impl Profiles<'_> {
     /// the missing ones, updates the changed ones, and reports the rest.
     /// Running it twice changes nothing the second time.
     pub async fn apply(&self) -> Result<Vec<Applied>> {
-        let mut report = Vec::new();
+        let wanted_exclusions =
+            crate::reclamation::configured_exclusions(self.app, &self.tenant_name);
+        let mut report: Vec<Applied> = self
+            .app
+            .storage
+            .apply_exclusions(self.tenant, &wanted_exclusions, &self.actor, now_ms())
+            .await?
+            .into_iter()
+            .map(Applied::Exclusion)
+            .collect();
         let wanted: Vec<_> = self
             .app
             .config

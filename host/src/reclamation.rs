@@ -54,8 +54,8 @@ pub fn configured_rule(app: &App, record: &ProfileRecord) -> ReclamationRule {
         .unwrap_or_default()
 }
 
-/// The tenant's exclusions from the configuration.
-pub fn exclusions(app: &App, tenant: &str) -> Vec<Exclusion> {
+/// The configuration file's exclusions of a tenant (what `apply` stores).
+pub fn configured_exclusions(app: &App, tenant: &str) -> Vec<Exclusion> {
     app.config
         .exclusions
         .iter()
@@ -80,7 +80,7 @@ pub async fn refresh(
     now: i64,
 ) -> Result<Refreshed> {
     let rule = rule_in_force(app, record, actor, now).await?;
-    let exclusions = exclusions(app, &record.tenant_name);
+    let exclusions = app.storage.exclusions(record.tenant).await?;
     let outcome = match app
         .storage
         .refresh_candidates(RefreshScope::of(record, actor, now), &rule, &exclusions)

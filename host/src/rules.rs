@@ -84,7 +84,8 @@ pub enum Exclusion {
 }
 
 impl Exclusion {
-    fn active(&self) -> bool {
+    /// Whether it spares accounts (switched-off ones are kept on record).
+    pub fn is_active(&self) -> bool {
         match self {
             Exclusion::User { active, .. } | Exclusion::Identifier { active, .. } => *active,
         }
@@ -185,7 +186,7 @@ pub fn evaluate(
     }
     if let Some(exclusion) = exclusions
         .iter()
-        .find(|e| e.active() && e.matches(connector, account))
+        .find(|e| e.is_active() && e.matches(connector, account))
     {
         return Verdict::Excluded {
             by: exclusion.describe(),

@@ -30,6 +30,15 @@ impl Deref for Rig {
 }
 
 async fn rig(name: &str, reclaim: bool) -> Rig {
+    rig_with(name, reclaim, |_| String::new()).await
+}
+
+/// A rig whose configuration ends with `extra(vendor)`.
+async fn rig_with(
+    name: &str,
+    reclaim: bool,
+    extra: impl FnOnce(&SmartRecruitersFake) -> String,
+) -> Rig {
     let vendor = SmartRecruitersFake::start(SrTenant {
         rate_limit: None,
         ..seed_users_only(TOKEN, 20, now_ms())
@@ -41,7 +50,7 @@ async fn rig(name: &str, reclaim: bool) -> Rig {
         base_url: &vendor.url(),
         credential: TOKEN,
         reclaim,
-        extra: "",
+        extra: &extra(&vendor),
         secrets: &[],
     })
     .await;
@@ -59,6 +68,17 @@ impl Rig {
 
     async fn refresh(&self) {
         self.profile.refresh().await;
+    }
+
+    /// The audit entries whose action starts with `prefix`: (action, actor).
+    async fn audited(&self, prefix: &str) -> Vec<(String, String)> {
+        let record = self.record().await;
+        let entries = self.app.storage.audit_entries(record.tenant).await.unwrap();
+        entries
+            .into_iter()
+            .filter(|e| e.action.starts_with(prefix))
+            .map(|e| (e.action, e.actor))
+            .collect()
     }
 
     fn writes(&self) -> usize {
@@ -202,15 +222,7 @@ async fn the_breaker_an_empty_download_and_report_only_each_refuse() {
     assert!(plan.refused.unwrap().contains("was empty"));
 
     assert_eq!(rig.writes(), 0, "no refused run wrote to the vendor");
-    let refusals = rig
-        .app
-        .storage
-        .audit_entries(record.tenant)
-        .await
-        .unwrap()
-        .into_iter()
-        .filter(|e| e.action == "reclaim.refused")
-        .count();
+    let refusals = rig.audited("reclaim.refused").await.len();
     assert_eq!(refusals, 3, "each refusal is recorded");
 
     // A report-only profile never reclaims.
@@ -398,4 +410,97 @@ async fn the_command_line_skips_reclaims_and_undoes() {
         format!("{twice:#}").contains("already reactivated"),
         "{twice:#}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exclusions_take_effect_when_applied_and_are_switched_off_not_forgotten() {
+    use seatwarden::profiles::{Applied, Profiles};
+    use seatwarden::rules::Exclusion;
+
+    let exclusion = |vendor: &SmartRecruitersFake| {
+        format!(
+            "[[exclusions]]\ntenant = \"acme\"\nprincipal = \"{}\"\nreason = \"on parental leave\"\n",
+            vendor.users()[0].email
+        )
+    };
+    let rig = rig_with("reclaim-exclusions", true, exclusion).await;
+    let spared = rig.vendor.users()[0].email.clone();
+    let record = rig.record().await;
+    let stored = rig.app.storage.exclusions(record.tenant).await.unwrap();
+    assert_eq!(
+        stored,
+        vec![Exclusion::User {
+            principal: spared.clone(),
+            active: true,
+            reason: "on parental leave".into(),
+        }]
+    );
+
+    // Three never logged in; the excluded one is spared, and the report
+    // says by which exclusion.
+    rig.download(3).await;
+    let first = rig.profile.refresh().await;
+    assert_eq!(first.report.opened, 2);
+    assert_eq!(first.report.excluded.values().sum::<usize>(), 1);
+    assert!(
+        first.report.excluded.keys().any(|k| k.contains(&spared)),
+        "{:?}",
+        first.report.excluded
+    );
+
+    // Applying the same file again changes nothing.
+    fn applies(app: &seatwarden::app::App, tenant: seatwarden::storage::TenantId) -> Profiles<'_> {
+        Profiles {
+            app,
+            tenant,
+            tenant_name: "acme".into(),
+            actor: "ops@acme.com".into(),
+        }
+    }
+    let again = applies(&rig.app, record.tenant).apply().await.unwrap();
+    assert!(
+        !again.iter().any(|a| matches!(a, Applied::Exclusion(_))),
+        "{again:?}"
+    );
+
+    // The exclusion leaves the file: the next apply switches it off (the
+    // row stays, with the audit entry saying why), and the next refresh,
+    // which reads the database and not the file, makes a candidate.
+    let text = std::fs::read_to_string(rig.ws.config_path()).unwrap();
+    std::fs::write(
+        rig.ws.config_path(),
+        text.replace(&exclusion(&rig.vendor), ""),
+    )
+    .unwrap();
+    let edited = rig.ws.app().await.unwrap();
+    let removed = applies(&edited, record.tenant).apply().await.unwrap();
+    let line = format!("user exclusion {spared}: switched off (no longer in the configuration)");
+    assert!(
+        removed
+            .iter()
+            .any(|a| matches!(a, Applied::Exclusion(l) if *l == line)),
+        "{removed:?}"
+    );
+    let stored = rig.app.storage.exclusions(record.tenant).await.unwrap();
+    assert!(matches!(
+        &stored[..],
+        [Exclusion::User { active: false, .. }]
+    ));
+
+    rig.cli(&["exclusions"]).await.unwrap();
+    let second = rig.profile.refresh().await;
+    assert_eq!(second.report.opened, 1, "{:?}", second.report);
+    assert!(second.report.excluded.is_empty());
+
+    assert_eq!(
+        rig.audited("exclusion.").await,
+        vec![
+            ("exclusion.create".into(), "test".into()),
+            ("exclusion.update".into(), "ops@acme.com".into()),
+        ]
+    );
+    assert!(matches!(
+        rig.app.storage.verify_audit(record.tenant).await.unwrap(),
+        AuditCheck::Intact { .. }
+    ));
 }

@@ -19,6 +19,7 @@ use std::time::Duration;
 
 mod audit;
 mod candidates;
+mod exclusions;
 mod jobs;
 mod profiles;
 
