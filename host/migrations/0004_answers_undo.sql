@@ -1,5 +1,5 @@
 -- Schema version 4: telling users about their candidacy and taking their
--- answer, undoing a reclamation, and exclusions kept in the database.
+-- answer, and undoing a reclamation.
 
 -- When an account was last turned back on (by `seatwarden reactivate`, or
 -- seen inactive and then active again at the vendor): the grace period
@@ -16,20 +16,3 @@ ALTER TABLE removal_candidates ADD COLUMN answer_nonce_hash TEXT;
 ALTER TABLE removal_candidates ADD COLUMN deactivated_at BIGINT;
 ALTER TABLE removal_candidates ADD COLUMN reclaim_audit_id BIGINT;
 ALTER TABLE removal_candidates ADD COLUMN reactivated_at BIGINT;
-
--- Exclusions, as `seatwarden apply` last stored them from the configuration:
--- the refresh reads them from here. A user exclusion (kind 'user', connector
--- '') spares a principal in every profile of the tenant; an identifier
--- exclusion spares a subscription identifier of one connector type. Rows
--- are switched off, never deleted, so past decisions stay explainable.
-CREATE TABLE exclusions (
-    id          INTEGER PRIMARY KEY,
-    tenant_id   BIGINT NOT NULL REFERENCES tenants (id),
-    kind        TEXT NOT NULL,
-    connector   TEXT NOT NULL,
-    subject     TEXT NOT NULL,
-    reason      TEXT NOT NULL,
-    active      BOOLEAN NOT NULL,
-    updated_at  BIGINT NOT NULL,
-    UNIQUE (tenant_id, kind, connector, subject)
-);
