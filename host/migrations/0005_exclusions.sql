@@ -1,4 +1,5 @@
--- Schema version 5: exclusions kept in the database.
+-- Schema version 5: exclusions kept in the database, and the vendor account
+-- a profile's credentials act as.
 --
 -- A migration of its own because 0004 may already be applied somewhere,
 -- and an applied migration is never edited.
@@ -19,3 +20,7 @@ CREATE TABLE exclusions (
     updated_at  BIGINT NOT NULL,
     UNIQUE (tenant_id, kind, connector, subject)
 );
+
+-- The `account.id` the connector's `validate` reported for the credentials
+-- (NULL: the vendor does not say). Refreshes protect that account.
+ALTER TABLE profiles ADD COLUMN credential_account TEXT;

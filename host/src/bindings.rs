@@ -22,8 +22,12 @@ pub use seatwarden::connector::log;
 pub use seatwarden::connector::types;
 
 /// The contract version this host speaks; connectors must export
-/// `seatwarden:connector/connector-api@0.1.x`.
-pub const CONTRACT_VERSION: &str = "0.1.0";
+/// `seatwarden:connector/connector-api@0.2.x` (before 1.0, a minor version
+/// is a breaking one). 0.2 added `validated` (the credentials' account).
+pub const CONTRACT_VERSION: &str = "0.2.0";
+
+/// The versions this host loads, as error messages name them.
+pub const CONTRACT_COMPATIBLE: &str = "0.2.x";
 
 /// The name of the interface every connector exports, without version.
 pub const CONTRACT_INTERFACE: &str = "seatwarden:connector/connector-api";

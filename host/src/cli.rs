@@ -1257,6 +1257,17 @@ async fn deactivate(app: &App, ctx: &ProfileContext, account: &str) -> Result<()
         .as_ref()
         .map_or(account, |s| s.account_id.as_str())
         .to_string();
+    let credential_account = ctx
+        .record
+        .validation
+        .as_ref()
+        .and_then(|v| v.credential_account.as_deref());
+    if credential_account == Some(id.as_str()) {
+        bail!(
+            "account {account} is the one profile {}'s credentials act as: deactivating it would cut off the integration. Give the profile credentials of another account and validate it first",
+            ctx.record.name
+        );
+    }
     let started = now_ms();
     match ctx
         .connected

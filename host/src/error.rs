@@ -163,12 +163,13 @@ pub enum LoadError {
         found: String,
     },
     #[error(
-        "{source_name} was built for {found}, but this host speaks {expected}@{version} (compatible: 0.1.x); rebuild the connector against this host's wit/ or run a host that supports {found}"
+        "{source_name} was built for {found}, but this host speaks {expected}@{version} (compatible: {compatible}); rebuild the connector against this host's wit/ or run a host that supports {found}"
     )]
     IncompatibleVersion {
         source_name: String,
         expected: &'static str,
         version: &'static str,
+        compatible: &'static str,
         found: String,
     },
     #[error(

@@ -227,10 +227,10 @@ impl Profiles<'_> {
             .await?;
         let outcome = connected.connector.validate(&connected.connection).await;
         let (passed, detail, error_kind) = match &outcome {
-            Ok(()) => (
+            Ok(validated) => (
                 true,
                 format!(
-                    "connector {}@{} reached {} and can read users{}",
+                    "connector {}@{} reached {} and can read users{}; {}",
                     connected.identity().name,
                     connected.identity().version,
                     connected.connection.base_url(),
@@ -240,6 +240,13 @@ impl Profiles<'_> {
                         " and activity"
                     } else {
                         ""
+                    },
+                    match &validated.credential_account {
+                        Some(id) =>
+                            format!("the credentials act as account {id}, which is never reclaimed"),
+                        None => "the vendor does not say whose account the credentials \
+                                 are (name it in the rule's protected list)"
+                            .to_string(),
                     }
                 ),
                 None,
@@ -251,6 +258,15 @@ impl Profiles<'_> {
             passed,
             detail: detail.clone(),
             fingerprint: connected.fingerprint.clone(),
+            // A failed validation learns nothing: the account found by the
+            // last passing one stays protected.
+            credential_account: match outcome {
+                Ok(validated) => validated.credential_account,
+                Err(_) => record
+                    .validation
+                    .as_ref()
+                    .and_then(|v| v.credential_account.clone()),
+            },
         };
         let action = if passed {
             "profile.validate.passed"

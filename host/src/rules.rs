@@ -173,11 +173,13 @@ fn attribute<'a>(account: &'a StoredSubscription, name: &str) -> Option<&'a str>
         .map(|(_, v)| v.as_str())
 }
 
-/// Decides one account of a profile whose connector is `connector`.
+/// Decides one account of a profile whose connector is `connector` and
+/// whose credentials act as the vendor account `credential_account`.
 pub fn evaluate(
     rule: &ReclamationRule,
     exclusions: &[Exclusion],
     connector: &str,
+    credential_account: Option<&str>,
     account: &StoredSubscription,
     now: i64,
 ) -> Verdict {
@@ -197,6 +199,13 @@ pub fn evaluate(
             .any(|p| p.eq_ignore_ascii_case(&account.principal))
     };
     if !named(&rule.include_protected) {
+        if credential_account == Some(account.account_id.as_str()) {
+            return Verdict::Protected {
+                why: "the profile's credentials act as this account (reclaiming it would cut off \
+                      the integration)"
+                    .into(),
+            };
+        }
         if named(&rule.protected) {
             return Verdict::Protected {
                 why: "listed as protected (service or integration account)".into(),

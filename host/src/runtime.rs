@@ -244,6 +244,7 @@ fn check_exports(
             source_name: source_name.to_string(),
             expected: CONTRACT_INTERFACE,
             version: CONTRACT_VERSION,
+            compatible: bindings::CONTRACT_COMPATIBLE,
             found: found.clone(),
         });
     }
@@ -314,8 +315,9 @@ impl Connector {
         })
     }
 
-    /// Checks the connection: read paths only.
-    pub async fn validate(&self, conn: &Connection) -> Result<(), CallError> {
+    /// Checks the connection (read paths only); says whose vendor account
+    /// the credentials act as, when the vendor tells.
+    pub async fn validate(&self, conn: &Connection) -> Result<types::Validated, CallError> {
         let settings = conn.settings.clone();
         self.vendor_call(
             "validate",

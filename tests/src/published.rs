@@ -69,6 +69,20 @@ impl Published {
         published
     }
 
+    /// A profile with reclaim on and nothing more in the configuration.
+    pub async fn plain(name: &str, connector: &str, base_url: &str, credential: &str) -> Published {
+        Published::start(Setup {
+            name,
+            connector,
+            base_url,
+            credential,
+            reclaim: true,
+            extra: "",
+            secrets: &[],
+        })
+        .await
+    }
+
     /// The tenant's profiles, acting as `actor`.
     pub async fn profiles(&self, actor: &str) -> Profiles<'_> {
         let (tenant_name, tenant) = self.app.tenant(Some(TENANT)).await.unwrap();

@@ -184,6 +184,14 @@ impl TestServer {
     pub fn requests(&self) -> Vec<Recorded> {
         self.requests.lock().unwrap().clone()
     }
+
+    /// The requests received so far that could change something: all but
+    /// `GET` and `HEAD`.
+    pub fn writes(&self) -> Vec<Recorded> {
+        let requests = self.requests.lock().unwrap();
+        let read = |r: &&Recorded| r.method == http::Method::GET || r.method == http::Method::HEAD;
+        requests.iter().filter(|r| !read(r)).cloned().collect()
+    }
 }
 
 impl Drop for TestServer {

@@ -61,6 +61,10 @@ pub enum Fault {
 #[derive(Clone, Debug)]
 pub struct SrTenant {
     pub token: String,
+    /// The user the key acts as (`GET /users/me`); `None`: a key with no
+    /// user behind it, for which the fake treats `me` as an unknown id (404).
+    /// What SmartRecruiters answers for a company API key is not documented.
+    pub key_owner: Option<String>,
     pub users: Vec<SrUser>,
     pub events: Vec<SrEvent>,
     pub audit_licensed: bool,
@@ -195,6 +199,7 @@ fn seed(token: &str, count: usize, now_ms: i64, with_events: bool) -> SrTenant {
     events.sort_by_key(|e| e.at);
     SrTenant {
         token: token.to_string(),
+        key_owner: None,
         users,
         events,
         audit_licensed: true,
@@ -482,7 +487,11 @@ fn route(
             Reply::json(200, &body)
         }
         ("GET", ["user-api", "v201804", "users", id]) => {
-            match tenant.users.iter().find(|u| u.id == *id) {
+            let id = match (*id, &tenant.key_owner) {
+                ("me", Some(owner)) => owner.as_str(),
+                _ => id,
+            };
+            match tenant.users.iter().find(|u| u.id == id) {
                 Some(user) => Reply::json(200, &user_json(user)),
                 None => error(404, "USER_NOT_FOUND", "User not found"),
             }

@@ -52,6 +52,8 @@ pub struct SsEvent {
 #[derive(Clone, Debug)]
 pub struct SsTenant {
     pub token: String,
+    /// The id of the user the token belongs to (`GET /users/me`).
+    pub token_owner: u64,
     pub users: Vec<SsUser>,
     pub events: Vec<SsEvent>,
     pub event_reporting: bool,
@@ -114,6 +116,8 @@ pub fn seed_tenant(token: &str, count: usize, now_ms: i64, with_events: bool) ->
     events.sort_by_key(|e| e.at);
     SsTenant {
         token: token.into(),
+        // A System Admin's token, as user management needs.
+        token_owner: users.iter().find(|u| u.admin).map_or(0, |u| u.id),
         users,
         events,
         event_reporting: true,
@@ -210,6 +214,13 @@ fn handle(request: &Recorded, state: &mut State) -> Reply {
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
     match (request.method.as_str(), segments.as_slice()) {
         ("GET", ["2.0", "users"]) => list_users(state, &params),
+        ("GET", ["2.0", "users", "me"]) => {
+            let owner = state.tenant.token_owner.to_string();
+            match find(state, &owner) {
+                Some(i) => Reply::json(200, &user_json(&state.tenant.users[i], true)),
+                None => error(state, 404, 1020, "User not found."),
+            }
+        }
         ("GET", ["2.0", "users", id]) => match find(state, id) {
             Some(i) => Reply::json(200, &user_json(&state.tenant.users[i], true)),
             None => error(state, 404, 1020, "User not found."),
@@ -421,4 +432,28 @@ fn events(state: &mut State, params: &HashMap<String, String>) -> Reply {
         200,
         &json!({"nextStreamPosition": position_token(end), "moreAvailable": end < events.len(), "data": data}),
     )
+}
+
+/// The users as one stored download would hold them, all 400 days old, the
+/// ones at the indexes in `never` without any login, the others active five
+/// days ago (for tests of what happens after a sync).
+pub fn aged_accounts(
+    users: &[SsUser],
+    never: std::ops::RangeInclusive<usize>,
+    now: i64,
+) -> Vec<seatwarden::Account> {
+    users
+        .iter()
+        .enumerate()
+        .map(|(i, u)| seatwarden::Account {
+            id: u.id.to_string(),
+            principal: u.email.clone(),
+            display_name: None,
+            active: u.status == "ACTIVE",
+            subscriptions: vec![],
+            created_at: Some(now - 400 * DAY_MS),
+            last_active_at: (!never.contains(&i)).then_some(now - 5 * DAY_MS),
+            attributes: vec![],
+        })
+        .collect()
 }

@@ -91,6 +91,7 @@ impl Rig {
                     profile: self.profile,
                     profile_name: "sr",
                     connector: "smartrecruiters",
+                    credential_account: None,
                     actor: "test",
                     now,
                 },

@@ -114,7 +114,7 @@ async fn a_component_of_another_world_is_refused_with_what_it_exports() {
     let text = err.to_string();
     assert!(text.contains("is not a Seatwarden connector"), "{text}");
     assert!(
-        text.contains("seatwarden:connector/connector-api@0.1.0"),
+        text.contains("seatwarden:connector/connector-api@0.2.0"),
         "{text}"
     );
     assert!(text.contains("wasi:cli/run@0.2"), "{text}");
@@ -133,11 +133,11 @@ async fn a_connector_built_for_an_incompatible_contract_names_both_versions() {
     );
     let text = err.to_string();
     assert!(
-        text.contains("built for seatwarden:connector/connector-api@0.2.0"),
+        text.contains("built for seatwarden:connector/connector-api@0.3.0"),
         "{text}"
     );
     assert!(
-        text.contains("this host speaks seatwarden:connector/connector-api@0.1.0"),
+        text.contains("this host speaks seatwarden:connector/connector-api@0.2.0"),
         "{text}"
     );
 }

@@ -82,12 +82,7 @@ impl Rig {
     }
 
     fn writes(&self) -> usize {
-        self.vendor
-            .server
-            .requests()
-            .iter()
-            .filter(|r| r.method != http::Method::GET)
-            .count()
+        self.vendor.server.writes().len()
     }
 }
 

@@ -35,6 +35,7 @@ fn verdict(account: &StoredSubscription) -> Verdict {
         &ReclamationRule::default(),
         &[],
         "smartrecruiters",
+        None,
         account,
         NOW,
     )
@@ -74,6 +75,7 @@ fn the_threshold_is_sixty_days_of_no_activity() {
             &strict,
             &[],
             "smartrecruiters",
+            None,
             &account("a@x.com", 400, Some(30)),
             NOW
         ),
@@ -135,6 +137,7 @@ fn exclusions_win_and_inactive_ones_are_ignored() {
         &rule,
         std::slice::from_ref(&by_user),
         "smartrecruiters",
+        None,
         &stale,
         NOW,
     ) {
@@ -146,6 +149,7 @@ fn exclusions_win_and_inactive_ones_are_ignored() {
             &rule,
             std::slice::from_ref(&by_identifier),
             "smartrecruiters",
+            None,
             &stale,
             NOW
         ),
@@ -157,6 +161,7 @@ fn exclusions_win_and_inactive_ones_are_ignored() {
             &rule,
             std::slice::from_ref(&by_identifier),
             "smartsheet",
+            None,
             &stale,
             NOW
         ),
@@ -169,7 +174,7 @@ fn exclusions_win_and_inactive_ones_are_ignored() {
         reason: "back from leave".into(),
     };
     assert!(matches!(
-        evaluate(&rule, &[off], "smartrecruiters", &stale, NOW),
+        evaluate(&rule, &[off], "smartrecruiters", None, &stale, NOW),
         Verdict::Candidate(_)
     ));
 }
@@ -184,7 +189,7 @@ fn admins_service_accounts_and_listed_accounts_are_protected_unless_named() {
         ..ReclamationRule::default()
     };
     assert!(matches!(
-        evaluate(&with_admins, &[], "smartrecruiters", &admin, NOW),
+        evaluate(&with_admins, &[], "smartrecruiters", None, &admin, NOW),
         Verdict::Candidate(_)
     ));
 
@@ -200,7 +205,7 @@ fn admins_service_accounts_and_listed_accounts_are_protected_unless_named() {
         ..ReclamationRule::default()
     };
     assert!(matches!(
-        evaluate(&protecting, &[], "smartrecruiters", &integration, NOW),
+        evaluate(&protecting, &[], "smartrecruiters", None, &integration, NOW),
         Verdict::Protected { .. }
     ));
     let naming = ReclamationRule {
@@ -208,11 +213,11 @@ fn admins_service_accounts_and_listed_accounts_are_protected_unless_named() {
         ..protecting
     };
     assert!(matches!(
-        evaluate(&naming, &[], "smartrecruiters", &integration, NOW),
+        evaluate(&naming, &[], "smartrecruiters", None, &integration, NOW),
         Verdict::Candidate(_)
     ));
     assert!(matches!(
-        evaluate(&naming, &[], "smartrecruiters", &admin, NOW),
+        evaluate(&naming, &[], "smartrecruiters", None, &admin, NOW),
         Verdict::Candidate(_)
     ));
 }
@@ -229,6 +234,7 @@ fn conditions_narrow_the_rule_to_matching_accounts() {
         &rule,
         &[],
         "smartrecruiters",
+        None,
         &account("e@x.com", 400, Some(200)),
         NOW,
     ) {
@@ -243,13 +249,13 @@ fn conditions_narrow_the_rule_to_matching_accounts() {
     let mut manager = account("m@x.com", 400, Some(200));
     manager.attributes = vec![("role".into(), "HIRING_MANAGER".into())];
     assert!(matches!(
-        evaluate(&rule, &[], "smartrecruiters", &manager, NOW),
+        evaluate(&rule, &[], "smartrecruiters", None, &manager, NOW),
         Verdict::Candidate(_)
     ));
     let mut unset = manager.clone();
     unset.attributes.clear();
     assert!(matches!(
-        evaluate(&rule, &[], "smartrecruiters", &unset, NOW),
+        evaluate(&rule, &[], "smartrecruiters", None, &unset, NOW),
         Verdict::OutOfScope { condition } if condition.contains("not set")
     ));
 }

@@ -13,7 +13,7 @@
 use seatwarden_sdk::http::{Method, Request, Response, encode_component, error_for_status};
 use seatwarden_sdk::{
     Account, AccountPage, ActivityPage, AuthScheme, Capabilities, ConnectorError, Descriptor,
-    Guest, OptionSpec, Settings, Timestamp, json, option, time,
+    Guest, OptionSpec, Settings, Timestamp, Validated, json, option, time,
 };
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -148,11 +148,11 @@ impl Guest for Scim {
         }
     }
 
-    fn validate(settings: Settings) -> Result<(), ConnectorError> {
+    fn validate(settings: Settings) -> Result<Validated, ConnectorError> {
         service_provider_config(&settings)?;
         let url = format!("{}/Users?startIndex=1&count=1", settings.base_url);
         json::decode::<ListResponse<User>>(&get(&url)?, "a SCIM ListResponse")?;
-        Ok(())
+        seatwarden_sdk::credential_account(me(&settings))
     }
 
     fn list_users(
@@ -258,6 +258,26 @@ fn checked(response: Response) -> Result<Response, ConnectorError> {
 fn service_provider_config(settings: &Settings) -> Result<ServiceProviderConfig, ConnectorError> {
     let response = get(&format!("{}/ServiceProviderConfig", settings.base_url))?;
     json::decode(&response, "a SCIM ServiceProviderConfig")
+}
+
+/// The user the credentials authenticate as: `GET /Me` (RFC 7644 §3.11).
+/// Optional in SCIM: a server without it answers 501 (or 404), which means
+/// it does not say, not that it is down.
+fn me(settings: &Settings) -> Result<String, ConnectorError> {
+    #[derive(Deserialize)]
+    struct Me {
+        id: String,
+    }
+    let response = Request::new(Method::Get, format!("{}/Me", settings.base_url))
+        .header("accept", SCIM_JSON)
+        .send()?;
+    if response.status == 501 {
+        return Err(ConnectorError::Unsupported(
+            "the server has no /Me (HTTP 501)".into(),
+        ));
+    }
+    let me: Me = json::decode(&checked(response)?, "a SCIM /Me resource")?;
+    Ok(me.id)
 }
 
 fn user_url(settings: &Settings, id: &str) -> String {

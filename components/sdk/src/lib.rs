@@ -31,7 +31,7 @@ pub use bindings::export_connector;
 pub use bindings::exports::seatwarden::connector::connector_api::Guest;
 pub use bindings::seatwarden::connector::types::{
     Account, AccountPage, Activity, ActivityPage, AuthScheme, Capabilities, ConnectorError,
-    Descriptor, OptionSpec, Settings, Timestamp,
+    Descriptor, OptionSpec, Settings, Timestamp, Validated,
 };
 
 /// Looks up a connection option by name.
@@ -55,4 +55,32 @@ pub fn activity_optional<T>(probe: Result<T, ConnectorError>) -> Result<(), Conn
         }
         Err(err) => Err(err),
     }
+}
+
+/// For `validate`: the credentials' own account id, from a probe such as
+/// `GET /users/me`. A vendor that will not say (the credentials belong to no
+/// user, or lack the scope: 401, 403, 404, `unsupported`, an unreadable
+/// answer) does not fail the validation: the answer is `None`, logged as a
+/// warning, and the operator names the account in the rule instead. An
+/// outage or rate limit fails it, as it would any other call.
+pub fn credential_account(
+    probe: Result<String, ConnectorError>,
+) -> Result<Validated, ConnectorError> {
+    let credential_account = match probe {
+        Ok(id) => Some(id),
+        Err(
+            ConnectorError::Unauthorized(message)
+            | ConnectorError::Forbidden(message)
+            | ConnectorError::NotFound(message)
+            | ConnectorError::Unsupported(message)
+            | ConnectorError::InvalidResponse(message),
+        ) => {
+            log::warn(&format!(
+                "the vendor does not say whose account the credentials are: {message}"
+            ));
+            None
+        }
+        Err(err) => return Err(err),
+    };
+    Ok(Validated { credential_account })
 }

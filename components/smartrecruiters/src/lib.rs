@@ -10,7 +10,7 @@
 use seatwarden_sdk::http::{Method, Request, Response, encode_component, error_for_status};
 use seatwarden_sdk::{
     Account, AccountPage, Activity, ActivityPage, AuthScheme, Capabilities, ConnectorError,
-    Descriptor, Guest, Settings, Timestamp, json, time,
+    Descriptor, Guest, Settings, Timestamp, Validated, json, time,
 };
 use serde::Deserialize;
 
@@ -94,10 +94,11 @@ impl Guest for SmartRecruiters {
         }
     }
 
-    fn validate(settings: Settings) -> Result<(), ConnectorError> {
+    fn validate(settings: Settings) -> Result<Validated, ConnectorError> {
         let users = get(&format!("{}{USERS}?limit=1", settings.base_url))?;
         json::decode::<UsersPage>(&users, "a SmartRecruiters users page")?;
-        seatwarden_sdk::activity_optional(audit_page(&settings, 0, None, 1))
+        seatwarden_sdk::activity_optional(audit_page(&settings, 0, None, 1))?;
+        seatwarden_sdk::credential_account(key_owner(&settings))
     }
 
     fn list_users(
@@ -160,6 +161,20 @@ impl Guest for SmartRecruiters {
     fn reactivate_user(settings: Settings, account_id: String) -> Result<(), ConnectorError> {
         set_activation(&settings, &account_id, true)
     }
+}
+
+/// The id of the user the key or token acts as: `GET /users/me` (needs the
+/// `user_me_read` scope under OAuth; a company API key may have no user).
+fn key_owner(settings: &Settings) -> Result<String, ConnectorError> {
+    #[derive(Deserialize)]
+    struct Me {
+        id: String,
+    }
+    let me: Me = json::decode(
+        &get(&format!("{}{USERS}/me", settings.base_url))?,
+        "a SmartRecruiters user",
+    )?;
+    Ok(me.id)
 }
 
 fn get(url: &str) -> Result<Response, ConnectorError> {

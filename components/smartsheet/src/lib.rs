@@ -11,7 +11,7 @@
 use seatwarden_sdk::http::{Method, Request, Response, encode_component, excerpt};
 use seatwarden_sdk::{
     Account, AccountPage, Activity, ActivityPage, AuthScheme, Capabilities, ConnectorError,
-    Descriptor, Guest, Settings, Timestamp, json, time,
+    Descriptor, Guest, Settings, Timestamp, Validated, json, time,
 };
 use serde::Deserialize;
 
@@ -176,13 +176,14 @@ impl Guest for Smartsheet {
         }
     }
 
-    fn validate(settings: Settings) -> Result<(), ConnectorError> {
+    fn validate(settings: Settings) -> Result<Validated, ConnectorError> {
         let page = get(&format!(
             "{}/users?include=lastLogin&pageSize=1&page=1",
             settings.base_url
         ))?;
         json::decode::<UsersPage>(&page, "a Smartsheet users page")?;
-        seatwarden_sdk::activity_optional(events_page(&settings, 0, None, 1))
+        seatwarden_sdk::activity_optional(events_page(&settings, 0, None, 1))?;
+        seatwarden_sdk::credential_account(token_owner(&settings))
     }
 
     fn list_users(
@@ -260,6 +261,19 @@ impl Guest for Smartsheet {
     fn reactivate_user(settings: Settings, account_id: String) -> Result<(), ConnectorError> {
         change(&settings, &account_id, "reactivate", "ACTIVE")
     }
+}
+
+/// The id of the user the access token belongs to: `GET /users/me`.
+fn token_owner(settings: &Settings) -> Result<String, ConnectorError> {
+    #[derive(Deserialize)]
+    struct Me {
+        id: Id,
+    }
+    let me: Me = json::decode(
+        &get(&format!("{}/users/me", settings.base_url))?,
+        "a Smartsheet user profile",
+    )?;
+    Ok(me.id.0)
 }
 
 fn get(url: &str) -> Result<Response, ConnectorError> {

@@ -96,6 +96,8 @@ pub struct RefreshScope<'a> {
     pub profile_name: &'a str,
     /// The connector's name, for identifier exclusions.
     pub connector: &'a str,
+    /// The vendor account the profile's credentials act as (protected).
+    pub credential_account: Option<&'a str>,
     pub actor: &'a str,
     pub now: i64,
 }
@@ -108,6 +110,10 @@ impl<'a> RefreshScope<'a> {
             profile: record.id,
             profile_name: &record.name,
             connector: &record.connector.name,
+            credential_account: record
+                .validation
+                .as_ref()
+                .and_then(|v| v.credential_account.as_deref()),
             actor,
             now,
         }
@@ -480,7 +486,14 @@ impl Storage {
         let mut seen = std::collections::HashSet::new();
         for account in &accounts {
             seen.insert(account.account_id.as_str());
-            let verdict = evaluate(rule, exclusions, scope.connector, account, scope.now);
+            let verdict = evaluate(
+                rule,
+                exclusions,
+                scope.connector,
+                scope.credential_account,
+                account,
+                scope.now,
+            );
             let existing = open.get(&account.account_id);
             match (&verdict, existing) {
                 (Verdict::Candidate(staleness), None) => {

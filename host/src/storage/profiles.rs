@@ -79,6 +79,10 @@ pub struct Validation {
     pub detail: String,
     /// Fingerprint of the connection and connector it ran against.
     pub fingerprint: String,
+    /// The vendor account (`account.id`) the credentials act as, as the
+    /// last passing validation reported it; never reclaimed unless a rule
+    /// names it.
+    pub credential_account: Option<String>,
 }
 
 /// A stored profile.
@@ -114,7 +118,7 @@ const PROFILE_COLUMNS: &str = "SELECT p.id, p.tenant_id, t.name AS tenant_name, 
         p.connection_name, p.download_activity, p.reclaim, p.activity_from_date, p.activity_from_days,
         p.subscriptions_cron, p.activity_cron, p.connector_name, p.connector_version, p.connector_digest,
         p.base_url, p.validated_at, p.validation_passed, p.validation_detail, p.validated_fingerprint,
-        p.published_at, p.created_at
+        p.credential_account, p.published_at, p.created_at
      FROM profiles p JOIN tenants t ON t.id = p.tenant_id";
 
 fn profile_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<ProfileRecord> {
@@ -141,6 +145,7 @@ fn profile_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<ProfileRecord> {
             fingerprint: r
                 .get::<Option<String>, _>("validated_fingerprint")
                 .unwrap_or_default(),
+            credential_account: r.get("credential_account"),
         });
     Ok(ProfileRecord {
         id: ProfileId(r.get("id")),
@@ -318,13 +323,15 @@ impl Storage {
     ) -> Result<()> {
         let mut tx = self.write().await?;
         sqlx::query(
-            "UPDATE profiles SET validated_at = ?, validation_passed = ?, validation_detail = ?, validated_fingerprint = ?
+            "UPDATE profiles SET validated_at = ?, validation_passed = ?, validation_detail = ?, validated_fingerprint = ?,
+               credential_account = ?
              WHERE id = ? AND tenant_id = ?",
         )
         .bind(validation.at)
         .bind(validation.passed)
         .bind(&validation.detail)
         .bind(&validation.fingerprint)
+        .bind(&validation.credential_account)
         .bind(profile.id.0)
         .bind(profile.tenant.0)
         .execute(&mut *tx)

@@ -10,7 +10,7 @@
 use seatwarden_sdk::http::{Method, Request, error_for_status, excerpt};
 use seatwarden_sdk::{
     Account, AccountPage, ActivityPage, AuthScheme, Capabilities, ConnectorError, Descriptor,
-    Guest, OptionSpec, Settings, Timestamp,
+    Guest, OptionSpec, Settings, Timestamp, Validated,
 };
 use serde::Deserialize;
 
@@ -54,8 +54,10 @@ impl Guest for Directory {
         }
     }
 
-    fn validate(settings: Settings) -> Result<(), ConnectorError> {
-        Self::list_users(settings, None).map(|_| ())
+    fn validate(settings: Settings) -> Result<Validated, ConnectorError> {
+        Self::list_users(settings, None).map(|_| Validated {
+            credential_account: None,
+        })
     }
 
     fn list_users(

@@ -1,4 +1,4 @@
-//! A component built against `seatwarden:connector@0.2.0`, a version this
+//! A component built against `seatwarden:connector@0.3.0`, a version this
 //! host does not speak. Loading it must fail with a message naming both
 //! versions.
 

@@ -9,7 +9,7 @@
 use seatwarden_sdk::http::{HttpError, Method, Request, Response};
 use seatwarden_sdk::{
     Account, AccountPage, ActivityPage, AuthScheme, Capabilities, ConnectorError, Descriptor,
-    Guest, Settings, Timestamp, option,
+    Guest, Settings, Timestamp, Validated, option,
 };
 
 struct Hostile;
@@ -30,8 +30,10 @@ impl Guest for Hostile {
         }
     }
 
-    fn validate(settings: Settings) -> Result<(), ConnectorError> {
-        Self::list_users(settings, None).map(|_| ())
+    fn validate(settings: Settings) -> Result<Validated, ConnectorError> {
+        Self::list_users(settings, None).map(|_| Validated {
+            credential_account: None,
+        })
     }
 
     fn list_users(
