@@ -22,6 +22,8 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+mod report;
+
 /// Seatwarden: find the SaaS seats nobody uses, through sandboxed connectors.
 #[derive(Debug, Parser)]
 #[command(name = "seatwarden", version, about)]
@@ -118,6 +120,11 @@ enum Command {
     Audit {
         #[command(subcommand)]
         command: AuditCommand,
+    },
+    /// Reports over the tenant's subscriptions (table, --json or --csv).
+    Report {
+        #[command(subcommand)]
+        command: report::ReportCommand,
     },
     /// Run the published profiles' schedules until SIGTERM or Ctrl-C.
     Serve {
@@ -400,6 +407,10 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Audit { command } => {
             let (tenant_name, tenant_id) = app.tenant(cli.tenant.as_deref()).await?;
             audit(&app, tenant_id, &tenant_name, command).await
+        }
+        Command::Report { command } => {
+            let (tenant_name, tenant_id) = app.tenant(cli.tenant.as_deref()).await?;
+            report::run(&app, tenant_id, &tenant_name, command).await
         }
         Command::Serve { once } => serve(app, once).await,
     }

@@ -69,15 +69,16 @@ pub enum Applied {
     Unchanged(String),
     /// In the database but not in the file: left alone.
     NotInFile(String),
-    /// A tenant exclusion added, changed or switched off.
-    Exclusion(String),
+    /// A tenant-wide setting changed: an exclusion added, changed or
+    /// switched off, or an identifier's software model mapped.
+    TenantSetting(String),
 }
 
 impl fmt::Display for Applied {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Applied::Created(name) => write!(f, "+ {name}: created (draft)"),
-            Applied::Exclusion(change) => write!(f, "~ {change}"),
+            Applied::TenantSetting(change) => write!(f, "~ {change}"),
             Applied::Updated { name, changes } => {
                 write!(f, "~ {name}: {}", changes.join("; "))
             }
@@ -375,8 +376,24 @@ impl Profiles<'_> {
             .apply_exclusions(self.tenant, &wanted_exclusions, &self.actor, now_ms())
             .await?
             .into_iter()
-            .map(Applied::Exclusion)
+            .map(Applied::TenantSetting)
             .collect();
+        let wanted_models: Vec<_> = self
+            .app
+            .config
+            .models
+            .iter()
+            .filter(|m| m.tenant == self.tenant_name)
+            .map(|m| m.mapping.clone())
+            .collect();
+        report.extend(
+            self.app
+                .storage
+                .apply_model_mappings(self.tenant, &wanted_models, &self.actor, now_ms())
+                .await?
+                .into_iter()
+                .map(Applied::TenantSetting),
+        );
         let wanted: Vec<_> = self
             .app
             .config

@@ -407,3 +407,56 @@ password = {{ file = "smtp.password" }}
         assert!(err.contains(expected), "expected {expected:?} in {err:?}");
     }
 }
+
+#[test]
+fn model_mappings_are_read_and_checked() {
+    let model = |fields: &str| {
+        format!(
+            "{}\n[[models]]\ntenant = \"acme\"\nconnector = \"scim\"\nidentifier = \"premium\"\n{fields}",
+            valid()
+        )
+    };
+    let full = "publisher = \"Acme\"\nproduct = \"Acme Cloud\"\nedition = \"Premium\"\n";
+    let config = Config::parse(&model(full), &file()).unwrap();
+    assert_eq!(config.models.len(), 1);
+    assert_eq!(
+        config.models[0].mapping.model.to_string(),
+        "Acme Acme Cloud (Premium)"
+    );
+    assert_eq!(
+        config.models[0].mapping.model.metric,
+        seatwarden::models::Metric::PerUser
+    );
+
+    for (text, expected) in [
+        (
+            model("publisher = \"Acme\"\nproduct = \"Acme Cloud\"\nedition = \" \"\n"),
+            "models[0].edition: empty",
+        ),
+        (
+            model(&format!("{full}metric = \"per-core\"\n")),
+            "models[0].metric: unknown licence metric \"per-core\". use \"per-user\"",
+        ),
+        (
+            model(full).replace(
+                "tenant = \"acme\"\nconnector = \"scim\"",
+                "tenant = \"initech\"\nconnector = \"scim\"",
+            ),
+            "models[0].tenant: unknown tenant \"initech\"",
+        ),
+        (
+            format!(
+                "{}\n[[models]]\ntenant = \"acme\"\nconnector = \"scim\"\nidentifier = \"premium\"\n{full}",
+                model(full)
+            ),
+            "models[1]: scim/premium of tenant acme is already mapped by models[0]",
+        ),
+        (
+            model("publisher = \"Acme\"\n"),
+            "models: missing field `product` (line 19)",
+        ),
+    ] {
+        let err = error(&text);
+        assert!(err.contains(expected), "{expected:?} not in {err}");
+    }
+}

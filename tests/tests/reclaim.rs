@@ -454,7 +454,7 @@ async fn exclusions_take_effect_when_applied_and_are_switched_off_not_forgotten(
     }
     let again = applies(&rig.app, record.tenant).apply().await.unwrap();
     assert!(
-        !again.iter().any(|a| matches!(a, Applied::Exclusion(_))),
+        !again.iter().any(|a| matches!(a, Applied::TenantSetting(_))),
         "{again:?}"
     );
 
@@ -473,7 +473,7 @@ async fn exclusions_take_effect_when_applied_and_are_switched_off_not_forgotten(
     assert!(
         removed
             .iter()
-            .any(|a| matches!(a, Applied::Exclusion(l) if *l == line)),
+            .any(|a| matches!(a, Applied::TenantSetting(l) if *l == line)),
         "{removed:?}"
     );
     let stored = rig.app.storage.exclusions(record.tenant).await.unwrap();

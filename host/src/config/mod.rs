@@ -5,9 +5,11 @@
 //! appear in the file: a connection names an environment variable or an
 //! owner-only file that holds its credential.
 
+mod models;
 mod notifications;
 mod reclamation;
 
+pub use models::TenantMapping;
 pub use notifications::{NotificationSettings, SmtpSecurity, SmtpSettings};
 pub use reclamation::TenantExclusion;
 
@@ -65,6 +67,8 @@ struct RawConfig {
     profiles: BTreeMap<String, RawProfile>,
     #[serde(default)]
     exclusions: Vec<reclamation::RawExclusion>,
+    #[serde(default)]
+    models: Vec<models::RawModel>,
     notifications: Option<notifications::RawNotifications>,
 }
 
@@ -206,6 +210,8 @@ pub struct Config {
     pub profiles: BTreeMap<String, ProfileConfig>,
     /// User and identifier exclusions, each for one tenant.
     pub exclusions: Vec<TenantExclusion>,
+    /// Identifier-to-software-model mappings, each for one tenant.
+    pub models: Vec<TenantMapping>,
     /// How users are told about their candidacy; none: nobody is told.
     pub notifications: Option<NotificationSettings>,
 }
@@ -236,9 +242,20 @@ impl Config {
             let (key, at) = e
                 .span()
                 .map(|span| {
-                    let before = &text[..span.start.min(text.len())];
-                    let line = before.matches('\n').count() + 1;
-                    let table = before
+                    // The span of a whole table (a missing field) can start
+                    // in the blank lines before its header: start at its
+                    // first non-blank character, and look for the header up
+                    // to the end of that line. A point (a syntax error)
+                    // stays where it is.
+                    let from = span.start.min(text.len());
+                    let start = if span.end > from + 1 {
+                        from + (text[from..].len() - text[from..].trim_start().len())
+                    } else {
+                        from
+                    };
+                    let line = text[..start].matches('\n').count() + 1;
+                    let line_end = text[start..].find('\n').map_or(text.len(), |i| start + i);
+                    let table = text[..line_end]
                         .lines()
                         .rev()
                         .map(str::trim)
@@ -566,6 +583,8 @@ impl Config {
             let known = |name: &str| tenants.contains_key(name);
             exclusions.push(reclamation::exclusion(raw_exclusion, index, &known, &err)?);
         }
+        let known = |name: &str| tenants.contains_key(name);
+        let models = models::mappings(raw.models, &known, &err)?;
         let notifications = raw
             .notifications
             .map(|n| notifications::notifications(n, &err, &resolve))
@@ -582,6 +601,7 @@ impl Config {
             connections,
             profiles,
             exclusions,
+            models,
             notifications,
         })
     }

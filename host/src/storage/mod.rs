@@ -21,6 +21,7 @@ mod audit;
 mod candidates;
 mod exclusions;
 mod jobs;
+mod models;
 mod profiles;
 
 pub use audit::{AuditCheck, AuditEntry, AuditNote, GENESIS, check_chain};

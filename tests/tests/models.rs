@@ -1,0 +1,163 @@
+//! Software models: identifiers of the shipped connectors have built-in
+//! models, others are reported as unrecognized (identifier, profiles,
+//! number of active subscriptions) until `[[models]]` maps them, and
+//! mapping, re-mapping or removing a mapping through `seatwarden apply`
+//! changes every subscription with that identifier at once, with an audit
+//! entry each time. The report's JSON and CSV parse back to the same rows.
+
+use seatwarden::app::App;
+use seatwarden::profiles::{Applied, Profiles};
+use seatwarden::reports::{OutputFormat, Unrecognized, unrecognized, write_unrecognized};
+use seatwarden::storage::TenantId;
+use seatwarden::sync::now_ms;
+use seatwarden_tests::published::Published;
+use seatwarden_tests::smartrecruiters_fake::{
+    SmartRecruitersFake, SrTenant, aged_accounts, seed_users_only,
+};
+
+const KEY: &str = "DCRA1-models";
+
+fn mapping(identifier: &str, edition: &str) -> String {
+    format!(
+        "\n[[models]]\ntenant = \"acme\"\nconnector = \"smartrecruiters\"\nidentifier = \"{identifier}\"\npublisher = \"SmartRecruiters\"\nproduct = \"SmartRecruiters\"\nedition = \"{edition}\"\n"
+    )
+}
+
+/// Rewrites the configuration's tail (after the profile) and applies it
+/// as an operator would, with a freshly loaded configuration.
+async fn apply_with(profile: &Published, base: &str, models: &str) -> Vec<String> {
+    std::fs::write(profile.ws.config_path(), format!("{base}{models}")).unwrap();
+    let app: std::sync::Arc<App> = profile.ws.app().await.unwrap();
+    let (tenant_name, tenant): (String, TenantId) = app.tenant(Some("acme")).await.unwrap();
+    let applied = Profiles {
+        app: &app,
+        tenant,
+        tenant_name,
+        actor: "ops@acme.com".into(),
+    }
+    .apply()
+    .await
+    .unwrap();
+    applied
+        .into_iter()
+        .filter_map(|a| match a {
+            Applied::TenantSetting(line) => Some(line),
+            _ => None,
+        })
+        .collect()
+}
+
+fn row(identifier: &str, subscriptions: usize) -> Unrecognized {
+    Unrecognized {
+        connector: "smartrecruiters".into(),
+        identifier: identifier.into(),
+        profiles: vec!["smartrecruiters".into()],
+        subscriptions,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unrecognized_identifiers_are_listed_until_mapped() {
+    let vendor = SmartRecruitersFake::start(SrTenant {
+        rate_limit: None,
+        ..seed_users_only(KEY, 20, now_ms())
+    })
+    .await;
+    // Four users hold custom roles; one of them is deactivated already.
+    vendor.edit(|t| {
+        for user in &mut t.users[..3] {
+            user.role = "TALENT_SOURCER".into();
+        }
+        t.users[3].role = "AGENCY_RECRUITER".into();
+    });
+    let profile = Published::plain("models-sr", "smartrecruiters", &vendor.url(), KEY).await;
+    let now = now_ms();
+    let mut accounts = aged_accounts(&vendor.users(), 0, now);
+    accounts[2].active = false;
+    profile.store(&accounts, now).await;
+    let tenant = profile.record().await.tenant;
+    let storage = &profile.app.storage;
+
+    let before = unrecognized(storage, tenant).await.unwrap();
+    assert_eq!(
+        before,
+        vec![row("TALENT_SOURCER", 2), row("AGENCY_RECRUITER", 1)]
+    );
+
+    // JSON and CSV carry the same rows.
+    let mut json = Vec::new();
+    write_unrecognized(&before, OutputFormat::Json, &mut json).unwrap();
+    let parsed: Vec<serde_json::Value> = serde_json::from_slice(&json).unwrap();
+    assert_eq!(parsed[0]["identifier"], "TALENT_SOURCER");
+    assert_eq!(parsed[0]["subscriptions"], 2);
+    assert_eq!(
+        parsed[1]["profiles"],
+        serde_json::json!(["smartrecruiters"])
+    );
+    let mut csv_text = Vec::new();
+    write_unrecognized(&before, OutputFormat::Csv, &mut csv_text).unwrap();
+    let mut reader = csv::Reader::from_reader(&csv_text[..]);
+    assert_eq!(
+        reader.headers().unwrap(),
+        vec!["connector", "identifier", "subscriptions", "profiles"]
+    );
+    let records: Vec<Vec<String>> = reader
+        .records()
+        .map(|r| r.unwrap().iter().map(str::to_string).collect())
+        .collect();
+    assert_eq!(
+        records,
+        vec![
+            vec!["smartrecruiters", "TALENT_SOURCER", "2", "smartrecruiters"],
+            vec![
+                "smartrecruiters",
+                "AGENCY_RECRUITER",
+                "1",
+                "smartrecruiters"
+            ],
+        ]
+    );
+
+    // Mapping one identifier takes all its subscriptions out of the list.
+    let base = std::fs::read_to_string(profile.ws.config_path()).unwrap();
+    let sourcer = mapping("TALENT_SOURCER", "Sourcer");
+    let changes = apply_with(&profile, &base, &sourcer).await;
+    assert_eq!(
+        changes,
+        vec!["model of smartrecruiters/TALENT_SOURCER: SmartRecruiters SmartRecruiters (Sourcer)"]
+    );
+    assert_eq!(
+        unrecognized(storage, tenant).await.unwrap(),
+        vec![row("AGENCY_RECRUITER", 1)]
+    );
+    assert!(
+        apply_with(&profile, &base, &sourcer).await.is_empty(),
+        "idempotent"
+    );
+
+    // Re-mapping says what changed; removing the mapping brings it back.
+    let changes = apply_with(&profile, &base, &mapping("TALENT_SOURCER", "Recruiter")).await;
+    assert_eq!(
+        changes,
+        vec![
+            "model of smartrecruiters/TALENT_SOURCER: SmartRecruiters SmartRecruiters (Sourcer) -> SmartRecruiters SmartRecruiters (Recruiter)"
+        ]
+    );
+    let changes = apply_with(&profile, &base, "").await;
+    assert_eq!(changes.len(), 1);
+    assert!(
+        changes[0].ends_with("removed (no longer in the configuration)"),
+        "{changes:?}"
+    );
+    assert_eq!(unrecognized(storage, tenant).await.unwrap(), before);
+
+    let mapped: Vec<String> = storage
+        .audit_entries(tenant)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.action == "model.map")
+        .map(|e| e.actor)
+        .collect();
+    assert_eq!(mapped, vec!["ops@acme.com"; 3]);
+}
