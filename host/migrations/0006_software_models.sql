@@ -1,4 +1,4 @@
--- Schema version 6: software models.
+-- Schema version 6: software models and entitlements.
 --
 -- A tenant's mappings from a connector type's subscription identifier to a
 -- software model, as `seatwarden apply` last stored them from the
@@ -17,4 +17,26 @@ CREATE TABLE identifier_models (
     metric      TEXT NOT NULL,
     updated_at  BIGINT NOT NULL,
     UNIQUE (tenant_id, connector, identifier)
+);
+
+-- Rights a tenant bought per software model, as `seatwarden apply` last
+-- stored them from [[entitlements]]. Amounts are decimal strings (exact, no
+-- float), dates ISO 8601 (YYYY-MM-DD).
+CREATE TABLE entitlements (
+    id           INTEGER PRIMARY KEY,
+    tenant_id    BIGINT NOT NULL REFERENCES tenants (id),
+    name         TEXT NOT NULL,
+    publisher    TEXT NOT NULL,
+    product      TEXT NOT NULL,
+    edition      TEXT NOT NULL,
+    metric       TEXT NOT NULL,
+    quantity     BIGINT NOT NULL,
+    unit_cost    TEXT NOT NULL,
+    currency     TEXT NOT NULL,
+    period       TEXT NOT NULL,
+    start_date   TEXT NOT NULL,
+    end_date     TEXT NOT NULL,
+    renewal_date TEXT,
+    updated_at   BIGINT NOT NULL,
+    UNIQUE (tenant_id, name)
 );

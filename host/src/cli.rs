@@ -116,6 +116,9 @@ enum Command {
     /// The tenant's exclusions as `apply` stored them (switched-off ones
     /// too): what the candidate refreshes spare.
     Exclusions,
+    /// The tenant's entitlements as `apply` stored them: rights bought per
+    /// software model, with unit cost and term.
+    Entitlements,
     /// The tenant's audit log: check its hash chain, or export it.
     Audit {
         #[command(subcommand)]
@@ -389,6 +392,19 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Candidates { command } => {
             let (tenant_name, tenant_id) = app.tenant(cli.tenant.as_deref()).await?;
             candidates(&app, tenant_id, &tenant_name, &actor, command).await
+        }
+        Command::Entitlements => {
+            let (tenant_name, tenant_id) = app.tenant(cli.tenant.as_deref()).await?;
+            let stored = app.storage.entitlements(tenant_id).await?;
+            if stored.is_empty() {
+                println!(
+                    "tenant {tenant_name}: no entitlements (add [[entitlements]] to the configuration, then run seatwarden apply)"
+                );
+            }
+            for e in stored {
+                println!("{}: {}", e.name, e.summary());
+            }
+            Ok(())
         }
         Command::Exclusions => {
             let (tenant_name, tenant_id) = app.tenant(cli.tenant.as_deref()).await?;

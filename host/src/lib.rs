@@ -18,6 +18,7 @@ pub mod credentials;
 pub mod descriptor;
 pub mod egress;
 pub mod engine;
+pub mod entitlements;
 pub mod error;
 pub mod limits;
 pub mod models;

@@ -394,6 +394,22 @@ impl Profiles<'_> {
                 .into_iter()
                 .map(Applied::TenantSetting),
         );
+        let wanted_entitlements: Vec<_> = self
+            .app
+            .config
+            .entitlements
+            .iter()
+            .filter(|e| e.tenant == self.tenant_name)
+            .map(|e| e.entitlement.clone())
+            .collect();
+        report.extend(
+            self.app
+                .storage
+                .apply_entitlements(self.tenant, &wanted_entitlements, &self.actor, now_ms())
+                .await?
+                .into_iter()
+                .map(Applied::TenantSetting),
+        );
         let wanted: Vec<_> = self
             .app
             .config

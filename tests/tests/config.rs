@@ -460,3 +460,66 @@ fn model_mappings_are_read_and_checked() {
         assert!(err.contains(expected), "{expected:?} not in {err}");
     }
 }
+
+#[test]
+fn entitlements_are_read_exactly_and_checked() {
+    let entitlement = |fields: &str| {
+        format!(
+            "{}\n[[entitlements]]\ntenant = \"acme\"\nname = \"SS-1\"\npublisher = \"Smartsheet\"\nproduct = \"Smartsheet\"\nedition = \"Member\"\nquantity = 50\n{fields}",
+            valid()
+        )
+    };
+    let good = "unit_cost = \"12.50\"\ncurrency = \"USD\"\nstart = \"2026-01-01\"\nend = \"2026-12-31\"\nrenewal = \"2026-12-01\"\n";
+    let config = Config::parse(&entitlement(good), &file()).unwrap();
+    let e = &config.entitlements[0].entitlement;
+    assert_eq!(e.unit_cost.to_string(), "12.50 USD");
+    assert_eq!(
+        e.period,
+        seatwarden::entitlements::Period::Year,
+        "the default"
+    );
+    assert_eq!(
+        e.summary(),
+        "50 x Smartsheet Smartsheet (Member) at 12.50 USD per year, 2026-01-01 to 2026-12-31, renewal 2026-12-01"
+    );
+
+    for (fields, expected) in [
+        (
+            good.replace("\"12.50\"", "12.5"),
+            "entitlements[0].unit_cost: 12.5 is not a quoted amount",
+        ),
+        (
+            good.replace("\"12.50\"", "\"-3\""),
+            "entitlements[0].unit_cost: \"-3\" is negative",
+        ),
+        (
+            good.replace("USD", "dollars"),
+            "entitlements[0].currency: \"dollars\" is not an ISO 4217 currency code",
+        ),
+        (
+            good.replace("end = \"2026-12-31\"", "end = \"2025-12-31\""),
+            "entitlements[0].end: the term ends (2025-12-31) before it starts (2026-01-01)",
+        ),
+        (
+            good.replace("start = \"2026-01-01\"", "start = \"2026-13-01\""),
+            "entitlements[0].start: \"2026-13-01\" is not a date",
+        ),
+        (
+            format!("{good}period = \"week\"\n"),
+            "entitlements[0].period: unknown period \"week\"",
+        ),
+    ] {
+        let err = error(&entitlement(&fields));
+        assert!(err.contains(expected), "{expected:?} not in {err}");
+    }
+    let twice = format!(
+        "{}\n[[entitlements]]\ntenant = \"acme\"\nname = \"SS-1\"\npublisher = \"Smartsheet\"\nproduct = \"Smartsheet\"\nedition = \"Guest\"\nquantity = 5\n{good}",
+        entitlement(good)
+    );
+    assert!(
+        error(&twice)
+            .contains("entitlements[1].name: tenant acme has two entitlements named \"SS-1\""),
+        "{}",
+        error(&twice)
+    );
+}

@@ -161,3 +161,69 @@ async fn unrecognized_identifiers_are_listed_until_mapped() {
         .collect();
     assert_eq!(mapped, vec!["ops@acme.com"; 3]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn entitlements_are_stored_by_apply_exactly_and_audited() {
+    let vendor = SmartRecruitersFake::start(SrTenant {
+        rate_limit: None,
+        ..seed_users_only(KEY, 5, now_ms())
+    })
+    .await;
+    let profile = Published::plain("entitlements-sr", "smartrecruiters", &vendor.url(), KEY).await;
+    let tenant = profile.record().await.tenant;
+    let base = std::fs::read_to_string(profile.ws.config_path()).unwrap();
+    let contract = |quantity: u32, cost: &str| {
+        format!(
+            "\n[[entitlements]]\ntenant = \"acme\"\nname = \"SR-2026\"\npublisher = \"SmartRecruiters\"\nproduct = \"SmartRecruiters\"\nedition = \"Standard\"\nquantity = {quantity}\nunit_cost = \"{cost}\"\ncurrency = \"EUR\"\nperiod = \"month\"\nstart = \"2026-01-01\"\nend = \"2026-12-31\"\n"
+        )
+    };
+    let changes = apply_with(&profile, &base, &contract(40, "35.10")).await;
+    assert_eq!(
+        changes,
+        vec![
+            "entitlement SR-2026: 40 x SmartRecruiters SmartRecruiters (Standard) at 35.10 EUR per month, 2026-01-01 to 2026-12-31"
+        ]
+    );
+    let stored = profile.app.storage.entitlements(tenant).await.unwrap();
+    assert_eq!(stored.len(), 1);
+    assert_eq!(
+        stored[0].unit_cost.amount.to_string(),
+        "35.10",
+        "kept exactly"
+    );
+    assert!(
+        apply_with(&profile, &base, &contract(40, "35.10"))
+            .await
+            .is_empty()
+    );
+    let changes = apply_with(&profile, &base, &contract(45, "35.10")).await;
+    assert!(
+        changes[0].contains("40 x") && changes[0].contains("-> 45 x"),
+        "{changes:?}"
+    );
+    let changes = apply_with(&profile, &base, "").await;
+    assert!(
+        changes[0].starts_with("entitlement SR-2026: removed"),
+        "{changes:?}"
+    );
+    assert!(
+        profile
+            .app
+            .storage
+            .entitlements(tenant)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    profile.cli(&["entitlements"]).await.unwrap();
+    let audited = profile
+        .app
+        .storage
+        .audit_entries(tenant)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.action == "entitlement.apply")
+        .count();
+    assert_eq!(audited, 3);
+}

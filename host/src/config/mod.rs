@@ -5,10 +5,12 @@
 //! appear in the file: a connection names an environment variable or an
 //! owner-only file that holds its credential.
 
+mod entitlements;
 mod models;
 mod notifications;
 mod reclamation;
 
+pub use entitlements::TenantEntitlement;
 pub use models::TenantMapping;
 pub use notifications::{NotificationSettings, SmtpSecurity, SmtpSettings};
 pub use reclamation::TenantExclusion;
@@ -69,6 +71,8 @@ struct RawConfig {
     exclusions: Vec<reclamation::RawExclusion>,
     #[serde(default)]
     models: Vec<models::RawModel>,
+    #[serde(default)]
+    entitlements: Vec<entitlements::RawEntitlement>,
     notifications: Option<notifications::RawNotifications>,
 }
 
@@ -212,6 +216,8 @@ pub struct Config {
     pub exclusions: Vec<TenantExclusion>,
     /// Identifier-to-software-model mappings, each for one tenant.
     pub models: Vec<TenantMapping>,
+    /// Rights bought per software model, each for one tenant.
+    pub entitlements: Vec<TenantEntitlement>,
     /// How users are told about their candidacy; none: nobody is told.
     pub notifications: Option<NotificationSettings>,
 }
@@ -585,6 +591,7 @@ impl Config {
         }
         let known = |name: &str| tenants.contains_key(name);
         let models = models::mappings(raw.models, &known, &err)?;
+        let entitlements = entitlements::entitlements(raw.entitlements, &known, &err)?;
         let notifications = raw
             .notifications
             .map(|n| notifications::notifications(n, &err, &resolve))
@@ -602,6 +609,7 @@ impl Config {
             profiles,
             exclusions,
             models,
+            entitlements,
             notifications,
         })
     }

@@ -68,6 +68,29 @@ fn entry_hash(
 }
 
 /// Appends an entry to the tenant's chain inside `tx`; returns its id.
+/// Appends a tenant-wide entry per line of `details` (settings changes
+/// applied from the configuration) and commits the transaction with them.
+pub(super) async fn commit_changes(
+    mut tx: sqlx::Transaction<'_, sqlx::Sqlite>,
+    tenant: TenantId,
+    actor: &str,
+    action: &str,
+    details: &[String],
+    at: i64,
+) -> Result<()> {
+    for detail in details {
+        let note = AuditNote {
+            actor,
+            action,
+            detail,
+            at,
+        };
+        append(&mut tx, tenant, None, &note).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
 pub(super) async fn append(
     tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
     tenant: TenantId,

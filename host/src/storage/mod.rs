@@ -19,6 +19,7 @@ use std::time::Duration;
 
 mod audit;
 mod candidates;
+mod entitlements;
 mod exclusions;
 mod jobs;
 mod models;

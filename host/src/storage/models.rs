@@ -4,7 +4,7 @@
 //! is deleted: its identifier falls back to the built-in model, or becomes
 //! unrecognized again, and the audit log keeps what it was.
 
-use super::audit::{self, AuditNote};
+use super::audit;
 use super::{Storage, TenantId};
 use crate::models::{Mapping, Metric, SoftwareModel};
 use anyhow::{Context, Result};
@@ -108,16 +108,7 @@ impl Storage {
                 old.connector, old.identifier, old.model
             ));
         }
-        for detail in &changes {
-            let note = AuditNote {
-                actor,
-                action: "model.map",
-                detail,
-                at,
-            };
-            audit::append(&mut tx, tenant, None, &note).await?;
-        }
-        tx.commit().await?;
+        audit::commit_changes(tx, tenant, actor, "model.map", &changes, at).await?;
         Ok(changes)
     }
 }
