@@ -22,6 +22,7 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+mod entitlements;
 mod report;
 
 /// Seatwarden: find the SaaS seats nobody uses, through sandboxed connectors.
@@ -116,9 +117,13 @@ enum Command {
     /// The tenant's exclusions as `apply` stored them (switched-off ones
     /// too): what the candidate refreshes spare.
     Exclusions,
-    /// The tenant's entitlements as `apply` stored them: rights bought per
-    /// software model, with unit cost and term.
-    Entitlements,
+    /// The tenant's entitlements: rights bought per software model, with
+    /// unit cost and term. Lists them, or adds and removes ones kept in
+    /// the database rather than the configuration.
+    Entitlements {
+        #[command(subcommand)]
+        command: Option<entitlements::EntitlementsCommand>,
+    },
     /// The tenant's audit log: check its hash chain, or export it.
     Audit {
         #[command(subcommand)]
@@ -393,18 +398,9 @@ pub async fn run(cli: Cli) -> Result<()> {
             let (tenant_name, tenant_id) = app.tenant(cli.tenant.as_deref()).await?;
             candidates(&app, tenant_id, &tenant_name, &actor, command).await
         }
-        Command::Entitlements => {
+        Command::Entitlements { command } => {
             let (tenant_name, tenant_id) = app.tenant(cli.tenant.as_deref()).await?;
-            let stored = app.storage.entitlements(tenant_id).await?;
-            if stored.is_empty() {
-                println!(
-                    "tenant {tenant_name}: no entitlements (add [[entitlements]] to the configuration, then run seatwarden apply)"
-                );
-            }
-            for e in stored {
-                println!("{}: {}", e.name, e.summary());
-            }
-            Ok(())
+            entitlements::run(&app, tenant_id, &tenant_name, &actor, command).await
         }
         Command::Exclusions => {
             let (tenant_name, tenant_id) = app.tenant(cli.tenant.as_deref()).await?;

@@ -6,7 +6,7 @@
 //! million subscriptions do not drift; amounts keep their currency and
 //! figures of different currencies are never added together.
 
-use crate::models::SoftwareModel;
+use crate::models::{Metric, SoftwareModel};
 use jiff::civil::Date;
 use rust_decimal::Decimal;
 use serde::Serialize;
@@ -93,6 +93,112 @@ impl Entitlement {
     /// Whether the term covers `day`.
     pub fn in_force(&self, day: Date) -> bool {
         self.start <= day && day <= self.end
+    }
+}
+
+/// An entitlement as an operator wrote it (configuration or command line),
+/// before it is checked.
+#[derive(Clone, Debug)]
+pub struct Draft {
+    pub name: String,
+    pub publisher: String,
+    pub product: String,
+    pub edition: String,
+    pub quantity: u32,
+    pub unit_cost: String,
+    pub currency: String,
+    pub period: Option<String>,
+    pub start: String,
+    pub end: String,
+    pub renewal: Option<String>,
+}
+
+/// What is wrong with one field of a [`Draft`], and how to fix it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FieldProblem {
+    /// The field's configuration name (`unit_cost`, `start`, ...).
+    pub field: &'static str,
+    pub problem: String,
+    pub fix: &'static str,
+}
+
+impl Draft {
+    /// Checks every field; the first problem names its field.
+    pub fn check(self) -> Result<Entitlement, FieldProblem> {
+        let problem = |field: &'static str, problem: String, fix: &'static str| FieldProblem {
+            field,
+            problem,
+            fix,
+        };
+        for (field, value) in [
+            ("name", &self.name),
+            ("publisher", &self.publisher),
+            ("product", &self.product),
+            ("edition", &self.edition),
+        ] {
+            if value.trim().is_empty() {
+                return Err(problem(
+                    field,
+                    "empty".into(),
+                    "name the contract, and the model as `seatwarden report unrecognized` or the built-in models write it",
+                ));
+            }
+        }
+        let amount = parse_amount(&self.unit_cost)
+            .map_err(|p| problem("unit_cost", p, "write it like \"12.50\""))?;
+        check_currency(&self.currency)
+            .map_err(|p| problem("currency", p, "use e.g. \"EUR\" or \"USD\""))?;
+        let period = match self.period.as_deref() {
+            None => Period::Year,
+            Some(text) => Period::parse(text).ok_or_else(|| {
+                problem(
+                    "period",
+                    format!("unknown period {text:?}"),
+                    "use \"month\" or \"year\" (what unit_cost is per)",
+                )
+            })?,
+        };
+        let date = |field: &'static str, text: &str| {
+            text.parse::<Date>().map_err(|e| {
+                problem(
+                    field,
+                    format!("{text:?} is not a date: {e}"),
+                    "write it as YYYY-MM-DD",
+                )
+            })
+        };
+        let start = date("start", &self.start)?;
+        let end = date("end", &self.end)?;
+        if end < start {
+            return Err(problem(
+                "end",
+                format!("the term ends ({end}) before it starts ({start})"),
+                "swap or fix the dates",
+            ));
+        }
+        let renewal = self
+            .renewal
+            .as_deref()
+            .map(|r| date("renewal", r))
+            .transpose()?;
+        Ok(Entitlement {
+            name: self.name,
+            model: SoftwareModel {
+                publisher: self.publisher,
+                product: self.product,
+                edition: self.edition,
+                metric: Metric::PerUser,
+            },
+            quantity: self.quantity,
+            unit_cost: Money {
+                amount,
+                currency: self.currency,
+            },
+            period,
+            start,
+            end,
+            renewal,
+        })
     }
 }
 

@@ -4,8 +4,7 @@
 
 use super::ConfigError;
 use super::reclamation::ErrorAt;
-use crate::entitlements::{Entitlement, Money, Period, check_currency, parse_amount};
-use crate::models::{Metric, SoftwareModel};
+use crate::entitlements::{Draft, Entitlement};
 use serde::Deserialize;
 
 #[derive(Deserialize)]
@@ -48,23 +47,8 @@ pub(super) fn entitlements(
                 "add it under [tenants] or fix the name",
             ));
         }
-        for (field, value) in [
-            ("name", &raw.name),
-            ("publisher", &raw.publisher),
-            ("product", &raw.product),
-            ("edition", &raw.edition),
-        ] {
-            if value.trim().is_empty() {
-                return Err(err(
-                    &at(field),
-                    "empty".into(),
-                    "name the contract, and the model as `seatwarden report unrecognized` or the built-in models write it",
-                ));
-            }
-        }
-        let unit_cost = match &raw.unit_cost {
-            toml::Value::String(text) => parse_amount(text)
-                .map_err(|problem| err(&at("unit_cost"), problem, "write it like \"12.50\""))?,
+        let unit_cost = match raw.unit_cost {
+            toml::Value::String(text) => text,
             other => {
                 return Err(err(
                     &at("unit_cost"),
@@ -73,74 +57,37 @@ pub(super) fn entitlements(
                 ));
             }
         };
-        check_currency(&raw.currency)
-            .map_err(|problem| err(&at("currency"), problem, "use e.g. \"EUR\" or \"USD\""))?;
-        let period = match raw.period.as_deref() {
-            None => Period::Year,
-            Some(text) => Period::parse(text).ok_or_else(|| {
-                err(
-                    &at("period"),
-                    format!("unknown period {text:?}"),
-                    "use \"month\" or \"year\" (what unit_cost is per)",
-                )
-            })?,
-        };
-        let date = |field: &str, text: &str| {
-            text.parse::<jiff::civil::Date>().map_err(|e| {
-                err(
-                    &at(field),
-                    format!("{text:?} is not a date: {e}"),
-                    "write it as YYYY-MM-DD",
-                )
-            })
-        };
-        let start = date("start", &raw.start)?;
-        let end = date("end", &raw.end)?;
-        if end < start {
-            return Err(err(
-                &at("end"),
-                format!("the term ends ({end}) before it starts ({start})"),
-                "swap or fix the dates",
-            ));
+        let entitlement = Draft {
+            name: raw.name,
+            publisher: raw.publisher,
+            product: raw.product,
+            edition: raw.edition,
+            quantity: raw.quantity,
+            unit_cost,
+            currency: raw.currency,
+            period: raw.period,
+            start: raw.start,
+            end: raw.end,
+            renewal: raw.renewal,
         }
-        let renewal = raw
-            .renewal
-            .as_deref()
-            .map(|r| date("renewal", r))
-            .transpose()?;
+        .check()
+        .map_err(|p| err(&at(p.field), p.problem, p.fix))?;
         if out
             .iter()
-            .any(|e| e.tenant == raw.tenant && e.entitlement.name == raw.name)
+            .any(|e| e.tenant == raw.tenant && e.entitlement.name == entitlement.name)
         {
             return Err(err(
                 &at("name"),
                 format!(
                     "tenant {} has two entitlements named {:?}",
-                    raw.tenant, raw.name
+                    raw.tenant, entitlement.name
                 ),
                 "give each entitlement its own name (e.g. the contract or order number)",
             ));
         }
         out.push(TenantEntitlement {
             tenant: raw.tenant,
-            entitlement: Entitlement {
-                name: raw.name,
-                model: SoftwareModel {
-                    publisher: raw.publisher,
-                    product: raw.product,
-                    edition: raw.edition,
-                    metric: Metric::PerUser,
-                },
-                quantity: raw.quantity,
-                unit_cost: Money {
-                    amount: unit_cost,
-                    currency: raw.currency,
-                },
-                period,
-                start,
-                end,
-                renewal,
-            },
+            entitlement,
         });
     }
     Ok(out)

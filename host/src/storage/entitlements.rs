@@ -1,12 +1,14 @@
 //! Entitlements in the database: `seatwarden apply` mirrors a tenant's
 //! `[[entitlements]]` here, keyed by name, with an audit entry per change;
 //! one that leaves the file is deleted (the audit log keeps what it was).
+//! `seatwarden entitlements add` stores ones of its own, which `apply`
+//! leaves alone; names are unique across both.
 
 use super::audit;
 use super::{Storage, TenantId};
 use crate::entitlements::{Entitlement, Money, Period, parse_amount};
 use crate::models::{Metric, SoftwareModel};
-use anyhow::{Context, Result, anyhow};
+use anyhow::{Context, Result, anyhow, bail};
 use sqlx::Row;
 
 fn from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Entitlement> {
@@ -40,21 +42,165 @@ fn from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Entitlement> {
     })
 }
 
+/// Where a stored entitlement came from, and so what may change it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum EntitlementSource {
+    /// `[[entitlements]]`, mirrored by `seatwarden apply`.
+    Config,
+    /// `seatwarden entitlements add`; only `entitlements remove` deletes it.
+    Cli,
+}
+
+impl EntitlementSource {
+    fn as_str(self) -> &'static str {
+        match self {
+            EntitlementSource::Config => "config",
+            EntitlementSource::Cli => "cli",
+        }
+    }
+}
+
 async fn load<'e>(
     executor: impl sqlx::SqliteExecutor<'e>,
     tenant: TenantId,
-) -> Result<Vec<Entitlement>> {
+) -> Result<Vec<(Entitlement, EntitlementSource)>> {
     let rows = sqlx::query("SELECT * FROM entitlements WHERE tenant_id = ? ORDER BY name")
         .bind(tenant.0)
         .fetch_all(executor)
         .await?;
-    rows.iter().map(from_row).collect()
+    rows.iter()
+        .map(|row| {
+            let source = match row.get::<String, _>("source").as_str() {
+                "cli" => EntitlementSource::Cli,
+                _ => EntitlementSource::Config,
+            };
+            Ok((from_row(row)?, source))
+        })
+        .collect()
+}
+
+async fn upsert(
+    tx: &mut sqlx::SqliteConnection,
+    tenant: TenantId,
+    e: &Entitlement,
+    source: EntitlementSource,
+    at: i64,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO entitlements (tenant_id, name, publisher, product, edition, metric, quantity,
+           unit_cost, currency, period, start_date, end_date, renewal_date, updated_at, source)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (tenant_id, name) DO UPDATE SET
+           publisher = excluded.publisher, product = excluded.product, edition = excluded.edition,
+           metric = excluded.metric, quantity = excluded.quantity, unit_cost = excluded.unit_cost,
+           currency = excluded.currency, period = excluded.period, start_date = excluded.start_date,
+           end_date = excluded.end_date, renewal_date = excluded.renewal_date,
+           updated_at = excluded.updated_at, source = excluded.source",
+    )
+    .bind(tenant.0)
+    .bind(&e.name)
+    .bind(&e.model.publisher)
+    .bind(&e.model.product)
+    .bind(&e.model.edition)
+    .bind(e.model.metric.as_str())
+    .bind(i64::from(e.quantity))
+    .bind(e.unit_cost.amount.to_string())
+    .bind(&e.unit_cost.currency)
+    .bind(e.period.as_str())
+    .bind(e.start.to_string())
+    .bind(e.end.to_string())
+    .bind(e.renewal.map(|r| r.to_string()))
+    .bind(at)
+    .bind(source.as_str())
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
 }
 
 impl Storage {
     /// A tenant's entitlements, by name.
     pub async fn entitlements(&self, tenant: TenantId) -> Result<Vec<Entitlement>> {
+        Ok(load(&self.pool, tenant)
+            .await?
+            .into_iter()
+            .map(|(e, _)| e)
+            .collect())
+    }
+
+    /// A tenant's entitlements with where each came from, by name.
+    pub async fn entitlements_with_source(
+        &self,
+        tenant: TenantId,
+    ) -> Result<Vec<(Entitlement, EntitlementSource)>> {
         load(&self.pool, tenant).await
+    }
+
+    /// Stores an entitlement entered on the command line, with an audit
+    /// entry. Refused if the name is taken by one from the configuration
+    /// (change that in the file); replaces an earlier one of the same name
+    /// from the command line. Returns what changed, `None` if nothing did.
+    pub async fn add_entitlement(
+        &self,
+        tenant: TenantId,
+        entitlement: &Entitlement,
+        actor: &str,
+        at: i64,
+    ) -> Result<Option<String>> {
+        let mut tx = self.write().await?;
+        let stored = load(&mut *tx, tenant).await?;
+        let line = match stored.iter().find(|(s, _)| s.name == entitlement.name) {
+            Some((_, EntitlementSource::Config)) => bail!(
+                "entitlement {:?} comes from the configuration's [[entitlements]]: change it there and run seatwarden apply, or add this one under another name",
+                entitlement.name
+            ),
+            Some((old, _)) if old == entitlement => return Ok(None),
+            Some((old, _)) => format!(
+                "entitlement {}: {} -> {}",
+                entitlement.name,
+                old.summary(),
+                entitlement.summary()
+            ),
+            None => format!(
+                "entitlement {}: {}",
+                entitlement.name,
+                entitlement.summary()
+            ),
+        };
+        upsert(&mut tx, tenant, entitlement, EntitlementSource::Cli, at).await?;
+        let changes = vec![line.clone()];
+        audit::commit_changes(tx, tenant, actor, "entitlement.add", &changes, at).await?;
+        Ok(Some(line))
+    }
+
+    /// Removes an entitlement entered on the command line, with an audit
+    /// entry. Ones from the configuration are refused (remove them from the
+    /// file); an unknown name is an error.
+    pub async fn remove_entitlement(
+        &self,
+        tenant: TenantId,
+        name: &str,
+        actor: &str,
+        at: i64,
+    ) -> Result<String> {
+        let mut tx = self.write().await?;
+        let stored = load(&mut *tx, tenant).await?;
+        let old = match stored.iter().find(|(s, _)| s.name == name) {
+            None => bail!("no entitlement named {name:?} (seatwarden entitlements lists them)"),
+            Some((_, EntitlementSource::Config)) => bail!(
+                "entitlement {name:?} comes from the configuration's [[entitlements]]: remove it there and run seatwarden apply"
+            ),
+            Some((old, _)) => old,
+        };
+        sqlx::query("DELETE FROM entitlements WHERE tenant_id = ? AND name = ?")
+            .bind(tenant.0)
+            .bind(name)
+            .execute(&mut *tx)
+            .await?;
+        let line = format!("entitlement {name}: removed (was {})", old.summary());
+        let changes = vec![line.clone()];
+        audit::commit_changes(tx, tenant, actor, "entitlement.remove", &changes, at).await?;
+        Ok(line)
     }
 
     /// Makes the tenant's stored entitlements match `wanted`, in one
@@ -67,7 +213,20 @@ impl Storage {
         at: i64,
     ) -> Result<Vec<String>> {
         let mut tx = self.write().await?;
-        let stored = load(&mut *tx, tenant).await?;
+        let (stored, from_cli): (Vec<_>, Vec<_>) = load(&mut *tx, tenant)
+            .await?
+            .into_iter()
+            .partition(|(_, source)| *source == EntitlementSource::Config);
+        if let Some(clash) = wanted
+            .iter()
+            .find(|w| from_cli.iter().any(|(c, _)| c.name == w.name))
+        {
+            bail!(
+                "entitlements[name = {:?}]: the name is taken by an entitlement added with seatwarden entitlements add; rename one of them, or remove that one with seatwarden entitlements remove",
+                clash.name
+            );
+        }
+        let stored: Vec<Entitlement> = stored.into_iter().map(|(e, _)| e).collect();
         let mut changes = Vec::new();
         for e in wanted {
             let line = match stored.iter().find(|s| s.name == e.name) {
@@ -80,33 +239,7 @@ impl Storage {
                 ),
                 None => format!("entitlement {}: {}", e.name, e.summary()),
             };
-            sqlx::query(
-                "INSERT INTO entitlements (tenant_id, name, publisher, product, edition, metric, quantity,
-                   unit_cost, currency, period, start_date, end_date, renewal_date, updated_at)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                 ON CONFLICT (tenant_id, name) DO UPDATE SET
-                   publisher = excluded.publisher, product = excluded.product, edition = excluded.edition,
-                   metric = excluded.metric, quantity = excluded.quantity, unit_cost = excluded.unit_cost,
-                   currency = excluded.currency, period = excluded.period, start_date = excluded.start_date,
-                   end_date = excluded.end_date, renewal_date = excluded.renewal_date,
-                   updated_at = excluded.updated_at",
-            )
-            .bind(tenant.0)
-            .bind(&e.name)
-            .bind(&e.model.publisher)
-            .bind(&e.model.product)
-            .bind(&e.model.edition)
-            .bind(e.model.metric.as_str())
-            .bind(i64::from(e.quantity))
-            .bind(e.unit_cost.amount.to_string())
-            .bind(&e.unit_cost.currency)
-            .bind(e.period.as_str())
-            .bind(e.start.to_string())
-            .bind(e.end.to_string())
-            .bind(e.renewal.map(|r| r.to_string()))
-            .bind(at)
-            .execute(&mut *tx)
-            .await?;
+            upsert(&mut tx, tenant, e, EntitlementSource::Config, at).await?;
             changes.push(line);
         }
         for old in stored

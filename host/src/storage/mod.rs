@@ -27,6 +27,7 @@ mod profiles;
 
 pub use audit::{AuditCheck, AuditEntry, AuditNote, GENESIS, check_chain};
 pub use candidates::{Candidate, CandidateState, RefreshReport, RefreshScope, RuleChange};
+pub use entitlements::EntitlementSource;
 pub use profiles::{
     ActivityFrom, ConnectorIdentity, ProfileRecord, ProfileSettings, ProfileStatus, ScheduledJob,
     Validation,
