@@ -129,6 +129,13 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Reconcile the tenant now: rights owned against rights used per
+    /// software model, kept as a run for the trend, printed like
+    /// `report compliance`.
+    Reconcile {
+        #[command(flatten)]
+        format: report::Format,
+    },
     /// Reports over the tenant's subscriptions (table, --json or --csv).
     Report {
         #[command(subcommand)]
@@ -419,6 +426,10 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Audit { command } => {
             let (tenant_name, tenant_id) = app.tenant(cli.tenant.as_deref()).await?;
             audit(&app, tenant_id, &tenant_name, command).await
+        }
+        Command::Reconcile { format } => {
+            let (tenant_name, tenant_id) = app.tenant(cli.tenant.as_deref()).await?;
+            report::reconcile(&app, tenant_id, &tenant_name, format).await
         }
         Command::Report { command } => {
             let (tenant_name, tenant_id) = app.tenant(cli.tenant.as_deref()).await?;

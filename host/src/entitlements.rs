@@ -9,11 +9,11 @@
 use crate::models::{Metric, SoftwareModel};
 use jiff::civil::Date;
 use rust_decimal::Decimal;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// An amount in one currency.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Money {
     pub amount: Decimal,
     /// ISO 4217 code, e.g. `EUR`.

@@ -27,6 +27,7 @@ pub mod oauth;
 pub mod profiles;
 pub mod ratelimit;
 pub mod reclamation;
+pub mod reconciliation;
 pub mod reports;
 pub mod rules;
 pub mod runtime;

@@ -10,11 +10,11 @@
 //! replace them. A mapping is looked up when a report runs, so mapping an
 //! identifier re-prices all its subscriptions at once.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// How a model's rights are counted.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Metric {
     /// One right per active, non-excluded subscription.
@@ -34,7 +34,7 @@ impl Metric {
 }
 
 /// A licensable product edition.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct SoftwareModel {
     pub publisher: String,
     pub product: String,

@@ -91,14 +91,16 @@ impl Exclusion {
         }
     }
 
-    fn matches(&self, connector: &str, account: &StoredSubscription) -> bool {
+    /// Whether it spares an account of a `connector` profile with this
+    /// principal and these subscription identifiers.
+    pub fn matches(&self, connector: &str, principal: &str, identifiers: &[String]) -> bool {
         match self {
-            Exclusion::User { principal, .. } => principal.eq_ignore_ascii_case(&account.principal),
+            Exclusion::User { principal: p, .. } => p.eq_ignore_ascii_case(principal),
             Exclusion::Identifier {
                 connector: c,
                 identifier,
                 ..
-            } => c == connector && account.identifiers.iter().any(|i| i == identifier),
+            } => c == connector && identifiers.iter().any(|i| i == identifier),
         }
     }
 
@@ -188,7 +190,7 @@ pub fn evaluate(
     }
     if let Some(exclusion) = exclusions
         .iter()
-        .find(|e| e.is_active() && e.matches(connector, account))
+        .find(|e| e.is_active() && e.matches(connector, &account.principal, &account.identifiers))
     {
         return Verdict::Excluded {
             by: exclusion.describe(),

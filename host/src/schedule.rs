@@ -44,6 +44,8 @@ pub struct SchedulerSettings {
     pub subscriptions_cron: String,
     /// Default cron expression of the activity job (daily).
     pub activity_cron: String,
+    /// Cron expression of each tenant's reconciliation (weekly).
+    pub reconcile_cron: String,
 }
 
 impl Default for SchedulerSettings {
@@ -54,6 +56,7 @@ impl Default for SchedulerSettings {
             lease: Duration::from_secs(15 * 60),
             subscriptions_cron: "0 2 * * *".into(),
             activity_cron: "30 2 * * *".into(),
+            reconcile_cron: "0 6 * * 1".into(),
         }
     }
 }

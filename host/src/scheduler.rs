@@ -16,7 +16,7 @@
 use crate::app::App;
 use crate::schedule::CronSchedule;
 use crate::storage::{
-    JobKind, OneShotJob, ProfileId, ProfileRecord, ProfileStatus, ScheduledJob, Trigger,
+    JobKind, OneShotJob, ProfileId, ProfileRecord, ProfileStatus, ScheduledJob, TenantId, Trigger,
 };
 use crate::sync::{ActivityOutcome, Interrupted, RetryPolicy, Sync, SyncOptions};
 use anyhow::{Context, Result};
@@ -220,9 +220,10 @@ impl Scheduler {
             by_profile.entry(job.profile).or_default().push(job);
         }
         if by_profile.is_empty() {
-            return Ok(());
+            return self.start_due_reconciliations(now, tasks).await;
         }
         let published = self.shared.app.storage.published_profiles().await?;
+        self.start_due_reconciliations(now, tasks).await?;
         for (profile_id, mut jobs) in by_profile {
             let Some(record) = published.iter().find(|p| p.id == profile_id).cloned() else {
                 continue;
@@ -252,6 +253,53 @@ impl Scheduler {
         }
         Ok(())
     }
+
+    /// Keeps each configured tenant's weekly reconciliation scheduled, and
+    /// starts the due ones of tenants with a published profile. A due run
+    /// is claimed in the database first, so of several host processes only
+    /// one runs it; missed runs collapse into one.
+    async fn start_due_reconciliations(
+        &self,
+        now: i64,
+        tasks: &mut JoinSet<Vec<JobOutcome>>,
+    ) -> Result<()> {
+        let app = &self.shared.app;
+        let settings = &app.config.scheduler;
+        let kind = JobKind::Reconcile.as_str();
+        let next = CronSchedule::parse(&settings.reconcile_cron)
+            .map_err(anyhow::Error::msg)?
+            .next_after(now, &settings.time_zone)?;
+        let mut names = std::collections::HashMap::new();
+        for name in app.config.tenants.keys() {
+            let tenant = app.storage.ensure_tenant(name, now).await?;
+            app.storage
+                .ensure_tenant_job(
+                    tenant,
+                    kind,
+                    &settings.reconcile_cron,
+                    &settings.zone_name(),
+                    next,
+                )
+                .await?;
+            names.insert(tenant, name.clone());
+        }
+        for (tenant, job, due) in app.storage.due_tenant_jobs(now).await? {
+            let Some(name) = names.get(&tenant).cloned() else {
+                continue; // no longer configured
+            };
+            if job != kind
+                || !app
+                    .storage
+                    .claim_tenant_job(tenant, &job, due, next, now)
+                    .await?
+            {
+                continue;
+            }
+            let worker = self.shared.clone();
+            tasks.spawn(async move { vec![worker.reconcile(tenant, name).await] });
+        }
+        Ok(())
+    }
 }
 
 fn next_time(job: &ScheduledJob, after: i64) -> Result<i64> {
@@ -274,6 +322,40 @@ struct Worker {
 }
 
 impl Worker {
+    /// Runs a tenant's scheduled reconciliation in a job slot.
+    async fn reconcile(self, tenant: TenantId, name: String) -> JobOutcome {
+        let outcome = |result| JobOutcome {
+            tenant: name.clone(),
+            profile: "(all profiles)".into(),
+            kind: JobKind::Reconcile,
+            result,
+        };
+        let _permit = tokio::select! {
+            permit = self.slots.clone().acquire_owned() => permit,
+            _ = self.cancel.cancelled() => return outcome(JobResult::Interrupted),
+        };
+        let run = crate::reconciliation::run(
+            &self.app.storage,
+            tenant,
+            Trigger::Schedule,
+            self.clock.now(),
+            &self.app.config.scheduler.time_zone,
+        )
+        .await;
+        outcome(match run {
+            Ok(run) => JobResult::Succeeded(format!(
+                "reconciliation run {} as of {}: {} models",
+                run.id,
+                run.position.as_of,
+                run.position.models.len()
+            )),
+            Err(err) => JobResult::Failed {
+                kind: "host".into(),
+                message: format!("{err:#}"),
+            },
+        })
+    }
+
     async fn run_profile(self, record: ProfileRecord, jobs: Vec<ScheduledJob>) -> Vec<JobOutcome> {
         let outcome = |kind: JobKind, result: JobResult| JobOutcome {
             tenant: record.tenant_name.clone(),

@@ -95,9 +95,14 @@ impl Published {
     }
 
     pub async fn record(&self) -> ProfileRecord {
+        self.record_of(&self.profile).await
+    }
+
+    /// Another profile of the tenant (one the test's `extra` configured).
+    pub async fn record_of(&self, profile: &str) -> ProfileRecord {
         let (tenant_name, tenant) = self.app.tenant(Some(TENANT)).await.unwrap();
         self.app
-            .find_profile(tenant, &tenant_name, &self.profile)
+            .find_profile(tenant, &tenant_name, profile)
             .await
             .unwrap()
     }
@@ -112,7 +117,12 @@ impl Published {
 
     /// Stores `accounts` as one complete users download made at `now`.
     pub async fn store(&self, accounts: &[Account], now: i64) {
-        let record = self.record().await;
+        self.store_in(&self.profile, accounts, now).await;
+    }
+
+    /// Stores `accounts` as one complete users download of `profile`.
+    pub async fn store_in(&self, profile: &str, accounts: &[Account], now: i64) {
+        let record = self.record_of(profile).await;
         let storage = &self.app.storage;
         let run = storage
             .begin_or_resume(record.id, Stream::Users, None, Trigger::Manual, now)

@@ -121,12 +121,61 @@ fn tomorrow_noon() -> i64 {
     (now_ms() / DAY_MS + 1) * DAY_MS + 12 * 60 * MINUTE_MS
 }
 
-/// The sync jobs' outcomes, without the candidates refresh that follows them.
+/// The sync jobs' outcomes, without the candidates refresh that follows
+/// them and the weekly reconciliation (which a jump of days may cross).
 fn syncs(outcomes: Vec<JobOutcome>) -> Vec<JobOutcome> {
     outcomes
         .into_iter()
-        .filter(|o| o.kind != JobKind::Candidates)
+        .filter(|o| !matches!(o.kind, JobKind::Candidates | JobKind::Reconcile))
         .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_tenant_is_reconciled_weekly_once_and_runs_are_kept() {
+    let vendor = fake("DCRA1-weekly", 30).await;
+    let ws = Workspace::new("scheduler-weekly");
+    let app = published(&ws, &[("sr", &vendor, "DCRA1-weekly")], "").await;
+    let clock = Arc::new(ManualClock::new(tomorrow_noon()));
+    let scheduler = Scheduler::new(app.clone(), clock.clone(), SchedulerOptions::default());
+    let reconciliations = |outcomes: Vec<JobOutcome>| -> Vec<JobOutcome> {
+        outcomes
+            .into_iter()
+            .filter(|o| o.kind == JobKind::Reconcile)
+            .collect()
+    };
+    let (_, tenant) = app.tenant(Some("acme")).await.unwrap();
+
+    // Not at once: the first reconciliation waits for Monday 06:00.
+    let first = scheduler.run_due().await.unwrap();
+    assert!(reconciliations(first).is_empty());
+    let due = app.storage.next_due_at().await.unwrap().unwrap();
+    assert!(due > clock.now());
+
+    // A week later exactly one run happened, even if it was missed by days.
+    clock.advance(Duration::from_millis((7 * DAY_MS + 60 * MINUTE_MS) as u64));
+    let ran = reconciliations(scheduler.run_due().await.unwrap());
+    assert_eq!(ran.len(), 1, "{ran:?}");
+    assert_eq!(ran[0].tenant, "acme");
+    assert!(
+        matches!(&ran[0].result, JobResult::Succeeded(detail) if detail.starts_with("reconciliation run")),
+        "{ran:?}"
+    );
+    assert!(reconciliations(scheduler.run_due().await.unwrap()).is_empty());
+    let runs = app.storage.reconciliation_runs(tenant, 10).await.unwrap();
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0].trigger, "schedule");
+
+    clock.advance(Duration::from_millis((7 * DAY_MS) as u64));
+    assert_eq!(reconciliations(scheduler.run_due().await.unwrap()).len(), 1);
+    assert_eq!(
+        app.storage
+            .reconciliation_runs(tenant, 10)
+            .await
+            .unwrap()
+            .len(),
+        2,
+        "each run is kept, for trends"
+    );
 }
 
 fn kinds(outcomes: &[JobOutcome]) -> Vec<(String, JobKind)> {

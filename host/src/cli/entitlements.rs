@@ -13,7 +13,7 @@ use clap::{Args, Subcommand};
 pub enum EntitlementsCommand {
     /// Add (or replace) an entitlement from the command line. `seatwarden
     /// apply` leaves these alone; remove them with `entitlements remove`.
-    Add(AddArgs),
+    Add(Box<AddArgs>),
     /// Remove an entitlement added with `entitlements add`.
     Remove {
         /// Its name.
@@ -80,6 +80,7 @@ pub async fn run(
             }
         }
         Some(EntitlementsCommand::Add(args)) => {
+            let args = *args;
             let draft = Draft {
                 name: args.name,
                 publisher: args.publisher,

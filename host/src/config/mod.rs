@@ -85,6 +85,7 @@ struct RawScheduler {
     lease: Option<Duration>,
     subscriptions: Option<String>,
     activity: Option<String>,
+    reconcile: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -581,6 +582,11 @@ impl Config {
                 "activity",
                 raw.scheduler.activity,
                 defaults.activity_cron,
+            )?,
+            reconcile_cron: scheduler_cron(
+                "reconcile",
+                raw.scheduler.reconcile,
+                defaults.reconcile_cron,
             )?,
         };
 

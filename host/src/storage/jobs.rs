@@ -38,14 +38,97 @@ impl Storage {
         Ok(rows.iter().map(scheduled_from_row).collect())
     }
 
-    /// The earliest time any scheduled job is due.
+    /// The earliest time any scheduled job (of a profile or a tenant) is due.
     pub async fn next_due_at(&self) -> Result<Option<i64>> {
         Ok(sqlx::query_scalar(
-            "SELECT MIN(s.next_due_at) FROM scheduled_jobs s JOIN profiles p ON p.id = s.profile_id
-             WHERE p.status = 'published'",
+            "SELECT MIN(due) FROM (
+               SELECT MIN(s.next_due_at) AS due FROM scheduled_jobs s
+                 JOIN profiles p ON p.id = s.profile_id WHERE p.status = 'published'
+               UNION ALL
+               SELECT MIN(t.next_due_at) AS due FROM tenant_jobs t
+                 WHERE EXISTS (SELECT 1 FROM profiles p
+                               WHERE p.tenant_id = t.tenant_id AND p.status = 'published'))",
         )
         .fetch_one(&self.pool)
         .await?)
+    }
+
+    /// Makes a tenant's job of `kind` run on `cron` in `time_zone`: creates
+    /// it due at `first_due_at`, or, when the cron expression or zone
+    /// changed, moves it to `first_due_at`; otherwise leaves it alone.
+    pub async fn ensure_tenant_job(
+        &self,
+        tenant: TenantId,
+        kind: &str,
+        cron: &str,
+        time_zone: &str,
+        first_due_at: i64,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO tenant_jobs (tenant_id, kind, cron, time_zone, next_due_at)
+             VALUES (?, ?, ?, ?, ?)
+             ON CONFLICT (tenant_id, kind) DO UPDATE SET
+               cron = excluded.cron, time_zone = excluded.time_zone,
+               next_due_at = excluded.next_due_at
+             WHERE tenant_jobs.cron <> excluded.cron OR tenant_jobs.time_zone <> excluded.time_zone",
+        )
+        .bind(tenant.0)
+        .bind(kind)
+        .bind(cron)
+        .bind(time_zone)
+        .bind(first_due_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Tenant jobs due at `now`, of tenants with a published profile, as
+    /// (tenant, kind, next due time).
+    pub async fn due_tenant_jobs(&self, now: i64) -> Result<Vec<(TenantId, String, i64)>> {
+        let rows = sqlx::query(
+            "SELECT t.tenant_id, t.kind, t.next_due_at FROM tenant_jobs t
+             WHERE t.next_due_at <= ? AND EXISTS (SELECT 1 FROM profiles p
+               WHERE p.tenant_id = t.tenant_id AND p.status = 'published')
+             ORDER BY t.next_due_at, t.tenant_id",
+        )
+        .bind(now)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|r| {
+                (
+                    TenantId(r.get("tenant_id")),
+                    r.get("kind"),
+                    r.get("next_due_at"),
+                )
+            })
+            .collect())
+    }
+
+    /// Claims a due tenant job by moving its due time from `was_due_at` to
+    /// `next_due_at`. Only one claimant (of all host processes) succeeds.
+    pub async fn claim_tenant_job(
+        &self,
+        tenant: TenantId,
+        kind: &str,
+        was_due_at: i64,
+        next_due_at: i64,
+        now: i64,
+    ) -> Result<bool> {
+        let claimed = sqlx::query(
+            "UPDATE tenant_jobs SET next_due_at = ?, last_run_at = ?
+             WHERE tenant_id = ? AND kind = ? AND next_due_at = ?",
+        )
+        .bind(next_due_at)
+        .bind(now)
+        .bind(tenant.0)
+        .bind(kind)
+        .bind(was_due_at)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(claimed == 1)
     }
 
     /// Moves a job's next due time (when it was found due or overdue).

@@ -24,6 +24,7 @@ mod exclusions;
 mod jobs;
 mod models;
 mod profiles;
+mod reconciliation;
 
 pub use audit::{AuditCheck, AuditEntry, AuditNote, GENESIS, check_chain};
 pub use candidates::{Candidate, CandidateState, RefreshReport, RefreshScope, RuleChange};
@@ -32,6 +33,7 @@ pub use profiles::{
     ActivityFrom, ConnectorIdentity, ProfileRecord, ProfileSettings, ProfileStatus, ScheduledJob,
     Validation,
 };
+pub use reconciliation::{LiveSubscription, NewReconciliationRun, Reclaimed, ReconciliationRun};
 
 static MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
@@ -171,6 +173,8 @@ pub enum JobKind {
     Deactivate,
     Reactivate,
     Validate,
+    /// A tenant's reconciliation (not a profile's).
+    Reconcile,
 }
 
 impl JobKind {
@@ -182,6 +186,7 @@ impl JobKind {
             JobKind::Deactivate => "deactivate",
             JobKind::Reactivate => "reactivate",
             JobKind::Validate => "validate",
+            JobKind::Reconcile => "reconcile",
         }
     }
 

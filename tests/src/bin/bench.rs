@@ -59,6 +59,13 @@ async fn main() -> Result<()> {
     if args.get(1).map(String::as_str) == Some("--sync-child") {
         return sync_child(&args[2], &args[3], args[4].parse()?).await;
     }
+    if args.get(1).map(String::as_str) == Some("--reconcile-child") {
+        return reconcile_child(args[2].parse()?, args[3].parse()?).await;
+    }
+    if args.get(1).map(String::as_str) == Some("--reconcile-only") {
+        print!("{}", reconcile_table()?);
+        return Ok(());
+    }
     let out = args.get(1).map(std::path::PathBuf::from);
     let path = guest("fixture_directory");
     let bytes = std::fs::read(&path)?;
@@ -208,6 +215,7 @@ async fn main() -> Result<()> {
 
     let mut table = render(&rows);
     table.push_str(&sync_table()?);
+    table.push_str(&reconcile_table()?);
     println!("{table}");
     if let Some(out) = out {
         std::fs::write(&out, document(&table))?;
@@ -405,13 +413,7 @@ async fn sync_child(vendor: &str, mode: &str, users: usize) -> Result<()> {
         }
         other => anyhow::bail!("unknown mode {other}"),
     };
-    let peak_kb = std::fs::read_to_string("/proc/self/status")?
-        .lines()
-        .find_map(|l| {
-            l.strip_prefix("VmHWM:")
-                .map(|v| v.trim().trim_end_matches(" kB").parse::<u64>().unwrap_or(0))
-        })
-        .unwrap_or(0);
+    let peak_kb = peak_rss_kib()?;
     drop(storage);
     for suffix in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
@@ -601,4 +603,249 @@ fn document(table: &str) -> String {
          microseconds, against a real vendor over TLS it will cost far more (issue: keep-alive per connection).\n",
         machine()
     )
+}
+
+/// This process's peak resident set (VmHWM), in KiB.
+fn peak_rss_kib() -> Result<u64> {
+    Ok(std::fs::read_to_string("/proc/self/status")?
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("VmHWM:")
+                .map(|v| v.trim().trim_end_matches(" kB").parse::<u64>().unwrap_or(0))
+        })
+        .unwrap_or(0))
+}
+
+const RECONCILE_PROFILES: usize = 100;
+const RECONCILE_PER_PROFILE: usize = 10_000;
+const RECONCILE_RUNS: usize = 3;
+
+/// Runs the rules + reconciliation child processes and tabulates them.
+fn reconcile_table() -> Result<String> {
+    let exe = std::env::current_exe()?;
+    let total = RECONCILE_PROFILES * RECONCILE_PER_PROFILE;
+    let mut runs: Vec<Vec<f64>> = Vec::new();
+    for _ in 0..RECONCILE_RUNS {
+        let out = std::process::Command::new(&exe)
+            .args([
+                "--reconcile-child",
+                &RECONCILE_PROFILES.to_string(),
+                &RECONCILE_PER_PROFILE.to_string(),
+            ])
+            .output()?;
+        anyhow::ensure!(
+            out.status.success(),
+            "reconcile child failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = String::from_utf8(out.stdout)?;
+        runs.push(
+            text.split_whitespace()
+                .map(str::parse)
+                .collect::<Result<Vec<f64>, _>>()?,
+        );
+    }
+    let median = |i: usize| {
+        let mut v: Vec<f64> = runs.iter().map(|r| r[i]).collect();
+        v.sort_by(f64::total_cmp);
+        (v[v.len() / 2], v[0], v[v.len() - 1])
+    };
+    let row = |what: &str, i: usize, peak: usize| {
+        let (m, lo, hi) = median(i);
+        let (p, _, _) = median(peak);
+        format!(
+            "| {what} | {m:.2} s | {lo:.2}–{hi:.2} s | {:.0} MiB |\n",
+            p / 1024.0
+        )
+    };
+    let (opened, _, _) = median(6);
+    let mut out = format!(
+        "\n### Rules + reconciliation: {total} subscriptions across {RECONCILE_PROFILES} profiles ({RECONCILE_RUNS} runs, child processes)\n\n\
+         | step | median | spread (min–max) | peak RSS during the step |\n|---|---:|---:|---:|\n"
+    );
+    out.push_str(&row(
+        "rules, first refresh (opens every candidate, one audit entry each)",
+        0,
+        3,
+    ));
+    out.push_str(&row("rules, steady refresh (nothing changed)", 1, 4));
+    out.push_str(&row(
+        "reconciliation (position per model and profile)",
+        2,
+        5,
+    ));
+    let (steady, _, _) = median(1);
+    let (reconcile, _, _) = median(2);
+    out.push_str(&format!(
+        "| **steady rules + reconciliation** | **{:.2} s** | | |\n\n\
+         The first refresh opened {opened:.0} candidates. Target: rules + reconciliation under 2 s.\n",
+        steady + reconcile
+    ));
+    Ok(out)
+}
+
+/// One measured rules + reconciliation run over a fresh SQLite file with
+/// `profiles` x `per_profile` SmartRecruiters-shaped subscriptions. Prints
+/// seconds (first refresh, steady refresh, reconciliation), the peak RSS in
+/// KiB during each, and the number of candidates the first refresh opened.
+async fn reconcile_child(profiles: usize, per_profile: usize) -> Result<()> {
+    use seatwarden::Account;
+    use seatwarden::rules::{DAY_MS, Exclusion, ReclamationRule};
+    use seatwarden::storage::{ProfileConnector, RefreshScope, Storage, Stream, Trigger};
+    use seatwarden::sync::now_ms;
+    const ROLES: [&str; 6] = [
+        "STANDARD",
+        "STANDARD",
+        "EXTENDED",
+        "RESTRICTED",
+        "ADMINISTRATOR",
+        "STANDARD",
+    ];
+    let dir = repo_root().join("target/bench-tmp");
+    std::fs::create_dir_all(&dir)?;
+    let path = dir.join(format!("reconcile-{}.db", std::process::id()));
+    let storage = Storage::open(&path).await?;
+    let now = now_ms();
+    let tenant = storage.ensure_tenant("bench", 0).await?;
+    let exclusions: Vec<Exclusion> = (0..10)
+        .map(|i| Exclusion::User {
+            principal: format!("user{i}@p0.example"),
+            active: true,
+            reason: "bench".into(),
+        })
+        .chain([Exclusion::Identifier {
+            connector: "smartrecruiters".into(),
+            identifier: "RESTRICTED".into(),
+            active: true,
+            reason: "bench".into(),
+        }])
+        .collect();
+    storage
+        .apply_exclusions(tenant, &exclusions, "bench", now)
+        .await?;
+    let entitlements: Vec<seatwarden::entitlements::Entitlement> = [
+        ("Standard", 500_000, "35.10", "month"),
+        ("Extended", 100_000, "99.99", "year"),
+        ("Administrator", 200_000, "1200.00", "year"),
+    ]
+    .into_iter()
+    .map(|(edition, quantity, cost, period)| {
+        seatwarden::entitlements::Draft {
+            name: format!("SR-{edition}"),
+            publisher: "SmartRecruiters".into(),
+            product: "SmartRecruiters".into(),
+            edition: edition.into(),
+            quantity,
+            unit_cost: cost.into(),
+            currency: "EUR".into(),
+            period: Some(period.into()),
+            start: "2000-01-01".into(),
+            end: "2999-12-31".into(),
+            renewal: None,
+        }
+        .check()
+        .map_err(|p| anyhow::anyhow!("{p:?}"))
+    })
+    .collect::<Result<_>>()?;
+    storage
+        .apply_entitlements(tenant, &entitlements, "bench", now)
+        .await?;
+    let mut records = Vec::new();
+    for p in 0..profiles {
+        let name = format!("p{p}");
+        let meta = ProfileConnector {
+            name: "smartrecruiters",
+            version: "0.2.0",
+            digest: "-",
+            base_url: "-",
+        };
+        let id = storage.ensure_profile(tenant, &name, &meta, now).await?;
+        let run = storage
+            .begin_or_resume(id, Stream::Users, None, Trigger::Manual, now)
+            .await?;
+        let accounts: Vec<Account> = (0..per_profile)
+            .map(|i| Account {
+                id: format!("{p}-{i}"),
+                principal: format!("user{i}@p{p}.example"),
+                display_name: None,
+                active: i % 50 != 0,
+                subscriptions: vec![if i % 100 == 7 {
+                    "CUSTOM_ROLE".to_string()
+                } else {
+                    ROLES[i % ROLES.len()].to_string()
+                }],
+                created_at: Some(now - 400 * DAY_MS),
+                // 10% idle 90 days, 5% never signed in, the rest recent.
+                last_active_at: match i % 20 {
+                    0 | 1 => Some(now - 90 * DAY_MS),
+                    2 => None,
+                    _ => Some(now - (i % 30) as i64 * DAY_MS),
+                },
+                attributes: vec![("department".into(), format!("d{}", i % 12))],
+            })
+            .collect();
+        for page in accounts.chunks(1000) {
+            storage
+                .upsert_accounts_page(id, run.run_id, page, None, now)
+                .await?;
+        }
+        storage.finish_users_run(id, run.run_id, now).await?;
+        records.push((id, name));
+    }
+    let rule = ReclamationRule::default();
+    let reset_peak = || std::fs::write("/proc/self/clear_refs", "5");
+    let refresh_all = || async {
+        let mut opened = 0;
+        for (id, name) in &records {
+            let scope = RefreshScope {
+                tenant,
+                profile: *id,
+                profile_name: name,
+                connector: "smartrecruiters",
+                credential_account: None,
+                actor: "bench",
+                now,
+            };
+            let stored = storage.exclusions(tenant).await?;
+            opened += storage
+                .refresh_candidates(scope, &rule, &stored)
+                .await?
+                .opened;
+        }
+        anyhow::Ok(opened)
+    };
+    reset_peak()?;
+    let t = Instant::now();
+    let opened = refresh_all().await?;
+    let first = t.elapsed();
+    let first_peak = peak_rss_kib()?;
+    reset_peak()?;
+    let t = Instant::now();
+    let again = refresh_all().await?;
+    let steady = t.elapsed();
+    let steady_peak = peak_rss_kib()?;
+    anyhow::ensure!(again == 0, "a steady refresh opened {again}");
+    reset_peak()?;
+    let t = Instant::now();
+    let today = jiff::Timestamp::from_millisecond(now)?
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .date();
+    let position =
+        seatwarden::reconciliation::reconcile(&storage, tenant, today, &jiff::tz::TimeZone::UTC)
+            .await?;
+    let reconcile = t.elapsed();
+    let reconcile_peak = peak_rss_kib()?;
+    let used: u64 = position.models.iter().map(|m| m.used).sum();
+    anyhow::ensure!(used > 0, "nothing reconciled");
+    drop(storage);
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    }
+    println!(
+        "{} {} {} {first_peak} {steady_peak} {reconcile_peak} {opened}",
+        first.as_secs_f64(),
+        steady.as_secs_f64(),
+        reconcile.as_secs_f64()
+    );
+    Ok(())
 }

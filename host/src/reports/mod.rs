@@ -1,10 +1,12 @@
-//! Reports over the stored subscriptions of a tenant. So far: the
-//! identifiers with no software model (`seatwarden report unrecognized`),
-//! which cannot be priced until an administrator maps them.
+//! Reports over a tenant's stored subscriptions: the identifiers with no
+//! software model (here), the compliance position and savings of a
+//! reconciliation run (`compliance`), the distribution of days since last
+//! activity (`activity`) and spend by an attribute (`spend`).
 //!
-//! Each report is computed into plain rows here and written by one function
-//! per report in each format (terminal table, JSON, CSV with a header row),
-//! so every format carries the same figures.
+//! Each report is computed into plain rows and written by one function per
+//! report in each format (terminal table, JSON, CSV with a header row), so
+//! every format carries the same figures. Amounts are written as exact
+//! decimal strings with their currency.
 
 use crate::models::Catalog;
 use crate::storage::{Storage, TenantId};
@@ -12,6 +14,17 @@ use anyhow::Result;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
+
+pub mod activity;
+pub mod compliance;
+pub mod spend;
+
+/// Writes `value` as indented JSON with a final newline.
+fn write_json(value: &impl Serialize, out: &mut dyn Write) -> Result<()> {
+    serde_json::to_writer_pretty(&mut *out, value)?;
+    writeln!(out)?;
+    Ok(())
+}
 
 /// How a report is written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -76,10 +89,7 @@ pub fn write_unrecognized(
     out: &mut dyn Write,
 ) -> Result<()> {
     match format {
-        OutputFormat::Json => {
-            serde_json::to_writer_pretty(&mut *out, rows)?;
-            writeln!(out)?;
-        }
+        OutputFormat::Json => write_json(&rows, out)?,
         OutputFormat::Csv => {
             let mut csv = csv::Writer::from_writer(out);
             csv.write_record(["connector", "identifier", "subscriptions", "profiles"])?;

@@ -1,0 +1,158 @@
+//! What reconciliation and the usage reports read, and the reconciliation
+//! runs they keep. Subscriptions are streamed row by row (a tenant may have
+//! millions), never loaded as a whole.
+
+use super::{ProfileId, Storage, TenantId, Trigger};
+use anyhow::{Context, Result};
+use futures_util::TryStreamExt;
+use sqlx::Row;
+
+/// One active subscription still at the vendor, as the scan passes it on.
+pub struct LiveSubscription<'r> {
+    pub account_id: &'r str,
+    pub principal: &'r str,
+    pub identifiers: Vec<String>,
+    /// The connector's attributes as stored: a JSON array of `[name, value]`.
+    pub attributes_json: &'r str,
+    pub last_active_at: Option<i64>,
+}
+
+/// A closed-complete candidate not undone since: a right reclaimed.
+pub struct Reclaimed {
+    pub deactivated_at: i64,
+    pub identifiers: Vec<String>,
+}
+
+/// A kept reconciliation run.
+#[derive(Clone, Debug)]
+pub struct ReconciliationRun {
+    pub id: i64,
+    pub trigger: String,
+    pub started_at: i64,
+    pub finished_at: i64,
+    pub as_of: String,
+    /// The position as JSON (see `crate::reconciliation::Position`).
+    pub position: String,
+}
+
+/// A reconciliation run to keep.
+pub struct NewReconciliationRun<'a> {
+    pub trigger: Trigger,
+    pub started_at: i64,
+    pub finished_at: i64,
+    pub as_of: &'a str,
+    pub position: &'a str,
+}
+
+impl Storage {
+    /// Calls `each` for every active subscription of `profile` that is
+    /// still at the vendor, in no particular order.
+    pub async fn scan_live_subscriptions(
+        &self,
+        profile: ProfileId,
+        mut each: impl FnMut(LiveSubscription<'_>) -> Result<()>,
+    ) -> Result<()> {
+        let mut rows = sqlx::query(
+            "SELECT account_id, principal, identifiers, attributes, last_active_at
+             FROM subscriptions WHERE profile_id = ? AND active = TRUE AND gone_at IS NULL",
+        )
+        .bind(profile.0)
+        .fetch(&self.pool);
+        while let Some(row) = rows.try_next().await? {
+            let account_id: &str = row.try_get("account_id")?;
+            let identifiers = serde_json::from_str(row.try_get("identifiers")?)
+                .with_context(|| format!("stored identifiers of account {account_id}"))?;
+            each(LiveSubscription {
+                account_id,
+                principal: row.try_get("principal")?,
+                identifiers,
+                attributes_json: row.try_get("attributes")?,
+                last_active_at: row.try_get("last_active_at")?,
+            })?;
+        }
+        Ok(())
+    }
+
+    /// The accounts of `profile` with an open removal candidate.
+    pub async fn open_candidate_accounts(&self, profile: ProfileId) -> Result<Vec<String>> {
+        Ok(sqlx::query_scalar(
+            "SELECT account_id FROM removal_candidates WHERE profile_id = ? AND closed_at IS NULL",
+        )
+        .bind(profile.0)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// The rights `profile` reclaimed and did not give back: candidates
+    /// closed complete (deactivated through Seatwarden) and not reactivated.
+    pub async fn reclaimed(&self, profile: ProfileId) -> Result<Vec<Reclaimed>> {
+        let rows = sqlx::query(
+            "SELECT COALESCE(c.deactivated_at, c.closed_at) AS at, s.identifiers
+             FROM removal_candidates c
+             JOIN subscriptions s ON s.profile_id = c.profile_id AND s.account_id = c.account_id
+             WHERE c.profile_id = ? AND c.state = 'closed-complete' AND c.reactivated_at IS NULL",
+        )
+        .bind(profile.0)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(Reclaimed {
+                    deactivated_at: row.try_get("at")?,
+                    identifiers: serde_json::from_str(row.try_get("identifiers")?)
+                        .context("stored identifiers of a reclaimed account")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Keeps a reconciliation run; returns its id.
+    pub async fn record_reconciliation(
+        &self,
+        tenant: TenantId,
+        run: &NewReconciliationRun<'_>,
+    ) -> Result<i64> {
+        let mut tx = self.write().await?;
+        let id = sqlx::query_scalar(
+            "INSERT INTO reconciliation_runs (tenant_id, trigger_kind, started_at, finished_at, as_of, position)
+             VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+        )
+        .bind(tenant.0)
+        .bind(run.trigger.as_str())
+        .bind(run.started_at)
+        .bind(run.finished_at)
+        .bind(run.as_of)
+        .bind(run.position)
+        .fetch_one(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// The tenant's newest reconciliation runs, newest first.
+    pub async fn reconciliation_runs(
+        &self,
+        tenant: TenantId,
+        limit: i64,
+    ) -> Result<Vec<ReconciliationRun>> {
+        let rows = sqlx::query(
+            "SELECT id, trigger_kind, started_at, finished_at, as_of, position
+             FROM reconciliation_runs WHERE tenant_id = ? ORDER BY id DESC LIMIT ?",
+        )
+        .bind(tenant.0)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|row| ReconciliationRun {
+                id: row.get("id"),
+                trigger: row.get("trigger_kind"),
+                started_at: row.get("started_at"),
+                finished_at: row.get("finished_at"),
+                as_of: row.get("as_of"),
+                position: row.get("position"),
+            })
+            .collect())
+    }
+}
