@@ -29,7 +29,7 @@ use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 
 /// How a model's rights in use compare with the rights owned.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -190,8 +190,6 @@ impl Lookup {
 
 /// One live subscription as reconciliation sees it.
 struct Seen<'a, 'r> {
-    /// Index into the tenant's profiles.
-    profile: usize,
     subscription: &'a LiveSubscription<'r>,
     /// The models its identifiers map to, each once.
     models: &'a [usize],
@@ -199,22 +197,16 @@ struct Seen<'a, 'r> {
     excluded: bool,
 }
 
-/// What walking a tenant's subscriptions found besides what `each` saw.
-struct Walked {
-    lookup: Lookup,
-    /// Live subscriptions with an identifier no model covers.
-    unrecognized: u64,
-}
-
-/// Streams every live subscription of every profile of the tenant through
-/// `each`, with its models and whether an exclusion spares it.
+/// Streams every live subscription of every profile of the tenant that has
+/// a model through `each`, with its models and whether an exclusion spares
+/// it (for views that need each account, like spend by attribute).
 async fn walk(
     storage: &Storage,
     tenant: TenantId,
     profiles: &[ProfileRecord],
     models: &mut Models,
     mut each: impl FnMut(Seen<'_, '_>),
-) -> Result<Walked> {
+) -> Result<()> {
     let mut lookup = Lookup {
         catalog: Catalog::new(storage.model_mappings(tenant).await?),
         cache: HashMap::new(),
@@ -225,28 +217,24 @@ async fn walk(
         .into_iter()
         .filter(Exclusion::is_active)
         .collect();
-    let mut unrecognized = 0u64;
     let mut row_models: Vec<usize> = Vec::new();
-    for (index, profile) in profiles.iter().enumerate() {
+    for profile in profiles {
         let connector = profile.connector.name.as_str();
         storage
             .scan_live_subscriptions(profile.id, |sub| {
                 row_models.clear();
-                let mut unmapped = false;
                 for identifier in &sub.identifiers {
-                    match lookup.model_of(connector, identifier, models) {
-                        Some(m) if !row_models.contains(&m) => row_models.push(m),
-                        Some(_) => {}
-                        None => unmapped = true,
+                    if let Some(m) = lookup.model_of(connector, identifier, models)
+                        && !row_models.contains(&m)
+                    {
+                        row_models.push(m);
                     }
                 }
-                unrecognized += u64::from(unmapped);
                 if !row_models.is_empty() {
                     let excluded = exclusions
                         .iter()
                         .any(|e| e.matches(connector, sub.principal, &sub.identifiers));
                     each(Seen {
-                        profile: index,
                         subscription: &sub,
                         models: &row_models,
                         excluded,
@@ -256,10 +244,7 @@ async fn walk(
             })
             .await?;
     }
-    Ok(Walked {
-        lookup,
-        unrecognized,
-    })
+    Ok(())
 }
 
 /// The entitlements in force on `day`, their models interned.
@@ -303,33 +288,69 @@ pub async fn reconcile(
     zone: &TimeZone,
 ) -> Result<Position> {
     let profiles = storage.profiles(tenant).await?;
-    let mut open: Vec<HashSet<String>> = Vec::new();
-    for profile in &profiles {
-        let accounts = storage.open_candidate_accounts(profile.id).await?;
-        open.push(accounts.into_iter().collect());
-    }
+    let exclusions: Vec<Exclusion> = storage
+        .exclusions(tenant)
+        .await?
+        .into_iter()
+        .filter(Exclusion::is_active)
+        .collect();
+    let excluded_principals: Vec<String> = exclusions
+        .iter()
+        .filter_map(|e| match e {
+            Exclusion::User { principal, .. } => Some(principal.to_ascii_lowercase()),
+            Exclusion::Identifier { .. } => None,
+        })
+        .collect();
+    let mut lookup = Lookup {
+        catalog: Catalog::new(storage.model_mappings(tenant).await?),
+        cache: HashMap::new(),
+    };
     let mut models = Models::default();
+    let mut unrecognized = 0u64;
     // tallies[profile][model]
     let mut tallies: Vec<Vec<Tally>> = vec![Vec::new(); profiles.len()];
-    let mut walked = walk(storage, tenant, &profiles, &mut models, |seen| {
-        let row = &mut tallies[seen.profile];
-        if let Some(&max) = seen.models.iter().max()
-            && row.len() <= max
-        {
-            row.resize(max + 1, Tally::default());
-        }
-        let candidate = !seen.excluded && open[seen.profile].contains(seen.subscription.account_id);
-        for &m in seen.models {
-            let tally = &mut row[m];
-            if seen.excluded {
-                tally.excluded += 1;
+    for (index, profile) in profiles.iter().enumerate() {
+        let connector = profile.connector.name.as_str();
+        let spared: HashMap<String, (u64, u64)> = storage
+            .live_subscription_groups(profile.id, Some(&excluded_principals))
+            .await?
+            .into_iter()
+            .map(|g| (g.raw, (g.subscriptions, g.open_candidates)))
+            .collect();
+        for group in storage.live_subscription_groups(profile.id, None).await? {
+            let mut group_models: Vec<usize> = Vec::new();
+            let mut unmapped = false;
+            for identifier in &group.identifiers {
+                match lookup.model_of(connector, identifier, &mut models) {
+                    Some(m) if !group_models.contains(&m) => group_models.push(m),
+                    Some(_) => {}
+                    None => unmapped = true,
+                }
+            }
+            if unmapped {
+                unrecognized += group.subscriptions;
+            }
+            // Spared by an identifier exclusion: the whole group; by a user
+            // exclusion: the accounts the second query found.
+            let (excluded, excluded_open) = if exclusions.iter().any(|e| {
+                matches!(e, Exclusion::Identifier { .. })
+                    && e.matches(connector, "", &group.identifiers)
+            }) {
+                (group.subscriptions, group.open_candidates)
             } else {
-                tally.used += 1;
-                tally.open_candidates += u64::from(candidate);
+                spared.get(&group.raw).copied().unwrap_or((0, 0))
+            };
+            let row = &mut tallies[index];
+            for &m in &group_models {
+                if row.len() <= m {
+                    row.resize(m + 1, Tally::default());
+                }
+                row[m].excluded += excluded;
+                row[m].used += group.subscriptions - excluded;
+                row[m].open_candidates += group.open_candidates - excluded_open;
             }
         }
-    })
-    .await?;
+    }
     // (month, model index) -> rights reclaimed
     let mut reclaimed: BTreeMap<(String, usize), u64> = BTreeMap::new();
     for profile in &profiles {
@@ -340,10 +361,7 @@ pub async fn reconcile(
                 .to_string();
             let mut counted: Vec<usize> = Vec::new();
             for identifier in &right.identifiers {
-                if let Some(m) =
-                    walked
-                        .lookup
-                        .model_of(&profile.connector.name, identifier, &mut models)
+                if let Some(m) = lookup.model_of(&profile.connector.name, identifier, &mut models)
                     && !counted.contains(&m)
                 {
                     counted.push(m);
@@ -459,7 +477,7 @@ pub async fn reconcile(
         profiles: usage,
         savings,
         totals: totals.into_values().collect(),
-        unrecognized_subscriptions: walked.unrecognized,
+        unrecognized_subscriptions: unrecognized,
     })
 }
 

@@ -584,7 +584,14 @@ fn document(table: &str) -> String {
          row isolates what the policy itself costs.\n\
          - *list-users through the sandbox*: what one page of a sync costs end to end on loopback.\n\
          - *Sync throughput*: each run is a child process that starts the fake, makes one unmeasured pass\n  \
-         over every page (warm-up, for both paths alike), then times a full sync into a fresh SQLite file.\n\n\
+         over every page (warm-up, for both paths alike), then times a full sync into a fresh SQLite file.\n\
+         - *Rules + reconciliation*: each run is a child process that fills a fresh SQLite file with 100\n  \
+         SmartRecruiters-shaped profiles of 10,000 subscriptions (2% inactive, 1% of an unmapped role, 10%\n  \
+         idle 90 days, 5% never signed in, 10 user exclusions and an identifier exclusion, three\n  \
+         entitlements), then times the candidates refresh of every profile (`refresh_candidates`, the\n  \
+         rules engine as the scheduler runs it) twice (the first opens every candidate with its audit\n  \
+         entry, the second finds nothing to change) and one reconciliation (`reconciliation::reconcile`).\n  \
+         Peak RSS is reset before each step (`/proc/self/clear_refs`).\n\n\
          ## Notes from profiling (2026-11-22, timers around each part of the 100,000-user sync)\n\n\
          - Before batching, SQLite upserts took about 0.8 s of the native path's 1.3 s: storage, not the\n  \
          sandbox, dominated a sync. Fetching and decoding the 1,000 pages took about 0.57 s natively and 0.75 s through the\n  \
