@@ -54,8 +54,12 @@ pub struct RefreshReport {
     pub skipped: usize,
     /// Open candidates that stay open.
     pub still_open: usize,
-    /// Accounts spared by an exclusion, by the exclusion's description.
+    /// Idle accounts (past the rule's threshold, or never active) spared
+    /// by an exclusion, by the exclusion's description. Recently active
+    /// accounts are not looked at, so they are not counted.
     pub excluded: HashMap<String, usize>,
+    /// Idle accounts spared as protected (administrators, the credentials'
+    /// own account, the rule's protected list).
     pub protected: usize,
     /// Candidates the rule would have opened with `create_candidates` off.
     pub measured_only: usize,
@@ -474,7 +478,10 @@ impl Storage {
         rule: &ReclamationRule,
         exclusions: &[Exclusion],
     ) -> Result<RefreshReport> {
-        let accounts = self.subscriptions(scope.profile).await?;
+        let idle_before = scope.now - i64::from(rule.threshold_days) * crate::rules::DAY_MS;
+        let accounts = self
+            .refresh_subscriptions(scope.profile, idle_before)
+            .await?;
         let open: HashMap<String, Candidate> = self
             .candidates(scope.profile, false)
             .await?

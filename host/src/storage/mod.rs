@@ -691,6 +691,36 @@ impl Storage {
         rows.iter().map(subscription_from_row).collect()
     }
 
+    /// What a candidates refresh has to look at, by principal: live
+    /// accounts idle since `idle_before` (last activity at or before it, or
+    /// none recorded) and every account with an open candidate. The rest
+    /// (recently active, or inactive with no candidate) cannot change a
+    /// candidate, so they are left in the database: at a million
+    /// subscriptions loading them all was most of a refresh.
+    pub async fn refresh_subscriptions(
+        &self,
+        profile: ProfileId,
+        idle_before: i64,
+    ) -> Result<Vec<StoredSubscription>> {
+        let rows = sqlx::query(
+            "SELECT account_id, principal, display_name, active, identifiers, attributes, created_at, last_active_at,
+                    last_active_source, first_seen_at, last_seen_at, gone_at, reactivated_at
+             FROM subscriptions s
+             WHERE s.profile_id = ? AND (
+                 (s.active = TRUE AND s.gone_at IS NULL
+                  AND (s.last_active_at IS NULL OR s.last_active_at <= ?))
+                 OR EXISTS (SELECT 1 FROM removal_candidates c
+                            WHERE c.profile_id = s.profile_id AND c.account_id = s.account_id
+                              AND c.closed_at IS NULL))
+             ORDER BY principal, account_id",
+        )
+        .bind(profile.0)
+        .bind(idle_before)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(subscription_from_row).collect()
+    }
+
     /// A profile's job runs, newest first.
     pub async fn job_runs(&self, profile: ProfileId) -> Result<Vec<JobRun>> {
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
