@@ -368,48 +368,38 @@ impl Profiles<'_> {
     /// the missing ones, updates the changed ones, and reports the rest.
     /// Running it twice changes nothing the second time.
     pub async fn apply(&self) -> Result<Vec<Applied>> {
-        let wanted_exclusions =
-            crate::reclamation::configured_exclusions(self.app, &self.tenant_name);
-        let mut report: Vec<Applied> = self
-            .app
-            .storage
-            .apply_exclusions(self.tenant, &wanted_exclusions, &self.actor, now_ms())
-            .await?
-            .into_iter()
-            .map(Applied::TenantSetting)
-            .collect();
-        let wanted_models: Vec<_> = self
-            .app
-            .config
-            .models
-            .iter()
-            .filter(|m| m.tenant == self.tenant_name)
-            .map(|m| m.mapping.clone())
-            .collect();
-        report.extend(
-            self.app
-                .storage
-                .apply_model_mappings(self.tenant, &wanted_models, &self.actor, now_ms())
-                .await?
-                .into_iter()
-                .map(Applied::TenantSetting),
+        // The tenant-wide settings first, in one moment.
+        let (config, storage, at) = (&self.app.config, &self.app.storage, now_ms());
+        let name = self.tenant_name.as_str();
+        let mut changes = storage
+            .apply_exclusions(
+                self.tenant,
+                &tenant_entries(&config.exclusions, name, |e| (&e.tenant, &e.exclusion)),
+                &self.actor,
+                at,
+            )
+            .await?;
+        changes.extend(
+            storage
+                .apply_model_mappings(
+                    self.tenant,
+                    &tenant_entries(&config.models, name, |m| (&m.tenant, &m.mapping)),
+                    &self.actor,
+                    at,
+                )
+                .await?,
         );
-        let wanted_entitlements: Vec<_> = self
-            .app
-            .config
-            .entitlements
-            .iter()
-            .filter(|e| e.tenant == self.tenant_name)
-            .map(|e| e.entitlement.clone())
-            .collect();
-        report.extend(
-            self.app
-                .storage
-                .apply_entitlements(self.tenant, &wanted_entitlements, &self.actor, now_ms())
-                .await?
-                .into_iter()
-                .map(Applied::TenantSetting),
+        changes.extend(
+            storage
+                .apply_entitlements(
+                    self.tenant,
+                    &tenant_entries(&config.entitlements, name, |e| (&e.tenant, &e.entitlement)),
+                    &self.actor,
+                    at,
+                )
+                .await?,
         );
+        let mut report: Vec<Applied> = changes.into_iter().map(Applied::TenantSetting).collect();
         let wanted: Vec<_> = self
             .app
             .config
@@ -605,4 +595,18 @@ fn diff(old: &ProfileSettings, new: &ProfileSettings) -> Vec<String> {
         ));
     }
     changes
+}
+
+/// The entries of a tenant-wide configuration list (`[[exclusions]]`,
+/// `[[models]]`, `[[entitlements]]`) that belong to `tenant`.
+fn tenant_entries<T, U: Clone>(
+    list: &[T],
+    tenant: &str,
+    split: impl Fn(&T) -> (&String, &U),
+) -> Vec<U> {
+    list.iter()
+        .map(split)
+        .filter(|(of, _)| of.as_str() == tenant)
+        .map(|(_, entry)| entry.clone())
+        .collect()
 }

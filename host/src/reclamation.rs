@@ -15,7 +15,7 @@
 
 use crate::app::App;
 use crate::candidate_state::Decision;
-use crate::rules::{Exclusion, ReclamationRule};
+use crate::rules::ReclamationRule;
 use crate::storage::{
     AuditNote, Candidate, CandidateState, JobKind, OneShotJob, ProfileRecord, ProfileStatus,
     RefreshReport, RefreshScope, Storage, Trigger,
@@ -52,16 +52,6 @@ pub fn configured_rule(app: &App, record: &ProfileRecord) -> ReclamationRule {
         .filter(|p| p.tenant == record.tenant_name)
         .map(|p| p.rule.clone())
         .unwrap_or_default()
-}
-
-/// The configuration file's exclusions of a tenant (what `apply` stores).
-pub fn configured_exclusions(app: &App, tenant: &str) -> Vec<Exclusion> {
-    app.config
-        .exclusions
-        .iter()
-        .filter(|e| e.tenant == tenant)
-        .map(|e| e.exclusion.clone())
-        .collect()
 }
 
 /// What a refresh changed, and the line that says so.

@@ -167,6 +167,35 @@ struct Lookup {
 }
 
 impl Lookup {
+    /// The tenant's mappings over the built-in models, nothing cached yet.
+    async fn of_tenant(storage: &Storage, tenant: TenantId) -> Result<Lookup> {
+        Ok(Lookup {
+            catalog: Catalog::new(storage.model_mappings(tenant).await?),
+            cache: HashMap::new(),
+        })
+    }
+
+    /// Puts the models `identifiers` map to into `found`, each once;
+    /// returns whether any identifier has no model.
+    fn models_of(
+        &mut self,
+        connector: &str,
+        identifiers: &[String],
+        models: &mut Models,
+        found: &mut Vec<usize>,
+    ) -> bool {
+        found.clear();
+        let mut unmapped = false;
+        for identifier in identifiers {
+            match self.model_of(connector, identifier, models) {
+                Some(m) if !found.contains(&m) => found.push(m),
+                Some(_) => {}
+                None => unmapped = true,
+            }
+        }
+        unmapped
+    }
+
     fn model_of(
         &mut self,
         connector: &str,
@@ -197,6 +226,16 @@ struct Seen<'a, 'r> {
     excluded: bool,
 }
 
+/// The tenant's exclusions that are switched on.
+async fn active_exclusions(storage: &Storage, tenant: TenantId) -> Result<Vec<Exclusion>> {
+    Ok(storage
+        .exclusions(tenant)
+        .await?
+        .into_iter()
+        .filter(Exclusion::is_active)
+        .collect())
+}
+
 /// Streams every live subscription of every profile of the tenant that has
 /// a model through `each`, with its models and whether an exclusion spares
 /// it (for views that need each account, like spend by attribute).
@@ -207,29 +246,14 @@ async fn walk(
     models: &mut Models,
     mut each: impl FnMut(Seen<'_, '_>),
 ) -> Result<()> {
-    let mut lookup = Lookup {
-        catalog: Catalog::new(storage.model_mappings(tenant).await?),
-        cache: HashMap::new(),
-    };
-    let exclusions: Vec<Exclusion> = storage
-        .exclusions(tenant)
-        .await?
-        .into_iter()
-        .filter(Exclusion::is_active)
-        .collect();
+    let mut lookup = Lookup::of_tenant(storage, tenant).await?;
+    let exclusions = active_exclusions(storage, tenant).await?;
     let mut row_models: Vec<usize> = Vec::new();
     for profile in profiles {
         let connector = profile.connector.name.as_str();
         storage
             .scan_live_subscriptions(profile.id, |sub| {
-                row_models.clear();
-                for identifier in &sub.identifiers {
-                    if let Some(m) = lookup.model_of(connector, identifier, models)
-                        && !row_models.contains(&m)
-                    {
-                        row_models.push(m);
-                    }
-                }
+                lookup.models_of(connector, &sub.identifiers, models, &mut row_models);
                 if !row_models.is_empty() {
                     let excluded = exclusions
                         .iter()
@@ -288,12 +312,7 @@ pub async fn reconcile(
     zone: &TimeZone,
 ) -> Result<Position> {
     let profiles = storage.profiles(tenant).await?;
-    let exclusions: Vec<Exclusion> = storage
-        .exclusions(tenant)
-        .await?
-        .into_iter()
-        .filter(Exclusion::is_active)
-        .collect();
+    let exclusions = active_exclusions(storage, tenant).await?;
     let excluded_principals: Vec<String> = exclusions
         .iter()
         .filter_map(|e| match e {
@@ -301,11 +320,9 @@ pub async fn reconcile(
             Exclusion::Identifier { .. } => None,
         })
         .collect();
-    let mut lookup = Lookup {
-        catalog: Catalog::new(storage.model_mappings(tenant).await?),
-        cache: HashMap::new(),
-    };
+    let mut lookup = Lookup::of_tenant(storage, tenant).await?;
     let mut models = Models::default();
+    let mut group_models: Vec<usize> = Vec::new();
     let mut unrecognized = 0u64;
     // tallies[profile][model]
     let mut tallies: Vec<Vec<Tally>> = vec![Vec::new(); profiles.len()];
@@ -318,16 +335,12 @@ pub async fn reconcile(
             .map(|g| (g.raw, (g.subscriptions, g.open_candidates)))
             .collect();
         for group in storage.live_subscription_groups(profile.id, None).await? {
-            let mut group_models: Vec<usize> = Vec::new();
-            let mut unmapped = false;
-            for identifier in &group.identifiers {
-                match lookup.model_of(connector, identifier, &mut models) {
-                    Some(m) if !group_models.contains(&m) => group_models.push(m),
-                    Some(_) => {}
-                    None => unmapped = true,
-                }
-            }
-            if unmapped {
+            if lookup.models_of(
+                connector,
+                &group.identifiers,
+                &mut models,
+                &mut group_models,
+            ) {
                 unrecognized += group.subscriptions;
             }
             // Spared by an identifier exclusion: the whole group; by a user
@@ -359,21 +372,19 @@ pub async fn reconcile(
                 .to_zoned(zone.clone())
                 .strftime("%Y-%m")
                 .to_string();
-            let mut counted: Vec<usize> = Vec::new();
-            for identifier in &right.identifiers {
-                if let Some(m) = lookup.model_of(&profile.connector.name, identifier, &mut models)
-                    && !counted.contains(&m)
-                {
-                    counted.push(m);
-                    *reclaimed.entry((month.clone(), m)).or_default() += 1;
-                }
+            lookup.models_of(
+                &profile.connector.name,
+                &right.identifiers,
+                &mut models,
+                &mut group_models,
+            );
+            for &m in &group_models {
+                *reclaimed.entry((month.clone(), m)).or_default() += 1;
             }
         }
     }
     let in_force = in_force(storage, tenant, as_of, &mut models).await?;
     let prices = unit_prices(&models, &in_force)?;
-    let at = times;
-
     let mut totals: BTreeMap<String, Totals> = BTreeMap::new();
     let mut add = |money: &Option<Money>, pick: fn(&mut Totals) -> &mut Decimal| {
         if let Some(m) = money {
@@ -402,8 +413,8 @@ pub async fn reconcile(
                 used: tally.used,
                 excluded: tally.excluded,
                 open_candidates: tally.open_candidates,
-                annual_cost: at(&prices[m], tally.used),
-                potential_savings: at(&prices[m], tally.open_candidates),
+                annual_cost: times(&prices[m], tally.used),
+                potential_savings: times(&prices[m], tally.open_candidates),
             });
         }
     }
@@ -444,10 +455,10 @@ pub async fn reconcile(
             shortfall,
             open_candidates,
             unit_price: prices[m].clone(),
-            true_up_cost: at(&prices[m], shortfall),
-            over_licensed: at(&prices[m], available),
-            potential_savings: at(&prices[m], open_candidates),
-            annual_cost: at(&prices[m], used),
+            true_up_cost: times(&prices[m], shortfall),
+            over_licensed: times(&prices[m], available),
+            potential_savings: times(&prices[m], open_candidates),
+            annual_cost: times(&prices[m], used),
         };
         add(&position.annual_cost, |t| &mut t.annual_cost);
         add(&position.true_up_cost, |t| &mut t.true_up_cost);
@@ -458,7 +469,7 @@ pub async fn reconcile(
 
     let mut savings = Vec::new();
     for ((month, m), count) in reclaimed {
-        let annual_savings = at(&prices[m], count);
+        let annual_savings = times(&prices[m], count);
         add(&annual_savings, |t| &mut t.actual_savings);
         savings.push(MonthlySavings {
             month,
@@ -536,6 +547,14 @@ impl Run {
     }
 }
 
+/// The calendar day `now` (epoch ms) falls on in `zone`: the day figures
+/// are reconciled as of.
+pub fn day(now: i64, zone: &TimeZone) -> Result<Date> {
+    Ok(jiff::Timestamp::from_millisecond(now)?
+        .to_zoned(zone.clone())
+        .date())
+}
+
 /// Reconciles the tenant at `now` and keeps the run. The day and the
 /// months are taken in `zone`.
 pub async fn run(
@@ -545,9 +564,7 @@ pub async fn run(
     now: i64,
     zone: &TimeZone,
 ) -> Result<Run> {
-    let as_of = jiff::Timestamp::from_millisecond(now)?
-        .to_zoned(zone.clone())
-        .date();
+    let as_of = day(now, zone)?;
     let position = reconcile(storage, tenant, as_of, zone).await?;
     let finished_at = crate::sync::now_ms().max(now);
     let json = serde_json::to_string(&position)?;

@@ -141,6 +141,9 @@ impl Default for SchedulerOptions {
 pub struct Scheduler {
     /// What every profile's task shares; each task gets a clone.
     shared: Worker,
+    /// The configured tenants by id, once their reconciliation schedule
+    /// is stored (the configuration does not change while this runs).
+    tenants: tokio::sync::OnceCell<std::collections::HashMap<TenantId, String>>,
 }
 
 impl Scheduler {
@@ -155,6 +158,7 @@ impl Scheduler {
                 slots,
                 running: Arc::default(),
             },
+            tenants: tokio::sync::OnceCell::new(),
         }
     }
 
@@ -215,15 +219,15 @@ impl Scheduler {
     /// Claims due jobs profile by profile and spawns one task per profile.
     async fn start_due(&self, tasks: &mut JoinSet<Vec<JobOutcome>>) -> Result<()> {
         let now = self.shared.clock.now();
+        self.start_due_reconciliations(now, tasks).await?;
         let mut by_profile: BTreeMap<ProfileId, Vec<ScheduledJob>> = BTreeMap::new();
         for job in self.shared.app.storage.due_jobs(now).await? {
             by_profile.entry(job.profile).or_default().push(job);
         }
         if by_profile.is_empty() {
-            return self.start_due_reconciliations(now, tasks).await;
+            return Ok(());
         }
         let published = self.shared.app.storage.published_profiles().await?;
-        self.start_due_reconciliations(now, tasks).await?;
         for (profile_id, mut jobs) in by_profile {
             let Some(record) = published.iter().find(|p| p.id == profile_id).cloned() else {
                 continue;
@@ -254,8 +258,8 @@ impl Scheduler {
         Ok(())
     }
 
-    /// Keeps each configured tenant's weekly reconciliation scheduled, and
-    /// starts the due ones of tenants with a published profile. A due run
+    /// Stores each configured tenant's weekly reconciliation schedule (once
+    /// per scheduler), and starts the due ones of tenants with a published profile. A due run
     /// is claimed in the database first, so of several host processes only
     /// one runs it; missed runs collapse into one.
     async fn start_due_reconciliations(
@@ -269,20 +273,26 @@ impl Scheduler {
         let next = CronSchedule::parse(&settings.reconcile_cron)
             .map_err(anyhow::Error::msg)?
             .next_after(now, &settings.time_zone)?;
-        let mut names = std::collections::HashMap::new();
-        for name in app.config.tenants.keys() {
-            let tenant = app.storage.ensure_tenant(name, now).await?;
-            app.storage
-                .ensure_tenant_job(
-                    tenant,
-                    kind,
-                    &settings.reconcile_cron,
-                    &settings.zone_name(),
-                    next,
-                )
-                .await?;
-            names.insert(tenant, name.clone());
-        }
+        let names = self
+            .tenants
+            .get_or_try_init(|| async {
+                let mut names = std::collections::HashMap::new();
+                for name in app.config.tenants.keys() {
+                    let tenant = app.storage.ensure_tenant(name, now).await?;
+                    app.storage
+                        .ensure_tenant_job(
+                            tenant,
+                            kind,
+                            &settings.reconcile_cron,
+                            &settings.zone_name(),
+                            next,
+                        )
+                        .await?;
+                    names.insert(tenant, name.clone());
+                }
+                anyhow::Ok(names)
+            })
+            .await?;
         for (tenant, job, due) in app.storage.due_tenant_jobs(now).await? {
             let Some(name) = names.get(&tenant).cloned() else {
                 continue; // no longer configured

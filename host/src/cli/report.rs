@@ -145,9 +145,7 @@ pub async fn run(
             Ok(())
         }
         ReportCommand::Spend { by, format } => {
-            let today = jiff::Timestamp::from_millisecond(now_ms())?
-                .to_zoned(zone.clone())
-                .date();
+            let today = reconciliation::day(now_ms(), zone)?;
             let rows = reconciliation::spend_by(&app.storage, tenant, today, &by).await?;
             table_heading(&format, &mut out)?;
             spend::write_spend(&by, &rows, format.output(), &mut out)

@@ -19,6 +19,14 @@ fn heading(run: &Run) -> String {
     )
 }
 
+/// The width of a table's model column: its longest name.
+fn model_width<'a>(models: impl Iterator<Item = &'a crate::models::SoftwareModel>) -> usize {
+    models
+        .map(|m| m.to_string().chars().count())
+        .max()
+        .unwrap_or(5)
+}
+
 fn timestamp(ms: i64) -> String {
     jiff::Timestamp::from_millisecond(ms).map_or_else(|_| ms.to_string(), |t| t.to_string())
 }
@@ -159,14 +167,12 @@ pub fn write_compliance(run: &Run, format: OutputFormat, out: &mut dyn Write) ->
                     "no software model is owned or in use (sync a profile, map identifiers, add entitlements)"
                 )?;
             } else {
-                let w = p
-                    .models
-                    .iter()
-                    .map(|m| &m.model)
-                    .chain(p.profiles.iter().map(|u| &u.model))
-                    .map(|m| m.to_string().chars().count())
-                    .max()
-                    .unwrap_or(5);
+                let w = model_width(
+                    p.models
+                        .iter()
+                        .map(|m| &m.model)
+                        .chain(p.profiles.iter().map(|u| &u.model)),
+                );
                 writeln!(
                     out,
                     "{:<w$} {:<15} {:>6} {:>6} {:>5} {:>6} {:>6} {:>5}  {:>16} {:>16} {:>16} {:>16}",
@@ -318,13 +324,12 @@ pub fn write_savings(run: &Run, format: OutputFormat, out: &mut dyn Write) -> Re
             Ok(())
         }
         OutputFormat::Table => {
-            let w = potential
-                .iter()
-                .map(|row| row.model)
-                .chain(p.savings.iter().map(|row| &row.model))
-                .map(|m| m.to_string().chars().count())
-                .max()
-                .unwrap_or(5);
+            let w = model_width(
+                potential
+                    .iter()
+                    .map(|row| row.model)
+                    .chain(p.savings.iter().map(|row| &row.model)),
+            );
             writeln!(out, "{}", heading(run))?;
             writeln!(
                 out,

@@ -666,9 +666,9 @@ impl Storage {
         account: &str,
     ) -> Result<Option<StoredSubscription>> {
         let row = sqlx::query(
-            "SELECT account_id, principal, display_name, active, identifiers, attributes, created_at, last_active_at,
-                    last_active_source, first_seen_at, last_seen_at, gone_at, reactivated_at
-             FROM subscriptions WHERE profile_id = ? AND (account_id = ? OR principal = ?) LIMIT 1",
+            sqlx::AssertSqlSafe(format!(
+            "{SUBSCRIPTION_COLUMNS} FROM subscriptions WHERE profile_id = ? AND (account_id = ? OR principal = ?) LIMIT 1"
+        )),
         )
             .bind(profile.0)
             .bind(account)
@@ -681,9 +681,9 @@ impl Storage {
     /// Every stored subscription of a profile, gone ones included, by principal.
     pub async fn subscriptions(&self, profile: ProfileId) -> Result<Vec<StoredSubscription>> {
         let rows = sqlx::query(
-            "SELECT account_id, principal, display_name, active, identifiers, attributes, created_at, last_active_at,
-                    last_active_source, first_seen_at, last_seen_at, gone_at, reactivated_at
-             FROM subscriptions WHERE profile_id = ? ORDER BY principal, account_id",
+            sqlx::AssertSqlSafe(format!(
+            "{SUBSCRIPTION_COLUMNS} FROM subscriptions WHERE profile_id = ? ORDER BY principal, account_id"
+        )),
         )
             .bind(profile.0)
             .fetch_all(&self.pool)
@@ -702,18 +702,16 @@ impl Storage {
         profile: ProfileId,
         idle_before: i64,
     ) -> Result<Vec<StoredSubscription>> {
-        let rows = sqlx::query(
-            "SELECT account_id, principal, display_name, active, identifiers, attributes, created_at, last_active_at,
-                    last_active_source, first_seen_at, last_seen_at, gone_at, reactivated_at
-             FROM subscriptions s
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{SUBSCRIPTION_COLUMNS} FROM subscriptions s
              WHERE s.profile_id = ? AND (
                  (s.active = TRUE AND s.gone_at IS NULL
                   AND (s.last_active_at IS NULL OR s.last_active_at <= ?))
                  OR EXISTS (SELECT 1 FROM removal_candidates c
                             WHERE c.profile_id = s.profile_id AND c.account_id = s.account_id
                               AND c.closed_at IS NULL))
-             ORDER BY principal, account_id",
-        )
+             ORDER BY principal, account_id"
+        )))
         .bind(profile.0)
         .bind(idle_before)
         .fetch_all(&self.pool)
@@ -759,6 +757,11 @@ impl Storage {
         Ok(usize::try_from(count).unwrap_or(0))
     }
 }
+
+/// The columns `subscription_from_row` reads.
+const SUBSCRIPTION_COLUMNS: &str =
+    "SELECT account_id, principal, display_name, active, identifiers, attributes, created_at,
+        last_active_at, last_active_source, first_seen_at, last_seen_at, gone_at, reactivated_at";
 
 const JOB_RUN_COLUMNS: &str =
     "SELECT j.id, p.name AS profile, j.kind, j.trigger_kind, j.status, j.started_at, j.finished_at,
