@@ -21,10 +21,11 @@ use crate::entitlements::{Entitlement, Money};
 use crate::models::{Catalog, SoftwareModel};
 use crate::rules::Exclusion;
 use crate::storage::{
-    LiveSubscription, NewReconciliationRun, ProfileRecord, ReconciliationRun, Storage, TenantId,
-    Trigger,
+    IdentifierGroup, LiveSubscription, NewReconciliationRun, ProfileId, ProfileRecord, Reclaimed,
+    ReconciliationRun, Storage, TenantId, Trigger,
 };
 use anyhow::{Context, Result, bail};
+use futures_util::{StreamExt, TryStreamExt};
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use rust_decimal::Decimal;
@@ -303,6 +304,38 @@ fn times(price: &Option<Money>, n: u64) -> Option<Money> {
     })
 }
 
+/// How many profiles reconciliation reads at once (the pool has four
+/// connections).
+const CONCURRENT_READS: usize = 4;
+
+/// What reconciliation reads of one profile.
+struct ProfileReading {
+    /// Live subscriptions spared by a user exclusion, by identifier group:
+    /// (subscriptions, of which with an open candidate).
+    spared: HashMap<String, (u64, u64)>,
+    groups: Vec<IdentifierGroup>,
+    reclaimed: Vec<Reclaimed>,
+}
+
+impl ProfileReading {
+    async fn of(
+        storage: &Storage,
+        profile: ProfileId,
+        excluded_principals: &[String],
+    ) -> Result<ProfileReading> {
+        Ok(ProfileReading {
+            spared: storage
+                .live_subscription_groups(profile, Some(excluded_principals))
+                .await?
+                .into_iter()
+                .map(|g| (g.raw, (g.subscriptions, g.open_candidates)))
+                .collect(),
+            groups: storage.live_subscription_groups(profile, None).await?,
+            reclaimed: storage.reclaimed(profile).await?,
+        })
+    }
+}
+
 /// Computes the tenant's position on `as_of` from what is stored now.
 /// Months of reclamations are taken in `zone`.
 pub async fn reconcile(
@@ -326,15 +359,18 @@ pub async fn reconcile(
     let mut unrecognized = 0u64;
     // tallies[profile][model]
     let mut tallies: Vec<Vec<Tally>> = vec![Vec::new(); profiles.len()];
-    for (index, profile) in profiles.iter().enumerate() {
+    // The profiles are read a few at a time: SQLite serves concurrent
+    // readers, and a tenant may have hundreds of profiles.
+    let ids: Vec<ProfileId> = profiles.iter().map(|p| p.id).collect();
+    let principals = excluded_principals.as_slice();
+    let readings: Vec<ProfileReading> = futures_util::stream::iter(ids)
+        .map(|id| ProfileReading::of(storage, id, principals))
+        .buffered(CONCURRENT_READS)
+        .try_collect()
+        .await?;
+    for (index, (profile, reading)) in profiles.iter().zip(&readings).enumerate() {
         let connector = profile.connector.name.as_str();
-        let spared: HashMap<String, (u64, u64)> = storage
-            .live_subscription_groups(profile.id, Some(&excluded_principals))
-            .await?
-            .into_iter()
-            .map(|g| (g.raw, (g.subscriptions, g.open_candidates)))
-            .collect();
-        for group in storage.live_subscription_groups(profile.id, None).await? {
+        for group in &reading.groups {
             if lookup.models_of(
                 connector,
                 &group.identifiers,
@@ -351,7 +387,7 @@ pub async fn reconcile(
             }) {
                 (group.subscriptions, group.open_candidates)
             } else {
-                spared.get(&group.raw).copied().unwrap_or((0, 0))
+                reading.spared.get(&group.raw).copied().unwrap_or((0, 0))
             };
             let row = &mut tallies[index];
             for &m in &group_models {
@@ -366,8 +402,8 @@ pub async fn reconcile(
     }
     // (month, model index) -> rights reclaimed
     let mut reclaimed: BTreeMap<(String, usize), u64> = BTreeMap::new();
-    for profile in &profiles {
-        for right in storage.reclaimed(profile.id).await? {
+    for (profile, reading) in profiles.iter().zip(&readings) {
+        for right in &reading.reclaimed {
             let month = jiff::Timestamp::from_millisecond(right.deactivated_at)?
                 .to_zoned(zone.clone())
                 .strftime("%Y-%m")

@@ -2,7 +2,8 @@
 //! and never-used accounts with their evidence, leaves excluded and
 //! protected accounts alone and counts them, is idempotent, cancels a
 //! candidate when new activity arrives, skips one whose account disappears,
-//! and only measures when the rule says so. Every decision is in the
+//! judges again only what changed (or everything when the rule's inputs
+//! change), and only measures when the rule says so. Every decision is in the
 //! audit chain. Accounts are written through the same storage calls a sync
 //! uses, at chosen times, so no test waits for days to pass.
 
@@ -259,6 +260,74 @@ async fn new_activity_cancels_and_a_vanished_account_skips_its_candidate() {
             "candidate.close"
         ]
     );
+    assert!(matches!(
+        rig.storage.verify_audit(rig.tenant).await.unwrap(),
+        AuditCheck::Intact { entries: 4, .. }
+    ));
+}
+
+/// A refresh reads only open candidates whose account changed (the
+/// database marks them, whichever code writes the account) unless the
+/// rule's inputs changed: then it judges every open candidate again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refresh_judges_again_what_changed_and_everything_when_its_inputs_change() {
+    let rig = rig("incremental").await;
+    rig.users(&population(), NOW).await;
+    let rule = ReclamationRule::default();
+    assert_eq!(rig.refresh(&rule, &exclusions(), NOW).await.opened, 2);
+    let close_reason = |all: &[seatwarden::storage::Candidate], id: &str| {
+        let candidate = all.iter().find(|c| c.account_id == id).unwrap();
+        (
+            candidate.state,
+            candidate.close_reason.clone().unwrap_or_default(),
+        )
+    };
+
+    // The vendor makes "stale" an administrator: no activity changed, only
+    // an attribute the rule reads.
+    let mut changed = population();
+    let stale = changed.iter_mut().find(|a| a.id == "stale").unwrap();
+    stale.attributes.push(("admin".into(), "true".into()));
+    let day = NOW + DAY_MS;
+    rig.users(&changed, day).await;
+    let report = rig.refresh(&rule, &exclusions(), day).await;
+    assert_eq!(
+        (
+            report.skipped,
+            report.canceled,
+            report.still_open,
+            report.opened
+        ),
+        (1, 0, 1, 0),
+        "{report:?}"
+    );
+    let all = rig.storage.candidates(rig.profile, true).await.unwrap();
+    let (state, why) = close_reason(&all, "stale");
+    assert_eq!(state, CandidateState::ClosedSkipped);
+    assert!(why.contains("protected"), "{why}");
+
+    // The same data synced again: the open candidate stays as it is.
+    rig.users(&changed, day + DAY_MS).await;
+    let report = rig.refresh(&rule, &exclusions(), day + DAY_MS).await;
+    assert_eq!(
+        (report.skipped, report.canceled, report.still_open),
+        (0, 0, 1),
+        "{report:?}"
+    );
+
+    // A new exclusion (no account changed): "never" is judged again.
+    let mut more = exclusions();
+    more.push(Exclusion::User {
+        principal: "NEVER@acme.com".into(),
+        active: true,
+        reason: "contractor, paid apart".into(),
+    });
+    let report = rig.refresh(&rule, &more, day + DAY_MS).await;
+    assert_eq!((report.skipped, report.still_open), (1, 0), "{report:?}");
+    let all = rig.storage.candidates(rig.profile, true).await.unwrap();
+    let (state, why) = close_reason(&all, "never");
+    assert_eq!(state, CandidateState::ClosedSkipped);
+    assert!(why.contains("contractor, paid apart"), "{why}");
     assert!(matches!(
         rig.storage.verify_audit(rig.tenant).await.unwrap(),
         AuditCheck::Intact { entries: 4, .. }

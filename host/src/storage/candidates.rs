@@ -9,7 +9,9 @@
 //! evidence. Nothing here talks to a vendor.
 
 use super::audit::{self, AuditNote};
-use super::{ProfileId, Storage, StoredSubscription, TenantId};
+use super::{
+    ProfileId, SUBSCRIPTION_COLUMNS, Storage, StoredSubscription, TenantId, subscription_from_row,
+};
 pub use crate::candidate_state::CandidateState;
 use crate::candidate_state::{Decision, next};
 use crate::rules::{Exclusion, ReclamationRule, Staleness, Verdict, evaluate};
@@ -44,6 +46,63 @@ pub struct Candidate {
     /// The audit entry that recorded the deactivation.
     pub reclaim_audit_id: Option<i64>,
     pub reactivated_at: Option<i64>,
+}
+
+/// What a decision on an open candidate checks and records of it.
+#[derive(Clone, Copy, Debug)]
+struct CandidateKey<'a> {
+    id: i64,
+    principal: &'a str,
+    state: CandidateState,
+}
+
+impl Candidate {
+    fn key(&self) -> CandidateKey<'_> {
+        CandidateKey {
+            id: self.id,
+            principal: &self.principal,
+            state: self.state,
+        }
+    }
+}
+
+/// The part of an open candidate a refresh reads.
+struct OpenCandidate {
+    id: i64,
+    principal: String,
+    state: CandidateState,
+    reclaim_after: Option<i64>,
+}
+
+impl OpenCandidate {
+    fn key(&self) -> CandidateKey<'_> {
+        CandidateKey {
+            id: self.id,
+            principal: &self.principal,
+            state: self.state,
+        }
+    }
+}
+
+/// What a refresh read; see `Storage::refresh_reading`.
+#[derive(Default)]
+struct RefreshReading {
+    accounts: Vec<(StoredSubscription, Option<OpenCandidate>)>,
+    orphans: Vec<OpenCandidate>,
+    unread_open: usize,
+}
+
+/// A digest of everything besides the accounts that decides a verdict:
+/// when it changes, every open candidate is judged again.
+fn basis(
+    scope: &RefreshScope<'_>,
+    rule: &ReclamationRule,
+    exclusions: &[Exclusion],
+) -> Result<String> {
+    use sha2::Digest;
+    let inputs =
+        serde_json::to_vec(&(rule, exclusions, scope.connector, scope.credential_account))?;
+    Ok(hex::encode(sha2::Sha256::digest(inputs)))
 }
 
 /// What a refresh changed.
@@ -301,7 +360,7 @@ impl Storage {
         why: &str,
     ) -> Result<CandidateState> {
         let mut tx = self.write().await?;
-        let (state, _) = transition(&mut tx, &scope, candidate, decision, why).await?;
+        let (state, _) = transition(&mut tx, &scope, candidate.key(), decision, why).await?;
         tx.commit().await?;
         Ok(state)
     }
@@ -317,7 +376,7 @@ impl Storage {
         why: &str,
     ) -> Result<()> {
         let mut tx = self.write().await?;
-        transition(&mut tx, &scope, candidate, Decision::Notified, why).await?;
+        transition(&mut tx, &scope, candidate.key(), Decision::Notified, why).await?;
         sqlx::query(
             "UPDATE removal_candidates SET notified_at = ?, reclaim_after = ?, answer_nonce_hash = ? WHERE id = ?",
         )
@@ -355,7 +414,7 @@ impl Storage {
             bail!("this link was already used or has been replaced");
         }
         let why = format!("the user answered {} through their link", decision.as_str());
-        let (state, _) = transition(&mut tx, &scope, candidate, decision, &why).await?;
+        let (state, _) = transition(&mut tx, &scope, candidate.key(), decision, &why).await?;
         tx.commit().await?;
         Ok(state)
     }
@@ -371,7 +430,7 @@ impl Storage {
     ) -> Result<()> {
         let mut tx = self.write().await?;
         let (_, audit_id) =
-            transition(&mut tx, &scope, candidate, Decision::Deactivated, why).await?;
+            transition(&mut tx, &scope, candidate.key(), Decision::Deactivated, why).await?;
         sqlx::query(
             "UPDATE subscriptions SET active = FALSE WHERE profile_id = ? AND account_id = ?",
         )
@@ -470,6 +529,101 @@ impl Storage {
         Ok(())
     }
 
+    /// What a refresh has to judge, by principal: live accounts idle since
+    /// `idle_before` (last activity at or before it, or none recorded)
+    /// without an open candidate, and the open candidates with their
+    /// accounts (all of them when `all_open`; otherwise those marked for a
+    /// recheck because their account changed, and those awaiting a user
+    /// past their reclamation date); then the open candidates whose account
+    /// is no longer stored; then how many open candidates were left unread.
+    ///
+    /// The rest cannot change a candidate: recently active or inactive
+    /// accounts without one are not idle (an account becomes idle through
+    /// a change, or through time, which the idle search sees), and an open
+    /// candidate's verdict only moves with time towards staying one. At a
+    /// million subscriptions reading them was all of a refresh.
+    async fn refresh_reading(
+        tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+        profile: ProfileId,
+        idle_before: i64,
+        now: i64,
+        all_open: bool,
+    ) -> Result<RefreshReading> {
+        let idle_without_candidate = |activity: &str| {
+            format!(
+                "{SUBSCRIPTION_COLUMNS}, NULL AS candidate_id, NULL AS candidate_principal,
+                   NULL AS candidate_state, NULL AS candidate_reclaim_after
+                 FROM subscriptions s
+                 WHERE s.profile_id = ? AND s.active = TRUE AND s.gone_at IS NULL AND {activity}
+                   AND NOT EXISTS (SELECT 1 FROM removal_candidates c
+                                   WHERE c.profile_id = s.profile_id
+                                     AND c.account_id = s.account_id AND c.closed_at IS NULL)"
+            )
+        };
+        let which_open = if all_open {
+            "TRUE"
+        } else {
+            "(c.recheck OR (c.state = 'awaiting-user' AND c.reclaim_after <= ?))"
+        };
+        let sql = format!(
+            "{} UNION ALL {} UNION ALL
+             {SUBSCRIPTION_COLUMNS}, c.id AS candidate_id, c.principal AS candidate_principal,
+               c.state AS candidate_state, c.reclaim_after AS candidate_reclaim_after
+             FROM removal_candidates c
+             LEFT JOIN subscriptions s ON s.profile_id = c.profile_id AND s.account_id = c.account_id
+             WHERE c.profile_id = ? AND c.closed_at IS NULL AND {which_open}",
+            // Two searches: one OR over both would scan every live row.
+            idle_without_candidate("s.last_active_at <= ?"),
+            idle_without_candidate("s.last_active_at IS NULL"),
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(profile.0)
+            .bind(idle_before)
+            .bind(profile.0)
+            .bind(profile.0);
+        if !all_open {
+            query = query.bind(now);
+        }
+        let rows = query.fetch_all(&mut **tx).await?;
+        let open: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM removal_candidates WHERE profile_id = ? AND closed_at IS NULL",
+        )
+        .bind(profile.0)
+        .fetch_one(&mut **tx)
+        .await?;
+        let mut reading = RefreshReading::default();
+        for row in &rows {
+            let candidate = match row.try_get::<Option<i64>, _>("candidate_id")? {
+                Some(id) => Some(OpenCandidate {
+                    id,
+                    principal: row.try_get("candidate_principal")?,
+                    state: {
+                        let state: &str = row.try_get("candidate_state")?;
+                        CandidateState::parse(state).with_context(|| {
+                            format!("unknown candidate state {state:?} in the database")
+                        })?
+                    },
+                    reclaim_after: row.try_get("candidate_reclaim_after")?,
+                }),
+                None => None,
+            };
+            let read_open = usize::from(candidate.is_some());
+            match (row.try_get::<Option<&str>, _>("account_id")?, candidate) {
+                (Some(_), candidate) => reading
+                    .accounts
+                    .push((subscription_from_row(row)?, candidate)),
+                (None, Some(candidate)) => reading.orphans.push(candidate),
+                (None, None) => {}
+            }
+            reading.unread_open += read_open;
+        }
+        reading.unread_open = usize::try_from(open)?.saturating_sub(reading.unread_open);
+        reading.accounts.sort_unstable_by(|(a, _), (b, _)| {
+            (&a.principal, &a.account_id).cmp(&(&b.principal, &b.account_id))
+        });
+        Ok(reading)
+    }
+
     /// Runs `rule` over the profile's stored subscriptions and records what
     /// changed; see the module documentation.
     pub async fn refresh_candidates(
@@ -479,20 +633,23 @@ impl Storage {
         exclusions: &[Exclusion],
     ) -> Result<RefreshReport> {
         let idle_before = scope.now - i64::from(rule.threshold_days) * crate::rules::DAY_MS;
-        let accounts = self
-            .refresh_subscriptions(scope.profile, idle_before)
-            .await?;
-        let open: HashMap<String, Candidate> = self
-            .candidates(scope.profile, false)
-            .await?
-            .into_iter()
-            .map(|c| (c.account_id.clone(), c))
-            .collect();
-        let mut report = RefreshReport::default();
+        let basis = basis(&scope, rule, exclusions)?;
+        // Read inside the write transaction: a sync committing between the
+        // reading and the recheck marks being cleared would be lost.
         let mut tx = self.write().await?;
-        let mut seen = std::collections::HashSet::new();
-        for account in &accounts {
-            seen.insert(account.account_id.as_str());
+        let judged: Option<String> =
+            sqlx::query_scalar("SELECT candidates_basis FROM profiles WHERE id = ?")
+                .bind(scope.profile.0)
+                .fetch_one(&mut *tx)
+                .await?;
+        let all_open = judged.as_deref() != Some(basis.as_str());
+        let reading =
+            Self::refresh_reading(&mut tx, scope.profile, idle_before, scope.now, all_open).await?;
+        let mut report = RefreshReport {
+            still_open: reading.unread_open,
+            ..RefreshReport::default()
+        };
+        for (account, existing) in &reading.accounts {
             let verdict = evaluate(
                 rule,
                 exclusions,
@@ -501,8 +658,7 @@ impl Storage {
                 account,
                 scope.now,
             );
-            let existing = open.get(&account.account_id);
-            match (&verdict, existing) {
+            match (&verdict, existing.as_ref()) {
                 (Verdict::Candidate(staleness), None) => {
                     if rule.create_candidates {
                         open_candidate(&mut tx, &scope, rule, account, staleness).await?;
@@ -518,7 +674,7 @@ impl Storage {
                     transition(
                         &mut tx,
                         &scope,
-                        candidate,
+                        candidate.key(),
                         Decision::NoAnswer,
                         "no answer from the user by the reclamation date",
                     )
@@ -536,7 +692,14 @@ impl Storage {
                             .map(|s| format!(" ({s})"))
                             .unwrap_or_default()
                     );
-                    transition(&mut tx, &scope, candidate, Decision::NewActivity, &why).await?;
+                    transition(
+                        &mut tx,
+                        &scope,
+                        candidate.key(),
+                        Decision::NewActivity,
+                        &why,
+                    )
+                    .await?;
                     report.canceled += 1;
                 }
                 (other, Some(candidate)) => {
@@ -544,7 +707,7 @@ impl Storage {
                     transition(
                         &mut tx,
                         &scope,
-                        candidate,
+                        candidate.key(),
                         Decision::NoLongerCandidate,
                         &why,
                     )
@@ -559,18 +722,30 @@ impl Storage {
                 _ => {}
             }
         }
-        for candidate in open.values() {
-            if !seen.contains(candidate.account_id.as_str()) {
-                transition(
-                    &mut tx,
-                    &scope,
-                    candidate,
-                    Decision::NoLongerCandidate,
-                    "the account is no longer stored for this profile",
-                )
+        for candidate in &reading.orphans {
+            transition(
+                &mut tx,
+                &scope,
+                candidate.key(),
+                Decision::NoLongerCandidate,
+                "the account is no longer stored for this profile",
+            )
+            .await?;
+            report.skipped += 1;
+        }
+        sqlx::query(
+            "UPDATE removal_candidates SET recheck = FALSE
+             WHERE profile_id = ? AND closed_at IS NULL AND recheck",
+        )
+        .bind(scope.profile.0)
+        .execute(&mut *tx)
+        .await?;
+        if all_open {
+            sqlx::query("UPDATE profiles SET candidates_basis = ? WHERE id = ?")
+                .bind(&basis)
+                .bind(scope.profile.0)
+                .execute(&mut *tx)
                 .await?;
-                report.skipped += 1;
-            }
         }
         tx.commit().await?;
         Ok(report)
@@ -673,7 +848,7 @@ async fn open_candidate(
 async fn transition(
     tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
     scope: &RefreshScope<'_>,
-    candidate: &Candidate,
+    candidate: CandidateKey<'_>,
     decision: Decision,
     why: &str,
 ) -> Result<(CandidateState, i64)> {

@@ -33,7 +33,9 @@ pub use profiles::{
     ActivityFrom, ConnectorIdentity, ProfileRecord, ProfileSettings, ProfileStatus, ScheduledJob,
     Validation,
 };
-pub use reconciliation::{LiveSubscription, NewReconciliationRun, Reclaimed, ReconciliationRun};
+pub use reconciliation::{
+    IdentifierGroup, LiveSubscription, NewReconciliationRun, Reclaimed, ReconciliationRun,
+};
 
 static MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
@@ -667,7 +669,7 @@ impl Storage {
     ) -> Result<Option<StoredSubscription>> {
         let row = sqlx::query(
             sqlx::AssertSqlSafe(format!(
-            "{SUBSCRIPTION_COLUMNS} FROM subscriptions WHERE profile_id = ? AND (account_id = ? OR principal = ?) LIMIT 1"
+            "{SUBSCRIPTION_COLUMNS} FROM subscriptions s WHERE profile_id = ? AND (account_id = ? OR principal = ?) LIMIT 1"
         )),
         )
             .bind(profile.0)
@@ -682,40 +684,12 @@ impl Storage {
     pub async fn subscriptions(&self, profile: ProfileId) -> Result<Vec<StoredSubscription>> {
         let rows = sqlx::query(
             sqlx::AssertSqlSafe(format!(
-            "{SUBSCRIPTION_COLUMNS} FROM subscriptions WHERE profile_id = ? ORDER BY principal, account_id"
+            "{SUBSCRIPTION_COLUMNS} FROM subscriptions s WHERE profile_id = ? ORDER BY principal, account_id"
         )),
         )
             .bind(profile.0)
             .fetch_all(&self.pool)
             .await?;
-        rows.iter().map(subscription_from_row).collect()
-    }
-
-    /// What a candidates refresh has to look at, by principal: live
-    /// accounts idle since `idle_before` (last activity at or before it, or
-    /// none recorded) and every account with an open candidate. The rest
-    /// (recently active, or inactive with no candidate) cannot change a
-    /// candidate, so they are left in the database: at a million
-    /// subscriptions loading them all was most of a refresh.
-    pub async fn refresh_subscriptions(
-        &self,
-        profile: ProfileId,
-        idle_before: i64,
-    ) -> Result<Vec<StoredSubscription>> {
-        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "{SUBSCRIPTION_COLUMNS} FROM subscriptions s
-             WHERE s.profile_id = ? AND (
-                 (s.active = TRUE AND s.gone_at IS NULL
-                  AND (s.last_active_at IS NULL OR s.last_active_at <= ?))
-                 OR EXISTS (SELECT 1 FROM removal_candidates c
-                            WHERE c.profile_id = s.profile_id AND c.account_id = s.account_id
-                              AND c.closed_at IS NULL))
-             ORDER BY principal, account_id"
-        )))
-        .bind(profile.0)
-        .bind(idle_before)
-        .fetch_all(&self.pool)
-        .await?;
         rows.iter().map(subscription_from_row).collect()
     }
 
@@ -758,10 +732,11 @@ impl Storage {
     }
 }
 
-/// The columns `subscription_from_row` reads.
+/// The columns `subscription_from_row` reads, from `subscriptions s`.
 const SUBSCRIPTION_COLUMNS: &str =
-    "SELECT account_id, principal, display_name, active, identifiers, attributes, created_at,
-        last_active_at, last_active_source, first_seen_at, last_seen_at, gone_at, reactivated_at";
+    "SELECT s.account_id, s.principal, s.display_name, s.active, s.identifiers, s.attributes,
+        s.created_at, s.last_active_at, s.last_active_source, s.first_seen_at, s.last_seen_at,
+        s.gone_at, s.reactivated_at";
 
 const JOB_RUN_COLUMNS: &str =
     "SELECT j.id, p.name AS profile, j.kind, j.trigger_kind, j.status, j.started_at, j.finished_at,

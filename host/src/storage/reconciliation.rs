@@ -107,20 +107,25 @@ impl Storage {
         let rows = match principals {
             Some([]) => return Ok(Vec::new()),
             Some(list) => {
+                // Driven by the principals (CROSS JOIN keeps that order):
+                // one index search each. With `IN (...)` SQLite preferred
+                // scanning the live-identifiers index, every live row.
                 let sql = format!(
-                    "SELECT s.identifiers, COUNT(*) AS subscriptions, COUNT(c.id) AS open_candidates
-                     FROM subscriptions s
+                    "WITH spared (principal) AS (VALUES {})
+                     SELECT s.identifiers, COUNT(*) AS subscriptions, COUNT(c.id) AS open_candidates
+                     FROM spared CROSS JOIN subscriptions s
                      LEFT JOIN removal_candidates c ON c.profile_id = s.profile_id
                        AND c.account_id = s.account_id AND c.closed_at IS NULL
-                     WHERE s.profile_id = ? AND lower(s.principal) IN ({})
+                     WHERE s.profile_id = ? AND lower(s.principal) = spared.principal
                        AND s.active = TRUE AND s.gone_at IS NULL
                      GROUP BY s.identifiers",
-                    vec!["?"; list.len()].join(", ")
+                    vec!["(?)"; list.len()].join(", ")
                 );
-                let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(profile.0);
+                let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
                 for principal in list {
                     query = query.bind(principal.to_ascii_lowercase());
                 }
+                query = query.bind(profile.0);
                 query.fetch_all(&self.pool).await?
             }
             None => {

@@ -590,7 +590,10 @@ fn document(table: &str) -> String {
          idle 90 days, 5% never signed in, 10 user exclusions and an identifier exclusion, three\n  \
          entitlements), then times the candidates refresh of every profile (`refresh_candidates`, the\n  \
          rules engine as the scheduler runs it) twice (the first opens every candidate with its audit\n  \
-         entry, the second finds nothing to change) and one reconciliation (`reconciliation::reconcile`).\n  \
+         entry, the second finds nothing to change), once after a day's activity (20 candidates' accounts\n  \
+         per profile active an hour ago, through `apply_activity_page` as a sync stores it: their\n  \
+         candidates are canceled), once after one more exclusion (the rule's inputs changed, so every open\n  \
+         candidate is judged again), and one reconciliation (`reconciliation::reconcile`).\n  \
          Peak RSS is reset before each step (`/proc/self/clear_refs`).\n\n\
          ## Notes from profiling (2026-11-22, timers around each part of the 100,000-user sync)\n\n\
          - Before batching, SQLite upserts took about 0.8 s of the native path's 1.3 s: storage, not the\n  \
@@ -677,16 +680,32 @@ fn reconcile_table() -> Result<String> {
     ));
     out.push_str(&row("rules, steady refresh (nothing changed)", 1, 4));
     out.push_str(&row(
+        "rules, after a day's activity (20 candidates' accounts per profile active again)",
+        7,
+        8,
+    ));
+    out.push_str(&row(
+        "rules, after the rule's inputs changed (every open candidate judged again)",
+        9,
+        10,
+    ));
+    out.push_str(&row(
         "reconciliation (position per model and profile)",
         2,
         5,
     ));
     let (steady, _, _) = median(1);
     let (reconcile, _, _) = median(2);
+    let (daily, _, _) = median(7);
+    let (full, _, _) = median(9);
     out.push_str(&format!(
-        "| **steady rules + reconciliation** | **{:.2} s** | | |\n\n\
+        "| **steady rules + reconciliation** | **{:.2} s** | | |\n\
+         | **rules after a day's activity + reconciliation** | **{:.2} s** | | |\n\
+         | rules after the rule's inputs changed + reconciliation | {:.2} s | | |\n\n\
          The first refresh opened {opened:.0} candidates. Target: rules + reconciliation under 2 s.\n",
-        steady + reconcile
+        steady + reconcile,
+        daily + reconcile,
+        full + reconcile
     ));
     Ok(out)
 }
@@ -694,7 +713,9 @@ fn reconcile_table() -> Result<String> {
 /// One measured rules + reconciliation run over a fresh SQLite file with
 /// `profiles` x `per_profile` SmartRecruiters-shaped subscriptions. Prints
 /// seconds (first refresh, steady refresh, reconciliation), the peak RSS in
-/// KiB during each, and the number of candidates the first refresh opened.
+/// KiB during each, the number of candidates the first refresh opened, then
+/// seconds and peak KiB of a refresh after a day's activity and of one
+/// after the rule's inputs changed.
 async fn reconcile_child(profiles: usize, per_profile: usize) -> Result<()> {
     use seatwarden::Account;
     use seatwarden::rules::{DAY_MS, Exclusion, ReclamationRule};
@@ -832,6 +853,59 @@ async fn reconcile_child(profiles: usize, per_profile: usize) -> Result<()> {
     let steady = t.elapsed();
     let steady_peak = peak_rss_kib()?;
     anyhow::ensure!(again == 0, "a steady refresh opened {again}");
+    // A day's activity: 20 accounts of each profile with an open
+    // candidate were active an hour ago (their candidates are canceled).
+    for (id, name) in &records {
+        let run = storage
+            .begin_or_resume(*id, Stream::Activity, None, Trigger::Manual, now)
+            .await?;
+        let events: Vec<seatwarden::Activity> = storage
+            .candidates(*id, false)
+            .await?
+            .iter()
+            .take(20)
+            .map(|c| seatwarden::Activity {
+                account_id: c.account_id.clone(),
+                at: now - 3_600_000,
+                kind: format!("bench {name}"),
+            })
+            .collect();
+        storage
+            .apply_activity_page(*id, run.run_id, &events, None)
+            .await?;
+        storage
+            .finish_activity_run(*id, run.run_id, now, now, None)
+            .await?;
+    }
+    reset_peak()?;
+    let t = Instant::now();
+    let after_activity = refresh_all().await?;
+    let daily = t.elapsed();
+    let daily_peak = peak_rss_kib()?;
+    anyhow::ensure!(
+        after_activity == 0,
+        "a refresh after activity opened {after_activity}"
+    );
+    // The rule's inputs change (one more exclusion, matching nobody): every
+    // open candidate is judged again.
+    let more: Vec<Exclusion> = exclusions
+        .iter()
+        .cloned()
+        .chain([Exclusion::User {
+            principal: "nobody@bench.example".into(),
+            active: true,
+            reason: "bench".into(),
+        }])
+        .collect();
+    storage
+        .apply_exclusions(tenant, &more, "bench", now)
+        .await?;
+    reset_peak()?;
+    let t = Instant::now();
+    let rejudged = refresh_all().await?;
+    let full = t.elapsed();
+    let full_peak = peak_rss_kib()?;
+    anyhow::ensure!(rejudged == 0, "a full re-judgement opened {rejudged}");
     reset_peak()?;
     let t = Instant::now();
     let today = jiff::Timestamp::from_millisecond(now)?
@@ -849,10 +923,12 @@ async fn reconcile_child(profiles: usize, per_profile: usize) -> Result<()> {
         let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
     }
     println!(
-        "{} {} {} {first_peak} {steady_peak} {reconcile_peak} {opened}",
+        "{} {} {} {first_peak} {steady_peak} {reconcile_peak} {opened} {} {daily_peak} {} {full_peak}",
         first.as_secs_f64(),
         steady.as_secs_f64(),
-        reconcile.as_secs_f64()
+        reconcile.as_secs_f64(),
+        daily.as_secs_f64(),
+        full.as_secs_f64()
     );
     Ok(())
 }
