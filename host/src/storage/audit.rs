@@ -91,47 +91,85 @@ pub(super) async fn commit_changes(
     Ok(())
 }
 
+/// Appends one entry to the tenant's hash chain inside `tx`.
 pub(super) async fn append(
     tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
     tenant: TenantId,
     profile: Option<&str>,
     note: &AuditNote<'_>,
 ) -> Result<i64> {
-    let tenant_name: String = sqlx::query_scalar("SELECT name FROM tenants WHERE id = ?")
+    Chain::open(tx, tenant)
+        .await?
+        .append(tx, profile, note)
+        .await
+}
+
+/// A tenant's audit chain held open in one write transaction: the tenant's
+/// name and the newest hash are read once, so a refresh that writes
+/// thousands of entries does not read them back before each one. Only for
+/// a transaction that took the write lock (`Storage::write`), so no other
+/// writer can extend the chain meanwhile.
+pub(super) struct Chain {
+    tenant: TenantId,
+    tenant_name: String,
+    newest: String,
+}
+
+impl Chain {
+    pub(super) async fn open(
+        tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+        tenant: TenantId,
+    ) -> Result<Chain> {
+        let tenant_name: String = sqlx::query_scalar("SELECT name FROM tenants WHERE id = ?")
+            .bind(tenant.0)
+            .fetch_one(&mut **tx)
+            .await?;
+        let newest: Option<String> = sqlx::query_scalar(
+            "SELECT hash FROM audit_log WHERE tenant_id = ? ORDER BY id DESC LIMIT 1",
+        )
         .bind(tenant.0)
-        .fetch_one(&mut **tx)
+        .fetch_optional(&mut **tx)
         .await?;
-    let prev: Option<String> = sqlx::query_scalar(
-        "SELECT hash FROM audit_log WHERE tenant_id = ? ORDER BY id DESC LIMIT 1",
-    )
-    .bind(tenant.0)
-    .fetch_optional(&mut **tx)
-    .await?;
-    let prev = prev.unwrap_or_else(|| GENESIS.to_string());
-    let hash = entry_hash(
-        &tenant_name,
-        &prev,
-        profile,
-        note.at,
-        note.actor,
-        note.action,
-        note.detail,
-    );
-    let id = sqlx::query(
-        "INSERT INTO audit_log (tenant_id, profile_name, at, actor, action, detail, prev_hash, hash)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(tenant.0)
-    .bind(profile)
-    .bind(note.at)
-    .bind(note.actor)
-    .bind(note.action)
-    .bind(note.detail)
-    .bind(&prev)
-    .bind(&hash)
-    .execute(&mut **tx)
-    .await?;
-    Ok(id.last_insert_rowid())
+        Ok(Chain {
+            tenant,
+            tenant_name,
+            newest: newest.unwrap_or_else(|| GENESIS.to_string()),
+        })
+    }
+
+    /// Appends one entry; returns its id.
+    pub(super) async fn append(
+        &mut self,
+        tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+        profile: Option<&str>,
+        note: &AuditNote<'_>,
+    ) -> Result<i64> {
+        let hash = entry_hash(
+            &self.tenant_name,
+            &self.newest,
+            profile,
+            note.at,
+            note.actor,
+            note.action,
+            note.detail,
+        );
+        let id = sqlx::query(
+            "INSERT INTO audit_log (tenant_id, profile_name, at, actor, action, detail, prev_hash, hash)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(self.tenant.0)
+        .bind(profile)
+        .bind(note.at)
+        .bind(note.actor)
+        .bind(note.action)
+        .bind(note.detail)
+        .bind(&self.newest)
+        .bind(&hash)
+        .execute(&mut **tx)
+        .await?;
+        self.newest = hash;
+        Ok(id.last_insert_rowid())
+    }
 }
 
 impl Storage {

@@ -360,7 +360,7 @@ impl Storage {
         why: &str,
     ) -> Result<CandidateState> {
         let mut tx = self.write().await?;
-        let (state, _) = transition(&mut tx, &scope, candidate.key(), decision, why).await?;
+        let (state, _) = transition_alone(&mut tx, &scope, candidate.key(), decision, why).await?;
         tx.commit().await?;
         Ok(state)
     }
@@ -376,7 +376,7 @@ impl Storage {
         why: &str,
     ) -> Result<()> {
         let mut tx = self.write().await?;
-        transition(&mut tx, &scope, candidate.key(), Decision::Notified, why).await?;
+        transition_alone(&mut tx, &scope, candidate.key(), Decision::Notified, why).await?;
         sqlx::query(
             "UPDATE removal_candidates SET notified_at = ?, reclaim_after = ?, answer_nonce_hash = ? WHERE id = ?",
         )
@@ -414,7 +414,7 @@ impl Storage {
             bail!("this link was already used or has been replaced");
         }
         let why = format!("the user answered {} through their link", decision.as_str());
-        let (state, _) = transition(&mut tx, &scope, candidate.key(), decision, &why).await?;
+        let (state, _) = transition_alone(&mut tx, &scope, candidate.key(), decision, &why).await?;
         tx.commit().await?;
         Ok(state)
     }
@@ -430,7 +430,7 @@ impl Storage {
     ) -> Result<()> {
         let mut tx = self.write().await?;
         let (_, audit_id) =
-            transition(&mut tx, &scope, candidate.key(), Decision::Deactivated, why).await?;
+            transition_alone(&mut tx, &scope, candidate.key(), Decision::Deactivated, why).await?;
         sqlx::query(
             "UPDATE subscriptions SET active = FALSE WHERE profile_id = ? AND account_id = ?",
         )
@@ -649,6 +649,7 @@ impl Storage {
             still_open: reading.unread_open,
             ..RefreshReport::default()
         };
+        let mut chain = audit::Chain::open(&mut tx, scope.tenant).await?;
         for (account, existing) in &reading.accounts {
             let verdict = evaluate(
                 rule,
@@ -661,7 +662,8 @@ impl Storage {
             match (&verdict, existing.as_ref()) {
                 (Verdict::Candidate(staleness), None) => {
                     if rule.create_candidates {
-                        open_candidate(&mut tx, &scope, rule, account, staleness).await?;
+                        open_candidate(&mut tx, &mut chain, &scope, rule, account, staleness)
+                            .await?;
                         report.opened += 1;
                     } else {
                         report.measured_only += 1;
@@ -673,6 +675,7 @@ impl Storage {
                 {
                     transition(
                         &mut tx,
+                        &mut chain,
                         &scope,
                         candidate.key(),
                         Decision::NoAnswer,
@@ -694,6 +697,7 @@ impl Storage {
                     );
                     transition(
                         &mut tx,
+                        &mut chain,
                         &scope,
                         candidate.key(),
                         Decision::NewActivity,
@@ -706,6 +710,7 @@ impl Storage {
                     let why = format!("no longer a candidate: {}", describe(other));
                     transition(
                         &mut tx,
+                        &mut chain,
                         &scope,
                         candidate.key(),
                         Decision::NoLongerCandidate,
@@ -725,6 +730,7 @@ impl Storage {
         for candidate in &reading.orphans {
             transition(
                 &mut tx,
+                &mut chain,
                 &scope,
                 candidate.key(),
                 Decision::NoLongerCandidate,
@@ -766,6 +772,7 @@ fn describe(verdict: &Verdict) -> String {
 
 async fn open_candidate(
     tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    chain: &mut audit::Chain,
     scope: &RefreshScope<'_>,
     rule: &ReclamationRule,
     account: &StoredSubscription,
@@ -826,19 +833,31 @@ async fn open_candidate(
             }
         }
     );
-    audit::append(
-        tx,
-        scope.tenant,
-        Some(scope.profile_name),
-        &AuditNote {
-            actor: scope.actor,
-            action: "candidate.open",
-            detail: &detail,
-            at: scope.now,
-        },
-    )
-    .await?;
+    chain
+        .append(
+            tx,
+            Some(scope.profile_name),
+            &AuditNote {
+                actor: scope.actor,
+                action: "candidate.open",
+                detail: &detail,
+                at: scope.now,
+            },
+        )
+        .await?;
     Ok(())
+}
+
+/// `transition` for a transaction that makes only this one decision.
+async fn transition_alone(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    scope: &RefreshScope<'_>,
+    candidate: CandidateKey<'_>,
+    decision: Decision,
+    why: &str,
+) -> Result<(CandidateState, i64)> {
+    let mut chain = audit::Chain::open(tx, scope.tenant).await?;
+    transition(tx, &mut chain, scope, candidate, decision, why).await
 }
 
 /// Applies `decision` to an open candidate with an audit entry; returns
@@ -847,6 +866,7 @@ async fn open_candidate(
 /// writer got there first).
 async fn transition(
     tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    chain: &mut audit::Chain,
     scope: &RefreshScope<'_>,
     candidate: CandidateKey<'_>,
     decision: Decision,
@@ -894,17 +914,17 @@ async fn transition(
         CandidateState::AttentionRequired => "candidate.attention",
         _ => "candidate.update",
     };
-    let id = audit::append(
-        tx,
-        scope.tenant,
-        Some(scope.profile_name),
-        &AuditNote {
-            actor: scope.actor,
-            action,
-            detail: &detail,
-            at: scope.now,
-        },
-    )
-    .await?;
+    let id = chain
+        .append(
+            tx,
+            Some(scope.profile_name),
+            &AuditNote {
+                actor: scope.actor,
+                action,
+                detail: &detail,
+                at: scope.now,
+            },
+        )
+        .await?;
     Ok((state, id))
 }
