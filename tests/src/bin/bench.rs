@@ -50,6 +50,9 @@ fn fmt(d: Duration) -> String {
     }
 }
 
+/// The connectors Seatwarden ships (`components/`).
+const SHIPPED_CONNECTORS: [&str; 3] = ["smartrecruiters", "smartsheet", "scim"];
+
 const SYNC_USERS: usize = 100_000;
 const SYNC_RUNS: usize = 3;
 
@@ -62,14 +65,23 @@ async fn main() -> Result<()> {
     if args.get(1).map(String::as_str) == Some("--reconcile-child") {
         return reconcile_child(args[2].parse()?, args[3].parse()?).await;
     }
+    if args.get(1).map(String::as_str) == Some("--tenants-child") {
+        return tenants_child(args[2].parse()?, args[3].parse()?, args[4].parse()?).await;
+    }
+    if args.get(1).map(String::as_str) == Some("--tenants-only") {
+        print!("{}", tenants_table()?);
+        return Ok(());
+    }
+    if args.get(1).map(String::as_str) == Some("--storage-only") {
+        print!("{}", storage_table().await?);
+        return Ok(());
+    }
     if args.get(1).map(String::as_str) == Some("--reconcile-only") {
         print!("{}", reconcile_table()?);
         return Ok(());
     }
     let out = args.get(1).map(std::path::PathBuf::from);
-    let path = guest("fixture_directory");
-    let bytes = std::fs::read(&path)?;
-    let size_kb = bytes.len() / 1024;
+    let bytes = std::fs::read(guest("fixture_directory"))?;
     let mut rows = Vec::new();
 
     // 1. Cold compile vs cached load (load = compile or deserialize, pre-instantiate, describe).
@@ -83,19 +95,24 @@ async fn main() -> Result<()> {
         cache_dir: Some(cache.clone()),
         ..RuntimeConfig::default()
     })?;
-    cached.load_bytes(&bytes, "warm-up").await?;
-    let (mut cold, mut warm) = (Vec::new(), Vec::new());
-    for _ in 0..10 {
-        let t = Instant::now();
-        no_cache.load_bytes(&bytes, "cold").await?;
-        cold.push(t.elapsed());
-        let t = Instant::now();
-        cached.load_bytes(&bytes, "cached").await?;
-        warm.push(t.elapsed());
+    // Every shipped connector, and the fixture the rows below call.
+    for name in SHIPPED_CONNECTORS.into_iter().chain(["fixture_directory"]) {
+        let bytes = std::fs::read(guest(name))?;
+        let size_kb = bytes.len() / 1024;
+        cached.load_bytes(&bytes, "warm-up").await?;
+        let (mut cold, mut warm) = (Vec::new(), Vec::new());
+        for _ in 0..10 {
+            let t = Instant::now();
+            no_cache.load_bytes(&bytes, "cold").await?;
+            cold.push(t.elapsed());
+            let t = Instant::now();
+            cached.load_bytes(&bytes, "cached").await?;
+            warm.push(t.elapsed());
+        }
+        let input = format!("{name}.wasm, {size_kb} KiB");
+        rows.push(stats("load connector: cold compile", &input, cold));
+        rows.push(stats("load connector: from the disk cache", &input, warm));
     }
-    let input = format!("fixture_directory.wasm, {size_kb} KiB");
-    rows.push(stats("load connector: cold compile", &input, cold));
-    rows.push(stats("load connector: from the disk cache", &input, warm));
 
     // 2. Instantiate + one trivial call (describe), pooling vs on-demand.
     let pooling = Runtime::new(RuntimeConfig {
@@ -215,6 +232,8 @@ async fn main() -> Result<()> {
 
     let mut table = render(&rows);
     table.push_str(&sync_table()?);
+    table.push_str(&storage_table().await?);
+    table.push_str(&tenants_table()?);
     table.push_str(&reconcile_table()?);
     println!("{table}");
     if let Some(out) = out {
@@ -585,6 +604,14 @@ fn document(table: &str) -> String {
          - *list-users through the sandbox*: what one page of a sync costs end to end on loopback.\n\
          - *Sync throughput*: each run is a child process that starts the fake, makes one unmeasured pass\n  \
          over every page (warm-up, for both paths alike), then times a full sync into a fresh SQLite file.\n\
+         - *Storage*: the storage half of a sync alone, in process: 100,000 accounts stored page by page\n  \
+         as a sync stores them (`upsert_accounts_page`: one write transaction per page with its cursor), first\n  \
+         into an empty profile, then again with one account in ten changed, into a fresh SQLite file per run.\n\
+         - *Many tenants*: each run is a child process with one runtime, one loaded SmartRecruiters\n  \
+         connector, one SQLite file and one fake of 1,000 users; 1,000 tenants each get a profile and a\n  \
+         connection of their own and are synced through the wasm connector, at most 100 at once\n  \
+         (`SEATWARDEN_BENCH_CONCURRENCY` changes it). Per-sync memory is the peak minus the RSS before the\n  \
+         syncs, divided by the syncs at once.\n\
          - *Rules + reconciliation*: each run is a child process that fills a fresh SQLite file with 100\n  \
          SmartRecruiters-shaped profiles of 10,000 subscriptions (2% inactive, 1% of an unmapped role, 10%\n  \
          idle 90 days, 5% never signed in, 10 user exclusions and an identifier exclusion, three\n  \
@@ -595,24 +622,17 @@ fn document(table: &str) -> String {
          candidates are canceled), once after one more exclusion (the rule's inputs changed, so every open\n  \
          candidate is judged again), and one reconciliation (`reconciliation::reconcile`).\n  \
          Peak RSS is reset before each step (`/proc/self/clear_refs`).\n\n\
-         ## Notes from profiling (2026-11-22, timers around each part of the 100,000-user sync)\n\n\
-         - Before batching, SQLite upserts took about 0.8 s of the native path's 1.3 s: storage, not the\n  \
-         sandbox, dominated a sync. Fetching and decoding the 1,000 pages took about 0.57 s natively and 0.75 s through the\n  \
-         sandbox (fresh instance, guest JSON decoding, lowering 100 accounts per call).\n\
-         - Batched upserts (one INSERT … ON CONFLICT per 500 accounts instead of one per account; each\n  \
-         statement is a round trip to sqlx's SQLite worker thread): the SmartRecruiters 100,000-user sync went\n  \
-         from 1.23 s to 0.89–0.99 s natively and from 1.41–1.50 s to 1.09–1.14 s through the sandbox\n  \
-         (3 runs each, same machine, same session). The wasm/native ratio drops a little because the\n  \
-         sandbox's share of a faster sync is larger.\n\
-         - The SCIM connector first decoded each user into a generic JSON map: 70% of native on the same\n  \
-         day. Decoding into typed fields (and reading a configured last-login extension attribute from a\n  \
-         generic view only when one is configured) brought it level with the other connectors.\n\
-         - Keeping 4 MiB of linear memory resident between calls (pooling `linear_memory_keep_resident`)\n  \
-         made no difference beyond run-to-run noise, so it stays off: it would pin 4 MiB per used slot.\n\
-         - Each request opens a fresh TCP connection (no keep-alive yet); on loopback that costs tens of\n  \
-         microseconds, against a real vendor over TLS it will cost far more (issue: keep-alive per connection).\n",
-        machine()
+         {}",
+        machine(),
+        notes()
     )
+}
+
+/// The profiling notes kept beside the bench (`tests/bench-notes.md`), so
+/// that a new run keeps them.
+fn notes() -> String {
+    std::fs::read_to_string(repo_root().join("tests/bench-notes.md"))
+        .unwrap_or_else(|err| format!("(tests/bench-notes.md unreadable: {err})\n"))
 }
 
 /// This process's peak resident set (VmHWM), in KiB.
@@ -626,40 +646,270 @@ fn peak_rss_kib() -> Result<u64> {
         .unwrap_or(0))
 }
 
+/// Many tenants: profiles (one tenant each), users per profile, runs, and
+/// how many syncs run at once (`SEATWARDEN_BENCH_CONCURRENCY` overrides).
+const TENANTS: usize = 1_000;
+const TENANT_USERS: usize = 1_000;
+const TENANT_RUNS: usize = 3;
+const TENANT_CONCURRENCY: usize = 100;
+
+/// Runs this binary `runs` times with `args`, each run a child process so
+/// its peak memory is its own; returns the numbers each printed.
+fn child_runs(args: &[String], runs: usize) -> Result<Vec<Vec<f64>>> {
+    let exe = std::env::current_exe()?;
+    (0..runs)
+        .map(|_| {
+            let out = std::process::Command::new(&exe).args(args).output()?;
+            anyhow::ensure!(
+                out.status.success(),
+                "{} failed: {}",
+                args[0],
+                String::from_utf8_lossy(&out.stderr)
+            );
+            Ok(String::from_utf8(out.stdout)?
+                .split_whitespace()
+                .map(str::parse)
+                .collect::<Result<Vec<f64>, _>>()?)
+        })
+        .collect()
+}
+
+/// The median, minimum and maximum of the `i`th number over runs.
+fn median_of(runs: &[Vec<f64>], i: usize) -> (f64, f64, f64) {
+    let mut v: Vec<f64> = runs.iter().map(|r| r[i]).collect();
+    v.sort_by(f64::total_cmp);
+    (v[v.len() / 2], v[0], v[v.len() - 1])
+}
+
+/// Runs the many-tenants child processes and tabulates them.
+fn tenants_table() -> Result<String> {
+    let limit = std::env::var("SEATWARDEN_BENCH_CONCURRENCY")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(TENANT_CONCURRENCY);
+    let runs = child_runs(
+        &[
+            "--tenants-child".into(),
+            TENANTS.to_string(),
+            TENANT_USERS.to_string(),
+            limit.to_string(),
+        ],
+        TENANT_RUNS,
+    )?;
+    let median = |i: usize| median_of(&runs, i);
+    let (secs, lo, hi) = median(0);
+    let (peak, peak_lo, peak_hi) = median(1);
+    let (base, _, _) = median(2);
+    let (instances, _, _) = median(3);
+    let users = (TENANTS * TENANT_USERS) as f64;
+    Ok(format!(
+        "\n### Many tenants: {TENANTS} tenants with one SmartRecruiters profile of {TENANT_USERS} users each, {limit} syncs at once ({TENANT_RUNS} runs, child processes)\n\n\
+         | what | median | spread (min–max) |\n|---|---:|---:|\n\
+         | total time, every profile synced through the wasm connector | {secs:.1} s | {lo:.1}–{hi:.1} s |\n\
+         | users stored per second, all tenants | {:.0} | |\n\
+         | peak RSS of the process | {:.0} MiB | {:.0}–{:.0} MiB |\n\
+         | RSS before the syncs (runtime, connector, database, fake) | {:.0} MiB | |\n\
+         | per sync in flight: (peak − before) / syncs at once | {:.2} MiB | |\n\
+         | list-users calls, a fresh instance each | {instances:.0} | |\n\n\
+         Target: peak under 2 GiB.\n",
+        users / secs,
+        peak / 1024.0,
+        peak_lo / 1024.0,
+        peak_hi / 1024.0,
+        base / 1024.0,
+        (peak - base) / 1024.0 / limit as f64,
+    ))
+}
+
+/// `tenants` tenants, each with one profile of the shipped SmartRecruiters
+/// connector against one shared fake of `users` users (each tenant its own
+/// API key, which the fake checks), all synced with at most `limit` at
+/// once, in one process, one runtime, one database. Prints seconds, peak
+/// RSS and RSS before the syncs in KiB, and the number of connector calls.
+async fn tenants_child(tenants: usize, users: usize, limit: usize) -> Result<()> {
+    use futures_util::{StreamExt, TryStreamExt};
+    use seatwarden::storage::{ProfileConnector, Storage};
+    use seatwarden::sync::{Sync, SyncOptions};
+    let token = "bench-token";
+    let (base_url, _, _, _fake) = start_fake("smartrecruiters", token, users).await?;
+    let dir = repo_root().join("target/bench-tmp");
+    std::fs::create_dir_all(&dir)?;
+    let path = dir.join(format!("tenants-{}.db", std::process::id()));
+    let storage = Storage::open(&path).await?;
+    let runtime = Runtime::new(RuntimeConfig {
+        cache_dir: Some(repo_root().join("target/test-compile-cache")),
+        ..RuntimeConfig::default()
+    })?;
+    let connector = runtime.load_file(&guest("smartrecruiters")).await?;
+    let meta = ProfileConnector {
+        name: "smartrecruiters",
+        version: "0.2.0",
+        digest: "-",
+        base_url: "-",
+    };
+    let mut profiles = Vec::with_capacity(tenants);
+    for t in 0..tenants {
+        let tenant = storage.ensure_tenant(&format!("tenant-{t}"), 0).await?;
+        let profile = storage.ensure_profile(tenant, "sr", &meta, 0).await?;
+        let conn = Connection::builder()
+            .base_url(base_url.clone())
+            .private_targets(PrivateTargets::AllowLoopback)
+            .credential(Credential::secret(token))
+            .build(connector.descriptor())?;
+        profiles.push((profile, conn));
+    }
+    let before = current_rss_kib()?;
+    std::fs::write("/proc/self/clear_refs", "5")?;
+    let t = Instant::now();
+    let synced: Vec<i64> = futures_util::stream::iter(&profiles)
+        .map(|(profile, conn)| {
+            let sync = Sync {
+                storage: &storage,
+                connector: &connector,
+                connection: conn,
+                profile: *profile,
+                options: SyncOptions {
+                    download_activity: false,
+                    ..SyncOptions::default()
+                },
+            };
+            async move { anyhow::Ok(sync.run(&|_| {}).await?.accounts) }
+        })
+        .buffer_unordered(limit)
+        .try_collect()
+        .await?;
+    let elapsed = t.elapsed();
+    let peak = peak_rss_kib()?;
+    let total: i64 = synced.iter().sum();
+    anyhow::ensure!(
+        total as usize == tenants * users,
+        "synced {total} of {}",
+        tenants * users
+    );
+    let calls = tenants * users.div_ceil(100);
+    drop(storage);
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    }
+    println!("{} {peak} {before} {calls}", elapsed.as_secs_f64());
+    Ok(())
+}
+
+/// This process's resident set now (VmRSS), in KiB.
+fn current_rss_kib() -> Result<u64> {
+    Ok(std::fs::read_to_string("/proc/self/status")?
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("VmRSS:")
+                .map(|v| v.trim().trim_end_matches(" kB").parse::<u64>().unwrap_or(0))
+        })
+        .unwrap_or(0))
+}
+
+const UPSERT_USERS: usize = 100_000;
+const UPSERT_RUNS: usize = 3;
+const UPSERT_PAGE_SIZES: [usize; 3] = [100, 500, 1000];
+
+/// Upsert rate into SQLite per page size, the storage half of a sync:
+/// 100,000 accounts stored page by page as a sync stores them (one write
+/// transaction per page with its cursor), first into an empty profile,
+/// then again with one account in ten changed.
+async fn storage_table() -> Result<String> {
+    use seatwarden::Account;
+    use seatwarden::storage::{ProfileConnector, Storage, Stream, Trigger};
+    let dir = repo_root().join("target/bench-tmp");
+    std::fs::create_dir_all(&dir)?;
+    let now = seatwarden::sync::now_ms();
+    let accounts: Vec<Account> = (0..UPSERT_USERS)
+        .map(|i| Account {
+            id: format!("{i}"),
+            principal: format!("user{i}@example.com"),
+            display_name: Some(format!("User {i}")),
+            active: true,
+            subscriptions: vec!["STANDARD".into()],
+            created_at: Some(now - 400 * 86_400_000),
+            last_active_at: Some(now - (i % 90) as i64 * 86_400_000),
+            attributes: vec![("department".into(), format!("d{}", i % 12))],
+        })
+        .collect();
+    let changed: Vec<Account> = accounts
+        .iter()
+        .enumerate()
+        .map(|(i, a)| {
+            let mut a = a.clone();
+            if i % 10 == 0 {
+                a.last_active_at = Some(now);
+            }
+            a
+        })
+        .collect();
+    let mut out = format!(
+        "\n### Storage: {UPSERT_USERS} accounts upserted into SQLite per page size ({UPSERT_RUNS} runs each, in process)\n\n\
+         | page size | first sync (all new), accounts/s | spread | re-sync (all known, 10% changed), accounts/s | spread |\n\
+         |---:|---:|---:|---:|---:|\n"
+    );
+    for page in UPSERT_PAGE_SIZES {
+        let (mut first, mut again) = (Vec::new(), Vec::new());
+        for run in 0..UPSERT_RUNS {
+            let path = dir.join(format!("upsert-{page}-{run}-{}.db", std::process::id()));
+            let storage = Storage::open(&path).await?;
+            let tenant = storage.ensure_tenant("bench", now).await?;
+            let meta = ProfileConnector {
+                name: "smartrecruiters",
+                version: "0.2.0",
+                digest: "-",
+                base_url: "-",
+            };
+            let profile = storage.ensure_profile(tenant, "p", &meta, now).await?;
+            for (pass, times) in [(&accounts, &mut first), (&changed, &mut again)] {
+                let sync = storage
+                    .begin_or_resume(profile, Stream::Users, None, Trigger::Manual, now)
+                    .await?;
+                let pages: Vec<&[Account]> = pass.chunks(page).collect();
+                let t = Instant::now();
+                for (i, chunk) in pages.iter().enumerate() {
+                    let cursor = (i + 1 < pages.len()).then(|| (i + 1).to_string());
+                    storage
+                        .upsert_accounts_page(profile, sync.run_id, chunk, cursor.as_deref(), now)
+                        .await?;
+                }
+                times.push(UPSERT_USERS as f64 / t.elapsed().as_secs_f64());
+                storage.finish_users_run(profile, sync.run_id, now).await?;
+            }
+            drop(storage);
+            for suffix in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+            }
+        }
+        let spread = |v: &mut Vec<f64>| {
+            v.sort_by(f64::total_cmp);
+            (v[v.len() / 2], v[0], v[v.len() - 1])
+        };
+        let (f, f_lo, f_hi) = spread(&mut first);
+        let (a, a_lo, a_hi) = spread(&mut again);
+        out.push_str(&format!(
+            "| {page} | {f:.0} | {f_lo:.0}–{f_hi:.0} | {a:.0} | {a_lo:.0}–{a_hi:.0} |\n"
+        ));
+    }
+    Ok(out)
+}
+
 const RECONCILE_PROFILES: usize = 100;
 const RECONCILE_PER_PROFILE: usize = 10_000;
 const RECONCILE_RUNS: usize = 3;
 
 /// Runs the rules + reconciliation child processes and tabulates them.
 fn reconcile_table() -> Result<String> {
-    let exe = std::env::current_exe()?;
     let total = RECONCILE_PROFILES * RECONCILE_PER_PROFILE;
-    let mut runs: Vec<Vec<f64>> = Vec::new();
-    for _ in 0..RECONCILE_RUNS {
-        let out = std::process::Command::new(&exe)
-            .args([
-                "--reconcile-child",
-                &RECONCILE_PROFILES.to_string(),
-                &RECONCILE_PER_PROFILE.to_string(),
-            ])
-            .output()?;
-        anyhow::ensure!(
-            out.status.success(),
-            "reconcile child failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let text = String::from_utf8(out.stdout)?;
-        runs.push(
-            text.split_whitespace()
-                .map(str::parse)
-                .collect::<Result<Vec<f64>, _>>()?,
-        );
-    }
-    let median = |i: usize| {
-        let mut v: Vec<f64> = runs.iter().map(|r| r[i]).collect();
-        v.sort_by(f64::total_cmp);
-        (v[v.len() / 2], v[0], v[v.len() - 1])
-    };
+    let runs = child_runs(
+        &[
+            "--reconcile-child".into(),
+            RECONCILE_PROFILES.to_string(),
+            RECONCILE_PER_PROFILE.to_string(),
+        ],
+        RECONCILE_RUNS,
+    )?;
+    let median = |i: usize| median_of(&runs, i);
     let row = |what: &str, i: usize, peak: usize| {
         let (m, lo, hi) = median(i);
         let (p, _, _) = median(peak);
