@@ -7,6 +7,11 @@
 //! those whose account disappeared, was deactivated, or is now excluded or
 //! protected. Every one of those decisions leaves an audit entry with its
 //! evidence. Nothing here talks to a vendor.
+//!
+//! A refresh is incremental: it judges idle accounts without a candidate,
+//! and only those open candidates that database triggers marked because
+//! their account changed (migration 0009), unless the digest of the rule's
+//! inputs changed since the last refresh, when it judges every one.
 
 use super::audit::{self, AuditNote};
 use super::{
