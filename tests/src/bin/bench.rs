@@ -442,44 +442,37 @@ async fn sync_child(vendor: &str, mode: &str, users: usize) -> Result<()> {
 }
 
 fn sync_table() -> Result<String> {
-    let exe = std::env::current_exe()?;
     let mut out = format!(
         "\n### Sync throughput: {SYNC_USERS} users per vendor from its fake into SQLite ({SYNC_RUNS} runs each, alternating)\n\n\
          | vendor | path | users/s (median) | spread (min–max) | peak RSS of the process | wasm / native |\n\
          |---|---|---:|---:|---:|---:|\n"
     );
     for (vendor_name, vendor) in VENDORS {
-        let mut results: std::collections::BTreeMap<&str, Vec<(f64, u64)>> = Default::default();
+        let mut results: std::collections::BTreeMap<&str, Vec<Vec<f64>>> = Default::default();
         for _ in 0..SYNC_RUNS {
             for mode in ["wasm", "native"] {
-                let out = std::process::Command::new(&exe)
-                    .args(["--sync-child", vendor, mode, &SYNC_USERS.to_string()])
-                    .output()?;
-                anyhow::ensure!(
-                    out.status.success(),
-                    "sync child {vendor} {mode} failed: {}",
-                    String::from_utf8_lossy(&out.stderr)
-                );
-                let text = String::from_utf8(out.stdout)?;
-                let mut parts = text.split_whitespace();
-                let secs: f64 = parts.next().context("seconds")?.parse()?;
-                let peak: u64 = parts.next().context("peak")?.parse()?;
-                results.entry(mode).or_default().push((secs, peak));
+                let args = [
+                    "--sync-child".into(),
+                    vendor.into(),
+                    mode.into(),
+                    SYNC_USERS.to_string(),
+                ];
+                results
+                    .entry(mode)
+                    .or_default()
+                    .extend(child_runs(&args, 1)?);
             }
         }
+        // Each run printed its seconds and its peak RSS in KiB.
         let rate = |mode: &str| -> (f64, f64, f64, u64) {
-            let mut rates: Vec<f64> = results[mode]
-                .iter()
-                .map(|(s, _)| SYNC_USERS as f64 / s)
-                .collect();
-            rates.sort_by(f64::total_cmp);
-            let peak = results[mode].iter().map(|(_, p)| *p).max().unwrap_or(0);
-            (
-                rates[rates.len() / 2],
-                rates[0],
-                rates[rates.len() - 1],
-                peak,
-            )
+            let (median, lo, hi) = median_spread(
+                results[mode]
+                    .iter()
+                    .map(|r| SYNC_USERS as f64 / r[0])
+                    .collect(),
+            );
+            let peak = results[mode].iter().map(|r| r[1] as u64).max().unwrap_or(0);
+            (median, lo, hi, peak)
         };
         let (wasm, wasm_lo, wasm_hi, wasm_peak) = rate("wasm");
         let (native, native_lo, native_hi, native_peak) = rate("native");
@@ -637,10 +630,20 @@ fn notes() -> String {
 
 /// This process's peak resident set (VmHWM), in KiB.
 fn peak_rss_kib() -> Result<u64> {
+    status_kib("VmHWM:")
+}
+
+/// This process's resident set now (VmRSS), in KiB.
+fn current_rss_kib() -> Result<u64> {
+    status_kib("VmRSS:")
+}
+
+/// One `... kB` line of `/proc/self/status`, in KiB (0 when absent).
+fn status_kib(field: &str) -> Result<u64> {
     Ok(std::fs::read_to_string("/proc/self/status")?
         .lines()
         .find_map(|l| {
-            l.strip_prefix("VmHWM:")
+            l.strip_prefix(field)
                 .map(|v| v.trim().trim_end_matches(" kB").parse::<u64>().unwrap_or(0))
         })
         .unwrap_or(0))
@@ -662,8 +665,8 @@ fn child_runs(args: &[String], runs: usize) -> Result<Vec<Vec<f64>>> {
             let out = std::process::Command::new(&exe).args(args).output()?;
             anyhow::ensure!(
                 out.status.success(),
-                "{} failed: {}",
-                args[0],
+                "bench {} failed: {}",
+                args.join(" "),
                 String::from_utf8_lossy(&out.stderr)
             );
             Ok(String::from_utf8(out.stdout)?
@@ -676,7 +679,11 @@ fn child_runs(args: &[String], runs: usize) -> Result<Vec<Vec<f64>>> {
 
 /// The median, minimum and maximum of the `i`th number over runs.
 fn median_of(runs: &[Vec<f64>], i: usize) -> (f64, f64, f64) {
-    let mut v: Vec<f64> = runs.iter().map(|r| r[i]).collect();
+    median_spread(runs.iter().map(|r| r[i]).collect())
+}
+
+/// The median, minimum and maximum of some measurements.
+fn median_spread(mut v: Vec<f64>) -> (f64, f64, f64) {
     v.sort_by(f64::total_cmp);
     (v[v.len() / 2], v[0], v[v.len() - 1])
 }
@@ -795,17 +802,6 @@ async fn tenants_child(tenants: usize, users: usize, limit: usize) -> Result<()>
     Ok(())
 }
 
-/// This process's resident set now (VmRSS), in KiB.
-fn current_rss_kib() -> Result<u64> {
-    Ok(std::fs::read_to_string("/proc/self/status")?
-        .lines()
-        .find_map(|l| {
-            l.strip_prefix("VmRSS:")
-                .map(|v| v.trim().trim_end_matches(" kB").parse::<u64>().unwrap_or(0))
-        })
-        .unwrap_or(0))
-}
-
 const UPSERT_USERS: usize = 100_000;
 const UPSERT_RUNS: usize = 3;
 const UPSERT_PAGE_SIZES: [usize; 3] = [100, 500, 1000];
@@ -881,12 +877,8 @@ async fn storage_table() -> Result<String> {
                 let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
             }
         }
-        let spread = |v: &mut Vec<f64>| {
-            v.sort_by(f64::total_cmp);
-            (v[v.len() / 2], v[0], v[v.len() - 1])
-        };
-        let (f, f_lo, f_hi) = spread(&mut first);
-        let (a, a_lo, a_hi) = spread(&mut again);
+        let (f, f_lo, f_hi) = median_spread(first);
+        let (a, a_lo, a_hi) = median_spread(again);
         out.push_str(&format!(
             "| {page} | {f:.0} | {f_lo:.0}–{f_hi:.0} | {a:.0} | {a_lo:.0}–{a_hi:.0} |\n"
         ));
