@@ -40,6 +40,7 @@ fn main() -> Result<()> {
     match args.command {
         Task::BuildGuests => build_guests(&root),
         Task::Test => {
+            warn_if_disk_is_short(&root);
             build_guests(&root)?;
             ensure_test_peers(&root)?;
             run(Command::new("cargo")
@@ -177,6 +178,35 @@ fn host_triple() -> Result<String> {
         .find_map(|line| line.strip_prefix("host: "))
         .map(str::to_string)
         .context("rustc -vV printed no host triple")
+}
+
+/// What a clean `cargo xtask test` writes under `target/` (measured: the
+/// release build ~2 GiB, the guests ~0.6 GiB) plus room for the linker.
+const DISK_NEEDED_GIB: u64 = 4;
+
+/// Says so up front when the disk is too full for a clean build: otherwise
+/// the first sign is the linker dying with "Bus error" half an hour in.
+fn warn_if_disk_is_short(root: &Path) {
+    let Ok(output) = Command::new("df").arg("-Pk").arg(root).output() else {
+        return;
+    };
+    let text = String::from_utf8_lossy(&output.stdout);
+    let available_kib = text
+        .lines()
+        .nth(1)
+        .and_then(|line| line.split_whitespace().nth(3))
+        .and_then(|field| field.parse::<u64>().ok());
+    if let Some(kib) = available_kib
+        && kib < DISK_NEEDED_GIB * 1024 * 1024
+    {
+        eprintln!(
+            "xtask: warning: only {:.1} GiB free under {}; a clean build and test run needs about \
+             {DISK_NEEDED_GIB} GiB. If linking fails with \"Bus error\", free disk space \
+             (e.g. `cargo clean`) and run again.",
+            kib as f64 / (1024.0 * 1024.0),
+            root.display()
+        );
+    }
 }
 
 fn has_nextest() -> bool {
