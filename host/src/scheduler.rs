@@ -623,6 +623,7 @@ impl Worker {
                 trigger: Trigger::Schedule,
                 retry: self.options.retry,
                 cancel: self.cancel.clone(),
+                ..SyncOptions::default()
             },
         };
         let quiet = |_| {};

@@ -407,12 +407,31 @@ impl Storage {
         next_cursor: Option<&str>,
         now: i64,
     ) -> Result<PageCounts> {
-        // A vendor that repeats an account within a page: the last copy wins
-        // (one multi-row upsert may not touch the same row twice).
-        let mut seen = std::collections::HashSet::with_capacity(accounts.len());
-        let unique: Vec<&Account> = accounts
+        self.upsert_accounts_pages(profile, run_id, &[accounts], next_cursor, now)
+            .await
+    }
+
+    /// Stores consecutive pages of accounts and the cursor after the last
+    /// one in one transaction: a commit costs more than a hundred rows, and
+    /// last-activity values land all over the idle-accounts index, so fewer,
+    /// larger commits write far fewer pages (see BENCHMARKS.md, Storage).
+    pub async fn upsert_accounts_pages(
+        &self,
+        profile: ProfileId,
+        run_id: i64,
+        pages: &[&[Account]],
+        next_cursor: Option<&str>,
+        now: i64,
+    ) -> Result<PageCounts> {
+        // A vendor that repeats an account, within a page or across pages:
+        // the last copy wins (one multi-row upsert may not touch the same row
+        // twice).
+        let total: usize = pages.iter().map(|page| page.len()).sum();
+        let mut seen = std::collections::HashSet::with_capacity(total);
+        let unique: Vec<&Account> = pages
             .iter()
             .rev()
+            .flat_map(|page| page.iter().rev())
             .filter(|a| seen.insert(a.id.as_str()))
             .collect();
         let mut counts = PageCounts::default();
@@ -472,16 +491,12 @@ impl Storage {
             counts.created += new;
             counts.updated += first_seen.len() as i64 - new;
         }
-        advance(
-            &mut tx,
-            profile,
-            Stream::Users,
-            run_id,
-            next_cursor,
-            accounts.len(),
+        let stored = Stored {
+            pages: pages.len(),
+            items: total,
             counts,
-        )
-        .await?;
+        };
+        advance(&mut tx, profile, Stream::Users, run_id, next_cursor, stored).await?;
         tx.commit().await?;
         Ok(counts)
     }
@@ -537,8 +552,22 @@ impl Storage {
         events: &[Activity],
         next_cursor: Option<&str>,
     ) -> Result<u64> {
+        self.apply_activity_pages(profile, run_id, &[events], next_cursor)
+            .await
+    }
+
+    /// Applies consecutive pages of activity and stores the cursor after
+    /// the last one in one transaction (why: see
+    /// [`Storage::upsert_accounts_pages`]).
+    pub async fn apply_activity_pages(
+        &self,
+        profile: ProfileId,
+        run_id: i64,
+        pages: &[&[Activity]],
+        next_cursor: Option<&str>,
+    ) -> Result<u64> {
         let mut newest: HashMap<&str, &Activity> = HashMap::new();
-        for event in events {
+        for event in pages.iter().flat_map(|page| page.iter()) {
             let entry = newest.entry(event.account_id.as_str()).or_insert(event);
             if event.at > entry.at {
                 *entry = event;
@@ -560,14 +589,18 @@ impl Storage {
             .await?
             .rows_affected();
         }
+        let stored = Stored {
+            pages: pages.len(),
+            items: pages.iter().map(|page| page.len()).sum(),
+            counts: PageCounts::default(),
+        };
         advance(
             &mut tx,
             profile,
             Stream::Activity,
             run_id,
             next_cursor,
-            events.len(),
-            PageCounts::default(),
+            stored,
         )
         .await?;
         tx.commit().await?;
@@ -780,14 +813,20 @@ fn subscription_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<StoredSubscrip
     })
 }
 
+/// What one write added to a run.
+struct Stored {
+    pages: usize,
+    items: usize,
+    counts: PageCounts,
+}
+
 async fn advance(
     tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
     profile: ProfileId,
     stream: Stream,
     run_id: i64,
     next_cursor: Option<&str>,
-    items: usize,
-    counts: PageCounts,
+    stored: Stored,
 ) -> Result<()> {
     sqlx::query("UPDATE sync_cursors SET cursor = ?, exhausted = ? WHERE profile_id = ? AND stream = ? AND run_id = ?")
         .bind(next_cursor)
@@ -798,11 +837,12 @@ async fn advance(
         .execute(&mut **tx)
         .await?;
     sqlx::query(
-        "UPDATE job_runs SET pages = pages + 1, items = items + ?, created = created + ?, updated = updated + ? WHERE id = ?",
+        "UPDATE job_runs SET pages = pages + ?, items = items + ?, created = created + ?, updated = updated + ? WHERE id = ?",
     )
-    .bind(items as i64)
-    .bind(counts.created)
-    .bind(counts.updated)
+    .bind(stored.pages as i64)
+    .bind(stored.items as i64)
+    .bind(stored.counts.created)
+    .bind(stored.counts.updated)
     .bind(run_id)
         .execute(&mut **tx)
         .await?;

@@ -91,8 +91,9 @@ fn once() -> SyncOptions {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sync_killed_between_pages_resumes_at_the_next_page_without_duplicates() {
     let rig = rig("crash", 1050).await;
-    // "Crash": the sync future is dropped as soon as the third page is stored,
-    // wherever it is then (typically inside the fourth list-users call).
+    // Pages of 100 stored three at a time. "Crash": the sync future is
+    // dropped as soon as the first three pages are stored, wherever it is
+    // then (typically inside the fourth list-users call).
     let pages = Arc::new(AtomicUsize::new(0));
     let stored = tokio::sync::Notify::new();
     let counter = pages.clone();
@@ -101,7 +102,10 @@ async fn a_sync_killed_between_pages_resumes_at_the_next_page_without_duplicates
             stored.notify_one();
         }
     };
-    let sync = rig.sync(once());
+    let sync = rig.sync(SyncOptions {
+        items_per_commit: 250,
+        ..once()
+    });
     tokio::select! {
         _ = sync.run(&progress) => panic!("the sync should have been cut off"),
         _ = stored.notified() => {}
@@ -150,22 +154,65 @@ async fn a_sync_killed_between_pages_resumes_at_the_next_page_without_duplicates
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_failed_page_is_recorded_and_the_next_sync_resumes() {
+async fn a_crash_inside_a_batch_loses_only_its_pages_and_the_next_sync_fetches_them_again() {
+    let rig = rig("crash-in-batch", 1050).await;
+    // Pages of 100 stored three at a time: pages 1-3 are committed, 4 and 5
+    // wait in memory, and the request for page 6 never gets an answer.
+    rig.fake
+        .inject(std::iter::repeat_n(Fault::Pass, 5).chain([Fault::Hang]));
+    let sync = rig.sync(SyncOptions {
+        items_per_commit: 250,
+        ..once()
+    });
+    tokio::select! {
+        _ = sync.run(&|_| {}) => panic!("the sync should hang at page 6"),
+        _ = rig.fake.server.wait_for_requests(6) => {}
+    }
+    assert_eq!(
+        rig.storage.subscriptions(rig.profile).await.unwrap().len(),
+        300,
+        "only the committed batch survived"
+    );
+    let requests_before = rig.fake.server.requests().len();
+
+    let reopened = Storage::open(&rig.path).await.unwrap();
+    let sync = Sync {
+        storage: &reopened,
+        connector: &rig.connector,
+        connection: &rig.conn,
+        profile: rig.profile,
+        options: once(),
+    };
+    let report = sync.run(&|_| {}).await.unwrap();
+    assert!(report.resumed);
+    let rows = reopened.subscriptions(rig.profile).await.unwrap();
+    let ids: std::collections::HashSet<_> = rows.iter().map(|r| &r.account_id).collect();
+    assert_eq!((rows.len(), ids.len()), (1050, 1050), "all, no duplicates");
+    let user_requests = rig.fake.server.requests()[requests_before..]
+        .iter()
+        .filter(|r| r.target.starts_with("/user-api"))
+        .count();
+    assert_eq!(
+        user_requests, 8,
+        "pages 4 and 5 fetched again, then 6 to 11"
+    );
+    let runs = reopened.job_runs(rig.profile).await.unwrap();
+    let users_run = runs.iter().find(|r| r.kind == "subscriptions").unwrap();
+    assert_eq!(
+        (users_run.status.as_str(), users_run.pages, users_run.items),
+        ("succeeded", 11, 1050),
+        "the lost pages are counted once"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_page_keeps_the_pages_before_it_and_the_next_sync_resumes_there() {
     let rig = rig("failed-page", 350).await;
-    rig.fake.inject([]);
-    let sync = rig.sync(once());
-    // Page 1 and 2 succeed, page 3 fails with a 500 and is not retried.
-    let fail_third = std::sync::atomic::AtomicUsize::new(0);
-    let fake = &rig.fake;
-    let err = sync
-        .run(&|p| {
-            if matches!(p, Progress::Page { .. }) && fail_third.fetch_add(1, Ordering::SeqCst) == 1
-            {
-                fake.inject([Fault::Status(500)]);
-            }
-        })
-        .await
-        .unwrap_err();
+    // Pages 1 and 2 succeed and wait in the batch (1,000 accounts a commit);
+    // page 3 fails with a 500 and is not retried.
+    rig.fake
+        .inject([Fault::Pass, Fault::Pass, Fault::Status(500)]);
+    let err = rig.sync(once()).run(&|_| {}).await.unwrap_err();
     let text = format!("{err:#}");
     assert!(
         text.contains("the next sync resumes at the page that failed"),
@@ -179,13 +226,25 @@ async fn a_failed_page_is_recorded_and_the_next_sync_resumes() {
         "{:?}",
         runs[0].detail
     );
+    assert_eq!(
+        rig.storage.subscriptions(rig.profile).await.unwrap().len(),
+        200,
+        "the pages before the failure were stored"
+    );
 
+    let requests_before = rig.fake.server.requests().len();
     let report = rig.sync(once()).run(&|_| {}).await.unwrap();
     assert!(report.resumed);
     assert_eq!(
         rig.storage.subscriptions(rig.profile).await.unwrap().len(),
         350
     );
+    let user_requests: Vec<_> = rig.fake.server.requests()[requests_before..]
+        .iter()
+        .filter(|r| r.target.starts_with("/user-api"))
+        .map(|r| r.target.clone())
+        .collect();
+    assert_eq!(user_requests.len(), 2, "pages 3 and 4: {user_requests:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
