@@ -9,7 +9,7 @@ use crate::bindings::types;
 use crate::credentials::{AuthScheme, Credential, auth_header};
 use crate::descriptor::Descriptor;
 use crate::egress::hooks::DenialLog;
-use crate::egress::{AllowedOrigin, EgressPolicy, PrivateTargets};
+use crate::egress::{AllowedOrigin, EgressPolicy, KeepAlive, PrivateTargets};
 use crate::ratelimit::TokenBucket;
 use anyhow::{Context, Result, bail};
 use std::sync::Arc;
@@ -26,6 +26,9 @@ pub struct Connection {
     pub(crate) denial_log: Option<DenialLog>,
     /// The vendor rate limit of this connection's credential.
     pub(crate) rate_limiter: Option<Arc<TokenBucket>>,
+    /// Idle HTTP/1.1 connections kept for the next request (this
+    /// connection's alone); `None`: a new connection per request.
+    pub(crate) keep_alive: Option<Arc<KeepAlive>>,
 }
 
 /// Builds a [`Connection`] from a descriptor and the operator's choices.
@@ -40,6 +43,7 @@ pub struct ConnectionBuilder {
     auth: Option<AuthScheme>,
     denial_log: Option<DenialLog>,
     rate_limiter: Option<Arc<TokenBucket>>,
+    no_keep_alive: bool,
 }
 
 impl Connection {
@@ -100,6 +104,14 @@ impl ConnectionBuilder {
     /// Chooses the auth scheme, for connectors that leave it to the operator.
     pub fn auth_scheme(mut self, scheme: AuthScheme) -> Self {
         self.auth = Some(scheme);
+        self
+    }
+
+    /// Whether idle HTTP/1.1 connections stay open for the next request
+    /// (the default: a sync's pages then share one connection). Off: a new
+    /// connection per request, for a vendor or proxy that mishandles them.
+    pub fn keep_alive(mut self, keep: bool) -> Self {
+        self.no_keep_alive = !keep;
         self
     }
 
@@ -215,6 +227,7 @@ impl ConnectionBuilder {
             auth,
             denial_log: self.denial_log,
             rate_limiter: self.rate_limiter,
+            keep_alive: (!self.no_keep_alive).then(Arc::default),
         })
     }
 }

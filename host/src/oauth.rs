@@ -181,7 +181,7 @@ impl OAuthClient {
             tracing::warn!(token_url = %self.token_url, rule = %denial, "sandbox refused the OAuth token request");
         };
         let (response, io) = transport
-            .send(target, request, None, limits, refused)
+            .send(target, request, None, limits, None, refused)
             .await
             .map_err(|e| format!("the token request to {} failed: {e}", self.token_url))?;
         tokio::spawn(io);

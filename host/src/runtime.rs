@@ -532,6 +532,7 @@ impl Connector {
                     response_body_bytes: limits.response_body_bytes,
                 },
                 denial_log: conn.and_then(|c| c.denial_log.clone()),
+                keep_alive: conn.and_then(|c| c.keep_alive.clone()),
             },
             shared.transport.clone(),
         );

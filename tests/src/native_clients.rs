@@ -1,8 +1,8 @@
 //! Native Rust clients of the vendor APIs: the benchmark's yardstick.
 //!
 //! Each does what its wasm connector does for `list-users` (same request,
-//! same JSON decoding, same mapping to accounts, a fresh connection per
-//! request like the host's transport) without the sandbox, so the benchmark
+//! same JSON decoding, same mapping to accounts, connections kept alive
+//! between requests like the host's transport) without the sandbox, so the benchmark
 //! can report what the sandbox costs. Tests keep their output identical to
 //! the connectors'. They are not used by the product.
 
@@ -43,12 +43,39 @@ struct IdRef {
     id: String,
 }
 
-/// GETs `target` on loopback with `headers`; the body if the status is 2xx.
-async fn get(port: u16, target: &str, headers: &[(&str, &str)]) -> Result<bytes::Bytes> {
+type Sender = hyper::client::conn::http1::SendRequest<Empty<Bytes>>;
+
+/// Idle connections by loopback port, for the next request.
+static IDLE: std::sync::Mutex<Vec<(u16, Sender)>> = std::sync::Mutex::new(Vec::new());
+
+/// An idle connection to `port`, or a new one.
+async fn connection(port: u16) -> Result<Sender> {
+    loop {
+        let kept = {
+            let mut idle = IDLE.lock().unwrap();
+            let found = idle.iter().position(|(p, _)| *p == port);
+            found.map(|i| idle.swap_remove(i).1)
+        };
+        match kept {
+            Some(mut sender) => {
+                if sender.ready().await.is_ok() {
+                    return Ok(sender);
+                }
+            }
+            None => break,
+        }
+    }
     let stream = tokio::net::TcpStream::connect(("127.0.0.1", port)).await?;
-    let (mut sender, conn) =
+    stream.set_nodelay(true)?;
+    let (sender, conn) =
         hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await?;
     tokio::spawn(conn);
+    Ok(sender)
+}
+
+/// GETs `target` on loopback with `headers`; the body if the status is 2xx.
+async fn get(port: u16, target: &str, headers: &[(&str, &str)]) -> Result<bytes::Bytes> {
+    let mut sender = connection(port).await?;
     let mut request = http::Request::get(target).header("host", format!("127.0.0.1:{port}"));
     for (name, value) in headers {
         request = request.header(*name, *value);
@@ -58,6 +85,7 @@ async fn get(port: u16, target: &str, headers: &[(&str, &str)]) -> Result<bytes:
         .await?;
     let status = response.status();
     let body = response.into_body().collect().await?.to_bytes();
+    IDLE.lock().unwrap().push((port, sender));
     if !status.is_success() {
         bail!("HTTP {status}");
     }

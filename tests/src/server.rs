@@ -21,6 +21,9 @@ pub struct Recorded {
     pub target: String,
     pub headers: http::HeaderMap,
     pub body: Bytes,
+    /// The client's end of the TCP connection the request came on: equal
+    /// for requests that shared a kept-alive connection.
+    pub peer: SocketAddr,
 }
 
 impl Recorded {
@@ -99,7 +102,7 @@ impl TestServer {
         let counter = arrived.clone();
         let task = tokio::spawn(async move {
             loop {
-                let Ok((stream, _)) = listener.accept().await else {
+                let Ok((stream, peer)) = listener.accept().await else {
                     return;
                 };
                 let handler = handler.clone();
@@ -127,6 +130,7 @@ impl TestServer {
                                         .to_string(),
                                     headers: parts.headers,
                                     body,
+                                    peer,
                                 };
                                 log.lock().unwrap().push(recorded.clone());
                                 let reply = handler(&recorded);

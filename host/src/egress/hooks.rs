@@ -7,12 +7,12 @@
 //! and one log line to the operator naming the destination and the rule.
 //! Headers that carry credentials are forbidden to the guest altogether.
 
+use super::keep_alive::KeepAlive;
 use super::policy::{Denial, EgressPolicy, MethodPolicy, OriginScheme};
-use super::transport::{Target, Transport, TransportLimits};
+use super::transport::{Replayable, Target, Transport, TransportLimits};
 use crate::oauth::{OAuthClient, token_error};
 use crate::ratelimit::TokenBucket;
 use http::{HeaderName, HeaderValue};
-use http_body_util::BodyExt;
 use std::sync::{Arc, Mutex};
 use wasmtime_wasi_http::p2::bindings::http::types::ErrorCode;
 use wasmtime_wasi_http::{
@@ -46,9 +46,6 @@ pub enum HostCredential {
     OAuth(Arc<OAuthClient>),
 }
 
-/// Request bodies are buffered (to be replayed after a token refresh) up to this size.
-const MAX_REPLAY_BODY: usize = 1024 * 1024;
-
 /// Per-call egress state. Built fresh for every call.
 pub struct EgressHooks {
     label: Arc<str>,
@@ -64,6 +61,7 @@ pub struct EgressHooks {
     denials: DenialLog,
     host_failures: HostFailures,
     rate_limiter: Option<Arc<TokenBucket>>,
+    keep_alive: Option<Arc<KeepAlive>>,
 }
 
 /// Everything [`EgressHooks`] needs for one call.
@@ -84,6 +82,9 @@ pub struct EgressCall {
     pub denial_log: Option<DenialLog>,
     /// Every admitted request waits for a slot here before it leaves.
     pub rate_limiter: Option<Arc<TokenBucket>>,
+    /// The connection's idle HTTP/1.1 connections; `None`: a new connection
+    /// per request.
+    pub keep_alive: Option<Arc<KeepAlive>>,
 }
 
 impl EgressHooks {
@@ -110,6 +111,7 @@ impl EgressHooks {
             denials: call.denial_log.unwrap_or_default(),
             host_failures: HostFailures::default(),
             rate_limiter: call.rate_limiter,
+            keep_alive: call.keep_alive,
         }
     }
 
@@ -268,6 +270,7 @@ impl WasiHttpHooks for EgressHooks {
         let label = self.label.clone();
         let call = self.call;
         let rate_limiter = self.rate_limiter.clone();
+        let keep_alive = self.keep_alive.clone();
         Box::new(async move {
             if let Some(bucket) = rate_limiter {
                 bucket.acquire().await;
@@ -276,26 +279,16 @@ impl WasiHttpHooks for EgressHooks {
                 |denial: &Denial| record(&denials, &label, call, &method, &origin, denial);
             let HostCredential::OAuth(client) = credential else {
                 let (response, io) = transport
-                    .send(target, request, options, limits, on_denial)
+                    .send(target, request, options, limits, keep_alive, on_denial)
                     .await?;
                 return Ok((response, Box::new(io) as Box<dyn Future<Output = _> + Send>));
             };
             // OAuth: keep the body so the request can be replayed once with a
             // fresh token if the vendor answers 401 to the cached one.
-            let (parts, body) = request.into_parts();
-            let body = http_body_util::Limited::new(body, MAX_REPLAY_BODY)
-                .collect()
-                .await
-                .map_err(|_| Error::HttpRequestBodySize(Some(MAX_REPLAY_BODY as u64)))?
-                .to_bytes();
+            let replayable = Replayable::buffer(request).await?;
             let private = target.private_targets;
             let build = |token: &HeaderValue| {
-                let mut request = http::Request::from_parts(
-                    parts.clone(),
-                    http_body_util::Full::new(body.clone())
-                        .map_err(|never| match never {})
-                        .boxed_unsync(),
-                );
+                let mut request = replayable.request();
                 request
                     .headers_mut()
                     .insert(http::header::AUTHORIZATION, token.clone());
@@ -306,7 +299,14 @@ impl WasiHttpHooks for EgressHooks {
                 .await
                 .map_err(&token_failed)?;
             let (response, io) = transport
-                .send(target.clone(), build(&token), options, limits, on_denial)
+                .send(
+                    target.clone(),
+                    build(&token),
+                    options,
+                    limits,
+                    keep_alive.clone(),
+                    on_denial,
+                )
                 .await?;
             if response.status() != http::StatusCode::UNAUTHORIZED {
                 return Ok((response, Box::new(io) as Box<dyn Future<Output = _> + Send>));
@@ -320,7 +320,14 @@ impl WasiHttpHooks for EgressHooks {
             let on_denial =
                 |denial: &Denial| record(&denials, &label, call, &method, &origin, denial);
             let (response, io) = transport
-                .send(target, build(&fresh), options, limits, on_denial)
+                .send(
+                    target,
+                    build(&fresh),
+                    options,
+                    limits,
+                    keep_alive,
+                    on_denial,
+                )
                 .await?;
             Ok((response, Box::new(io) as Box<dyn Future<Output = _> + Send>))
         })
@@ -363,6 +370,7 @@ mod tests {
                 },
                 denial_log: None,
                 rate_limiter: None,
+                keep_alive: None,
             },
             Transport::new(),
         )

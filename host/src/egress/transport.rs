@@ -5,11 +5,14 @@
 //! name itself, keeps only the addresses the connection's [`PrivateTargets`]
 //! permits, and connects to one of exactly those, so DNS cannot be rebound
 //! between the check and the connect. It follows no redirects, clamps the
-//! guest's timeouts to the host's, and cuts response bodies at the cap.
+//! guest's timeouts to the host's, cuts response bodies at the cap, and
+//! reuses a connection's idle HTTP/1.1 connections ([`KeepAlive`]).
 
+use super::keep_alive::{KeepAlive, Origin, Pooled};
 use super::policy::{Denial, PrivateTargets, classify};
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
+use http_body_util::BodyExt;
 use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
 use std::sync::Arc;
@@ -66,30 +69,65 @@ impl Transport {
         }
     }
 
-    /// Resolves, checks and connects, then sends `request` over HTTP/1.1.
+    /// Sends `request` over HTTP/1.1: on an idle connection of `keep_alive`
+    /// to the same origin when there is one and the method is idempotent,
+    /// else on a new one (resolved, checked, connected). Without
+    /// `keep_alive`, the connection closes once the response is read.
     pub(crate) async fn send(
         &self,
         target: Target,
         mut request: http::Request<WasiBody>,
         options: Option<RequestOptions>,
         limits: TransportLimits,
+        keep_alive: Option<Arc<KeepAlive>>,
         on_denial: impl FnOnce(&Denial) + Send,
     ) -> Result<(http::Response<WasiBody>, ResponseIo), Error> {
-        let clamp = |guest: Option<Duration>, host: Duration| guest.map_or(host, |g| g.min(host));
-        let connect_timeout = clamp(
-            options.and_then(|o| o.connect_timeout),
-            limits.connect_timeout,
-        );
-        let first_byte_timeout = clamp(
-            options.and_then(|o| o.first_byte_timeout),
-            limits.read_timeout,
-        );
-        let between_bytes_timeout = clamp(
-            options.and_then(|o| o.between_bytes_timeout),
-            limits.read_timeout,
-        );
+        let timeouts = Timeouts::of(options, limits);
+        // Origin-form request line: the authority travels in the Host header.
+        let path = request
+            .uri()
+            .path_and_query()
+            .map_or("/", |p| p.as_str())
+            .to_string();
+        *request.uri_mut() = path.parse().map_err(|_| Error::HttpRequestUriInvalid)?;
+        let origin = Origin {
+            host: target.host.clone(),
+            port: target.port,
+            https: target.https,
+        };
+        let reusable = keep_alive
+            .as_ref()
+            .filter(|_| is_idempotent(request.method()));
+        if let Some(pool) = reusable
+            && let Some(kept) = pool.take(&origin)
+        {
+            // The vendor may close an idle connection just as it is reused:
+            // a request that got no answer on it goes again on a new one.
+            let replayable = Replayable::buffer(request).await?;
+            let back = Some((pool.clone(), origin.clone()));
+            match exchange(kept, replayable.request(), timeouts, limits, back).await {
+                Ok(answer) => return Ok(answer),
+                Err(Error::ConnectionReadTimeout) => return Err(Error::ConnectionReadTimeout),
+                Err(err) => {
+                    tracing::debug!(host = %origin.host, error = %err, "a kept-alive connection failed; sending on a new one");
+                    request = replayable.request();
+                }
+            }
+        }
+        let connection = self.connect(&target, timeouts.connect, on_denial).await?;
+        let back = keep_alive.map(|pool| (pool, origin));
+        exchange(connection, request, timeouts, limits, back).await
+    }
 
-        let addresses = resolve(&target, connect_timeout).await?;
+    /// Resolves, keeps the permitted addresses, connects to one of them and
+    /// (for HTTPS) shakes hands.
+    async fn connect(
+        &self,
+        target: &Target,
+        connect_timeout: Duration,
+        on_denial: impl FnOnce(&Denial) + Send,
+    ) -> Result<Pooled, Error> {
+        let addresses = resolve(target, connect_timeout).await?;
         let permitted: Vec<SocketAddr> = addresses
             .iter()
             .filter(|addr| target.private_targets.permits(classify(addr.ip())))
@@ -108,45 +146,99 @@ impl Transport {
         }
         let stream = connect_first(&permitted, connect_timeout).await?;
         let _ = stream.set_nodelay(true);
-
-        // Origin-form request line: the authority travels in the Host header.
-        let path = request
-            .uri()
-            .path_and_query()
-            .map_or("/", |p| p.as_str())
-            .to_string();
-        *request.uri_mut() = path.parse().map_err(|_| Error::HttpRequestUriInvalid)?;
-
         if target.https {
             let name = server_name(&target.host)?;
             let tls = tokio::time::timeout(connect_timeout, self.tls.connect(name, stream))
                 .await
                 .map_err(|_| Error::ConnectionTimeout)?
                 .map_err(Error::Tls)?;
-            exchange(
-                tls,
-                request,
-                connect_timeout,
-                first_byte_timeout,
-                between_bytes_timeout,
-                limits,
-            )
-            .await
+            handshake(tls, connect_timeout).await
         } else {
-            exchange(
-                stream,
-                request,
-                connect_timeout,
-                first_byte_timeout,
-                between_bytes_timeout,
-                limits,
-            )
-            .await
+            handshake(stream, connect_timeout).await
         }
     }
 }
 
-/// Drives the connection after the response head arrived.
+/// Request bodies are buffered, to be sent again, up to this size.
+const MAX_REPLAY_BODY: usize = 1024 * 1024;
+
+/// A request held so that it can be sent more than once: again on a new
+/// connection when a kept-alive one turns out closed, or again with a fresh
+/// OAuth token when the vendor refuses the cached one.
+pub(crate) struct Replayable {
+    parts: http::request::Parts,
+    body: Bytes,
+}
+
+impl Replayable {
+    /// Reads the body (at most [`MAX_REPLAY_BODY`] bytes).
+    pub(crate) async fn buffer(request: http::Request<WasiBody>) -> Result<Replayable, Error> {
+        let (parts, body) = request.into_parts();
+        let body = http_body_util::Limited::new(body, MAX_REPLAY_BODY)
+            .collect()
+            .await
+            .map_err(|_| Error::HttpRequestBodySize(Some(MAX_REPLAY_BODY as u64)))?
+            .to_bytes();
+        Ok(Replayable { parts, body })
+    }
+
+    /// A copy of the request, ready to send.
+    pub(crate) fn request(&self) -> http::Request<WasiBody> {
+        http::Request::from_parts(
+            self.parts.clone(),
+            http_body_util::Full::new(self.body.clone())
+                .map_err(|never| match never {})
+                .boxed_unsync(),
+        )
+    }
+}
+
+/// Methods a server may receive twice without harm (RFC 9110, 9.2.2): only
+/// these reuse an idle connection, because only these are sent again when
+/// it turns out to be closed.
+fn is_idempotent(method: &http::Method) -> bool {
+    use http::Method;
+    [
+        Method::GET,
+        Method::HEAD,
+        Method::PUT,
+        Method::DELETE,
+        Method::OPTIONS,
+    ]
+    .contains(method)
+}
+
+/// The guest's timeouts clamped to the host's.
+#[derive(Clone, Copy)]
+struct Timeouts {
+    connect: Duration,
+    first_byte: Duration,
+    between_bytes: Duration,
+}
+
+impl Timeouts {
+    fn of(options: Option<RequestOptions>, limits: TransportLimits) -> Timeouts {
+        let clamp = |guest: Option<Duration>, host: Duration| guest.map_or(host, |g| g.min(host));
+        Timeouts {
+            connect: clamp(
+                options.and_then(|o| o.connect_timeout),
+                limits.connect_timeout,
+            ),
+            first_byte: clamp(
+                options.and_then(|o| o.first_byte_timeout),
+                limits.read_timeout,
+            ),
+            between_bytes: clamp(
+                options.and_then(|o| o.between_bytes_timeout),
+                limits.read_timeout,
+            ),
+        }
+    }
+}
+
+/// Drives the connection after the response head arrived. Connections run
+/// on their own task now, so this has nothing left to do; the type stays
+/// because `wasmtime-wasi-http`'s hook returns one.
 pub(crate) type ResponseIo = Pin<Box<dyn Future<Output = Result<(), Error>> + Send>>;
 
 async fn resolve(target: &Target, timeout: Duration) -> Result<Vec<SocketAddr>, Error> {
@@ -191,66 +283,91 @@ fn server_name(host: &str) -> Result<rustls::pki_types::ServerName<'static>, Err
         .map_err(|_| Error::HttpRequestUriInvalid)
 }
 
-async fn exchange<S>(
-    stream: S,
-    request: http::Request<WasiBody>,
-    connect_timeout: Duration,
-    first_byte_timeout: Duration,
-    between_bytes_timeout: Duration,
-    limits: TransportLimits,
-) -> Result<(http::Response<WasiBody>, ResponseIo), Error>
+/// Starts HTTP/1.1 on `stream`; a task drives the socket until the
+/// connection ends or its [`Pooled`] is dropped.
+async fn handshake<S>(stream: S, timeout: Duration) -> Result<Pooled, Error>
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin + 'static,
 {
-    let (mut sender, conn) = tokio::time::timeout(
-        connect_timeout,
+    let (sender, conn) = tokio::time::timeout(
+        timeout,
         hyper::client::conn::http1::handshake(TokioIo::new(stream)),
     )
     .await
     .map_err(|_| Error::ConnectionTimeout)??;
-    let mut conn = Box::pin(conn);
-    let mut conn_finished = false;
-    let send = tokio::time::timeout(first_byte_timeout, sender.send_request(request));
-    tokio::pin!(send);
-    // Poll the connection while waiting for the head; if it ends first, the
-    // head is either already buffered or the exchange failed.
-    let response = tokio::select! {
-        biased;
-        response = &mut send => response,
-        finished = &mut conn => {
-            conn_finished = true;
-            finished?;
-            send.await
-        }
-    };
-    let response = response.map_err(|_| Error::ConnectionReadTimeout)??;
-    let io: ResponseIo = Box::pin(async move {
-        // A finished connection must not be polled again.
-        if conn_finished {
-            Ok(())
-        } else {
-            conn.await.map_err(Error::from)
+    let (close_on_drop, dropped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(async move {
+        tokio::select! {
+            _ = conn => {}
+            _ = dropped => {}
         }
     });
+    Ok(Pooled {
+        sender,
+        _close_on_drop: close_on_drop,
+    })
+}
+
+/// Sends `request` on `connection` and hands back the response, whose body
+/// owns the connection: read to its end, the body gives the connection to
+/// `back` (when given) for the next request; dropped early, it closes it.
+async fn exchange(
+    mut connection: Pooled,
+    request: http::Request<WasiBody>,
+    timeouts: Timeouts,
+    limits: TransportLimits,
+    back: Option<(Arc<KeepAlive>, Origin)>,
+) -> Result<(http::Response<WasiBody>, ResponseIo), Error> {
+    let response = tokio::time::timeout(timeouts.first_byte, async {
+        connection.sender.ready().await?;
+        connection.sender.send_request(request).await
+    })
+    .await
+    .map_err(|_| Error::ConnectionReadTimeout)??;
+    let io: ResponseIo = Box::pin(async { Ok(()) });
     let response = response.map(|incoming| {
         http_body_util::BodyExt::boxed_unsync(CappedBody {
             inner: incoming,
             seen: 0,
             cap: limits.response_body_bytes,
-            between_bytes: between_bytes_timeout,
-            idle: Box::pin(tokio::time::sleep(between_bytes_timeout)),
+            between_bytes: timeouts.between_bytes,
+            idle: Box::pin(tokio::time::sleep(timeouts.between_bytes)),
+            connection: Some(connection),
+            back,
         })
     });
     Ok((response, io))
 }
 
-/// A response body that fails once it exceeds the cap, or stalls too long.
+/// A response body that fails once it exceeds the cap, or stalls too long,
+/// and gives its connection back for reuse once read to the end.
 struct CappedBody {
     inner: hyper::body::Incoming,
     seen: u64,
     cap: u64,
     between_bytes: Duration,
     idle: Pin<Box<Sleep>>,
+    connection: Option<Pooled>,
+    back: Option<(Arc<KeepAlive>, Origin)>,
+}
+
+impl CappedBody {
+    /// The response was read to its end: the connection may carry the next
+    /// request.
+    fn give_back(&mut self) {
+        if let (Some(connection), Some((pool, origin))) = (self.connection.take(), self.back.take())
+        {
+            pool.put(origin, connection);
+        }
+    }
+}
+
+impl Drop for CappedBody {
+    fn drop(&mut self) {
+        if self.inner.is_end_stream() {
+            self.give_back();
+        }
+    }
 }
 
 impl Body for CappedBody {
@@ -276,7 +393,10 @@ impl Body for CappedBody {
                 Poll::Ready(Some(Ok(frame)))
             }
             Poll::Ready(Some(Err(err))) => Poll::Ready(Some(Err(Error::from(err)))),
-            Poll::Ready(None) => Poll::Ready(None),
+            Poll::Ready(None) => {
+                this.give_back();
+                Poll::Ready(None)
+            }
             Poll::Pending => match this.idle.as_mut().poll(cx) {
                 Poll::Ready(()) => Poll::Ready(Some(Err(Error::ConnectionReadTimeout))),
                 Poll::Pending => Poll::Pending,
