@@ -66,11 +66,19 @@ pub fn build_engine(
     }
 }
 
+/// Set (to anything) to have wasmtime write `/tmp/perf-PID.map`, so that
+/// `perf report` names the connectors' compiled functions instead of bare
+/// addresses. For profiling only: the map grows with every load.
+pub const PERF_MAP_ENV: &str = "SEATWARDEN_PERF_MAP";
+
 fn base_config() -> Config {
     let mut config = Config::new();
     config.wasm_component_model(true);
     config.epoch_interruption(true);
     config.cranelift_opt_level(wasmtime::OptLevel::Speed);
+    if std::env::var_os(PERF_MAP_ENV).is_some() {
+        config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+    }
     config
 }
 
