@@ -180,11 +180,10 @@ impl OAuthClient {
         let refused = |denial: &crate::egress::Denial| {
             tracing::warn!(token_url = %self.token_url, rule = %denial, "sandbox refused the OAuth token request");
         };
-        let (response, io) = transport
+        let response = transport
             .send(target, request, None, limits, None, refused)
             .await
             .map_err(|e| format!("the token request to {} failed: {e}", self.token_url))?;
-        tokio::spawn(io);
         let status = response.status();
         let body = http_body_util::Limited::new(response.into_body(), MAX_TOKEN_RESPONSE)
             .collect()

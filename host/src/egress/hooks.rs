@@ -278,10 +278,10 @@ impl WasiHttpHooks for EgressHooks {
             let on_denial =
                 |denial: &Denial| record(&denials, &label, call, &method, &origin, denial);
             let HostCredential::OAuth(client) = credential else {
-                let (response, io) = transport
+                let response = transport
                     .send(target, request, options, limits, keep_alive, on_denial)
                     .await?;
-                return Ok((response, Box::new(io) as Box<dyn Future<Output = _> + Send>));
+                return Ok((response, connection_driven_elsewhere()));
             };
             // OAuth: keep the body so the request can be replayed once with a
             // fresh token if the vendor answers 401 to the cached one.
@@ -298,7 +298,7 @@ impl WasiHttpHooks for EgressHooks {
                 .authorization(&transport, private, limits)
                 .await
                 .map_err(&token_failed)?;
-            let (response, io) = transport
+            let response = transport
                 .send(
                     target.clone(),
                     build(&token),
@@ -309,7 +309,7 @@ impl WasiHttpHooks for EgressHooks {
                 )
                 .await?;
             if response.status() != http::StatusCode::UNAUTHORIZED {
-                return Ok((response, Box::new(io) as Box<dyn Future<Output = _> + Send>));
+                return Ok((response, connection_driven_elsewhere()));
             }
             drop(response);
             client.invalidate(&token);
@@ -319,7 +319,7 @@ impl WasiHttpHooks for EgressHooks {
                 .map_err(&token_failed)?;
             let on_denial =
                 |denial: &Denial| record(&denials, &label, call, &method, &origin, denial);
-            let (response, io) = transport
+            let response = transport
                 .send(
                     target,
                     build(&fresh),
@@ -329,9 +329,16 @@ impl WasiHttpHooks for EgressHooks {
                     on_denial,
                 )
                 .await?;
-            Ok((response, Box::new(io) as Box<dyn Future<Output = _> + Send>))
+            Ok((response, connection_driven_elsewhere()))
         })
     }
+}
+
+/// The future `wasmtime-wasi-http` polls to drive a response's connection:
+/// the transport runs each connection on a task of its own (so a kept-alive
+/// one outlives the response), which leaves this nothing to do.
+fn connection_driven_elsewhere() -> Box<dyn Future<Output = Result<(), Error>> + Send> {
+    Box::new(std::future::ready(Ok(())))
 }
 
 #[cfg(test)]

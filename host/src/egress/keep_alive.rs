@@ -44,6 +44,13 @@ struct Idle {
     since: Instant,
 }
 
+impl Idle {
+    /// Open, and not idle so long that the vendor may have closed it.
+    fn usable(&self) -> bool {
+        self.since.elapsed() < IDLE_FOR && !self.connection.sender.is_closed()
+    }
+}
+
 /// One connection's idle HTTP/1.1 connections, by origin.
 #[derive(Default)]
 pub struct KeepAlive {
@@ -62,12 +69,9 @@ impl KeepAlive {
     pub(crate) fn take(&self, origin: &Origin) -> Option<Pooled> {
         let mut idle = self.idle.lock().expect("keep-alive pool poisoned");
         let list = idle.get_mut(origin)?;
-        while let Some(entry) = list.pop() {
-            if entry.since.elapsed() < IDLE_FOR && !entry.connection.sender.is_closed() {
-                return Some(entry.connection);
-            }
-        }
-        None
+        std::iter::from_fn(|| list.pop())
+            .find(Idle::usable)
+            .map(|entry| entry.connection)
     }
 
     /// Keeps `connection` for the next request to `origin`, unless it is
@@ -78,9 +82,7 @@ impl KeepAlive {
         }
         let mut idle = self.idle.lock().expect("keep-alive pool poisoned");
         let list = idle.entry(origin).or_default();
-        list.retain(|entry| {
-            entry.since.elapsed() < IDLE_FOR && !entry.connection.sender.is_closed()
-        });
+        list.retain(Idle::usable);
         if list.len() < MAX_IDLE_PER_ORIGIN {
             list.push(Idle {
                 connection,

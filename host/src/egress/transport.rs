@@ -81,7 +81,7 @@ impl Transport {
         limits: TransportLimits,
         keep_alive: Option<Arc<KeepAlive>>,
         on_denial: impl FnOnce(&Denial) + Send,
-    ) -> Result<(http::Response<WasiBody>, ResponseIo), Error> {
+    ) -> Result<http::Response<WasiBody>, Error> {
         let timeouts = Timeouts::of(options, limits);
         // Origin-form request line: the authority travels in the Host header.
         let path = request
@@ -236,11 +236,6 @@ impl Timeouts {
     }
 }
 
-/// Drives the connection after the response head arrived. Connections run
-/// on their own task now, so this has nothing left to do; the type stays
-/// because `wasmtime-wasi-http`'s hook returns one.
-pub(crate) type ResponseIo = Pin<Box<dyn Future<Output = Result<(), Error>> + Send>>;
-
 async fn resolve(target: &Target, timeout: Duration) -> Result<Vec<SocketAddr>, Error> {
     if let Ok(ip) = target.host.parse::<IpAddr>() {
         return Ok(vec![SocketAddr::new(ip, target.port)]);
@@ -317,14 +312,13 @@ async fn exchange(
     timeouts: Timeouts,
     limits: TransportLimits,
     back: Option<(Arc<KeepAlive>, Origin)>,
-) -> Result<(http::Response<WasiBody>, ResponseIo), Error> {
+) -> Result<http::Response<WasiBody>, Error> {
     let response = tokio::time::timeout(timeouts.first_byte, async {
         connection.sender.ready().await?;
         connection.sender.send_request(request).await
     })
     .await
     .map_err(|_| Error::ConnectionReadTimeout)??;
-    let io: ResponseIo = Box::pin(async { Ok(()) });
     let response = response.map(|incoming| {
         http_body_util::BodyExt::boxed_unsync(CappedBody {
             inner: incoming,
@@ -336,7 +330,7 @@ async fn exchange(
             back,
         })
     });
-    Ok((response, io))
+    Ok(response)
 }
 
 /// A response body that fails once it exceeds the cap, or stalls too long,

@@ -4,7 +4,7 @@
 
 use seatwarden::egress::PrivateTargets;
 use seatwarden::storage::{ProfileConnector, ProfileId, Storage};
-use seatwarden::sync::{ActivityOutcome, Progress, Sync, SyncOptions, now_ms};
+use seatwarden::sync::{ActivityOutcome, Progress, Sync, SyncOptions, SyncReport, now_ms};
 use seatwarden::{Connection, Connector, Credential, Limits};
 use seatwarden_tests::fixtures::{fresh_database, load, runtime};
 use seatwarden_tests::smartrecruiters_fake::{
@@ -76,6 +76,51 @@ impl Rig {
             options,
         }
     }
+
+    /// The list-users requests (path and query) the fake received after
+    /// its first `before` requests.
+    fn user_requests_since(&self, before: usize) -> Vec<String> {
+        self.fake.server.requests()[before..]
+            .iter()
+            .filter(|r| r.target.starts_with("/user-api"))
+            .map(|r| r.target.clone())
+            .collect()
+    }
+
+    /// "A new process": opens the same database again and syncs with it.
+    async fn sync_in_a_new_process(&self) -> Resumed {
+        let requests_before = self.fake.server.requests().len();
+        let reopened = Storage::open(&self.path).await.unwrap();
+        let sync = Sync {
+            storage: &reopened,
+            connector: &self.connector,
+            connection: &self.conn,
+            profile: self.profile,
+            options: once(),
+        };
+        let report = sync.run(&|_| {}).await.unwrap();
+        let rows = reopened.subscriptions(self.profile).await.unwrap();
+        let ids: std::collections::HashSet<_> = rows.iter().map(|r| &r.account_id).collect();
+        let runs = reopened.job_runs(self.profile).await.unwrap();
+        let users_run = runs.iter().find(|r| r.kind == "subscriptions").unwrap();
+        Resumed {
+            report,
+            stored: (rows.len(), ids.len()),
+            user_requests: self.user_requests_since(requests_before),
+            users_run: (users_run.status.clone(), users_run.pages, users_run.items),
+        }
+    }
+}
+
+/// What a sync in a new process did.
+struct Resumed {
+    report: SyncReport,
+    /// Rows stored for the profile, and distinct account ids among them.
+    stored: (usize, usize),
+    /// Its list-users requests (path and query).
+    user_requests: Vec<String>,
+    /// The users run's status, pages and items.
+    users_run: (String, i64, i64),
 }
 
 fn once() -> SyncOptions {
@@ -115,42 +160,19 @@ async fn a_sync_killed_between_pages_resumes_at_the_next_page_without_duplicates
         300,
         "three pages survived the crash"
     );
-    let requests_before = rig.fake.server.requests().len();
-
-    // A new process opens the same database and syncs again.
-    let reopened = Storage::open(&rig.path).await.unwrap();
-    let sync = Sync {
-        storage: &reopened,
-        connector: &rig.connector,
-        connection: &rig.conn,
-        profile: rig.profile,
-        options: once(),
-    };
-    let report = sync.run(&|_| {}).await.unwrap();
-    assert!(report.resumed);
-    assert_eq!(report.accounts, 1050);
-    assert_eq!(report.pages, 11);
-    let rows = reopened.subscriptions(rig.profile).await.unwrap();
-    assert_eq!(rows.len(), 1050);
-    let ids: std::collections::HashSet<_> = rows.iter().map(|r| &r.account_id).collect();
-    assert_eq!(ids.len(), 1050, "no duplicates");
-    let user_requests: Vec<_> = rig.fake.server.requests()[requests_before..]
-        .iter()
-        .filter(|r| r.target.starts_with("/user-api"))
-        .map(|r| r.target.clone())
-        .collect();
+    let resumed = rig.sync_in_a_new_process().await;
+    assert!(resumed.report.resumed);
+    assert_eq!(resumed.report.accounts, 1050);
+    assert_eq!(resumed.report.pages, 11);
+    assert_eq!(resumed.stored, (1050, 1050), "all, no duplicates");
+    let user_requests = &resumed.user_requests;
     assert!(
         user_requests[0].contains("pageId="),
         "resumed at the stored cursor, not page 1: {}",
         user_requests[0]
     );
     assert_eq!(user_requests.len(), 8, "pages 4 to 11 only");
-    let runs = reopened.job_runs(rig.profile).await.unwrap();
-    let users_run = runs.iter().find(|r| r.kind == "subscriptions").unwrap();
-    assert_eq!(
-        (users_run.status.as_str(), users_run.pages, users_run.items),
-        ("succeeded", 11, 1050)
-    );
+    assert_eq!(resumed.users_run, ("succeeded".into(), 11, 1050));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -173,34 +195,17 @@ async fn a_crash_inside_a_batch_loses_only_its_pages_and_the_next_sync_fetches_t
         300,
         "only the committed batch survived"
     );
-    let requests_before = rig.fake.server.requests().len();
-
-    let reopened = Storage::open(&rig.path).await.unwrap();
-    let sync = Sync {
-        storage: &reopened,
-        connector: &rig.connector,
-        connection: &rig.conn,
-        profile: rig.profile,
-        options: once(),
-    };
-    let report = sync.run(&|_| {}).await.unwrap();
-    assert!(report.resumed);
-    let rows = reopened.subscriptions(rig.profile).await.unwrap();
-    let ids: std::collections::HashSet<_> = rows.iter().map(|r| &r.account_id).collect();
-    assert_eq!((rows.len(), ids.len()), (1050, 1050), "all, no duplicates");
-    let user_requests = rig.fake.server.requests()[requests_before..]
-        .iter()
-        .filter(|r| r.target.starts_with("/user-api"))
-        .count();
+    let resumed = rig.sync_in_a_new_process().await;
+    assert!(resumed.report.resumed);
+    assert_eq!(resumed.stored, (1050, 1050), "all, no duplicates");
     assert_eq!(
-        user_requests, 8,
+        resumed.user_requests.len(),
+        8,
         "pages 4 and 5 fetched again, then 6 to 11"
     );
-    let runs = reopened.job_runs(rig.profile).await.unwrap();
-    let users_run = runs.iter().find(|r| r.kind == "subscriptions").unwrap();
     assert_eq!(
-        (users_run.status.as_str(), users_run.pages, users_run.items),
-        ("succeeded", 11, 1050),
+        resumed.users_run,
+        ("succeeded".into(), 11, 1050),
         "the lost pages are counted once"
     );
 }
@@ -239,11 +244,7 @@ async fn a_failed_page_keeps_the_pages_before_it_and_the_next_sync_resumes_there
         rig.storage.subscriptions(rig.profile).await.unwrap().len(),
         350
     );
-    let user_requests: Vec<_> = rig.fake.server.requests()[requests_before..]
-        .iter()
-        .filter(|r| r.target.starts_with("/user-api"))
-        .map(|r| r.target.clone())
-        .collect();
+    let user_requests = rig.user_requests_since(requests_before);
     assert_eq!(user_requests.len(), 2, "pages 3 and 4: {user_requests:?}");
 }
 
