@@ -7,7 +7,7 @@
 //! tenant only; a connection of another tenant is "not found".
 
 use crate::config::{Config, ConnectionConfig, CredentialConfig};
-use crate::connection::Connection;
+use crate::connection::{Connection, ConnectionBuilder};
 use crate::credentials::Credential;
 use crate::notify::Notifier;
 use crate::ratelimit::{RateLimiters, published_limit};
@@ -16,7 +16,7 @@ use crate::storage::{ConnectorIdentity, ProfileRecord, Storage, TenantId};
 use crate::sync::now_ms;
 use anyhow::{Context, Result, bail};
 use sha2::{Digest, Sha256};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// The parts every command shares.
 pub struct App {
@@ -173,64 +173,13 @@ impl App {
         settings: &ConnectionConfig,
         connector: &Connector,
     ) -> Result<Connection> {
-        let mut builder = Connection::builder().private_targets(settings.private_targets);
-        if let Some(url) = &settings.base_url {
-            builder = builder.base_url(url);
-        }
-        if let Some(region) = &settings.region {
-            builder = builder.region(region);
-        }
-        if let Some(auth) = &settings.auth {
-            builder = builder.auth_scheme(auth.clone());
-        }
-        for host in &settings.allowed_hosts {
-            builder = builder.allow_host(host);
-        }
-        for (key, value) in &settings.options {
-            builder = builder.option(key, value);
-        }
-        let context = || {
-            format!(
-                "{}: connections.{}.credential",
-                self.config.path.display(),
-                settings.name
-            )
-        };
-        match &settings.credential {
-            Some(CredentialConfig::Secret(source)) => {
-                builder =
-                    builder.credential(Credential::Secret(source.load().with_context(context)?));
-            }
-            Some(CredentialConfig::OAuth2 {
-                client_id,
-                secret,
-                token_url,
-                scope,
-            }) => {
-                let client = crate::oauth::OAuthClient::new(
-                    client_id.clone(),
-                    secret.load().with_context(context)?,
-                    token_url.clone(),
-                    scope.clone(),
-                );
-                builder = builder.credential(Credential::OAuth2(std::sync::Arc::new(client)));
-            }
-            Some(CredentialConfig::Basic { user, secret }) => {
-                builder = builder.credential(Credential::Basic {
-                    user: user.clone(),
-                    secret: secret.load().with_context(context)?,
-                });
-            }
-            None => {}
-        }
-        let limit = settings
-            .rate_limit
-            .or_else(|| published_limit(&connector.descriptor().name));
-        if let Some(limit) = limit {
-            // One bucket per credential: its source names it (never its value).
-            let key = format!("{}:{:?}", connector.descriptor().name, settings.credential);
-            builder = builder.rate_limiter(self.limiters.bucket(&key, limit));
-        }
+        let table = format!("connections.{}", settings.name);
+        let builder = connection_builder(
+            settings,
+            connector,
+            (&self.config.path, &table),
+            &self.limiters,
+        )?;
         builder.build(connector.descriptor()).with_context(|| {
             format!(
                 "{}: connections.{}",
@@ -262,4 +211,69 @@ pub fn fingerprint(settings: &ConnectionConfig, connector: &Connector) -> String
         settings.connector.display(),
     );
     hex::encode(Sha256::digest(text.as_bytes()))
+}
+
+/// A connection builder from a `[connections.<name>]` table: base URL or
+/// region, auth, allowed hosts, options, the credential loaded from its
+/// source, and the rate limit (the operator's, else the vendor's published
+/// one) from `limiters`. `config_path` and `table` (e.g.
+/// `connections.acme-sr`) name the file and the table in errors.
+pub fn connection_builder(
+    settings: &ConnectionConfig,
+    connector: &Connector,
+    (config_path, table): (&Path, &str),
+    limiters: &RateLimiters,
+) -> Result<ConnectionBuilder> {
+    let mut builder = Connection::builder().private_targets(settings.private_targets);
+    if let Some(url) = &settings.base_url {
+        builder = builder.base_url(url);
+    }
+    if let Some(region) = &settings.region {
+        builder = builder.region(region);
+    }
+    if let Some(auth) = &settings.auth {
+        builder = builder.auth_scheme(auth.clone());
+    }
+    for host in &settings.allowed_hosts {
+        builder = builder.allow_host(host);
+    }
+    for (key, value) in &settings.options {
+        builder = builder.option(key, value);
+    }
+    let context = || format!("{}: {table}.credential", config_path.display());
+    match &settings.credential {
+        Some(CredentialConfig::Secret(source)) => {
+            builder = builder.credential(Credential::Secret(source.load().with_context(context)?));
+        }
+        Some(CredentialConfig::OAuth2 {
+            client_id,
+            secret,
+            token_url,
+            scope,
+        }) => {
+            let client = crate::oauth::OAuthClient::new(
+                client_id.clone(),
+                secret.load().with_context(context)?,
+                token_url.clone(),
+                scope.clone(),
+            );
+            builder = builder.credential(Credential::OAuth2(std::sync::Arc::new(client)));
+        }
+        Some(CredentialConfig::Basic { user, secret }) => {
+            builder = builder.credential(Credential::Basic {
+                user: user.clone(),
+                secret: secret.load().with_context(context)?,
+            });
+        }
+        None => {}
+    }
+    let limit = settings
+        .rate_limit
+        .or_else(|| published_limit(&connector.descriptor().name));
+    if let Some(limit) = limit {
+        // One bucket per credential: its source names it (never its value).
+        let key = format!("{}:{:?}", connector.descriptor().name, settings.credential);
+        builder = builder.rate_limiter(limiters.bucket(&key, limit));
+    }
+    Ok(builder)
 }

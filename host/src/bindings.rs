@@ -23,11 +23,15 @@ pub use seatwarden::connector::types;
 
 /// The contract version this host speaks; connectors must export
 /// `seatwarden:connector/connector-api@0.2.x` (before 1.0, a minor version
-/// is a breaking one). 0.2 added `validated` (the credentials' account).
-pub const CONTRACT_VERSION: &str = "0.2.0";
+/// is a breaking one and a patch version a compatible one). 0.2.0 added
+/// `validated` (the credentials' account); 0.2.1 the optional `about`.
+pub const CONTRACT_VERSION: &str = "0.2.1";
 
 /// The versions this host loads, as error messages name them.
 pub const CONTRACT_COMPATIBLE: &str = "0.2.x";
 
 /// The name of the interface every connector exports, without version.
 pub const CONTRACT_INTERFACE: &str = "seatwarden:connector/connector-api";
+
+/// The optional interface of 0.2.1 (links for operators), without version.
+pub const ABOUT_INTERFACE: &str = "seatwarden:connector/about";

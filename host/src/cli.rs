@@ -7,9 +7,8 @@
 use crate::app::{App, ProfileContext};
 use crate::candidate_state::Decision;
 use crate::config::Config;
-use crate::descriptor::Descriptor;
 use crate::profiles::Profiles;
-use crate::runtime::{Runtime, RuntimeConfig, default_cache_dir};
+use crate::runtime::default_cache_dir;
 use crate::scheduler::{JobOutcome, JobResult, Scheduler, SchedulerOptions, SystemClock};
 use crate::storage::{
     ActivityFrom, AuditCheck, Candidate, CandidateState, JobKind, JobRun, OneShotJob,
@@ -22,6 +21,7 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+mod connector;
 mod entitlements;
 mod report;
 
@@ -55,7 +55,7 @@ enum Command {
     /// Work with connector components.
     Connector {
         #[command(subcommand)]
-        command: ConnectorCommand,
+        command: connector::ConnectorCommand,
     },
     /// Create or update the database's profiles from the configuration file
     /// (every tenant, or --tenant's); prints what changed. Idempotent.
@@ -216,18 +216,6 @@ enum AuditCommand {
 }
 
 #[derive(Debug, Subcommand)]
-enum ConnectorCommand {
-    /// Load a connector in the sandbox and print its descriptor.
-    Inspect {
-        /// The connector component (.wasm).
-        file: PathBuf,
-        /// Print JSON instead of a table.
-        #[arg(long)]
-        json: bool,
-    },
-}
-
-#[derive(Debug, Subcommand)]
 enum ProfileCommand {
     /// Create a draft profile on one of the tenant's connections.
     Create(CreateArgs),
@@ -290,25 +278,8 @@ pub async fn run(cli: Cli) -> Result<()> {
     } else {
         cli.cache_dir.clone().or_else(default_cache_dir)
     };
-    if let Command::Connector {
-        command: ConnectorCommand::Inspect { file, json },
-    } = &cli.command
-    {
-        let runtime = Runtime::new(RuntimeConfig {
-            cache_dir,
-            ..RuntimeConfig::default()
-        })?;
-        let connector = runtime.load_file(file).await?;
-        let text = if *json {
-            serde_json::to_string_pretty(&descriptor_json(
-                connector.descriptor(),
-                connector.digest(),
-            ))?
-        } else {
-            descriptor_table(connector.descriptor(), connector.digest())
-        };
-        println!("{text}");
-        return Ok(());
+    if let Command::Connector { command } = &cli.command {
+        return connector::run(command, cache_dir).await;
     }
     let settings = Config::load(&cli.config)?;
     let app = Arc::new(App::open(settings, cache_dir).await?);
@@ -1386,70 +1357,4 @@ pub fn subscriptions_table(rows: &[StoredSubscription]) -> String {
         ]);
     }
     format!("{}\n{} subscriptions", table(&table_rows), rows.len())
-}
-
-/// The descriptor as JSON, for `connector inspect --json`.
-pub fn descriptor_json(d: &Descriptor, digest: &str) -> serde_json::Value {
-    serde_json::json!({
-        "name": d.name,
-        "version": d.version.to_string(),
-        "vendor": d.vendor,
-        "summary": d.summary,
-        "capabilities": d.capabilities,
-        "auth": d.auth.to_string(),
-        "default_hosts": d.default_hosts.iter().map(ToString::to_string).collect::<Vec<_>>(),
-        "default_base_url": d.default_base_url,
-        "regions": d.regions.iter().map(|(n, u)| serde_json::json!({"name": n, "base_url": u})).collect::<Vec<_>>(),
-        "options": d.options,
-        "sha256": digest,
-    })
-}
-
-/// The descriptor as an aligned table, for people.
-pub fn descriptor_table(d: &Descriptor, digest: &str) -> String {
-    let yes_no = |b: bool| if b { "yes" } else { "no" };
-    let mut rows = vec![
-        ("connector", d.label()),
-        ("vendor", d.vendor.clone()),
-        ("summary", d.summary.clone()),
-        (
-            "capabilities",
-            format!(
-                "list-users: yes, activity: {}, deactivate: {}, reactivate: {}",
-                yes_no(d.capabilities.activity),
-                yes_no(d.capabilities.deactivate),
-                yes_no(d.capabilities.reactivate)
-            ),
-        ),
-        ("auth", d.auth.to_string()),
-        (
-            "default hosts",
-            d.default_hosts
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join(", "),
-        ),
-        ("default base URL", d.default_base_url.clone()),
-    ];
-    for (name, url) in &d.regions {
-        rows.push(("region", format!("{name}: {url}")));
-    }
-    for option in &d.options {
-        let required = if option.required {
-            "required"
-        } else {
-            "optional"
-        };
-        rows.push((
-            "option",
-            format!("{} ({required}): {}", option.name, option.description),
-        ));
-    }
-    rows.push(("sha256", digest.to_string()));
-    let width = rows.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
-    rows.iter()
-        .map(|(k, v)| format!("{k:<width$}  {v}"))
-        .collect::<Vec<_>>()
-        .join("\n")
 }

@@ -9,7 +9,7 @@ use crate::bindings::types;
 use crate::credentials::{AuthScheme, Credential, auth_header};
 use crate::descriptor::Descriptor;
 use crate::egress::hooks::DenialLog;
-use crate::egress::{AllowedOrigin, EgressPolicy, KeepAlive, PrivateTargets};
+use crate::egress::{AllowedOrigin, EgressPolicy, KeepAlive, PrivateTargets, Tap};
 use crate::ratelimit::TokenBucket;
 use anyhow::{Context, Result, bail};
 use std::sync::Arc;
@@ -29,6 +29,8 @@ pub struct Connection {
     /// Idle HTTP/1.1 connections kept for the next request (this
     /// connection's alone); `None`: a new connection per request.
     pub(crate) keep_alive: Option<Arc<KeepAlive>>,
+    /// The conformance kit's recorder and fault injector, if any.
+    pub(crate) tap: Option<Arc<Tap>>,
 }
 
 /// Builds a [`Connection`] from a descriptor and the operator's choices.
@@ -44,6 +46,7 @@ pub struct ConnectionBuilder {
     denial_log: Option<DenialLog>,
     rate_limiter: Option<Arc<TokenBucket>>,
     no_keep_alive: bool,
+    tap: Option<Arc<Tap>>,
 }
 
 impl Connection {
@@ -119,6 +122,13 @@ impl ConnectionBuilder {
     /// into `log` (they are always logged), e.g. for a job's result.
     pub fn record_denials(mut self, log: DenialLog) -> Self {
         self.denial_log = Some(log);
+        self
+    }
+
+    /// Records every admitted request into `tap` and lets it inject vendor
+    /// faults: for the conformance kit (`seatwarden connector test`) only.
+    pub fn tap(mut self, tap: Arc<Tap>) -> Self {
+        self.tap = Some(tap);
         self
     }
 
@@ -228,6 +238,7 @@ impl ConnectionBuilder {
             denial_log: self.denial_log,
             rate_limiter: self.rate_limiter,
             keep_alive: (!self.no_keep_alive).then(Arc::default),
+            tap: self.tap,
         })
     }
 }

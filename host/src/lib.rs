@@ -13,6 +13,7 @@ pub mod cache;
 pub mod candidate_state;
 pub mod cli;
 pub mod config;
+pub mod conformance;
 pub mod connection;
 pub mod credentials;
 pub mod descriptor;

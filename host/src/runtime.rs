@@ -7,7 +7,9 @@
 //! stderr, so nothing leaks between calls, profiles or tenants, and every
 //! failure comes back as a [`CallError`] that says what happened.
 
-use crate::bindings::{self, CONTRACT_INTERFACE, CONTRACT_VERSION, ConnectorPre, types};
+use crate::bindings::{
+    self, ABOUT_INTERFACE, CONTRACT_INTERFACE, CONTRACT_VERSION, ConnectorPre, types,
+};
 use crate::cache::{CacheOutcome, CompileCache, component_digest};
 use crate::connection::Connection;
 use crate::credentials::auth_header;
@@ -24,7 +26,7 @@ use anyhow::Result;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::sync::Arc;
-use wasmtime::component::{Component, HasSelf, Linker};
+use wasmtime::component::{Component, ComponentExportIndex, HasSelf, Instance, Linker};
 use wasmtime::{Engine, Store, UpdateDeadline};
 
 /// How a [`Runtime`] is set up.
@@ -157,6 +159,7 @@ impl Runtime {
             label: Arc::from(source_name.as_str()),
             digest,
             cache,
+            links: about_links(&component),
         };
         let (raw, _) = connector
             .call("describe", None, MethodPolicy::ReadOnly, |store, guest| {
@@ -251,6 +254,32 @@ fn check_exports(
     Ok(())
 }
 
+/// Guest output shown to operators: at most 16 links, each an absolute
+/// http(s) URL and a short title, without control characters.
+fn clean_links(links: Vec<(String, String)>) -> Vec<(String, String)> {
+    let plain = |text: &str, max: usize| {
+        !text.is_empty() && text.len() <= max && !text.chars().any(char::is_control)
+    };
+    links
+        .into_iter()
+        .filter(|(title, url)| {
+            plain(title, 100)
+                && plain(url, 500)
+                && (url.starts_with("https://") || url.starts_with("http://"))
+        })
+        .take(16)
+        .collect()
+}
+
+/// Where `about.links` is, if the component exports the optional `about`
+/// interface of any 0.2.x (the lookup is semver-aware, like the contract's).
+fn about_links(component: &Component) -> Option<ComponentExportIndex> {
+    let about = format!("{ABOUT_INTERFACE}@{CONTRACT_VERSION}");
+    let (_, interface) = component.get_export(None, &about)?;
+    let (_, links) = component.get_export(Some(&interface), "links")?;
+    Some(links)
+}
+
 fn placeholder_descriptor() -> Descriptor {
     Descriptor {
         name: String::new(),
@@ -268,6 +297,21 @@ fn placeholder_descriptor() -> Descriptor {
 
 type GuestFuture<'a, R> = Pin<Box<dyn Future<Output = wasmtime::Result<R>> + Send + 'a>>;
 
+/// One instance of a connector: the contract's typed exports, and the raw
+/// instance for the optional interfaces looked up by name.
+struct Guest {
+    api: bindings::Connector,
+    instance: Instance,
+}
+
+impl std::ops::Deref for Guest {
+    type Target = bindings::Connector;
+
+    fn deref(&self) -> &bindings::Connector {
+        &self.api
+    }
+}
+
 /// A loaded connector: pre-instantiated, described, ready to call.
 pub struct Connector {
     shared: Arc<Shared>,
@@ -276,6 +320,8 @@ pub struct Connector {
     label: Arc<str>,
     digest: String,
     cache: CacheOutcome,
+    /// `about.links`, when the component exports the optional interface.
+    links: Option<ComponentExportIndex>,
 }
 
 impl Connector {
@@ -292,6 +338,31 @@ impl Connector {
     /// Whether the compiled code came from the on-disk cache.
     pub fn cache_outcome(&self) -> CacheOutcome {
         self.cache
+    }
+
+    /// The connector's links for operators (`about.links`, contract 0.2.1);
+    /// empty when it does not export the optional interface.
+    pub async fn links(&self) -> Result<Vec<(String, String)>, CallError> {
+        let Some(index) = self.links else {
+            return Ok(Vec::new());
+        };
+        let (links, _) = self
+            .call(
+                "links",
+                None,
+                MethodPolicy::ReadOnly,
+                move |store, guest| {
+                    Box::pin(async move {
+                        let func = guest
+                            .instance
+                            .get_typed_func::<(), (Vec<(String, String)>,)>(&mut *store, index)?;
+                        let (links,) = func.call_async(&mut *store, ()).await?;
+                        Ok(links)
+                    })
+                },
+            )
+            .await?;
+        Ok(clean_links(links))
     }
 
     /// Calls `describe` again in a fresh instance (no network allowed).
@@ -437,7 +508,7 @@ impl Connector {
     where
         F: for<'a> FnOnce(
                 &'a mut Store<StoreState>,
-                &'a bindings::Connector,
+                &'a Guest,
             ) -> GuestFuture<'a, Result<T, types::ConnectorError>>
             + Send,
         T: Send,
@@ -481,8 +552,7 @@ impl Connector {
         f: F,
     ) -> Result<(R, Vec<String>), CallError>
     where
-        F: for<'a> FnOnce(&'a mut Store<StoreState>, &'a bindings::Connector) -> GuestFuture<'a, R>
-            + Send,
+        F: for<'a> FnOnce(&'a mut Store<StoreState>, &'a Guest) -> GuestFuture<'a, R> + Send,
         R: Send,
     {
         let shared = &self.shared;
@@ -533,6 +603,7 @@ impl Connector {
                 },
                 denial_log: conn.and_then(|c| c.denial_log.clone()),
                 keep_alive: conn.and_then(|c| c.keep_alive.clone()),
+                tap: conn.and_then(|c| c.tap.clone()),
             },
             shared.transport.clone(),
         );
@@ -583,8 +654,9 @@ impl Connector {
         });
         let pre = &self.pre;
         let outcome = tokio::time::timeout(limits.wall_clock, async {
-            let instance = pre.instantiate_async(&mut store).await?;
-            f(&mut store, &instance).await
+            let instance = pre.instance_pre().instantiate_async(&mut store).await?;
+            let api = bindings::Connector::new(&mut store, &instance)?;
+            f(&mut store, &Guest { api, instance }).await
         })
         .await;
         let state = store.data();

@@ -46,7 +46,7 @@ fn inspect_prints_the_descriptor_as_a_table_and_as_json() {
     );
     assert!(
         text.contains(
-            "capabilities      list-users: yes, activity: no, deactivate: yes, reactivate: yes"
+            "capabilities      list-users: yes, activity: yes, deactivate: yes, reactivate: yes"
         ),
         "{text}"
     );
@@ -62,6 +62,15 @@ fn inspect_prints_the_descriptor_as_a_table_and_as_json() {
     assert_eq!(json["default_hosts"][0], "http://127.0.0.1:80");
     assert_eq!(json["capabilities"]["deactivate"], true);
     assert_eq!(json["sha256"].as_str().unwrap().len(), 64);
+    assert_eq!(json["links"], serde_json::json!([]), "no `about` links");
+
+    let smartsheet = fixture("smartsheet");
+    let out = seatwarden(&["connector", "inspect", smartsheet.to_str().unwrap()]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("link              Event Reporting: https://"),
+        "links from the optional `about` interface: {text}"
+    );
 }
 
 #[test]

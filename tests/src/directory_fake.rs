@@ -2,8 +2,10 @@
 //!
 //! It behaves like a small real API: every request must carry the
 //! `X-Directory-Key` the connection was given (401 otherwise), users are
-//! paged with `page`/`pageSize` (capped at 100), and deactivation and
-//! reactivation change state and are idempotent. The demo runs it too.
+//! paged with `page`/`pageSize` (capped at 100), login events are read with
+//! `since` and paged the same way, and deactivation and reactivation change
+//! state and are idempotent. The demo, the conformance tests and the
+//! benchmark of connectors in other languages run it too.
 
 use crate::server::{Recorded, Reply, TestServer};
 use serde_json::json;
@@ -52,7 +54,16 @@ impl DirectoryFake {
         let users = Arc::new(Mutex::new(users));
         let state = users.clone();
         let key = key.to_string();
-        let server = TestServer::start(move |request| handle(request, &key, &state)).await;
+        let mut events: Vec<(i64, String, &'static str)> = Vec::new();
+        for user in users.lock().unwrap().iter() {
+            if let Some(at) = user.last_login {
+                events.push((at - 86_400_000, user.id.clone(), "VIEW"));
+                events.push((at, user.id.clone(), "LOGIN"));
+            }
+        }
+        events.sort();
+        let events = Arc::new(events);
+        let server = TestServer::start(move |request| handle(request, &key, &state, &events)).await;
         DirectoryFake { server, users }
     }
 
@@ -66,7 +77,10 @@ impl DirectoryFake {
     }
 }
 
-fn handle(request: &Recorded, key: &str, users: &Mutex<Vec<FakeUser>>) -> Reply {
+/// Login events: (at, user id, type), oldest first.
+type Events = [(i64, String, &'static str)];
+
+fn handle(request: &Recorded, key: &str, users: &Mutex<Vec<FakeUser>>, events: &Events) -> Reply {
     if request.header("x-directory-key") != Some(key) {
         return Reply::json(401, &json!({"error": "missing or wrong X-Directory-Key"}));
     }
@@ -105,6 +119,29 @@ fn handle(request: &Recorded, key: &str, users: &Mutex<Vec<FakeUser>>) -> Reply 
                 .collect();
             let next = (start + size < users.len()).then_some(page + 1);
             Reply::json(200, &json!({"users": slice, "nextPage": next}))
+        }
+        ("GET", ["events"]) => {
+            let Some(since) = param("since").and_then(|s| s.parse::<i64>().ok()) else {
+                return Reply::json(400, &json!({"error": "since (ms) is required"}));
+            };
+            let page: usize = param("page")
+                .and_then(|p| p.parse().ok())
+                .unwrap_or(1)
+                .max(1);
+            let size: usize = param("pageSize")
+                .and_then(|p| p.parse().ok())
+                .unwrap_or(100)
+                .clamp(1, 100);
+            let matching: Vec<_> = events.iter().filter(|(at, _, _)| *at >= since).collect();
+            let start = (page - 1) * size;
+            let slice: Vec<_> = matching
+                .iter()
+                .skip(start)
+                .take(size)
+                .map(|(at, id, kind)| json!({"userId": id, "at": at, "type": kind}))
+                .collect();
+            let next = (start + size < matching.len()).then_some(page + 1);
+            Reply::json(200, &json!({"events": slice, "nextPage": next}))
         }
         ("POST", ["users", id, action @ ("deactivate" | "reactivate")]) => {
             let mut users = users.lock().unwrap();

@@ -14,6 +14,11 @@ const WASM_TARGET: &str = "wasm32-wasip2";
 /// The real third-party peers the tests and the demo run, from PyPI: a SCIM
 /// server and an SMTP server (the sink that receives notices).
 const TEST_PEERS: [&str; 2] = ["scim2-server==0.8.3", "aiosmtpd==1.4.6"];
+/// The example connector written in Python (`components/python-directory`),
+/// built with componentize-py from PyPI next to the Rust components.
+const PYTHON_EXAMPLE: &str = "components/python-directory";
+/// Where its build tool (componentize-py, pinned by its build.sh) lives.
+const PYTHON_EXAMPLE_VENV: &str = "target/componentize-py";
 
 #[derive(Parser)]
 #[command(name = "cargo xtask")]
@@ -43,6 +48,11 @@ fn main() -> Result<()> {
             warn_if_disk_is_short(&root);
             build_guests(&root)?;
             ensure_test_peers(&root)?;
+            eprintln!("xtask: the Python example's unit tests");
+            run(Command::new("bash")
+                .arg(root.join(PYTHON_EXAMPLE).join("test.sh"))
+                .arg(root.join(PYTHON_EXAMPLE_VENV))
+                .arg(root.join("wit")))?;
             run(Command::new("cargo")
                 .args([
                     "test",
@@ -120,7 +130,12 @@ fn build_guests(root: &Path) -> Result<()> {
             .args(["build", "--release"])
             .current_dir(root.join(workspace)))?;
     }
-    Ok(())
+    eprintln!("xtask: building the Python example connector with componentize-py");
+    run(Command::new("bash")
+        .arg(root.join(PYTHON_EXAMPLE).join("build.sh"))
+        .arg(root.join(PYTHON_EXAMPLE_VENV))
+        .arg(root.join("target/wasm/wasm32-wasip2/release/directory_python.wasm"))
+        .arg(root.join("wit")))
 }
 
 fn ensure_wasm_target() -> Result<()> {

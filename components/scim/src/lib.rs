@@ -428,4 +428,19 @@ fn to_account(
     })
 }
 
-seatwarden_sdk::export_connector!(Scim);
+impl seatwarden_sdk::About for Scim {
+    fn links() -> Vec<(String, String)> {
+        vec![
+            (
+                "SCIM 2.0 protocol (RFC 7644)".into(),
+                "https://www.rfc-editor.org/rfc/rfc7644".into(),
+            ),
+            (
+                "SCIM 2.0 core schema (RFC 7643)".into(),
+                "https://www.rfc-editor.org/rfc/rfc7643".into(),
+            ),
+        ]
+    }
+}
+
+seatwarden_sdk::export_connector!(Scim, About);

@@ -8,7 +8,9 @@
 //! every connector on its next build.
 //!
 //! A connector implements [`Guest`] and exports it with
-//! `seatwarden_sdk::export_connector!(MyConnector);`.
+//! `seatwarden_sdk::export_connector!(MyConnector);`, which also exports an
+//! empty `about` interface; a connector with links for operators implements
+//! [`About`] and writes `export_connector!(MyConnector, About)`.
 
 pub mod http;
 pub mod json;
@@ -19,16 +21,33 @@ pub mod time;
 pub mod bindings {
     wit_bindgen::generate!({
         path: "../../wit",
-        world: "seatwarden:connector/connector",
+        world: "seatwarden:connector/connector-with-about",
         pub_export_macro: true,
-        export_macro_name: "export_connector",
+        export_macro_name: "export_world",
         default_bindings_module: "seatwarden_sdk::bindings",
         generate_all,
     });
 }
 
-pub use bindings::export_connector;
+pub use bindings::exports::seatwarden::connector::about::Guest as About;
 pub use bindings::exports::seatwarden::connector::connector_api::Guest;
+
+/// Exports a connector: `export_connector!(T)` with no links for operators,
+/// `export_connector!(T, About)` when `T` implements [`About`] too.
+#[macro_export]
+macro_rules! export_connector {
+    ($connector:ident) => {
+        impl $crate::About for $connector {
+            fn links() -> ::std::vec::Vec<(::std::string::String, ::std::string::String)> {
+                ::std::vec::Vec::new()
+            }
+        }
+        $crate::bindings::export_world!($connector);
+    };
+    ($connector:ident, About) => {
+        $crate::bindings::export_world!($connector);
+    };
+}
 pub use bindings::seatwarden::connector::types::{
     Account, AccountPage, Activity, ActivityPage, AuthScheme, Capabilities, ConnectorError,
     Descriptor, OptionSpec, Settings, Timestamp, Validated,

@@ -212,10 +212,12 @@ fn audit_page(
     cursor: Option<&str>,
     limit: u32,
 ) -> Result<AuditPage, ConnectorError> {
+    // `eventDateAfter` is exclusive; the contract's `since` is inclusive,
+    // and dates carry milliseconds: ask from one millisecond earlier.
     let mut url = format!(
         "{}{AUDIT}?limit={limit}&eventDateAfter={}",
         settings.base_url,
-        encode_component(&time::format_millis(since))
+        encode_component(&time::format_millis(since.saturating_sub(1)))
     );
     if let Some(cursor) = cursor {
         url.push_str(&format!("&nextPageId={}", encode_component(cursor)));
@@ -312,4 +314,23 @@ fn to_account(user: User) -> Account {
     }
 }
 
-seatwarden_sdk::export_connector!(SmartRecruiters);
+impl seatwarden_sdk::About for SmartRecruiters {
+    fn links() -> Vec<(String, String)> {
+        vec![
+            (
+                "Users API reference".into(),
+                "https://developers.smartrecruiters.com/reference/users".into(),
+            ),
+            (
+                "Audit API (activity)".into(),
+                "https://developers.smartrecruiters.com/reference/auditget-1".into(),
+            ),
+            (
+                "Creating an API key".into(),
+                "https://developers.smartrecruiters.com/docs/authentication-api-key".into(),
+            ),
+        ]
+    }
+}
+
+seatwarden_sdk::export_connector!(SmartRecruiters, About);

@@ -427,4 +427,24 @@ fn to_account(user: User) -> Account {
     }
 }
 
-seatwarden_sdk::export_connector!(Smartsheet);
+impl seatwarden_sdk::About for Smartsheet {
+    fn links() -> Vec<(String, String)> {
+        vec![
+            (
+                "List users".into(),
+                "https://developers.smartsheet.com/api/smartsheet/openapi/users/list-users".into(),
+            ),
+            (
+                "Event Reporting".into(),
+                "https://smartsheet-platform.github.io/event-reporting-docs/".into(),
+            ),
+            (
+                "Seat types".into(),
+                "https://help.smartsheet.com/articles/2483479-seat-types-user-subscription-model"
+                    .into(),
+            ),
+        ]
+    }
+}
+
+seatwarden_sdk::export_connector!(Smartsheet, About);

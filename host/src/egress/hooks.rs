@@ -9,6 +9,7 @@
 
 use super::keep_alive::KeepAlive;
 use super::policy::{Denial, EgressPolicy, MethodPolicy, OriginScheme};
+use super::tap::Tap;
 use super::transport::{Replayable, Target, Transport, TransportLimits};
 use crate::oauth::{OAuthClient, token_error};
 use crate::ratelimit::TokenBucket;
@@ -62,6 +63,7 @@ pub struct EgressHooks {
     host_failures: HostFailures,
     rate_limiter: Option<Arc<TokenBucket>>,
     keep_alive: Option<Arc<KeepAlive>>,
+    tap: Option<Arc<Tap>>,
 }
 
 /// Everything [`EgressHooks`] needs for one call.
@@ -85,6 +87,8 @@ pub struct EgressCall {
     /// The connection's idle HTTP/1.1 connections; `None`: a new connection
     /// per request.
     pub keep_alive: Option<Arc<KeepAlive>>,
+    /// The conformance kit's recorder and fault injector, if any.
+    pub tap: Option<Arc<Tap>>,
 }
 
 impl EgressHooks {
@@ -112,6 +116,7 @@ impl EgressHooks {
             host_failures: HostFailures::default(),
             rate_limiter: call.rate_limiter,
             keep_alive: call.keep_alive,
+            tap: call.tap,
         }
     }
 
@@ -271,7 +276,9 @@ impl WasiHttpHooks for EgressHooks {
         let call = self.call;
         let rate_limiter = self.rate_limiter.clone();
         let keep_alive = self.keep_alive.clone();
-        Box::new(async move {
+        let tap = self.tap.clone();
+        let tapped = (method.clone(), request.uri().clone());
+        let send = async move {
             if let Some(bucket) = rate_limiter {
                 bucket.acquire().await;
             }
@@ -281,7 +288,7 @@ impl WasiHttpHooks for EgressHooks {
                 let response = transport
                     .send(target, request, options, limits, keep_alive, on_denial)
                     .await?;
-                return Ok((response, connection_driven_elsewhere()));
+                return Ok(response);
             };
             // OAuth: keep the body so the request can be replayed once with a
             // fresh token if the vendor answers 401 to the cached one.
@@ -309,7 +316,7 @@ impl WasiHttpHooks for EgressHooks {
                 )
                 .await?;
             if response.status() != http::StatusCode::UNAUTHORIZED {
-                return Ok((response, connection_driven_elsewhere()));
+                return Ok(response);
             }
             drop(response);
             client.invalidate(&token);
@@ -329,6 +336,13 @@ impl WasiHttpHooks for EgressHooks {
                     on_denial,
                 )
                 .await?;
+            Ok(response)
+        };
+        Box::new(async move {
+            let response = match tap {
+                Some(tap) => tap.around(call, (&tapped.0, &tapped.1), send).await?,
+                None => send.await?,
+            };
             Ok((response, connection_driven_elsewhere()))
         })
     }
@@ -378,6 +392,7 @@ mod tests {
                 denial_log: None,
                 rate_limiter: None,
                 keep_alive: None,
+                tap: None,
             },
             Transport::new(),
         )

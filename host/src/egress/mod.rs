@@ -3,15 +3,18 @@
 //! Split three ways so each part can be tested on its own: [`policy`] is pure
 //! decisions (unit-tested without a guest), [`hooks`] applies them to
 //! `wasi:http` requests and injects credentials, [`transport`] resolves,
-//! re-checks and connects, and [`keep_alive`] holds a connection's idle
-//! HTTP/1.1 connections for its next requests.
+//! re-checks and connects, [`keep_alive`] holds a connection's idle
+//! HTTP/1.1 connections for its next requests, and [`tap`] lets the
+//! conformance kit record requests and inject vendor faults.
 
 pub mod hooks;
 pub mod keep_alive;
 pub mod policy;
+pub mod tap;
 pub mod transport;
 
 pub use hooks::{DenialLog, EgressCall, EgressHooks, HostCredential};
 pub use keep_alive::KeepAlive;
 pub use policy::{AllowedOrigin, Denial, EgressPolicy, MethodPolicy, PrivateTargets};
+pub use tap::Tap;
 pub use transport::Transport;

@@ -524,6 +524,7 @@ fn hooks_for(origin: &str) -> EgressHooks {
             denial_log: None,
             rate_limiter: None,
             keep_alive: None,
+            tap: None,
         },
         Transport::new(),
     )

@@ -114,7 +114,7 @@ async fn a_component_of_another_world_is_refused_with_what_it_exports() {
     let text = err.to_string();
     assert!(text.contains("is not a Seatwarden connector"), "{text}");
     assert!(
-        text.contains("seatwarden:connector/connector-api@0.2.0"),
+        text.contains("seatwarden:connector/connector-api@0.2.1"),
         "{text}"
     );
     assert!(text.contains("wasi:cli/run@0.2"), "{text}");
@@ -137,7 +137,7 @@ async fn a_connector_built_for_an_incompatible_contract_names_both_versions() {
         "{text}"
     );
     assert!(
-        text.contains("this host speaks seatwarden:connector/connector-api@0.2.0"),
+        text.contains("this host speaks seatwarden:connector/connector-api@0.2.1"),
         "{text}"
     );
 }
@@ -192,5 +192,48 @@ async fn core_modules_garbage_and_missing_files_get_clear_errors() {
             .to_string()
             .starts_with("cannot read connector /nonexistent/x.wasm"),
         "{missing}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connector_built_for_contract_0_2_0_loads_and_syncs_in_this_0_2_1_host() {
+    let runtime = runtime(Limits::default());
+    let old = runtime
+        .load_file(&guest("fixture_contract_0_2_0"))
+        .await
+        .expect("a patch-level change to the contract keeps 0.2.0 connectors loading");
+    assert_eq!(old.descriptor().label(), "directory-0-2-0@0.2.0");
+    assert!(
+        old.links().await.unwrap().is_empty(),
+        "0.2.0 has no `about`: no links, no error"
+    );
+
+    let fake = DirectoryFake::start("old-key", seed_users(150, 0)).await;
+    let conn = loopback_connection(&old, &fake.url(), "old-key");
+    old.validate(&conn).await.unwrap();
+    let (accounts, pages) = seatwarden_tests::fixtures::all_accounts(&old, &conn).await;
+    assert_eq!((accounts.len(), pages), (150, 2));
+    old.deactivate_user(&conn, "u-00003").await.unwrap();
+    assert!(!fake.users()[3].active, "writes work too");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connectors_built_for_0_2_1_may_export_links_for_operators() {
+    let runtime = runtime(Limits::default());
+    let smartsheet = runtime.load_file(&guest("smartsheet")).await.unwrap();
+    let links = smartsheet.links().await.unwrap();
+    assert!(
+        links
+            .iter()
+            .any(|(title, url)| title == "Event Reporting" && url.starts_with("https://")),
+        "{links:?}"
+    );
+    let directory = runtime
+        .load_file(&guest("fixture_directory"))
+        .await
+        .unwrap();
+    assert!(
+        directory.links().await.unwrap().is_empty(),
+        "the SDK exports an empty `about` for connectors without links"
     );
 }

@@ -9,6 +9,7 @@ mod audit;
 mod candidates;
 mod cli_profile;
 mod config;
+mod conformance;
 mod connector_calls;
 mod credential_owner;
 mod loading;

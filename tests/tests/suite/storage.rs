@@ -358,8 +358,9 @@ async fn activity_lands_on_subscriptions_and_the_watermark_moves_forward() {
         .replace("%3A", ":");
     let after = seatwarden_tests::smartrecruiters_fake::parse_iso(&after).unwrap();
     assert_eq!(
-        after, watermark,
-        "the second pull continues from the stored watermark"
+        after + 1,
+        watermark,
+        "the second pull continues from the stored watermark (eventDateAfter is exclusive)"
     );
 }
 

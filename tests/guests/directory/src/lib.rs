@@ -5,12 +5,14 @@
 //! the tests rejects any request without it. The demo uses it too.
 //!
 //! API: `GET {base}/users?page=N` -> `{"users":[...], "nextPage": N|null}`,
-//! `POST {base}/users/{id}/deactivate` and `.../reactivate` -> 204.
+//! `GET {base}/events?since=MS&page=N` -> `{"events":[...], "nextPage": N|null}`,
+//! `POST {base}/users/{id}/deactivate` and `.../reactivate` -> 204. The
+//! Python and JavaScript examples in `components/` implement the same API.
 
 use seatwarden_sdk::http::{Method, Request, error_for_status, excerpt};
 use seatwarden_sdk::{
-    Account, AccountPage, ActivityPage, AuthScheme, Capabilities, ConnectorError, Descriptor,
-    Guest, OptionSpec, Settings, Timestamp, Validated,
+    Account, AccountPage, Activity, ActivityPage, AuthScheme, Capabilities, ConnectorError,
+    Descriptor, Guest, OptionSpec, Settings, Timestamp, Validated,
 };
 use serde::Deserialize;
 
@@ -32,6 +34,21 @@ struct User {
     last_login: Option<i64>,
 }
 
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct EventsPage {
+    events: Vec<Event>,
+    next_page: Option<u32>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Event {
+    user_id: String,
+    at: i64,
+    r#type: String,
+}
+
 struct Directory;
 
 impl Guest for Directory {
@@ -41,7 +58,9 @@ impl Guest for Directory {
             version: env!("CARGO_PKG_VERSION").into(),
             vendor: "Example Directory".into(),
             summary: "Test fixture: a minimal user directory API on loopback".into(),
-            capabilities: Capabilities::DEACTIVATE | Capabilities::REACTIVATE,
+            capabilities: Capabilities::ACTIVITY
+                | Capabilities::DEACTIVATE
+                | Capabilities::REACTIVATE,
             auth: AuthScheme::ApiKeyHeader("X-Directory-Key".into()),
             default_hosts: vec!["http://127.0.0.1".into()],
             default_base_url: "http://127.0.0.1".into(),
@@ -78,13 +97,32 @@ impl Guest for Directory {
     }
 
     fn get_activity(
-        _settings: Settings,
-        _since: Timestamp,
-        _cursor: Option<String>,
+        settings: Settings,
+        since: Timestamp,
+        cursor: Option<String>,
     ) -> Result<ActivityPage, ConnectorError> {
-        Err(ConnectorError::Unsupported(
-            "Example Directory reports last login on the account only".into(),
-        ))
+        let page: u32 = match cursor.as_deref().map(str::parse) {
+            None => 1,
+            Some(Ok(page)) => page,
+            Some(Err(_)) => return Err(ConnectorError::Config(format!("bad cursor {cursor:?}"))),
+        };
+        let url = format!("{}/events?since={since}&page={page}", settings.base_url);
+        let response = error_for_status(Request::new(Method::Get, url).send()?)?;
+        let parsed: EventsPage = serde_json::from_slice(&response.body).map_err(|err| {
+            ConnectorError::InvalidResponse(format!("{err}: {}", excerpt(&response.body)))
+        })?;
+        Ok(ActivityPage {
+            events: parsed
+                .events
+                .into_iter()
+                .map(|e| Activity {
+                    account_id: e.user_id,
+                    at: e.at,
+                    kind: e.r#type,
+                })
+                .collect(),
+            next_cursor: parsed.next_page.map(|n| n.to_string()),
+        })
     }
 
     fn deactivate_user(settings: Settings, account_id: String) -> Result<(), ConnectorError> {

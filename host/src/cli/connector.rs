@@ -1,0 +1,160 @@
+//! `seatwarden connector …`: what a connector author runs, no database needed.
+//!
+//! `inspect` loads a component in the sandbox and prints its descriptor;
+//! `test` runs the conformance suite against a vendor described by a
+//! settings file and fails when any check fails.
+
+use crate::app::connection_builder;
+use crate::conformance;
+use crate::descriptor::Descriptor;
+use crate::ratelimit::RateLimiters;
+use crate::runtime::{Runtime, RuntimeConfig};
+use anyhow::{Result, bail};
+use clap::Subcommand;
+use std::path::PathBuf;
+
+#[derive(Debug, Subcommand)]
+pub(super) enum ConnectorCommand {
+    /// Load a connector in the sandbox and print its descriptor.
+    Inspect {
+        /// The connector component (.wasm).
+        file: PathBuf,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run the conformance suite against a vendor (a fake or a test tenant).
+    Test {
+        /// The connector component (.wasm).
+        file: PathBuf,
+        /// A TOML file: a [connection] table with the keys of
+        /// [connections.<name>] (base_url, credential, options...) and an
+        /// optional [conformance] table (write_account, activity_days, max_pages).
+        #[arg(long, value_name = "FILE")]
+        settings: PathBuf,
+        /// Print the report as JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+pub(super) async fn run(command: &ConnectorCommand, cache_dir: Option<PathBuf>) -> Result<()> {
+    let runtime = Runtime::new(RuntimeConfig {
+        cache_dir,
+        ..RuntimeConfig::default()
+    })?;
+    match command {
+        ConnectorCommand::Inspect { file, json } => {
+            let connector = runtime.load_file(file).await?;
+            let links = connector.links().await?;
+            let text = if *json {
+                serde_json::to_string_pretty(&descriptor_json(
+                    connector.descriptor(),
+                    connector.digest(),
+                    &links,
+                ))?
+            } else {
+                descriptor_table(connector.descriptor(), connector.digest(), &links)
+            };
+            println!("{text}");
+        }
+        ConnectorCommand::Test {
+            file,
+            settings,
+            json,
+        } => {
+            let settings = conformance::settings::load(settings, file)?;
+            let connector = runtime.load_file(file).await?;
+            let builder = connection_builder(
+                &settings.connection,
+                &connector,
+                (&settings.path, "connection"),
+                &RateLimiters::default(),
+            )?;
+            let report = conformance::run(&connector, builder, &settings.plan).await?;
+            if *json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print!("{}", report.table());
+            }
+            if !report.passed() {
+                bail!(
+                    "{} of {} conformance checks failed",
+                    report.count(conformance::Outcome::Fail),
+                    report.checks.len()
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The descriptor as JSON, for `connector inspect --json`.
+fn descriptor_json(d: &Descriptor, digest: &str, links: &[(String, String)]) -> serde_json::Value {
+    serde_json::json!({
+        "name": d.name,
+        "version": d.version.to_string(),
+        "vendor": d.vendor,
+        "summary": d.summary,
+        "capabilities": d.capabilities,
+        "auth": d.auth.to_string(),
+        "default_hosts": d.default_hosts.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        "default_base_url": d.default_base_url,
+        "regions": d.regions.iter().map(|(n, u)| serde_json::json!({"name": n, "base_url": u})).collect::<Vec<_>>(),
+        "options": d.options,
+        "links": links.iter().map(|(t, u)| serde_json::json!({"title": t, "url": u})).collect::<Vec<_>>(),
+        "sha256": digest,
+    })
+}
+
+/// The descriptor as an aligned table, for people.
+fn descriptor_table(d: &Descriptor, digest: &str, links: &[(String, String)]) -> String {
+    let yes_no = |b: bool| if b { "yes" } else { "no" };
+    let mut rows = vec![
+        ("connector", d.label()),
+        ("vendor", d.vendor.clone()),
+        ("summary", d.summary.clone()),
+        (
+            "capabilities",
+            format!(
+                "list-users: yes, activity: {}, deactivate: {}, reactivate: {}",
+                yes_no(d.capabilities.activity),
+                yes_no(d.capabilities.deactivate),
+                yes_no(d.capabilities.reactivate)
+            ),
+        ),
+        ("auth", d.auth.to_string()),
+        (
+            "default hosts",
+            d.default_hosts
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", "),
+        ),
+        ("default base URL", d.default_base_url.clone()),
+    ];
+    for (name, url) in &d.regions {
+        rows.push(("region", format!("{name}: {url}")));
+    }
+    for option in &d.options {
+        let required = if option.required {
+            "required"
+        } else {
+            "optional"
+        };
+        rows.push((
+            "option",
+            format!("{} ({required}): {}", option.name, option.description),
+        ));
+    }
+    for (title, url) in links {
+        rows.push(("link", format!("{title}: {url}")));
+    }
+    rows.push(("sha256", digest.to_string()));
+    let width = rows.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
+    rows.iter()
+        .map(|(k, v)| format!("{k:<width$}  {v}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}

@@ -1,0 +1,382 @@
+//! The conformance suite (`seatwarden connector test`): every shipped
+//! connector passes it against its vendor fake or real peer, and a connector
+//! with one chosen flaw fails exactly the check written for that flaw.
+
+use seatwarden::Connection;
+use seatwarden::cli::{Cli, run};
+use seatwarden::conformance::{self, Outcome, Plan, Report};
+use seatwarden::connection::ConnectionBuilder;
+use seatwarden::credentials::AuthScheme;
+use seatwarden::egress::PrivateTargets;
+use seatwarden::sync::now_ms;
+use seatwarden::{Connector, Credential, Limits};
+use seatwarden_tests::directory_fake::{DirectoryFake, seed_users};
+use seatwarden_tests::fixtures::{guest, load, repo_root, runtime};
+use seatwarden_tests::scim_server::{ScimServer, seed_user};
+use seatwarden_tests::smartrecruiters_fake::{SmartRecruitersFake, seed_tenant as sr_tenant};
+use seatwarden_tests::smartsheet_fake::{SmartsheetFake, SsTenant, seed_tenant as ss_tenant};
+
+const KEY: &str = "dir-key-conformance-1";
+
+fn loopback(base_url: &str, secret: &str) -> ConnectionBuilder {
+    Connection::builder()
+        .base_url(base_url)
+        .private_targets(PrivateTargets::AllowLoopback)
+        .credential(Credential::secret(secret))
+}
+
+async fn conformance(connector: &Connector, builder: ConnectionBuilder, plan: Plan) -> Report {
+    conformance::run(connector, builder, &plan)
+        .await
+        .expect("the connection builds")
+}
+
+fn outcome(report: &Report, check: &str) -> Outcome {
+    report
+        .check(check)
+        .unwrap_or_else(|| panic!("no check {check:?} in\n{}", report.table()))
+        .outcome
+}
+
+/// The report passed, and each of `checks` passed (not warned or skipped).
+fn assert_passes<'a>(report: &Report, checks: impl IntoIterator<Item = &'a &'a str>) {
+    assert!(report.passed(), "{}", report.table());
+    for check in checks {
+        assert_eq!(
+            outcome(report, check),
+            Outcome::Pass,
+            "{check}\n{}",
+            report.table()
+        );
+    }
+}
+
+const WRITES: [&str; 2] = ["deactivate-user is idempotent", "reactivate-user undoes it"];
+
+fn writes_on(account: &str) -> Plan {
+    Plan {
+        write_account: Some(account.to_string()),
+        ..Plan::default()
+    }
+}
+
+/// The checks every well-behaved connector with activity and writes passes.
+const CORE: [&str; 12] = [
+    "describe is well-formed and stable",
+    "validate accepts the connection",
+    "list-users pages end",
+    "no account repeats",
+    "accounts have an id and a principal",
+    "get-activity respects since",
+    "list-users on HTTP 401",
+    "list-users on HTTP 429 with Retry-After: 7",
+    "list-users on a truncated body",
+    "list-users on a read timeout",
+    "reads send no writes",
+    "stays inside its hosts",
+];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_directory_connector_passes_every_check_and_its_test_account_ends_active() {
+    let fake = DirectoryFake::start(KEY, seed_users(250, now_ms())).await;
+    let connector = load(&runtime(Limits::default()), "fixture_directory").await;
+    let report = conformance(&connector, loopback(&fake.url(), KEY), writes_on("u-00001")).await;
+
+    assert!(report.passed(), "{}", report.table());
+    assert_eq!(report.count(Outcome::Warn), 0, "{}", report.table());
+    for check in CORE.iter().chain(&[
+        "the same cursor gives the same page",
+        "deactivate-user is idempotent",
+        "reactivate-user undoes it",
+        "activity names listed accounts",
+        "list-users on a connection cut mid-body",
+        "validate on HTTP 401",
+    ]) {
+        assert_eq!(
+            outcome(&report, check),
+            Outcome::Pass,
+            "{check}\n{}",
+            report.table()
+        );
+    }
+    assert!(
+        fake.users()
+            .iter()
+            .find(|u| u.id == "u-00001")
+            .unwrap()
+            .active,
+        "the test account is active again"
+    );
+    let posts: Vec<String> = fake
+        .server
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "POST")
+        .map(|r| r.target)
+        .collect();
+    assert_eq!(
+        posts,
+        [
+            "/users/u-00001/deactivate",
+            "/users/u-00001/deactivate",
+            "/users/u-00001/reactivate",
+            "/users/u-00001/reactivate"
+        ],
+        "the kit writes to the named account only"
+    );
+    let faults_answered_by_the_tap = fake
+        .server
+        .requests()
+        .iter()
+        .filter(|r| r.target.starts_with("/users?page=1"))
+        .count();
+    assert!(
+        report.requests > faults_answered_by_the_tap,
+        "status and transport faults never reach the vendor"
+    );
+    let table = report.table();
+    assert!(table.contains("PASSED"), "{table}");
+    assert!(!table.contains(KEY), "the credential never shows");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_python_connector_built_with_componentize_py_passes_every_check() {
+    let fake = DirectoryFake::start(KEY, seed_users(250, now_ms())).await;
+    let connector = load(&runtime(Limits::default()), "directory_python").await;
+    assert_eq!(connector.descriptor().label(), "directory-python@0.1.0");
+    let builder = loopback(&fake.url(), KEY).option("page-size", "40");
+    let report = conformance(&connector, builder, writes_on("u-00002")).await;
+
+    assert!(report.passed(), "{}", report.table());
+    assert_eq!(report.count(Outcome::Warn), 0, "{}", report.table());
+    for check in CORE.iter().chain(&[
+        "the same cursor gives the same page",
+        "deactivate-user is idempotent",
+        "reactivate-user undoes it",
+        "list-users on JSON of the wrong shape",
+    ]) {
+        assert_eq!(
+            outcome(&report, check),
+            Outcome::Pass,
+            "{check}\n{}",
+            report.table()
+        );
+    }
+    let pages: Vec<String> = fake
+        .server
+        .requests()
+        .into_iter()
+        .filter(|r| r.target.starts_with("/users?"))
+        .map(|r| r.target)
+        .collect();
+    assert!(
+        pages.iter().all(|t| t.contains("pageSize=40")),
+        "the option reaches the Python code: {pages:?}"
+    );
+    assert!(
+        fake.server
+            .requests()
+            .iter()
+            .all(|r| r.header("x-directory-key") == Some(KEY)),
+        "the host added the key to every request; the Python code never holds it"
+    );
+    assert!(
+        fake.users()
+            .iter()
+            .find(|u| u.id == "u-00002")
+            .unwrap()
+            .active
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_flaw_fails_the_check_written_for_it() {
+    let fake = DirectoryFake::start(KEY, seed_users(40, now_ms())).await;
+    let connector = load(&runtime(Limits::default()), "fixture_sloppy").await;
+    let cases = [
+        ("none", None),
+        (
+            "trap-on-garbage",
+            Some(("list-users on an HTML page instead of JSON", "trap")),
+        ),
+        (
+            "accept-errors",
+            Some(("list-users on HTTP 500", "succeeded")),
+        ),
+        ("repeat-accounts", Some(("no account repeats", "u-00000"))),
+        ("loop", Some(("list-users pages end", "again"))),
+        (
+            "ignore-since",
+            Some(("get-activity respects since", "filter by since")),
+        ),
+        ("wander", Some(("stays inside its hosts", "127.0.0.2"))),
+        ("write-in-validate", Some(("reads send no writes", "POST"))),
+    ];
+    for (flaw, failing) in cases {
+        let builder = loopback(&fake.url(), KEY).option("flaw", flaw);
+        let report = conformance(&connector, builder, Plan::default()).await;
+        let Some((check, mentions)) = failing else {
+            assert!(report.passed(), "without a flaw: {}", report.table());
+            continue;
+        };
+        assert!(!report.passed(), "{flaw}: {}", report.table());
+        let found = report
+            .check(check)
+            .unwrap_or_else(|| panic!("{flaw}: no {check}"));
+        assert_eq!(found.outcome, Outcome::Fail, "{flaw}: {}", report.table());
+        assert!(
+            found.detail.contains(mentions),
+            "{flaw}: {check} should mention {mentions:?}: {}",
+            found.detail
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn smartrecruiters_passes_against_its_fake() {
+    const TOKEN: &str = "DCRA1-conformance";
+    let mut tenant = sr_tenant(TOKEN, 120, now_ms());
+    tenant.rate_limit = None;
+    let fake = SmartRecruitersFake::start(tenant).await;
+    let account = fake.users().iter().find(|u| u.active).unwrap().id.clone();
+    let connector = load(&runtime(Limits::default()), "smartrecruiters").await;
+    let report = conformance(
+        &connector,
+        loopback(&fake.url(), TOKEN),
+        writes_on(&account),
+    )
+    .await;
+    assert_passes(&report, CORE.iter().chain(&WRITES));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn smartsheet_passes_against_its_fake() {
+    const TOKEN: &str = "ll352u9jujauoqz4conformance";
+    let tenant = SsTenant {
+        requests_per_minute: None,
+        ..ss_tenant(TOKEN, 150, now_ms(), true)
+    };
+    let fake = SmartsheetFake::start(tenant).await;
+    let account = fake
+        .users()
+        .iter()
+        .find(|u| u.status == "ACTIVE" && !u.admin)
+        .unwrap()
+        .id
+        .to_string();
+    let connector = load(&runtime(Limits::default()), "smartsheet").await;
+    let report = conformance(
+        &connector,
+        loopback(&fake.base_url(), TOKEN),
+        writes_on(&account),
+    )
+    .await;
+    assert_passes(&report, CORE.iter().chain(&WRITES));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scim_passes_against_a_real_scim_server() {
+    const TOKEN: &str = "scim-conformance-77";
+    let server = ScimServer::start(TOKEN).await.unwrap();
+    let mut ids = Vec::new();
+    for i in 0..120 {
+        ids.push(server.create_user(&seed_user(i)).await.unwrap());
+    }
+    let connector = load(&runtime(Limits::default()), "scim").await;
+    let builder = loopback(&server.base_url(), TOKEN).auth_scheme(AuthScheme::BearerToken);
+    let report = conformance(&connector, builder, writes_on(&ids[3])).await;
+    assert!(report.passed(), "{}", report.table());
+    for check in [
+        "list-users pages end",
+        "no account repeats",
+        "the same cursor gives the same page",
+        "list-users on HTTP 429 with Retry-After: 7",
+        "list-users on a truncated body",
+        "deactivate-user is idempotent",
+        "reactivate-user undoes it",
+        "stays inside its hosts",
+    ] {
+        assert_eq!(
+            outcome(&report, check),
+            Outcome::Pass,
+            "{check}\n{}",
+            report.table()
+        );
+    }
+}
+
+fn write_settings(dir: &std::path::Path, text: &str) -> std::path::PathBuf {
+    std::fs::create_dir_all(dir).unwrap();
+    let path = dir.join("conformance.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+async fn connector_test(file: &std::path::Path, settings: &std::path::Path) -> anyhow::Result<()> {
+    let cache = repo_root().join("target/test-compile-cache");
+    run(<Cli as clap::Parser>::parse_from([
+        "seatwarden",
+        "--cache-dir",
+        &cache.display().to_string(),
+        "connector",
+        "test",
+        &file.display().to_string(),
+        "--settings",
+        &settings.display().to_string(),
+        "--json",
+    ]))
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_command_reads_a_settings_file_and_fails_when_a_check_fails() {
+    let fake = DirectoryFake::start(KEY, seed_users(30, now_ms())).await;
+    let dir = repo_root().join("target/test-work/conformance-cli");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("key"), KEY).unwrap();
+    std::fs::set_permissions(
+        dir.join("key"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o600),
+    )
+    .unwrap();
+    let settings = |flaw: &str| {
+        format!(
+            "[connection]\nbase_url = \"{}\"\nprivate_targets = \"allow-loopback\"\ncredential = {{ file = \"key\" }}\noptions = {{ flaw = \"{flaw}\" }}\n\n[conformance]\nwrite_account = \"u-00002\"\n",
+            fake.url()
+        )
+    };
+    let good = write_settings(&dir, &settings("none"));
+    connector_test(&guest("fixture_sloppy"), &good)
+        .await
+        .unwrap();
+
+    let flawed = write_settings(&dir, &settings("repeat-accounts"));
+    let err = connector_test(&guest("fixture_sloppy"), &flawed)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("conformance checks failed"), "{err}");
+
+    let typo = write_settings(
+        &dir,
+        &format!(
+            "[connection]\nbase_url = \"{}\"\npage_size = 3\n",
+            fake.url()
+        ),
+    );
+    let err = connector_test(&guest("fixture_sloppy"), &typo)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("conformance.toml"), "names the file: {err}");
+    assert!(err.contains("connection"), "names the table: {err}");
+    assert!(err.contains("page_size"), "names the key: {err}");
+
+    let no_table = write_settings(&dir, "base_url = \"http://127.0.0.1:1\"\n");
+    let err = connector_test(&guest("fixture_sloppy"), &no_table)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("no [connection] table"), "{err}");
+}
