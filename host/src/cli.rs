@@ -23,6 +23,7 @@ use std::sync::Arc;
 
 mod connector;
 mod entitlements;
+mod new_connector;
 mod report;
 
 /// Seatwarden: find the SaaS seats nobody uses, through sandboxed connectors.

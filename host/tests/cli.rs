@@ -226,3 +226,110 @@ fn one_tenant_cannot_reach_another_tenants_profile_from_the_command_line() {
         &["--tenant", "acme", "profile", "show", "acme-sr"],
     ));
 }
+
+#[test]
+fn connector_new_makes_a_crate_that_builds_and_passes_the_conformance_suite() {
+    let work = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("connector-new");
+    let _ = std::fs::remove_dir_all(&work);
+    let dir = work.join("acme-users");
+    let out = seatwarden(&[
+        "connector",
+        "new",
+        "acme-users",
+        "--vendor",
+        "Acme Users",
+        "--dir",
+        dir.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for file in [
+        "Cargo.toml",
+        "src/lib.rs",
+        "sdk/src/http.rs",
+        "wit/connector.wit",
+        "fake/vendor.py",
+    ] {
+        assert!(dir.join(file).is_file(), "{file} is written");
+    }
+
+    // The crate's own script: build, start the fake vendor, run the suite.
+    // The shared wasm target directory reuses the shipped connectors' build.
+    let out = Command::new(dir.join("test.sh"))
+        .arg("--json")
+        .env("SEATWARDEN", env!("CARGO_BIN_EXE_seatwarden"))
+        .env(
+            "CARGO_TARGET_DIR",
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/wasm"),
+        )
+        .output()
+        .expect("test.sh runs");
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["connector"], "acme-users@0.1.0");
+    let checks = report["checks"].as_array().unwrap();
+    assert!(checks.len() >= 30, "{report:#}");
+    for check in checks {
+        assert_eq!(
+            check["outcome"], "pass",
+            "every check passes, writes included: {check}"
+        );
+    }
+
+    let again = seatwarden(&[
+        "connector",
+        "new",
+        "acme-users",
+        "--dir",
+        dir.to_str().unwrap(),
+    ]);
+    assert_eq!(again.status.code(), Some(1));
+    let err = String::from_utf8(again.stderr).unwrap();
+    assert!(
+        err.contains("exists and is not empty"),
+        "never overwrites: {err}"
+    );
+}
+
+#[test]
+fn connector_test_prints_a_table_and_exits_non_zero_on_a_failed_check() {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("connector-test-cli");
+    std::fs::create_dir_all(&dir).unwrap();
+    // Nothing listens here: every vendor call fails, typed, and the listing
+    // checks fail with the reason.
+    let settings = dir.join("settings.toml");
+    std::fs::write(
+        &settings,
+        "[connection]\nbase_url = \"http://127.0.0.1:9\"\nprivate_targets = \"allow-loopback\"\ncredential = { env = \"NO_SUCH_TOKEN_SEATWARDEN\" }\n",
+    )
+    .unwrap();
+    let path = fixture("fixture_directory");
+    let out = Command::new(env!("CARGO_BIN_EXE_seatwarden"))
+        .args(["connector", "test", path.to_str().unwrap(), "--settings"])
+        .arg(&settings)
+        .env("NO_SUCH_TOKEN_SEATWARDEN", "t0ken-for-the-cli-test")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let table = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        table.starts_with("conformance of directory@0.1.0 (sha256 "),
+        "{table}"
+    );
+    assert!(table.contains("FAIL    list-users pages end"), "{table}");
+    assert!(table.contains("FAILED: "), "{table}");
+    assert!(
+        !table.contains("t0ken-for-the-cli-test"),
+        "the credential never shows"
+    );
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("conformance checks failed"), "{err}");
+}

@@ -23,6 +23,18 @@ pub(super) enum ConnectorCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Create a connector crate (Rust, with the guest SDK, a fake vendor
+    /// and conformance settings) to build and adapt.
+    New {
+        /// The connector's name: lowercase letters, digits and -.
+        name: String,
+        /// The vendor's name as people write it [default: the name].
+        #[arg(long)]
+        vendor: Option<String>,
+        /// Where to create it [default: ./<name>].
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
     /// Run the conformance suite against a vendor (a fake or a test tenant).
     Test {
         /// The connector component (.wasm).
@@ -39,6 +51,14 @@ pub(super) enum ConnectorCommand {
 }
 
 pub(super) async fn run(command: &ConnectorCommand, cache_dir: Option<PathBuf>) -> Result<()> {
+    if let ConnectorCommand::New { name, vendor, dir } = command {
+        let dir = super::new_connector::create(name, vendor.as_deref(), dir.as_deref())?;
+        println!(
+            "created {}: build it with `cargo build --release` there, test it with ./test.sh (see its README.md)",
+            dir.display()
+        );
+        return Ok(());
+    }
     let runtime = Runtime::new(RuntimeConfig {
         cache_dir,
         ..RuntimeConfig::default()
@@ -58,6 +78,7 @@ pub(super) async fn run(command: &ConnectorCommand, cache_dir: Option<PathBuf>) 
             };
             println!("{text}");
         }
+        ConnectorCommand::New { .. } => unreachable!("handled above"),
         ConnectorCommand::Test {
             file,
             settings,

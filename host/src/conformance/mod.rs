@@ -790,7 +790,8 @@ fn short(e: &CallError) -> String {
             | ConnectorError::Unsupported(m)
             | ConnectorError::Config(m),
         ) => m.clone(),
-        Some(ConnectorError::RateLimited(wait)) => format!("wait {wait:?} ms"),
+        Some(ConnectorError::RateLimited(Some(wait))) => format!("wait {wait} ms"),
+        Some(ConnectorError::RateLimited(None)) => "no wait given".to_string(),
         None => e.to_string(),
     };
     let mut cut: String = text.chars().take(80).collect();
