@@ -19,6 +19,11 @@ const TEST_PEERS: [&str; 2] = ["scim2-server==0.8.3", "aiosmtpd==1.4.6"];
 const PYTHON_EXAMPLE: &str = "components/python-directory";
 /// Where its build tool (componentize-py, pinned by its build.sh) lives.
 const PYTHON_EXAMPLE_VENV: &str = "target/componentize-py";
+/// The example connector written in JavaScript, built with jco and
+/// componentize-js from the npm registry (versions in its package-lock.json).
+const JS_EXAMPLE: &str = "components/js-directory";
+/// Where its npm packages are installed.
+const JS_EXAMPLE_DEPS: &str = "target/jco";
 
 #[derive(Parser)]
 #[command(name = "cargo xtask")]
@@ -130,12 +135,24 @@ fn build_guests(root: &Path) -> Result<()> {
             .args(["build", "--release"])
             .current_dir(root.join(workspace)))?;
     }
+    let out = root.join("target/wasm/wasm32-wasip2/release");
     eprintln!("xtask: building the Python example connector with componentize-py");
     run(Command::new("bash")
         .arg(root.join(PYTHON_EXAMPLE).join("build.sh"))
         .arg(root.join(PYTHON_EXAMPLE_VENV))
-        .arg(root.join("target/wasm/wasm32-wasip2/release/directory_python.wasm"))
-        .arg(root.join("wit")))
+        .arg(out.join("directory_python.wasm"))
+        .arg(root.join("wit")))?;
+    eprintln!("xtask: building the JavaScript example connector with jco (npm)");
+    if Command::new("npm").arg("--version").output().is_err() {
+        bail!(
+            "npm is needed to build {JS_EXAMPLE} (the JavaScript example connector the tests load); install Node.js 20 or later with npm"
+        );
+    }
+    run(Command::new("bash")
+        .arg(root.join(JS_EXAMPLE).join("build.sh"))
+        .arg(root.join(JS_EXAMPLE_DEPS))
+        .env("WIT", root.join("wit"))
+        .env("OUT", out.join("directory_js.wasm")))
 }
 
 fn ensure_wasm_target() -> Result<()> {

@@ -1,6 +1,8 @@
 //! The conformance suite (`seatwarden connector test`): every shipped
-//! connector passes it against its vendor fake or real peer, and a connector
-//! with one chosen flaw fails exactly the check written for that flaw.
+//! connector passes it against its vendor fake or real peer, so do the
+//! examples written in Python (componentize-py) and JavaScript (jco), and a
+//! connector with one chosen flaw fails exactly the check written for that
+//! flaw.
 
 use seatwarden::Connection;
 use seatwarden::cli::{Cli, run};
@@ -139,11 +141,12 @@ async fn the_directory_connector_passes_every_check_and_its_test_account_ends_ac
     assert!(!table.contains(KEY), "the credential never shows");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_python_connector_built_with_componentize_py_passes_every_check() {
+/// A connector of the Example Directory written in another language passes
+/// every check against the Rust fake, with the host holding the key.
+async fn another_language_passes_every_check(fixture: &str, label: &str) {
     let fake = DirectoryFake::start(KEY, seed_users(250, now_ms())).await;
-    let connector = load(&runtime(Limits::default()), "directory_python").await;
-    assert_eq!(connector.descriptor().label(), "directory-python@0.1.0");
+    let connector = load(&runtime(Limits::default()), fixture).await;
+    assert_eq!(connector.descriptor().label(), label);
     let builder = loopback(&fake.url(), KEY).option("page-size", "40");
     let report = conformance(&connector, builder, writes_on("u-00002")).await;
 
@@ -171,14 +174,14 @@ async fn the_python_connector_built_with_componentize_py_passes_every_check() {
         .collect();
     assert!(
         pages.iter().all(|t| t.contains("pageSize=40")),
-        "the option reaches the Python code: {pages:?}"
+        "the option reaches the guest code: {pages:?}"
     );
     assert!(
         fake.server
             .requests()
             .iter()
             .all(|r| r.header("x-directory-key") == Some(KEY)),
-        "the host added the key to every request; the Python code never holds it"
+        "the host added the key to every request; the guest code never holds it"
     );
     assert!(
         fake.users()
@@ -187,6 +190,16 @@ async fn the_python_connector_built_with_componentize_py_passes_every_check() {
             .unwrap()
             .active
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_python_connector_built_with_componentize_py_passes_every_check() {
+    another_language_passes_every_check("directory_python", "directory-python@0.1.0").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_javascript_connector_built_with_jco_passes_every_check() {
+    another_language_passes_every_check("directory_js", "directory-js@0.1.0").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
