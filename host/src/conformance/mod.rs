@@ -16,8 +16,9 @@ pub mod settings;
 
 use crate::bindings::types::{self, ConnectorError};
 use crate::connection::ConnectionBuilder;
+use crate::egress::policy::HostPattern;
 use crate::egress::tap::{BodyFault, Exchange, Fault, TransportFault};
-use crate::egress::{Denial, DenialLog, Tap};
+use crate::egress::{AllowedOrigin, Denial, DenialLog, Tap};
 use crate::error::{CallError, CallErrorKind};
 use crate::runtime::Connector;
 use crate::{Account, Connection};
@@ -744,26 +745,49 @@ impl Kit<'_> {
             .filter(|d| !matches!(d, Denial::WriteInReadCall { .. }))
             .map(|d| d.to_string())
             .collect();
+        if !refused.is_empty() {
+            self.check(
+                name,
+                Outcome::Fail,
+                format!("the sandbox refused: {}", refused.join("; ")),
+            );
+            return;
+        }
         let origins: BTreeSet<&str> = self.exchanges.iter().map(|x| x.origin.as_str()).collect();
-        let origins = origins.into_iter().collect::<Vec<_>>().join(", ");
-        if refused.is_empty() {
+        // Hosts the operator allowed on top of the base URL pass the sandbox,
+        // but a connector that needs them must say so in `default-hosts`.
+        let mut declared = self.connector.descriptor().default_hosts.clone();
+        declared.extend(AllowedOrigin::parse(self.connection.base_url()).ok());
+        let undeclared: Vec<&str> = origins
+            .iter()
+            .copied()
+            .filter(|origin| {
+                AllowedOrigin::parse(origin).is_ok_and(|o| match &o.host {
+                    HostPattern::Exact(host) => {
+                        !declared.iter().any(|d| d.matches(o.scheme, host, o.port))
+                    }
+                    HostPattern::Subdomains(_) => true,
+                })
+            })
+            .collect();
+        let talked = origins.iter().copied().collect::<Vec<_>>().join(", ");
+        if undeclared.is_empty() {
             self.check(
                 name,
                 Outcome::Pass,
                 format!(
                     "talked to {}",
-                    if origins.is_empty() {
-                        "nobody"
-                    } else {
-                        &origins
-                    }
+                    if talked.is_empty() { "nobody" } else { &talked }
                 ),
             );
         } else {
             self.check(
                 name,
-                Outcome::Fail,
-                format!("the sandbox refused: {}", refused.join("; ")),
+                Outcome::Warn,
+                format!(
+                    "talked to {}, which is neither the base URL nor in default-hosts: declare it so operators know to allow it",
+                    undeclared.join(", ")
+                ),
             );
         }
     }

@@ -243,6 +243,21 @@ async fn each_flaw_fails_the_check_written_for_it() {
             found.detail
         );
     }
+
+    // Allowed by the operator, the extra host passes the sandbox, but the
+    // connector never declared it: a warning, not a failure.
+    let builder = loopback(&fake.url(), KEY)
+        .option("flaw", "wander")
+        .allow_host("http://127.0.0.2:9");
+    let report = conformance(&connector, builder, Plan::default()).await;
+    assert!(report.passed(), "{}", report.table());
+    let hosts = report.check("stays inside its hosts").unwrap();
+    assert_eq!(hosts.outcome, Outcome::Warn, "{}", report.table());
+    assert!(
+        hosts.detail.contains("http://127.0.0.2:9"),
+        "{}",
+        hosts.detail
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
