@@ -332,27 +332,40 @@ async fn native_page(
     }
 }
 
-/// One sync in a child process, so its peak memory is its own.
-async fn sync_child(vendor: &str, mode: &str, users: usize) -> Result<()> {
-    use seatwarden::credentials::AuthScheme;
-    use seatwarden::storage::{ProfileConnector, Storage, Stream};
-    use seatwarden::sync::{Sync, SyncOptions, now_ms};
-    let token = "bench-token";
-    let (base_url, port, prefix, _fake) = start_fake(vendor, token, users).await?;
+/// A fresh SQLite file under `target/bench-tmp` named after `what` and this
+/// process, with one tenant and one profile for `connector`.
+async fn bench_profile(
+    what: &str,
+    connector: &str,
+) -> Result<(
+    seatwarden::storage::Storage,
+    seatwarden::storage::ProfileId,
+    std::path::PathBuf,
+)> {
+    use seatwarden::storage::{ProfileConnector, Storage};
     let dir = repo_root().join("target/bench-tmp");
     std::fs::create_dir_all(&dir)?;
-    let path = dir.join(format!("sync-{vendor}-{mode}-{}.db", std::process::id()));
+    let path = dir.join(format!("{what}-{}.db", std::process::id()));
     let storage = Storage::open(&path).await?;
     let tenant = storage.ensure_tenant("bench", 0).await?;
-    let connector_meta = ProfileConnector {
-        name: vendor,
+    let meta = ProfileConnector {
+        name: connector,
         version: "0.1.0",
         digest: "-",
         base_url: "-",
     };
-    let profile = storage
-        .ensure_profile(tenant, vendor, &connector_meta, 0)
-        .await?;
+    let profile = storage.ensure_profile(tenant, connector, &meta, 0).await?;
+    Ok((storage, profile, path))
+}
+
+/// One sync in a child process, so its peak memory is its own.
+async fn sync_child(vendor: &str, mode: &str, users: usize) -> Result<()> {
+    use seatwarden::credentials::AuthScheme;
+    use seatwarden::storage::Stream;
+    use seatwarden::sync::{Sync, SyncOptions, now_ms};
+    let token = "bench-token";
+    let (base_url, port, prefix, _fake) = start_fake(vendor, token, users).await?;
+    let (storage, profile, path) = bench_profile(&format!("sync-{vendor}-{mode}"), vendor).await?;
     let elapsed = match mode {
         "wasm" | "wasm-fresh" => {
             let runtime = Runtime::new(RuntimeConfig {
@@ -747,7 +760,6 @@ const LANGUAGE_RUNS: usize = 3;
 /// cache, instantiate + describe, and a sync of `users` users into SQLite.
 /// Prints seconds, seconds, milliseconds, seconds and peak RSS in KiB.
 async fn language_child(fixture: &str, users: usize) -> Result<()> {
-    use seatwarden::storage::{ProfileConnector, Storage};
     use seatwarden::sync::{Sync, SyncOptions, now_ms};
     let cache = repo_root().join(format!(
         "target/bench-tmp/lang-cache-{}",
@@ -779,18 +791,7 @@ async fn language_child(fixture: &str, users: usize) -> Result<()> {
     let (describe_ms, _, _) = median_spread(describe);
 
     let fake = DirectoryFake::start("bench-key", seed_users(users, now_ms())).await;
-    let dir = repo_root().join("target/bench-tmp");
-    std::fs::create_dir_all(&dir)?;
-    let path = dir.join(format!("lang-{fixture}-{}.db", std::process::id()));
-    let storage = Storage::open(&path).await?;
-    let tenant = storage.ensure_tenant("bench", 0).await?;
-    let meta = ProfileConnector {
-        name: fixture,
-        version: "0.1.0",
-        digest: "-",
-        base_url: "-",
-    };
-    let profile = storage.ensure_profile(tenant, fixture, &meta, 0).await?;
+    let (storage, profile, path) = bench_profile(&format!("lang-{fixture}"), fixture).await?;
     let conn = Connection::builder()
         .base_url(fake.url())
         .private_targets(PrivateTargets::AllowLoopback)
