@@ -82,10 +82,17 @@ struct Walked {
 
 impl Kit<'_> {
     fn check(&mut self, name: &str, outcome: Outcome, detail: impl Into<String>) {
+        // Details quote the connector and the vendor: untrusted text that
+        // must not move the cursor or recolour the author's terminal.
+        let detail: String = detail
+            .into()
+            .chars()
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .collect();
         self.checks.push(Check {
             name: name.to_string(),
             outcome,
-            detail: detail.into(),
+            detail,
         });
     }
 
