@@ -14,6 +14,7 @@ use crate::cache::{CacheOutcome, CompileCache, component_digest};
 use crate::connection::Connection;
 use crate::credentials::auth_header;
 use crate::descriptor::Descriptor;
+use crate::egress::AllowedOrigin;
 use crate::egress::transport::TransportLimits;
 use crate::egress::{
     EgressCall, EgressHooks, EgressPolicy, HostCredential, MethodPolicy, Transport,
@@ -148,6 +149,11 @@ impl Runtime {
                 source_name: source_name.clone(),
                 detail: format!("{e:#}"),
             })?;
+        let invalid_exports = |e: wasmtime::Error| LoadError::Invalid {
+            source_name: source_name.clone(),
+            detail: format!("its exports do not match the contract: {e:#}"),
+        };
+        let indices = bindings::ConnectorIndices::new(&pre).map_err(invalid_exports)?;
         let pre = ConnectorPre::new(pre).map_err(|e| LoadError::Invalid {
             source_name: source_name.clone(),
             detail: format!("its exports do not match the contract: {e:#}"),
@@ -160,6 +166,7 @@ impl Runtime {
             digest,
             cache,
             links: about_links(&component),
+            indices,
         };
         let (raw, _) = connector
             .call("describe", None, MethodPolicy::ReadOnly, |store, guest| {
@@ -255,17 +262,22 @@ fn check_exports(
 }
 
 /// Guest output shown to operators: at most 16 links, each an absolute
-/// http(s) URL and a short title, without control characters.
+/// https URL and a short title, without control or format characters.
 fn clean_links(links: Vec<(String, String)>) -> Vec<(String, String)> {
     let plain = |text: &str, max: usize| {
-        !text.is_empty() && text.len() <= max && !text.chars().any(char::is_control)
+        !text.is_empty()
+            && text.len() <= max
+            && !text
+                .chars()
+                .any(|c| c.is_control() || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'))
     };
     links
         .into_iter()
         .filter(|(title, url)| {
             plain(title, 100)
                 && plain(url, 500)
-                && (url.starts_with("https://") || url.starts_with("http://"))
+                && url.starts_with("https://")
+                && AllowedOrigin::parse(url).is_ok()
         })
         .take(16)
         .collect()
@@ -322,6 +334,8 @@ pub struct Connector {
     cache: CacheOutcome,
     /// `about.links`, when the component exports the optional interface.
     links: Option<ComponentExportIndex>,
+    /// Where the contract's exports are, resolved once at load.
+    indices: bindings::ConnectorIndices,
 }
 
 impl Connector {
@@ -652,10 +666,10 @@ impl Connector {
             }
             Ok(UpdateDeadline::Yield(1))
         });
-        let pre = &self.pre;
+        let (pre, indices) = (&self.pre, &self.indices);
         let outcome = tokio::time::timeout(limits.wall_clock, async {
             let instance = pre.instance_pre().instantiate_async(&mut store).await?;
-            let api = bindings::Connector::new(&mut store, &instance)?;
+            let api = indices.load(&mut store, &instance)?;
             f(&mut store, &Guest { api, instance }).await
         })
         .await;

@@ -66,7 +66,11 @@ pub(super) async fn run(command: &ConnectorCommand, cache_dir: Option<PathBuf>) 
     match command {
         ConnectorCommand::Inspect { file, json } => {
             let connector = runtime.load_file(file).await?;
-            let links = connector.links().await?;
+            // Links are optional: a broken `about` must not hide the descriptor.
+            let links = connector.links().await.unwrap_or_else(|e| {
+                eprintln!("warning: about.links failed, showing no links: {e}");
+                Vec::new()
+            });
             let text = if *json {
                 serde_json::to_string_pretty(&descriptor_json(
                     connector.descriptor(),
@@ -174,8 +178,14 @@ fn descriptor_table(d: &Descriptor, digest: &str, links: &[(String, String)]) ->
     }
     rows.push(("sha256", digest.to_string()));
     let width = rows.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
+    // Descriptor text is the guest's: no control characters reach the terminal.
+    let printable = |v: &str| -> String {
+        v.chars()
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .collect()
+    };
     rows.iter()
-        .map(|(k, v)| format!("{k:<width$}  {v}"))
+        .map(|(k, v)| format!("{k:<width$}  {}", printable(v)))
         .collect::<Vec<_>>()
         .join("\n")
 }

@@ -120,16 +120,24 @@ pub(super) fn create(name: &str, vendor: Option<&str>, dir: Option<&Path>) -> Re
         );
     }
     let vendor = vendor.unwrap_or(name);
-    if vendor.contains(['"', '\\', '\n']) {
-        bail!("the vendor name {vendor:?} may not contain quotes, backslashes or line breaks");
+    if vendor.is_empty()
+        || vendor.chars().count() > 100
+        || vendor.contains(['"', '\\', '{', '}'])
+        || vendor.chars().any(char::is_control)
+    {
+        bail!(
+            "the vendor name {vendor:?} must be 1 to 100 characters without quotes, backslashes, braces or control characters"
+        );
     }
-    let contract = crate::bindings::CONTRACT_VERSION;
+    let crate_name = name.replace('-', "_");
+    let values = [
+        ("{{name}}", name),
+        ("{{crate_name}}", crate_name.as_str()),
+        ("{{vendor}}", vendor),
+        ("{{contract}}", crate::bindings::CONTRACT_VERSION),
+    ];
     for (path, text) in TEMPLATE {
-        let mut text = text
-            .replace("{{name}}", name)
-            .replace("{{crate_name}}", &name.replace('-', "_"))
-            .replace("{{vendor}}", vendor)
-            .replace("{{contract}}", contract);
+        let mut text = fill(text, &values);
         if *path == "sdk/src/lib.rs" {
             text = text.replace(SDK_WIT_PATH.0, SDK_WIT_PATH.1);
         }
@@ -144,15 +152,49 @@ pub(super) fn create(name: &str, vendor: Option<&str>, dir: Option<&Path>) -> Re
     {
         use std::os::unix::fs::PermissionsExt;
         for script in ["test.sh", "fake/vendor.py"] {
-            std::fs::set_permissions(dir.join(script), std::fs::Permissions::from_mode(0o755))?;
+            let script = dir.join(script);
+            std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755))
+                .with_context(|| format!("making {} executable", script.display()))?;
         }
     }
     Ok(dir)
 }
 
+/// Replaces each `{{key}}` of `text` in one pass, so a value that looks
+/// like a placeholder stays as written.
+fn fill(text: &str, values: &[(&str, &str)]) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("{{") {
+        out.push_str(&rest[..at]);
+        rest = &rest[at..];
+        match values.iter().find(|(key, _)| rest.starts_with(key)) {
+            Some((key, value)) => {
+                out.push_str(value);
+                rest = &rest[key.len()..];
+            }
+            None => {
+                out.push_str("{{");
+                rest = &rest[2..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Rust keywords cargo refuses as package names.
+const KEYWORDS: [&str; 38] = [
+    "as", "async", "await", "box", "break", "const", "continue", "crate", "do", "dyn", "else",
+    "enum", "extern", "false", "fn", "for", "if", "impl", "in", "let", "loop", "match", "mod",
+    "move", "mut", "priv", "pub", "ref", "return", "self", "static", "struct", "super", "trait",
+    "true", "type", "use", "where",
+];
+
 /// Connector names: what `describe` may return and a crate may be called.
 fn check_name(name: &str) -> Result<()> {
     let fine = (2..=64).contains(&name.len())
+        && !KEYWORDS.contains(&name)
         && name.starts_with(|c: char| c.is_ascii_lowercase())
         && !name.ends_with('-')
         && name
@@ -181,6 +223,37 @@ mod tests {
             let err = check_name(bad).unwrap_err().to_string();
             assert!(err.contains("is not a connector name"), "{bad}: {err}");
         }
+    }
+
+    #[test]
+    fn placeholders_are_filled_once() {
+        let values = [("{{vendor}}", "{{name}}"), ("{{name}}", "acme")];
+        assert_eq!(
+            fill("{{name}} by {{vendor}} {{other}}", &values),
+            "acme by {{name}} {{other}}"
+        );
+    }
+
+    #[test]
+    fn the_template_pins_what_the_shipped_connectors_build_with() {
+        let workspace = include_str!("../../../components/Cargo.toml");
+        let sdk = TEMPLATE
+            .iter()
+            .find(|(p, _)| *p == "sdk/Cargo.toml")
+            .unwrap()
+            .1;
+        let crate_toml = TEMPLATE.iter().find(|(p, _)| *p == "Cargo.toml").unwrap().1;
+        let line = |text: &str, key: &str| {
+            text.lines()
+                .find(|l| l.trim_start().starts_with(key))
+                .map(|l| l.split_once('=').unwrap().1.trim().to_string())
+        };
+        assert_eq!(line(sdk, "wit-bindgen"), line(workspace, "wit-bindgen"));
+        assert_eq!(
+            line(crate_toml, "rust-version"),
+            line(workspace, "rust-version")
+        );
+        assert_eq!(line(crate_toml, "edition"), line(workspace, "edition"));
     }
 
     #[test]

@@ -45,8 +45,11 @@ pub struct Report {
     /// The component's sha256.
     pub digest: String,
     pub base_url: String,
-    /// Requests the connector sent (or tried) during the run.
+    /// Requests the connector sent during the run (after the sandbox's checks).
     pub requests: usize,
+    /// Of those, how many the host answered in the vendor's place (injected
+    /// statuses and transport failures): they never reached the vendor.
+    pub answered_by_host: usize,
     pub checks: Vec<Check>,
 }
 

@@ -96,6 +96,16 @@ pub fn load(path: &Path, component: &Path) -> Result<Settings, ConfigError> {
         })?,
         None => Plan::default(),
     };
+    if plan.max_pages == 0 || plan.activity_days == 0 {
+        return Err(err(
+            "conformance",
+            format!(
+                "max_pages ({}) and activity_days ({}) must be at least 1",
+                plan.max_pages, plan.activity_days
+            ),
+            "leave them out for the defaults (1000 pages, 30 days)",
+        ));
+    }
     let Some(toml::Value::Table(mut connection)) = table.remove("connection") else {
         return Err(err(
             "connection",

@@ -4,7 +4,7 @@
 //! what a vendor sends on a bad day, against a fake or a real test tenant,
 //! without a proxy process or a certificate of its own. The tap sits inside
 //! the host's hook, after the sandbox's checks and the credential injection:
-//! it records each admitted request (method and URL, never headers) and, when
+//! it records each admitted request (method, origin and path: no query, no headers) and, when
 //! a [`Fault`] is set, answers in the vendor's place (a status), breaks the
 //! exchange (a transport error), or forwards the request and rewrites the
 //! vendor's body (garbage, truncated, wrong shape, cut mid-stream). Only the
@@ -83,7 +83,7 @@ pub struct Exchange {
     pub method: String,
     /// `scheme://host[:port]`.
     pub origin: String,
-    /// The path and query.
+    /// The path, without the query (it may carry personal data).
     pub path: String,
     /// The status the guest got; `None` when the exchange failed.
     pub status: Option<u16>,
@@ -146,7 +146,7 @@ impl Tap {
                     uri.scheme_str().unwrap_or("?"),
                     uri.authority().map_or("?", |a| a.as_str())
                 ),
-                path: uri.path_and_query().map_or("/", |p| p.as_str()).to_string(),
+                path: uri.path().to_string(),
                 status: None,
                 fault: fault.clone(),
             });
@@ -218,6 +218,7 @@ async fn spoiled(response: Response, spoil: BodyFault) -> Result<Response, Error
         }
     };
     parts.headers.remove(http::header::CONTENT_LENGTH);
+    parts.headers.remove(http::header::CONTENT_ENCODING);
     parts.headers.remove(http::header::TRANSFER_ENCODING);
     Ok(http::Response::from_parts(parts, body))
 }
