@@ -464,30 +464,23 @@ impl Kit<'_> {
         let deactivate = "deactivate-user is idempotent";
         let reactivate = "reactivate-user undoes it";
         let caps = self.connector.descriptor().capabilities;
-        if !caps.deactivate {
-            self.check(
-                deactivate,
-                Outcome::Skip,
-                "the connector does not declare deactivate",
-            );
-            self.check(
-                reactivate,
-                Outcome::Skip,
-                "the connector does not declare deactivate",
-            );
-            return;
-        }
-        let Some(id) = self.plan.write_account.clone() else {
-            let why = "set conformance.write_account to an active test account to run it";
-            self.check(deactivate, Outcome::Skip, why);
-            self.check(reactivate, Outcome::Skip, why);
-            return;
+        let ready = match (caps.deactivate, self.plan.write_account.clone(), accounts) {
+            (false, _, _) => Err("the connector does not declare deactivate"),
+            (true, None, _) => {
+                Err("set conformance.write_account to an active test account to run it")
+            }
+            (true, Some(_), None) => {
+                Err("list-users failed, so the account's state cannot be read back")
+            }
+            (true, Some(id), Some(accounts)) => Ok((id, accounts)),
         };
-        let Some(accounts) = accounts else {
-            let why = "list-users failed, so the account's state cannot be read back";
-            self.check(deactivate, Outcome::Skip, why);
-            self.check(reactivate, Outcome::Skip, why);
-            return;
+        let (id, accounts) = match ready {
+            Ok(ready) => ready,
+            Err(why) => {
+                self.check(deactivate, Outcome::Skip, why);
+                self.check(reactivate, Outcome::Skip, why);
+                return;
+            }
         };
         match accounts.iter().find(|a| a.id == id) {
             None => {
@@ -508,34 +501,8 @@ impl Kit<'_> {
             }
             Some(_) => {}
         }
-        let twice = |first: Result<(), CallError>, second: Result<(), CallError>| match (
-            first, second,
-        ) {
-            (Ok(()), Ok(())) => Ok(()),
-            (Err(e), _) => Err(format!("the first call failed: {e}")),
-            (Ok(()), Err(e)) => Err(format!(
-                "the second call failed (it must succeed on an account in that state already): {e}"
-            )),
-        };
-        let first = self.connector.deactivate_user(&self.connection, &id).await;
-        let second = self.connector.deactivate_user(&self.connection, &id).await;
-        self.collect();
-        let outcome = match twice(first, second) {
-            Err(message) => Err(message),
-            Ok(()) => match self.active(&id).await {
-                Ok(false) => Ok(format!(
-                    "{id} deactivated twice; the listing shows it inactive"
-                )),
-                Ok(true) => Err(format!(
-                    "{id} was deactivated twice without an error, but the listing still shows it active"
-                )),
-                Err(message) => Err(message),
-            },
-        };
-        match outcome {
-            Ok(detail) => self.check(deactivate, Outcome::Pass, detail),
-            Err(detail) => self.check(deactivate, Outcome::Fail, detail),
-        }
+        let outcome = self.write_twice(&id, true).await;
+        self.pass_or_fail(deactivate, outcome);
         if !caps.reactivate {
             self.check(
                 reactivate,
@@ -546,24 +513,49 @@ impl Kit<'_> {
             );
             return;
         }
-        let first = self.connector.reactivate_user(&self.connection, &id).await;
-        let second = self.connector.reactivate_user(&self.connection, &id).await;
-        self.collect();
-        let outcome = match twice(first, second) {
-            Err(message) => Err(message),
-            Ok(()) => match self.active(&id).await {
-                Ok(true) => Ok(format!(
-                    "{id} reactivated twice; the listing shows it active again"
-                )),
-                Ok(false) => Err(format!(
-                    "{id} was reactivated twice without an error, but the listing still shows it inactive"
-                )),
-                Err(message) => Err(message),
-            },
-        };
+        let outcome = self.write_twice(&id, false).await;
+        self.pass_or_fail(reactivate, outcome);
+    }
+
+    fn pass_or_fail(&mut self, name: &str, outcome: Result<String, String>) {
         match outcome {
-            Ok(detail) => self.check(reactivate, Outcome::Pass, detail),
-            Err(detail) => self.check(reactivate, Outcome::Fail, detail),
+            Ok(detail) => self.check(name, Outcome::Pass, detail),
+            Err(detail) => self.check(name, Outcome::Fail, detail),
+        }
+    }
+
+    /// Deactivates (or reactivates) `id` twice, then reads its state back.
+    async fn write_twice(&mut self, id: &str, deactivate: bool) -> Result<String, String> {
+        let call = || async {
+            if deactivate {
+                self.connector.deactivate_user(&self.connection, id).await
+            } else {
+                self.connector.reactivate_user(&self.connection, id).await
+            }
+        };
+        let first = call().await;
+        let second = call().await;
+        self.collect();
+        match (first, second) {
+            (Ok(()), Ok(())) => {}
+            (Err(e), _) => return Err(format!("the first call failed: {e}")),
+            (Ok(()), Err(e)) => {
+                return Err(format!(
+                    "the second call failed (it must succeed on an account in that state already): {e}"
+                ));
+            }
+        }
+        let (verb, shown, still) = if deactivate {
+            ("deactivated", "inactive", "active")
+        } else {
+            ("reactivated", "active again", "inactive")
+        };
+        if self.active(id).await? == deactivate {
+            Err(format!(
+                "{id} was {verb} twice without an error, but the listing still shows it {still}"
+            ))
+        } else {
+            Ok(format!("{id} {verb} twice; the listing shows it {shown}"))
         }
     }
 
