@@ -77,6 +77,19 @@ impl DirectoryFake {
     }
 }
 
+/// The `page` (from 1) and `pageSize` (1 to 100, default 100) window of
+/// `items`, and the next page's number when there is one.
+fn window<T>(items: &[T], page: Option<String>, size: Option<String>) -> (&[T], Option<usize>) {
+    let page: usize = page.and_then(|p| p.parse().ok()).unwrap_or(1).max(1);
+    let size: usize = size
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(100)
+        .clamp(1, 100);
+    let start = (page - 1).saturating_mul(size).min(items.len());
+    let end = start.saturating_add(size).min(items.len());
+    (&items[start..end], (end < items.len()).then_some(page + 1))
+}
+
 /// Login events: (at, user id, type), oldest first.
 type Events = [(i64, String, &'static str)];
 
@@ -98,49 +111,27 @@ fn handle(request: &Recorded, key: &str, users: &Mutex<Vec<FakeUser>>, events: &
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
     match (request.method.as_str(), segments.as_slice()) {
         ("GET", ["users"]) => {
-            let page: usize = param("page")
-                .and_then(|p| p.parse().ok())
-                .unwrap_or(1)
-                .max(1);
-            let size: usize = param("pageSize")
-                .and_then(|p| p.parse().ok())
-                .unwrap_or(100)
-                .clamp(1, 100);
             let users = users.lock().unwrap();
-            let start = (page - 1) * size;
-            let slice: Vec<_> = users
+            let (slice, next) = window(&users, param("page"), param("pageSize"));
+            let slice: Vec<_> = slice
                 .iter()
-                .skip(start)
-                .take(size)
                 .map(|u| {
                     json!({"id": u.id, "email": u.email, "name": u.name, "active": u.active,
                            "role": u.role, "lastLogin": u.last_login})
                 })
                 .collect();
-            let next = (start + size < users.len()).then_some(page + 1);
             Reply::json(200, &json!({"users": slice, "nextPage": next}))
         }
         ("GET", ["events"]) => {
             let Some(since) = param("since").and_then(|s| s.parse::<i64>().ok()) else {
                 return Reply::json(400, &json!({"error": "since (ms) is required"}));
             };
-            let page: usize = param("page")
-                .and_then(|p| p.parse().ok())
-                .unwrap_or(1)
-                .max(1);
-            let size: usize = param("pageSize")
-                .and_then(|p| p.parse().ok())
-                .unwrap_or(100)
-                .clamp(1, 100);
             let matching: Vec<_> = events.iter().filter(|(at, _, _)| *at >= since).collect();
-            let start = (page - 1) * size;
-            let slice: Vec<_> = matching
+            let (slice, next) = window(&matching, param("page"), param("pageSize"));
+            let slice: Vec<_> = slice
                 .iter()
-                .skip(start)
-                .take(size)
                 .map(|(at, id, kind)| json!({"userId": id, "at": at, "type": kind}))
                 .collect();
-            let next = (start + size < matching.len()).then_some(page + 1);
             Reply::json(200, &json!({"events": slice, "nextPage": next}))
         }
         ("POST", ["users", id, action @ ("deactivate" | "reactivate")]) => {

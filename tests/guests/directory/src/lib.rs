@@ -9,45 +9,14 @@
 //! `POST {base}/users/{id}/deactivate` and `.../reactivate` -> 204. The
 //! Python and JavaScript examples in `components/` implement the same API.
 
-use seatwarden_sdk::http::{Method, Request, error_for_status, excerpt};
+mod api;
+
+use api::{EventsPage, UsersPage, decode, post};
+use seatwarden_sdk::http::{Method, Request, error_for_status};
 use seatwarden_sdk::{
-    Account, AccountPage, Activity, ActivityPage, AuthScheme, Capabilities, ConnectorError,
-    Descriptor, Guest, OptionSpec, Settings, Timestamp, Validated,
+    AccountPage, ActivityPage, AuthScheme, Capabilities, ConnectorError, Descriptor, Guest,
+    OptionSpec, Settings, Timestamp, Validated,
 };
-use serde::Deserialize;
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct UsersPage {
-    users: Vec<User>,
-    next_page: Option<u32>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct User {
-    id: String,
-    email: String,
-    name: Option<String>,
-    active: bool,
-    role: String,
-    last_login: Option<i64>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct EventsPage {
-    events: Vec<Event>,
-    next_page: Option<u32>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Event {
-    user_id: String,
-    at: i64,
-    r#type: String,
-}
 
 struct Directory;
 
@@ -87,13 +56,7 @@ impl Guest for Directory {
         let size = seatwarden_sdk::option(&settings, "page-size").unwrap_or("100");
         let url = format!("{}/users?page={page}&pageSize={size}", settings.base_url);
         let response = error_for_status(Request::new(Method::Get, url).send()?)?;
-        let parsed: UsersPage = serde_json::from_slice(&response.body).map_err(|err| {
-            ConnectorError::InvalidResponse(format!("{err}: {}", excerpt(&response.body)))
-        })?;
-        Ok(AccountPage {
-            accounts: parsed.users.into_iter().map(to_account).collect(),
-            next_cursor: parsed.next_page.map(|n| n.to_string()),
-        })
+        Ok(decode::<UsersPage>(&response.body)?.into_page())
     }
 
     fn get_activity(
@@ -108,21 +71,7 @@ impl Guest for Directory {
         };
         let url = format!("{}/events?since={since}&page={page}", settings.base_url);
         let response = error_for_status(Request::new(Method::Get, url).send()?)?;
-        let parsed: EventsPage = serde_json::from_slice(&response.body).map_err(|err| {
-            ConnectorError::InvalidResponse(format!("{err}: {}", excerpt(&response.body)))
-        })?;
-        Ok(ActivityPage {
-            events: parsed
-                .events
-                .into_iter()
-                .map(|e| Activity {
-                    account_id: e.user_id,
-                    at: e.at,
-                    kind: e.r#type,
-                })
-                .collect(),
-            next_cursor: parsed.next_page.map(|n| n.to_string()),
-        })
+        Ok(decode::<EventsPage>(&response.body)?.into_page())
     }
 
     fn deactivate_user(settings: Settings, account_id: String) -> Result<(), ConnectorError> {
@@ -131,34 +80,6 @@ impl Guest for Directory {
 
     fn reactivate_user(settings: Settings, account_id: String) -> Result<(), ConnectorError> {
         post(&settings, &account_id, "reactivate")
-    }
-}
-
-fn post(settings: &Settings, account_id: &str, action: &str) -> Result<(), ConnectorError> {
-    if account_id.is_empty()
-        || !account_id
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-')
-    {
-        return Err(ConnectorError::NotFound(format!(
-            "no account {account_id:?}"
-        )));
-    }
-    let url = format!("{}/users/{account_id}/{action}", settings.base_url);
-    error_for_status(Request::new(Method::Post, url).send()?)?;
-    Ok(())
-}
-
-fn to_account(user: User) -> Account {
-    Account {
-        id: user.id,
-        principal: user.email,
-        display_name: user.name,
-        active: user.active,
-        subscriptions: vec![user.role.clone()],
-        created_at: None,
-        last_active_at: user.last_login,
-        attributes: vec![("role".into(), user.role)],
     }
 }
 

@@ -9,51 +9,23 @@
 //! activity), `wander` (also calls a host outside its connection) and
 //! `write-in-validate` (validates with a POST).
 
-use seatwarden_sdk::http::{Method, Request, error_for_status, excerpt};
+#[path = "../../directory/src/api.rs"]
+mod api;
+
+use api::{EventsPage, UsersPage, decode, post};
+use seatwarden_sdk::http::{Method, Request, error_for_status};
 use seatwarden_sdk::{
-    Account, AccountPage, Activity, ActivityPage, AuthScheme, Capabilities, ConnectorError,
-    Descriptor, Guest, OptionSpec, Settings, Timestamp, Validated,
+    AccountPage, ActivityPage, AuthScheme, Capabilities, ConnectorError, Descriptor, Guest,
+    OptionSpec, Settings, Timestamp, Validated,
 };
-use serde::Deserialize;
-
-#[derive(Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct UsersPage {
-    users: Vec<User>,
-    next_page: Option<u32>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct User {
-    id: String,
-    email: String,
-    active: bool,
-    role: String,
-    last_login: Option<i64>,
-}
-
-#[derive(Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct EventsPage {
-    events: Vec<Event>,
-    next_page: Option<u32>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Event {
-    user_id: String,
-    at: i64,
-    r#type: String,
-}
+use serde::de::DeserializeOwned;
 
 fn flaw(settings: &Settings) -> &str {
     seatwarden_sdk::option(settings, "flaw").unwrap_or("none")
 }
 
 /// GET `url` and decode it, the careful way or the flawed one.
-fn get<T: for<'de> Deserialize<'de> + Default>(
+fn get<T: DeserializeOwned + Default>(
     settings: &Settings,
     url: String,
 ) -> Result<T, ConnectorError> {
@@ -64,12 +36,7 @@ fn get<T: for<'de> Deserialize<'de> + Default>(
             Ok(serde_json::from_slice(&response.body).unwrap())
         }
         "accept-errors" => Ok(serde_json::from_slice(&response.body).unwrap_or_default()),
-        _ => {
-            let response = error_for_status(response)?;
-            serde_json::from_slice(&response.body).map_err(|err| {
-                ConnectorError::InvalidResponse(format!("{err}: {}", excerpt(&response.body)))
-            })
-        }
+        _ => decode(&error_for_status(response)?.body),
     }
 }
 
@@ -117,23 +84,20 @@ impl Guest for Sloppy {
         }
         let page: u32 = cursor.as_deref().unwrap_or("1").parse().unwrap_or(1);
         let url = format!("{}/users?page={page}&pageSize=10", settings.base_url);
-        let parsed: UsersPage = get(&settings, url)?;
-        let mut accounts: Vec<Account> = parsed.users.into_iter().map(to_account).collect();
+        let mut listed = get::<UsersPage>(&settings, url)?.into_page();
         if flaw(&settings) == "repeat-accounts" && page > 1 {
             let first: UsersPage = get(
                 &settings,
                 format!("{}/users?page=1&pageSize=10", settings.base_url),
             )?;
-            accounts.extend(first.users.into_iter().take(1).map(to_account));
+            listed
+                .accounts
+                .extend(first.users.into_iter().take(1).map(api::User::into_account));
         }
-        let next_cursor = match flaw(&settings) {
-            "loop" => Some("2".to_string()),
-            _ => parsed.next_page.map(|n| n.to_string()),
-        };
-        Ok(AccountPage {
-            accounts,
-            next_cursor,
-        })
+        if flaw(&settings) == "loop" {
+            listed.next_cursor = Some("2".to_string());
+        }
+        Ok(listed)
     }
 
     fn get_activity(
@@ -148,19 +112,7 @@ impl Guest for Sloppy {
         };
         let page = cursor.as_deref().unwrap_or("1");
         let url = format!("{}/events?since={since}&page={page}", settings.base_url);
-        let parsed: EventsPage = get(&settings, url)?;
-        Ok(ActivityPage {
-            events: parsed
-                .events
-                .into_iter()
-                .map(|e| Activity {
-                    account_id: e.user_id,
-                    at: e.at,
-                    kind: e.r#type,
-                })
-                .collect(),
-            next_cursor: parsed.next_page.map(|n| n.to_string()),
-        })
+        Ok(get::<EventsPage>(&settings, url)?.into_page())
     }
 
     fn deactivate_user(settings: Settings, account_id: String) -> Result<(), ConnectorError> {
@@ -169,25 +121,6 @@ impl Guest for Sloppy {
 
     fn reactivate_user(settings: Settings, account_id: String) -> Result<(), ConnectorError> {
         post(&settings, &account_id, "reactivate")
-    }
-}
-
-fn post(settings: &Settings, account_id: &str, action: &str) -> Result<(), ConnectorError> {
-    let url = format!("{}/users/{account_id}/{action}", settings.base_url);
-    error_for_status(Request::new(Method::Post, url).send()?)?;
-    Ok(())
-}
-
-fn to_account(user: User) -> Account {
-    Account {
-        id: user.id,
-        principal: user.email,
-        display_name: None,
-        active: user.active,
-        subscriptions: vec![user.role.clone()],
-        created_at: None,
-        last_active_at: user.last_login,
-        attributes: vec![("role".into(), user.role)],
     }
 }
 
