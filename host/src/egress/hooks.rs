@@ -285,10 +285,9 @@ impl WasiHttpHooks for EgressHooks {
             let on_denial =
                 |denial: &Denial| record(&denials, &label, call, &method, &origin, denial);
             let HostCredential::OAuth(client) = credential else {
-                let response = transport
+                return transport
                     .send(target, request, options, limits, keep_alive, on_denial)
-                    .await?;
-                return Ok(response);
+                    .await;
             };
             // OAuth: keep the body so the request can be replayed once with a
             // fresh token if the vendor answers 401 to the cached one.
@@ -326,7 +325,7 @@ impl WasiHttpHooks for EgressHooks {
                 .map_err(&token_failed)?;
             let on_denial =
                 |denial: &Denial| record(&denials, &label, call, &method, &origin, denial);
-            let response = transport
+            transport
                 .send(
                     target,
                     build(&fresh),
@@ -335,8 +334,7 @@ impl WasiHttpHooks for EgressHooks {
                     keep_alive,
                     on_denial,
                 )
-                .await?;
-            Ok(response)
+                .await
         };
         Box::new(async move {
             let response = match tap {
