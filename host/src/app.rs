@@ -10,7 +10,7 @@ use crate::config::{Config, ConnectionConfig, CredentialConfig};
 use crate::connection::{Connection, ConnectionBuilder};
 use crate::credentials::Credential;
 use crate::notify::Notifier;
-use crate::ratelimit::{RateLimiters, published_limit};
+use crate::ratelimit::{DEFAULT_RATE_LIMIT, RateLimiters, published_limit};
 use crate::runtime::{Connector, Runtime, RuntimeConfig};
 use crate::storage::{ConnectorIdentity, ProfileRecord, Storage, TenantId};
 use crate::sync::now_ms;
@@ -267,13 +267,14 @@ pub fn connection_builder(
         }
         None => {}
     }
+    // A vendor without a published limit still gets one: a connector must
+    // never be able to turn the host into a request cannon.
     let limit = settings
         .rate_limit
-        .or_else(|| published_limit(&connector.descriptor().name));
-    if let Some(limit) = limit {
-        // One bucket per credential: its source names it (never its value).
-        let key = format!("{}:{:?}", connector.descriptor().name, settings.credential);
-        builder = builder.rate_limiter(limiters.bucket(&key, limit));
-    }
+        .or_else(|| published_limit(&connector.descriptor().name))
+        .unwrap_or(DEFAULT_RATE_LIMIT);
+    // One bucket per credential: its source names it (never its value).
+    let key = format!("{}:{:?}", connector.descriptor().name, settings.credential);
+    builder = builder.rate_limiter(limiters.bucket(&key, limit));
     Ok(builder)
 }

@@ -5,6 +5,7 @@
 //! lives in the library so tests exercise the same code the binary runs.
 
 use crate::app::{App, ProfileContext};
+
 use crate::candidate_state::Decision;
 use crate::config::Config;
 use crate::profiles::Profiles;
@@ -24,6 +25,7 @@ use std::sync::Arc;
 mod connector;
 mod entitlements;
 mod new_connector;
+pub mod output;
 mod report;
 
 /// Seatwarden: find the SaaS seats nobody uses, through sandboxed connectors.
@@ -304,12 +306,12 @@ pub async fn run(cli: Cli) -> Result<()> {
                     actor: "apply".into(),
                 };
                 let report = profiles.apply().await?;
-                println!("tenant {tenant_name}:");
+                crate::say!("tenant {tenant_name}:");
                 if report.is_empty() {
-                    println!("  (no profiles)");
+                    crate::say!("  (no profiles)");
                 }
                 for line in report {
-                    println!("  {line}");
+                    crate::say!("  {line}");
                 }
             }
             Ok(())
@@ -340,9 +342,9 @@ pub async fn run(cli: Cli) -> Result<()> {
                 .filter(|s| all || s.gone_at.is_none())
                 .collect();
             if json {
-                println!("{}", serde_json::to_string_pretty(&rows)?);
+                crate::say!("{}", serde_json::to_string_pretty(&rows)?);
             } else {
-                println!("{}", subscriptions_table(&rows));
+                crate::say!("{}", subscriptions_table(&rows));
             }
             Ok(())
         }
@@ -385,13 +387,13 @@ pub async fn run(cli: Cli) -> Result<()> {
             let (tenant_name, tenant_id) = app.tenant(cli.tenant.as_deref()).await?;
             let stored = app.storage.exclusions(tenant_id).await?;
             if stored.is_empty() {
-                println!(
+                crate::say!(
                     "tenant {tenant_name}: no exclusions (add [[exclusions]] to the configuration, then run seatwarden apply)"
                 );
             }
             for exclusion in stored {
                 let state = if exclusion.is_active() { "on " } else { "off" };
-                println!("{state}  {}", exclusion.describe());
+                crate::say!("{state}  {}", exclusion.describe());
             }
             Ok(())
         }
@@ -434,13 +436,13 @@ async fn candidates(
                     "candidate": c,
                     "history": history,
                 });
-                println!("{}", serde_json::to_string_pretty(&value)?);
+                crate::say!("{}", serde_json::to_string_pretty(&value)?);
                 return Ok(());
             }
-            println!("{}", show_candidate(&profile, &c));
-            println!("history:");
+            crate::say!("{}", show_candidate(&profile, &c));
+            crate::say!("history:");
             for e in &history {
-                println!(
+                crate::say!(
                     "  #{} {} {} {}: {}",
                     e.id,
                     date_time(e.at),
@@ -455,9 +457,9 @@ async fn candidates(
             let record = app.find_profile(tenant, tenant_name, &profile).await?;
             let refreshed =
                 crate::reclamation::refresh(app, &record, Trigger::Manual, actor, now_ms()).await?;
-            println!("profile {profile}: {}", refreshed.summary);
+            crate::say!("profile {profile}: {}", refreshed.summary);
             for (by, count) in &refreshed.report.excluded {
-                println!("  excluded by {by}: {count}");
+                crate::say!("  excluded by {by}: {count}");
             }
             Ok(())
         }
@@ -466,7 +468,7 @@ async fn candidates(
             let rule = crate::reclamation::rule_in_force(app, &ctx.record, actor, now_ms()).await?;
             let plan = crate::reclamation::plan_reclaim(&app.storage, &ctx.record, &rule).await?;
             for c in &plan.deactivate {
-                println!(
+                crate::say!(
                     "{} {} ({}): {} {} days, rule v{} ({} days)",
                     if apply {
                         "deactivate"
@@ -482,7 +484,7 @@ async fn candidates(
                 );
             }
             if plan.refused.is_none() && !apply {
-                println!(
+                crate::say!(
                     "dry run: {} of {} active accounts would be deactivated (limit {}); nothing was changed. Pass --apply to do it.",
                     plan.deactivate.len(),
                     plan.active_accounts,
@@ -500,13 +502,13 @@ async fn candidates(
                 actor,
             )
             .await?;
-            println!(
+            crate::say!(
                 "deactivated {}; {} need attention",
                 outcome.deactivated.len(),
                 outcome.failed.len()
             );
             for (who, why) in &outcome.failed {
-                println!("  attention required: {who}: {why}");
+                crate::say!("  attention required: {who}: {why}");
             }
             Ok(())
         }
@@ -514,7 +516,7 @@ async fn candidates(
             let record = app.find_profile(tenant, tenant_name, &profile).await?;
             let list = app.storage.candidates(record.id, all).await?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&list)?);
+                crate::say!("{}", serde_json::to_string_pretty(&list)?);
                 return Ok(());
             }
             let mut rows = vec![header(&[
@@ -539,8 +541,8 @@ async fn candidates(
                     format!("v{} ({} days)", c.rule_version, c.threshold_days),
                 ]);
             }
-            println!("{}", table(&rows));
-            println!(
+            crate::say!("{}", table(&rows));
+            crate::say!(
                 "{} candidates in profile {profile}{}",
                 list.len(),
                 if record.settings.reclaim {
@@ -596,14 +598,16 @@ async fn decide(
             &why,
         )
         .await?;
-    println!(
+    crate::say!(
         "candidate {} ({}): {} -> {state}",
-        c.id, c.principal, c.state
+        c.id,
+        c.principal,
+        c.state
     );
     if state == CandidateState::AwaitingRevocation {
         match crate::reclamation::report_only(&record) {
-            Some(why) => println!("nothing will be deactivated: {why}"),
-            None => println!(
+            Some(why) => crate::say!("nothing will be deactivated: {why}"),
+            None => crate::say!(
                 "the next reclaim run deactivates it (`seatwarden candidates reclaim --profile {profile}`)"
             ),
         }
@@ -661,9 +665,10 @@ async fn reactivate(
         actor,
     )
     .await?;
-    println!(
+    crate::say!(
         "reactivated {} ({}) in profile {profile}; its grace period starts again",
-        c.principal, c.account_id
+        c.principal,
+        c.account_id
     );
     Ok(())
 }
@@ -677,10 +682,10 @@ async fn audit(
     match command {
         AuditCommand::Verify => match app.storage.verify_audit(tenant).await? {
             AuditCheck::Intact { entries, head } => {
-                println!(
+                crate::say!(
                     "audit log of tenant {tenant_name}: intact, {entries} entries; head {head}"
                 );
-                println!(
+                crate::say!(
                     "(keep the head hash outside this database to detect a cut-off tail later)"
                 );
                 Ok(())
@@ -700,13 +705,13 @@ async fn audit(
                 Some(path) => {
                     std::fs::write(&path, text)
                         .with_context(|| format!("writing {}", path.display()))?;
-                    eprintln!(
+                    crate::say_err!(
                         "wrote {} audit entries to {}",
                         entries.len(),
                         path.display()
                     );
                 }
-                None => print!("{text}"),
+                None => output::text(&text),
             }
             Ok(())
         }
@@ -736,7 +741,7 @@ async fn profile_command(profiles: &Profiles<'_>, command: ProfileCommand) -> Re
                 activity_cron: args.activity_schedule,
             };
             let record = profiles.create(&args.name, &settings).await?;
-            println!(
+            crate::say!(
                 "created profile {} (draft) on connection {} with connector {}@{}; next: seatwarden profile validate {}",
                 record.name,
                 record.settings.connection,
@@ -749,7 +754,7 @@ async fn profile_command(profiles: &Profiles<'_>, command: ProfileCommand) -> Re
         ProfileCommand::List { json } => {
             let list = profiles.app.storage.profiles(profiles.tenant).await?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&list)?);
+                crate::say!("{}", serde_json::to_string_pretty(&list)?);
                 return Ok(());
             }
             let mut rows = vec![header(&[
@@ -777,15 +782,15 @@ async fn profile_command(profiles: &Profiles<'_>, command: ProfileCommand) -> Re
                     validation_text(p),
                 ]);
             }
-            println!("{}", table(&rows));
-            println!("{} profiles in tenant {}", list.len(), profiles.tenant_name);
+            crate::say!("{}", table(&rows));
+            crate::say!("{} profiles in tenant {}", list.len(), profiles.tenant_name);
             Ok(())
         }
         ProfileCommand::Show { name, json } => {
             let record = profiles.get(&name).await?;
             let jobs = profiles.app.storage.scheduled_jobs(record.id).await?;
             if json {
-                println!(
+                crate::say!(
                     "{}",
                     serde_json::to_string_pretty(&serde_json::json!({
                         "profile": record,
@@ -794,13 +799,13 @@ async fn profile_command(profiles: &Profiles<'_>, command: ProfileCommand) -> Re
                 );
                 return Ok(());
             }
-            println!("{}", show_profile(&record, &jobs));
+            crate::say!("{}", show_profile(&record, &jobs));
             Ok(())
         }
         ProfileCommand::Validate { name } => {
             let validation = profiles.validate(&name).await?;
             if validation.passed {
-                println!("profile {name}: validation passed: {}", validation.detail);
+                crate::say!("profile {name}: validation passed: {}", validation.detail);
                 Ok(())
             } else {
                 bail!("profile {name}: validation failed: {}", validation.detail)
@@ -808,24 +813,26 @@ async fn profile_command(profiles: &Profiles<'_>, command: ProfileCommand) -> Re
         }
         ProfileCommand::Publish { name } => {
             let jobs = profiles.publish(&name).await?;
-            println!("published profile {name}; its jobs:");
+            crate::say!("published profile {name}; its jobs:");
             for job in jobs {
-                println!(
+                crate::say!(
                     "  {} at \"{}\" ({}), first run due now",
-                    job.kind, job.cron, job.time_zone
+                    job.kind,
+                    job.cron,
+                    job.time_zone
                 );
             }
             Ok(())
         }
         ProfileCommand::Unpublish { name } => {
             profiles.unpublish(&name).await?;
-            println!("profile {name} is a draft again; its jobs were removed");
+            crate::say!("profile {name} is a draft again; its jobs were removed");
             Ok(())
         }
         ProfileCommand::Delete { name, yes } => {
             let confirmed = yes || confirm(&name)?;
             profiles.delete(&name, confirmed).await?;
-            println!("deleted profile {name}; its audit entries are kept");
+            crate::say!("deleted profile {name}; its audit entries are kept");
             Ok(())
         }
     }
@@ -940,7 +947,7 @@ async fn jobs(
         .tenant_job_runs(tenant, profile_id, failed, limit)
         .await?;
     if json {
-        println!("{}", serde_json::to_string_pretty(&runs)?);
+        crate::say!("{}", serde_json::to_string_pretty(&runs)?);
         return Ok(());
     }
     // A status line per profile: the latest run of each kind, so a failing
@@ -968,16 +975,16 @@ async fn jobs(
         let failing = kinds
             .iter()
             .any(|k| k.contains("FAILED") || k.contains("INTERRUPTED"));
-        println!(
+        crate::say!(
             "{} {profile}: {}",
             if failing { "!!" } else { "ok" },
             kinds.join(", ")
         );
     }
     if !status.is_empty() {
-        println!();
+        crate::say!();
     }
-    println!("{}", jobs_table(&runs));
+    crate::say!("{}", jobs_table(&runs));
     Ok(())
 }
 
@@ -1063,7 +1070,7 @@ async fn serve(app: Arc<App>, once: bool) -> Result<()> {
             JobResult::Interrupted => "interrupted by shutdown; resumes at its cursor".into(),
             JobResult::Skipped(why) => format!("skipped: {why}"),
         };
-        println!(
+        crate::say!(
             "{} {}/{} {}: {result}",
             date_time(now_ms()),
             outcome.tenant,
@@ -1074,7 +1081,7 @@ async fn serve(app: Arc<App>, once: bool) -> Result<()> {
     let token = scheduler.shutdown_token();
     let signals = tokio::spawn(async move {
         shutdown_signal().await;
-        eprintln!("seatwarden serve: stopping; running jobs stop after their current page");
+        crate::say_err!("seatwarden serve: stopping; running jobs stop after their current page");
         token.cancel();
     });
     // The answer-link pages, while the scheduler runs (not for --once).
@@ -1089,7 +1096,7 @@ async fn serve(app: Arc<App>, once: bool) -> Result<()> {
             let listener = tokio::net::TcpListener::bind(address)
                 .await
                 .with_context(|| format!("notifications.listen: cannot listen on {address}"))?;
-            eprintln!("seatwarden serve: answer links served on http://{address}/answer");
+            crate::say_err!("seatwarden serve: answer links served on http://{address}/answer");
             let stop = scheduler.shutdown_token();
             Some(tokio::spawn(crate::answers::serve(
                 app.clone(),
@@ -1106,7 +1113,7 @@ async fn serve(app: Arc<App>, once: bool) -> Result<()> {
             .map(|outcomes| outcomes.iter().for_each(print))
     } else {
         let published = app.storage.published_profiles().await?;
-        eprintln!(
+        crate::say_err!(
             "seatwarden serve: {} published profiles, up to {} jobs at once, schedules in {}; Ctrl-C or SIGTERM stops gracefully",
             published.len(),
             app.config.scheduler.max_concurrent_jobs,
@@ -1208,15 +1215,15 @@ async fn sync_locked(app: &App, ctx: &ProfileContext) -> Result<()> {
                 "{name}: users {ui} accounts in {up} pages; activity {ai} events in {ap} pages"
             );
             match &bar {
-                Some(bar) => bar.set_message(line),
-                None => eprintln!("{line}"),
+                Some(bar) => bar.set_message(output::escape(&line).into_owned()),
+                None => crate::say_err!("{line}"),
             }
         }
         Progress::Retry { wait, reason, .. } => {
             let line = format!("{name}: retrying in {} ms: {reason}", wait.as_millis());
             match &bar {
-                Some(bar) => bar.println(line),
-                None => eprintln!("{line}"),
+                Some(bar) => bar.println(output::escape(&line)),
+                None => crate::say_err!("{line}"),
             }
         }
     };
@@ -1231,22 +1238,25 @@ async fn sync_locked(app: &App, ctx: &ProfileContext) -> Result<()> {
     } else {
         ""
     };
-    println!(
-        "profile {}: {} accounts in {} pages{resumed}; {} gone since the last sync",
-        ctx.record.name, report.accounts, report.pages, report.gone
+    let discarded = report.discarded.describe();
+    crate::say!(
+        "profile {}: {} accounts in {} pages{resumed}; {} gone since the last sync{}",
+        ctx.record.name,
+        report.accounts,
+        report.pages,
+        report.gone,
+        if discarded.is_empty() {
+            String::new()
+        } else {
+            format!("; {discarded}")
+        }
     );
     match report.activity {
-        ActivityOutcome::Pulled {
-            events,
-            pages,
-            activity_updates,
-        } => {
-            println!(
-                "activity: {events} events in {pages} pages; {activity_updates} last-activity updates"
-            )
+        activity @ ActivityOutcome::Pulled { .. } => {
+            crate::say!("activity: {}", activity.pulled_summary())
         }
-        ActivityOutcome::Unsupported(why) => println!("activity: not available ({why})"),
-        ActivityOutcome::Skipped => println!("activity: not downloaded for this profile"),
+        ActivityOutcome::Unsupported(why) => crate::say!("activity: not available ({why})"),
+        ActivityOutcome::Skipped => crate::say!("activity: not downloaded for this profile"),
     }
     Ok(())
 }
@@ -1299,7 +1309,7 @@ async fn deactivate(app: &App, ctx: &ProfileContext, account: &str) -> Result<()
                     },
                 )
                 .await?;
-            println!("deactivated {who} in profile {}", ctx.record.name);
+            crate::say!("deactivated {who} in profile {}", ctx.record.name);
             Ok(())
         }
         Err(err) => {

@@ -3,14 +3,18 @@
 //! Built from the connector's descriptor plus the operator's settings. The
 //! allowlist is derived here and only here: the origin of the base URL, plus
 //! any hosts the operator added explicitly. The connector's own default hosts
-//! never widen it. A connection whose auth scheme needs a secret must have one.
+//! never widen it. A connection whose auth scheme needs a secret must have
+//! one, and sends it over HTTPS only (plain HTTP to loopback or private
+//! targets the connection allows is the one exception).
 
 use crate::bindings::types;
 use crate::credentials::{AuthScheme, Credential, auth_header};
 use crate::descriptor::Descriptor;
 use crate::egress::hooks::DenialLog;
+use crate::egress::policy::{AddressClass, HostPattern, OriginScheme, classify};
 use crate::egress::{AllowedOrigin, EgressPolicy, KeepAlive, PrivateTargets, Tap};
 use crate::ratelimit::TokenBucket;
+use crate::redact::Redactor;
 use anyhow::{Context, Result, bail};
 use std::sync::Arc;
 
@@ -31,6 +35,9 @@ pub struct Connection {
     pub(crate) keep_alive: Option<Arc<KeepAlive>>,
     /// The conformance kit's recorder and fault injector, if any.
     pub(crate) tap: Option<Arc<Tap>>,
+    /// Takes this connection's secrets out of whatever the connector or
+    /// the vendor says.
+    pub(crate) redactor: Arc<Redactor>,
 }
 
 /// Builds a [`Connection`] from a descriptor and the operator's choices.
@@ -68,6 +75,52 @@ impl Connection {
     /// The origins this connection may reach.
     pub fn allowed_hosts(&self) -> Vec<String> {
         self.egress.allowed()
+    }
+
+    /// Where the host sends this connection's credential: every origin it
+    /// may reach (the host adds the credential to each admitted request),
+    /// and for OAuth the token endpoint; empty when there is no credential.
+    pub fn credential_destinations(&self) -> Vec<String> {
+        if self.auth == AuthScheme::None {
+            return Vec::new();
+        }
+        let mut origins = self.egress.allowed();
+        if let Some(Credential::OAuth2(client)) = &self.credential
+            && let Ok(token) = AllowedOrigin::parse(client.token_url())
+        {
+            let token = token.to_string();
+            if !origins.contains(&token) {
+                origins.push(format!("{token} (token endpoint)"));
+            }
+        }
+        origins
+    }
+}
+
+/// Credentials travel over HTTPS. Plain HTTP is accepted only towards
+/// loopback or private targets the connection explicitly allows (a test
+/// server, an on-premises SCIM endpoint); the transport checks the resolved
+/// address again before it sends a credential in the clear.
+fn plaintext_permitted(origin: &AllowedOrigin, private: PrivateTargets) -> Result<()> {
+    if origin.scheme == OriginScheme::Https {
+        return Ok(());
+    }
+    let fix = "use https://, or for a server on loopback or a private network set private_targets = \"allow-loopback\" or \"allow-private\" (the credential then goes over plain http to such addresses only)";
+    match &origin.host {
+        HostPattern::Subdomains(_) => {
+            bail!("over plain http to a wildcard origin; {fix}")
+        }
+        HostPattern::Exact(host) => match host.parse::<std::net::IpAddr>() {
+            Ok(ip) if classify(ip) == AddressClass::Public => {
+                bail!("over plain http to the public address {ip}; use https://")
+            }
+            Ok(ip) if !private.permits(classify(ip)) => {
+                bail!("over plain http to {ip}, which private_targets does not allow; {fix}")
+            }
+            Ok(_) => Ok(()),
+            Err(_) if private == PrivateTargets::Deny => bail!("over plain http; {fix}"),
+            Err(_) => Ok(()),
+        },
     }
 }
 
@@ -214,10 +267,20 @@ impl ConnectionBuilder {
                     .with_context(|| format!("credential of the {label} connection"))?;
             }
         }
+        if auth != AuthScheme::None {
+            for origin in &allowed {
+                plaintext_permitted(origin, self.private_targets).with_context(|| {
+                    format!("the {label} connection would send its credential to {origin}")
+                })?;
+            }
+        }
         let egress = EgressPolicy::new(allowed, self.private_targets);
         if let Some(Credential::OAuth2(client)) = &self.credential {
             let origin = AllowedOrigin::parse(client.token_url())
                 .with_context(|| format!("token URL of the {label} connection"))?;
+            plaintext_permitted(&origin, self.private_targets).with_context(|| {
+                format!("the token URL of the {label} connection would receive the client secret")
+            })?;
             let crate::egress::policy::HostPattern::Exact(host) = &origin.host else {
                 bail!("the token URL of the {label} connection may not contain a wildcard");
             };
@@ -227,7 +290,9 @@ impl ConnectionBuilder {
                 )
             })?;
         }
+        let redactor = Arc::new(Redactor::for_credential(self.credential.as_ref()));
         Ok(Connection {
+            redactor,
             settings: types::Settings {
                 base_url,
                 options: self.options,

@@ -2,12 +2,14 @@
 //!
 //! `describe` is guest output, so nothing in it is trusted until it has been
 //! validated here: the name is a plain identifier, the version is semver, the
-//! hosts and base URL parse as origins, and the auth header is a real header
-//! name. A connector that fails these checks does not load.
+//! hosts parse as origins, every base URL it offers (default and regions)
+//! names one exact host inside those declared origins, and the auth header is
+//! a real header name. A connector that fails these checks does not load.
 
 use crate::bindings::types;
 use crate::credentials::AuthScheme;
 use crate::egress::AllowedOrigin;
+use crate::egress::policy::HostPattern;
 use anyhow::{Result, bail};
 use serde::Serialize;
 
@@ -41,6 +43,28 @@ pub struct Descriptor {
     /// Named base URLs (`region` name, URL).
     pub regions: Vec<(String, String)>,
     pub options: Vec<OptionSpec>,
+}
+
+/// A base URL a connector offers is where the host sends the credential
+/// when the operator picks it: it must name one exact host, inside the
+/// origins the connector declares (which `connector inspect` shows), so a
+/// component cannot steer the credential with a region nobody reviewed.
+fn check_base_url(what: &str, url: &str, declared: &[AllowedOrigin]) -> Result<()> {
+    let origin = AllowedOrigin::parse(url).map_err(|err| anyhow::anyhow!("{what}: {err}"))?;
+    let HostPattern::Exact(host) = &origin.host else {
+        bail!("{what} {url:?} has a wildcard host; a base URL must name one exact host");
+    };
+    if !declared
+        .iter()
+        .any(|d| d.matches(origin.scheme, host, origin.port))
+    {
+        let declared: Vec<String> = declared.iter().map(ToString::to_string).collect();
+        bail!(
+            "{what} {url:?} lies outside the connector's declared default-hosts [{}]; every base URL a connector offers must be inside its own declared origins",
+            declared.join(", ")
+        );
+    }
+    Ok(())
 }
 
 impl Descriptor {
@@ -81,11 +105,10 @@ impl Descriptor {
             .map(|h| AllowedOrigin::parse(h))
             .collect::<Result<Vec<_>, _>>()?;
         if !raw.default_base_url.is_empty() {
-            AllowedOrigin::parse(&raw.default_base_url)
-                .map_err(|err| anyhow::anyhow!("default base URL: {err}"))?;
+            check_base_url("default base URL", &raw.default_base_url, &default_hosts)?;
         }
         for (region, url) in &raw.regions {
-            AllowedOrigin::parse(url).map_err(|err| anyhow::anyhow!("region {region:?}: {err}"))?;
+            check_base_url(&format!("region {region:?}"), url, &default_hosts)?;
         }
         let capabilities = Capabilities {
             activity: raw.capabilities.contains(types::Capabilities::ACTIVITY),
@@ -117,5 +140,54 @@ impl Descriptor {
                 })
                 .collect(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw(hosts: &[&str], base: &str, regions: &[(&str, &str)]) -> types::Descriptor {
+        types::Descriptor {
+            name: "smartsheet".into(),
+            version: "1.0.0".into(),
+            vendor: "Smartsheet".into(),
+            summary: String::new(),
+            capabilities: types::Capabilities::empty(),
+            auth: types::AuthScheme::BearerToken,
+            default_hosts: hosts.iter().map(|h| h.to_string()).collect(),
+            default_base_url: base.into(),
+            regions: regions
+                .iter()
+                .map(|(n, u)| (n.to_string(), u.to_string()))
+                .collect(),
+            options: vec![],
+        }
+    }
+
+    #[test]
+    fn base_urls_must_lie_inside_the_declared_origins_without_wildcards() {
+        let hosts = ["https://api.smartsheet.com", "https://*.smartsheet.eu"];
+        assert!(Descriptor::from_guest(raw(&hosts, "https://api.smartsheet.com/2.0", &[])).is_ok());
+        let steered = Descriptor::from_guest(raw(
+            &hosts,
+            "https://api.smartsheet.com/2.0",
+            &[("eu", "https://collector.attacker.example/2.0")],
+        ))
+        .unwrap_err();
+        assert_eq!(
+            steered.to_string(),
+            "region \"eu\" \"https://collector.attacker.example/2.0\" lies outside the connector's declared default-hosts [https://api.smartsheet.com:443, https://*.smartsheet.eu:443]; every base URL a connector offers must be inside its own declared origins"
+        );
+        let wildcard =
+            Descriptor::from_guest(raw(&hosts, "https://*.smartsheet.eu/2.0", &[])).unwrap_err();
+        assert!(wildcard.to_string().contains("wildcard host"), "{wildcard}");
+        let other_port =
+            Descriptor::from_guest(raw(&hosts, "https://api.smartsheet.com:8443/2.0", &[]))
+                .unwrap_err();
+        assert!(other_port.to_string().contains("outside"), "{other_port}");
+        let downgrade =
+            Descriptor::from_guest(raw(&hosts, "http://api.smartsheet.com/2.0", &[])).unwrap_err();
+        assert!(downgrade.to_string().contains("outside"), "{downgrade}");
     }
 }

@@ -7,6 +7,7 @@
 
 use crate::bindings::types::ConnectorError;
 use crate::egress::Denial;
+use crate::guest_output::OutputViolation;
 use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -40,6 +41,8 @@ pub enum CallErrorKind {
     Trap(String),
     /// The host could not set the call up (e.g. credentials, instantiation).
     Host(String),
+    /// The connector returned a field over the host's maximum for it.
+    Output(OutputViolation),
 }
 
 impl CallError {
@@ -72,6 +75,7 @@ impl CallError {
             CallErrorKind::Deadline(_) => "deadline",
             CallErrorKind::Trap(_) => "trap",
             CallErrorKind::Host(_) => "host",
+            CallErrorKind::Output(_) => "oversized-output",
         }
     }
 }
@@ -124,6 +128,7 @@ impl fmt::Display for CallError {
             }
             CallErrorKind::Trap(detail) => write!(f, "trapped: {detail}")?,
             CallErrorKind::Host(detail) => write!(f, "could not run: {detail}")?,
+            CallErrorKind::Output(violation) => write!(f, "{violation}")?,
         }
         for denial in &self.denials {
             write!(f, "; sandbox refused a request: {denial}")?;

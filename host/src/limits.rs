@@ -1,4 +1,4 @@
-//! Every per-call limit of the sandbox, declared in one place.
+//! Every limit of the sandbox, per call and per sync run, declared in one place.
 //!
 //! A connector is untrusted code that runs on behalf of many tenants at once,
 //! so each call gets a bounded amount of memory, CPU, wall-clock time, HTTP
@@ -8,7 +8,8 @@
 use serde::Deserialize;
 use std::time::Duration;
 
-/// How often the engine's epoch advances; the CPU budget counts these ticks.
+/// How often the engine's epoch advances: a running guest hands control
+/// back to the CPU meter at least this often.
 pub const EPOCH_TICK: Duration = Duration::from_millis(10);
 
 /// Limits applied to every call into a connector.
@@ -17,9 +18,9 @@ pub const EPOCH_TICK: Duration = Duration::from_millis(10);
 pub struct Limits {
     /// Linear memory one instance may grow to, in bytes.
     pub memory_bytes: usize,
-    /// CPU time the guest may spend executing wasm in one call (counted in
-    /// epoch ticks while guest code runs; time blocked in host calls is not
-    /// counted here but by `wall_clock`).
+    /// CPU time one call may cost: guest code and the host functions it
+    /// calls, measured as thread CPU time (waiting on the vendor is not CPU
+    /// and is bounded by `wall_clock`).
     #[serde(with = "humantime_serde")]
     pub cpu_budget: Duration,
     /// Wall-clock deadline for the whole call, including instantiation and
@@ -42,6 +43,16 @@ pub struct Limits {
     pub log_line_bytes: usize,
     /// Guest stderr kept per call and attached to errors, in bytes.
     pub stderr_bytes: usize,
+    /// Pages one sync run may fetch per stream (users, activity); a run
+    /// that needs more is stopped as runaway, as one whose cursor repeats is.
+    pub pages_per_run: u64,
+    /// Wall-clock time one sync job (one stream of one profile) may take,
+    /// retries and rate-limit waits included.
+    #[serde(with = "humantime_serde")]
+    pub run_time: Duration,
+    /// Bytes of received pages a sync holds before it stores them (it also
+    /// stores every ~1,000 accounts or events).
+    pub batch_bytes: usize,
 }
 
 impl Default for Limits {
@@ -57,14 +68,10 @@ impl Default for Limits {
             log_lines_per_call: 200,
             log_line_bytes: 2048,
             stderr_bytes: 16 * 1024,
+            pages_per_run: 100_000,
+            run_time: Duration::from_secs(6 * 3600),
+            batch_bytes: 16 * 1024 * 1024,
         }
-    }
-}
-
-impl Limits {
-    /// The CPU budget in epoch ticks (at least one).
-    pub fn cpu_budget_ticks(&self) -> u64 {
-        (self.cpu_budget.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64
     }
 }
 
@@ -77,7 +84,6 @@ mod tests {
         let limits: Limits =
             toml::from_str("cpu_budget = \"250ms\"\nrequests_per_call = 3").unwrap();
         assert_eq!(limits.cpu_budget, Duration::from_millis(250));
-        assert_eq!(limits.cpu_budget_ticks(), 25);
         assert_eq!(limits.requests_per_call, 3);
         assert_eq!(limits.wall_clock, Limits::default().wall_clock);
     }

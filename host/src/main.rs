@@ -25,7 +25,11 @@ fn main() -> std::process::ExitCode {
     match runtime.block_on(seatwarden::cli::run(cli)) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("error: {err:#}");
+            // Errors quote vendor and connector text: escaped, like all output.
+            eprintln!(
+                "error: {}",
+                seatwarden::cli::output::escape(&format!("{err:#}"))
+            );
             std::process::ExitCode::FAILURE
         }
     }

@@ -9,6 +9,7 @@
 
 use crate::egress::policy::{AllowedOrigin, OriginScheme, PrivateTargets};
 use crate::egress::transport::{Target, Transport, TransportLimits};
+use crate::redact::Redactor;
 use base64::Engine as _;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -39,7 +40,15 @@ pub struct OAuthClient {
     cache: Mutex<Option<Cached>>,
     fetch: tokio::sync::Mutex<()>,
     fetches: std::sync::atomic::AtomicU32,
+    /// The client secret in every form it travels in, for redaction.
+    own: Redactor,
+    /// The newest access tokens issued, for redaction (a vendor may echo
+    /// one after it was replaced).
+    issued: Mutex<std::collections::VecDeque<SecretString>>,
 }
+
+/// Access tokens remembered for redaction.
+const ISSUED_KEPT: usize = 4;
 
 impl std::fmt::Debug for OAuthClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -65,6 +74,12 @@ impl OAuthClient {
         token_url: String,
         scope: Option<String>,
     ) -> Self {
+        let own = Redactor::for_client(
+            &client_id,
+            client_secret.expose_secret(),
+            &form_encode(&client_id),
+            &form_encode(client_secret.expose_secret()),
+        );
         OAuthClient {
             client_id,
             client_secret,
@@ -73,7 +88,30 @@ impl OAuthClient {
             cache: Mutex::new(None),
             fetch: tokio::sync::Mutex::new(()),
             fetches: Default::default(),
+            own,
+            issued: Mutex::default(),
         }
+    }
+
+    /// The client secret's redaction forms (without the issued tokens).
+    pub(crate) fn own_redactor(&self) -> &Redactor {
+        &self.own
+    }
+
+    /// The access tokens issued lately, for redaction only.
+    pub(crate) fn issued_tokens(&self) -> Vec<String> {
+        self.issued
+            .lock()
+            .expect("issued tokens poisoned")
+            .iter()
+            .map(|t| t.expose_secret().to_string())
+            .collect()
+    }
+
+    /// `message` without the client secret or an issued token in it.
+    fn redacted(&self, message: String) -> String {
+        let own = self.own.redact(&message);
+        crate::redact::replace_all(own, &self.issued_tokens()).into_owned()
     }
 
     /// The token endpoint, for the allowlist check.
@@ -116,7 +154,10 @@ impl OAuthClient {
         if let Some(header) = self.cached() {
             return Ok(header);
         }
-        let (header, lifetime) = self.fetch_token(transport, private_targets, limits).await?;
+        let (header, lifetime) = self
+            .fetch_token(transport, private_targets, limits)
+            .await
+            .map_err(|message| self.redacted(message))?;
         *self.cache.lock().expect("token cache poisoned") = Some(Cached {
             header: header.clone(),
             expires_at: Instant::now() + lifetime,
@@ -141,6 +182,7 @@ impl OAuthClient {
             port: origin.port,
             https: origin.scheme == OriginScheme::Https,
             private_targets,
+            carries_credential: true,
         };
         let mut form = String::from("grant_type=client_credentials");
         if let Some(scope) = &self.scope {
@@ -221,6 +263,13 @@ impl OAuthClient {
                 "the access token contains characters not allowed in a header".to_string()
             })?;
         header.set_sensitive(true);
+        {
+            let mut issued = self.issued.lock().expect("issued tokens poisoned");
+            if issued.len() == ISSUED_KEPT {
+                issued.pop_front();
+            }
+            issued.push_back(SecretString::from(token.access_token));
+        }
         let lifetime = token
             .expires_in
             .map_or(DEFAULT_LIFETIME, Duration::from_secs);

@@ -231,7 +231,7 @@ impl Profiles<'_> {
             Ok(validated) => (
                 true,
                 format!(
-                    "connector {}@{} reached {} and can read users{}; {}",
+                    "connector {}@{} reached {} and can read users{}; {}; the credential goes to {} only",
                     connected.identity().name,
                     connected.identity().version,
                     connected.connection.base_url(),
@@ -248,7 +248,8 @@ impl Profiles<'_> {
                         None => "the vendor does not say whose account the credentials \
                                  are (name it in the rule's protected list)"
                             .to_string(),
-                    }
+                    },
+                    connected.connection.credential_destinations().join(", "),
                 ),
                 None,
             ),

@@ -64,9 +64,16 @@ impl FromStr for RateLimit {
     }
 }
 
+/// The limit of a connection whose vendor publishes none and whose
+/// configuration sets none: 20 requests per second per credential.
+pub const DEFAULT_RATE_LIMIT: RateLimit = RateLimit {
+    requests: 20,
+    per: Duration::from_secs(1),
+};
+
 /// The published limit of the vendors Seatwarden ships connectors for,
-/// by connector name. Other connectors are unlimited unless the connection
-/// sets `rate_limit`.
+/// by connector name. Other connectors get [`DEFAULT_RATE_LIMIT`] unless the
+/// connection sets `rate_limit`.
 pub fn published_limit(connector: &str) -> Option<RateLimit> {
     match connector {
         // SmartRecruiters: 10 requests per second per API credential.

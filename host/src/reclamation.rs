@@ -119,6 +119,9 @@ async fn notify(
     let Some(days) = rule.notify_days else {
         return Ok(None);
     };
+    if let Some(why) = report_only(record) {
+        return Ok(Some(format!("; users not told: {why}")));
+    }
     let Some(notifier) = &app.notifier else {
         return Ok(Some(
             "; users not told: the rule has notify_days but there is no [notifications] table"

@@ -12,6 +12,7 @@ use crate::bindings::{
 };
 use crate::cache::{CacheOutcome, CompileCache, component_digest};
 use crate::connection::Connection;
+use crate::cpu_meter::Charged;
 use crate::credentials::auth_header;
 use crate::descriptor::Descriptor;
 use crate::egress::AllowedOrigin;
@@ -21,8 +22,9 @@ use crate::egress::{
 };
 use crate::engine::{AllocatorChoice, AllocatorKind, build_engine, start_epoch_ticker};
 use crate::error::{CallError, CallErrorKind, LoadError};
+use crate::guest_output::{self, OutputViolation};
 use crate::limits::Limits;
-use crate::sandbox::{CpuMeter, LogSink, MemoryLimiter, StoreState};
+use crate::sandbox::{LogSink, MemoryLimiter, StoreState};
 use anyhow::Result;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
@@ -344,6 +346,11 @@ impl Connector {
         &self.descriptor
     }
 
+    /// The limits its calls run under (and its syncs).
+    pub fn limits(&self) -> &Limits {
+        &self.shared.limits
+    }
+
     /// The sha256 of the component, hex.
     pub fn digest(&self) -> &str {
         &self.digest
@@ -404,20 +411,25 @@ impl Connector {
     /// the credentials act as, when the vendor tells.
     pub async fn validate(&self, conn: &Connection) -> Result<types::Validated, CallError> {
         let settings = conn.settings.clone();
-        self.vendor_call(
-            "validate",
-            conn,
-            MethodPolicy::ReadOnly,
-            move |store, guest| {
-                Box::pin(async move {
-                    guest
-                        .seatwarden_connector_connector_api()
-                        .call_validate(store, &settings)
-                        .await
-                })
-            },
-        )
-        .await
+        let validated = self
+            .vendor_call(
+                "validate",
+                conn,
+                MethodPolicy::ReadOnly,
+                move |store, guest| {
+                    Box::pin(async move {
+                        guest
+                            .seatwarden_connector_connector_api()
+                            .call_validate(store, &settings)
+                            .await
+                    })
+                },
+            )
+            .await?;
+        let mut validated = validated;
+        guest_output::validated(&mut validated, &conn.redactor)
+            .map_err(|v| self.output_error("validate", v))?;
+        Ok(validated)
     }
 
     /// One page of accounts.
@@ -428,20 +440,25 @@ impl Connector {
     ) -> Result<types::AccountPage, CallError> {
         let settings = conn.settings.clone();
         let cursor = cursor.map(str::to_string);
-        self.vendor_call(
-            "list-users",
-            conn,
-            MethodPolicy::ReadOnly,
-            move |store, guest| {
-                Box::pin(async move {
-                    guest
-                        .seatwarden_connector_connector_api()
-                        .call_list_users(store, &settings, cursor.as_deref())
-                        .await
-                })
-            },
-        )
-        .await
+        let page = self
+            .vendor_call(
+                "list-users",
+                conn,
+                MethodPolicy::ReadOnly,
+                move |store, guest| {
+                    Box::pin(async move {
+                        guest
+                            .seatwarden_connector_connector_api()
+                            .call_list_users(store, &settings, cursor.as_deref())
+                            .await
+                    })
+                },
+            )
+            .await?;
+        let mut page = page;
+        guest_output::account_page(&mut page, &conn.redactor)
+            .map_err(|v| self.output_error("list-users", v))?;
+        Ok(page)
     }
 
     /// One page of activity at or after `since` (ms since the epoch).
@@ -453,20 +470,38 @@ impl Connector {
     ) -> Result<types::ActivityPage, CallError> {
         let settings = conn.settings.clone();
         let cursor = cursor.map(str::to_string);
-        self.vendor_call(
-            "get-activity",
-            conn,
-            MethodPolicy::ReadOnly,
-            move |store, guest| {
-                Box::pin(async move {
-                    guest
-                        .seatwarden_connector_connector_api()
-                        .call_get_activity(store, &settings, since, cursor.as_deref())
-                        .await
-                })
-            },
-        )
-        .await
+        let page = self
+            .vendor_call(
+                "get-activity",
+                conn,
+                MethodPolicy::ReadOnly,
+                move |store, guest| {
+                    Box::pin(async move {
+                        guest
+                            .seatwarden_connector_connector_api()
+                            .call_get_activity(store, &settings, since, cursor.as_deref())
+                            .await
+                    })
+                },
+            )
+            .await?;
+        let mut page = page;
+        guest_output::activity_page(&mut page, &conn.redactor)
+            .map_err(|v| self.output_error("get-activity", v))?;
+        Ok(page)
+    }
+
+    /// The error for a call whose answer broke the host's maxima.
+    fn output_error(&self, call: &'static str, violation: OutputViolation) -> CallError {
+        let error = CallError {
+            connector: self.label.to_string(),
+            call,
+            kind: CallErrorKind::Output(violation),
+            stderr: String::new(),
+            denials: Vec::new(),
+        };
+        tracing::warn!(connector = %self.label, call, error = %error, "connector output refused");
+        error
     }
 
     /// Deactivates one account at the vendor. The only calls that may write.
@@ -528,30 +563,27 @@ impl Connector {
         T: Send,
     {
         let (result, host_failures) = self.call(call, Some(conn), methods, f).await?;
-        match result {
+        let kind = match result {
+            Ok(value) => return Ok(value),
             // The guest saw a transport error caused by the host's own work
             // (e.g. the token endpoint refused the client): report that, not
             // the guest's retryable view of it.
-            Err(_) if !host_failures.is_empty() => Err(CallError {
-                connector: self.label.to_string(),
-                call,
-                kind: CallErrorKind::Host(host_failures.join("; ")),
-                stderr: String::new(),
-                denials: Vec::new(),
-            }),
-            result => self.vendor(result, call),
-        }
-    }
-
-    fn vendor<T>(
-        &self,
-        result: Result<T, types::ConnectorError>,
-        call: &'static str,
-    ) -> Result<T, CallError> {
-        result.map_err(|err| CallError {
+            Err(_) if !host_failures.is_empty() => {
+                let text = host_failures.join("; ");
+                CallErrorKind::Host(guest_output::clip(
+                    &conn.redactor.redact(&text),
+                    guest_output::MAX.error_message,
+                ))
+            }
+            Err(mut err) => {
+                guest_output::connector_error(&mut err, &conn.redactor);
+                CallErrorKind::Vendor(err)
+            }
+        };
+        Err(CallError {
             connector: self.label.to_string(),
             call,
-            kind: CallErrorKind::Vendor(err),
+            kind,
             stderr: String::new(),
             denials: Vec::new(),
         })
@@ -630,11 +662,6 @@ impl Connector {
                 max_bytes: limits.memory_bytes,
                 refused: None,
             },
-            CpuMeter {
-                used_ticks: 0,
-                budget_ticks: limits.cpu_budget_ticks(),
-                exhausted: false,
-            },
             LogSink {
                 label: self.label.clone(),
                 call,
@@ -642,6 +669,7 @@ impl Connector {
                 dropped: 0,
                 max_lines: limits.log_lines_per_call,
                 max_line_bytes: limits.log_line_bytes,
+                redactor: conn.map_or_else(Arc::default, |c| c.redactor.clone()),
             },
             limits.stderr_bytes,
         );
@@ -653,32 +681,32 @@ impl Connector {
         let mut store = Store::new(&shared.engine, state);
         store.limiter(|state| &mut state.limiter);
         store.set_epoch_deadline(1);
-        // Called only when guest code observes a new epoch: a tick that
-        // passed while the guest ran (or was blocked in a host call, at most
-        // once per call). Yielding lets the wall-clock timeout fire and keeps
-        // one busy guest from starving the executor.
-        store.epoch_deadline_callback(|mut ctx| {
-            let cpu = &mut ctx.data_mut().cpu;
-            cpu.used_ticks += 1;
-            if cpu.used_ticks > cpu.budget_ticks {
-                cpu.exhausted = true;
-                return Err(wasmtime::format_err!("CPU budget exhausted"));
-            }
-            Ok(UpdateDeadline::Yield(1))
-        });
+        // Called when guest code observes a new epoch (every tick while it
+        // runs): yielding hands control back to the CPU meter and lets the
+        // wall-clock timeout fire, and keeps one busy guest from starving
+        // the executor. The budget itself is charged by `Charged`.
+        store.epoch_deadline_callback(|_| Ok(UpdateDeadline::Yield(1)));
         let (pre, indices) = (&self.pre, &self.indices);
-        let outcome = tokio::time::timeout(limits.wall_clock, async {
-            let instance = pre.instance_pre().instantiate_async(&mut store).await?;
-            let api = indices.load(&mut store, &instance)?;
-            f(&mut store, &Guest { api, instance }).await
-        })
-        .await;
+        let charged = Charged::new(
+            async {
+                let instance = pre.instance_pre().instantiate_async(&mut store).await?;
+                let api = indices.load(&mut store, &instance)?;
+                f(&mut store, &Guest { api, instance }).await
+            },
+            limits.cpu_budget,
+        );
+        let outcome = tokio::time::timeout(limits.wall_clock, charged).await;
         let state = store.data();
         state.log.finish();
         let stderr = state.stderr_text();
-        let denials = denials.lock().expect("denial log poisoned")[denials_before..].to_vec();
+        let mut denials = denials.lock().expect("denial log poisoned")[denials_before..].to_vec();
+        let unlisted = state.hooks.denied().saturating_sub(denials.len() as u32);
+        if unlisted > 0 {
+            tracing::warn!(connector = %self.label, call, unlisted, "sandbox refused more requests than it lists");
+            denials.push(crate::egress::Denial::Omitted { count: unlisted });
+        }
         match outcome {
-            Ok(Ok(value)) => Ok((
+            Ok(Ok(Ok(value))) => Ok((
                 value,
                 host_failures
                     .lock()
@@ -690,10 +718,13 @@ impl Connector {
                 stderr,
                 denials,
             )),
-            Ok(Err(err)) => {
-                let kind = if state.cpu.exhausted {
-                    CallErrorKind::CpuBudget(limits.cpu_budget)
-                } else if let Some(requested) = state.limiter.refused {
+            Ok(Err(_exhausted)) => {
+                let error = fail(CallErrorKind::CpuBudget(limits.cpu_budget), stderr, denials);
+                tracing::warn!(connector = %self.label, call, error = %error, "connector call failed");
+                Err(error)
+            }
+            Ok(Ok(Err(err))) => {
+                let kind = if let Some(requested) = state.limiter.refused {
                     CallErrorKind::MemoryLimit {
                         limit: limits.memory_bytes,
                         requested,

@@ -3,11 +3,13 @@
 //! A fresh [`StoreState`] is built for every call. WASI gets an empty
 //! context (no environment, arguments, preopened directories or sockets;
 //! stdout discarded, stderr captured), `wasi:http` goes through the call's
-//! [`EgressHooks`], and the memory limiter and CPU meter record *why* a call
-//! stopped so the error can say so.
+//! [`EgressHooks`], and the memory limiter records *why* a call stopped so
+//! the error can say so (the CPU budget is charged around the call, in
+//! `cpu_meter`). Guest text (log lines, stderr) is redacted and escaped here.
 
 use crate::bindings::log::{self, Level};
 use crate::egress::EgressHooks;
+use crate::redact::Redactor;
 use std::sync::Arc;
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
@@ -44,13 +46,6 @@ impl wasmtime::ResourceLimiter for MemoryLimiter {
     }
 }
 
-/// Counts epoch ticks spent running guest code against the budget.
-pub(crate) struct CpuMeter {
-    pub used_ticks: u64,
-    pub budget_ticks: u64,
-    pub exhausted: bool,
-}
-
 /// Forwards guest log lines to `tracing`, capped per call.
 pub(crate) struct LogSink {
     pub label: Arc<str>,
@@ -59,6 +54,8 @@ pub(crate) struct LogSink {
     pub dropped: u32,
     pub max_lines: u32,
     pub max_line_bytes: usize,
+    /// Takes the connection's secrets out of each line.
+    pub redactor: Arc<Redactor>,
 }
 
 impl LogSink {
@@ -68,7 +65,7 @@ impl LogSink {
             return;
         }
         self.written += 1;
-        let line = sanitize(message, self.max_line_bytes);
+        let line = sanitize(&self.redactor.redact(message), self.max_line_bytes);
         let (label, call) = (&*self.label, self.call);
         match level {
             Level::Trace => tracing::trace!(connector = label, call, "{line}"),
@@ -113,7 +110,6 @@ pub(crate) struct StoreState {
     pub http: WasiHttpCtx,
     pub hooks: EgressHooks,
     pub limiter: MemoryLimiter,
-    pub cpu: CpuMeter,
     pub log: LogSink,
     pub stderr: MemoryOutputPipe,
 }
@@ -122,7 +118,6 @@ impl StoreState {
     pub fn new(
         hooks: EgressHooks,
         limiter: MemoryLimiter,
-        cpu: CpuMeter,
         log: LogSink,
         stderr_bytes: usize,
     ) -> Self {
@@ -141,16 +136,16 @@ impl StoreState {
             http: WasiHttpCtx::new(),
             hooks,
             limiter,
-            cpu,
             log,
             stderr,
         }
     }
 
-    /// What the guest wrote to stderr, lossily decoded and cut.
+    /// What the guest wrote to stderr, lossily decoded, cut and redacted.
     pub fn stderr_text(&self) -> String {
         let bytes = self.stderr.contents();
-        sanitize_multiline(&String::from_utf8_lossy(&bytes))
+        let text = String::from_utf8_lossy(&bytes);
+        sanitize_multiline(&self.log.redactor.redact(&text))
     }
 }
 

@@ -629,13 +629,7 @@ impl Worker {
         let quiet = |_| {};
         match kind {
             JobKind::Activity => match sync.run_activity(&quiet).await? {
-                ActivityOutcome::Pulled {
-                    events,
-                    pages,
-                    activity_updates,
-                } => Ok(format!(
-                    "{events} events in {pages} pages; {activity_updates} last-activity updates"
-                )),
+                activity @ ActivityOutcome::Pulled { .. } => Ok(activity.pulled_summary()),
                 ActivityOutcome::Unsupported(why) => Ok(format!("activity not available: {why}")),
                 ActivityOutcome::Skipped => Ok("activity skipped".into()),
             },

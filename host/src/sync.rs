@@ -10,14 +10,22 @@
 //! for when it says one); everything else stops the sync with the
 //! connector's typed error. [`RetryPolicy::decide`] is the whole retry rule,
 //! a pure function so it is tested without a vendor.
+//!
+//! A connector's paging is not trusted to end: a cursor seen before in the
+//! run, more pages than `Limits::pages_per_run` or a job longer than
+//! `Limits::run_time` stops the run as [`Runaway`] (a failed job; accounts
+//! are never marked gone by it). Batches are bounded in bytes as well as in
+//! items, and implausible timestamps are set aside ([`crate::plausible`]).
 
 use crate::bindings::types::ConnectorError;
 use crate::connection::Connection;
 use crate::error::CallError;
+use crate::plausible::{self, Discarded};
 use crate::runtime::Connector;
 use crate::storage::{ActivityFrom, ProfileId, RunOutcome, Storage, Stream, Trigger};
-use crate::{Account, Activity};
+use crate::{Account, AccountPage, Activity, ActivityPage};
 use anyhow::{Context, Result};
+use std::collections::HashSet;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
@@ -139,6 +147,34 @@ impl RetryPolicy {
 #[error("interrupted by shutdown; the next run resumes at the stored cursor")]
 pub struct Interrupted;
 
+/// Why a sync stopped a run whose paging would not end.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Runaway {
+    #[error(
+        "the connector returned cursor {cursor:?} a second time after {pages} pages: its paging loops; nothing was marked gone (fix the connector, or report it to its author)"
+    )]
+    CursorRepeated { cursor: String, pages: i64 },
+    #[error(
+        "stopped after {limit} pages, the most one run may fetch (limits.pages_per_run); nothing was marked gone. Raise the limit if the vendor really has this many pages"
+    )]
+    TooManyPages { limit: u64 },
+    #[error(
+        "stopped after running {} (limits.run_time); nothing was marked gone. Raise the limit if the vendor is this slow", humantime_serde::re::humantime::format_duration(*.limit)
+    )]
+    TooLong { limit: Duration },
+}
+
+impl Runaway {
+    /// The short name recorded as the job's error kind.
+    pub fn kind_name(&self) -> &'static str {
+        match self {
+            Runaway::CursorRepeated { .. } => "cursor-loop",
+            Runaway::TooManyPages { .. } => "page-limit",
+            Runaway::TooLong { .. } => "time-limit",
+        }
+    }
+}
+
 /// What a sync reports as it goes.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Progress {
@@ -159,10 +195,36 @@ pub enum ActivityOutcome {
         events: i64,
         pages: i64,
         activity_updates: u64,
+        /// Events set aside: before the window or dated in the future.
+        discarded: Discarded,
     },
     /// The connector said the tenant has no activity source.
     Unsupported(String),
     Skipped,
+}
+
+impl ActivityOutcome {
+    /// "N events in P pages; U last-activity updates", and what was set
+    /// aside; empty for outcomes other than [`ActivityOutcome::Pulled`].
+    pub fn pulled_summary(&self) -> String {
+        let ActivityOutcome::Pulled {
+            events,
+            pages,
+            activity_updates,
+            discarded,
+        } = self
+        else {
+            return String::new();
+        };
+        let mut text =
+            format!("{events} events in {pages} pages; {activity_updates} last-activity updates");
+        let doubts = discarded.describe();
+        if !doubts.is_empty() {
+            text.push_str("; ");
+            text.push_str(&doubts);
+        }
+        text
+    }
 }
 
 /// What a sync did.
@@ -172,6 +234,8 @@ pub struct SyncReport {
     pub pages: i64,
     pub resumed: bool,
     pub gone: u64,
+    /// Account timestamps set aside as implausible.
+    pub discarded: Discarded,
     pub activity: ActivityOutcome,
 }
 
@@ -209,7 +273,7 @@ impl Sync<'_> {
         &self,
         progress: &(dyn Fn(Progress) + Send + std::marker::Sync),
     ) -> Result<SyncReport> {
-        let (accounts, pages, resumed, gone) = self.users(progress).await?;
+        let (accounts, pages, resumed, gone, discarded) = self.users(progress).await?;
         let activity = if self.options.download_activity
             && self.connector.descriptor().capabilities.activity
         {
@@ -222,6 +286,7 @@ impl Sync<'_> {
             pages,
             resumed,
             gone,
+            discarded,
             activity,
         })
     }
@@ -231,12 +296,13 @@ impl Sync<'_> {
         &self,
         progress: &(dyn Fn(Progress) + Send + std::marker::Sync),
     ) -> Result<SyncReport> {
-        let (accounts, pages, resumed, gone) = self.users(progress).await?;
+        let (accounts, pages, resumed, gone, discarded) = self.users(progress).await?;
         Ok(SyncReport {
             accounts,
             pages,
             resumed,
             gone,
+            discarded,
             activity: ActivityOutcome::Skipped,
         })
     }
@@ -258,7 +324,7 @@ impl Sync<'_> {
     async fn users(
         &self,
         progress: &(dyn Fn(Progress) + Send + std::marker::Sync),
-    ) -> Result<(i64, i64, bool, u64)> {
+    ) -> Result<(i64, i64, bool, u64, Discarded)> {
         let run = self
             .storage
             .begin_or_resume(
@@ -272,15 +338,25 @@ impl Sync<'_> {
         let (mut pages, mut items) = (run.pages, run.items);
         let mut cursor = run.cursor.clone();
         let mut batch = Batch::default();
+        let mut guard = PagingGuard::new(self.connector.limits(), cursor.as_deref());
+        let mut discarded = Discarded::default();
         if !run.exhausted {
             loop {
+                let fetched = pages + batch.pages.len() as i64;
                 let page = self
-                    .retrying(Stream::Users, progress, || {
-                        self.connector
-                            .list_users(self.connection, cursor.as_deref())
-                    })
+                    .fetch_page(
+                        Stream::Users,
+                        progress,
+                        &mut guard,
+                        fetched,
+                        |page: &AccountPage| page.next_cursor.as_deref(),
+                        || {
+                            self.connector
+                                .list_users(self.connection, cursor.as_deref())
+                        },
+                    )
                     .await;
-                let page = match page {
+                let mut page = match page {
                     Ok(page) => page,
                     Err(stop) => {
                         // Keep what arrived: the next sync starts at the
@@ -295,9 +371,10 @@ impl Sync<'_> {
                         });
                     }
                 };
-                let next = page.next_cursor.filter(|c| Some(c) != cursor.as_ref());
+                discarded.add(plausible::accounts(&mut page.accounts, now_ms()));
+                let next = page.next_cursor;
                 batch.push(page.accounts);
-                if next.is_none() || batch.holds(self.options.items_per_commit) {
+                if next.is_none() || batch.holds(&self.batch_limits()) {
                     let (p, i) = self
                         .store_users(run.run_id, &mut batch, next.as_deref(), progress)
                         .await?;
@@ -312,9 +389,21 @@ impl Sync<'_> {
         }
         let gone = self
             .storage
-            .finish_users_run(self.profile, run.run_id, now_ms())
+            .finish_users_run_noting(
+                self.profile,
+                run.run_id,
+                now_ms(),
+                Some(discarded.describe()).filter(|d| !d.is_empty()),
+            )
             .await?;
-        Ok((items, pages, run.resumed, gone))
+        Ok((items, pages, run.resumed, gone, discarded))
+    }
+
+    fn batch_limits(&self) -> BatchLimits {
+        BatchLimits {
+            items: self.options.items_per_commit,
+            bytes: self.connector.limits().batch_bytes,
+        }
     }
 
     async fn activity(
@@ -342,15 +431,25 @@ impl Sync<'_> {
         let (mut pages, mut events, mut updated) = (run.pages, run.items, 0);
         let mut cursor = run.cursor.clone();
         let mut batch = Batch::default();
+        let mut guard = PagingGuard::new(self.connector.limits(), cursor.as_deref());
+        let mut discarded = Discarded::default();
         if !run.exhausted {
             loop {
+                let fetched = pages + batch.pages.len() as i64;
                 let page = self
-                    .retrying(Stream::Activity, progress, || {
-                        self.connector
-                            .get_activity(self.connection, since, cursor.as_deref())
-                    })
+                    .fetch_page(
+                        Stream::Activity,
+                        progress,
+                        &mut guard,
+                        fetched,
+                        |page: &ActivityPage| page.next_cursor.as_deref(),
+                        || {
+                            self.connector
+                                .get_activity(self.connection, since, cursor.as_deref())
+                        },
+                    )
                     .await;
-                let page = match page {
+                let mut page = match page {
                     Ok(page) => page,
                     Err(stop) => {
                         // Keep what arrived (see the users loop).
@@ -379,9 +478,10 @@ impl Sync<'_> {
                         return Err(self.stop(run.run_id, stop).await);
                     }
                 };
-                let next = page.next_cursor.filter(|c| Some(c) != cursor.as_ref());
+                discarded.add(plausible::events(&mut page.events, since, now_ms()));
+                let next = page.next_cursor;
                 batch.push(page.events);
-                if next.is_none() || batch.holds(self.options.items_per_commit) {
+                if next.is_none() || batch.holds(&self.batch_limits()) {
                     let (p, e, u) = self
                         .store_activity(run.run_id, &mut batch, next.as_deref(), progress)
                         .await?;
@@ -396,7 +496,12 @@ impl Sync<'_> {
             }
         }
         let next_since = since.max(started - WATERMARK_OVERLAP_MS);
-        let detail = format!("{events} events, {updated} last-activity updates");
+        let mut detail = format!("{events} events, {updated} last-activity updates");
+        let doubts = discarded.describe();
+        if !doubts.is_empty() {
+            detail.push_str("; ");
+            detail.push_str(&doubts);
+        }
         self.storage
             .finish_activity_run(self.profile, run.run_id, next_since, now_ms(), Some(detail))
             .await?;
@@ -404,6 +509,7 @@ impl Sync<'_> {
             events,
             pages,
             activity_updates: updated,
+            discarded,
         })
     }
 
@@ -450,6 +556,7 @@ impl Sync<'_> {
     async fn stop(&self, run_id: i64, stop: Stop) -> anyhow::Error {
         let (outcome, kind, text) = match &stop {
             Stop::Failed(err) => (RunOutcome::Failed, Some(err.kind_name()), err.to_string()),
+            Stop::Runaway(why) => (RunOutcome::Failed, Some(why.kind_name()), why.to_string()),
             Stop::Cancelled => (RunOutcome::Interrupted, None, Interrupted.to_string()),
         };
         if let Err(store_err) = self
@@ -462,8 +569,33 @@ impl Sync<'_> {
         match stop {
             Stop::Failed(err) => anyhow::Error::new(err)
                 .context("the sync stopped; the next sync resumes at the page that failed"),
+            Stop::Runaway(why) => anyhow::Error::new(why).context("the sync stopped"),
             Stop::Cancelled => anyhow::Error::new(Interrupted),
         }
+    }
+
+    /// The next page of a run that has `fetched` pages: refused before the
+    /// call when the run is out of pages or time, fetched with retries, and
+    /// refused after it when its next cursor was seen before in the run.
+    async fn fetch_page<T, F, Fut>(
+        &self,
+        stream: Stream,
+        progress: &(dyn Fn(Progress) + Send + std::marker::Sync),
+        guard: &mut PagingGuard,
+        fetched: i64,
+        next_cursor: impl Fn(&T) -> Option<&str>,
+        call: F,
+    ) -> Result<T, Stop>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, CallError>>,
+    {
+        guard.check(fetched).map_err(Stop::Runaway)?;
+        let page = self.retrying(stream, progress, guard, call).await?;
+        guard
+            .next(next_cursor(&page), fetched + 1)
+            .map_err(Stop::Runaway)?;
+        Ok(page)
     }
 
     /// Runs `call`, retrying as the policy says, until it succeeds, fails
@@ -472,6 +604,7 @@ impl Sync<'_> {
         &self,
         stream: Stream,
         progress: &(dyn Fn(Progress) + Send + std::marker::Sync),
+        guard: &PagingGuard,
         mut call: F,
     ) -> Result<T, Stop>
     where
@@ -487,6 +620,7 @@ impl Sync<'_> {
             let result = tokio::select! {
                 biased;
                 _ = cancel.cancelled() => return Err(Stop::Cancelled),
+                _ = tokio::time::sleep_until(guard.deadline) => return Err(Stop::Runaway(guard.too_long())),
                 result = call() => result,
             };
             let err = match result {
@@ -505,6 +639,7 @@ impl Sync<'_> {
             tokio::select! {
                 biased;
                 _ = cancel.cancelled() => return Err(Stop::Cancelled),
+                _ = tokio::time::sleep_until(guard.deadline) => return Err(Stop::Runaway(guard.too_long())),
                 _ = tokio::time::sleep(wait) => {}
             }
             attempt += 1;
@@ -512,10 +647,47 @@ impl Sync<'_> {
     }
 }
 
+/// When a batch of received pages is due for storing.
+struct BatchLimits {
+    items: usize,
+    bytes: usize,
+}
+
+/// Roughly how many bytes of host memory a record holds.
+trait Weight {
+    fn weight(&self) -> usize;
+}
+
+impl Weight for Account {
+    fn weight(&self) -> usize {
+        std::mem::size_of::<Account>()
+            + self.id.len()
+            + self.principal.len()
+            + self.display_name.as_ref().map_or(0, String::len)
+            + self
+                .subscriptions
+                .iter()
+                .map(|s| s.len() + std::mem::size_of::<String>())
+                .sum::<usize>()
+            + self
+                .attributes
+                .iter()
+                .map(|(n, v)| n.len() + v.len() + 2 * std::mem::size_of::<String>())
+                .sum::<usize>()
+    }
+}
+
+impl Weight for Activity {
+    fn weight(&self) -> usize {
+        std::mem::size_of::<Activity>() + self.account_id.len() + self.kind.len()
+    }
+}
+
 /// Pages received and not yet stored.
 struct Batch<T> {
     pages: Vec<Vec<T>>,
     items: usize,
+    bytes: usize,
 }
 
 impl<T> Default for Batch<T> {
@@ -523,13 +695,15 @@ impl<T> Default for Batch<T> {
         Batch {
             pages: Vec::new(),
             items: 0,
+            bytes: 0,
         }
     }
 }
 
-impl<T> Batch<T> {
+impl<T: Weight> Batch<T> {
     fn push(&mut self, page: Vec<T>) {
         self.items += page.len();
+        self.bytes += page.iter().map(Weight::weight).sum::<usize>();
         self.pages.push(page);
     }
 
@@ -537,9 +711,10 @@ impl<T> Batch<T> {
         self.pages.is_empty()
     }
 
-    /// Whether the batch is due for storing at `items_per_commit`.
-    fn holds(&self, items_per_commit: usize) -> bool {
-        !self.is_empty() && self.items >= items_per_commit.max(1)
+    /// Whether the batch is due for storing: it holds `items` records, or
+    /// `bytes` of them.
+    fn holds(&self, limits: &BatchLimits) -> bool {
+        !self.is_empty() && (self.items >= limits.items.max(1) || self.bytes >= limits.bytes)
     }
 
     fn pages(&self) -> Vec<&[T]> {
@@ -560,12 +735,126 @@ impl<T> Batch<T> {
                 items: page.len(),
             });
         }
+        self.bytes = 0;
         (pages, std::mem::take(&mut self.items) as i64)
     }
+}
+
+/// Holds one run's paging to an end: no cursor twice, at most
+/// `pages_per_run` pages, no longer than `run_time`.
+struct PagingGuard {
+    /// Digests of every cursor this run was given (kept small: a cursor may
+    /// be 8 KiB, and a run may see 100,000 of them).
+    seen: HashSet<[u8; 32]>,
+    max_pages: u64,
+    run_time: Duration,
+    deadline: tokio::time::Instant,
+}
+
+impl PagingGuard {
+    fn new(limits: &crate::Limits, resumed_at: Option<&str>) -> PagingGuard {
+        let mut guard = PagingGuard {
+            seen: HashSet::new(),
+            max_pages: limits.pages_per_run,
+            run_time: limits.run_time,
+            deadline: tokio::time::Instant::now() + limits.run_time,
+        };
+        if let Some(cursor) = resumed_at {
+            guard.seen.insert(digest(cursor));
+        }
+        guard
+    }
+
+    /// Before fetching a page, `pages` having been fetched in this run.
+    fn check(&self, pages: i64) -> Result<(), Runaway> {
+        if pages >= 0 && pages as u64 >= self.max_pages {
+            return Err(Runaway::TooManyPages {
+                limit: self.max_pages,
+            });
+        }
+        if tokio::time::Instant::now() >= self.deadline {
+            return Err(self.too_long());
+        }
+        Ok(())
+    }
+
+    /// After a page arrived (the `pages`th of the run): its next cursor must
+    /// be new.
+    fn next(&mut self, cursor: Option<&str>, pages: i64) -> Result<(), Runaway> {
+        match cursor {
+            Some(cursor) if !self.seen.insert(digest(cursor)) => Err(Runaway::CursorRepeated {
+                cursor: crate::sandbox::sanitize(cursor, 64),
+                pages,
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    fn too_long(&self) -> Runaway {
+        Runaway::TooLong {
+            limit: self.run_time,
+        }
+    }
+}
+
+fn digest(cursor: &str) -> [u8; 32] {
+    use sha2::Digest;
+    sha2::Sha256::digest(cursor.as_bytes()).into()
 }
 
 /// Why a paging loop stopped early.
 enum Stop {
     Failed(CallError),
+    Runaway(Runaway),
     Cancelled,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn account(attribute: usize) -> Account {
+        Account {
+            id: "a".into(),
+            principal: "a@example.com".into(),
+            display_name: None,
+            active: true,
+            subscriptions: vec![],
+            created_at: None,
+            last_active_at: None,
+            attributes: vec![("bio".into(), "x".repeat(attribute))],
+        }
+    }
+
+    #[test]
+    fn a_batch_is_due_by_bytes_before_it_is_due_by_items() {
+        let limits = BatchLimits {
+            items: 1000,
+            bytes: 1024 * 1024,
+        };
+        let mut batch = Batch::default();
+        batch.push(vec![account(600 * 1024)]);
+        assert!(!batch.holds(&limits), "one page of 600 KiB is under 1 MiB");
+        batch.push(vec![account(600 * 1024)]);
+        assert!(batch.holds(&limits), "two are over it, with only 2 items");
+        batch.stored(Stream::Users, &|_| {});
+        batch.push(vec![account(10)]);
+        assert!(!batch.holds(&limits), "storing empties the byte count too");
+    }
+
+    #[test]
+    fn a_cursor_seen_anywhere_in_the_run_stops_it() {
+        let limits = crate::Limits::default();
+        let mut guard = PagingGuard::new(&limits, Some("A"));
+        assert_eq!(guard.next(Some("B"), 1), Ok(()));
+        assert_eq!(guard.next(Some("C"), 2), Ok(()));
+        assert_eq!(
+            guard.next(Some("A"), 3),
+            Err(Runaway::CursorRepeated {
+                cursor: "A".into(),
+                pages: 3
+            })
+        );
+        assert_eq!(guard.next(None, 4), Ok(()));
+    }
 }

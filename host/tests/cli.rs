@@ -333,3 +333,23 @@ fn connector_test_prints_a_table_and_exits_non_zero_on_a_failed_check() {
     let err = String::from_utf8(out.stderr).unwrap();
     assert!(err.contains("conformance checks failed"), "{err}");
 }
+
+#[test]
+fn the_error_line_cannot_drive_the_terminal() {
+    // The path is the operator's here, but the same line carries vendor and
+    // connector text: escape sequences and bidi controls come out inert.
+    let out = seatwarden(&[
+        "--config",
+        "/nonexistent/\u{1b}[2J\u{1b}[32mvalidation passed\u{202e}.toml",
+        "profile",
+        "list",
+    ]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(!stderr.contains('\u{1b}'), "{stderr:?}");
+    assert!(!stderr.contains('\u{202e}'), "{stderr:?}");
+    assert!(
+        stderr.contains("\\u001B[2J\\u001B[32mvalidation passed\\u202E.toml"),
+        "{stderr}"
+    );
+}

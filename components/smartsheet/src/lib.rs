@@ -164,7 +164,12 @@ impl Guest for Smartsheet {
             summary: "API 2.0: users with last login, Event Reporting activity, deactivation and reactivation".into(),
             capabilities: Capabilities::ACTIVITY | Capabilities::DEACTIVATE | Capabilities::REACTIVATE,
             auth: AuthScheme::BearerToken,
-            default_hosts: vec!["https://api.smartsheet.com".into()],
+            default_hosts: vec![
+                "https://api.smartsheet.com".into(),
+                "https://api.smartsheet.eu".into(),
+                "https://api.smartsheetgov.com".into(),
+                "https://api.smartsheet.au".into(),
+            ],
             default_base_url: "https://api.smartsheet.com/2.0".into(),
             regions: vec![
                 ("us".into(), "https://api.smartsheet.com/2.0".into()),

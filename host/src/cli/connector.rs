@@ -4,6 +4,7 @@
 //! `test` runs the conformance suite against a vendor described by a
 //! settings file and fails when any check fails.
 
+use super::output;
 use crate::app::connection_builder;
 use crate::conformance;
 use crate::descriptor::Descriptor;
@@ -53,7 +54,7 @@ pub(super) enum ConnectorCommand {
 pub(super) async fn run(command: &ConnectorCommand, cache_dir: Option<PathBuf>) -> Result<()> {
     if let ConnectorCommand::New { name, vendor, dir } = command {
         let dir = super::new_connector::create(name, vendor.as_deref(), dir.as_deref())?;
-        println!(
+        crate::say!(
             "created {}: build it with `cargo build --release` there, test it with ./test.sh (see its README.md)",
             dir.display()
         );
@@ -68,7 +69,7 @@ pub(super) async fn run(command: &ConnectorCommand, cache_dir: Option<PathBuf>) 
             let connector = runtime.load_file(file).await?;
             // Links are optional: a broken `about` must not hide the descriptor.
             let links = connector.links().await.unwrap_or_else(|e| {
-                eprintln!("warning: about.links failed, showing no links: {e}");
+                crate::say_err!("warning: about.links failed, showing no links: {e}");
                 Vec::new()
             });
             let text = if *json {
@@ -80,7 +81,7 @@ pub(super) async fn run(command: &ConnectorCommand, cache_dir: Option<PathBuf>) 
             } else {
                 descriptor_table(connector.descriptor(), connector.digest(), &links)
             };
-            println!("{text}");
+            crate::say!("{text}");
         }
         ConnectorCommand::New { .. } => unreachable!("handled above"),
         ConnectorCommand::Test {
@@ -98,9 +99,9 @@ pub(super) async fn run(command: &ConnectorCommand, cache_dir: Option<PathBuf>) 
             )?;
             let report = conformance::run(&connector, builder, &settings.plan).await?;
             if *json {
-                println!("{}", serde_json::to_string_pretty(&report)?);
+                crate::say!("{}", serde_json::to_string_pretty(&report)?);
             } else {
-                print!("{}", report.table());
+                output::text(&report.table());
             }
             if !report.passed() {
                 bail!(
@@ -125,6 +126,7 @@ fn descriptor_json(d: &Descriptor, digest: &str, links: &[(String, String)]) -> 
         "auth": d.auth.to_string(),
         "default_hosts": d.default_hosts.iter().map(ToString::to_string).collect::<Vec<_>>(),
         "default_base_url": d.default_base_url,
+        "credential_sent_to": credential_origins(d),
         "regions": d.regions.iter().map(|(n, u)| serde_json::json!({"name": n, "base_url": u})).collect::<Vec<_>>(),
         "options": d.options,
         "links": links.iter().map(|(t, u)| serde_json::json!({"title": t, "url": u})).collect::<Vec<_>>(),
@@ -133,6 +135,26 @@ fn descriptor_json(d: &Descriptor, digest: &str, links: &[(String, String)]) -> 
 }
 
 /// The descriptor as an aligned table, for people.
+/// Where a connection of this connector sends its credential: the origin of
+/// its base URL (the default, or the region the operator picks; a base URL
+/// the operator writes is theirs to review), plus hosts the operator adds.
+fn credential_origins(d: &Descriptor) -> String {
+    let origin = |url: &str| {
+        crate::egress::AllowedOrigin::parse(url)
+            .map(|o| o.to_string())
+            .unwrap_or_else(|_| url.to_string())
+    };
+    let mut parts = Vec::new();
+    if !d.default_base_url.is_empty() {
+        parts.push(format!("{} by default", origin(&d.default_base_url)));
+    }
+    for (name, url) in &d.regions {
+        parts.push(format!("{} with region {name}", origin(url)));
+    }
+    parts.push("the connection's own base_url and allowed_hosts when it sets them".into());
+    parts.join("; ")
+}
+
 fn descriptor_table(d: &Descriptor, digest: &str, links: &[(String, String)]) -> String {
     let yes_no = |b: bool| if b { "yes" } else { "no" };
     let mut rows = vec![
@@ -161,6 +183,9 @@ fn descriptor_table(d: &Descriptor, digest: &str, links: &[(String, String)]) ->
     ];
     for (name, url) in &d.regions {
         rows.push(("region", format!("{name}: {url}")));
+    }
+    if d.auth != crate::credentials::AuthScheme::None {
+        rows.push(("credential to", credential_origins(d)));
     }
     for option in &d.options {
         let required = if option.required {

@@ -67,7 +67,7 @@ pub async fn run(
         None => {
             let stored = app.storage.entitlements_with_source(tenant).await?;
             if stored.is_empty() {
-                println!(
+                crate::say!(
                     "tenant {tenant_name}: no entitlements (add [[entitlements]] to the configuration and run seatwarden apply, or use seatwarden entitlements add)"
                 );
             }
@@ -76,7 +76,7 @@ pub async fn run(
                     EntitlementSource::Config => "",
                     EntitlementSource::Cli => "  (added on the command line)",
                 };
-                println!("{}: {}{from}", e.name, e.summary());
+                crate::say!("{}: {}{from}", e.name, e.summary());
             }
         }
         Some(EntitlementsCommand::Add(args)) => {
@@ -103,8 +103,8 @@ pub async fn run(
                 .add_entitlement(tenant, &entitlement, actor, now_ms())
                 .await?
             {
-                Some(change) => println!("tenant {tenant_name}: {change}"),
-                None => println!(
+                Some(change) => crate::say!("tenant {tenant_name}: {change}"),
+                None => crate::say!(
                     "tenant {tenant_name}: entitlement {} unchanged",
                     entitlement.name
                 ),
@@ -115,7 +115,7 @@ pub async fn run(
                 .storage
                 .remove_entitlement(tenant, &name, actor, now_ms())
                 .await?;
-            println!("tenant {tenant_name}: {change}");
+            crate::say!("tenant {tenant_name}: {change}");
         }
     }
     Ok(())

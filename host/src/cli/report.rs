@@ -91,7 +91,7 @@ pub async fn run(
     tenant_name: &str,
     command: ReportCommand,
 ) -> Result<()> {
-    let mut out = std::io::stdout().lock();
+    let mut out = super::output::stdout();
     let zone = &app.config.scheduler.time_zone;
     let table_heading = |format: &Format, out: &mut dyn Write| -> Result<()> {
         if format.output() == OutputFormat::Table {
@@ -183,7 +183,7 @@ pub async fn reconcile(
     format: Format,
 ) -> Result<()> {
     let run = reconcile_now(app, tenant).await?;
-    let mut out = std::io::stdout().lock();
+    let mut out = super::output::stdout();
     if format.output() == OutputFormat::Table {
         writeln!(out, "tenant {tenant_name}:")?;
     }

@@ -8,7 +8,9 @@
 //! Headers that carry credentials are forbidden to the guest altogether.
 
 use super::keep_alive::KeepAlive;
-use super::policy::{Denial, EgressPolicy, MethodPolicy, OriginScheme};
+use super::policy::{
+    Denial, EgressPolicy, KNOWN_METHODS, METHOD_OVERRIDE_HEADERS, MethodPolicy, OriginScheme,
+};
 use super::tap::Tap;
 use super::transport::{Replayable, Target, Transport, TransportLimits};
 use crate::oauth::{OAuthClient, token_error};
@@ -60,6 +62,7 @@ pub struct EgressHooks {
     transport: Transport,
     limits: TransportLimits,
     denials: DenialLog,
+    denied: DenialCount,
     host_failures: HostFailures,
     rate_limiter: Option<Arc<TokenBucket>>,
     keep_alive: Option<Arc<KeepAlive>>,
@@ -113,6 +116,7 @@ impl EgressHooks {
             transport,
             limits: call.limits,
             denials: call.denial_log.unwrap_or_default(),
+            denied: DenialCount::default(),
             host_failures: HostFailures::default(),
             rate_limiter: call.rate_limiter,
             keep_alive: call.keep_alive,
@@ -125,17 +129,29 @@ impl EgressHooks {
         self.denials.clone()
     }
 
+    /// How many requests were refused in this call (listed or not).
+    pub fn denied(&self) -> u32 {
+        self.denied.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// The host-side failures recorded so far in this call.
     pub fn host_failures(&self) -> HostFailures {
         self.host_failures.clone()
     }
 
-    /// The synchronous checks, in order; returns where to connect.
-    fn admit(&mut self, request: &http::Request<WasiBody>) -> Result<Target, Denial> {
+    /// The synchronous checks, in order; returns where to connect. Sets
+    /// the `Host` header to the origin the allowlist matched (the guest's
+    /// raw authority never leaves the host).
+    fn admit(&mut self, request: &mut http::Request<WasiBody>) -> Result<Target, Denial> {
         self.requests_attempted += 1;
         if self.requests_attempted > self.request_cap {
             return Err(Denial::RequestCap {
                 cap: self.request_cap,
+            });
+        }
+        if !KNOWN_METHODS.contains(request.method()) {
+            return Err(Denial::UnknownMethod {
+                method: crate::sandbox::sanitize(request.method().as_str(), 32),
             });
         }
         let uri = request.uri();
@@ -144,17 +160,19 @@ impl EgressHooks {
             Some("http") => OriginScheme::Http,
             other => return Err(Denial::MalformedTarget(format!("scheme {other:?}"))),
         };
+        if uri.authority().is_some_and(|a| a.as_str().contains('@')) {
+            return Err(Denial::MalformedTarget(
+                "user info in the authority".to_string(),
+            ));
+        }
         let host = uri
             .host()
             .ok_or_else(|| Denial::MalformedTarget(format!("no host in {uri}")))?;
         let host = host
             .trim_start_matches('[')
             .trim_end_matches(']')
-            .to_string();
-        let port = uri.port_u16().unwrap_or(match scheme {
-            OriginScheme::Https => 443,
-            OriginScheme::Http => 80,
-        });
+            .to_ascii_lowercase();
+        let port = uri.port_u16().unwrap_or(scheme.default_port());
         self.policy.check_origin(scheme, &host, port)?;
         if !self.methods.permits(request.method()) {
             return Err(Denial::WriteInReadCall {
@@ -162,23 +180,74 @@ impl EgressHooks {
                 call: self.call,
             });
         }
+        if self.methods == MethodPolicy::ReadOnly {
+            let headers = request.headers();
+            if let Some(name) = METHOD_OVERRIDE_HEADERS
+                .iter()
+                .find(|name| headers.contains_key(**name))
+            {
+                return Err(Denial::DisguisedWrite {
+                    what: format!("header {name}"),
+                    call: self.call,
+                });
+            }
+            let declares_body = headers
+                .get(http::header::CONTENT_LENGTH)
+                .is_some_and(|len| len.as_bytes() != b"0")
+                || headers.contains_key(http::header::TRANSFER_ENCODING);
+            if declares_body {
+                return Err(Denial::DisguisedWrite {
+                    what: format!("a request body on {}", request.method()),
+                    call: self.call,
+                });
+            }
+        }
+        let bracketed = if host.contains(':') {
+            format!("[{host}]")
+        } else {
+            host.clone()
+        };
+        let authority = if port == scheme.default_port() {
+            bracketed
+        } else {
+            format!("{bracketed}:{port}")
+        };
+        let host_header = HeaderValue::from_str(&authority)
+            .map_err(|_| Denial::MalformedTarget("host is not a valid header value".into()))?;
+        request
+            .headers_mut()
+            .insert(http::header::HOST, host_header);
         Ok(Target {
             host,
             port,
             https: scheme == OriginScheme::Https,
             private_targets: self.policy.private_targets(),
+            carries_credential: !matches!(self.credential, HostCredential::None),
         })
     }
 }
 
+/// Refusals listed (logged and kept) per call; the rest are only counted,
+/// so a guest asking 100,000 times makes 10 log lines and one summary.
+pub const LISTED_DENIALS: u32 = 10;
+
+/// Refusals made in one call, listed or not.
+pub type DenialCount = Arc<std::sync::atomic::AtomicU32>;
+
+#[allow(clippy::too_many_arguments)]
 fn record(
     denials: &DenialLog,
+    count: &DenialCount,
     label: &str,
     call: &str,
     method: &http::Method,
     uri: &str,
     denial: &Denial,
 ) {
+    let n = count.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+    if n > LISTED_DENIALS {
+        return;
+    }
     tracing::warn!(connector = %label, call, %method, uri, rule = %denial, "sandbox refused an outbound request");
     denials
         .lock()
@@ -243,11 +312,12 @@ impl WasiHttpHooks for EgressHooks {
             request.uri().scheme_str().unwrap_or("?"),
             request.uri().authority().map_or("?", |a| a.as_str())
         );
-        let target = match self.admit(&request) {
+        let target = match self.admit(&mut request) {
             Ok(target) => target,
             Err(denial) => {
                 record(
                     &self.denials,
+                    &self.denied,
                     &self.label,
                     self.call,
                     &method,
@@ -257,6 +327,14 @@ impl WasiHttpHooks for EgressHooks {
                 return Box::new(async { Err(Error::HttpRequestDenied) });
             }
         };
+        if self.methods == MethodPolicy::ReadOnly {
+            // Whatever the guest streams into a GET's body stays here.
+            *request.body_mut() =
+                http_body_util::BodyExt::boxed_unsync(http_body_util::BodyExt::map_err(
+                    http_body_util::Empty::new(),
+                    |never| match never {},
+                ));
+        }
         let credential = self.credential.clone();
         let failures = self.host_failures.clone();
         let token_failed = move |message: String| {
@@ -272,6 +350,7 @@ impl WasiHttpHooks for EgressHooks {
         let transport = self.transport.clone();
         let limits = self.limits;
         let denials = self.denials.clone();
+        let denied = self.denied.clone();
         let label = self.label.clone();
         let call = self.call;
         let rate_limiter = self.rate_limiter.clone();
@@ -283,7 +362,7 @@ impl WasiHttpHooks for EgressHooks {
                 bucket.acquire().await;
             }
             let on_denial =
-                |denial: &Denial| record(&denials, &label, call, &method, &origin, denial);
+                |denial: &Denial| record(&denials, &denied, &label, call, &method, &origin, denial);
             let HostCredential::OAuth(client) = credential else {
                 return transport
                     .send(target, request, options, limits, keep_alive, on_denial)
@@ -324,7 +403,7 @@ impl WasiHttpHooks for EgressHooks {
                 .await
                 .map_err(&token_failed)?;
             let on_denial =
-                |denial: &Denial| record(&denials, &label, call, &method, &origin, denial);
+                |denial: &Denial| record(&denials, &denied, &label, call, &method, &origin, denial);
             transport
                 .send(
                     target,

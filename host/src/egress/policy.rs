@@ -18,7 +18,7 @@ pub enum OriginScheme {
 }
 
 impl OriginScheme {
-    fn default_port(self) -> u16 {
+    pub(crate) fn default_port(self) -> u16 {
         match self {
             OriginScheme::Http => 80,
             OriginScheme::Https => 443,
@@ -301,12 +301,33 @@ pub enum MethodPolicy {
     ReadWrite,
 }
 
+/// The only methods a connector may send, as exact uppercase tokens: no
+/// `TRACE` (it echoes the host's credential back), no `CONNECT`, no
+/// extension methods a vendor might treat as something else.
+pub const KNOWN_METHODS: [http::Method; 6] = [
+    http::Method::GET,
+    http::Method::HEAD,
+    http::Method::POST,
+    http::Method::PUT,
+    http::Method::PATCH,
+    http::Method::DELETE,
+];
+
+/// Headers that ask a server to treat a request as another method: in a
+/// read-only call they would turn a `GET` into a write.
+pub const METHOD_OVERRIDE_HEADERS: [&str; 3] = [
+    "x-http-method-override",
+    "x-http-method",
+    "x-method-override",
+];
+
 impl MethodPolicy {
     /// Whether the method may be sent under this policy.
     pub fn permits(self, method: &http::Method) -> bool {
-        self == MethodPolicy::ReadWrite
-            || *method == http::Method::GET
-            || *method == http::Method::HEAD
+        KNOWN_METHODS.contains(method)
+            && (self == MethodPolicy::ReadWrite
+                || *method == http::Method::GET
+                || *method == http::Method::HEAD)
     }
 }
 
@@ -327,8 +348,17 @@ pub enum Denial {
         host: String,
         addresses: Vec<(IpAddr, AddressClass)>,
     },
-    /// The URI was not absolute or its scheme was not http(s).
+    /// The URI was not absolute or its scheme was not http(s), or its
+    /// authority carried user info.
     MalformedTarget(String),
+    /// A method outside [`KNOWN_METHODS`].
+    UnknownMethod { method: String },
+    /// A body, or a method-override header, inside a read-only call.
+    DisguisedWrite { what: String, call: &'static str },
+    /// The credential would travel over plain HTTP to a public address.
+    PlaintextCredential { host: String },
+    /// More refusals in the same call, counted but not listed.
+    Omitted { count: u32 },
 }
 
 impl fmt::Display for Denial {
@@ -359,6 +389,23 @@ impl fmt::Display for Denial {
                 )
             }
             Denial::MalformedTarget(what) => write!(f, "malformed request target: {what}"),
+            Denial::UnknownMethod { method } => write!(
+                f,
+                "method {method:?} is not one of GET, HEAD, POST, PUT, PATCH, DELETE (rule: known methods only)"
+            ),
+            Denial::DisguisedWrite { what, call } => write!(
+                f,
+                "{what} in {call}, a read-only call (rule: read calls send bodiless GET and HEAD only)"
+            ),
+            Denial::Omitted { count } => write!(
+                f,
+                "{count} more requests refused in this call, not listed (the first {} are)",
+                super::hooks::LISTED_DENIALS
+            ),
+            Denial::PlaintextCredential { host } => write!(
+                f,
+                "{host} would receive the credential over plain HTTP at a public address (rule: credentials travel over HTTPS, or plain HTTP only to loopback or private targets the connection allows)"
+            ),
         }
     }
 }

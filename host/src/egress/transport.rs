@@ -9,7 +9,7 @@
 //! reuses a connection's idle HTTP/1.1 connections ([`KeepAlive`]).
 
 use super::keep_alive::{KeepAlive, Origin, Pooled};
-use super::policy::{Denial, PrivateTargets, classify};
+use super::policy::{AddressClass, Denial, PrivateTargets, classify};
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 use http_body_util::BodyExt;
@@ -30,6 +30,9 @@ pub(crate) struct Target {
     pub port: u16,
     pub https: bool,
     pub private_targets: PrivateTargets,
+    /// The request carries a credential: over plain HTTP it may only go to
+    /// loopback or private addresses (which `private_targets` must allow too).
+    pub carries_credential: bool,
 }
 
 /// Timeouts and caps the transport enforces.
@@ -128,11 +131,26 @@ impl Transport {
         on_denial: impl FnOnce(&Denial) + Send,
     ) -> Result<Pooled, Error> {
         let addresses = resolve(target, connect_timeout).await?;
+        // Plain HTTP with a credential: only to non-public addresses.
+        let plaintext = target.carries_credential && !target.https;
+        let reachable = |class: AddressClass| target.private_targets.permits(class);
         let permitted: Vec<SocketAddr> = addresses
             .iter()
-            .filter(|addr| target.private_targets.permits(classify(addr.ip())))
+            .filter(|addr| {
+                let class = classify(addr.ip());
+                reachable(class) && !(plaintext && class == AddressClass::Public)
+            })
             .copied()
             .collect();
+        if permitted.is_empty()
+            && plaintext
+            && addresses.iter().any(|a| reachable(classify(a.ip())))
+        {
+            on_denial(&Denial::PlaintextCredential {
+                host: target.host.clone(),
+            });
+            return Err(Error::HttpRequestDenied);
+        }
         if permitted.is_empty() {
             let denial = Denial::ForbiddenAddress {
                 host: target.host.clone(),

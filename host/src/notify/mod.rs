@@ -7,6 +7,12 @@
 //! `awaiting-user`. The message is sent before the state changes: a failed
 //! send leaves the candidate `ready` and the next refresh tries again, so
 //! nobody is reclaimed on the strength of a notice that never left.
+//!
+//! Notices go only for profiles that can reclaim (published, `reclaim =
+//! true`): a notice promising a deactivation that can never happen is a lie
+//! sent through the operator's relay. The recipient is the principal only
+//! when it is a bare mail address; connector text in the body is limited to
+//! that address.
 
 pub mod links;
 mod mail;
@@ -15,6 +21,7 @@ use crate::config::NotificationSettings;
 use crate::rules::DAY_MS;
 use crate::storage::{Candidate, CandidateState, ProfileRecord, RefreshScope, Storage};
 use anyhow::{Context, Result};
+use lettre::message::Mailbox;
 use links::LinkSigner;
 use mail::Mailer;
 
@@ -85,10 +92,11 @@ impl Notifier {
         actor: &str,
         now: i64,
     ) -> Result<()> {
-        let to = candidate.principal.parse().with_context(|| {
+        let to = recipient(&candidate.principal).with_context(|| {
             format!(
-                "{:?} is not a mail address; answer for the user with `seatwarden candidates keep|release {}`",
-                candidate.principal, candidate.id
+                "{:?} is not a plain mail address; answer for the user with `seatwarden candidates keep|release {}`",
+                crate::guest_output::clip(&candidate.principal, 80),
+                candidate.id
             )
         })?;
         let links = self.signer.issue(candidate.id, reclaim_after)?;
@@ -110,15 +118,15 @@ impl Notifier {
              I no longer need it:\n{url}/answer?t={release}\n\n\
              Each link works once, until {date}. If you do nothing, the account is deactivated;\n\
              an administrator can restore it for a while afterwards.\n",
-            principal = candidate.principal,
+            principal = to.email,
             url = self.answer_url,
             keep = links.keep,
             release = links.release,
         );
-        self.mailer.send(to, &subject, body).await?;
+        self.mailer.send(to.clone(), &subject, body).await?;
         let why = format!(
             "told {} by e-mail: deactivated after {date} unless they keep it",
-            candidate.principal
+            to.email
         );
         storage
             .record_notice(
@@ -130,6 +138,26 @@ impl Notifier {
             )
             .await
     }
+}
+
+/// The one mailbox a notice goes to: the principal, if it is a bare mail
+/// address and nothing more. A connector controls principals, so no display
+/// name (which would carry text, or a link, into the mail's header), no
+/// quoted local part, no spaces or controls, at most 254 bytes.
+fn recipient(principal: &str) -> Result<Mailbox> {
+    let plain = principal.len() <= 254
+        && principal.chars().all(|c| {
+            c.is_ascii_graphic()
+                && !matches!(
+                    c,
+                    '"' | '<' | '>' | '(' | ')' | ',' | ';' | '\\' | '[' | ']'
+                )
+        });
+    if !plain {
+        anyhow::bail!("not a bare address");
+    }
+    let address: lettre::Address = principal.parse()?;
+    Ok(Mailbox::new(None, address))
 }
 
 /// A day in UTC, for messages.

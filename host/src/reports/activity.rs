@@ -99,7 +99,7 @@ pub fn write_activity(
             super::write_json(&doc, out)?;
         }
         OutputFormat::Csv => {
-            let mut csv = csv::Writer::from_writer(out);
+            let mut csv = crate::cli::output::SafeCsv::new(out);
             csv.write_record(["profile", "days_since_activity", "accounts"])?;
             for d in rows {
                 for (days, accounts) in BUCKETS.iter().zip(d.accounts) {

@@ -88,7 +88,7 @@ pub fn write_compliance(run: &Run, format: OutputFormat, out: &mut dyn Write) ->
     match format {
         OutputFormat::Json => write_json(run, p, out),
         OutputFormat::Csv => {
-            let mut csv = csv::Writer::from_writer(out);
+            let mut csv = crate::cli::output::SafeCsv::new(out);
             csv.write_record([
                 "scope",
                 "profile",
@@ -285,7 +285,7 @@ pub fn write_savings(run: &Run, format: OutputFormat, out: &mut dyn Write) -> Re
             out,
         ),
         OutputFormat::Csv => {
-            let mut csv = csv::Writer::from_writer(out);
+            let mut csv = crate::cli::output::SafeCsv::new(out);
             csv.write_record([
                 "kind",
                 "month",
@@ -400,7 +400,7 @@ pub fn write_history(runs: &[Run], format: OutputFormat, out: &mut dyn Write) ->
     match format {
         OutputFormat::Json => super::write_json(&rows, out)?,
         OutputFormat::Csv => {
-            let mut csv = csv::Writer::from_writer(out);
+            let mut csv = crate::cli::output::SafeCsv::new(out);
             csv.write_record([
                 "run",
                 "trigger",

@@ -91,7 +91,7 @@ pub fn write_unrecognized(
     match format {
         OutputFormat::Json => write_json(&rows, out)?,
         OutputFormat::Csv => {
-            let mut csv = csv::Writer::from_writer(out);
+            let mut csv = crate::cli::output::SafeCsv::new(out);
             csv.write_record(["connector", "identifier", "subscriptions", "profiles"])?;
             for row in rows {
                 csv.write_record([

@@ -19,7 +19,7 @@ pub fn write_spend(
     match format {
         OutputFormat::Json => super::write_json(&rows, out)?,
         OutputFormat::Csv => {
-            let mut csv = csv::Writer::from_writer(out);
+            let mut csv = crate::cli::output::SafeCsv::new(out);
             csv.write_record([
                 attribute,
                 "accounts",

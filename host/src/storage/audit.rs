@@ -144,6 +144,7 @@ impl Chain {
         profile: Option<&str>,
         note: &AuditNote<'_>,
     ) -> Result<i64> {
+        let detail = super::stored_text(note.detail);
         let hash = entry_hash(
             &self.tenant_name,
             &self.newest,
@@ -151,7 +152,7 @@ impl Chain {
             note.at,
             note.actor,
             note.action,
-            note.detail,
+            &detail,
         );
         let id = sqlx::query(
             "INSERT INTO audit_log (tenant_id, profile_name, at, actor, action, detail, prev_hash, hash)
@@ -162,7 +163,7 @@ impl Chain {
         .bind(note.at)
         .bind(note.actor)
         .bind(note.action)
-        .bind(note.detail)
+        .bind(&detail)
         .bind(&self.newest)
         .bind(&hash)
         .execute(&mut **tx)

@@ -223,6 +223,17 @@ pub struct ProfileConnector<'a> {
     pub base_url: &'a str,
 }
 
+/// The longest free text (job details, errors, audit details, validation
+/// results) stored whole; longer text is clipped, saying how much was cut,
+/// so no connector or vendor can grow a row (or the audit chain, which can
+/// never shrink) without bound.
+pub const MAX_STORED_TEXT: usize = 16 * 1024;
+
+/// `text` as it is stored: at most [`MAX_STORED_TEXT`] bytes.
+pub(crate) fn stored_text(text: &str) -> String {
+    crate::guest_output::clip(text, MAX_STORED_TEXT)
+}
+
 /// The database.
 #[derive(Clone, Debug)]
 pub struct Storage {
@@ -504,6 +515,19 @@ impl Storage {
     /// Closes a users run: accounts not seen in it are marked gone.
     /// Returns how many were newly marked.
     pub async fn finish_users_run(&self, profile: ProfileId, run_id: i64, now: i64) -> Result<u64> {
+        self.finish_users_run_noting(profile, run_id, now, None)
+            .await
+    }
+
+    /// [`Storage::finish_users_run`], with a note for the job's result
+    /// (e.g. what the sync set aside as implausible).
+    pub async fn finish_users_run_noting(
+        &self,
+        profile: ProfileId,
+        run_id: i64,
+        now: i64,
+        note: Option<String>,
+    ) -> Result<u64> {
         let mut tx = self.write().await?;
         let gone = sqlx::query(
             "UPDATE subscriptions SET gone_at = ? WHERE profile_id = ? AND last_seen_run <> ? AND gone_at IS NULL",
@@ -525,7 +549,10 @@ impl Storage {
             Stream::Users,
             run_id,
             now,
-            Some(format!("{gone} accounts gone")),
+            Some(match note {
+                Some(note) => format!("{gone} accounts gone; {note}"),
+                None => format!("{gone} accounts gone"),
+            }),
         )
         .await?;
         tx.commit().await?;
@@ -650,7 +677,7 @@ impl Storage {
         .bind(status)
         .bind(now)
         .bind(error_kind)
-        .bind(error)
+        .bind(stored_text(error))
         .bind(run_id)
         .execute(&self.pool)
         .await?;
@@ -668,7 +695,7 @@ impl Storage {
         .bind(if job.error_kind.is_some() { "failed" } else { "succeeded" })
         .bind(job.started_at)
         .bind(job.finished_at)
-        .bind(job.detail)
+        .bind(stored_text(job.detail))
         .bind(job.trigger.as_str())
         .bind(job.error_kind)
         .fetch_one(&self.pool)

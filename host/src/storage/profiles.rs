@@ -329,7 +329,7 @@ impl Storage {
         )
         .bind(validation.at)
         .bind(validation.passed)
-        .bind(&validation.detail)
+        .bind(super::stored_text(&validation.detail))
         .bind(&validation.fingerprint)
         .bind(&validation.credential_account)
         .bind(profile.id.0)

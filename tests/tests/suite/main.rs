@@ -12,6 +12,7 @@ mod config;
 mod conformance;
 mod connector_calls;
 mod credential_owner;
+mod hardening;
 mod loading;
 mod models;
 mod notify;

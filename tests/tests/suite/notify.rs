@@ -35,6 +35,11 @@ struct Rig {
 /// A published SmartRecruiters profile whose rule gives users 7 days, with
 /// notices going to `smtp_port` and the answer pages served in-process.
 async fn rig(name: &str, smtp_port: u16) -> Rig {
+    rig_reclaiming(name, smtp_port, true).await
+}
+
+/// [`rig`], with the profile's `reclaim` toggle as given.
+async fn rig_reclaiming(name: &str, smtp_port: u16, reclaim: bool) -> Rig {
     let vendor = SmartRecruitersFake::start(SrTenant {
         rate_limit: None,
         ..seed_users_only(TOKEN, 20, now_ms())
@@ -63,7 +68,7 @@ security = "none"
         connector: "smartrecruiters",
         base_url: &vendor.url(),
         credential: TOKEN,
-        reclaim: true,
+        reclaim,
         extra: &extra,
         secrets: &[("link.key", LINK_KEY)],
     })
@@ -484,4 +489,56 @@ async fn notification_settings_are_checked() {
     ));
     let err = ws.app().await.err().unwrap();
     assert!(format!("{err:#}").contains("at least 32"), "{err:#}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_profile_that_cannot_reclaim_tells_nobody() {
+    let sink = SmtpSink::start().unwrap();
+    let rig = rig_reclaiming("notify-report-only", sink.port, false).await;
+    rig.download(2).await;
+    let refreshed = rig.profile.refresh().await;
+    assert_eq!(refreshed.report.opened, 2);
+    assert!(
+        refreshed
+            .summary
+            .contains("users not told: profile smartrecruiters is report only"),
+        "{}",
+        refreshed.summary
+    );
+    assert!(
+        sink.messages().is_empty(),
+        "a notice promising the impossible was sent"
+    );
+    assert!(
+        rig.candidates()
+            .await
+            .iter()
+            .all(|c| c.state == CandidateState::Ready && c.notified_at.is_none())
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_principal_with_a_display_name_gets_no_mail_through_the_relay() {
+    let sink = SmtpSink::start().unwrap();
+    let rig = rig("notify-bare-address", sink.port).await;
+    let now = now_ms();
+    let mut accounts = aged_accounts(&rig.vendor.users(), 2, now);
+    let forged = "Urgent: sign in at http://evil.example <victim@example.com>";
+    accounts[0].principal = forged.into();
+    rig.profile.store(&accounts, now).await;
+    let refreshed = rig.profile.refresh().await;
+    assert!(
+        refreshed.summary.contains("1 users told")
+            && refreshed.summary.contains("1 notices not sent")
+            && refreshed.summary.contains("is not a plain mail address"),
+        "{}",
+        refreshed.summary
+    );
+    let mails = sink.messages();
+    assert_eq!(mails.len(), 1);
+    assert!(
+        mails.iter().all(|m| !m.body.contains("evil.example")
+            && !m.header("to").unwrap_or_default().contains("evil")),
+        "{mails:?}"
+    );
 }

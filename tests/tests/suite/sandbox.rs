@@ -145,10 +145,12 @@ async fn request_to_a_host_off_the_allowlist_is_denied_and_logged() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cloud_metadata_addresses_are_refused_even_when_allowlisted() {
     let (_rt, connector) = hostile(Limits::default()).await;
+    // https: a credential never goes to these over plain http at all (the
+    // connection is refused when configured); this is the check after DNS.
     for target in [
-        "http://169.254.169.254",
-        "http://[::ffff:169.254.169.254]",
-        "http://[fd00:ec2::254]",
+        "https://169.254.169.254",
+        "https://[::ffff:169.254.169.254]",
+        "https://[fd00:ec2::254]",
     ] {
         let conn = Connection::builder()
             .base_url(target)
@@ -177,7 +179,16 @@ async fn a_name_resolving_to_loopback_is_refused_unless_loopback_is_allowed() {
     let (_rt, connector) = hostile(Limits::default()).await;
     let server = ok_server().await;
     let url = format!("http://localhost:{}", server.port());
-    let denied = connection(&connector, &url, "fetch", &url, PrivateTargets::Deny);
+    // Over https, so the connection can be built without loopback allowed
+    // (plain http with a credential needs it); the refusal comes after DNS.
+    let tls_url = format!("https://localhost:{}", server.port());
+    let denied = connection(
+        &connector,
+        &tls_url,
+        "fetch",
+        &tls_url,
+        PrivateTargets::Deny,
+    );
     let seen = observe(&connector, &denied).await;
     assert!(seen["error"].contains("sandbox refused"), "{seen:?}");
     assert!(server.requests().is_empty());

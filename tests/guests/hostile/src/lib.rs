@@ -4,7 +4,13 @@
 //! tests assert that the sandbox contains each one. Observations the guest can
 //! make itself (what it read, what the host refused) come back as attributes
 //! of a single account, so the tests can assert on them. `deactivate-user`
-//! sends a DELETE to `url`, which the host must allow in a write call.
+//! sends a DELETE to `url`, which the host must allow in a write call (or,
+//! with the `method` option, any method, for the method-policy tests).
+//!
+//! Scenarios that attack what the host *stores* rather than what it lets
+//! out (oversized fields, cursors that never end, impossible timestamps,
+//! text with terminal escapes, echoed secrets) return pages shaped for that
+//! attack instead of observations.
 
 use seatwarden_sdk::http::{HttpError, Method, Request, Response};
 use seatwarden_sdk::{
@@ -21,7 +27,7 @@ impl Guest for Hostile {
             version: env!("CARGO_PKG_VERSION").into(),
             vendor: "Hostile Test Vendor".into(),
             summary: "Test fixture that tries to escape the sandbox".into(),
-            capabilities: Capabilities::DEACTIVATE,
+            capabilities: Capabilities::DEACTIVATE | Capabilities::ACTIVITY,
             auth: AuthScheme::ApiKeyHeader("X-SmartToken".into()),
             default_hosts: vec!["http://127.0.0.1".into()],
             default_base_url: "http://127.0.0.1".into(),
@@ -38,12 +44,16 @@ impl Guest for Hostile {
 
     fn list_users(
         settings: Settings,
-        _cursor: Option<String>,
+        cursor: Option<String>,
     ) -> Result<AccountPage, ConnectorError> {
         let url = option(&settings, "url")
             .unwrap_or(&settings.base_url)
             .to_string();
-        let observations = match option(&settings, "scenario").unwrap_or("") {
+        let scenario = option(&settings, "scenario").unwrap_or("");
+        if let Some(page) = pages::accounts(scenario, &settings, cursor.as_deref()) {
+            return page;
+        }
+        let observations = match scenario {
             "infinite-loop" => infinite_loop(),
             "memory-bomb" => memory_bomb(),
             "panic" => panic!("hostile fixture panicked on purpose: code 42"),
@@ -54,6 +64,11 @@ impl Guest for Hostile {
             "set-credentials" => set_credentials(&url),
             "env-and-files" => env_and_files(),
             "log-flood" => log_flood(),
+            "host-cpu" => host_cpu(
+                option(&settings, "count").unwrap_or("40"),
+                option(&settings, "size").unwrap_or("48"),
+            ),
+            "raw" => raw::request(&settings),
             "stderr" => {
                 eprintln!("hostile fixture wrote this to stderr");
                 Err(ConnectorError::Unavailable(
@@ -80,14 +95,24 @@ impl Guest for Hostile {
     }
 
     fn get_activity(
-        _settings: Settings,
-        _since: Timestamp,
-        _cursor: Option<String>,
+        settings: Settings,
+        since: Timestamp,
+        cursor: Option<String>,
     ) -> Result<ActivityPage, ConnectorError> {
-        Err(ConnectorError::Unsupported("no activity".into()))
+        let scenario = option(&settings, "scenario").unwrap_or("");
+        pages::activity(scenario, since, cursor.as_deref())
+            .unwrap_or_else(|| Err(ConnectorError::Unsupported("no activity".into())))
     }
 
     fn deactivate_user(settings: Settings, _account_id: String) -> Result<(), ConnectorError> {
+        if option(&settings, "method").is_some() {
+            let seen = raw::request(&settings)?;
+            let (key, value) = &seen[0];
+            return match key.as_str() {
+                "status" if value.starts_with("200") => Ok(()),
+                _ => Err(ConnectorError::Unavailable(format!("{key}: {value}"))),
+            };
+        }
         let url = option(&settings, "url")
             .unwrap_or(&settings.base_url)
             .to_string();
@@ -221,5 +246,23 @@ fn log_flood() -> Observations {
     }
     Ok(vec![("logged".into(), "100000".into())])
 }
+
+/// Spends its time in host calls rather than in guest code: each `log` call
+/// makes the host copy and check a string of `size` MiB, while the guest
+/// only loops. Guest code alone would stay far inside any CPU budget.
+fn host_cpu(count: &str, size: &str) -> Observations {
+    let count: u32 = count.parse().unwrap_or(40);
+    let size: usize = size.parse().unwrap_or(48);
+    let line = "y".repeat(size * 1024 * 1024);
+    for _ in 0..count {
+        log(Level::Trace, &line);
+    }
+    Ok(vec![("logged".into(), count.to_string())])
+}
+
+use seatwarden_sdk::bindings::seatwarden::connector::log::{Level, log};
+
+mod pages;
+mod raw;
 
 seatwarden_sdk::export_connector!(Hostile);

@@ -1,0 +1,316 @@
+//! Bounds on everything a connector returns, checked where it enters the host.
+//!
+//! Guest memory is capped per call, but what a call returns is copied out
+//! of the guest and kept: a sync holds pages until it commits them, stores
+//! every field, prints them, mails them. A connector that returns a 100 MB
+//! attribute on every page would otherwise grow the host past what any
+//! limit on the guest can see. So every string and list in a page has a
+//! documented maximum ([`MAX`]), and a page that exceeds one is refused with
+//! an [`OutputViolation`] naming the field and the limit; nothing of it is
+//! stored. Text that only explains (error messages) is clipped instead of
+//! refused, so the operator still learns what the vendor said. All of it
+//! passes through the connection's [`Redactor`] on the way in.
+
+use crate::bindings::types::{self, ConnectorError};
+use crate::redact::Redactor;
+use std::fmt;
+
+/// The most the host accepts from a connector, per field.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OutputMaxima {
+    /// Accounts on one `list-users` page.
+    pub accounts_per_page: usize,
+    /// Events on one `get-activity` page.
+    pub events_per_page: usize,
+    /// Bytes of an account id (also `activity.account-id` and the
+    /// credentials' account).
+    pub id: usize,
+    /// Bytes of a principal.
+    pub principal: usize,
+    /// Bytes of a display name.
+    pub display_name: usize,
+    /// Subscription identifiers on one account.
+    pub subscriptions: usize,
+    /// Bytes of one subscription identifier.
+    pub subscription: usize,
+    /// Attributes on one account.
+    pub attributes: usize,
+    /// Bytes of an attribute name.
+    pub attribute_name: usize,
+    /// Bytes of an attribute value.
+    pub attribute_value: usize,
+    /// Bytes of an activity kind.
+    pub activity_kind: usize,
+    /// Bytes of a cursor.
+    pub cursor: usize,
+    /// Bytes of an error message kept (longer ones are clipped, not refused).
+    pub error_message: usize,
+}
+
+/// The maxima every connector is held to (README, "Limits").
+pub const MAX: OutputMaxima = OutputMaxima {
+    accounts_per_page: 10_000,
+    events_per_page: 10_000,
+    id: 256,
+    principal: 320,
+    display_name: 256,
+    subscriptions: 64,
+    subscription: 256,
+    attributes: 64,
+    attribute_name: 128,
+    attribute_value: 2048,
+    activity_kind: 128,
+    cursor: 8192,
+    error_message: 1024,
+};
+
+/// A field of a connector's answer over its maximum.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OutputViolation {
+    /// Where, e.g. `accounts[3].attributes["bio"] value`.
+    pub field: String,
+    /// Its size: bytes for strings, entries for lists.
+    pub size: usize,
+    /// The maximum.
+    pub limit: usize,
+    /// "bytes" or "entries".
+    pub unit: &'static str,
+}
+
+impl fmt::Display for OutputViolation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "returned {} of {} {}; the host accepts at most {} {} (nothing of this page was kept)",
+            self.field, self.size, self.unit, self.limit, self.unit
+        )
+    }
+}
+
+fn bytes(field: impl FnOnce() -> String, text: &str, limit: usize) -> Result<(), OutputViolation> {
+    if text.len() > limit {
+        return Err(OutputViolation {
+            field: field(),
+            size: text.len(),
+            limit,
+            unit: "bytes",
+        });
+    }
+    Ok(())
+}
+
+fn entries(
+    field: impl FnOnce() -> String,
+    len: usize,
+    limit: usize,
+) -> Result<(), OutputViolation> {
+    if len > limit {
+        return Err(OutputViolation {
+            field: field(),
+            size: len,
+            limit,
+            unit: "entries",
+        });
+    }
+    Ok(())
+}
+
+/// A name for an attribute in messages: the connector's own, cut short and
+/// escaped (it may be the oversized or hostile part).
+fn quoted(name: &str) -> String {
+    format!("\"{}\"", crate::sandbox::sanitize(name, 40))
+}
+
+/// Checks a page of accounts and redacts the secrets in its text.
+pub fn account_page(
+    page: &mut types::AccountPage,
+    redactor: &Redactor,
+) -> Result<(), OutputViolation> {
+    entries(
+        || "accounts".into(),
+        page.accounts.len(),
+        MAX.accounts_per_page,
+    )?;
+    if let Some(cursor) = &page.next_cursor {
+        bytes(|| "next-cursor".into(), cursor, MAX.cursor)?;
+    }
+    for (i, account) in page.accounts.iter_mut().enumerate() {
+        bytes(|| format!("accounts[{i}].id"), &account.id, MAX.id)?;
+        bytes(
+            || format!("accounts[{i}].principal"),
+            &account.principal,
+            MAX.principal,
+        )?;
+        if let Some(name) = &account.display_name {
+            bytes(
+                || format!("accounts[{i}].display-name"),
+                name,
+                MAX.display_name,
+            )?;
+        }
+        entries(
+            || format!("accounts[{i}].subscriptions"),
+            account.subscriptions.len(),
+            MAX.subscriptions,
+        )?;
+        for (j, sub) in account.subscriptions.iter().enumerate() {
+            bytes(
+                || format!("accounts[{i}].subscriptions[{j}]"),
+                sub,
+                MAX.subscription,
+            )?;
+        }
+        entries(
+            || format!("accounts[{i}].attributes"),
+            account.attributes.len(),
+            MAX.attributes,
+        )?;
+        for (name, value) in &account.attributes {
+            bytes(
+                || format!("accounts[{i}].attributes name {}", quoted(name)),
+                name,
+                MAX.attribute_name,
+            )?;
+            bytes(
+                || format!("accounts[{i}].attributes[{}] value", quoted(name)),
+                value,
+                MAX.attribute_value,
+            )?;
+        }
+        redactor.redact_in_place(&mut account.id);
+        redactor.redact_in_place(&mut account.principal);
+        if let Some(name) = &mut account.display_name {
+            redactor.redact_in_place(name);
+        }
+        for sub in &mut account.subscriptions {
+            redactor.redact_in_place(sub);
+        }
+        for (name, value) in &mut account.attributes {
+            redactor.redact_in_place(name);
+            redactor.redact_in_place(value);
+        }
+    }
+    Ok(())
+}
+
+/// Checks a page of activity and redacts the secrets in its text.
+pub fn activity_page(
+    page: &mut types::ActivityPage,
+    redactor: &Redactor,
+) -> Result<(), OutputViolation> {
+    entries(|| "events".into(), page.events.len(), MAX.events_per_page)?;
+    if let Some(cursor) = &page.next_cursor {
+        bytes(|| "next-cursor".into(), cursor, MAX.cursor)?;
+    }
+    for (i, event) in page.events.iter_mut().enumerate() {
+        bytes(
+            || format!("events[{i}].account-id"),
+            &event.account_id,
+            MAX.id,
+        )?;
+        bytes(
+            || format!("events[{i}].kind"),
+            &event.kind,
+            MAX.activity_kind,
+        )?;
+        redactor.redact_in_place(&mut event.account_id);
+        redactor.redact_in_place(&mut event.kind);
+    }
+    Ok(())
+}
+
+/// Checks what `validate` returned.
+pub fn validated(
+    validated: &mut types::Validated,
+    redactor: &Redactor,
+) -> Result<(), OutputViolation> {
+    if let Some(account) = &mut validated.credential_account {
+        bytes(|| "credential-account".into(), account, MAX.id)?;
+        redactor.redact_in_place(account);
+    }
+    Ok(())
+}
+
+/// Clips and redacts the message of a connector's error.
+pub fn connector_error(err: &mut ConnectorError, redactor: &Redactor) {
+    let message = match err {
+        ConnectorError::Unauthorized(m)
+        | ConnectorError::Forbidden(m)
+        | ConnectorError::NotFound(m)
+        | ConnectorError::Unavailable(m)
+        | ConnectorError::InvalidResponse(m)
+        | ConnectorError::Unsupported(m)
+        | ConnectorError::Config(m) => m,
+        ConnectorError::RateLimited(_) => return,
+    };
+    *message = clip(&redactor.redact(message), MAX.error_message);
+}
+
+/// `text` cut to `max` bytes on a character boundary, saying how much was cut.
+pub fn clip(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        return text.to_string();
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…[{} more bytes cut]", &text[..end], text.len() - end)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::credentials::Credential;
+
+    fn account(id: &str) -> types::Account {
+        types::Account {
+            id: id.into(),
+            principal: "p@example.com".into(),
+            display_name: None,
+            active: true,
+            subscriptions: vec![],
+            created_at: None,
+            last_active_at: None,
+            attributes: vec![],
+        }
+    }
+
+    #[test]
+    fn names_the_field_and_the_limit() {
+        let mut acct = account("a");
+        acct.attributes = vec![("bio".into(), "x".repeat(5000))];
+        let mut page = types::AccountPage {
+            accounts: vec![account("ok"), acct],
+            next_cursor: None,
+        };
+        let err = account_page(&mut page, &Redactor::default()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "returned accounts[1].attributes[\"bio\"] value of 5000 bytes; the host accepts at most 2048 bytes (nothing of this page was kept)"
+        );
+    }
+
+    #[test]
+    fn redacts_fields_and_clips_errors() {
+        let redactor = Redactor::for_credential(Some(&Credential::secret("s3cr3t-key")));
+        let mut acct = account("a");
+        acct.display_name = Some("echo s3cr3t-key".into());
+        let mut page = types::AccountPage {
+            accounts: vec![acct],
+            next_cursor: None,
+        };
+        account_page(&mut page, &redactor).unwrap();
+        assert_eq!(
+            page.accounts[0].display_name.as_deref(),
+            Some("echo [redacted]")
+        );
+        let mut err = ConnectorError::Forbidden(format!("s3cr3t-key {}", "e".repeat(5000)));
+        connector_error(&mut err, &redactor);
+        let ConnectorError::Forbidden(message) = err else {
+            unreachable!()
+        };
+        assert!(message.starts_with("[redacted] eee"), "{message}");
+        assert!(message.ends_with("…[3987 more bytes cut]"), "{message}");
+    }
+}
