@@ -6,16 +6,23 @@
 //! The confirmation (POST) checks the signature and expiry, then the
 //! database applies the answer only with the nonce of the candidate's
 //! current links and clears it, so each pair of links works once. Pages are
-//! not cached, not framed, and send no referrer (the token is in the URL).
+//! not cached, not framed, and send no referrer (the token is in the URL):
+//! `serving` sets that on every response, the framework's errors included.
+//!
+//! An answer to a profile that was unpublished since the notice is still
+//! recorded: it is the user's word about their own account, it changes
+//! nothing at the vendor by itself (reclaiming needs the profile published
+//! with `reclaim = true`), and it stands if the profile is published again.
 
 use crate::app::App;
 use crate::candidate_state::Decision;
 use crate::notify::day;
 use crate::notify::links::{LinkClaim, LinkError};
+use crate::serving::ServeLimits;
 use crate::storage::{Candidate, CandidateState, RefreshScope};
 use axum::Router;
 use axum::extract::{Form, Query, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use serde::Deserialize;
@@ -33,16 +40,14 @@ pub fn router(app: Arc<App>) -> Router {
         .with_state(app)
 }
 
-/// Serves the answer pages on `listener` until `shutdown` completes.
+/// Serves the answer pages on `listener` until `shutdown` completes, under
+/// the host's serving limits and security headers.
 pub async fn serve(
     app: Arc<App>,
     listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    axum::serve(listener, router(app))
-        .with_graceful_shutdown(shutdown)
-        .await?;
-    Ok(())
+    crate::serving::serve(listener, router(app), ServeLimits::default(), shutdown).await
 }
 
 async fn confirm(State(app): State<Arc<App>>, Query(link): Query<Link>) -> Response {
@@ -180,21 +185,8 @@ fn page(status: StatusCode, title: &str, body: &str) -> Response {
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title}</title></head>\
          <body><h1>{title}</h1>{body}</body></html>"
     );
-    let mut response = (status, Html(html)).into_response();
-    let headers = response.headers_mut();
-    for (name, value) in [
-        (header::CACHE_CONTROL, "no-store"),
-        (header::REFERRER_POLICY, "no-referrer"),
-        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-        (header::X_FRAME_OPTIONS, "DENY"),
-        (
-            header::CONTENT_SECURITY_POLICY,
-            "default-src 'none'; form-action 'self'; frame-ancestors 'none'",
-        ),
-    ] {
-        headers.insert(name, HeaderValue::from_static(value));
-    }
-    response
+    // Security headers come from the serving layer, for every response.
+    (status, Html(html)).into_response()
 }
 
 fn escape(text: &str) -> String {

@@ -1097,6 +1097,11 @@ async fn serve(app: Arc<App>, once: bool) -> Result<()> {
                 .await
                 .with_context(|| format!("notifications.listen: cannot listen on {address}"))?;
             crate::say_err!("seatwarden serve: answer links served on http://{address}/answer");
+            if !address.ip().is_loopback() {
+                crate::say_err!(
+                    "seatwarden serve: warning: notifications.listen {address} is reachable beyond this machine and speaks plain http; the links act for whoever holds them, so serve them only through a TLS-terminating proxy at the https answer_url"
+                );
+            }
             let stop = scheduler.shutdown_token();
             Some(tokio::spawn(crate::answers::serve(
                 app.clone(),

@@ -39,6 +39,7 @@ pub mod runtime;
 mod sandbox;
 pub mod schedule;
 pub mod scheduler;
+pub mod serving;
 pub mod storage;
 pub mod sync;
 

@@ -91,18 +91,14 @@ pub(super) fn notifications(
         )
     })?;
     let answer_url = raw.answer_url.trim_end_matches('/').to_string();
-    let scheme_ok = answer_url.starts_with("https://")
-        || answer_url.starts_with("http://127.0.0.1")
-        || answer_url.starts_with("http://localhost")
-        || answer_url.starts_with("http://[::1]");
-    if !scheme_ok || answer_url.contains(['?', '#', ' ']) {
+    if !answer_url_ok(&answer_url) {
         return Err(err(
             &format!("{key}.answer_url"),
             format!(
                 "{:?} is not an https URL without query or fragment",
                 raw.answer_url
             ),
-            "give the https address where users reach `seatwarden serve` (plain http only for loopback tests)",
+            "give the https address where users reach `seatwarden serve` (plain http only to 127.0.0.1, localhost or [::1], for tests)",
         ));
     }
     let listen = raw
@@ -191,4 +187,25 @@ pub(super) fn notifications(
             password,
         },
     })
+}
+
+/// An answer URL is https, or plain http to loopback itself: the host is
+/// parsed and compared exactly (`http://127.0.0.1.attacker.example` is not
+/// loopback), with no user info, query or fragment. The links act for
+/// whoever holds them, so they never travel in the clear to another host.
+fn answer_url_ok(url: &str) -> bool {
+    use crate::egress::policy::{HostPattern, OriginScheme};
+    if url.contains(['?', '#', ' ', '@']) {
+        return false;
+    }
+    let Ok(origin) = crate::egress::AllowedOrigin::parse(url) else {
+        return false;
+    };
+    match (origin.scheme, &origin.host) {
+        (OriginScheme::Https, HostPattern::Exact(_)) => true,
+        (OriginScheme::Http, HostPattern::Exact(host)) => {
+            matches!(host.as_str(), "127.0.0.1" | "localhost" | "::1")
+        }
+        _ => false,
+    }
 }

@@ -24,6 +24,7 @@ mod rules;
 mod sandbox;
 mod scheduler;
 mod scim;
+mod serving;
 mod smartrecruiters;
 mod smartsheet;
 mod storage;
