@@ -50,6 +50,7 @@ fn main() -> Result<()> {
     match args.command {
         Task::BuildGuests => build_guests(&root),
         Task::Test => {
+            check_test_data(&root)?;
             warn_if_disk_is_short(&root);
             build_guests(&root)?;
             ensure_test_peers(&root)?;
@@ -118,6 +119,26 @@ fn main() -> Result<()> {
                 .current_dir(&root))
         }
     }
+}
+
+/// Files the tests read, all inside the repository (tests/data/README.md
+/// says where each came from).
+const TEST_DATA: [&str; 1] = ["tests/data/smartsheet-openapi-users-events.json"];
+
+/// Fails before anything is built when a file the tests need is missing.
+fn check_test_data(root: &Path) -> Result<()> {
+    let missing: Vec<&str> = TEST_DATA
+        .iter()
+        .copied()
+        .filter(|file| !root.join(file).is_file())
+        .collect();
+    if !missing.is_empty() {
+        bail!(
+            "the tests need {} and it is missing from this checkout; restore it from git (`git checkout -- tests/data`), see tests/data/README.md for its source",
+            missing.join(", ")
+        );
+    }
+    Ok(())
 }
 
 fn repo_root() -> PathBuf {

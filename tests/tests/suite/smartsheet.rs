@@ -257,7 +257,7 @@ mod openapi {
 
     fn spec() -> Value {
         let path = seatwarden_tests::fixtures::repo_root()
-            .join("../shared/vendors/smartsheet-openapi-users-events.json");
+            .join("tests/data/smartsheet-openapi-users-events.json");
         let text =
             std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         serde_json::from_str(&text).unwrap()
