@@ -72,6 +72,10 @@ enum Command {
     Sync {
         #[arg(long)]
         profile: String,
+        /// The vendor's listing is the truth: mark every account it leaves
+        /// out gone, even more than `limits.max_gone_percent` of them.
+        #[arg(long)]
+        accept_gone: bool,
     },
     /// List a profile's stored subscriptions.
     Subscriptions {
@@ -326,10 +330,13 @@ pub async fn run(cli: Cli) -> Result<()> {
             };
             profile_command(&profiles, command).await
         }
-        Command::Sync { profile } => {
+        Command::Sync {
+            profile,
+            accept_gone,
+        } => {
             let (tenant_name, tenant_id) = app.tenant(cli.tenant.as_deref()).await?;
             let ctx = app.open_profile(tenant_id, &tenant_name, &profile).await?;
-            sync(&app, &ctx).await
+            sync(&app, &ctx, accept_gone).await
         }
         Command::Subscriptions { profile, json, all } => {
             let (tenant_name, tenant_id) = app.tenant(cli.tenant.as_deref()).await?;
@@ -1157,7 +1164,7 @@ async fn shutdown_signal() {
     }
 }
 
-async fn sync(app: &App, ctx: &ProfileContext) -> Result<()> {
+async fn sync(app: &App, ctx: &ProfileContext, accept_gone: bool) -> Result<()> {
     let record = &ctx.record;
     let owner = format!("cli:{}", std::process::id());
     let now = now_ms();
@@ -1174,16 +1181,17 @@ async fn sync(app: &App, ctx: &ProfileContext) -> Result<()> {
             holder.map_or_else(|| "another worker".into(), |(owner, _)| owner)
         );
     }
-    let result = sync_locked(app, ctx).await;
+    let result = sync_locked(app, ctx, accept_gone).await;
     app.storage.release_lease(record.id, &owner).await?;
     result
 }
 
-async fn sync_locked(app: &App, ctx: &ProfileContext) -> Result<()> {
+async fn sync_locked(app: &App, ctx: &ProfileContext, accept_gone: bool) -> Result<()> {
     let options = SyncOptions {
         download_activity: ctx.record.settings.download_activity,
         activity_from: ctx.record.settings.activity_from,
         trigger: Trigger::Manual,
+        accept_gone,
         ..SyncOptions::default()
     };
     let cancel = options.cancel.clone();

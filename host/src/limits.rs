@@ -53,6 +53,10 @@ pub struct Limits {
     /// Bytes of received pages a sync holds before it stores them (it also
     /// stores every ~1,000 accounts or events).
     pub batch_bytes: usize,
+    /// The largest share of a profile's live accounts, in percent, one
+    /// users run may mark gone; a run that would mark more is held until a
+    /// later run misses the same accounts or the operator confirms it.
+    pub max_gone_percent: u8,
 }
 
 impl Default for Limits {
@@ -71,6 +75,7 @@ impl Default for Limits {
             pages_per_run: 100_000,
             run_time: Duration::from_secs(6 * 3600),
             batch_bytes: 16 * 1024 * 1024,
+            max_gone_percent: 10,
         }
     }
 }

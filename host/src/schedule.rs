@@ -10,15 +10,35 @@
 use std::str::FromStr;
 use std::time::Duration;
 
+/// How far ahead an expression must fire at least once: 29 February fires
+/// every four years (eight across a skipped leap year such as 2100).
+pub const HORIZON_DAYS: i64 = 8 * 366;
+
 /// A parsed cron expression (5 fields: minute hour day month weekday).
 #[derive(Clone, Debug)]
 pub struct CronSchedule(croner::Cron);
 
 impl CronSchedule {
+    /// Parses `text`, refusing an expression that never fires (30 February)
+    /// or not within [`HORIZON_DAYS`]: it would parse, then leave the
+    /// scheduler with no next run for the job.
     pub fn parse(text: &str) -> Result<CronSchedule, String> {
-        croner::Cron::from_str(text)
-            .map(CronSchedule)
-            .map_err(|e| format!("{text:?} is not a cron expression: {e}"))
+        let cron = croner::Cron::from_str(text)
+            .map_err(|e| format!("{text:?} is not a cron expression: {e}"))?;
+        let now = jiff::Timestamp::now().to_zoned(jiff::tz::TimeZone::UTC);
+        let fires = cron
+            .find_next_occurrence(&now, false)
+            .ok()
+            .is_some_and(|next| {
+                next.timestamp().as_second() - now.timestamp().as_second() <= HORIZON_DAYS * 86_400
+            });
+        if !fires {
+            return Err(format!(
+                "{text:?} never fires (no such date, or none within {} years); check the day and month fields",
+                HORIZON_DAYS / 365
+            ));
+        }
+        Ok(CronSchedule(cron))
     }
 
     /// The first occurrence strictly after `after_ms`, in `zone`.
@@ -102,5 +122,11 @@ mod tests {
     fn rejects_nonsense() {
         assert!(CronSchedule::parse("every day").is_err());
         assert!(CronSchedule::parse("61 * * * *").is_err());
+        let never = CronSchedule::parse("0 6 30 2 *").unwrap_err();
+        assert!(never.contains("never fires"), "{never}");
+        assert!(
+            CronSchedule::parse("0 0 29 2 *").is_ok(),
+            "leap days do fire"
+        );
     }
 }

@@ -244,13 +244,42 @@ impl Scheduler {
             // Subscriptions first, so activity lands on fresh accounts.
             jobs.sort_by_key(|j| JobKind::parse_scheduled(&j.kind));
             // Missed runs collapse into this one: the next time is after now.
+            // A stored schedule with no next time (written before such
+            // expressions were refused) stops this profile, never the others.
+            let mut unschedulable = None;
             for job in &jobs {
-                let next = next_time(job, now)?;
+                match next_time(job, now) {
+                    Ok(next) => {
+                        self.shared
+                            .app
+                            .storage
+                            .reschedule(profile_id, &job.kind, next)
+                            .await?
+                    }
+                    Err(err) => {
+                        // Looked at again in a day, not at every tick.
+                        self.shared
+                            .app
+                            .storage
+                            .reschedule(profile_id, &job.kind, now + 86_400_000)
+                            .await?;
+                        unschedulable = Some((job.kind.clone(), err));
+                    }
+                }
+            }
+            if let Some((kind, err)) = unschedulable {
+                tracing::error!(
+                    profile = %record.name,
+                    job = %kind,
+                    error = %format!("{err:#}"),
+                    "a stored schedule has no next run; fix the profile's schedule and run `seatwarden apply`"
+                );
                 self.shared
-                    .app
-                    .storage
-                    .reschedule(profile_id, &job.kind, next)
-                    .await?;
+                    .running
+                    .lock()
+                    .expect("running set poisoned")
+                    .remove(&profile_id);
+                continue;
             }
             let worker = self.shared.clone();
             tasks.spawn(async move { worker.run_profile(record, jobs).await });

@@ -16,13 +16,20 @@
 //! `Limits::run_time` stops the run as [`Runaway`] (a failed job; accounts
 //! are never marked gone by it). Batches are bounded in bytes as well as in
 //! items, and implausible timestamps are set aside ([`crate::plausible`]).
+//! A page holding only accounts already listed in the run is a repeated
+//! page and stops the run too. A listing that would mark more than `Limits::max_gone_percent` of the
+//! profile's live accounts gone is held ([`crate::storage::HeldListing`]):
+//! a vendor answering 200 with an empty or shrunken list must not close
+//! every candidate.
 
 use crate::bindings::types::ConnectorError;
 use crate::connection::Connection;
 use crate::error::CallError;
 use crate::plausible::{self, Discarded};
 use crate::runtime::Connector;
-use crate::storage::{ActivityFrom, ProfileId, RunOutcome, Storage, Stream, Trigger};
+use crate::storage::{
+    ActivityFrom, GoneGuard, ProfileId, RunOutcome, Storage, Stream, Trigger, UsersRunEnd,
+};
 use crate::{Account, AccountPage, Activity, ActivityPage};
 use anyhow::{Context, Result};
 use std::collections::HashSet;
@@ -58,6 +65,9 @@ pub struct SyncOptions {
     /// crash loses the uncommitted batch, which the next sync fetches again
     /// (storing an account twice is harmless); 1 commits every page.
     pub items_per_commit: usize,
+    /// The operator confirmed that this listing is the truth: mark whatever
+    /// it misses gone even beyond `Limits::max_gone_percent`.
+    pub accept_gone: bool,
 }
 
 impl Default for SyncOptions {
@@ -69,6 +79,7 @@ impl Default for SyncOptions {
             retry: RetryPolicy::default(),
             cancel: CancellationToken::new(),
             items_per_commit: ITEMS_PER_COMMIT,
+            accept_gone: false,
         }
     }
 }
@@ -155,6 +166,10 @@ pub enum Runaway {
     )]
     CursorRepeated { cursor: String, pages: i64 },
     #[error(
+        "the vendor answered page {page} with only accounts it had already listed in this run: it repeats a page (a server that ignores the paging parameter, or a cursor that does not advance); nothing was marked gone"
+    )]
+    RepeatedPage { page: i64 },
+    #[error(
         "stopped after {limit} pages, the most one run may fetch (limits.pages_per_run); nothing was marked gone. Raise the limit if the vendor really has this many pages"
     )]
     TooManyPages { limit: u64 },
@@ -169,6 +184,7 @@ impl Runaway {
     pub fn kind_name(&self) -> &'static str {
         match self {
             Runaway::CursorRepeated { .. } => "cursor-loop",
+            Runaway::RepeatedPage { .. } => "repeated-page",
             Runaway::TooManyPages { .. } => "page-limit",
             Runaway::TooLong { .. } => "time-limit",
         }
@@ -371,6 +387,16 @@ impl Sync<'_> {
                         });
                     }
                 };
+                if let Err(runaway) = guard.fresh_accounts(&page.accounts, fetched + 1) {
+                    let kept = self
+                        .store_users(run.run_id, &mut batch, cursor.as_deref(), progress)
+                        .await;
+                    let stopped = self.stop(run.run_id, Stop::Runaway(runaway)).await;
+                    return Err(match kept {
+                        Ok(_) => stopped,
+                        Err(err) => err.context(format!("{stopped:#}")),
+                    });
+                }
                 discarded.add(plausible::accounts(&mut page.accounts, now_ms()));
                 let next = page.next_cursor;
                 batch.push(page.accounts);
@@ -387,15 +413,25 @@ impl Sync<'_> {
                 }
             }
         }
-        let gone = self
+        let end = self
             .storage
-            .finish_users_run_noting(
+            .finish_users_run_guarded(
                 self.profile,
                 run.run_id,
                 now_ms(),
                 Some(discarded.describe()).filter(|d| !d.is_empty()),
+                GoneGuard {
+                    max_percent: self.connector.limits().max_gone_percent,
+                    accept: self.options.accept_gone,
+                },
             )
             .await?;
+        let gone = match end {
+            UsersRunEnd::Finished { gone } => gone,
+            UsersRunEnd::Held(held) => {
+                return Err(anyhow::Error::new(held).context("the sync stopped"));
+            }
+        };
         Ok((items, pages, run.resumed, gone, discarded))
     }
 
@@ -746,6 +782,8 @@ struct PagingGuard {
     /// Digests of every cursor this run was given (kept small: a cursor may
     /// be 8 KiB, and a run may see 100,000 of them).
     seen: HashSet<[u8; 32]>,
+    /// Hashes of the account ids listed so far in this run.
+    accounts: HashSet<u64>,
     max_pages: u64,
     run_time: Duration,
     deadline: tokio::time::Instant,
@@ -755,6 +793,7 @@ impl PagingGuard {
     fn new(limits: &crate::Limits, resumed_at: Option<&str>) -> PagingGuard {
         let mut guard = PagingGuard {
             seen: HashSet::new(),
+            accounts: HashSet::new(),
             max_pages: limits.pages_per_run,
             run_time: limits.run_time,
             deadline: tokio::time::Instant::now() + limits.run_time,
@@ -787,6 +826,23 @@ impl PagingGuard {
                 pages,
             }),
             _ => Ok(()),
+        }
+    }
+
+    /// A page whose accounts were all listed before in this run is a page
+    /// the vendor repeated; an overlap (a listing shifting while it is
+    /// paged) is not.
+    fn fresh_accounts(&mut self, accounts: &[Account], page: i64) -> Result<(), Runaway> {
+        use std::hash::{BuildHasher, BuildHasherDefault};
+        let hasher = BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default();
+        let mut new = false;
+        for account in accounts {
+            new |= self.accounts.insert(hasher.hash_one(&account.id));
+        }
+        if accounts.is_empty() || new {
+            Ok(())
+        } else {
+            Err(Runaway::RepeatedPage { page })
         }
     }
 

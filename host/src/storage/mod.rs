@@ -149,6 +149,47 @@ pub struct JobRun {
     pub detail: Option<String>,
 }
 
+/// How much of a profile one users run may mark gone.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GoneGuard {
+    /// The largest share of live accounts, in percent, a run marks gone
+    /// without a second run agreeing.
+    pub max_percent: u8,
+    /// The operator confirmed this run's listing: mark whatever it missed.
+    pub accept: bool,
+}
+
+/// How a users run ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UsersRunEnd {
+    /// Accounts not seen were marked gone.
+    Finished { gone: u64 },
+    /// Too many would have been: nothing was marked.
+    Held(HeldListing),
+}
+
+/// A listing held as suspect: what it would have done.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "the vendor's listing left out {missing} of {live} live accounts; marking them gone is more than the {max_percent}% one run may, so nothing was marked gone and no candidate changed. If they really left, the next sync that misses the same accounts marks them, or confirm now with `seatwarden sync --accept-gone`"
+)]
+pub struct HeldListing {
+    pub missing: u64,
+    pub live: u64,
+    pub max_percent: u8,
+}
+
+/// A digest of the ids a run missed, sorted: equal sets, equal digests.
+fn missing_digest(ids: &[String]) -> String {
+    use sha2::Digest;
+    let mut hash = sha2::Sha256::new();
+    for id in ids {
+        hash.update(id.as_bytes());
+        hash.update([0u8]);
+    }
+    hex::encode(hash.finalize())
+}
+
 /// New and already-known accounts in a page.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct PageCounts {
@@ -519,6 +560,83 @@ impl Storage {
             .await
     }
 
+    /// Closes a users run like [`Storage::finish_users_run`], unless it
+    /// would mark more than `guard.max_percent` of the profile's live
+    /// accounts gone: then nothing is marked, the run is recorded as failed
+    /// (`suspect-listing`) with the digest of the accounts it missed, and
+    /// the next sync lists from the start. A later run that misses exactly
+    /// the same accounts confirms it, as does `guard.accept`. `note` goes
+    /// into the job's result (e.g. what the sync set aside as implausible).
+    pub async fn finish_users_run_guarded(
+        &self,
+        profile: ProfileId,
+        run_id: i64,
+        now: i64,
+        note: Option<String>,
+        guard: GoneGuard,
+    ) -> Result<UsersRunEnd> {
+        let mut tx = self.write().await?;
+        let live: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM subscriptions WHERE profile_id = ? AND gone_at IS NULL",
+        )
+        .bind(profile.0)
+        .fetch_one(&mut *tx)
+        .await?;
+        let missing: Vec<String> = sqlx::query_scalar(
+            "SELECT account_id FROM subscriptions
+             WHERE profile_id = ? AND last_seen_run <> ? AND gone_at IS NULL ORDER BY account_id",
+        )
+        .bind(profile.0)
+        .bind(run_id)
+        .fetch_all(&mut *tx)
+        .await?;
+        let share_exceeded = (missing.len() as i64) * 100 > live * i64::from(guard.max_percent);
+        if !missing.is_empty() && share_exceeded && !guard.accept {
+            let digest = missing_digest(&missing);
+            let previous: Option<String> = sqlx::query_scalar(
+                "SELECT held_gone_digest FROM job_runs
+                 WHERE profile_id = ? AND id < ? AND kind = (SELECT kind FROM job_runs WHERE id = ?)
+                 ORDER BY id DESC LIMIT 1",
+            )
+            .bind(profile.0)
+            .bind(run_id)
+            .bind(run_id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .flatten();
+            if previous.as_deref() != Some(digest.as_str()) {
+                let held = HeldListing {
+                    missing: missing.len() as u64,
+                    live: live as u64,
+                    max_percent: guard.max_percent,
+                };
+                sqlx::query("DELETE FROM sync_cursors WHERE profile_id = ? AND stream = ?")
+                    .bind(profile.0)
+                    .bind(Stream::Users.as_str())
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query(
+                    "UPDATE job_runs SET status = 'failed', error_kind = 'suspect-listing', finished_at = ?,
+                       detail = ?, held_gone_digest = ?, held_gone_count = ? WHERE id = ?",
+                )
+                .bind(now)
+                .bind(held.to_string())
+                .bind(&digest)
+                .bind(held.missing as i64)
+                .bind(run_id)
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                return Ok(UsersRunEnd::Held(held));
+            }
+        }
+        let gone = self
+            .mark_gone_and_finish(&mut tx, profile, run_id, now, note)
+            .await?;
+        tx.commit().await?;
+        Ok(UsersRunEnd::Finished { gone })
+    }
+
     /// [`Storage::finish_users_run`], with a note for the job's result
     /// (e.g. what the sync set aside as implausible).
     pub async fn finish_users_run_noting(
@@ -529,22 +647,37 @@ impl Storage {
         note: Option<String>,
     ) -> Result<u64> {
         let mut tx = self.write().await?;
+        let gone = self
+            .mark_gone_and_finish(&mut tx, profile, run_id, now, note)
+            .await?;
+        tx.commit().await?;
+        Ok(gone)
+    }
+
+    async fn mark_gone_and_finish(
+        &self,
+        tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+        profile: ProfileId,
+        run_id: i64,
+        now: i64,
+        note: Option<String>,
+    ) -> Result<u64> {
         let gone = sqlx::query(
             "UPDATE subscriptions SET gone_at = ? WHERE profile_id = ? AND last_seen_run <> ? AND gone_at IS NULL",
         )
         .bind(now)
         .bind(profile.0)
         .bind(run_id)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?
         .rows_affected();
         sqlx::query("UPDATE job_runs SET gone = ? WHERE id = ?")
             .bind(gone as i64)
             .bind(run_id)
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?;
         finish_run(
-            &mut tx,
+            tx,
             profile,
             Stream::Users,
             run_id,
@@ -555,7 +688,6 @@ impl Storage {
             }),
         )
         .await?;
-        tx.commit().await?;
         Ok(gone)
     }
 

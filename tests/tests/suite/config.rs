@@ -261,6 +261,14 @@ fn profile_toggles_schedules_and_scheduler_settings_are_checked() {
             "profiles.acme-sr.schedule.subscriptions: \"every day\" is not a cron expression",
         ),
         (
+            format!("{}schedule = {{ activity = \"0 6 30 2 *\" }}\n", valid()),
+            "profiles.acme-sr.schedule.activity: \"0 6 30 2 *\" never fires",
+        ),
+        (
+            format!("{}\n[scheduler]\nreconcile = \"0 6 31 4 *\"\n", valid()),
+            "scheduler.reconcile: \"0 6 31 4 *\" never fires",
+        ),
+        (
             format!("{}\n[scheduler]\ntime_zone = \"Mars/Olympus\"\n", valid()),
             "scheduler.time_zone: \"Mars/Olympus\" is not a time zone",
         ),

@@ -615,3 +615,26 @@ async fn impossible_timestamps_are_set_aside_counted_and_shown_in_the_job_result
         "{details:?}"
     );
 }
+
+// Issue 20: the vendor's listing is not taken as the truth blindly.
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_vendor_repeating_a_page_under_an_advancing_cursor_fails_the_run() {
+    let (_rt, connector) = hostile(Limits::default()).await;
+    let (storage, profile) = store("hardening-same-page", &connector).await;
+    let conn = connection(
+        &connector,
+        "http://127.0.0.1:9",
+        &[("scenario", "same-page")],
+    );
+    let err = sync(&storage, &connector, &conn, profile)
+        .run_users(&|_| {})
+        .await
+        .unwrap_err();
+    assert!(
+        format!("{err:#}").contains("answered page 2 with only accounts it had already listed"),
+        "{err:#}"
+    );
+    let run = &storage.job_runs(profile).await.unwrap()[0];
+    assert_eq!(run.error_kind.as_deref(), Some("repeated-page"));
+}

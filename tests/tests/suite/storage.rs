@@ -391,7 +391,7 @@ async fn without_the_audit_api_the_sync_records_activity_as_unsupported() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_schema_is_versioned() {
     let rig = rig("schema", 1).await;
-    assert_eq!(rig.storage.schema_version().await.unwrap(), 9);
+    assert_eq!(rig.storage.schema_version().await.unwrap(), 10);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -429,4 +429,64 @@ async fn an_account_repeated_within_a_page_is_stored_once_last_copy_wins() {
         (rows[0].display_name.as_deref(), rows[0].active),
         (Some("second"), false)
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shrunken_listing_is_held_until_a_later_run_agrees_or_the_operator_confirms() {
+    let rig = rig("held-listing", 100).await;
+    rig.sync(once()).run(&|_| {}).await.unwrap();
+    let everyone = rig.fake.users();
+
+    // A 200 answer with half the users: nothing is marked gone.
+    rig.fake.edit(|t| t.users.truncate(50));
+    let err = rig.sync(once()).run(&|_| {}).await.unwrap_err();
+    let held = err
+        .downcast_ref::<seatwarden::storage::HeldListing>()
+        .unwrap_or_else(|| panic!("{err:#}"));
+    assert_eq!((held.missing, held.live, held.max_percent), (50, 100, 10));
+    let gone = |rows: &[seatwarden::storage::StoredSubscription]| {
+        rows.iter().filter(|r| r.gone_at.is_some()).count()
+    };
+    assert_eq!(
+        gone(&rig.storage.subscriptions(rig.profile).await.unwrap()),
+        0
+    );
+    let runs = rig.storage.job_runs(rig.profile).await.unwrap();
+    let suspect = runs
+        .iter()
+        .find(|r| r.error_kind.as_deref() == Some("suspect-listing"))
+        .expect("the held run is recorded");
+    assert_eq!(suspect.status, "failed");
+    assert!(
+        suspect
+            .detail
+            .as_deref()
+            .unwrap_or_default()
+            .contains("left out 50 of 100 live accounts"),
+        "{suspect:?}"
+    );
+
+    // The vendor recovers: the next run lists everyone, nothing was lost.
+    rig.fake.edit(|t| t.users = everyone.clone());
+    let report = rig.sync(once()).run(&|_| {}).await.unwrap();
+    assert_eq!(report.gone, 0);
+
+    // A real departure: held once, then confirmed by the next run that
+    // misses the very same accounts.
+    rig.fake.edit(|t| t.users.truncate(70));
+    assert!(rig.sync(once()).run(&|_| {}).await.is_err());
+    let report = rig.sync(once()).run(&|_| {}).await.unwrap();
+    assert_eq!(report.gone, 30);
+
+    // Or by the operator, at once.
+    rig.fake.edit(|t| t.users.truncate(40));
+    let report = rig
+        .sync(SyncOptions {
+            accept_gone: true,
+            ..once()
+        })
+        .run(&|_| {})
+        .await
+        .unwrap();
+    assert_eq!(report.gone, 30);
 }

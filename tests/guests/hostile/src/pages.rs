@@ -88,6 +88,15 @@ pub fn accounts(scenario: &str, settings: &Settings, cursor: Option<&str>) -> Pa
             let next = endless(cursor);
             one(account(&format!("e{next}")), Some(next))
         }
+        // The same two accounts on every page while the cursor advances: a
+        // server that ignores the paging parameter.
+        "same-page" => {
+            let next = endless(cursor);
+            Some(Ok(AccountPage {
+                accounts: vec![account("r1"), account("r2")],
+                next_cursor: Some(next),
+            }))
+        }
         // Timestamps no vendor can mean.
         "timestamps" => {
             let mut far = account("far-future");
