@@ -290,10 +290,7 @@ pub async fn run(cli: Cli) -> Result<()> {
     }
     let settings = Config::load(&cli.config)?;
     let app = Arc::new(App::open(settings, cache_dir).await?);
-    let actor = format!(
-        "cli:{}",
-        std::env::var("USER").unwrap_or_else(|_| "unknown".into())
-    );
+    let actor = format!("cli:{}", os_user());
     match cli.command {
         Command::Connector { .. } => unreachable!("handled above"),
         Command::Apply => {
@@ -1272,6 +1269,27 @@ async fn sync_locked(app: &App, ctx: &ProfileContext, accept_gone: bool) -> Resu
         ActivityOutcome::Skipped => crate::say!("activity: not downloaded for this profile"),
     }
     Ok(())
+}
+
+/// Who runs this command, for audit entries: the name of the process's
+/// user id in `/etc/passwd` (not `$USER`, which containers leave unset and
+/// anyone can set), else `uid:N`.
+fn os_user() -> String {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(uid) = std::fs::metadata("/proc/self").map(|m| m.uid()) else {
+        return "unknown".into();
+    };
+    let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
+    passwd
+        .lines()
+        .filter_map(|line| {
+            let mut fields = line.split(':');
+            let name = fields.next()?;
+            let id: u32 = fields.nth(1)?.parse().ok()?;
+            (id == uid).then(|| name.to_string())
+        })
+        .next()
+        .unwrap_or_else(|| format!("uid:{uid}"))
 }
 
 async fn deactivate(app: &App, ctx: &ProfileContext, account: &str) -> Result<()> {

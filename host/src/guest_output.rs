@@ -7,7 +7,11 @@
 //! limit on the guest can see. So every string and list in a page has a
 //! documented maximum ([`MAX`]), and a page that exceeds one is refused with
 //! an [`OutputViolation`] naming the field and the limit; nothing of it is
-//! stored. Text that only explains (error messages) is clipped instead of
+//! stored. The maxima multiply to a bounded page (1,000 accounts of at most
+//! ~45 KiB each), since the canonical ABI lets a guest point many strings
+//! at the same bytes. Fields that name something (ids, principals,
+//! identifiers, cursors) may not hold control characters; free text has them
+//! turned into spaces, so no field can forge a line where it is shown. Text that only explains (error messages) is clipped instead of
 //! refused, so the operator still learns what the vendor said. All of it
 //! passes through the connection's [`Redactor`] on the way in.
 
@@ -49,41 +53,57 @@ pub struct OutputMaxima {
 
 /// The maxima every connector is held to (README, "Limits").
 pub const MAX: OutputMaxima = OutputMaxima {
-    accounts_per_page: 10_000,
+    accounts_per_page: 1_000,
     events_per_page: 10_000,
     id: 256,
     principal: 320,
     display_name: 256,
-    subscriptions: 64,
+    subscriptions: 32,
     subscription: 256,
-    attributes: 64,
+    attributes: 32,
     attribute_name: 128,
-    attribute_value: 2048,
+    attribute_value: 1024,
     activity_kind: 128,
     cursor: 8192,
     error_message: 1024,
 };
 
-/// A field of a connector's answer over its maximum.
+/// A field of a connector's answer the host does not accept.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OutputViolation {
     /// Where, e.g. `accounts[3].attributes["bio"] value`.
     pub field: String,
-    /// Its size: bytes for strings, entries for lists.
-    pub size: usize,
-    /// The maximum.
-    pub limit: usize,
-    /// "bytes" or "entries".
-    pub unit: &'static str,
+    pub problem: OutputProblem,
+}
+
+/// What is wrong with the field.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum OutputProblem {
+    /// Over its maximum: `size` bytes (strings) or entries (lists).
+    TooLarge {
+        size: usize,
+        limit: usize,
+        unit: &'static str,
+    },
+    /// A control character (a newline, an escape) in a field that names
+    /// something: it would forge lines wherever the field is shown.
+    ControlCharacter,
 }
 
 impl fmt::Display for OutputViolation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "returned {} of {} {}; the host accepts at most {} {} (nothing of this page was kept)",
-            self.field, self.size, self.unit, self.limit, self.unit
-        )
+        match &self.problem {
+            OutputProblem::TooLarge { size, limit, unit } => write!(
+                f,
+                "returned {} of {size} {unit}; the host accepts at most {limit} {unit} (nothing of this page was kept)",
+                self.field
+            ),
+            OutputProblem::ControlCharacter => write!(
+                f,
+                "returned {} with a control character in it; ids, principals, identifiers, names and cursors must be plain text (nothing of this page was kept)",
+                self.field
+            ),
+        }
     }
 }
 
@@ -91,12 +111,37 @@ fn bytes(field: impl FnOnce() -> String, text: &str, limit: usize) -> Result<(),
     if text.len() > limit {
         return Err(OutputViolation {
             field: field(),
-            size: text.len(),
-            limit,
-            unit: "bytes",
+            problem: OutputProblem::TooLarge {
+                size: text.len(),
+                limit,
+                unit: "bytes",
+            },
         });
     }
     Ok(())
+}
+
+/// [`bytes`], and no control character: for fields that name something.
+fn name(field: impl Fn() -> String, text: &str, limit: usize) -> Result<(), OutputViolation> {
+    bytes(&field, text, limit)?;
+    if text.chars().any(char::is_control) {
+        return Err(OutputViolation {
+            field: field(),
+            problem: OutputProblem::ControlCharacter,
+        });
+    }
+    Ok(())
+}
+
+/// Control characters in free text (display names, attribute values, error
+/// messages) become spaces: one field, one line, wherever it is shown.
+fn flatten(text: &mut String) {
+    if text.chars().any(char::is_control) {
+        *text = text
+            .chars()
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .collect();
+    }
 }
 
 fn entries(
@@ -107,9 +152,11 @@ fn entries(
     if len > limit {
         return Err(OutputViolation {
             field: field(),
-            size: len,
-            limit,
-            unit: "entries",
+            problem: OutputProblem::TooLarge {
+                size: len,
+                limit,
+                unit: "entries",
+            },
         });
     }
     Ok(())
@@ -132,11 +179,11 @@ pub fn account_page(
         MAX.accounts_per_page,
     )?;
     if let Some(cursor) = &page.next_cursor {
-        bytes(|| "next-cursor".into(), cursor, MAX.cursor)?;
+        name(|| "next-cursor".into(), cursor, MAX.cursor)?;
     }
     for (i, account) in page.accounts.iter_mut().enumerate() {
-        bytes(|| format!("accounts[{i}].id"), &account.id, MAX.id)?;
-        bytes(
+        name(|| format!("accounts[{i}].id"), &account.id, MAX.id)?;
+        name(
             || format!("accounts[{i}].principal"),
             &account.principal,
             MAX.principal,
@@ -154,7 +201,7 @@ pub fn account_page(
             MAX.subscriptions,
         )?;
         for (j, sub) in account.subscriptions.iter().enumerate() {
-            bytes(
+            name(
                 || format!("accounts[{i}].subscriptions[{j}]"),
                 sub,
                 MAX.subscription,
@@ -166,7 +213,7 @@ pub fn account_page(
             MAX.attributes,
         )?;
         for (name, value) in &account.attributes {
-            bytes(
+            self::name(
                 || format!("accounts[{i}].attributes name {}", quoted(name)),
                 name,
                 MAX.attribute_name,
@@ -180,12 +227,14 @@ pub fn account_page(
         redactor.redact_in_place(&mut account.id);
         redactor.redact_in_place(&mut account.principal);
         if let Some(name) = &mut account.display_name {
+            flatten(name);
             redactor.redact_in_place(name);
         }
         for sub in &mut account.subscriptions {
             redactor.redact_in_place(sub);
         }
         for (name, value) in &mut account.attributes {
+            flatten(value);
             redactor.redact_in_place(name);
             redactor.redact_in_place(value);
         }
@@ -200,15 +249,15 @@ pub fn activity_page(
 ) -> Result<(), OutputViolation> {
     entries(|| "events".into(), page.events.len(), MAX.events_per_page)?;
     if let Some(cursor) = &page.next_cursor {
-        bytes(|| "next-cursor".into(), cursor, MAX.cursor)?;
+        name(|| "next-cursor".into(), cursor, MAX.cursor)?;
     }
     for (i, event) in page.events.iter_mut().enumerate() {
-        bytes(
+        name(
             || format!("events[{i}].account-id"),
             &event.account_id,
             MAX.id,
         )?;
-        bytes(
+        name(
             || format!("events[{i}].kind"),
             &event.kind,
             MAX.activity_kind,
@@ -225,7 +274,7 @@ pub fn validated(
     redactor: &Redactor,
 ) -> Result<(), OutputViolation> {
     if let Some(account) = &mut validated.credential_account {
-        bytes(|| "credential-account".into(), account, MAX.id)?;
+        name(|| "credential-account".into(), account, MAX.id)?;
         redactor.redact_in_place(account);
     }
     Ok(())
@@ -243,6 +292,7 @@ pub fn connector_error(err: &mut ConnectorError, redactor: &Redactor) {
         | ConnectorError::Config(m) => m,
         ConnectorError::RateLimited(_) => return,
     };
+    flatten(message);
     *message = clip(&redactor.redact(message), MAX.error_message);
 }
 
@@ -287,7 +337,7 @@ mod tests {
         let err = account_page(&mut page, &Redactor::default()).unwrap_err();
         assert_eq!(
             err.to_string(),
-            "returned accounts[1].attributes[\"bio\"] value of 5000 bytes; the host accepts at most 2048 bytes (nothing of this page was kept)"
+            "returned accounts[1].attributes[\"bio\"] value of 5000 bytes; the host accepts at most 1024 bytes (nothing of this page was kept)"
         );
     }
 

@@ -21,6 +21,8 @@ use wasmtime_wasi_http::Error;
 
 /// Tokens are renewed this long before the expiry the server announced.
 const EXPIRY_MARGIN: Duration = Duration::from_secs(30);
+/// The longest token lifetime believed (a day), whatever the endpoint says.
+const MAX_LIFETIME_SECS: u64 = 86_400;
 /// Used when the token response has no `expires_in`.
 const DEFAULT_LIFETIME: Duration = Duration::from_secs(300);
 /// The largest token response read.
@@ -233,9 +235,13 @@ impl OAuthClient {
             .map_err(|e| format!("reading the token response from {}: {e}", self.token_url))?
             .to_bytes();
         if !status.is_success() {
-            let excerpt: String = String::from_utf8_lossy(&body[..body.len().min(200)])
+            // Redacted whole, then cut: a cut could split an echoed secret
+            // into a piece no redaction recognises.
+            let excerpt: String = self
+                .redacted(String::from_utf8_lossy(&body).into_owned())
                 .chars()
                 .filter(|c| !c.is_control())
+                .take(200)
                 .collect();
             return Err(format!(
                 "the token endpoint {} answered {status} (check the client id and secret): {excerpt}",
@@ -270,9 +276,10 @@ impl OAuthClient {
             }
             issued.push_back(SecretString::from(token.access_token));
         }
-        let lifetime = token
-            .expires_in
-            .map_or(DEFAULT_LIFETIME, Duration::from_secs);
+        // The endpoint's number is capped: `Instant + u64::MAX s` would panic.
+        let lifetime = token.expires_in.map_or(DEFAULT_LIFETIME, |secs| {
+            Duration::from_secs(secs.min(MAX_LIFETIME_SECS))
+        });
         Ok((header, lifetime))
     }
 }

@@ -122,7 +122,13 @@ fn add_forms(needles: &mut Vec<String>, secret: &str) {
     add_encodings(needles, secret.as_bytes());
     let escaped = percent_encode(secret);
     if escaped != secret {
+        // Both hex cases: .NET's UrlEncode writes %2f.
+        needles.push(lower_hex(&escaped));
         needles.push(escaped);
+    }
+    // A JSON encoder that escapes '/' (PHP's does).
+    if secret.contains('/') {
+        needles.push(secret.replace('/', "\\/"));
     }
 }
 
@@ -143,6 +149,24 @@ fn add_encodings(needles: &mut Vec<String>, bytes: &[u8]) {
             needles.push(encoded);
         }
     }
+}
+
+/// `%2F` written as `%2f`: the hex digits after each `%` in lower case.
+fn lower_hex(escaped: &str) -> String {
+    let mut out = String::with_capacity(escaped.len());
+    let mut after_percent = 0;
+    for c in escaped.chars() {
+        if c == '%' {
+            after_percent = 2;
+            out.push(c);
+        } else if after_percent > 0 {
+            after_percent -= 1;
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// Percent-encodes everything but RFC 3986's unreserved characters, as a

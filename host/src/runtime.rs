@@ -650,6 +650,7 @@ impl Connector {
                 denial_log: conn.and_then(|c| c.denial_log.clone()),
                 keep_alive: conn.and_then(|c| c.keep_alive.clone()),
                 tap: conn.and_then(|c| c.tap.clone()),
+                redactor: conn.map_or_else(Arc::default, |c| c.redactor.clone()),
             },
             shared.transport.clone(),
         );

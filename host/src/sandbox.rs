@@ -112,7 +112,11 @@ pub(crate) struct StoreState {
     pub limiter: MemoryLimiter,
     pub log: LogSink,
     pub stderr: MemoryOutputPipe,
+    stderr_bytes: usize,
 }
+
+/// Stderr captured beyond `stderr_bytes` so redaction sees whole secrets.
+const STDERR_REDACTION_MARGIN: usize = 4096;
 
 impl StoreState {
     pub fn new(
@@ -121,7 +125,9 @@ impl StoreState {
         log: LogSink,
         stderr_bytes: usize,
     ) -> Self {
-        let stderr = MemoryOutputPipe::new(stderr_bytes);
+        // Captured with room beyond the limit, so a secret written across
+        // the limit is still whole when it is redacted (then clipped).
+        let stderr = MemoryOutputPipe::new(stderr_bytes + STDERR_REDACTION_MARGIN);
         // The builder's defaults are already closed: no env, args, preopens,
         // stdin; sockets deny every address. Only stderr is wired up.
         let wasi = WasiCtx::builder()
@@ -138,14 +144,17 @@ impl StoreState {
             limiter,
             log,
             stderr,
+            stderr_bytes,
         }
     }
 
-    /// What the guest wrote to stderr, lossily decoded, cut and redacted.
+    /// What the guest wrote to stderr, lossily decoded, redacted, then cut
+    /// to the limit.
     pub fn stderr_text(&self) -> String {
         let bytes = self.stderr.contents();
         let text = String::from_utf8_lossy(&bytes);
-        sanitize_multiline(&self.log.redactor.redact(&text))
+        let redacted = self.log.redactor.redact(&text);
+        sanitize_multiline(&crate::guest_output::clip(&redacted, self.stderr_bytes))
     }
 }
 

@@ -13,7 +13,9 @@
 //! - each request, its body included, is answered within
 //!   [`ServeLimits::request`] or gets 408;
 //! - at most [`ServeLimits::max_connections`] connections are served at
-//!   once; further clients wait in the kernel's backlog;
+//!   once, each for at most [`ServeLimits::max_connection_age`] (a client
+//!   that stalls hyper by never reading its answers is not held by the
+//!   header-read timer); further clients wait in the kernel's backlog;
 //! - once shutdown is asked for, no connection is accepted, in-flight
 //!   requests get [`ServeLimits::shutdown_grace`], then connections are
 //!   dropped;
@@ -54,6 +56,9 @@ pub struct ServeLimits {
     pub max_body_bytes: usize,
     /// Longest request target, path and query (414 beyond).
     pub max_uri_bytes: usize,
+    /// Longest life of one connection: a client that keeps it busy (or
+    /// stalls hyper by never reading its answers) loses it then.
+    pub max_connection_age: Duration,
 }
 
 impl Default for ServeLimits {
@@ -65,6 +70,7 @@ impl Default for ServeLimits {
             shutdown_grace: Duration::from_secs(5),
             max_body_bytes: 64 * 1024,
             max_uri_bytes: 8 * 1024,
+            max_connection_age: Duration::from_secs(300),
         }
     }
 }
@@ -170,12 +176,16 @@ pub async fn serve(
                 // Drop the watch guard here: it may not be held across awaits.
                 let _ = stopped.wait_for(|stop| *stop).await.map(|_| ());
             };
-            tokio::select! {
-                _ = connection.as_mut() => {}
-                _ = stop_asked => {
-                    connection.as_mut().graceful_shutdown();
-                    let _ = tokio::time::timeout(limits.shutdown_grace, connection).await;
-                }
+            // Shutdown, or the connection's age: in-flight requests get the
+            // grace, then the connection is dropped.
+            let finished = tokio::select! {
+                _ = connection.as_mut() => true,
+                _ = stop_asked => false,
+                _ = tokio::time::sleep(limits.max_connection_age) => false,
+            };
+            if !finished {
+                connection.as_mut().graceful_shutdown();
+                let _ = tokio::time::timeout(limits.shutdown_grace, connection).await;
             }
         });
         while connections.try_join_next().is_some() {}

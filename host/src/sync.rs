@@ -380,7 +380,7 @@ impl Sync<'_> {
                         let kept = self
                             .store_users(run.run_id, &mut batch, cursor.as_deref(), progress)
                             .await;
-                        let stopped = self.stop(run.run_id, stop).await;
+                        let stopped = self.stop(Stream::Users, run.run_id, stop).await;
                         return Err(match kept {
                             Ok(_) => stopped,
                             Err(err) => err.context(format!("{stopped:#}")),
@@ -391,7 +391,9 @@ impl Sync<'_> {
                     let kept = self
                         .store_users(run.run_id, &mut batch, cursor.as_deref(), progress)
                         .await;
-                    let stopped = self.stop(run.run_id, Stop::Runaway(runaway)).await;
+                    let stopped = self
+                        .stop(Stream::Users, run.run_id, Stop::Runaway(runaway))
+                        .await;
                     return Err(match kept {
                         Ok(_) => stopped,
                         Err(err) => err.context(format!("{stopped:#}")),
@@ -493,7 +495,7 @@ impl Sync<'_> {
                             .store_activity(run.run_id, &mut batch, cursor.as_deref(), progress)
                             .await;
                         if let Err(err) = kept {
-                            let stopped = self.stop(run.run_id, stop).await;
+                            let stopped = self.stop(Stream::Activity, run.run_id, stop).await;
                             return Err(err.context(format!("{stopped:#}")));
                         }
                         if let Stop::Failed(err) = &stop
@@ -511,7 +513,7 @@ impl Sync<'_> {
                                 .await?;
                             return Ok(ActivityOutcome::Unsupported(message.clone()));
                         }
-                        return Err(self.stop(run.run_id, stop).await);
+                        return Err(self.stop(Stream::Activity, run.run_id, stop).await);
                     }
                 };
                 discarded.add(plausible::events(&mut page.events, since, now_ms()));
@@ -589,7 +591,7 @@ impl Sync<'_> {
         Ok((pages, events, updated))
     }
 
-    async fn stop(&self, run_id: i64, stop: Stop) -> anyhow::Error {
+    async fn stop(&self, stream: Stream, run_id: i64, stop: Stop) -> anyhow::Error {
         let (outcome, kind, text) = match &stop {
             Stop::Failed(err) => (RunOutcome::Failed, Some(err.kind_name()), err.to_string()),
             Stop::Runaway(why) => (RunOutcome::Failed, Some(why.kind_name()), why.to_string()),
@@ -601,6 +603,13 @@ impl Sync<'_> {
             .await
         {
             tracing::error!(error = %store_err, "could not record the stopped run");
+        }
+        // A runaway run's cursor would only loop (or stay at the page cap)
+        // again: the next sync lists from the start.
+        if matches!(stop, Stop::Runaway(_))
+            && let Err(store_err) = self.storage.abandon_cursor(self.profile, stream).await
+        {
+            tracing::error!(error = %store_err, "could not forget the runaway run's cursor");
         }
         match stop {
             Stop::Failed(err) => anyhow::Error::new(err)
@@ -796,7 +805,12 @@ impl PagingGuard {
             accounts: HashSet::new(),
             max_pages: limits.pages_per_run,
             run_time: limits.run_time,
-            deadline: tokio::time::Instant::now() + limits.run_time,
+            // A run time too large to add is as good as none.
+            deadline: tokio::time::Instant::now()
+                .checked_add(limits.run_time)
+                .unwrap_or_else(|| {
+                    tokio::time::Instant::now() + Duration::from_secs(100 * 365 * 86_400)
+                }),
         };
         if let Some(cursor) = resumed_at {
             guard.seen.insert(digest(cursor));

@@ -353,3 +353,38 @@ fn the_error_line_cannot_drive_the_terminal() {
         "{stderr}"
     );
 }
+
+#[test]
+fn audit_entries_name_the_operating_system_user_even_without_user_set() {
+    let dir = operator_dir("actor", &two_tenants(""));
+    let config = dir.join("seatwarden.toml").display().to_string();
+    let cache = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("cli-cache");
+    let run = |args: &[&str]| {
+        // Containers often leave USER and LOGNAME unset.
+        Command::new(env!("CARGO_BIN_EXE_seatwarden"))
+            .env_remove("USER")
+            .env_remove("LOGNAME")
+            .arg("--cache-dir")
+            .arg(&cache)
+            .arg("--config")
+            .arg(&config)
+            .args(args)
+            .output()
+            .expect("seatwarden runs")
+    };
+    stdout(&run(&["apply"]));
+    // Nothing listens on the profile's vendor port: the validation fails,
+    // and is audited with who ran it.
+    let validated = run(&["--tenant", "acme", "profile", "validate", "acme-sr"]);
+    assert!(!validated.status.success());
+    let export = stdout(&run(&["--tenant", "acme", "audit", "export"]));
+    let actors: Vec<String> = export
+        .lines()
+        .map(|line| serde_json::from_str::<serde_json::Value>(line).unwrap())
+        .filter(|entry| entry["action"] == "profile.validate.failed")
+        .map(|entry| entry["actor"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(actors.len(), 1, "{export}");
+    assert!(actors[0].starts_with("cli:"), "{export}");
+    assert_ne!(actors[0], "cli:unknown", "{export}");
+}

@@ -15,6 +15,7 @@ use super::tap::Tap;
 use super::transport::{Replayable, Target, Transport, TransportLimits};
 use crate::oauth::{OAuthClient, token_error};
 use crate::ratelimit::TokenBucket;
+use crate::redact::Redactor;
 use http::{HeaderName, HeaderValue};
 use std::sync::{Arc, Mutex};
 use wasmtime_wasi_http::p2::bindings::http::types::ErrorCode;
@@ -61,8 +62,7 @@ pub struct EgressHooks {
     request_cap: u32,
     transport: Transport,
     limits: TransportLimits,
-    denials: DenialLog,
-    denied: DenialCount,
+    refusals: Refusals,
     host_failures: HostFailures,
     rate_limiter: Option<Arc<TokenBucket>>,
     keep_alive: Option<Arc<KeepAlive>>,
@@ -92,6 +92,8 @@ pub struct EgressCall {
     pub keep_alive: Option<Arc<KeepAlive>>,
     /// The conformance kit's recorder and fault injector, if any.
     pub tap: Option<Arc<Tap>>,
+    /// The connection's secrets, taken out of refusals before they are kept.
+    pub redactor: Arc<Redactor>,
 }
 
 impl EgressHooks {
@@ -105,6 +107,13 @@ impl EgressHooks {
         );
         forbidden.extend(call.declared_auth_header);
         EgressHooks {
+            refusals: Refusals {
+                log: call.denial_log.unwrap_or_default(),
+                count: DenialCount::default(),
+                label: call.label.clone(),
+                call: call.call,
+                redactor: call.redactor,
+            },
             label: call.label,
             call: call.call,
             policy: call.policy,
@@ -115,8 +124,6 @@ impl EgressHooks {
             request_cap: call.request_cap,
             transport,
             limits: call.limits,
-            denials: call.denial_log.unwrap_or_default(),
-            denied: DenialCount::default(),
             host_failures: HostFailures::default(),
             rate_limiter: call.rate_limiter,
             keep_alive: call.keep_alive,
@@ -126,12 +133,14 @@ impl EgressHooks {
 
     /// The refusals made so far in this call.
     pub fn denials(&self) -> DenialLog {
-        self.denials.clone()
+        self.refusals.log.clone()
     }
 
     /// How many requests were refused in this call (listed or not).
     pub fn denied(&self) -> u32 {
-        self.denied.load(std::sync::atomic::Ordering::Relaxed)
+        self.refusals
+            .count
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The host-side failures recorded so far in this call.
@@ -234,25 +243,34 @@ pub const LISTED_DENIALS: u32 = 10;
 /// Refusals made in one call, listed or not.
 pub type DenialCount = Arc<std::sync::atomic::AtomicU32>;
 
-#[allow(clippy::too_many_arguments)]
-fn record(
-    denials: &DenialLog,
-    count: &DenialCount,
-    label: &str,
-    call: &str,
-    method: &http::Method,
-    uri: &str,
-    denial: &Denial,
-) {
-    let n = count.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-    if n > LISTED_DENIALS {
-        return;
+/// Where one call's refusals go, and how its guest text is cleaned first.
+#[derive(Clone)]
+struct Refusals {
+    log: DenialLog,
+    count: DenialCount,
+    label: Arc<str>,
+    call: &'static str,
+    redactor: Arc<Redactor>,
+}
+
+impl Refusals {
+    /// Logs and keeps the first [`LISTED_DENIALS`] refusals of the call,
+    /// counts the rest. The origin, method and denial are the guest's words:
+    /// redacted and escaped before anything prints or keeps them.
+    fn record(&self, method: &http::Method, uri: &str, denial: &Denial) {
+        let n = self
+            .count
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            + 1;
+        if n > LISTED_DENIALS {
+            return;
+        }
+        let clean = |text: &str| crate::sandbox::sanitize(&self.redactor.redact(text), 256);
+        let denial = denial.redacted(clean);
+        let (method, uri) = (clean(method.as_str()), clean(uri));
+        tracing::warn!(connector = %self.label, call = self.call, method, uri, rule = %denial, "sandbox refused an outbound request");
+        self.log.lock().expect("denial log poisoned").push(denial);
     }
-    tracing::warn!(connector = %label, call, %method, uri, rule = %denial, "sandbox refused an outbound request");
-    denials
-        .lock()
-        .expect("denial log poisoned")
-        .push(denial.clone());
 }
 
 type SendFuture = Box<
@@ -315,15 +333,7 @@ impl WasiHttpHooks for EgressHooks {
         let target = match self.admit(&mut request) {
             Ok(target) => target,
             Err(denial) => {
-                record(
-                    &self.denials,
-                    &self.denied,
-                    &self.label,
-                    self.call,
-                    &method,
-                    &origin,
-                    &denial,
-                );
+                self.refusals.record(&method, &origin, &denial);
                 return Box::new(async { Err(Error::HttpRequestDenied) });
             }
         };
@@ -349,9 +359,7 @@ impl WasiHttpHooks for EgressHooks {
         }
         let transport = self.transport.clone();
         let limits = self.limits;
-        let denials = self.denials.clone();
-        let denied = self.denied.clone();
-        let label = self.label.clone();
+        let refusals = self.refusals.clone();
         let call = self.call;
         let rate_limiter = self.rate_limiter.clone();
         let keep_alive = self.keep_alive.clone();
@@ -361,8 +369,7 @@ impl WasiHttpHooks for EgressHooks {
             if let Some(bucket) = rate_limiter {
                 bucket.acquire().await;
             }
-            let on_denial =
-                |denial: &Denial| record(&denials, &denied, &label, call, &method, &origin, denial);
+            let on_denial = |denial: &Denial| refusals.record(&method, &origin, denial);
             let HostCredential::OAuth(client) = credential else {
                 return transport
                     .send(target, request, options, limits, keep_alive, on_denial)
@@ -402,8 +409,7 @@ impl WasiHttpHooks for EgressHooks {
                 .authorization(&transport, private, limits)
                 .await
                 .map_err(&token_failed)?;
-            let on_denial =
-                |denial: &Denial| record(&denials, &denied, &label, call, &method, &origin, denial);
+            let on_denial = |denial: &Denial| refusals.record(&method, &origin, denial);
             transport
                 .send(
                     target,
@@ -470,6 +476,7 @@ mod tests {
                 rate_limiter: None,
                 keep_alive: None,
                 tap: None,
+                redactor: Arc::default(),
             },
             Transport::new(),
         )

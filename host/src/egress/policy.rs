@@ -361,6 +361,39 @@ pub enum Denial {
     Omitted { count: u32 },
 }
 
+impl Denial {
+    /// The denial with every text the guest chose passed through `redact`
+    /// (a guest holding an echoed secret could put it in a host name).
+    pub fn redacted(&self, redact: impl Fn(&str) -> String) -> Denial {
+        match self {
+            Denial::NotAllowlisted { origin, allowed } => Denial::NotAllowlisted {
+                origin: redact(origin),
+                allowed: allowed.clone(),
+            },
+            Denial::WriteInReadCall { method, call } => Denial::WriteInReadCall {
+                method: redact(method),
+                call,
+            },
+            Denial::ForbiddenAddress { host, addresses } => Denial::ForbiddenAddress {
+                host: redact(host),
+                addresses: addresses.clone(),
+            },
+            Denial::MalformedTarget(what) => Denial::MalformedTarget(redact(what)),
+            Denial::UnknownMethod { method } => Denial::UnknownMethod {
+                method: redact(method),
+            },
+            Denial::DisguisedWrite { what, call } => Denial::DisguisedWrite {
+                what: redact(what),
+                call,
+            },
+            Denial::PlaintextCredential { host } => {
+                Denial::PlaintextCredential { host: redact(host) }
+            }
+            Denial::RequestCap { .. } | Denial::Omitted { .. } => self.clone(),
+        }
+    }
+}
+
 impl fmt::Display for Denial {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

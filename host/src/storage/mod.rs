@@ -155,7 +155,8 @@ pub struct GoneGuard {
     /// The largest share of live accounts, in percent, a run marks gone
     /// without a second run agreeing.
     pub max_percent: u8,
-    /// The operator confirmed this run's listing: mark whatever it missed.
+    /// The operator confirmed the held listing they were shown: mark what
+    /// this run misses if it is no more than the held run missed.
     pub accept: bool,
 }
 
@@ -171,7 +172,7 @@ pub enum UsersRunEnd {
 /// A listing held as suspect: what it would have done.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "the vendor's listing left out {missing} of {live} live accounts; marking them gone is more than the {max_percent}% one run may, so nothing was marked gone and no candidate changed. If they really left, the next sync that misses the same accounts marks them, or confirm now with `seatwarden sync --accept-gone`"
+    "the vendor's listing left out {missing} of {live} live accounts; marking them gone is more than the {max_percent}% one run may, so nothing was marked gone and no candidate changed. If they really left, the next sync that misses the same accounts marks them, or confirm with `seatwarden sync --accept-gone` (it marks at most these {missing})"
 )]
 pub struct HeldListing {
     pub missing: u64,
@@ -576,10 +577,14 @@ impl Storage {
         guard: GoneGuard,
     ) -> Result<UsersRunEnd> {
         let mut tx = self.write().await?;
+        // Accounts this very run introduced do not count: a listing padded
+        // with invented accounts must not dilute the share it removes.
         let live: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM subscriptions WHERE profile_id = ? AND gone_at IS NULL",
+            "SELECT COUNT(*) FROM subscriptions
+             WHERE profile_id = ? AND gone_at IS NULL AND first_seen_run <> ?",
         )
         .bind(profile.0)
+        .bind(run_id)
         .fetch_one(&mut *tx)
         .await?;
         let missing: Vec<String> = sqlx::query_scalar(
@@ -591,10 +596,10 @@ impl Storage {
         .fetch_all(&mut *tx)
         .await?;
         let share_exceeded = (missing.len() as i64) * 100 > live * i64::from(guard.max_percent);
-        if !missing.is_empty() && share_exceeded && !guard.accept {
+        if !missing.is_empty() && share_exceeded {
             let digest = missing_digest(&missing);
-            let previous: Option<String> = sqlx::query_scalar(
-                "SELECT held_gone_digest FROM job_runs
+            let previous = sqlx::query(
+                "SELECT held_gone_digest, held_gone_count FROM job_runs
                  WHERE profile_id = ? AND id < ? AND kind = (SELECT kind FROM job_runs WHERE id = ?)
                  ORDER BY id DESC LIMIT 1",
             )
@@ -602,9 +607,17 @@ impl Storage {
             .bind(run_id)
             .bind(run_id)
             .fetch_optional(&mut *tx)
-            .await?
-            .flatten();
-            if previous.as_deref() != Some(digest.as_str()) {
+            .await?;
+            let (held_digest, held_count): (Option<String>, Option<i64>) = previous
+                .map(|row| (row.get(0), row.get(1)))
+                .unwrap_or_default();
+            // A later run agrees when it misses the very same accounts. The
+            // operator's confirmation covers what they were shown: no more
+            // accounts than the held run would have marked.
+            let agrees = held_digest.as_deref() == Some(digest.as_str());
+            let confirmed =
+                guard.accept && held_count.is_some_and(|held| missing.len() as i64 <= held);
+            if !agrees && !confirmed {
                 let held = HeldListing {
                     missing: missing.len() as u64,
                     live: live as u64,
@@ -789,6 +802,17 @@ impl Storage {
         Ok(())
     }
 
+    /// Forgets a stream's unfinished run, so the next sync starts a fresh
+    /// listing (after a runaway run, whose cursor would only loop again).
+    pub async fn abandon_cursor(&self, profile: ProfileId, stream: Stream) -> Result<()> {
+        sqlx::query("DELETE FROM sync_cursors WHERE profile_id = ? AND stream = ?")
+            .bind(profile.0)
+            .bind(stream.as_str())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     /// Marks a run failed (or `interrupted` by a shutdown), keeping its
     /// cursor so the next sync resumes.
     pub async fn fail_run(
@@ -854,22 +878,39 @@ impl Storage {
     }
 
     /// Finds a stored account by id or principal.
+    /// Refuses, naming the candidates, when more than one account matches
+    /// (one's id is another's principal, or a principal is shared): an
+    /// operator's command must never act on whichever row came first.
     pub async fn find_subscription(
         &self,
         profile: ProfileId,
         account: &str,
     ) -> Result<Option<StoredSubscription>> {
-        let row = sqlx::query(
+        let rows = sqlx::query(
             sqlx::AssertSqlSafe(format!(
-            "{SUBSCRIPTION_COLUMNS} FROM subscriptions s WHERE profile_id = ? AND (account_id = ? OR principal = ?) LIMIT 1"
+            "{SUBSCRIPTION_COLUMNS} FROM subscriptions s WHERE profile_id = ? AND (account_id = ? OR principal = ?) LIMIT 3"
         )),
         )
             .bind(profile.0)
             .bind(account)
             .bind(account)
-            .fetch_optional(&self.pool)
+            .fetch_all(&self.pool)
             .await?;
-        row.map(|r| subscription_from_row(&r)).transpose()
+        let mut found = rows
+            .iter()
+            .map(subscription_from_row)
+            .collect::<Result<Vec<_>>>()?;
+        if found.len() > 1 {
+            let ids: Vec<String> = found
+                .iter()
+                .map(|s| format!("{} ({})", s.account_id, s.principal))
+                .collect();
+            anyhow::bail!(
+                "{account:?} matches more than one account: {}; give the account id of the one you mean",
+                ids.join(", ")
+            );
+        }
+        Ok(found.pop())
     }
 
     /// Every stored subscription of a profile, gone ones included, by principal.

@@ -546,6 +546,7 @@ fn hooks_for(origin: &str) -> EgressHooks {
             rate_limiter: None,
             keep_alive: None,
             tap: None,
+            redactor: Arc::default(),
         },
         Transport::new(),
     )

@@ -226,3 +226,29 @@ async fn serve_once_runs_what_is_due_and_jobs_shows_it() {
         runs.len()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_ambiguous_account_is_refused_naming_every_match() {
+    let s = setup("ambiguous", "", true).await;
+    publish(&s).await;
+    // One account's id is another's principal.
+    s.fake.edit(|t| t.users[7].id = "user5@example.com".into());
+    seatwarden(&s, &["sync", "--profile", "acme-sr"])
+        .await
+        .unwrap();
+    let before: Vec<bool> = s.fake.users().iter().map(|u| u.active).collect();
+    let err = seatwarden(
+        &s,
+        &["deactivate", "--profile", "acme-sr", "user5@example.com"],
+    )
+    .await
+    .unwrap_err();
+    let text = format!("{err:#}");
+    assert!(
+        text.contains("\"user5@example.com\" matches more than one account"),
+        "{text}"
+    );
+    assert!(text.contains("user7@example.com"), "{text}");
+    let after: Vec<bool> = s.fake.users().iter().map(|u| u.active).collect();
+    assert_eq!(before, after, "nothing was deactivated");
+}

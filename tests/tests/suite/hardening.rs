@@ -116,9 +116,9 @@ async fn each_oversized_field_is_refused_naming_the_field_and_the_limit() {
         ),
         (
             "subscriptions-count",
-            "65",
-            "accounts[0].subscriptions of 65 entries",
-            "at most 64 entries",
+            "33",
+            "accounts[0].subscriptions of 33 entries",
+            "at most 32 entries",
         ),
         (
             "attribute-name",
@@ -130,7 +130,7 @@ async fn each_oversized_field_is_refused_naming_the_field_and_the_limit() {
             "attribute-value",
             "8388608",
             "accounts[0].attributes[\"bio\"] value of 8388608 bytes",
-            "at most 2048 bytes",
+            "at most 1024 bytes",
         ),
         (
             "cursor",
@@ -140,9 +140,9 @@ async fn each_oversized_field_is_refused_naming_the_field_and_the_limit() {
         ),
         (
             "accounts-count",
-            "10001",
-            "accounts of 10001 entries",
-            "at most 10000 entries",
+            "1001",
+            "accounts of 1001 entries",
+            "at most 1000 entries",
         ),
     ];
     for (field, size, names, limit) in cases {
@@ -176,7 +176,7 @@ async fn a_sync_fed_a_huge_attribute_stores_nothing_of_it_and_fails_with_its_rea
         .run(&|_| {})
         .await
         .unwrap_err();
-    assert!(format!("{err:#}").contains("at most 2048 bytes"), "{err:#}");
+    assert!(format!("{err:#}").contains("at most 1024 bytes"), "{err:#}");
     assert!(storage.subscriptions(profile).await.unwrap().is_empty());
     let run = &storage.job_runs(profile).await.unwrap()[0];
     assert_eq!(run.status, "failed");
@@ -254,6 +254,15 @@ async fn endless_paging_stops_at_the_page_cap_and_a_spent_run_time_stops_it_at_o
     );
     let run = &storage.job_runs(profile).await.unwrap()[0];
     assert_eq!(run.error_kind.as_deref(), Some("page-limit"));
+    // The runaway run is not resumed (it would stay at the cap for ever):
+    // the next sync is a new run that lists from the start.
+    sync(&storage, &connector, &endless, profile)
+        .run_users(&|_| {})
+        .await
+        .unwrap_err();
+    let runs = storage.job_runs(profile).await.unwrap();
+    assert_eq!(runs.len(), 2, "{runs:?}");
+    assert!(runs.iter().all(|r| r.pages == 5), "{runs:?}");
 
     let (_rt, timed) = hostile(Limits {
         run_time: Duration::ZERO,
@@ -637,4 +646,52 @@ async fn a_vendor_repeating_a_page_under_an_advancing_cursor_fails_the_run() {
     );
     let run = &storage.job_runs(profile).await.unwrap()[0];
     assert_eq!(run.error_kind.as_deref(), Some("repeated-page"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn names_with_control_characters_are_refused_and_free_text_is_one_line() {
+    let (_rt, connector) = hostile(Limits::default()).await;
+    let conn = connection(&connector, "http://127.0.0.1:9", &[("scenario", "escapes")]);
+    let err = connector.list_users(&conn, None).await.unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("returned accounts[0].id with a control character in it"),
+        "{err}"
+    );
+    // A display name or attribute value that would print a second line.
+    let forged = "bob\nprofile acme: validation passed";
+    let conn = connection(
+        &connector,
+        "http://127.0.0.1:9",
+        &[("scenario", "echo-fields"), ("echo", forged)],
+    );
+    let page = connector.list_users(&conn, None).await.unwrap();
+    let account = &page.accounts[0];
+    assert_eq!(
+        account.display_name.as_deref(),
+        Some("name bob profile acme: validation passed")
+    );
+    assert!(account.attributes.iter().all(|(_, v)| !v.contains('\n')));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_secret_smuggled_into_a_refused_destination_is_redacted_there_too() {
+    let (_rt, connector) = hostile(Limits::default()).await;
+    let server = TestServer::start(|_| Reply::text(200, "ok")).await;
+    let smuggled = format!("http://{KEY}.collector.example/");
+    let conn = connection(
+        &connector,
+        &server.url(),
+        &[("scenario", "fetch"), ("url", smuggled.as_str())],
+    );
+    let seen = observe(&connector, &conn).await;
+    assert!(seen.contains_key("error"), "{seen:?}");
+    let logged = logs::lines_with(&["sandbox refused an outbound request"]);
+    assert_eq!(logged.len(), 1, "{}", logs::all());
+    assert!(
+        logged[0].contains("[redacted].collector.example"),
+        "{}",
+        logged[0]
+    );
+    assert!(!logs::all().contains(KEY), "{}", logs::all());
 }

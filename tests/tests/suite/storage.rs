@@ -478,15 +478,32 @@ async fn a_shrunken_listing_is_held_until_a_later_run_agrees_or_the_operator_con
     let report = rig.sync(once()).run(&|_| {}).await.unwrap();
     assert_eq!(report.gone, 30);
 
-    // Or by the operator, at once.
+    // Or by the operator, for no more than the held run would have marked:
+    // held with 30 missing, confirmed when the vendor lists 5 of them again.
     rig.fake.edit(|t| t.users.truncate(40));
-    let report = rig
-        .sync(SyncOptions {
-            accept_gone: true,
-            ..once()
-        })
-        .run(&|_| {})
-        .await
-        .unwrap();
-    assert_eq!(report.gone, 30);
+    assert!(rig.sync(once()).run(&|_| {}).await.is_err());
+    let accept = || SyncOptions {
+        accept_gone: true,
+        ..once()
+    };
+    rig.fake.edit(|t| t.users = everyone[..45].to_vec());
+    let report = rig.sync(accept()).run(&|_| {}).await.unwrap();
+    assert_eq!(report.gone, 25);
+
+    // A listing padded with invented accounts does not dilute the share:
+    // 40 left of 45, plus 400 made-up ones, is still held.
+    rig.fake.edit(|t| {
+        t.users.truncate(5);
+        for i in 0..400 {
+            let mut fake = everyone[0].clone();
+            fake.id = format!("invented-{i}");
+            fake.email = format!("invented{i}@example.com");
+            t.users.push(fake);
+        }
+    });
+    let err = rig.sync(once()).run(&|_| {}).await.unwrap_err();
+    let held = err
+        .downcast_ref::<seatwarden::storage::HeldListing>()
+        .unwrap_or_else(|| panic!("{err:#}"));
+    assert_eq!((held.missing, held.live), (40, 45));
 }
