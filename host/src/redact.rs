@@ -15,6 +15,7 @@
 
 use crate::credentials::Credential;
 use crate::oauth::OAuthClient;
+use aho_corasick::{AhoCorasick, MatchKind};
 use base64::Engine as _;
 use secrecy::ExposeSecret;
 use std::borrow::Cow;
@@ -34,6 +35,9 @@ pub struct Redactor {
     /// Every form of the fixed secrets, longest first (so a Basic pair is
     /// replaced whole before its parts).
     needles: Vec<String>,
+    /// The same forms as one automaton: every string of every page passes
+    /// through here, so one scan per string instead of one per form.
+    automaton: Option<AhoCorasick>,
     /// Tokens this client fetched, looked up at each use (they change).
     oauth: Option<Arc<OAuthClient>>,
 }
@@ -66,9 +70,26 @@ impl Redactor {
                 Some(client.clone())
             }
         };
+        Redactor::of(needles, oauth)
+    }
+
+    /// A redactor for these forms (and, for OAuth, the tokens issued).
+    fn of(mut needles: Vec<String>, oauth: Option<Arc<OAuthClient>>) -> Redactor {
         needles.sort_by_key(|n| std::cmp::Reverse(n.len()));
         needles.dedup();
-        Redactor { needles, oauth }
+        // Leftmost-longest: where a Basic pair and its secret overlap, the
+        // pair is replaced whole.
+        let automaton = (!needles.is_empty()).then(|| {
+            AhoCorasick::builder()
+                .match_kind(MatchKind::LeftmostLongest)
+                .build(&needles)
+                .expect("a few literal secrets always build an automaton")
+        });
+        Redactor {
+            needles,
+            automaton,
+            oauth,
+        }
     }
 
     /// The forms of an OAuth client's secret: as is, encoded, and in the
@@ -79,17 +100,17 @@ impl Redactor {
         add_forms(&mut needles, secret);
         add_basic(&mut needles, id, secret);
         add_basic(&mut needles, id_form, secret_form);
-        needles.sort_by_key(|n| std::cmp::Reverse(n.len()));
-        needles.dedup();
-        Redactor {
-            needles,
-            oauth: None,
-        }
+        Redactor::of(needles, None)
     }
 
     /// `text` with every secret replaced by [`REDACTED`].
     pub fn redact<'a>(&self, text: &'a str) -> Cow<'a, str> {
-        let out = replace_all(Cow::Borrowed(text), &self.needles);
+        let out = match &self.automaton {
+            Some(automaton) if automaton.is_match(text) => {
+                Cow::Owned(automaton.replace_all(text, &vec![REDACTED; self.needles.len()]))
+            }
+            _ => Cow::Borrowed(text),
+        };
         match &self.oauth {
             Some(client) => replace_all(out, &client.issued_tokens()),
             None => out,
