@@ -75,6 +75,10 @@ impl Default for ServeLimits {
     }
 }
 
+/// The pause after a failed accept, so a full descriptor table does not
+/// turn the accept loop into a busy loop.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
+
 /// The headers every response carries unless the handler set its own.
 const SECURITY_HEADERS: [(header::HeaderName, &str); 5] = [
     (header::CACHE_CONTROL, "no-store"),
@@ -156,8 +160,11 @@ pub async fn serve(
                 Ok((stream, _peer)) => stream,
                 Err(err) => {
                     // Out of descriptors, or a connection reset before it
-                    // was accepted: log it and take the next one.
+                    // was accepted: log it, give the process a moment (an
+                    // exhausted descriptor table fails every accept at
+                    // once), and take the next one.
                     tracing::warn!(error = %err, "accepting a connection failed");
+                    tokio::time::sleep(ACCEPT_BACKOFF).await;
                     continue;
                 }
             },
