@@ -72,6 +72,11 @@ impl Connection {
         &self.auth
     }
 
+    /// The rate its requests are spaced at (per credential), if any.
+    pub fn rate_limit(&self) -> Option<crate::ratelimit::RateLimit> {
+        self.rate_limiter.as_ref().map(|bucket| bucket.limit())
+    }
+
     /// The origins this connection may reach.
     pub fn allowed_hosts(&self) -> Vec<String> {
         self.egress.allowed()

@@ -695,3 +695,34 @@ async fn a_secret_smuggled_into_a_refused_destination_is_redacted_there_too() {
     );
     assert!(!logs::all().contains(KEY), "{}", logs::all());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_vendor_without_a_published_limit_still_gets_the_default_rate() {
+    use std::os::unix::fs::PermissionsExt;
+    let runtime = runtime(Limits::default());
+    let connector = load(&runtime, "fixture_directory").await;
+    let dir = fresh_database("default-rate").with_extension("d");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("dir.key"), "directory-key").unwrap();
+    std::fs::set_permissions(dir.join("dir.key"), std::fs::Permissions::from_mode(0o600)).unwrap();
+    let path = dir.join("seatwarden.toml");
+    let text = format!(
+        "[tenants.acme]\n\n[connections.dir]\ntenant = \"acme\"\nconnector = \"{}\"\nbase_url = \"http://127.0.0.1:9\"\nprivate_targets = \"allow-loopback\"\ncredential = {{ file = \"dir.key\" }}\n",
+        seatwarden_tests::fixtures::guest("fixture_directory").display()
+    );
+    let config = seatwarden::config::Config::parse(&text, &path).unwrap();
+    let conn = seatwarden::app::connection_builder(
+        &config.connections["dir"],
+        &connector,
+        (&path, "connections.dir"),
+        &seatwarden::ratelimit::RateLimiters::default(),
+    )
+    .unwrap()
+    .build(connector.descriptor())
+    .unwrap();
+    assert_eq!(
+        conn.rate_limit(),
+        Some(seatwarden::ratelimit::DEFAULT_RATE_LIMIT)
+    );
+    assert_eq!(conn.rate_limit().unwrap().to_string(), "20/s");
+}
