@@ -334,19 +334,35 @@ async fn the_guest_sees_no_environment_files_arguments_or_sockets() {
         std::env::vars().count() > 0,
         "the host process itself has an environment"
     );
-    let conn = connection(
-        &connector,
-        "http://127.0.0.1:9",
-        "env-and-files",
-        "",
-        PrivateTargets::AllowLoopback,
-    );
+    // A socket that accepts: a refusal here is the sandbox's, not "nothing
+    // listens on that port".
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let socket = listener.local_addr().unwrap().to_string();
+    let conn = Connection::builder()
+        .base_url("http://127.0.0.1:9")
+        .private_targets(PrivateTargets::AllowLoopback)
+        .credential(Credential::secret(KEY))
+        .option("scenario", "env-and-files")
+        .option("socket", socket.as_str())
+        .build(connector.descriptor())
+        .unwrap();
     let seen = observe(&connector, &conn).await;
     assert_eq!(seen["env-count"], "0", "{seen:?}");
     assert_eq!(seen["args-count"], "0", "{seen:?}");
     assert!(seen["read-dir-root"].starts_with("error"), "{seen:?}");
     assert!(seen["read-etc-passwd"].starts_with("error"), "{seen:?}");
-    assert!(seen["tcp-connect"].starts_with("error"), "{seen:?}");
+    // The sandbox's own answer (WASI access-denied), before any connection
+    // is tried; "connection refused" would mean it was tried.
+    assert_eq!(
+        seen["tcp-connect"], "error: Permission denied (os error 2)",
+        "{seen:?}"
+    );
+    assert_eq!(
+        listener.accept().map_err(|e| e.kind()).err(),
+        Some(std::io::ErrorKind::WouldBlock),
+        "the listening socket was never reached"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

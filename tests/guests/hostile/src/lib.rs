@@ -62,7 +62,7 @@ impl Guest for Hostile {
             "follow-redirect" => follow_redirect(&url),
             "burst" => burst(&url, option(&settings, "count").unwrap_or("50")),
             "set-credentials" => set_credentials(&url),
-            "env-and-files" => env_and_files(),
+            "env-and-files" => env_and_files(option(&settings, "socket").unwrap_or("127.0.0.1:80")),
             "log-flood" => log_flood(),
             "host-cpu" => host_cpu(
                 option(&settings, "count").unwrap_or("40"),
@@ -209,7 +209,9 @@ fn set_credentials(url: &str) -> Observations {
     Ok(observations)
 }
 
-fn env_and_files() -> Observations {
+/// `socket` is an address the test listens on, so a refusal cannot be
+/// mistaken for "nothing listens there".
+fn env_and_files(socket: &str) -> Observations {
     let vars: Vec<String> = std::env::vars().map(|(k, _)| k).collect();
     let args: Vec<String> = std::env::args().collect();
     let root = match std::fs::read_dir("/") {
@@ -224,7 +226,7 @@ fn env_and_files() -> Observations {
         Ok(dir) => dir.display().to_string(),
         Err(err) => format!("error: {err}"),
     };
-    let socket = match std::net::TcpStream::connect("127.0.0.1:80") {
+    let socket = match std::net::TcpStream::connect(socket) {
         Ok(_) => "connected".to_string(),
         Err(err) => format!("error: {err}"),
     };
