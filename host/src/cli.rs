@@ -962,17 +962,32 @@ async fn jobs(
         .await?;
     let mut status: std::collections::BTreeMap<&str, Vec<String>> = Default::default();
     let mut seen = std::collections::HashSet::new();
+    // Profiles with a successful sync newer than the run at hand (`recent`
+    // is newest first).
+    let mut synced_since = std::collections::HashSet::new();
     for run in &recent {
+        let sync_kind = matches!(run.kind.as_str(), "subscriptions" | "activity");
         if seen.insert((run.profile.as_str(), run.kind.as_str())) {
+            // A failed one-off action (a deactivation, a validation) says
+            // nothing about the profile's health once a later sync has
+            // succeeded: it stays in the table, not in the status line.
+            let one_off = !sync_kind && run.kind != "candidates";
             let mark = if run.status == "succeeded" || run.status == "running" {
                 run.status.clone()
+            } else if one_off && synced_since.contains(run.profile.as_str()) {
+                format!("{} before the last sync", run.status)
             } else {
                 run.status.to_uppercase()
             };
+            if sync_kind && run.status == "succeeded" {
+                synced_since.insert(run.profile.as_str());
+            }
             status
                 .entry(run.profile.as_str())
                 .or_default()
                 .push(format!("{} {mark}", run.kind));
+        } else if sync_kind && run.status == "succeeded" {
+            synced_since.insert(run.profile.as_str());
         }
     }
     for (profile, kinds) in &status {
@@ -995,8 +1010,8 @@ async fn jobs(
 /// Job runs as a table, for people.
 pub fn jobs_table(runs: &[JobRun]) -> String {
     let mut rows = vec![header(&[
-        "id", "profile", "kind", "trigger", "started", "took", "outcome", "pages", "items", "new",
-        "updated", "gone", "error",
+        "id", "profile", "state", "kind", "trigger", "started", "took", "outcome", "pages",
+        "items", "new", "updated", "gone", "error",
     ])];
     for run in runs {
         let took = run
@@ -1008,14 +1023,21 @@ pub fn jobs_table(runs: &[JobRun]) -> String {
             (Some(kind), None) => kind.clone(),
             _ => String::new(),
         };
+        // An attempt that resumed an earlier one names it: the earlier
+        // attempt's own outcome stays in its row.
+        let outcome = match run.resumes {
+            Some(earlier) => format!("{} (resumes #{earlier})", run.status),
+            None => run.status.clone(),
+        };
         rows.push(vec![
             run.id.to_string(),
             run.profile.clone(),
+            run.profile_status.clone().unwrap_or_else(|| "-".into()),
             run.kind.clone(),
             run.trigger.clone(),
             date_time(run.started_at),
             took,
-            run.status.clone(),
+            outcome,
             run.pages.to_string(),
             run.items.to_string(),
             run.created.to_string(),
@@ -1163,32 +1185,50 @@ async fn shutdown_signal() {
 
 async fn sync(app: &App, ctx: &ProfileContext, accept_gone: bool) -> Result<()> {
     let record = &ctx.record;
-    let owner = format!("cli:{}", std::process::id());
-    let now = now_ms();
-    let lease = app.config.scheduler.lease.as_millis() as i64;
-    if !app
-        .storage
-        .try_lease(record.id, &owner, now, now + lease)
-        .await?
-    {
-        let holder = app.storage.lease_holder(record.id).await?;
-        bail!(
-            "profile {} is busy: {} is running a job for it; try again when it finishes",
+    let owner = crate::lease::process_owner();
+    let lease_lost = tokio_util::sync::CancellationToken::new();
+    let lease = crate::lease::HeldLease::take(
+        &app.storage,
+        record.id,
+        owner,
+        app.config.scheduler.lease,
+        std::sync::Arc::new(now_ms),
+        lease_lost.clone(),
+    )
+    .await
+    .with_context(|| format!("taking the lease of profile {}", record.name))?;
+    let lease = match lease {
+        Ok(lease) => lease,
+        Err(busy) => bail!(
+            "profile {} is busy: {busy}; try again when its job finishes",
+            record.name
+        ),
+    };
+    let result = sync_locked(app, ctx, accept_gone, lease_lost).await;
+    // The sync's own outcome is what the operator needs; a lease that could
+    // not be given back runs out by itself.
+    if let Err(err) = lease.release().await {
+        crate::say_err!(
+            "warning: could not give back the lease of profile {}: {err:#}; it runs out within {}",
             record.name,
-            holder.map_or_else(|| "another worker".into(), |(owner, _)| owner)
+            humantime_serde::re::humantime::format_duration(app.config.scheduler.lease)
         );
     }
-    let result = sync_locked(app, ctx, accept_gone).await;
-    app.storage.release_lease(record.id, &owner).await?;
     result
 }
 
-async fn sync_locked(app: &App, ctx: &ProfileContext, accept_gone: bool) -> Result<()> {
+async fn sync_locked(
+    app: &App,
+    ctx: &ProfileContext,
+    accept_gone: bool,
+    lease_lost: tokio_util::sync::CancellationToken,
+) -> Result<()> {
     let options = SyncOptions {
         download_activity: ctx.record.settings.download_activity,
         activity_from: ctx.record.settings.activity_from,
         trigger: Trigger::Manual,
         accept_gone,
+        lease_lost,
         ..SyncOptions::default()
     };
     let cancel = options.cancel.clone();

@@ -23,6 +23,7 @@ pub mod engine;
 pub mod entitlements;
 pub mod error;
 pub mod guest_output;
+pub mod lease;
 pub mod limits;
 pub mod models;
 pub mod notify;

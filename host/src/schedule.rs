@@ -58,7 +58,9 @@ pub struct SchedulerSettings {
     pub time_zone: jiff::tz::TimeZone,
     /// Jobs of different profiles running at once.
     pub max_concurrent_jobs: usize,
-    /// How long a worker holds a profile's lease before it must renew it.
+    /// How long a profile's lease lasts without renewal. A job renews it
+    /// every third of this; a host that crashed blocks its profiles this
+    /// long at most (a dead process on the same machine, not at all).
     pub lease: Duration,
     /// Default cron expression of the subscriptions job (daily).
     pub subscriptions_cron: String,
@@ -73,7 +75,7 @@ impl Default for SchedulerSettings {
         SchedulerSettings {
             time_zone: jiff::tz::TimeZone::UTC,
             max_concurrent_jobs: 4,
-            lease: Duration::from_secs(15 * 60),
+            lease: Duration::from_secs(2 * 60),
             subscriptions_cron: "0 2 * * *".into(),
             activity_cron: "30 2 * * *".into(),
             reconcile_cron: "0 6 * * 1".into(),

@@ -115,7 +115,8 @@ pub struct JobOutcome {
 /// Scheduler behaviour beyond the configuration's `[scheduler]` table.
 #[derive(Clone, Debug)]
 pub struct SchedulerOptions {
-    /// Names this process in leases (`host:pid` by default).
+    /// Names this process in leases ([`crate::lease::process_owner`] by
+    /// default; unique to the process).
     pub owner: String,
     pub retry: RetryPolicy,
     /// A failed job is tried again after this long (or at its next time,
@@ -126,11 +127,7 @@ pub struct SchedulerOptions {
 impl Default for SchedulerOptions {
     fn default() -> Self {
         SchedulerOptions {
-            owner: format!(
-                "{}:{}",
-                std::env::var("HOSTNAME").unwrap_or_else(|_| "seatwarden".into()),
-                std::process::id()
-            ),
+            owner: crate::lease::process_owner().to_string(),
             retry: RetryPolicy::default(),
             retry_failed_after: Duration::from_secs(30 * 60),
         }
@@ -425,28 +422,20 @@ impl Worker {
         };
         let _permit = permit.expect("the semaphore is never closed");
         let owner = self.options.owner.clone();
-        let lease = self.app.config.scheduler.lease.as_millis() as i64;
-        let leased = self
-            .app
-            .storage
-            .try_lease(
-                record.id,
-                &owner,
-                self.clock.now(),
-                self.clock.now() + lease,
-            )
-            .await;
-        match leased {
-            Ok(true) => {}
-            Ok(false) => {
-                let holder = self
-                    .app
-                    .storage
-                    .lease_holder(record.id)
-                    .await
-                    .ok()
-                    .flatten()
-                    .map_or_else(|| "another worker".to_string(), |(owner, _)| owner);
+        let lease_lost = CancellationToken::new();
+        let clock = self.clock.clone();
+        let leased = crate::lease::HeldLease::take(
+            &self.app.storage,
+            record.id,
+            &owner,
+            self.app.config.scheduler.lease,
+            Arc::new(move || clock.now()),
+            lease_lost.clone(),
+        )
+        .await;
+        let lease = match leased {
+            Ok(Ok(lease)) => lease,
+            Ok(Err(busy)) => {
                 // Try again soon rather than at the next scheduled time.
                 let soon = self.retry_at();
                 for kind in &kinds {
@@ -455,12 +444,7 @@ impl Worker {
                 self.done(record.id);
                 return kinds
                     .into_iter()
-                    .map(|k| {
-                        outcome(
-                            k,
-                            JobResult::Skipped(format!("profile busy: {holder} holds its lease")),
-                        )
-                    })
+                    .map(|k| outcome(k, JobResult::Skipped(format!("profile busy: {busy}"))))
                     .collect();
             }
             Err(err) => {
@@ -478,25 +462,12 @@ impl Worker {
                     })
                     .collect();
             }
-        }
-        // Keep the lease while the jobs run.
-        let heartbeat = {
-            let storage = self.app.storage.clone();
-            let clock = self.clock.clone();
-            let owner = owner.clone();
-            let id = record.id;
-            tokio::spawn(async move {
-                loop {
-                    tokio::time::sleep(Duration::from_millis((lease / 3).max(1000) as u64)).await;
-                    let now = clock.now();
-                    if let Err(err) = storage.try_lease(id, &owner, now, now + lease).await {
-                        tracing::warn!(error = %err, "could not renew a profile lease");
-                    }
-                }
-            })
         };
         for (i, kind) in kinds.iter().copied().enumerate() {
-            let result = self.run_job(&record, kind).await;
+            if lease.lost() {
+                break;
+            }
+            let result = self.run_job(&record, kind, &lease_lost).await;
             if matches!(result, JobResult::Failed { .. }) {
                 let soon = self.retry_at();
                 self.due_again(&record, kind, soon).await;
@@ -518,7 +489,7 @@ impl Worker {
         let synced = outcomes
             .iter()
             .any(|o| matches!(o.result, JobResult::Succeeded(_)));
-        if synced && !interrupted {
+        if synced && !interrupted && !lease.lost() {
             let result = match crate::reclamation::refresh(
                 &self.app,
                 &record,
@@ -554,8 +525,7 @@ impl Worker {
                 }
             }
         }
-        heartbeat.abort();
-        if let Err(err) = self.app.storage.release_lease(record.id, &owner).await {
+        if let Err(err) = lease.release().await {
             tracing::warn!(error = %err, "could not release a profile lease");
         }
         self.done(record.id);
@@ -587,9 +557,14 @@ impl Worker {
         }
     }
 
-    async fn run_job(&self, record: &ProfileRecord, kind: JobKind) -> JobResult {
+    async fn run_job(
+        &self,
+        record: &ProfileRecord,
+        kind: JobKind,
+        lease_lost: &CancellationToken,
+    ) -> JobResult {
         let started = self.clock.now();
-        let result = self.sync(record, kind).await;
+        let result = self.sync(record, kind, lease_lost).await;
         if let Err(err) = self
             .app
             .storage
@@ -601,6 +576,12 @@ impl Worker {
         match result {
             Ok(detail) => JobResult::Succeeded(detail),
             Err(err) if err.downcast_ref::<Interrupted>().is_some() => JobResult::Interrupted,
+            Err(err) if err.downcast_ref::<crate::lease::LeaseLost>().is_some() => {
+                JobResult::Failed {
+                    kind: "lease-lost".into(),
+                    message: format!("{err:#}"),
+                }
+            }
             Err(err) => {
                 let kind_name = err
                     .downcast_ref::<crate::error::CallError>()
@@ -617,7 +598,12 @@ impl Worker {
     /// Connects the profile and runs one job; failures before the sync
     /// starts (credential missing, connector changed) are recorded as
     /// failed job runs too, so `seatwarden jobs` shows them.
-    async fn sync(&self, record: &ProfileRecord, kind: JobKind) -> Result<String> {
+    async fn sync(
+        &self,
+        record: &ProfileRecord,
+        kind: JobKind,
+        lease_lost: &CancellationToken,
+    ) -> Result<String> {
         let started = self.clock.now();
         let ready = self.prepare(record).await;
         let connected = match ready {
@@ -652,6 +638,8 @@ impl Worker {
                 trigger: Trigger::Schedule,
                 retry: self.options.retry,
                 cancel: self.cancel.clone(),
+                lease_lost: lease_lost.clone(),
+                owner: self.options.owner.clone(),
                 ..SyncOptions::default()
             },
         };

@@ -59,6 +59,13 @@ pub struct SyncOptions {
     /// call is abandoned; nothing of it was written) and its run is recorded
     /// as interrupted, to resume at its cursor.
     pub cancel: CancellationToken,
+    /// Cancelled when the profile's lease is lost (see `lease::HeldLease`):
+    /// the sync stops at its next page without writing what it holds, since
+    /// whoever took the lease now continues the run.
+    pub lease_lost: CancellationToken,
+    /// The lease owner the run's attempts are recorded under, so `jobs` can
+    /// tell a running attempt from one whose process has ended.
+    pub owner: String,
     /// Pages are stored together until they hold this many accounts (or
     /// activity events): one commit per batch instead of per page, which
     /// doubles the storage rate at 100-account pages (BENCHMARKS.md). A
@@ -78,6 +85,8 @@ impl Default for SyncOptions {
             trigger: Trigger::Manual,
             retry: RetryPolicy::default(),
             cancel: CancellationToken::new(),
+            lease_lost: CancellationToken::new(),
+            owner: crate::lease::process_owner().to_string(),
             items_per_commit: ITEMS_PER_COMMIT,
             accept_gone: false,
         }
@@ -343,11 +352,12 @@ impl Sync<'_> {
     ) -> Result<(i64, i64, bool, u64, Discarded)> {
         let run = self
             .storage
-            .begin_or_resume(
+            .begin_attempt(
                 self.profile,
                 Stream::Users,
                 None,
                 self.options.trigger,
+                &self.options.owner,
                 now_ms(),
             )
             .await?;
@@ -377,9 +387,20 @@ impl Sync<'_> {
                     Err(stop) => {
                         // Keep what arrived: the next sync starts at the
                         // page that failed, not at the start of the batch.
-                        let kept = self
-                            .store_users(run.run_id, &mut batch, cursor.as_deref(), progress)
-                            .await;
+                        // A lost lease keeps nothing: the run is no longer
+                        // this process's to write.
+                        let kept = match stop {
+                            Stop::LeaseLost => Ok((0, 0)),
+                            _ => {
+                                self.store_users(
+                                    run.run_id,
+                                    &mut batch,
+                                    cursor.as_deref(),
+                                    progress,
+                                )
+                                .await
+                            }
+                        };
                         let stopped = self.stop(Stream::Users, run.run_id, stop).await;
                         return Err(match kept {
                             Ok(_) => stopped,
@@ -457,11 +478,12 @@ impl Sync<'_> {
             .unwrap_or(first_pull);
         let run = self
             .storage
-            .begin_or_resume(
+            .begin_attempt(
                 self.profile,
                 Stream::Activity,
                 Some(since),
                 self.options.trigger,
+                &self.options.owner,
                 started,
             )
             .await?;
@@ -491,9 +513,18 @@ impl Sync<'_> {
                     Ok(page) => page,
                     Err(stop) => {
                         // Keep what arrived (see the users loop).
-                        let kept = self
-                            .store_activity(run.run_id, &mut batch, cursor.as_deref(), progress)
-                            .await;
+                        let kept = match stop {
+                            Stop::LeaseLost => Ok((0, 0, 0)),
+                            _ => {
+                                self.store_activity(
+                                    run.run_id,
+                                    &mut batch,
+                                    cursor.as_deref(),
+                                    progress,
+                                )
+                                .await
+                            }
+                        };
                         if let Err(err) = kept {
                             let stopped = self.stop(Stream::Activity, run.run_id, stop).await;
                             return Err(err.context(format!("{stopped:#}")));
@@ -596,6 +627,11 @@ impl Sync<'_> {
             Stop::Failed(err) => (RunOutcome::Failed, Some(err.kind_name()), err.to_string()),
             Stop::Runaway(why) => (RunOutcome::Failed, Some(why.kind_name()), why.to_string()),
             Stop::Cancelled => (RunOutcome::Interrupted, None, Interrupted.to_string()),
+            Stop::LeaseLost => (
+                RunOutcome::Interrupted,
+                Some("lease-lost"),
+                crate::lease::LeaseLost.to_string(),
+            ),
         };
         if let Err(store_err) = self
             .storage
@@ -616,6 +652,7 @@ impl Sync<'_> {
                 .context("the sync stopped; the next sync resumes at the page that failed"),
             Stop::Runaway(why) => anyhow::Error::new(why).context("the sync stopped"),
             Stop::Cancelled => anyhow::Error::new(Interrupted),
+            Stop::LeaseLost => anyhow::Error::new(crate::lease::LeaseLost),
         }
     }
 
@@ -659,11 +696,15 @@ impl Sync<'_> {
         let cancel = &self.options.cancel;
         let mut attempt = 1;
         loop {
+            if self.options.lease_lost.is_cancelled() {
+                return Err(Stop::LeaseLost);
+            }
             if cancel.is_cancelled() {
                 return Err(Stop::Cancelled);
             }
             let result = tokio::select! {
                 biased;
+                _ = self.options.lease_lost.cancelled() => return Err(Stop::LeaseLost),
                 _ = cancel.cancelled() => return Err(Stop::Cancelled),
                 _ = tokio::time::sleep_until(guard.deadline) => return Err(Stop::Runaway(guard.too_long())),
                 result = call() => result,
@@ -683,6 +724,7 @@ impl Sync<'_> {
             });
             tokio::select! {
                 biased;
+                _ = self.options.lease_lost.cancelled() => return Err(Stop::LeaseLost),
                 _ = cancel.cancelled() => return Err(Stop::Cancelled),
                 _ = tokio::time::sleep_until(guard.deadline) => return Err(Stop::Runaway(guard.too_long())),
                 _ = tokio::time::sleep(wait) => {}
@@ -877,6 +919,7 @@ enum Stop {
     Failed(CallError),
     Runaway(Runaway),
     Cancelled,
+    LeaseLost,
 }
 
 #[cfg(test)]

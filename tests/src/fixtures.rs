@@ -19,6 +19,34 @@ pub fn fresh_database(name: &str) -> PathBuf {
     path
 }
 
+/// Tenant `acme` and its profile `sr` of `connector` (at `digest`) in a
+/// fresh store, for tests that drive storage directly.
+pub async fn acme_profile(
+    storage: &seatwarden::storage::Storage,
+    connector: &str,
+    digest: &str,
+) -> (
+    seatwarden::storage::TenantId,
+    seatwarden::storage::ProfileId,
+) {
+    let tenant = storage.ensure_tenant("acme", 0).await.unwrap();
+    let profile = storage
+        .ensure_profile(
+            tenant,
+            "sr",
+            &seatwarden::storage::ProfileConnector {
+                name: connector,
+                version: "0.1.0",
+                digest,
+                base_url: "x",
+            },
+            0,
+        )
+        .await
+        .unwrap();
+    (tenant, profile)
+}
+
 /// The repository root.
 pub fn repo_root() -> PathBuf {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
@@ -33,6 +61,24 @@ pub fn guest(name: &str) -> PathBuf {
     assert!(
         path.exists(),
         "{} is missing: build the guests first with `cargo xtask build-guests` (or run `cargo xtask test`)",
+        path.display()
+    );
+    path
+}
+
+/// The `seatwarden` binary of this build (the workspace build makes it
+/// beside the test binaries' `deps` directory), for tests that need a real
+/// process: one to kill, or one whose printed output is the point.
+pub fn seatwarden_binary() -> PathBuf {
+    let exe = std::env::current_exe().expect("the test binary's path");
+    let dir = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("test binaries live in target/<profile>/deps");
+    let path = dir.join("seatwarden");
+    assert!(
+        path.exists(),
+        "{} is missing: build the workspace (`cargo xtask test` does)",
         path.display()
     );
     path

@@ -569,10 +569,21 @@ impl Config {
                 "use 1 or more",
             ));
         }
+        let lease = raw.scheduler.lease.unwrap_or(defaults.lease);
+        if !(crate::lease::MIN_LEASE..=crate::lease::MAX_LEASE).contains(&lease) {
+            return Err(err(
+                "scheduler.lease",
+                format!(
+                    "{} is outside the accepted range",
+                    humantime_serde::re::humantime::format_duration(lease)
+                ),
+                "use between 30s (the heartbeat renews it every third) and 1h (a crashed host blocks its profiles that long)",
+            ));
+        }
         let scheduler = SchedulerSettings {
             time_zone,
             max_concurrent_jobs,
-            lease: raw.scheduler.lease.unwrap_or(defaults.lease),
+            lease,
             subscriptions_cron: scheduler_cron(
                 "subscriptions",
                 raw.scheduler.subscriptions,

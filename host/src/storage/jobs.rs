@@ -192,6 +192,28 @@ impl Storage {
         Ok(taken == 1)
     }
 
+    /// Takes the lease from `dead_owner` (a process known to have ended),
+    /// if it still holds it. Only one taker succeeds.
+    pub async fn take_over_lease(
+        &self,
+        profile: ProfileId,
+        dead_owner: &str,
+        owner: &str,
+        expires_at: i64,
+    ) -> Result<bool> {
+        let taken = sqlx::query(
+            "UPDATE profile_leases SET owner = ?, expires_at = ? WHERE profile_id = ? AND owner = ?",
+        )
+        .bind(owner)
+        .bind(expires_at)
+        .bind(profile.0)
+        .bind(dead_owner)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(taken == 1)
+    }
+
     /// Gives the lease back, if `owner` holds it.
     pub async fn release_lease(&self, profile: ProfileId, owner: &str) -> Result<()> {
         sqlx::query("DELETE FROM profile_leases WHERE profile_id = ? AND owner = ?")
@@ -222,7 +244,7 @@ impl Storage {
     ) -> Result<Vec<JobRun>> {
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
             "{JOB_RUN_COLUMNS} WHERE p.tenant_id = ? AND (? IS NULL OR j.profile_id = ?)
-               AND (? = FALSE OR j.status IN ('failed', 'interrupted'))
+               AND (? = FALSE OR j.status IN ('failed', 'interrupted', 'running'))
              ORDER BY j.id DESC LIMIT ?"
         )))
         .bind(tenant.0)
@@ -232,7 +254,13 @@ impl Storage {
         .bind(limit)
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows.iter().map(job_run_from_row).collect())
+        // A run marked running whose process has ended is shown (and
+        // listed among the failed) as interrupted.
+        Ok(rows
+            .iter()
+            .map(job_run_from_row)
+            .filter(|run| !failed_only || run.status != "running")
+            .collect())
     }
 }
 

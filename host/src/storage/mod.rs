@@ -147,6 +147,13 @@ pub struct JobRun {
     /// the host's (`cpu-budget`, `deadline`, ...), when the run failed.
     pub error_kind: Option<String>,
     pub detail: Option<String>,
+    /// The earlier attempt of the same run this one resumed.
+    pub resumes: Option<i64>,
+    /// The lease owner (process) that ran it.
+    pub owner: Option<String>,
+    /// The profile's state (`draft`, `validated`, `published`) when it
+    /// started.
+    pub profile_status: Option<String>,
 }
 
 /// How much of a profile one users run may mark gone.
@@ -377,7 +384,8 @@ impl Storage {
         Ok(id.map(ProfileId))
     }
 
-    /// Resumes the stream's unfinished run, or starts a new one.
+    /// Resumes the stream's unfinished run, or starts a new one (see
+    /// [`Storage::begin_attempt`]; recorded under this process's owner id).
     pub async fn begin_or_resume(
         &self,
         profile: ProfileId,
@@ -386,53 +394,108 @@ impl Storage {
         trigger: Trigger,
         now: i64,
     ) -> Result<RunState> {
+        self.begin_attempt(
+            profile,
+            stream,
+            since_ms,
+            trigger,
+            crate::lease::process_owner(),
+            now,
+        )
+        .await
+    }
+
+    /// Starts an attempt at the stream's run: the unfinished run's next
+    /// attempt, or a new run's first. Each attempt is its own job row, so
+    /// an earlier attempt's failure stays in the history; the new one names
+    /// the attempt it resumes. An earlier attempt still marked running (its
+    /// process ended without a word) is recorded as interrupted. From here
+    /// on only the new attempt may write the stream: the earlier one's
+    /// writes fail with [`Superseded`].
+    pub async fn begin_attempt(
+        &self,
+        profile: ProfileId,
+        stream: Stream,
+        since_ms: Option<i64>,
+        trigger: Trigger,
+        owner: &str,
+        now: i64,
+    ) -> Result<RunState> {
         let mut tx = self.write().await?;
         let existing = sqlx::query(
-            "SELECT c.run_id, c.cursor, c.exhausted, c.since_ms, j.pages, j.items
-             FROM sync_cursors c JOIN job_runs j ON j.id = c.run_id
-             WHERE c.profile_id = ? AND c.stream = ?",
+            "SELECT c.run_id, COALESCE(c.listing_run, c.run_id) AS listing, c.cursor, c.exhausted, c.since_ms
+             FROM sync_cursors c WHERE c.profile_id = ? AND c.stream = ?",
         )
         .bind(profile.0)
         .bind(stream.as_str())
         .fetch_optional(&mut *tx)
         .await?;
-        let state = match existing {
-            Some(row) => {
-                let run_id: i64 = row.get("run_id");
+        let previous: Option<i64> = existing.as_ref().map(|row| row.get("run_id"));
+        let listing: Option<i64> = existing.as_ref().map(|row| row.get("listing"));
+        if let Some(previous) = previous {
+            sqlx::query(
+                "UPDATE job_runs SET status = 'interrupted', error_kind = 'ended-unfinished',
+                   detail = 'its process ended (or lost the profile''s lease) before the run finished'
+                 WHERE id = ? AND status = 'running'",
+            )
+            .bind(previous)
+            .execute(&mut *tx)
+            .await?;
+        }
+        let run_id: i64 = sqlx::query_scalar(
+            "INSERT INTO job_runs (profile_id, kind, status, started_at, trigger_kind, resumes, listing_run, owner, profile_status)
+             VALUES (?, ?, 'running', ?, ?, ?, ?, ?, (SELECT status FROM profiles WHERE id = ?)) RETURNING id",
+        )
+        .bind(profile.0)
+        .bind(stream.job_kind().as_str())
+        .bind(now)
+        .bind(trigger.as_str())
+        .bind(previous)
+        .bind(listing)
+        .bind(stored_text(owner))
+        .bind(profile.0)
+        .fetch_one(&mut *tx)
+        .await?;
+        let state = match (existing, listing) {
+            (Some(row), Some(listing)) => {
                 sqlx::query(
-                    "UPDATE job_runs SET status = 'running', detail = NULL, error_kind = NULL, finished_at = NULL, trigger_kind = ? WHERE id = ?",
+                    "UPDATE sync_cursors SET run_id = ? WHERE profile_id = ? AND stream = ?",
                 )
-                .bind(trigger.as_str())
                 .bind(run_id)
-                    .execute(&mut *tx)
-                    .await?;
+                .bind(profile.0)
+                .bind(stream.as_str())
+                .execute(&mut *tx)
+                .await?;
+                // The run's pages so far, over all its attempts: the page
+                // guard counts the listing, not the attempt.
+                let (pages, items): (i64, i64) = sqlx::query_as(
+                    "SELECT COALESCE(SUM(pages), 0), COALESCE(SUM(items), 0) FROM job_runs
+                     WHERE id = ? OR listing_run = ?",
+                )
+                .bind(listing)
+                .bind(listing)
+                .fetch_one(&mut *tx)
+                .await?;
                 RunState {
                     run_id,
                     cursor: row.get("cursor"),
                     exhausted: row.get("exhausted"),
                     resumed: true,
-                    pages: row.get("pages"),
-                    items: row.get("items"),
+                    pages,
+                    items,
                     since_ms: row.get("since_ms"),
                 }
             }
-            None => {
-                let run_id: i64 = sqlx::query_scalar(
-                    "INSERT INTO job_runs (profile_id, kind, status, started_at, trigger_kind) VALUES (?, ?, 'running', ?, ?) RETURNING id",
-                )
-                .bind(profile.0)
-                .bind(stream.job_kind().as_str())
-                .bind(now)
-                .bind(trigger.as_str())
-                .fetch_one(&mut *tx)
-                .await?;
+            _ => {
                 sqlx::query(
-                    "INSERT INTO sync_cursors (profile_id, stream, run_id, cursor, exhausted, since_ms) VALUES (?, ?, ?, NULL, FALSE, ?)",
+                    "INSERT INTO sync_cursors (profile_id, stream, run_id, cursor, exhausted, since_ms, listing_run)
+                     VALUES (?, ?, ?, NULL, FALSE, ?, ?)",
                 )
                 .bind(profile.0)
                 .bind(stream.as_str())
                 .bind(run_id)
                 .bind(since_ms)
+                .bind(run_id)
                 .execute(&mut *tx)
                 .await?;
                 RunState {
@@ -489,6 +552,7 @@ impl Storage {
             .collect();
         let mut counts = PageCounts::default();
         let mut tx = self.write().await?;
+        let listing = listing_of(&mut tx, profile, Stream::Users, run_id).await?;
         // One statement per chunk instead of one per account: each statement
         // is a round trip to sqlx's SQLite worker thread.
         for chunk in unique.chunks(UPSERT_CHUNK) {
@@ -517,9 +581,9 @@ impl Storage {
                     .push_bind(account.last_active_at.map(|_| "vendor:account"))
                     .push_bind(now)
                     .push_bind(now)
-                    .push_bind(run_id)
+                    .push_bind(listing)
                     .push_bind(None::<i64>)
-                    .push_bind(run_id);
+                    .push_bind(listing);
             });
             query.push(
                 " ON CONFLICT (profile_id, account_id) DO UPDATE SET
@@ -540,7 +604,7 @@ impl Storage {
                  RETURNING first_seen_run",
             );
             let first_seen: Vec<i64> = query.build_query_scalar().fetch_all(&mut *tx).await?;
-            let new = first_seen.iter().filter(|run| **run == run_id).count() as i64;
+            let new = first_seen.iter().filter(|run| **run == listing).count() as i64;
             counts.created += new;
             counts.updated += first_seen.len() as i64 - new;
         }
@@ -577,6 +641,7 @@ impl Storage {
         guard: GoneGuard,
     ) -> Result<UsersRunEnd> {
         let mut tx = self.write().await?;
+        let listing = listing_of(&mut tx, profile, Stream::Users, run_id).await?;
         // Accounts this very run introduced do not count: a listing padded
         // with invented accounts must not dilute the share it removes.
         let live: i64 = sqlx::query_scalar(
@@ -584,7 +649,7 @@ impl Storage {
              WHERE profile_id = ? AND gone_at IS NULL AND first_seen_run <> ?",
         )
         .bind(profile.0)
-        .bind(run_id)
+        .bind(listing)
         .fetch_one(&mut *tx)
         .await?;
         let missing: Vec<String> = sqlx::query_scalar(
@@ -592,7 +657,7 @@ impl Storage {
              WHERE profile_id = ? AND last_seen_run <> ? AND gone_at IS NULL ORDER BY account_id",
         )
         .bind(profile.0)
-        .bind(run_id)
+        .bind(listing)
         .fetch_all(&mut *tx)
         .await?;
         let share_exceeded = (missing.len() as i64) * 100 > live * i64::from(guard.max_percent);
@@ -601,11 +666,13 @@ impl Storage {
             let previous = sqlx::query(
                 "SELECT held_gone_digest, held_gone_count FROM job_runs
                  WHERE profile_id = ? AND id < ? AND kind = (SELECT kind FROM job_runs WHERE id = ?)
+                   AND COALESCE(listing_run, id) <> ?
                  ORDER BY id DESC LIMIT 1",
             )
             .bind(profile.0)
             .bind(run_id)
             .bind(run_id)
+            .bind(listing)
             .fetch_optional(&mut *tx)
             .await?;
             let (held_digest, held_count): (Option<String>, Option<i64>) = previous
@@ -644,7 +711,7 @@ impl Storage {
             }
         }
         let gone = self
-            .mark_gone_and_finish(&mut tx, profile, run_id, now, note)
+            .mark_gone_and_finish(&mut tx, profile, run_id, listing, now, note)
             .await?;
         tx.commit().await?;
         Ok(UsersRunEnd::Finished { gone })
@@ -660,8 +727,9 @@ impl Storage {
         note: Option<String>,
     ) -> Result<u64> {
         let mut tx = self.write().await?;
+        let listing = listing_of(&mut tx, profile, Stream::Users, run_id).await?;
         let gone = self
-            .mark_gone_and_finish(&mut tx, profile, run_id, now, note)
+            .mark_gone_and_finish(&mut tx, profile, run_id, listing, now, note)
             .await?;
         tx.commit().await?;
         Ok(gone)
@@ -672,6 +740,7 @@ impl Storage {
         tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
         profile: ProfileId,
         run_id: i64,
+        listing: i64,
         now: i64,
         note: Option<String>,
     ) -> Result<u64> {
@@ -680,7 +749,7 @@ impl Storage {
         )
         .bind(now)
         .bind(profile.0)
-        .bind(run_id)
+        .bind(listing)
         .execute(&mut **tx)
         .await?
         .rows_affected();
@@ -746,6 +815,7 @@ impl Storage {
             }
         }
         let mut tx = self.write().await?;
+        listing_of(&mut tx, profile, Stream::Activity, run_id).await?;
         let mut updated = 0;
         for event in newest.values() {
             updated += sqlx::query(
@@ -789,6 +859,7 @@ impl Storage {
         detail: Option<String>,
     ) -> Result<()> {
         let mut tx = self.write().await?;
+        listing_of(&mut tx, profile, Stream::Activity, run_id).await?;
         sqlx::query(
             "INSERT INTO activity_watermarks (profile_id, since_ms) VALUES (?, ?)
              ON CONFLICT (profile_id) DO UPDATE SET since_ms = excluded.since_ms",
@@ -843,8 +914,8 @@ impl Storage {
     /// Records a one-shot job (e.g. a deactivation) with its outcome.
     pub async fn record_job(&self, profile: ProfileId, job: &OneShotJob<'_>) -> Result<i64> {
         Ok(sqlx::query_scalar(
-            "INSERT INTO job_runs (profile_id, kind, status, started_at, finished_at, pages, items, detail, trigger_kind, error_kind)
-             VALUES (?, ?, ?, ?, ?, 0, 1, ?, ?, ?) RETURNING id",
+            "INSERT INTO job_runs (profile_id, kind, status, started_at, finished_at, pages, items, detail, trigger_kind, error_kind, owner, profile_status)
+             VALUES (?, ?, ?, ?, ?, 0, 1, ?, ?, ?, ?, (SELECT status FROM profiles WHERE id = ?)) RETURNING id",
         )
         .bind(profile.0)
         .bind(job.kind.as_str())
@@ -854,6 +925,8 @@ impl Storage {
         .bind(stored_text(job.detail))
         .bind(job.trigger.as_str())
         .bind(job.error_kind)
+        .bind(crate::lease::process_owner())
+        .bind(profile.0)
         .fetch_one(&self.pool)
         .await?)
     }
@@ -973,16 +1046,53 @@ const SUBSCRIPTION_COLUMNS: &str =
 
 const JOB_RUN_COLUMNS: &str =
     "SELECT j.id, p.name AS profile, j.kind, j.trigger_kind, j.status, j.started_at, j.finished_at,
-        j.pages, j.items, j.created, j.updated, j.gone, j.error_kind, j.detail
-     FROM job_runs j JOIN profiles p ON p.id = j.profile_id";
+        j.pages, j.items, j.created, j.updated, j.gone, j.error_kind, j.detail,
+        j.resumes, j.owner, j.profile_status, l.owner AS lease_owner, l.expires_at AS lease_expires
+     FROM job_runs j JOIN profiles p ON p.id = j.profile_id
+     LEFT JOIN profile_leases l ON l.profile_id = j.profile_id";
+
+/// What a run marked running is shown as: running only while a live
+/// process holds the profile's lease for it. A run whose process was
+/// killed (or lost the lease) stays marked running in its row until the
+/// next attempt records it; until then it is shown as interrupted.
+fn shown_status(r: &sqlx::sqlite::SqliteRow, now: i64) -> (String, Option<String>, Option<String>) {
+    let status: String = r.get("status");
+    let error_kind: Option<String> = r.get("error_kind");
+    let detail: Option<String> = r.get("detail");
+    if status != "running" {
+        return (status, error_kind, detail);
+    }
+    let owner: Option<String> = r.get("owner");
+    let lease_owner: Option<String> = r.get("lease_owner");
+    let lease_expires: Option<i64> = r.get("lease_expires");
+    let held = match (&lease_owner, lease_expires) {
+        (Some(holder), Some(until)) => {
+            until > now
+                && owner.as_ref().is_none_or(|owner| owner == holder)
+                && !crate::lease::owner_is_dead(holder)
+        }
+        _ => false,
+    };
+    if held {
+        return (status, error_kind, detail);
+    }
+    (
+        "interrupted".into(),
+        Some("ended-unfinished".into()),
+        Some(detail.unwrap_or_else(|| {
+            "its process ended (or lost the profile's lease) before the run finished; the next sync resumes it".into()
+        })),
+    )
+}
 
 fn job_run_from_row(r: &sqlx::sqlite::SqliteRow) -> JobRun {
+    let (status, error_kind, detail) = shown_status(r, crate::sync::now_ms());
     JobRun {
         id: r.get("id"),
         profile: r.get("profile"),
         kind: r.get("kind"),
         trigger: r.get("trigger_kind"),
-        status: r.get("status"),
+        status,
         started_at: r.get("started_at"),
         finished_at: r.get("finished_at"),
         pages: r.get("pages"),
@@ -990,8 +1100,11 @@ fn job_run_from_row(r: &sqlx::sqlite::SqliteRow) -> JobRun {
         created: r.get("created"),
         updated: r.get("updated"),
         gone: r.get("gone"),
-        error_kind: r.get("error_kind"),
-        detail: r.get("detail"),
+        error_kind,
+        detail,
+        resumes: r.get("resumes"),
+        owner: r.get("owner"),
+        profile_status: r.get("profile_status"),
     }
 }
 
@@ -1018,6 +1131,47 @@ struct Stored {
     pages: usize,
     items: usize,
     counts: PageCounts,
+}
+
+/// A sync attempt that may no longer write its stream: another attempt
+/// resumed the run (this process was paused past its lease, or lost it), or
+/// the run was closed.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "run #{attempt} may no longer write the {stream} stream: {}; nothing of this write was stored",
+    match .current { Some(current) => format!("run #{current} resumed it"), None => "the run was closed".to_string() }
+)]
+pub struct Superseded {
+    pub attempt: i64,
+    pub stream: &'static str,
+    pub current: Option<i64>,
+}
+
+/// The listing (first attempt) of the run whose current attempt is
+/// `run_id`, or [`Superseded`] when `run_id` is not the stream's current
+/// attempt. Called first in every write of a sync, inside its transaction.
+async fn listing_of(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    profile: ProfileId,
+    stream: Stream,
+    run_id: i64,
+) -> Result<i64> {
+    let row: Option<(i64, i64)> = sqlx::query_as(
+        "SELECT run_id, COALESCE(listing_run, run_id) FROM sync_cursors WHERE profile_id = ? AND stream = ?",
+    )
+    .bind(profile.0)
+    .bind(stream.as_str())
+    .fetch_optional(&mut **tx)
+    .await?;
+    match row {
+        Some((current, listing)) if current == run_id => Ok(listing),
+        other => Err(Superseded {
+            attempt: run_id,
+            stream: stream.as_str(),
+            current: other.map(|(current, _)| current),
+        }
+        .into()),
+    }
 }
 
 async fn advance(

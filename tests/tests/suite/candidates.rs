@@ -9,11 +9,11 @@
 
 use seatwarden::rules::{DAY_MS, Exclusion, ReclamationRule};
 use seatwarden::storage::{
-    AuditCheck, CandidateState, ProfileConnector, ProfileId, RefreshScope, RuleChange, Storage,
-    Stream, TenantId, Trigger,
+    AuditCheck, CandidateState, ProfileId, RefreshScope, RuleChange, Storage, Stream, TenantId,
+    Trigger,
 };
 use seatwarden::{Account, Activity};
-use seatwarden_tests::fixtures::fresh_database;
+use seatwarden_tests::fixtures::{acme_profile, fresh_database};
 
 const NOW: i64 = 1_800_000_000_000;
 
@@ -26,21 +26,7 @@ struct Rig {
 async fn rig(name: &str) -> Rig {
     let path = fresh_database(&format!("candidates-{name}"));
     let storage = Storage::open(&path).await.unwrap();
-    let tenant = storage.ensure_tenant("acme", 0).await.unwrap();
-    let profile = storage
-        .ensure_profile(
-            tenant,
-            "sr",
-            &ProfileConnector {
-                name: "smartrecruiters",
-                version: "0.1.0",
-                digest: "d",
-                base_url: "x",
-            },
-            0,
-        )
-        .await
-        .unwrap();
+    let (tenant, profile) = acme_profile(&storage, "smartrecruiters", "d").await;
     Rig {
         storage,
         tenant,

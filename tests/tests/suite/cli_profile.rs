@@ -1,13 +1,15 @@
-//! The command line an operator runs, in-process, against the
-//! SmartRecruiters fake: `sync`, `subscriptions`, `deactivate`, with the
-//! configuration file, credential file and database they use.
+//! The command line an operator runs against the SmartRecruiters fake:
+//! `sync`, `subscriptions`, `deactivate`, `jobs`, with the configuration
+//! file, credential file and database they use. Most run in-process; where
+//! a real process is the point (one to kill, printed output to read) the
+//! built binary runs.
 
 use clap::Parser;
 use seatwarden::cli::{Cli, run};
 use seatwarden::storage::Storage;
 use seatwarden::sync::now_ms;
-use seatwarden_tests::fixtures::{guest, repo_root};
-use seatwarden_tests::smartrecruiters_fake::{SmartRecruitersFake, SrTenant, seed_tenant};
+use seatwarden_tests::fixtures::{guest, repo_root, seatwarden_binary};
+use seatwarden_tests::smartrecruiters_fake::{Fault, SmartRecruitersFake, SrTenant, seed_tenant};
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 
@@ -72,6 +74,44 @@ async fn seatwarden(setup: &Setup, args: &[&str]) -> anyhow::Result<()> {
     ];
     argv.extend(args.iter().map(|s| s.to_string()));
     run(Cli::parse_from(argv)).await
+}
+
+/// The setup's database, and its profile `acme-sr`.
+async fn stored_profile(setup: &Setup) -> (Storage, seatwarden::storage::ProfileId) {
+    let storage = Storage::open(&setup.dir.join("seatwarden.db"))
+        .await
+        .unwrap();
+    let tenant = storage.find_tenant("acme").await.unwrap().unwrap();
+    let profile = storage
+        .find_profile(tenant, "acme-sr")
+        .await
+        .unwrap()
+        .unwrap();
+    (storage, profile)
+}
+
+/// The built binary as a child process with the setup's configuration.
+fn binary(setup: &Setup, args: &[&str]) -> std::process::Command {
+    let mut command = std::process::Command::new(seatwarden_binary());
+    command
+        .arg("--config")
+        .arg(&setup.config)
+        .arg("--cache-dir")
+        .arg(repo_root().join("target/test-compile-cache"))
+        .args(args);
+    command
+}
+
+/// Runs the binary to completion; its standard output, or a panic with its
+/// standard error.
+fn printed(setup: &Setup, args: &[&str]) -> String {
+    let out = binary(setup, args).output().expect("seatwarden runs");
+    assert!(
+        out.status.success(),
+        "seatwarden {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("UTF-8 output")
 }
 
 /// `apply`, `profile validate` and `profile publish`, as an operator starts.
@@ -191,13 +231,26 @@ async fn a_report_only_profile_refuses_to_deactivate() {
 async fn serve_once_runs_what_is_due_and_jobs_shows_it() {
     let s = setup("serve", "", false).await;
     publish(&s).await;
-    for step in [
-        &["serve", "--once"][..],
-        &["jobs"],
-        &["jobs", "--failed", "--json"],
-    ] {
-        seatwarden(&s, step).await.unwrap();
+    seatwarden(&s, &["serve", "--once"]).await.unwrap();
+    // What the operator reads: a status line per profile, then a row per
+    // run with the profile's state and the trigger.
+    let jobs = printed(&s, &["jobs"]);
+    let status = jobs.lines().next().unwrap();
+    assert!(status.starts_with("ok acme-sr: "), "{jobs}");
+    for kind in ["subscriptions", "activity", "candidates"] {
+        assert!(status.contains(&format!("{kind} succeeded")), "{jobs}");
     }
+    let rows: Vec<&str> = jobs.lines().filter(|l| l.contains(" schedule ")).collect();
+    assert_eq!(rows.len(), 3, "{jobs}");
+    assert!(
+        rows.iter()
+            .all(|r| r.contains("acme-sr  published") && r.contains("succeeded")),
+        "{jobs}"
+    );
+    assert!(jobs.trim_end().ends_with("jobs"), "{jobs}");
+    let failed: serde_json::Value =
+        serde_json::from_str(&printed(&s, &["jobs", "--failed", "--json"])).unwrap();
+    assert_eq!(failed, serde_json::json!([]), "nothing failed");
     let storage = Storage::open(&s.dir.join("seatwarden.db")).await.unwrap();
     let tenant = storage.find_tenant("acme").await.unwrap().unwrap();
     let runs = storage
@@ -251,4 +304,118 @@ async fn an_ambiguous_account_is_refused_naming_every_match() {
     assert!(text.contains("user7@example.com"), "{text}");
     let after: Vec<bool> = s.fake.users().iter().map(|u| u.active).collect();
     assert_eq!(before, after, "nothing was deactivated");
+}
+
+/// A `sync` killed with SIGKILL mid-listing leaves its lease and its run
+/// behind. The next `sync` on the same machine sees the lease's process is
+/// gone and takes over at once (not after the lease runs out), and `jobs`
+/// shows the killed attempt as interrupted, not running, beside the one that
+/// resumed it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_sync_neither_blocks_its_profile_nor_shows_as_running() {
+    let s = setup("killed", "", false).await;
+    publish(&s).await;
+    // Page 1 answers; page 2 never does.
+    s.fake.inject([Fault::Pass, Fault::Hang]);
+    let before = s.fake.server.requests().len();
+    let mut child = binary(&s, &["sync", "--profile", "acme-sr"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let mut stderr = child.stderr.take().unwrap();
+    let exited = tokio::task::spawn_blocking(move || child.wait());
+    tokio::pin!(exited);
+    tokio::select! {
+        status = &mut exited => {
+            let mut text = String::new();
+            std::io::Read::read_to_string(&mut stderr, &mut text).unwrap();
+            panic!("the sync ended before page 2: {status:?}: {text}");
+        }
+        _ = s.fake.server.wait_for_requests(before + 2) => {}
+    }
+    let killed = std::process::Command::new("kill")
+        .args(["-KILL", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    // Reaped: the pid no longer names a process.
+    exited.await.unwrap().unwrap();
+
+    let (storage, profile) = stored_profile(&s).await;
+    let (holder, _) = storage.lease_holder(profile).await.unwrap().unwrap();
+    assert!(
+        holder.contains(&format!(":{pid}:")),
+        "the killed process still holds the lease: {holder}"
+    );
+    let jobs = printed(&s, &["jobs"]);
+    assert!(
+        jobs.starts_with("!! acme-sr: subscriptions INTERRUPTED"),
+        "{jobs}"
+    );
+
+    seatwarden(&s, &["sync", "--profile", "acme-sr"])
+        .await
+        .expect("the dead process's lease does not block the profile");
+    assert_eq!(storage.subscriptions(profile).await.unwrap().len(), 250);
+    assert!(storage.lease_holder(profile).await.unwrap().is_none());
+
+    let runs = storage.job_runs(profile).await.unwrap();
+    let users: Vec<_> = runs.iter().filter(|r| r.kind == "subscriptions").collect();
+    assert_eq!(users.len(), 2, "{users:?}");
+    assert_eq!(users[0].status, "succeeded");
+    assert_eq!(users[0].resumes, Some(users[1].id));
+    assert_eq!(users[1].status, "interrupted");
+    assert_eq!(users[1].error_kind.as_deref(), Some("ended-unfinished"));
+
+    let failed = printed(&s, &["jobs", "--failed"]);
+    assert!(
+        failed
+            .lines()
+            .any(|l| l.starts_with(&format!("{} ", users[1].id)) && l.contains("interrupted")),
+        "{failed}"
+    );
+    let all = printed(&s, &["jobs"]);
+    assert!(
+        all.contains(&format!("succeeded (resumes #{})", users[1].id)),
+        "{all}"
+    );
+}
+
+/// A lease held by a live process elsewhere refuses `sync`, naming the
+/// holder and when its lease runs out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_refuses_a_profile_another_host_is_running() {
+    let s = setup("busy", "", false).await;
+    publish(&s).await;
+    let (storage, profile) = stored_profile(&s).await;
+    let elsewhere = "other-host:7:0badc0de-00000001";
+    let before = s.fake.server.requests().len();
+    let now = now_ms();
+    assert!(
+        storage
+            .try_lease(profile, elsewhere, now, now + 600_000)
+            .await
+            .unwrap()
+    );
+    let err = seatwarden(&s, &["sync", "--profile", "acme-sr"])
+        .await
+        .unwrap_err();
+    let text = format!("{err:#}");
+    assert!(
+        text.contains(&format!(
+            "profile acme-sr is busy: {elsewhere} holds its lease until"
+        )),
+        "{text}"
+    );
+    assert_eq!(
+        s.fake.server.requests().len(),
+        before,
+        "nothing was fetched"
+    );
+    assert_eq!(
+        storage.lease_holder(profile).await.unwrap().unwrap().0,
+        elsewhere
+    );
 }

@@ -13,6 +13,7 @@ mod conformance;
 mod connector_calls;
 mod credential_owner;
 mod hardening;
+mod leases;
 mod loading;
 mod models;
 mod notify;

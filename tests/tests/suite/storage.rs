@@ -3,10 +3,10 @@
 //! watermark.
 
 use seatwarden::egress::PrivateTargets;
-use seatwarden::storage::{ProfileConnector, ProfileId, Storage};
+use seatwarden::storage::{ProfileId, Storage};
 use seatwarden::sync::{ActivityOutcome, Progress, Sync, SyncOptions, SyncReport, now_ms};
 use seatwarden::{Connection, Connector, Credential, Limits};
-use seatwarden_tests::fixtures::{fresh_database, load, runtime};
+use seatwarden_tests::fixtures::{acme_profile, fresh_database, load, runtime};
 use seatwarden_tests::smartrecruiters_fake::{
     DAY_MS, Fault, SmartRecruitersFake, SrTenant, seed_tenant, seeded_activity,
 };
@@ -40,22 +40,7 @@ async fn rig(name: &str, users: usize) -> Rig {
         .unwrap();
     let path = fresh_database(name);
     let storage = Storage::open(&path).await.unwrap();
-    let tenant = storage.ensure_tenant("acme", 0).await.unwrap();
-    let digest = connector.digest().to_string();
-    let profile = storage
-        .ensure_profile(
-            tenant,
-            "sr",
-            &ProfileConnector {
-                name: "smartrecruiters",
-                version: "0.1.0",
-                digest: &digest,
-                base_url: "x",
-            },
-            0,
-        )
-        .await
-        .unwrap();
+    let (_, profile) = acme_profile(&storage, "smartrecruiters", connector.digest()).await;
     Rig {
         fake,
         connector,
@@ -102,12 +87,24 @@ impl Rig {
         let rows = reopened.subscriptions(self.profile).await.unwrap();
         let ids: std::collections::HashSet<_> = rows.iter().map(|r| &r.account_id).collect();
         let runs = reopened.job_runs(self.profile).await.unwrap();
-        let users_run = runs.iter().find(|r| r.kind == "subscriptions").unwrap();
+        let attempts: Vec<_> = runs.iter().filter(|r| r.kind == "subscriptions").collect();
+        // Newest first: each attempt names the one it resumed.
+        for pair in attempts.windows(2) {
+            assert_eq!(pair[0].resumes, Some(pair[1].id), "{attempts:?}");
+        }
         Resumed {
             report,
             stored: (rows.len(), ids.len()),
             user_requests: self.user_requests_since(requests_before),
-            users_run: (users_run.status.clone(), users_run.pages, users_run.items),
+            users_run: (
+                attempts[0].status.clone(),
+                attempts.iter().map(|r| r.pages).sum(),
+                attempts.iter().map(|r| r.items).sum(),
+            ),
+            attempts: attempts
+                .iter()
+                .map(|r| (r.status.clone(), r.pages, r.items))
+                .collect(),
         }
     }
 }
@@ -119,8 +116,10 @@ struct Resumed {
     stored: (usize, usize),
     /// Its list-users requests (path and query).
     user_requests: Vec<String>,
-    /// The users run's status, pages and items.
+    /// The users run's status, and its pages and items over all attempts.
     users_run: (String, i64, i64),
+    /// Each attempt's status, pages and items, newest first.
+    attempts: Vec<(String, i64, i64)>,
 }
 
 fn once() -> SyncOptions {
@@ -173,6 +172,13 @@ async fn a_sync_killed_between_pages_resumes_at_the_next_page_without_duplicates
     );
     assert_eq!(user_requests.len(), 8, "pages 4 to 11 only");
     assert_eq!(resumed.users_run, ("succeeded".into(), 11, 1050));
+    // The killed attempt keeps its own row, shown as interrupted (its
+    // process never said so), and the resuming attempt counts only its own
+    // pages.
+    assert_eq!(
+        resumed.attempts,
+        [("succeeded".into(), 8, 750), ("interrupted".into(), 3, 300)]
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -246,6 +252,17 @@ async fn a_failed_page_keeps_the_pages_before_it_and_the_next_sync_resumes_there
     );
     let user_requests = rig.user_requests_since(requests_before);
     assert_eq!(user_requests.len(), 2, "pages 3 and 4: {user_requests:?}");
+    // The failure stays in the history beside the attempt that resumed it,
+    // which is timed from its own start, not from the outage's.
+    let runs = rig.storage.job_runs(rig.profile).await.unwrap();
+    let runs: Vec<_> = runs.iter().filter(|r| r.kind == "subscriptions").collect();
+    let (resuming, failed) = (runs[0], runs[1]);
+    assert_eq!(resuming.status, "succeeded");
+    assert_eq!(resuming.resumes, Some(failed.id));
+    assert_eq!((resuming.pages, resuming.items), (2, 150));
+    assert_eq!(failed.status, "failed");
+    assert_eq!(failed.error_kind.as_deref(), Some("unavailable"));
+    assert!(resuming.started_at >= failed.finished_at.unwrap());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -391,7 +408,7 @@ async fn without_the_audit_api_the_sync_records_activity_as_unsupported() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_schema_is_versioned() {
     let rig = rig("schema", 1).await;
-    assert_eq!(rig.storage.schema_version().await.unwrap(), 10);
+    assert_eq!(rig.storage.schema_version().await.unwrap(), 11);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,0 +1,302 @@
+//! The profile lease a running job holds, from taking it to giving it back.
+//!
+//! Every job of a profile (scheduled or started from the command line) runs
+//! under the profile's lease row, so two processes on one database never
+//! sync one profile at once. This module owns the three things that make
+//! the row exclude for real: an owner id unique to the process (a host name
+//! and pid collide in containers where every process is PID 1), a heartbeat
+//! that renews the lease while the job runs and cancels the job the moment
+//! the lease is lost, and recognising an owner on this machine whose process
+//! has died, so a killed `sync` does not block its profile for the whole
+//! lease. Storage fences the writes themselves (a run resumed elsewhere
+//! refuses the old attempt's pages); the lease keeps the old attempt from
+//! trying.
+
+use crate::storage::{ProfileId, Storage};
+use anyhow::Result;
+use std::sync::Arc;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+/// The shortest lease the configuration accepts: the heartbeat renews at a
+/// third of it, and a database under load must manage that in time.
+pub const MIN_LEASE: Duration = Duration::from_secs(30);
+/// The longest: a crashed owner on another machine blocks its profile this
+/// long.
+pub const MAX_LEASE: Duration = Duration::from_secs(60 * 60);
+
+/// This process's owner id: `host:pid:scope-nonce`. The scope names the
+/// boot and pid namespace (two containers' PID 1 differ in it); the nonce
+/// makes the id unique even when a pid is reused.
+pub fn process_owner() -> &'static str {
+    static OWNER: OnceLock<String> = OnceLock::new();
+    OWNER.get_or_init(|| {
+        let nonce: u32 = fastrand::u32(..) ^ (std::process::id().rotate_left(16));
+        format!(
+            "{}:{}:{}-{nonce:08x}",
+            host_name(),
+            std::process::id(),
+            machine_scope()
+        )
+    })
+}
+
+/// Whether `owner` names a process of this machine (same boot, same pid
+/// namespace) that no longer exists. Owners elsewhere are never declared
+/// dead: their lease runs out instead.
+pub fn owner_is_dead(owner: &str) -> bool {
+    let Some(parsed) = OwnerId::parse(owner) else {
+        return false;
+    };
+    if parsed.scope != machine_scope() {
+        return false;
+    }
+    let me = OwnerId::parse(process_owner()).expect("our own id parses");
+    if parsed.pid == me.pid {
+        // A pid names one live process: ours. Another nonce was an earlier
+        // process with our pid, which has ended.
+        return parsed.nonce != me.nonce;
+    }
+    cfg!(target_os = "linux") && !std::path::Path::new(&format!("/proc/{}", parsed.pid)).exists()
+}
+
+struct OwnerId<'a> {
+    pid: u32,
+    scope: &'a str,
+    nonce: &'a str,
+}
+
+impl<'a> OwnerId<'a> {
+    fn parse(owner: &'a str) -> Option<OwnerId<'a>> {
+        let mut parts = owner.rsplitn(3, ':');
+        let (scope, nonce) = parts.next()?.split_once('-')?;
+        let pid = parts.next()?.parse().ok()?;
+        parts.next()?;
+        Some(OwnerId { pid, scope, nonce })
+    }
+}
+
+fn host_name() -> String {
+    let name = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_default();
+    let name: String = name
+        .trim()
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_'))
+        .take(64)
+        .collect();
+    if name.is_empty() { "host".into() } else { name }
+}
+
+/// Eight hex digits naming this boot and pid namespace.
+fn machine_scope() -> &'static str {
+    static SCOPE: OnceLock<String> = OnceLock::new();
+    SCOPE.get_or_init(|| {
+        use sha2::Digest;
+        let boot = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").unwrap_or_default();
+        let namespace = std::fs::read_link("/proc/self/ns/pid")
+            .map(|p| p.display().to_string())
+            .unwrap_or_default();
+        if boot.is_empty() {
+            // Without a boot id no other process can be judged dead: a
+            // random scope matches nobody's.
+            return format!("{:08x}", fastrand::u32(..));
+        }
+        let digest = sha2::Sha256::digest(format!("{boot}\n{namespace}"));
+        hex::encode(&digest[..4])
+    })
+}
+
+/// Why a lease could not be taken.
+#[derive(Debug, thiserror::Error)]
+#[error("{holder} holds its lease until {until}")]
+pub struct Busy {
+    pub holder: String,
+    /// When the holder's lease runs out, as an RFC 3339 time.
+    pub until: String,
+}
+
+/// A profile's lease, renewed in the background until released.
+pub struct HeldLease {
+    storage: Storage,
+    profile: ProfileId,
+    owner: String,
+    lost: Arc<AtomicBool>,
+    heartbeat: tokio::task::JoinHandle<()>,
+}
+
+/// Where a heartbeat reads the time (the scheduler's clock, or the wall).
+pub type Now = Arc<dyn Fn() -> i64 + Send + Sync>;
+
+impl HeldLease {
+    /// Takes `profile`'s lease for `owner` for `term`, taking it over from
+    /// a dead owner on this machine. While held, a heartbeat renews it
+    /// every third of `term`; when renewing finds another owner (or cannot
+    /// reach the database until the lease has run out), `on_lost` is
+    /// cancelled so the job stops at its next page.
+    pub async fn take(
+        storage: &Storage,
+        profile: ProfileId,
+        owner: &str,
+        term: Duration,
+        now: Now,
+        on_lost: CancellationToken,
+    ) -> Result<std::result::Result<HeldLease, Busy>> {
+        let term_ms = term.as_millis() as i64;
+        let at = now();
+        if !storage.try_lease(profile, owner, at, at + term_ms).await? {
+            let holder = storage.lease_holder(profile).await?;
+            let taken = match &holder {
+                // Released between the two statements: try once more.
+                None => storage.try_lease(profile, owner, at, at + term_ms).await?,
+                Some((holder, _)) => {
+                    owner_is_dead(holder)
+                        && storage
+                            .take_over_lease(profile, holder, owner, at + term_ms)
+                            .await?
+                }
+            };
+            if !taken {
+                let (holder, until) =
+                    holder.unwrap_or_else(|| ("another worker".into(), at + term_ms));
+                return Ok(Err(busy(holder, until)));
+            }
+            if let Some((dead, _)) = holder {
+                tracing::warn!(profile = ?profile, %dead, "took over the lease of a process that has ended");
+            }
+        }
+        let lost = Arc::new(AtomicBool::new(false));
+        let heartbeat = tokio::spawn(heartbeat(
+            storage.clone(),
+            profile,
+            owner.to_string(),
+            term,
+            now,
+            on_lost,
+            lost.clone(),
+        ));
+        Ok(Ok(HeldLease {
+            storage: storage.clone(),
+            profile,
+            owner: owner.to_string(),
+            lost,
+            heartbeat,
+        }))
+    }
+
+    /// Whether the lease was lost while held.
+    pub fn lost(&self) -> bool {
+        self.lost.load(Ordering::SeqCst)
+    }
+
+    /// Stops renewing and gives the lease back (if still ours).
+    pub async fn release(self) -> Result<()> {
+        self.heartbeat.abort();
+        self.storage.release_lease(self.profile, &self.owner).await
+    }
+}
+
+impl Drop for HeldLease {
+    fn drop(&mut self) {
+        // Released or not, a dropped lease is renewed no more: it runs out.
+        self.heartbeat.abort();
+    }
+}
+
+async fn heartbeat(
+    storage: Storage,
+    profile: ProfileId,
+    owner: String,
+    term: Duration,
+    now: Now,
+    on_lost: CancellationToken,
+    lost: Arc<AtomicBool>,
+) {
+    let term_ms = term.as_millis() as i64;
+    let mut held_until = now() + term_ms;
+    loop {
+        tokio::time::sleep(term / 3).await;
+        let at = now();
+        match storage.try_lease(profile, &owner, at, at + term_ms).await {
+            Ok(true) => held_until = at + term_ms,
+            Ok(false) => {
+                let holder = storage
+                    .lease_holder(profile)
+                    .await
+                    .ok()
+                    .flatten()
+                    .map_or_else(|| "another worker".into(), |(holder, _)| holder);
+                tracing::error!(profile = ?profile, %holder, "lost the profile's lease; stopping its job");
+                break;
+            }
+            Err(err) if at >= held_until => {
+                tracing::error!(profile = ?profile, error = %err, "could not renew the profile's lease before it ran out; stopping its job");
+                break;
+            }
+            Err(err) => {
+                tracing::warn!(profile = ?profile, error = %err, "could not renew the profile's lease; trying again");
+            }
+        }
+    }
+    lost.store(true, Ordering::SeqCst);
+    on_lost.cancel();
+}
+
+fn busy(holder: String, until: i64) -> Busy {
+    Busy {
+        holder,
+        until: jiff::Timestamp::from_millisecond(until)
+            .map(|t| t.round(jiff::Unit::Second).unwrap_or(t).to_string())
+            .unwrap_or_else(|_| until.to_string()),
+    }
+}
+
+/// The error of a job stopped because its lease was lost.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "stopped at a page boundary: the profile's lease was lost (this process was paused, or the database unreachable, longer than the lease); whoever holds it now continues the run"
+)]
+pub struct LeaseLost;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn owner_ids_are_unique_to_the_process_and_parse() {
+        let me = process_owner();
+        let parsed = OwnerId::parse(me).expect("parses");
+        assert_eq!(parsed.pid, std::process::id());
+        assert_eq!(parsed.scope, machine_scope());
+        assert!(!owner_is_dead(me), "we are alive");
+    }
+
+    #[test]
+    fn an_owner_with_our_pid_but_another_nonce_has_ended() {
+        let me = OwnerId::parse(process_owner()).unwrap();
+        let earlier = format!("h:{}:{}-{}", me.pid, me.scope, "00000000");
+        assert_eq!(owner_is_dead(&earlier), me.nonce != "00000000");
+    }
+
+    #[test]
+    fn owners_elsewhere_or_unparsable_are_never_dead() {
+        assert!(!owner_is_dead("other:999999:ffffffff-00000001"));
+        assert!(!owner_is_dead("cli:1234"));
+        assert!(!owner_is_dead("seatwarden:1"));
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn an_owner_on_this_machine_whose_pid_is_gone_is_dead() {
+        // Pids are below 2^22 on Linux: this one cannot be running.
+        let gone = format!("h:{}:{}-00000001", 1u32 << 23, machine_scope());
+        assert!(owner_is_dead(&gone));
+        // PID 1 exists in every namespace.
+        let init = format!("h:1:{}-00000001", machine_scope());
+        assert!(!owner_is_dead(&init));
+    }
+}
