@@ -12,8 +12,8 @@ use crate::profiles::Profiles;
 use crate::runtime::default_cache_dir;
 use crate::scheduler::{JobOutcome, JobResult, Scheduler, SchedulerOptions, SystemClock};
 use crate::storage::{
-    ActivityFrom, AuditCheck, Candidate, CandidateState, JobKind, JobRun, OneShotJob,
-    ProfileRecord, ProfileSettings, RefreshScope, StoredSubscription, Stream, TenantId, Trigger,
+    ActivityFrom, AuditCheck, Candidate, CandidateState, JobRun, ProfileRecord, ProfileSettings,
+    RefreshScope, StoredSubscription, Stream, TenantId, Trigger,
 };
 use crate::sync::{ActivityOutcome, Progress, Sync, SyncOptions, now_ms};
 use anyhow::{Context, Result, bail};
@@ -94,6 +94,12 @@ enum Command {
         profile: String,
         /// The account's vendor id or principal (e-mail).
         account: String,
+        /// Deactivate it even though it is excluded or protected (an
+        /// administrator, a service account, listed as protected), giving
+        /// the reason; recorded in the audit log. The account the
+        /// profile's credentials act as is never deactivated.
+        #[arg(long = "override", value_name = "REASON")]
+        override_reason: Option<String>,
     },
     /// Undo a reclamation: reactivate the candidate's account through the
     /// connector (within the vendor's window, e.g. Smartsheet's 30 days).
@@ -352,10 +358,27 @@ pub async fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
-        Command::Deactivate { profile, account } => {
+        Command::Deactivate {
+            profile,
+            account,
+            override_reason,
+        } => {
             let (tenant_name, tenant_id) = app.tenant(cli.tenant.as_deref()).await?;
             let ctx = app.open_profile(tenant_id, &tenant_name, &profile).await?;
-            deactivate(&app, &ctx, &account).await
+            let done = crate::manual::deactivate(
+                &app,
+                &ctx.record,
+                &ctx.connected.connector,
+                &ctx.connected.connection,
+                crate::manual::Request {
+                    account: &account,
+                    override_reason: override_reason.as_deref(),
+                    actor: &actor,
+                },
+            )
+            .await?;
+            crate::say!("{done} in profile {}", ctx.record.name);
+            Ok(())
         }
         Command::Reactivate { candidate } => {
             let (tenant_name, tenant_id) = app.tenant(cli.tenant.as_deref()).await?;
@@ -1330,79 +1353,6 @@ fn os_user() -> String {
         })
         .next()
         .unwrap_or_else(|| format!("uid:{uid}"))
-}
-
-async fn deactivate(app: &App, ctx: &ProfileContext, account: &str) -> Result<()> {
-    if let Some(why) = crate::reclamation::report_only(&ctx.record) {
-        bail!(why);
-    }
-    let stored = app
-        .storage
-        .find_subscription(ctx.record.id, account)
-        .await?;
-    let id = stored
-        .as_ref()
-        .map_or(account, |s| s.account_id.as_str())
-        .to_string();
-    let credential_account = ctx
-        .record
-        .validation
-        .as_ref()
-        .and_then(|v| v.credential_account.as_deref());
-    if credential_account == Some(id.as_str()) {
-        bail!(
-            "account {account} is the one profile {}'s credentials act as: deactivating it would cut off the integration. Give the profile credentials of another account and validate it first",
-            ctx.record.name
-        );
-    }
-    let started = now_ms();
-    match ctx
-        .connected
-        .connector
-        .deactivate_user(&ctx.connected.connection, &id)
-        .await
-    {
-        Ok(()) => {
-            app.storage.set_active(ctx.record.id, &id, false).await?;
-            let who = stored.as_ref().map_or(id.clone(), |s| {
-                format!("{} ({})", s.principal, s.account_id)
-            });
-            app.storage
-                .record_job(
-                    ctx.record.id,
-                    &OneShotJob {
-                        kind: JobKind::Deactivate,
-                        trigger: Trigger::Manual,
-                        started_at: started,
-                        finished_at: now_ms(),
-                        error_kind: None,
-                        detail: &format!("deactivated {who}"),
-                    },
-                )
-                .await?;
-            crate::say!("deactivated {who} in profile {}", ctx.record.name);
-            Ok(())
-        }
-        Err(err) => {
-            app.storage
-                .record_job(
-                    ctx.record.id,
-                    &OneShotJob {
-                        kind: JobKind::Deactivate,
-                        trigger: Trigger::Manual,
-                        started_at: started,
-                        finished_at: now_ms(),
-                        error_kind: Some(err.kind_name()),
-                        detail: &err.to_string(),
-                    },
-                )
-                .await?;
-            Err(err).context(format!(
-                "deactivating {account} in profile {}",
-                ctx.record.name
-            ))
-        }
-    }
 }
 
 /// Stored subscriptions as a table, for people.

@@ -25,6 +25,7 @@ pub mod error;
 pub mod guest_output;
 pub mod lease;
 pub mod limits;
+pub mod manual;
 pub mod models;
 pub mod notify;
 pub mod oauth;

@@ -419,3 +419,155 @@ async fn sync_refuses_a_profile_another_host_is_running() {
         elsewhere
     );
 }
+
+/// `deactivate` is held to the protections a reclaim honours: an
+/// administrator, an excluded account, an account never downloaded and one
+/// already inactive are refused before any vendor call; an override with a
+/// reason lets a person deactivate a protected account anyway. Every
+/// outcome is a job row and an audit entry naming the operating-system
+/// user, and the audit chain stays intact.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn manual_deactivation_is_held_to_the_rules_and_always_audited() {
+    let s = setup(
+        "manual",
+        r#"
+[[exclusions]]
+tenant = "acme"
+principal = "user6@example.com"
+reason = "board decision"
+"#,
+        true,
+    )
+    .await;
+    publish(&s).await;
+    seatwarden(&s, &["sync", "--profile", "acme-sr"])
+        .await
+        .unwrap();
+    let deactivate = |account: &'static str, reason: Option<&'static str>| {
+        let mut args = vec!["deactivate", "--profile", "acme-sr", account];
+        if let Some(reason) = reason {
+            args.extend(["--override", reason]);
+        }
+        let s = &s;
+        async move { seatwarden(s, &args).await.map_err(|e| format!("{e:#}")) }
+    };
+    // user4 is an ADMINISTRATOR in the fake.
+    let refusals = [
+        ("user4@example.com", "protected: vendor administrator"),
+        ("user6@example.com", "excluded by"),
+        (
+            "nobody@example.com",
+            "no downloaded account of profile acme-sr",
+        ),
+    ];
+    for (account, why) in refusals {
+        let err = deactivate(account, None).await.unwrap_err();
+        assert!(
+            err.contains("refused") && err.contains(why),
+            "{account}: {err}"
+        );
+    }
+    let err = deactivate("user4@example.com", None).await.unwrap_err();
+    assert!(err.contains("--override \"REASON\""), "{err}");
+    assert!(s.fake.server.writes().is_empty(), "no vendor call was made");
+    assert!(s.fake.users()[4].active);
+
+    deactivate("user4@example.com", Some("left the company, ticket 42"))
+        .await
+        .unwrap();
+    assert!(!s.fake.users()[4].active);
+    let err = deactivate("user4@example.com", Some("again"))
+        .await
+        .unwrap_err();
+    assert!(err.contains("already inactive"), "{err}");
+    assert_eq!(s.fake.server.writes().len(), 1);
+
+    let (storage, profile) = stored_profile(&s).await;
+    let tenant = storage.find_tenant("acme").await.unwrap().unwrap();
+    let entries = storage.audit_entries(tenant).await.unwrap();
+    let manual: Vec<_> = entries
+        .iter()
+        .filter(|e| e.action.starts_with("account.deactivate"))
+        .collect();
+    let actions: Vec<&str> = manual.iter().map(|e| e.action.as_str()).collect();
+    assert_eq!(
+        actions,
+        [
+            "account.deactivate.refused",
+            "account.deactivate.refused",
+            "account.deactivate.refused",
+            "account.deactivate.refused",
+            "account.deactivate",
+            "account.deactivate.refused",
+        ]
+    );
+    let user = std::process::Command::new("id")
+        .arg("-un")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap();
+    assert!(
+        manual.iter().all(|e| e.actor == format!("cli:{user}")),
+        "{manual:?}"
+    );
+    let overridden = &manual[4].detail;
+    assert!(
+        overridden.contains("deactivated user4@example.com")
+            && overridden.contains("overriding \"protected: vendor administrator")
+            && overridden.contains("left the company, ticket 42"),
+        "{overridden}"
+    );
+    let jobs = storage.job_runs(profile).await.unwrap();
+    let deactivations: Vec<_> = jobs
+        .iter()
+        .filter(|j| j.kind == "deactivate")
+        .map(|j| (j.status.as_str(), j.error_kind.as_deref()))
+        .collect();
+    assert_eq!(deactivations.len(), 6);
+    assert_eq!(
+        deactivations
+            .iter()
+            .filter(|d| **d == ("failed", Some("refused")))
+            .count(),
+        5
+    );
+    assert!(matches!(
+        storage.verify_audit(tenant).await.unwrap(),
+        seatwarden::storage::AuditCheck::Intact { .. }
+    ));
+}
+
+/// A failed manual deactivation shows in the status line until a later
+/// sync succeeds; after that it stays in the table, not in the status line.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_deactivation_does_not_keep_the_profile_failing_after_a_good_sync() {
+    let s = setup("failed-deactivation", "", true).await;
+    publish(&s).await;
+    seatwarden(&s, &["sync", "--profile", "acme-sr"])
+        .await
+        .unwrap();
+    s.fake.inject([Fault::Status(403)]);
+    seatwarden(
+        &s,
+        &["deactivate", "--profile", "acme-sr", "user5@example.com"],
+    )
+    .await
+    .unwrap_err();
+    let jobs = printed(&s, &["jobs"]);
+    assert!(jobs.starts_with("!! acme-sr: deactivate FAILED"), "{jobs}");
+    seatwarden(&s, &["sync", "--profile", "acme-sr"])
+        .await
+        .unwrap();
+    let jobs = printed(&s, &["jobs"]);
+    let status = jobs.lines().next().unwrap();
+    assert!(status.starts_with("ok acme-sr: "), "{jobs}");
+    assert!(
+        status.contains("deactivate failed before the last sync"),
+        "{jobs}"
+    );
+    assert!(
+        jobs.lines()
+            .any(|l| l.contains("deactivate") && l.contains("forbidden")),
+        "the failure stays in the table: {jobs}"
+    );
+}
