@@ -59,12 +59,23 @@ pub struct ProfileContext {
 impl App {
     /// Opens the database and starts a runtime for `config`.
     pub async fn open(config: Config, cache_dir: Option<PathBuf>) -> Result<App> {
+        let storage = Storage::open(&config.database).await?;
+        Self::with_storage(config, cache_dir, storage)
+    }
+
+    /// Like [`App::open`], with the database opened read-only (see
+    /// [`Storage::open_read_only`]).
+    pub async fn open_read_only(config: Config, cache_dir: Option<PathBuf>) -> Result<App> {
+        let storage = Storage::open_read_only(&config.database).await?;
+        Self::with_storage(config, cache_dir, storage)
+    }
+
+    fn with_storage(config: Config, cache_dir: Option<PathBuf>, storage: Storage) -> Result<App> {
         let runtime = Runtime::new(RuntimeConfig {
             limits: config.limits.clone(),
             cache_dir,
             ..RuntimeConfig::default()
         })?;
-        let storage = Storage::open(&config.database).await?;
         let notifier = config
             .notifications
             .as_ref()
@@ -84,7 +95,19 @@ impl App {
     /// the database on first use.
     pub async fn tenant(&self, named: Option<&str>) -> Result<(String, TenantId)> {
         let tenant = self.config.tenant(named)?;
-        let id = self.storage.ensure_tenant(&tenant.name, now_ms()).await?;
+        let id = if self.storage.is_read_only() {
+            self.storage
+                .find_tenant(&tenant.name)
+                .await?
+                .with_context(|| {
+                    format!(
+                        "tenant {} has nothing stored yet: run `seatwarden apply` first",
+                        tenant.name
+                    )
+                })?
+        } else {
+            self.storage.ensure_tenant(&tenant.name, now_ms()).await?
+        };
         Ok((tenant.name.clone(), id))
     }
 

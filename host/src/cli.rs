@@ -69,6 +69,7 @@ enum Command {
         command: ProfileCommand,
     },
     /// Download a profile's subscriptions and activity now (a manual job).
+    /// Drafts may be synced; a profile whose last validation failed may not.
     Sync {
         #[arg(long)]
         profile: String,
@@ -295,7 +296,28 @@ pub async fn run(cli: Cli) -> Result<()> {
         return connector::run(command, cache_dir).await;
     }
     let settings = Config::load(&cli.config)?;
-    let app = Arc::new(App::open(settings, cache_dir).await?);
+    let database = settings.database.clone();
+    run_loaded(cli, settings, cache_dir)
+        .await
+        .map_err(|err| crate::storage::explain_database_error(err, &database))
+}
+
+/// Whether a command only reads the database (it is then opened
+/// read-only: no migration, no accidental write).
+fn reads_only(command: &Command) -> bool {
+    match command {
+        Command::Jobs { .. } | Command::Subscriptions { .. } | Command::Audit { .. } => true,
+        Command::Report { command } => command.reads_only(),
+        _ => false,
+    }
+}
+
+async fn run_loaded(cli: Cli, settings: Config, cache_dir: Option<PathBuf>) -> Result<()> {
+    let app = Arc::new(if reads_only(&cli.command) {
+        App::open_read_only(settings, cache_dir).await?
+    } else {
+        App::open(settings, cache_dir).await?
+    });
     let actor = format!("cli:{}", os_user());
     match cli.command {
         Command::Connector { .. } => unreachable!("handled above"),
@@ -1208,6 +1230,20 @@ async fn shutdown_signal() {
 
 async fn sync(app: &App, ctx: &ProfileContext, accept_gone: bool) -> Result<()> {
     let record = &ctx.record;
+    // A draft may be synced by hand to look at its data before publishing
+    // (a sync reads; nothing is deactivated). One whose last validation
+    // failed is not: that check found the connection wrong (credential,
+    // host, permissions), and a sync would carry the credential there
+    // again.
+    if let Some(validation) = record.validation.as_ref().filter(|v| !v.passed) {
+        bail!(
+            "profile {} failed its last validation ({}): {}. Fix the connection, run `seatwarden profile validate {}`, then sync",
+            record.name,
+            date_time(validation.at),
+            validation.detail,
+            record.name
+        );
+    }
     let owner = crate::lease::process_owner();
     let lease_lost = tokio_util::sync::CancellationToken::new();
     let lease = crate::lease::HeldLease::take(

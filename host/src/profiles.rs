@@ -408,16 +408,32 @@ impl Profiles<'_> {
             .values()
             .filter(|p| p.tenant == self.tenant_name)
             .collect();
+        // A setting the file holds is reported where the file holds it.
+        let in_file = |name: &str, err: anyhow::Error| match err.downcast_ref::<Refusal>() {
+            Some(refusal @ (Refusal::ActivityTooOld { .. } | Refusal::ActivityInFuture(_))) => {
+                anyhow::anyhow!(
+                    "{}: profiles.{name}.activity_from: {refusal}. Use a day within the last 60 days, or activity_from_days = 1 to 60",
+                    config.path.display()
+                )
+            }
+            _ => err,
+        };
         for profile in &wanted {
             let existing = self.app.storage.profile(self.tenant, &profile.name).await?;
             match existing {
                 None => {
-                    let record = self.create(&profile.name, &profile.settings).await?;
+                    let record = self
+                        .create(&profile.name, &profile.settings)
+                        .await
+                        .map_err(|e| in_file(&profile.name, e))?;
                     self.apply_rule(&record, &profile.rule).await?;
                     report.push(Applied::Created(profile.name.clone()));
                 }
                 Some(_) => {
-                    let mut changes = self.update(&profile.name, &profile.settings).await?;
+                    let mut changes = self
+                        .update(&profile.name, &profile.settings)
+                        .await
+                        .map_err(|e| in_file(&profile.name, e))?;
                     let record = self.get(&profile.name).await?;
                     changes.extend(self.apply_rule(&record, &profile.rule).await?);
                     report.push(if changes.is_empty() {

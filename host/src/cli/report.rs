@@ -85,6 +85,17 @@ impl Format {
     }
 }
 
+impl ReportCommand {
+    /// Whether the report only reads stored data (compliance and savings
+    /// reconcile, and keep the run, unless they show the history).
+    pub fn reads_only(&self) -> bool {
+        match self {
+            ReportCommand::Compliance(report) | ReportCommand::Savings(report) => report.history,
+            _ => true,
+        }
+    }
+}
+
 pub async fn run(
     app: &App,
     tenant: TenantId,

@@ -14,7 +14,6 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{Row, SqlitePool};
 use std::collections::HashMap;
 use std::path::Path;
-use std::str::FromStr;
 use std::time::Duration;
 
 mod audit;
@@ -25,6 +24,7 @@ mod jobs;
 mod models;
 mod profiles;
 mod reconciliation;
+mod trouble;
 
 pub use audit::{AuditCheck, AuditEntry, AuditNote, GENESIS, check_chain};
 pub use candidates::{Candidate, CandidateState, RefreshReport, RefreshScope, RuleChange};
@@ -36,6 +36,7 @@ pub use profiles::{
 pub use reconciliation::{
     IdentifierGroup, LiveSubscription, NewReconciliationRun, Reclaimed, ReconciliationRun,
 };
+pub use trouble::explain as explain_database_error;
 
 static MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
@@ -151,8 +152,7 @@ pub struct JobRun {
     pub resumes: Option<i64>,
     /// The lease owner (process) that ran it.
     pub owner: Option<String>,
-    /// The profile's state (`draft`, `validated`, `published`) when it
-    /// started.
+    /// The profile's state (`draft` or `published`) when it started.
     pub profile_status: Option<String>,
 }
 
@@ -287,13 +287,14 @@ pub(crate) fn stored_text(text: &str) -> String {
 #[derive(Clone, Debug)]
 pub struct Storage {
     pool: SqlitePool,
+    read_only: bool,
 }
 
 impl Storage {
     /// Opens (creating if needed) the SQLite file and migrates it.
     pub async fn open(path: &Path) -> Result<Storage> {
-        let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))
-            .with_context(|| format!("database path {}", path.display()))?
+        let options = SqliteConnectOptions::new()
+            .filename(path)
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
@@ -308,7 +309,69 @@ impl Storage {
             .run(&pool)
             .await
             .with_context(|| format!("migrating database {}", path.display()))?;
-        Ok(Storage { pool })
+        Ok(Storage {
+            pool,
+            read_only: false,
+        })
+    }
+
+    /// Opened with [`Storage::open_read_only`].
+    pub fn is_read_only(&self) -> bool {
+        self.read_only
+    }
+
+    /// Opens an existing database for reading only: no file is created, no
+    /// migration runs, and any write fails. For commands that only read
+    /// (`jobs`, `subscriptions`, reports, audit), so they work on a database
+    /// the user may not write and can never change one by accident. A
+    /// database an older seatwarden left is refused with the way to migrate
+    /// it.
+    pub async fn open_read_only(path: &Path) -> Result<Storage> {
+        if !path.exists() {
+            anyhow::bail!(
+                "database {} does not exist yet: run `seatwarden apply` to create it",
+                path.display()
+            );
+        }
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .read_only(true)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(2)
+            .connect_with(options)
+            .await
+            .with_context(|| format!("opening database {} to read", path.display()))?;
+        let storage = Storage {
+            pool,
+            read_only: true,
+        };
+        let has_migrations: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations')",
+        )
+        .fetch_one(&storage.pool)
+        .await
+        .with_context(|| format!("reading database {}", path.display()))?;
+        let found = if has_migrations {
+            storage.schema_version().await?
+        } else {
+            0
+        };
+        let wanted = MIGRATIONS.iter().map(|m| m.version).max().unwrap_or(0);
+        if found < wanted {
+            anyhow::bail!(
+                "database {} is at schema version {found} and this seatwarden reads version {wanted}: run `seatwarden apply` (or any command that writes) once to migrate it, then run this again",
+                path.display()
+            );
+        }
+        if found > wanted {
+            anyhow::bail!(
+                "database {} is at schema version {found}, newer than this seatwarden understands ({wanted}): use the seatwarden that wrote it",
+                path.display()
+            );
+        }
+        Ok(storage)
     }
 
     /// Starts a write transaction. `BEGIN IMMEDIATE` takes SQLite's write

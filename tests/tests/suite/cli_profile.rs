@@ -571,3 +571,134 @@ async fn a_failed_deactivation_does_not_keep_the_profile_failing_after_a_good_sy
         "the failure stays in the table: {jobs}"
     );
 }
+
+/// The schema version the real migrations leave in `path`, read without
+/// migrating.
+async fn schema_on_disk(path: &std::path::Path) -> i64 {
+    use sqlx::ConnectOptions;
+    let mut db = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(path)
+        .read_only(true)
+        .connect()
+        .await
+        .unwrap();
+    sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations")
+        .fetch_one(&mut db)
+        .await
+        .unwrap()
+}
+
+/// Commands that only read open the database read-only: one that does not
+/// exist is not created, one an older seatwarden left is not migrated (the
+/// refusal says how), and after `apply` migrates it they read it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reading_commands_never_create_or_migrate_the_database() {
+    let s = setup("read-only", "", false).await;
+    let db = s.dir.join("seatwarden.db");
+    let err = seatwarden(&s, &["jobs"]).await.unwrap_err();
+    assert!(
+        format!("{err:#}").contains(&format!(
+            "database {} does not exist yet: run `seatwarden apply` to create it",
+            db.display()
+        )),
+        "{err:#}"
+    );
+    assert!(!db.exists(), "jobs created no database");
+
+    // A database as the previous release left it: every migration but the
+    // newest, run by the real migrator.
+    let mut migrator = sqlx::migrate::Migrator::new(repo_root().join("host/migrations"))
+        .await
+        .unwrap();
+    let newest = migrator.iter().map(|m| m.version).max().unwrap();
+    migrator.set_ignore_missing(true);
+    {
+        use sqlx::ConnectOptions;
+        let mut conn = sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(&db)
+            .create_if_missing(true)
+            .connect()
+            .await
+            .unwrap();
+        migrator.run_to(newest - 1, &mut conn).await.unwrap();
+    }
+    for command in [
+        &["jobs"][..],
+        &["audit", "verify"],
+        &["report", "unrecognized"],
+    ] {
+        let err = seatwarden(&s, command).await.unwrap_err();
+        assert!(
+            format!("{err:#}").contains(&format!(
+                "is at schema version {} and this seatwarden reads version {newest}: run `seatwarden apply`",
+                newest - 1
+            )),
+            "{command:?}: {err:#}"
+        );
+    }
+    assert_eq!(schema_on_disk(&db).await, newest - 1, "nothing migrated it");
+    seatwarden(&s, &["apply"]).await.unwrap();
+    assert_eq!(schema_on_disk(&db).await, newest);
+    let jobs = printed(&s, &["jobs"]);
+    assert!(jobs.trim_end().ends_with("0 jobs"), "{jobs}");
+}
+
+/// A profile whose last validation failed is not synced by hand; a draft
+/// never validated is.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_profile_that_failed_validation_is_not_synced() {
+    let s = setup("failed-validation", "", false).await;
+    seatwarden(&s, &["apply"]).await.unwrap();
+    std::fs::write(s.dir.join("sr.key"), "DCRA1-a-revoked-key\n").unwrap();
+    seatwarden(&s, &["profile", "validate", "acme-sr"])
+        .await
+        .unwrap_err();
+    let before = s.fake.server.requests().len();
+    let err = seatwarden(&s, &["sync", "--profile", "acme-sr"])
+        .await
+        .unwrap_err();
+    let text = format!("{err:#}");
+    assert!(
+        text.contains("profile acme-sr failed its last validation")
+            && text.contains("run `seatwarden profile validate acme-sr`, then sync"),
+        "{text}"
+    );
+    assert_eq!(
+        s.fake.server.requests().len(),
+        before,
+        "nothing was fetched"
+    );
+
+    // Fixed and validated, the draft syncs.
+    std::fs::write(s.dir.join("sr.key"), format!("{TOKEN}\n")).unwrap();
+    seatwarden(&s, &["profile", "validate", "acme-sr"])
+        .await
+        .unwrap();
+    seatwarden(&s, &["sync", "--profile", "acme-sr"])
+        .await
+        .unwrap();
+    let jobs = printed(&s, &["jobs"]);
+    assert!(
+        jobs.lines()
+            .any(|l| l.contains("acme-sr  draft  subscriptions  manual")),
+        "the run says the profile was a draft: {jobs}"
+    );
+}
+
+/// An `activity_from` too far back is reported at `apply` with the file
+/// and the key that hold it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_too_old_activity_from_names_its_file_and_key() {
+    let s = setup("old-activity", "", false).await;
+    let mut text = std::fs::read_to_string(&s.config).unwrap();
+    text.push_str("activity_from = 2020-01-01\n");
+    std::fs::write(&s.config, text).unwrap();
+    let err = seatwarden(&s, &["apply"]).await.unwrap_err();
+    assert!(
+        format!("{err:#}").contains(&format!(
+            "{}: profiles.acme-sr.activity_from: analyze activity from 2020-01-01: that is more than 60 days ago",
+            s.config.display()
+        )),
+        "{err:#}"
+    );
+}

@@ -277,6 +277,14 @@ fn profile_toggles_schedules_and_scheduler_settings_are_checked() {
             "scheduler.max_concurrent_jobs: 0 would never run a job",
         ),
         (
+            format!("{}\n[scheduler]\nlease = \"0s\"\n", valid()),
+            "scheduler.lease: 0s is outside the accepted range. use between 30s",
+        ),
+        (
+            format!("{}\n[scheduler]\nlease = \"2h\"\n", valid()),
+            "scheduler.lease: 2h is outside the accepted range",
+        ),
+        (
             valid().replace(
                 "credential = { env = \"ACME_SR_TOKEN\" }",
                 "credential = { env = \"ACME_SR_TOKEN\" }\nrate_limit = \"10/fortnight\"",
