@@ -19,6 +19,20 @@ pub struct ScimBehaviour {
     pub max_per_page: usize,
     /// Accept only requests carrying exactly this `Authorization` value.
     pub authorization: Option<String>,
+    /// How the listing misbehaves, if it does.
+    pub listing: Listing,
+}
+
+/// Listing faults seen in real SCIM servers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Listing {
+    /// Pages as RFC 7644 says.
+    Honest,
+    /// Ignores `startIndex`: every page is the first (echoing
+    /// `startIndex: 1`), while `totalResults` counts everyone.
+    IgnoresStartIndex,
+    /// Returns no user past this many, while `totalResults` counts everyone.
+    StopsAfter(usize),
 }
 
 struct State {
@@ -82,12 +96,19 @@ fn handle(request: &Recorded, state: &mut State) -> Reply {
                     "bulk": {"supported": false}, "filter": {"supported": false}}),
         ),
         ("GET", ["scim", "v2", "Users"]) => {
-            let start = param("startIndex").unwrap_or(1).max(1);
+            let mut start = param("startIndex").unwrap_or(1).max(1);
             let count = param("count")
                 .unwrap_or(100)
                 .min(state.behaviour.max_per_page);
-            let page: Vec<Value> = state
-                .users
+            let listed = match state.behaviour.listing {
+                Listing::Honest => state.users.len(),
+                Listing::IgnoresStartIndex => {
+                    start = 1;
+                    state.users.len()
+                }
+                Listing::StopsAfter(n) => n.min(state.users.len()),
+            };
+            let page: Vec<Value> = state.users[..listed]
                 .iter()
                 .skip(start - 1)
                 .take(count)

@@ -175,8 +175,27 @@ impl Guest for Scim {
         );
         let response = get(&url)?;
         let page: ListResponse<User> = json::decode(&response, "a SCIM ListResponse")?;
-        let start = page.start_index.unwrap_or(start).max(1);
         let received = page.resources.len() as u64;
+        // A server that ignores startIndex answers the first users again
+        // (and a listing that stops early leaves the rest out): either would
+        // make present accounts look gone.
+        if let Some(answered) = page.start_index
+            && answered != start
+        {
+            return Err(ConnectorError::InvalidResponse(format!(
+                "the SCIM server answered startIndex {answered} when asked for startIndex {start}: it does not page as RFC 7644 says (totalResults {}); the listing would repeat users",
+                page.total_results.map_or_else(|| "absent".into(), |t| t.to_string())
+            )));
+        }
+        if let Some(total) = page.total_results
+            && received == 0
+            && start <= total
+        {
+            return Err(ConnectorError::InvalidResponse(format!(
+                "the SCIM server reports totalResults {total} but returned no users from startIndex {start}: the listing falls {} users short",
+                total - start + 1
+            )));
+        }
         // The last-login attribute can be any (extension) attribute, so it is
         // read from a generic view of the page, only when one is configured.
         let last_logins: Vec<Option<Value>> = match option(&settings, "last-login-attribute") {
@@ -199,7 +218,13 @@ impl Guest for Scim {
             .map(|(user, login)| to_account(user, last_login, login))
             .collect::<Result<Vec<_>, _>>()?;
         let next = start + received;
-        let more = received > 0 && page.total_results.is_some_and(|total| next <= total);
+        // totalResults is required (RFC 7644 §3.4.2); a server that leaves
+        // it out is paged until a page comes back short.
+        let more = received > 0
+            && match page.total_results {
+                Some(total) => next <= total,
+                None => received >= u64::from(count),
+            };
         Ok(AccountPage {
             accounts,
             next_cursor: more.then(|| next.to_string()),

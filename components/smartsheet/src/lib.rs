@@ -99,9 +99,64 @@ impl When {
 #[serde(rename_all = "camelCase")]
 struct UsersPage {
     page_number: Option<u64>,
+    page_size: Option<u64>,
     total_pages: Option<u64>,
+    total_count: Option<u64>,
     #[serde(default)]
     data: Vec<User>,
+}
+
+impl UsersPage {
+    /// Checks the page against what Smartsheet says of the whole listing:
+    /// the page asked for, full unless last, and on the last page exactly
+    /// the users `totalCount` leaves for it. Every page but the last holds
+    /// `pageSize` users, so the count is checked without remembering the
+    /// pages before. A listing that would repeat a page or fall short fails
+    /// here, naming what Smartsheet claimed and what arrived.
+    fn check(&self, asked: u64) -> Result<(), ConnectorError> {
+        let claim = |what: String| {
+            ConnectorError::InvalidResponse(format!(
+                "Smartsheet's users listing does not add up: {what} (totalPages {}, totalCount {}, pageSize {})",
+                shown(self.total_pages),
+                shown(self.total_count),
+                shown(self.page_size)
+            ))
+        };
+        if let Some(answered) = self.page_number
+            && answered != asked
+        {
+            return Err(claim(format!(
+                "asked for page {asked}, it answered page {answered}"
+            )));
+        }
+        let (Some(total_pages), Some(size)) = (self.total_pages, self.page_size) else {
+            return Ok(());
+        };
+        let received = self.data.len() as u64;
+        if received > size {
+            return Err(claim(format!("page {asked} holds {received} users")));
+        }
+        if asked < total_pages && received < size {
+            return Err(claim(format!(
+                "page {asked} of {total_pages} holds {received} users, not a full page"
+            )));
+        }
+        if asked == total_pages
+            && let Some(total) = self.total_count
+        {
+            let expected = total.saturating_sub((total_pages - 1) * size);
+            if received != expected {
+                return Err(claim(format!(
+                    "the last page, {asked}, holds {received} users where {expected} were due"
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn shown(value: Option<u64>) -> String {
+    value.map_or_else(|| "absent".into(), |v| v.to_string())
 }
 
 #[derive(Deserialize)]
@@ -206,7 +261,8 @@ impl Guest for Smartsheet {
             settings.base_url
         );
         let page: UsersPage = json::decode(&get(&url)?, "a Smartsheet users page")?;
-        let current = page.page_number.unwrap_or(page_number);
+        page.check(page_number)?;
+        let current = page_number;
         let more = page.total_pages.is_some_and(|total| current < total) && !page.data.is_empty();
         Ok(AccountPage {
             accounts: page.data.into_iter().map(to_account).collect(),

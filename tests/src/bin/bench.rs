@@ -298,12 +298,13 @@ async fn start_fake(
             )
         }
         "scim" => {
-            use seatwarden_tests::scim_fake::{ScimBehaviour, ScimFake, bench_user};
+            use seatwarden_tests::scim_fake::{Listing, ScimBehaviour, ScimFake, bench_user};
             let behaviour = ScimBehaviour {
                 patch_supported: true,
                 patch_501: false,
                 max_per_page: 100,
                 authorization: None,
+                listing: Listing::Honest,
             };
             let fake = ScimFake::start(behaviour, (0..users).map(bench_user).collect()).await;
             (

@@ -7,7 +7,7 @@ use seatwarden::credentials::AuthScheme;
 use seatwarden::egress::PrivateTargets;
 use seatwarden::{CallErrorKind, Connection, Connector, ConnectorError, Credential, Limits};
 use seatwarden_tests::fixtures::{all_accounts, load, runtime};
-use seatwarden_tests::scim_fake::{ScimBehaviour, ScimFake, bench_user};
+use seatwarden_tests::scim_fake::{Listing, ScimBehaviour, ScimFake, bench_user};
 use seatwarden_tests::scim_server::{ScimServer, seed_user};
 use serde_json::json;
 use std::collections::HashMap;
@@ -134,7 +134,10 @@ fn behaviour() -> ScimBehaviour {
         patch_supported: true,
         patch_501: false,
         max_per_page: 7,
-        authorization: None,
+        // The fake refuses any other credential, so a test passes only if
+        // the host injected exactly this one.
+        authorization: Some(format!("Bearer {TOKEN}")),
+        listing: Listing::Honest,
     }
 }
 
@@ -342,4 +345,52 @@ async fn the_native_benchmark_client_returns_exactly_what_the_connector_returns(
         native_cursor = native.next_cursor;
     }
     assert_eq!(wasm_cursor, None);
+}
+
+/// A server that ignores `startIndex`, or stops listing before the
+/// `totalResults` it reports, fails the listing with what it claimed and
+/// what arrived, instead of a "successful" sync of the first users.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_listing_that_ignores_paging_or_falls_short_fails() {
+    let connector = connector().await;
+    let cases = [
+        (
+            Listing::IgnoresStartIndex,
+            "the SCIM server answered startIndex 1 when asked for startIndex 8: it does not page as RFC 7644 says (totalResults 30)",
+        ),
+        (
+            Listing::StopsAfter(20),
+            "the SCIM server reports totalResults 30 but returned no users from startIndex 21: the listing falls 10 users short",
+        ),
+    ];
+    for (listing, expected) in cases {
+        let fake = ScimFake::start(
+            ScimBehaviour {
+                listing,
+                ..behaviour()
+            },
+            (0..30).map(fake_user).collect(),
+        )
+        .await;
+        let conn = bearer(&connector, &fake.base_url(), TOKEN);
+        let mut cursor = None;
+        let err = loop {
+            match connector.list_users(&conn, cursor.as_deref()).await {
+                Ok(page) => {
+                    cursor = page.next_cursor;
+                    assert!(
+                        cursor.is_some(),
+                        "{listing:?}: the listing ended as if complete"
+                    );
+                }
+                Err(err) => break err,
+            }
+        };
+        match err.kind {
+            CallErrorKind::Vendor(ConnectorError::InvalidResponse(message)) => {
+                assert!(message.contains(expected), "{listing:?}: {message}")
+            }
+            other => panic!("{listing:?}: {other:?}"),
+        }
+    }
 }

@@ -214,6 +214,19 @@ async fn every_vendor_error_maps_to_a_typed_error() {
         }
         other => panic!("{other:?}"),
     }
+    // Well-formed JSON of the wrong shape names the field it stopped at.
+    fake.inject([Fault::Body(
+        br#"{"limit": 100, "content": [{"id": "a", "email": "a@x"}, {"id": 7}]}"#.to_vec(),
+    )]);
+    match vendor(connector.list_users(&conn, None).await.unwrap_err()) {
+        ConnectorError::InvalidResponse(message) => assert!(
+            message.contains(
+                "expected a SmartRecruiters users page (HTTP 200), but at content[1].id: invalid type: integer `7`, expected a string"
+            ),
+            "{message}"
+        ),
+        other => panic!("{other:?}"),
+    }
     fake.edit(|t| t.audit_licensed = false);
     match vendor(connector.get_activity(&conn, 0, None).await.unwrap_err()) {
         ConnectorError::Unsupported(message) => {

@@ -446,3 +446,64 @@ async fn the_native_benchmark_client_returns_exactly_what_the_connector_returns(
     }
     assert_eq!(wasm_cursor, None);
 }
+
+/// A users listing that does not add up fails the page, naming what
+/// Smartsheet claimed and what arrived: the official schema's own example
+/// values (page 1 of 25, pageSize 50, totalCount 136) with one user; a
+/// server that answers page 1 whatever is asked; and a last page short of
+/// what totalCount leaves for it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_users_listing_that_does_not_add_up_fails_naming_the_claim() {
+    use seatwarden_tests::server::{Reply, TestServer};
+    let user = serde_json::json!({"id": 48569348493401200u64, "email": "jane@example.com",
+        "name": "Jane", "status": "ACTIVE", "admin": false, "licensedSheetCreator": true});
+    let cases = [
+        // (answer to every request: pageNumber, pageSize, totalPages, totalCount, users; cursor asked; expected)
+        (
+            (1, 50, 25, 136, 1),
+            None,
+            "page 1 of 25 holds 1 users, not a full page (totalPages 25, totalCount 136, pageSize 50)",
+        ),
+        (
+            (1, 1, 25, 25, 1),
+            Some("2"),
+            "asked for page 2, it answered page 1",
+        ),
+        (
+            (2, 100, 2, 150, 10),
+            Some("2"),
+            "the last page, 2, holds 10 users where 50 were due",
+        ),
+    ];
+    let runtime = runtime(Limits::default());
+    let connector = load(&runtime, "smartsheet").await;
+    for ((number, size, pages, count, users), cursor, expected) in cases {
+        let user = user.clone();
+        let server = TestServer::start(move |_| {
+            Reply::json(
+                200,
+                &serde_json::json!({"pageNumber": number, "pageSize": size, "totalPages": pages,
+                    "totalCount": count, "data": vec![user.clone(); users]}),
+            )
+        })
+        .await;
+        let conn = Connection::builder()
+            .base_url(format!("{}/2.0", server.url()))
+            .private_targets(PrivateTargets::AllowLoopback)
+            .credential(Credential::secret(TOKEN))
+            .build(connector.descriptor())
+            .unwrap();
+        let err = connector
+            .list_users(&conn, cursor.map(str::to_string).as_deref())
+            .await
+            .unwrap_err();
+        match vendor(err) {
+            ConnectorError::InvalidResponse(message) => assert!(
+                message.starts_with("Smartsheet's users listing does not add up: ")
+                    && message.contains(expected),
+                "{message}"
+            ),
+            other => panic!("{other:?}"),
+        }
+    }
+}
