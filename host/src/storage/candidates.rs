@@ -712,7 +712,15 @@ impl Storage {
                     report.canceled += 1;
                 }
                 (other, Some(candidate)) => {
-                    let why = format!("no longer a candidate: {}", describe(other));
+                    let gone = account.gone_at.is_some();
+                    let why = if gone {
+                        format!(
+                            "no longer a candidate: the account left the vendor's listing; if it comes back, its candidate carries on from {}",
+                            candidate.state.as_str()
+                        )
+                    } else {
+                        format!("no longer a candidate: {}", describe(other))
+                    };
                     transition(
                         &mut tx,
                         &mut chain,
@@ -722,6 +730,13 @@ impl Storage {
                         &why,
                     )
                     .await?;
+                    if gone {
+                        sqlx::query("UPDATE removal_candidates SET gone_from = ? WHERE id = ?")
+                            .bind(candidate.state.as_str())
+                            .bind(candidate.id)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
                     report.skipped += 1;
                 }
                 (_, None) => {}
@@ -798,15 +813,32 @@ async fn open_candidate(
             ("never-logged-in", *days_since_created, None, None)
         }
     };
+    // An account that left the listing and came back carries on from the
+    // state its candidate was closed in (the newest candidate of the account
+    // only: one closed for any other reason starts afresh).
+    let earlier: Option<(i64, Option<String>, Option<i64>, Option<i64>)> = sqlx::query_as(
+        "SELECT id, gone_from, notified_at, reclaim_after FROM removal_candidates
+         WHERE profile_id = ? AND account_id = ? ORDER BY id DESC LIMIT 1",
+    )
+    .bind(scope.profile.0)
+    .bind(&account.account_id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    let carried = earlier.and_then(|(id, gone_from, notified_at, reclaim_after)| {
+        let state = CandidateState::parse(gone_from.as_deref()?)?;
+        (!state.is_closed()).then_some((id, state, notified_at, reclaim_after))
+    });
+    let state = carried.map_or(CandidateState::Ready, |(_, state, ..)| state);
     let id = sqlx::query(
         "INSERT INTO removal_candidates (profile_id, account_id, principal, state, rule_version, threshold_days,
-             reason, days_inactive, last_active_at, last_active_source, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             reason, days_inactive, last_active_at, last_active_source, created_at, updated_at,
+             carried_from, notified_at, reclaim_after)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(scope.profile.0)
     .bind(&account.account_id)
     .bind(&account.principal)
-    .bind(CandidateState::Ready.as_str())
+    .bind(state.as_str())
     .bind(rule.version)
     .bind(i64::from(rule.threshold_days))
     .bind(reason)
@@ -815,11 +847,22 @@ async fn open_candidate(
     .bind(&source)
     .bind(scope.now)
     .bind(scope.now)
+    .bind(carried.map(|(id, ..)| id))
+    .bind(carried.and_then(|(_, _, notified, _)| notified))
+    .bind(carried.and_then(|(.., reclaim_after)| reclaim_after))
     .execute(&mut **tx)
     .await?
     .last_insert_rowid();
+    let carries = carried
+        .map(|(earlier, state, ..)| {
+            format!(
+                "; the account left the vendor's listing and came back: carries on from candidate {earlier} in {}",
+                state.as_str()
+            )
+        })
+        .unwrap_or_default();
     let detail = format!(
-        "candidate {id} ({}): account {} is a removal candidate under rule version {} (threshold {} days): {}",
+        "candidate {id} ({}): account {} is a removal candidate under rule version {} (threshold {} days): {}{carries}",
         account.principal,
         account.account_id,
         rule.version,

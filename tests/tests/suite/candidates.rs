@@ -381,3 +381,83 @@ async fn rules_are_versioned_and_unchanged_rules_are_not_stored_twice() {
         .unwrap();
     assert_eq!((current.version, current.threshold_days), (2, 30));
 }
+
+/// An account that leaves the vendor's listing closes its candidate; when
+/// it comes back, its new candidate carries on from the state the old one
+/// was in (here: kept by its user, awaiting an administrator), with the
+/// notice date, instead of starting over and asking the user again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_candidate_whose_account_left_and_came_back_keeps_its_decisions() {
+    let rig = rig("gone-and-back").await;
+    rig.users(&population(), NOW).await;
+    let rule = ReclamationRule::default();
+    rig.refresh(&rule, &exclusions(), NOW).await;
+    let open = rig.storage.candidates(rig.profile, false).await.unwrap();
+    let stale = open.iter().find(|c| c.account_id == "stale").unwrap();
+    let scope = RefreshScope {
+        tenant: rig.tenant,
+        profile: rig.profile,
+        profile_name: "sr",
+        connector: "smartrecruiters",
+        credential_account: None,
+        actor: "test",
+        now: NOW,
+    };
+    let kept = rig
+        .storage
+        .decide_candidate(
+            scope,
+            stale,
+            seatwarden::candidate_state::Decision::Keep,
+            "the user needs it",
+        )
+        .await
+        .unwrap();
+    assert_eq!(kept, CandidateState::AwaitingApproval);
+
+    // The vendor leaves "stale" out for a day, then lists it again.
+    let without: Vec<Account> = population()
+        .into_iter()
+        .filter(|a| a.id != "stale")
+        .collect();
+    rig.users(&without, NOW + DAY_MS).await;
+    rig.refresh(&rule, &exclusions(), NOW + DAY_MS).await;
+    let closed = rig.storage.candidates(rig.profile, true).await.unwrap();
+    let old = closed.iter().find(|c| c.id == stale.id).unwrap();
+    assert_eq!(old.state, CandidateState::ClosedSkipped);
+    assert!(
+        old.close_reason
+            .as_deref()
+            .unwrap()
+            .contains("left the vendor's listing; if it comes back, its candidate carries on from awaiting-approval"),
+        "{old:?}"
+    );
+
+    rig.users(&population(), NOW + 2 * DAY_MS).await;
+    let report = rig.refresh(&rule, &exclusions(), NOW + 2 * DAY_MS).await;
+    assert_eq!(report.opened, 1, "{report:?}");
+    let open = rig.storage.candidates(rig.profile, false).await.unwrap();
+    let back = open.iter().find(|c| c.account_id == "stale").unwrap();
+    assert_ne!(back.id, stale.id);
+    assert_eq!(back.state, CandidateState::AwaitingApproval);
+    let opened = rig
+        .storage
+        .audit_entries(rig.tenant)
+        .await
+        .unwrap()
+        .into_iter()
+        .rfind(|e| e.action == "candidate.open")
+        .unwrap();
+    assert!(
+        opened.detail.contains(&format!(
+            "came back: carries on from candidate {} in awaiting-approval",
+            stale.id
+        )),
+        "{}",
+        opened.detail
+    );
+
+    // An account that was closed for another reason starts afresh.
+    let never = open.iter().find(|c| c.account_id == "never").unwrap();
+    assert_eq!(never.state, CandidateState::Ready);
+}
