@@ -816,7 +816,9 @@ async fn open_candidate(
     // An account that left the listing and came back carries on from the
     // state its candidate was closed in (the newest candidate of the account
     // only: one closed for any other reason starts afresh).
-    let earlier: Option<(i64, Option<String>, Option<i64>, Option<i64>)> = sqlx::query_as(
+    /// id, gone_from, notified_at, reclaim_after.
+    type Earlier = (i64, Option<String>, Option<i64>, Option<i64>);
+    let earlier: Option<Earlier> = sqlx::query_as(
         "SELECT id, gone_from, notified_at, reclaim_after FROM removal_candidates
          WHERE profile_id = ? AND account_id = ? ORDER BY id DESC LIMIT 1",
     )
