@@ -281,6 +281,17 @@ pub async fn execute_reclaim(
 ) -> Result<ReclaimOutcome> {
     let now = crate::sync::now_ms();
     if let Some(reason) = &plan.refused {
+        // The refusal is the run's outcome: `jobs` lists it among the
+        // failed, and the audit log says who was refused and why.
+        let job = OneShotJob {
+            kind: JobKind::Deactivate,
+            trigger,
+            started_at: now,
+            finished_at: crate::sync::now_ms(),
+            error_kind: Some("refused"),
+            detail: &format!("reclaim refused: {reason}"),
+        };
+        storage.record_job(record.id, &job).await?;
         storage
             .record_decision(
                 record.tenant,
@@ -330,19 +341,15 @@ pub async fn execute_reclaim(
                 (Some(err.kind_name()), why)
             }
         };
-        storage
-            .record_job(
-                record.id,
-                &OneShotJob {
-                    kind: JobKind::Deactivate,
-                    trigger,
-                    started_at: started,
-                    finished_at: now,
-                    error_kind,
-                    detail: &detail,
-                },
-            )
-            .await?;
+        let job = OneShotJob {
+            kind: JobKind::Deactivate,
+            trigger,
+            started_at: started,
+            finished_at: now,
+            error_kind,
+            detail: &detail,
+        };
+        storage.record_job(record.id, &job).await?;
     }
     Ok(outcome)
 }

@@ -55,6 +55,10 @@ pub enum Fault {
     Pass,
     /// Never answer.
     Hang,
+    /// Answer as the rate limit does (429, its headers, counted in
+    /// `rate_limited`), whatever the time: for tests that must not depend
+    /// on how fast the machine sends.
+    RateLimited,
 }
 
 /// The fake's tenant and behaviour.
@@ -339,6 +343,10 @@ fn handle(request: &Recorded, state: &mut State) -> Reply {
             body,
         },
         Some(Fault::Hang) => Reply::Hang,
+        Some(Fault::RateLimited) => {
+            state.rate_limited += 1;
+            error(429, "RATE_LIMIT_EXCEEDED", "Too many requests")
+        }
         Some(Fault::Pass) | None => route(request, path, &params, &mut state.tenant),
     };
     with_headers(reply, limit, remaining)

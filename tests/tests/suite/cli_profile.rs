@@ -7,9 +7,12 @@
 use clap::Parser;
 use seatwarden::cli::{Cli, run};
 use seatwarden::storage::Storage;
+use seatwarden::storage::{Stream, Trigger};
 use seatwarden::sync::now_ms;
 use seatwarden_tests::fixtures::{guest, repo_root, seatwarden_binary};
-use seatwarden_tests::smartrecruiters_fake::{Fault, SmartRecruitersFake, SrTenant, seed_tenant};
+use seatwarden_tests::smartrecruiters_fake::{
+    Fault, SmartRecruitersFake, SrTenant, aged_accounts, seed_tenant,
+};
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 
@@ -701,4 +704,118 @@ async fn a_too_old_activity_from_names_its_file_and_key() {
         )),
         "{err:#}"
     );
+}
+
+/// Every command that takes a numeric id refuses another tenant's id as
+/// one it does not have, changes nothing and calls no vendor; tenant-wide
+/// lists show only the tenant's own entries.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_tenants_ids_are_unknown_to_every_command() {
+    let s = setup(
+        "two-tenants",
+        r#"
+[[exclusions]]
+tenant = "acme"
+principal = "ceo@acme.example"
+reason = "board decision"
+"#,
+        true,
+    )
+    .await;
+    let globex_vendor = SmartRecruitersFake::start(SrTenant {
+        rate_limit: None,
+        ..seed_tenant("DCRA1-globex", 5, now_ms())
+    })
+    .await;
+    let secret = s.dir.join("globex.key");
+    std::fs::write(&secret, "DCRA1-globex\n").unwrap();
+    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let mut config = std::fs::read_to_string(&s.config).unwrap();
+    config = config.replace(
+        "[tenants.acme]\n",
+        &format!(
+            "[tenants.acme]\n[tenants.globex]\n\n[connections.globex-sr]\ntenant = \"globex\"\nconnector = \"{}\"\nbase_url = \"{}\"\nprivate_targets = \"allow-loopback\"\ncredential = {{ file = \"globex.key\" }}\n\n[profiles.globex-sr]\ntenant = \"globex\"\nconnection = \"globex-sr\"\nreclaim = true\n",
+            guest("smartrecruiters").display(),
+            globex_vendor.url()
+        ),
+    );
+    std::fs::write(&s.config, config).unwrap();
+    let acme = |args: &[&str]| {
+        let mut all = vec!["--tenant", "acme"];
+        all.extend_from_slice(args);
+        all.into_iter().map(String::from).collect::<Vec<_>>()
+    };
+    seatwarden(&s, &["apply"]).await.unwrap();
+    for step in [
+        acme(&["profile", "validate", "acme-sr"]),
+        acme(&["profile", "publish", "acme-sr"]),
+    ] {
+        let step: Vec<&str> = step.iter().map(String::as_str).collect();
+        seatwarden(&s, &step).await.unwrap();
+    }
+    // The vendor gives no creation dates: a download with ages, stored
+    // through the calls a sync makes, gives acme candidates.
+    let (storage, profile) = stored_profile(&s).await;
+    let now = now_ms();
+    let run = storage
+        .begin_or_resume(profile, Stream::Users, None, Trigger::Manual, now)
+        .await
+        .unwrap();
+    let accounts = aged_accounts(&s.fake.users(), 3, now);
+    storage
+        .upsert_accounts_page(profile, run.run_id, &accounts, None, now)
+        .await
+        .unwrap();
+    storage
+        .finish_users_run(profile, run.run_id, now)
+        .await
+        .unwrap();
+    let refresh = acme(&["candidates", "refresh", "--profile", "acme-sr"]);
+    let refresh: Vec<&str> = refresh.iter().map(String::as_str).collect();
+    seatwarden(&s, &refresh).await.unwrap();
+    let before = storage.candidates(profile, true).await.unwrap();
+    let id = before.first().expect("acme has a candidate").id.to_string();
+    let acme_tenant = storage.find_tenant("acme").await.unwrap().unwrap();
+    let audit_before = storage.audit_entries(acme_tenant).await.unwrap().len();
+    let writes_before = s.fake.server.writes().len();
+
+    let commands: [&[&str]; 7] = [
+        &["candidates", "show", &id],
+        &["candidates", "approve", &id],
+        &["candidates", "reject", &id],
+        &["candidates", "keep", &id],
+        &["candidates", "release", &id],
+        &["candidates", "skip", &id],
+        &["reactivate", &id],
+    ];
+    for command in commands {
+        let mut args = vec!["--tenant", "globex"];
+        args.extend_from_slice(command);
+        let err = format!("{:#}", seatwarden(&s, &args).await.unwrap_err());
+        assert!(
+            err.contains(&format!("tenant globex has no removal candidate {id}")),
+            "{command:?}: {err}"
+        );
+    }
+    assert_eq!(storage.candidates(profile, true).await.unwrap(), before);
+    assert_eq!(
+        storage.audit_entries(acme_tenant).await.unwrap().len(),
+        audit_before
+    );
+    assert_eq!(s.fake.server.writes().len(), writes_before);
+    assert!(globex_vendor.server.requests().is_empty());
+
+    // Tenant-wide settings: globex sees none of acme's.
+    let globex_exclusions = printed(&s, &["--tenant", "globex", "exclusions"]);
+    assert!(
+        !globex_exclusions.contains("ceo@acme.example"),
+        "{globex_exclusions}"
+    );
+    let acme_exclusions = printed(&s, &["--tenant", "acme", "exclusions"]);
+    assert!(
+        acme_exclusions.contains("ceo@acme.example") && acme_exclusions.contains("board decision"),
+        "{acme_exclusions}"
+    );
+    let globex_jobs = printed(&s, &["--tenant", "globex", "jobs"]);
+    assert!(globex_jobs.trim_end().ends_with("0 jobs"), "{globex_jobs}");
 }

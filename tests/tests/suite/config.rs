@@ -277,6 +277,24 @@ fn profile_toggles_schedules_and_scheduler_settings_are_checked() {
             "scheduler.max_concurrent_jobs: 0 would never run a job",
         ),
         (
+            format!(
+                "{}\n[profiles.acme-sr.rule]\nbreaker_percent = 0\n",
+                valid()
+            ),
+            "profiles.acme-sr.rule.breaker_percent: 0 is outside 1..=100",
+        ),
+        (
+            format!(
+                "{}\n[profiles.acme-sr.rule]\nbreaker_percent = 101\n",
+                valid()
+            ),
+            "profiles.acme-sr.rule.breaker_percent: 101 is outside 1..=100",
+        ),
+        (
+            format!("{}\n[profiles.acme-sr.rule]\nbreaker_max = 0\n", valid()),
+            "profiles.acme-sr.rule.breaker_max",
+        ),
+        (
             format!("{}\n[scheduler]\nlease = \"0s\"\n", valid()),
             "scheduler.lease: 0s is outside the accepted range. use between 30s",
         ),

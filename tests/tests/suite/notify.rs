@@ -40,6 +40,12 @@ async fn rig(name: &str, smtp_port: u16) -> Rig {
 
 /// [`rig`], with the profile's `reclaim` toggle as given.
 async fn rig_reclaiming(name: &str, smtp_port: u16, reclaim: bool) -> Rig {
+    rig_configured(name, smtp_port, reclaim, 100).await
+}
+
+/// [`rig`], with the `reclaim` toggle and the rule's `breaker_percent`
+/// as given.
+async fn rig_configured(name: &str, smtp_port: u16, reclaim: bool, breaker_percent: u32) -> Rig {
     let vendor = SmartRecruitersFake::start(SrTenant {
         rate_limit: None,
         ..seed_users_only(TOKEN, 20, now_ms())
@@ -50,7 +56,7 @@ async fn rig_reclaiming(name: &str, smtp_port: u16, reclaim: bool) -> Rig {
     let extra = format!(
         r#"[profiles.smartrecruiters.rule]
 notify_days = 7
-breaker_percent = 100
+breaker_percent = {breaker_percent}
 
 [notifications]
 from = "Seatwarden <seatwarden@acme.example>"
@@ -540,5 +546,70 @@ async fn a_principal_with_a_display_name_gets_no_mail_through_the_relay() {
         mails.iter().all(|m| !m.body.contains("evil.example")
             && !m.header("to").unwrap_or_default().contains("evil")),
         "{mails:?}"
+    );
+}
+
+/// The scheduled reclaim after notices is held to the circuit breaker the
+/// configuration sets: with more unanswered candidates than its share, the
+/// run is refused, the refusal is the deactivate job's outcome (in memory
+/// and in `jobs`), and nobody is deactivated.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_scheduled_reclaim_is_refused_by_the_configured_breaker() {
+    let sink = SmtpSink::start().unwrap();
+    let rig = rig_configured("notify-breaker", sink.port, true, 15).await;
+    let record = rig.profile.record().await;
+    assert_eq!(
+        rig.profile.app.config.profiles["smartrecruiters"]
+            .rule
+            .breaker_percent,
+        15,
+        "read from the file"
+    );
+    let day = |n: i64| Duration::from_millis((n * DAY_MS) as u64);
+    let clock = Arc::new(ManualClock::new(now_ms() + DAY_MS));
+    let scheduler = Scheduler::new(
+        rig.profile.app.clone(),
+        clock.clone(),
+        SchedulerOptions::default(),
+    );
+    scheduler.run_due().await.unwrap();
+    clock.advance(day(62));
+    scheduler.run_due().await.unwrap();
+    let told = rig.candidates().await.len();
+    assert!(told > 3, "more than 15% of 20 accounts: {told}");
+    clock.advance(day(8));
+    let outcomes = scheduler.run_due().await.unwrap();
+    let refused: Vec<_> = outcomes
+        .iter()
+        .filter(|o| o.kind == JobKind::Deactivate)
+        .map(|o| o.result.clone())
+        .collect();
+    let expected = format!(
+        "circuit breaker: {told} candidates to deactivate of 20 active accounts is over this run's limit of 3 (15%)"
+    );
+    match &refused[..] {
+        [JobResult::Failed { kind, message }] => {
+            assert_eq!(kind, "refused");
+            assert!(message.contains(&expected), "{message}");
+        }
+        other => panic!("expected one refused reclaim, got {other:?}"),
+    }
+    assert!(
+        rig.vendor.users().iter().all(|u| u.active),
+        "nobody deactivated"
+    );
+    assert!(rig.vendor.server.writes().is_empty());
+    let failed = rig
+        .profile
+        .app
+        .storage
+        .tenant_job_runs(record.tenant, Some(record.id), true, 10)
+        .await
+        .unwrap();
+    assert!(
+        failed.iter().any(|r| r.kind == "deactivate"
+            && r.error_kind.as_deref() == Some("refused")
+            && r.detail.as_deref().is_some_and(|d| d.contains(&expected))),
+        "{failed:?}"
     );
 }

@@ -411,12 +411,21 @@ async fn one_tenant_cannot_see_or_touch_another_tenants_profiles() {
         20
     );
 
-    // Globex cannot name, list, change or delete acme's profile.
-    assert!(globex.get("acme-sr").await.is_err());
-    assert!(globex.validate("acme-sr").await.is_err());
-    assert!(globex.publish("acme-sr").await.is_err());
-    assert!(globex.unpublish("acme-sr").await.is_err());
-    assert!(globex.delete("acme-sr", true).await.is_err());
+    // Globex cannot name, list, change or delete acme's profile: each is
+    // refused as a profile globex does not have (listing only its own),
+    // not as a permission problem that would confirm acme's exists.
+    let unknown = |result: anyhow::Result<()>| {
+        let err = format!("{:#}", result.unwrap_err());
+        assert!(
+            err.contains("tenant globex has no profile \"acme-sr\" (its profiles: globex-sr)"),
+            "{err}"
+        );
+    };
+    unknown(globex.get("acme-sr").await.map(|_| ()));
+    unknown(globex.validate("acme-sr").await.map(|_| ()));
+    unknown(globex.publish("acme-sr").await.map(|_| ()));
+    unknown(globex.unpublish("acme-sr").await);
+    unknown(globex.delete("acme-sr", true).await);
     let globex_names: Vec<String> = app
         .storage
         .profiles(globex.tenant)
@@ -436,7 +445,9 @@ async fn one_tenant_cannot_see_or_touch_another_tenants_profiles() {
         connection: "acme-sr".into(),
         ..acme_record.settings.clone()
     };
-    assert!(globex.create("sneaky", &sneaky).await.is_err());
+    let err = format!("{:#}", globex.create("sneaky", &sneaky).await.unwrap_err());
+    assert!(err.contains("acme-sr"), "{err}");
+    assert!(globex.get("sneaky").await.is_err(), "nothing was created");
     // ...nor see its job results or audit entries.
     assert!(
         app.storage

@@ -499,3 +499,89 @@ async fn exclusions_take_effect_when_applied_and_are_switched_off_not_forgotten(
         AuditCheck::Intact { .. }
     ));
 }
+
+/// Reclaiming refuses while the latest subscriptions download is missing,
+/// failed, interrupted, or was cut off by a crash (a partial list would
+/// make present accounts look stale); each refusal is the job's recorded
+/// outcome and reaches no vendor.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reclaim_refuses_after_a_missing_failed_or_interrupted_download() {
+    use seatwarden::storage::{RunOutcome, Stream, Trigger};
+    let rig = rig("reclaim-downloads", true).await;
+    let record = rig.record().await;
+    let storage = &rig.app.storage;
+    let rule = ReclamationRule {
+        breaker_percent: 100,
+        ..ReclamationRule::default()
+    };
+    let refused = |expected: String| {
+        let rig = &rig;
+        let rule = &rule;
+        async move {
+            let (plan, result) = rig.reclaim(rule).await;
+            let refusal = plan.refused.expect("refused");
+            assert!(refusal.contains(&expected), "{refusal}");
+            assert!(result.is_err());
+            let runs = rig.app.storage.job_runs(record.id).await.unwrap();
+            let job = runs.iter().find(|r| r.kind == "deactivate").unwrap();
+            assert_eq!(
+                (job.status.as_str(), job.error_kind.as_deref()),
+                ("failed", Some("refused"))
+            );
+            assert!(
+                job.detail.as_deref().unwrap().contains(&expected),
+                "{job:?}"
+            );
+        }
+    };
+    refused("no subscriptions have been downloaded yet".into()).await;
+
+    // A good download opens candidates; then downloads go wrong.
+    rig.download(2).await;
+    rig.refresh().await;
+    let attempt = |outcome: Option<RunOutcome>| async move {
+        let run = storage
+            .begin_or_resume(record.id, Stream::Users, None, Trigger::Manual, now_ms())
+            .await
+            .unwrap();
+        if let Some(outcome) = outcome {
+            storage
+                .fail_run(
+                    run.run_id,
+                    now_ms(),
+                    outcome,
+                    Some("unavailable"),
+                    "HTTP 503",
+                )
+                .await
+                .unwrap();
+        }
+        run.run_id
+    };
+    let failed = attempt(Some(RunOutcome::Failed)).await;
+    refused(format!(
+        "the latest subscriptions download (job {failed}) failed"
+    ))
+    .await;
+    let interrupted = attempt(Some(RunOutcome::Interrupted)).await;
+    refused(format!(
+        "the latest subscriptions download (job {interrupted}) interrupted"
+    ))
+    .await;
+    // A download whose process died mid-run: its row still says running,
+    // but no live lease holds it.
+    let killed = attempt(None).await;
+    refused(format!(
+        "the latest subscriptions download (job {killed}) interrupted"
+    ))
+    .await;
+
+    assert_eq!(rig.writes(), 0, "no refused run reached the vendor");
+    assert_eq!(rig.audited("reclaim.refused").await.len(), 4);
+    // A complete download lifts the refusal.
+    rig.download(2).await;
+    rig.refresh().await;
+    let (plan, result) = rig.reclaim(&rule).await;
+    assert_eq!(plan.refused, None);
+    assert_eq!(result.unwrap().deactivated.len(), 2);
+}

@@ -524,3 +524,40 @@ async fn a_shrunken_listing_is_held_until_a_later_run_agrees_or_the_operator_con
         .unwrap_or_else(|| panic!("{err:#}"));
     assert_eq!((held.missing, held.live), (40, 45));
 }
+
+/// A 5xx in the middle of a listing is retried (after a backoff) at the
+/// same page, and the run ends as one successful attempt with every
+/// account once: the outage costs a request, not the run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_error_mid_listing_is_retried_end_to_end() {
+    let rig = rig("retried-5xx", 350).await;
+    rig.fake
+        .inject([Fault::Pass, Fault::Status(503), Fault::Status(502)]);
+    let report = rig
+        .sync(SyncOptions {
+            retry: seatwarden::sync::RetryPolicy {
+                base: std::time::Duration::from_millis(10),
+                ..Default::default()
+            },
+            ..SyncOptions::default()
+        })
+        .run(&|_| {})
+        .await
+        .unwrap();
+    assert_eq!((report.accounts, report.pages), (350, 4));
+    let pages = rig.user_requests_since(0);
+    assert_eq!(pages.len(), 6, "4 pages and 2 retries of page 2: {pages:?}");
+    assert_eq!(pages[1], pages[2], "the retry asks for the same page");
+    assert_eq!(pages[2], pages[3]);
+    let runs = rig.storage.job_runs(rig.profile).await.unwrap();
+    let users: Vec<_> = runs.iter().filter(|r| r.kind == "subscriptions").collect();
+    assert_eq!(users.len(), 1, "one attempt: {users:?}");
+    assert_eq!(
+        (users[0].status.as_str(), users[0].pages, users[0].items),
+        ("succeeded", 4, 350)
+    );
+    assert_eq!(
+        rig.storage.subscriptions(rig.profile).await.unwrap().len(),
+        350
+    );
+}
