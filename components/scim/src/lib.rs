@@ -184,7 +184,8 @@ impl Guest for Scim {
         {
             return Err(ConnectorError::InvalidResponse(format!(
                 "the SCIM server answered startIndex {answered} when asked for startIndex {start}: it does not page as RFC 7644 says (totalResults {}); the listing would repeat users",
-                page.total_results.map_or_else(|| "absent".into(), |t| t.to_string())
+                page.total_results
+                    .map_or_else(|| "absent".into(), |t| t.to_string())
             )));
         }
         if let Some(total) = page.total_results

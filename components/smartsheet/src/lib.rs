@@ -144,7 +144,7 @@ impl UsersPage {
         if asked == total_pages
             && let Some(total) = self.total_count
         {
-            let expected = total.saturating_sub((total_pages - 1) * size);
+            let expected = total.saturating_sub((total_pages - 1).saturating_mul(size));
             if received != expected {
                 return Err(claim(format!(
                     "the last page, {asked}, holds {received} users where {expected} were due"
