@@ -1024,14 +1024,12 @@ async fn jobs(
             } else {
                 run.status.to_uppercase()
             };
-            if sync_kind && run.status == "succeeded" {
-                synced_since.insert(run.profile.as_str());
-            }
             status
                 .entry(run.profile.as_str())
                 .or_default()
                 .push(format!("{} {mark}", run.kind));
-        } else if sync_kind && run.status == "succeeded" {
+        }
+        if sync_kind && run.status == "succeeded" {
             synced_since.insert(run.profile.as_str());
         }
     }
