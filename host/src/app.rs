@@ -74,12 +74,13 @@ impl App {
         let runtime = Runtime::new(RuntimeConfig {
             limits: config.limits.clone(),
             cache_dir,
+            trusted_roots: config.trusted_roots.clone(),
             ..RuntimeConfig::default()
         })?;
         let notifier = config
             .notifications
             .as_ref()
-            .map(Notifier::new)
+            .map(|settings| Notifier::new(settings, &config.trusted_roots))
             .transpose()
             .with_context(|| format!("{}: [notifications]", config.path.display()))?;
         Ok(App {

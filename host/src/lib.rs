@@ -44,6 +44,7 @@ pub mod scheduler;
 pub mod serving;
 pub mod storage;
 pub mod sync;
+pub mod trust;
 
 pub use bindings::types::{Account, AccountPage, Activity, ActivityPage, ConnectorError};
 pub use connection::Connection;

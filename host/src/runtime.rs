@@ -18,19 +18,24 @@ use crate::descriptor::Descriptor;
 use crate::egress::AllowedOrigin;
 use crate::egress::transport::TransportLimits;
 use crate::egress::{
-    EgressCall, EgressHooks, EgressPolicy, HostCredential, MethodPolicy, Transport,
+    Denial, EgressCall, EgressHooks, EgressPolicy, HostCredential, MethodPolicy, Transport,
 };
 use crate::engine::{AllocatorChoice, AllocatorKind, build_engine, start_epoch_ticker};
 use crate::error::{CallError, CallErrorKind, LoadError};
 use crate::guest_output::{self, OutputViolation};
 use crate::limits::Limits;
 use crate::sandbox::{LogSink, MemoryLimiter, StoreState};
+use crate::trust::TrustedRoots;
 use anyhow::Result;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::sync::Arc;
 use wasmtime::component::{Component, ComponentExportIndex, HasSelf, Instance, Linker};
 use wasmtime::{Engine, Store, UpdateDeadline};
+
+/// What an export returned, with the host's own failures during the call
+/// (e.g. an OAuth token refused) and the requests it refused.
+type Returned<R> = (R, Vec<String>, Vec<Denial>);
 
 /// How a [`Runtime`] is set up.
 #[derive(Clone, Debug)]
@@ -41,6 +46,8 @@ pub struct RuntimeConfig {
     pub allocator: AllocatorChoice,
     /// How many calls may run at once (and pooling allocator slots).
     pub max_concurrent_calls: u32,
+    /// Certificate authorities trusted besides the Mozilla roots.
+    pub trusted_roots: TrustedRoots,
 }
 
 impl Default for RuntimeConfig {
@@ -50,6 +57,7 @@ impl Default for RuntimeConfig {
             cache_dir: default_cache_dir(),
             allocator: AllocatorChoice::Auto,
             max_concurrent_calls: 128,
+            trusted_roots: TrustedRoots::none(),
         }
     }
 }
@@ -106,7 +114,7 @@ impl Runtime {
                 linker,
                 cache,
                 limits: config.limits,
-                transport: Transport::new(),
+                transport: Transport::trusting(&config.trusted_roots),
                 allocator,
                 permits: tokio::sync::Semaphore::new(config.max_concurrent_calls.max(1) as usize),
             }),
@@ -170,7 +178,7 @@ impl Runtime {
             links: about_links(&component),
             indices,
         };
-        let (raw, _) = connector
+        let (raw, ..) = connector
             .call("describe", None, MethodPolicy::ReadOnly, |store, guest| {
                 Box::pin(async move {
                     guest
@@ -367,7 +375,7 @@ impl Connector {
         let Some(index) = self.links else {
             return Ok(Vec::new());
         };
-        let (links, _) = self
+        let (links, ..) = self
             .call(
                 "links",
                 None,
@@ -388,7 +396,7 @@ impl Connector {
 
     /// Calls `describe` again in a fresh instance (no network allowed).
     pub async fn describe(&self) -> Result<Descriptor, CallError> {
-        let (raw, _) = self
+        let (raw, ..) = self
             .call("describe", None, MethodPolicy::ReadOnly, |store, guest| {
                 Box::pin(async move {
                     guest
@@ -562,7 +570,7 @@ impl Connector {
             + Send,
         T: Send,
     {
-        let (result, host_failures) = self.call(call, Some(conn), methods, f).await?;
+        let (result, host_failures, denials) = self.call(call, Some(conn), methods, f).await?;
         let kind = match result {
             Ok(value) => return Ok(value),
             // The guest saw a transport error caused by the host's own work
@@ -580,12 +588,14 @@ impl Connector {
                 CallErrorKind::Vendor(err)
             }
         };
+        // What the host refused explains what the guest reports as a
+        // vendor outage (a certificate nobody trusts, a host off the list).
         Err(CallError {
             connector: self.label.to_string(),
             call,
             kind,
             stderr: String::new(),
-            denials: Vec::new(),
+            denials,
         })
     }
 
@@ -596,7 +606,7 @@ impl Connector {
         conn: Option<&Connection>,
         methods: MethodPolicy,
         f: F,
-    ) -> Result<(R, Vec<String>), CallError>
+    ) -> Result<Returned<R>, CallError>
     where
         F: for<'a> FnOnce(&'a mut Store<StoreState>, &'a Guest) -> GuestFuture<'a, R> + Send,
         R: Send,
@@ -704,7 +714,7 @@ impl Connector {
         let unlisted = state.hooks.denied().saturating_sub(denials.len() as u32);
         if unlisted > 0 {
             tracing::warn!(connector = %self.label, call, unlisted, "sandbox refused more requests than it lists");
-            denials.push(crate::egress::Denial::Omitted { count: unlisted });
+            denials.push(Denial::Omitted { count: unlisted });
         }
         match outcome {
             Ok(Ok(Ok(value))) => Ok((
@@ -713,6 +723,7 @@ impl Connector {
                     .lock()
                     .expect("host failure log poisoned")
                     .clone(),
+                denials,
             )),
             Err(_elapsed) => Err(fail(
                 CallErrorKind::Deadline(limits.wall_clock),

@@ -16,4 +16,5 @@ pub mod server;
 pub mod smartrecruiters_fake;
 pub mod smartsheet_fake;
 pub mod smtp_sink;
+pub mod tls;
 pub mod workspace;

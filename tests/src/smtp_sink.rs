@@ -5,8 +5,13 @@
 //! `cargo xtask test` installs it into `target/test-peers`. A message is in
 //! the Maildir before the server acknowledges the DATA command, so once the
 //! host's send has returned the message can be read, without waiting.
+//!
+//! It can also speak TLS as a real relay does, with a certificate from a
+//! test CA ([`crate::tls`]): STARTTLS, required before any mail, or TLS from
+//! the first byte (SMTPS).
 
 use crate::fixtures::repo_root;
+use crate::tls::ServerIdentity;
 use anyhow::{Context, Result, bail};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -14,6 +19,17 @@ use std::time::{Duration, Instant};
 
 /// The pinned aiosmtpd version (installed by `cargo xtask test`).
 pub const VERSION: &str = "1.4.6";
+
+/// How the sink protects its connections.
+#[derive(Clone, Copy)]
+pub enum SinkTls<'a> {
+    /// Plain SMTP.
+    None,
+    /// Plain until STARTTLS, which must come before MAIL.
+    StartTls(&'a ServerIdentity),
+    /// TLS from the first byte.
+    Implicit(&'a ServerIdentity),
+}
 
 /// A running aiosmtpd; killed when dropped.
 pub struct SmtpSink {
@@ -57,8 +73,20 @@ impl SmtpSink {
         SmtpSink::start_on(port)
     }
 
+    /// Starts a server speaking TLS as `tls` says, on a free loopback port.
+    pub fn start_tls(tls: SinkTls<'_>) -> Result<SmtpSink> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port();
+        SmtpSink::start_with(port, tls)
+    }
+
     /// Starts a server on `port` (e.g. one a test kept closed until now).
     pub fn start_on(port: u16) -> Result<SmtpSink> {
+        SmtpSink::start_with(port, SinkTls::None)
+    }
+
+    fn start_with(port: u16, tls: SinkTls<'_>) -> Result<SmtpSink> {
         let exe = repo_root().join("target/test-peers/bin/aiosmtpd");
         if !exe.exists() {
             bail!(
@@ -69,8 +97,25 @@ impl SmtpSink {
         let maildir =
             std::env::temp_dir().join(format!("seatwarden-smtp-{}-{port}", std::process::id()));
         let _ = std::fs::remove_dir_all(&maildir);
-        let child = Command::new(&exe)
-            .args(["-n", "-l", &format!("127.0.0.1:{port}")])
+        let mut command = Command::new(&exe);
+        command.args(["-n", "-l", &format!("127.0.0.1:{port}")]);
+        if let SinkTls::StartTls(identity) | SinkTls::Implicit(identity) = tls {
+            let keys = std::env::temp_dir().join(format!(
+                "seatwarden-smtp-{}-{port}-keys",
+                std::process::id()
+            ));
+            std::fs::create_dir_all(&keys)?;
+            let (certificate, key) = (keys.join("cert.pem"), keys.join("key.pem"));
+            std::fs::write(&certificate, &identity.certificate_pem)?;
+            std::fs::write(&key, &identity.key_pem)?;
+            let (cert_flag, key_flag) = match tls {
+                SinkTls::StartTls(_) => ("--tlscert", "--tlskey"),
+                _ => ("--smtpscert", "--smtpskey"),
+            };
+            command.arg(cert_flag).arg(&certificate);
+            command.arg(key_flag).arg(&key);
+        }
+        let child = command
             .args(["-c", "aiosmtpd.handlers.Mailbox"])
             .arg(&maildir)
             .stdin(Stdio::null())
@@ -83,10 +128,15 @@ impl SmtpSink {
             port,
             maildir: tempdir::Dir(maildir),
         };
-        // Readiness: the server greets with 220 (bounded wait).
+        // Readiness: the server greets with 220, or, speaking TLS from the
+        // first byte, accepts connections (bounded wait).
+        let ready = || match tls {
+            SinkTls::Implicit(_) => std::net::TcpStream::connect(("127.0.0.1", port)).is_ok(),
+            _ => greets(port),
+        };
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
-            if greets(port) {
+            if ready() {
                 return Ok(sink);
             }
             if Instant::now() > deadline {

@@ -22,6 +22,7 @@ use crate::ratelimit::RateLimit;
 use crate::rules::ReclamationRule;
 use crate::schedule::{CronSchedule, SchedulerSettings};
 use crate::storage::{ActivityFrom, ProfileSettings};
+use crate::trust::TrustedRoots;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::fmt;
@@ -74,6 +75,15 @@ struct RawConfig {
     #[serde(default)]
     entitlements: Vec<entitlements::RawEntitlement>,
     notifications: Option<notifications::RawNotifications>,
+    #[serde(default)]
+    tls: RawTls,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawTls {
+    #[serde(default)]
+    extra_roots: Vec<PathBuf>,
 }
 
 #[derive(Deserialize, Default)]
@@ -221,6 +231,9 @@ pub struct Config {
     pub entitlements: Vec<TenantEntitlement>,
     /// How users are told about their candidacy; none: nobody is told.
     pub notifications: Option<NotificationSettings>,
+    /// Certificate authorities trusted besides the Mozilla roots, for
+    /// vendor hosts and the SMTP relay (`[tls] extra_roots`).
+    pub trusted_roots: TrustedRoots,
 }
 
 impl Config {
@@ -613,6 +626,18 @@ impl Config {
             .notifications
             .map(|n| notifications::notifications(n, &err, &resolve))
             .transpose()?;
+        let mut trusted_roots = TrustedRoots::none();
+        for (index, file) in raw.tls.extra_roots.iter().enumerate() {
+            trusted_roots
+                .add_pem_file(&resolve(file))
+                .map_err(|problem| {
+                    err(
+                        &format!("tls.extra_roots[{index}]"),
+                        problem,
+                        "give PEM files holding only CA certificates (\"-----BEGIN CERTIFICATE-----\" blocks); relative paths start at the configuration's folder",
+                    )
+                })?;
+        }
         Ok(Config {
             path: path.to_path_buf(),
             database: resolve(
@@ -628,6 +653,7 @@ impl Config {
             models,
             entitlements,
             notifications,
+            trusted_roots,
         })
     }
 

@@ -357,6 +357,9 @@ pub enum Denial {
     DisguisedWrite { what: String, call: &'static str },
     /// The credential would travel over plain HTTP to a public address.
     PlaintextCredential { host: String },
+    /// The server's TLS certificate does not chain to a trusted root or
+    /// does not name the host.
+    UntrustedCertificate { host: String, problem: String },
     /// More refusals in the same call, counted but not listed.
     Omitted { count: u32 },
 }
@@ -389,6 +392,10 @@ impl Denial {
             Denial::PlaintextCredential { host } => {
                 Denial::PlaintextCredential { host: redact(host) }
             }
+            Denial::UntrustedCertificate { host, problem } => Denial::UntrustedCertificate {
+                host: redact(host),
+                problem: redact(problem),
+            },
             Denial::RequestCap { .. } | Denial::Omitted { .. } => self.clone(),
         }
     }
@@ -438,6 +445,10 @@ impl fmt::Display for Denial {
             Denial::PlaintextCredential { host } => write!(
                 f,
                 "{host} would receive the credential over plain HTTP at a public address (rule: credentials travel over HTTPS, or plain HTTP only to loopback or private targets the connection allows)"
+            ),
+            Denial::UntrustedCertificate { host, problem } => write!(
+                f,
+                "the TLS certificate of {host} was refused: {problem} (rule: a server's certificate must name it and chain to the Mozilla roots or to a CA in [tls] extra_roots)"
             ),
         }
     }

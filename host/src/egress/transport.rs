@@ -10,6 +10,7 @@
 
 use super::keep_alive::{KeepAlive, Origin, Pooled};
 use super::policy::{AddressClass, Denial, PrivateTargets, classify};
+use crate::trust::TrustedRoots;
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 use http_body_util::BodyExt;
@@ -58,9 +59,12 @@ impl Default for Transport {
 impl Transport {
     /// A transport trusting the Mozilla root store (webpki-roots).
     pub fn new() -> Self {
-        let roots = rustls::RootCertStore {
-            roots: webpki_roots::TLS_SERVER_ROOTS.into(),
-        };
+        Transport::trusting(&TrustedRoots::none())
+    }
+
+    /// A transport trusting the Mozilla roots and `extra` ones.
+    pub fn trusting(extra: &TrustedRoots) -> Self {
+        let roots = extra.root_store();
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let config = rustls::ClientConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
@@ -169,12 +173,41 @@ impl Transport {
             let tls = tokio::time::timeout(connect_timeout, self.tls.connect(name, stream))
                 .await
                 .map_err(|_| Error::ConnectionTimeout)?
-                .map_err(Error::Tls)?;
+                .map_err(|err| {
+                    if let Some(problem) = certificate_problem(&err) {
+                        on_denial(&Denial::UntrustedCertificate {
+                            host: target.host.clone(),
+                            problem,
+                        });
+                    }
+                    Error::Tls(err)
+                })?;
             handshake(tls, connect_timeout).await
         } else {
             handshake(stream, connect_timeout).await
         }
     }
+}
+
+/// What was wrong with the server's certificate, when that is why the
+/// handshake failed (other TLS failures are the guest's to report). The
+/// names a certificate presents are the server's words: the denial log
+/// clips and escapes them like every other text it keeps.
+fn certificate_problem(err: &std::io::Error) -> Option<String> {
+    use rustls::CertificateError;
+    let rustls::Error::InvalidCertificate(problem) =
+        err.get_ref()?.downcast_ref::<rustls::Error>()?
+    else {
+        return None;
+    };
+    let text = match problem {
+        CertificateError::UnknownIssuer => {
+            "it was not issued by a certificate authority the host trusts (UnknownIssuer)"
+                .to_string()
+        }
+        other => other.to_string(),
+    };
+    Some(text)
 }
 
 /// Request bodies are buffered, to be sent again, up to this size.

@@ -1,11 +1,14 @@
 //! Sending a notice by SMTP through lettre: the transport is built once from
 //! `[notifications.smtp]` and reused; TLS (implicit or required STARTTLS)
-//! unless the relay is on loopback.
+//! unless the relay is on loopback, verified against the Mozilla roots and
+//! the operator's `[tls] extra_roots`.
 
 use crate::config::{SmtpSecurity, SmtpSettings};
+use crate::trust::TrustedRoots;
 use anyhow::{Context, Result};
 use lettre::message::{Mailbox, header::ContentType};
 use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Certificate, CertificateStore, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use secrecy::ExposeSecret;
 use std::time::Duration;
@@ -19,18 +22,28 @@ pub struct Mailer {
 
 impl Mailer {
     /// Builds the transport (no connection is made yet); loads the password.
-    pub fn new(smtp: &SmtpSettings, from: &str) -> Result<Mailer> {
-        let mut builder = match smtp.security {
-            SmtpSecurity::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(&smtp.host)?,
-            SmtpSecurity::StartTls => {
-                AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&smtp.host)?
+    pub fn new(smtp: &SmtpSettings, from: &str, roots: &TrustedRoots) -> Result<Mailer> {
+        let tls = || -> Result<TlsParameters> {
+            let mut parameters = TlsParameters::builder(smtp.host.clone())
+                .certificate_store(CertificateStore::WebpkiRoots);
+            for certificate in roots.certificates() {
+                parameters = parameters.add_root_certificate(
+                    Certificate::from_der(certificate.to_vec())
+                        .context("a certificate of [tls] extra_roots")?,
+                );
             }
-            SmtpSecurity::None => {
-                AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&smtp.host)
-            }
-        }
-        .port(smtp.port)
-        .timeout(Some(Duration::from_secs(30)));
+            parameters
+                .build_rustls()
+                .context("setting up TLS for the SMTP relay")
+        };
+        let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&smtp.host)
+            .tls(match smtp.security {
+                SmtpSecurity::Tls => Tls::Wrapper(tls()?),
+                SmtpSecurity::StartTls => Tls::Required(tls()?),
+                SmtpSecurity::None => Tls::None,
+            })
+            .port(smtp.port)
+            .timeout(Some(Duration::from_secs(30)));
         if let (Some(user), Some(password)) = (&smtp.username, &smtp.password) {
             let password = password.load().context("notifications.smtp.password")?;
             builder = builder.credentials(Credentials::new(

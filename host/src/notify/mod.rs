@@ -20,6 +20,7 @@ mod mail;
 use crate::config::NotificationSettings;
 use crate::rules::DAY_MS;
 use crate::storage::{Candidate, CandidateState, ProfileRecord, RefreshScope, Storage};
+use crate::trust::TrustedRoots;
 use anyhow::{Context, Result};
 use lettre::message::Mailbox;
 use links::LinkSigner;
@@ -42,12 +43,13 @@ pub struct Notifier {
 }
 
 impl Notifier {
-    /// Loads the link key and SMTP password and prepares the transport.
-    pub fn new(settings: &NotificationSettings) -> Result<Notifier> {
+    /// Loads the link key and SMTP password and prepares the transport,
+    /// trusting `roots` for the relay's certificate.
+    pub fn new(settings: &NotificationSettings, roots: &TrustedRoots) -> Result<Notifier> {
         let key = settings.link_key.load().context("notifications.link_key")?;
         Ok(Notifier {
             signer: LinkSigner::new(&key).context("notifications.link_key")?,
-            mailer: Mailer::new(&settings.smtp, &settings.from)?,
+            mailer: Mailer::new(&settings.smtp, &settings.from, roots)?,
             answer_url: settings.answer_url.clone(),
         })
     }

@@ -29,4 +29,5 @@ mod serving;
 mod smartrecruiters;
 mod smartsheet;
 mod storage;
+mod tls;
 mod undo;
