@@ -365,6 +365,11 @@ impl WasiHttpHooks for EgressHooks {
         let keep_alive = self.keep_alive.clone();
         let tap = self.tap.clone();
         let tapped = (method.clone(), request.uri().clone());
+        // The debug log names each request by method and origin (redacted
+        // and escaped: the guest chose them), with its status and time.
+        let label = self.label.clone();
+        let logged_origin = crate::sandbox::sanitize(&self.refusals.redactor.redact(&origin), 256);
+        let logged_method = tapped.0.clone();
         let send = async move {
             if let Some(bucket) = rate_limiter {
                 bucket.acquire().await;
@@ -422,11 +427,20 @@ impl WasiHttpHooks for EgressHooks {
                 .await
         };
         Box::new(async move {
+            let started = std::time::Instant::now();
             let response = match tap {
-                Some(tap) => tap.around(call, (&tapped.0, &tapped.1), send).await?,
-                None => send.await?,
+                Some(tap) => tap.around(call, (&tapped.0, &tapped.1), send).await,
+                None => send.await,
             };
-            Ok((response, connection_driven_elsewhere()))
+            match &response {
+                Ok(answer) => {
+                    tracing::debug!(connector = %label, call, method = %logged_method, origin = %logged_origin, status = answer.status().as_u16(), elapsed_ms = started.elapsed().as_millis() as u64, "outbound request")
+                }
+                Err(err) => {
+                    tracing::debug!(connector = %label, call, method = %logged_method, origin = %logged_origin, error = %err, elapsed_ms = started.elapsed().as_millis() as u64, "outbound request failed")
+                }
+            }
+            Ok((response?, connection_driven_elsewhere()))
         })
     }
 }

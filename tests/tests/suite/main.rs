@@ -25,6 +25,7 @@ mod rules;
 mod sandbox;
 mod scheduler;
 mod scim;
+mod secrets;
 mod serving;
 mod smartrecruiters;
 mod smartsheet;
