@@ -118,7 +118,7 @@ fn written_files(dir: &Path, out: &mut Vec<PathBuf>) {
         let path = entry.unwrap().path();
         if path.is_dir() {
             written_files(&path, out);
-        } else if !path.extension().is_some_and(|e| e == "secret") {
+        } else if path.extension().is_none_or(|e| e != "secret") {
             out.push(path);
         }
     }
