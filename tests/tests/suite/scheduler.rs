@@ -580,3 +580,151 @@ async fn the_token_bucket_keeps_a_sync_under_the_vendors_limit() {
     assert!(users_requests(&vendor).len() >= 6);
     assert_eq!(vendor.rate_limited(), 0, "no request was refused");
 }
+
+/// Writes a configuration with `head` (top-level tables) and one
+/// SmartRecruiters connection and profile per `(name, vendor, key file)`,
+/// each connection followed by `connection_extra`; applies and validates
+/// every profile, publishes none.
+async fn applied(
+    ws: &Workspace,
+    head: &str,
+    connections: &[(&str, &SmartRecruitersFake, &str)],
+    connection_extra: &str,
+) -> Arc<App> {
+    let mut config = format!("{head}\n[tenants.acme]\n\n");
+    for (name, vendor, key_file) in connections {
+        config.push_str(&smartrecruiters_connection(
+            name,
+            "acme",
+            &vendor.url(),
+            key_file,
+        ));
+        config.push_str(connection_extra);
+        config.push_str(&format!(
+            "\n[profiles.{name}]\ntenant = \"acme\"\nconnection = \"{name}\"\n\n"
+        ));
+    }
+    ws.write_config(&config);
+    let app = ws.app().await.unwrap();
+    let p = profiles(&app).await;
+    p.apply().await.unwrap();
+    for (name, ..) in connections {
+        assert!(p.validate(name).await.unwrap().passed);
+    }
+    app
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn max_concurrent_jobs_holds_a_profile_until_a_slot_frees() {
+    let slow = fake("DCRA1-slot-slow", 30).await;
+    let quick = fake("DCRA1-slot-quick", 30).await;
+    let ws = Workspace::new("scheduler-slots");
+    ws.secret("slow.key", "DCRA1-slot-slow");
+    ws.secret("quick.key", "DCRA1-slot-quick");
+    let app = applied(
+        &ws,
+        "[scheduler]\nmax_concurrent_jobs = 1\n\n[limits]\nread_timeout = \"1s\"\n",
+        &[("slow", &slow, "slow.key"), ("quick", &quick, "quick.key")],
+        "",
+    )
+    .await;
+    let p = profiles(&app).await;
+    p.publish("slow").await.unwrap();
+    slow.inject([Fault::Hang]);
+    let slow_before = slow.server.requests().len();
+    let clock = Arc::new(ManualClock::new(tomorrow_noon()));
+    let scheduler = Arc::new(Scheduler::new(
+        app.clone(),
+        clock.clone(),
+        SchedulerOptions::default(),
+    ));
+    let (sender, mut reports) = tokio::sync::mpsc::unbounded_channel();
+    let serving = tokio::spawn({
+        let scheduler = scheduler.clone();
+        async move {
+            scheduler
+                .serve(&move |outcome: &JobOutcome| {
+                    let _ = sender.send(outcome.clone());
+                })
+                .await
+        }
+    });
+    // Slow holds the only slot, its first request hanging (until the 1 s
+    // read timeout; the retry then succeeds). Quick becomes due now, and
+    // the loop, woken by the clock, starts it: it must wait for the slot.
+    slow.server.wait_for_requests(slow_before + 1).await;
+    let quick_before = quick.server.requests().len();
+    p.publish("quick").await.unwrap();
+    clock.advance(Duration::from_secs(61));
+    let mut order = Vec::new();
+    while order
+        .iter()
+        .filter(|o: &&JobOutcome| o.profile == "quick")
+        .count()
+        < 2
+    {
+        let outcome = reports.recv().await.unwrap();
+        if !matches!(outcome.kind, JobKind::Candidates | JobKind::Reconcile) {
+            order.push(outcome);
+        }
+    }
+    scheduler.shutdown_token().cancel();
+    serving.await.unwrap().unwrap();
+    let profiles_in_order: Vec<&str> = order.iter().map(|o| o.profile.as_str()).collect();
+    assert_eq!(
+        profiles_in_order,
+        ["slow", "slow", "quick", "quick"],
+        "quick ran while slow held the only slot: {order:?}"
+    );
+    assert!(
+        order
+            .iter()
+            .all(|o| matches!(o.result, JobResult::Succeeded(_))),
+        "{order:?}"
+    );
+    assert!(quick.server.requests().len() > quick_before);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn profiles_sharing_a_credential_share_its_rate_limit() {
+    // The fake allows 5 requests per second per endpoint. Two profiles on
+    // one credential at 4/s each would send 8/s together; sharing one
+    // bucket they send 4/s, and the vendor never refuses one.
+    let vendor = SmartRecruitersFake::start(SrTenant {
+        rate_limit: Some(5),
+        ..seed_tenant("DCRA1-shared", 300, now_ms())
+    })
+    .await;
+    let ws = Workspace::new("scheduler-shared-bucket");
+    ws.secret("shared.key", "DCRA1-shared");
+    let app = applied(
+        &ws,
+        "",
+        &[
+            ("one", &vendor, "shared.key"),
+            ("two", &vendor, "shared.key"),
+        ],
+        "rate_limit = \"4/s\"\n",
+    )
+    .await;
+    let p = profiles(&app).await;
+    p.publish("one").await.unwrap();
+    p.publish("two").await.unwrap();
+    let before = users_requests(&vendor).len();
+    let clock = Arc::new(ManualClock::new(tomorrow_noon()));
+    let outcomes = Scheduler::new(app.clone(), clock, SchedulerOptions::default())
+        .run_due()
+        .await
+        .unwrap();
+    let synced = syncs(outcomes);
+    assert_eq!(synced.len(), 4, "{synced:?}");
+    assert!(
+        synced
+            .iter()
+            .all(|o| matches!(o.result, JobResult::Succeeded(_))),
+        "{synced:?}"
+    );
+    // Both listed every page (300 users, 100 a page), at once.
+    assert!(users_requests(&vendor).len() - before >= 6);
+    assert_eq!(vendor.rate_limited(), 0, "no request was refused");
+}
