@@ -192,3 +192,100 @@ async fn a_removed_entry_is_found() {
         matches!(check_chain(&forged), AuditCheck::Broken { entry, .. } if entry == entries[1].id)
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_writers_from_several_processes_keep_one_chain() {
+    let (ws, _vendor) = setup("audit-concurrent").await;
+    let before = acme_entries(&ws).await.len();
+    // Six operators validate at once, each its own process and connection
+    // to the database: every validation appends an entry to acme's chain.
+    let children: Vec<std::process::Child> = (0..6)
+        .map(|_| {
+            std::process::Command::new(seatwarden_tests::fixtures::seatwarden_binary())
+                .arg("--config")
+                .arg(ws.config_path())
+                .arg("--cache-dir")
+                .arg(repo_root().join("target/test-compile-cache"))
+                .args(["--tenant", "acme", "profile", "validate", "acme-sr"])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let entries = acme_entries(&ws).await;
+    assert_eq!(entries.len(), before + 6);
+    assert_eq!(
+        entries
+            .iter()
+            .filter(|e| e.action == "profile.validate.passed")
+            .count(),
+        7,
+        "the setup's validation and six more"
+    );
+    let head = match check_chain(&entries) {
+        AuditCheck::Intact { entries: n, head } => {
+            assert_eq!(n, before + 6);
+            head
+        }
+        broken => panic!("concurrent writers broke the chain: {broken:?}"),
+    };
+    assert_eq!(head, entries.last().unwrap().hash);
+    // What `audit verify` prints is that head, to keep outside the database.
+    let out = std::process::Command::new(seatwarden_tests::fixtures::seatwarden_binary())
+        .arg("--config")
+        .arg(ws.config_path())
+        .args(["--tenant", "acme", "audit", "verify"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let printed = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        printed.contains(&format!(
+            "audit log of tenant acme: intact, {} entries; head {head}",
+            before + 6
+        )),
+        "{printed}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reordered_entries_are_found() {
+    let (ws, _vendor) = setup("audit-reordered").await;
+    let entries = acme_entries(&ws).await;
+    let (second, third) = (entries[1].id, entries[2].id);
+    // Swap two entries' places in the table (each keeps its own content and
+    // hash, so only the order is wrong).
+    raw(
+        &ws,
+        format!(
+            "UPDATE audit_log SET id = CASE id WHEN {second} THEN -1 ELSE id END WHERE id = {second};
+             UPDATE audit_log SET id = {second} WHERE id = {third};
+             UPDATE audit_log SET id = {third} WHERE id = -1"
+        ),
+    )
+    .await;
+    let app = ws.app().await.unwrap();
+    let (_, acme) = app.tenant(Some("acme")).await.unwrap();
+    match app.storage.verify_audit(acme).await.unwrap() {
+        AuditCheck::Broken { entry, reason } => {
+            assert_eq!(entry, second, "the first entry out of place");
+            assert!(reason.contains("reordered"), "{reason}");
+        }
+        intact => panic!("reordering went unnoticed: {intact:?}"),
+    }
+    // The same in an export whose lines were shuffled offline.
+    let mut shuffled = entries.clone();
+    shuffled.swap(3, 4);
+    assert!(
+        matches!(check_chain(&shuffled), AuditCheck::Broken { entry, .. } if entry == entries[4].id)
+    );
+}

@@ -208,3 +208,103 @@ async fn only_a_reclaimed_candidate_can_be_undone() {
     assert!(err.contains("nothing to undo"), "{err}");
     assert!(rig.vendor.server.writes().is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reactivation_is_refused_before_any_call_when_the_connector_cannot_reactivate() {
+    use seatwarden_tests::fixtures::guest;
+    use seatwarden_tests::published::TENANT;
+    use seatwarden_tests::server::{Reply, TestServer};
+    use seatwarden_tests::workspace::Workspace;
+    // The hostile fixture deactivates (DELETE to its base URL) but does
+    // not declare reactivate.
+    let vendor = TestServer::start(|request| match request.method.as_str() {
+        "DELETE" => Reply::Respond {
+            status: 204,
+            headers: Vec::new(),
+            body: Vec::new(),
+        },
+        _ => Reply::text(200, "ok"),
+    })
+    .await;
+    let ws = Workspace::new("undo-incapable");
+    ws.secret("vendor.key", TOKEN);
+    ws.write_config(&format!(
+        "[tenants.{TENANT}]\n\n[connections.hostile]\ntenant = \"{TENANT}\"\nconnector = \"{}\"\nbase_url = \"{}\"\nprivate_targets = \"allow-loopback\"\ncredential = {{ file = \"vendor.key\" }}\noptions = {{ scenario = \"fetch\" }}\n\n[profiles.hostile]\ntenant = \"{TENANT}\"\nconnection = \"hostile\"\nreclaim = true\n",
+        guest("fixture_hostile").display(),
+        vendor.url()
+    ));
+    let profile = Published {
+        app: ws.app().await.unwrap(),
+        ws,
+        profile: "hostile".into(),
+    };
+    let p = profile.profiles("test").await;
+    p.apply().await.unwrap();
+    let validation = p.validate("hostile").await.unwrap();
+    assert!(validation.passed, "{}", validation.detail);
+    p.publish("hostile").await.unwrap();
+    let now = now_ms();
+    // One stale account of twenty: within the breaker's 10%.
+    let accounts: Vec<seatwarden::Account> = (0..20)
+        .map(|i| seatwarden::Account {
+            id: format!("u{i}"),
+            principal: format!("user{i}@acme.example"),
+            display_name: None,
+            active: true,
+            subscriptions: vec!["SEAT".into()],
+            last_active_at: (i > 0).then_some(now - DAY_MS),
+            created_at: Some(now - 400 * DAY_MS),
+            attributes: Vec::new(),
+        })
+        .collect();
+    profile.store(&accounts, now).await;
+    assert_eq!(profile.refresh().await.report.opened, 1);
+    let (_, outcome) = profile.reclaim(&ReclamationRule::default()).await;
+    assert_eq!(outcome.unwrap().deactivated.len(), 1);
+    let record = profile.record().await;
+    let reclaimed = profile
+        .app
+        .storage
+        .candidates(record.id, true)
+        .await
+        .unwrap();
+    let candidate = reclaimed
+        .iter()
+        .find(|c| c.state == CandidateState::ClosedComplete)
+        .unwrap()
+        .clone();
+    let requests_before = vendor.requests().len();
+    let jobs_before = profile.app.storage.job_runs(record.id).await.unwrap().len();
+
+    let ctx = profile.context().await;
+    let err = undo_reclaim(
+        &profile.app.storage,
+        &ctx.record,
+        &ctx.connected.connector,
+        &ctx.connected.connection,
+        &candidate,
+        "alice",
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(
+        format!("{err:#}"),
+        format!(
+            "connector hostile cannot reactivate accounts: restore {} in the vendor's admin console",
+            candidate.principal
+        )
+    );
+    // Nothing went to the vendor, and nothing changed here.
+    assert_eq!(vendor.requests().len(), requests_before);
+    let after = profile
+        .app
+        .storage
+        .candidates(record.id, true)
+        .await
+        .unwrap();
+    assert_eq!(after, reclaimed);
+    assert_eq!(
+        profile.app.storage.job_runs(record.id).await.unwrap().len(),
+        jobs_before
+    );
+}
