@@ -201,6 +201,11 @@ async fn entitlements_are_stored_by_apply_exactly_and_audited() {
         changes[0].contains("40 x") && changes[0].contains("-> 45 x"),
         "{changes:?}"
     );
+    // What `seatwarden entitlements` lists is what was applied.
+    assert_eq!(
+        printed(&profile, &["entitlements"]),
+        "SR-2026: 45 x SmartRecruiters SmartRecruiters (Standard) at 35.10 EUR per month, 2026-01-01 to 2026-12-31\n"
+    );
     let changes = apply_with(&profile, &base, "").await;
     assert!(
         changes[0].starts_with("entitlement SR-2026: removed"),
@@ -215,7 +220,11 @@ async fn entitlements_are_stored_by_apply_exactly_and_audited() {
             .unwrap()
             .is_empty()
     );
-    profile.cli(&["entitlements"]).await.unwrap();
+    assert!(
+        printed(&profile, &["entitlements"]).starts_with("tenant acme: no entitlements"),
+        "{}",
+        printed(&profile, &["entitlements"])
+    );
     let audited = profile
         .app
         .storage
@@ -226,4 +235,23 @@ async fn entitlements_are_stored_by_apply_exactly_and_audited() {
         .filter(|e| e.action == "entitlement.apply")
         .count();
     assert_eq!(audited, 3);
+}
+
+/// Runs the built binary on the profile's configuration; its standard
+/// output, or a panic with its standard error.
+fn printed(profile: &Published, args: &[&str]) -> String {
+    let out = std::process::Command::new(seatwarden_tests::fixtures::seatwarden_binary())
+        .arg("--config")
+        .arg(profile.ws.config_path())
+        .arg("--cache-dir")
+        .arg(seatwarden_tests::fixtures::repo_root().join("target/test-compile-cache"))
+        .args(args)
+        .output()
+        .expect("seatwarden runs");
+    assert!(
+        out.status.success(),
+        "seatwarden {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("UTF-8 output")
 }
