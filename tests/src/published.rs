@@ -14,7 +14,7 @@ use seatwarden::reclamation::{
     ReclaimOutcome, ReclaimPlan, Refreshed, execute_reclaim, plan_reclaim, refresh,
 };
 use seatwarden::rules::ReclamationRule;
-use seatwarden::storage::{ProfileRecord, Stream, Trigger};
+use seatwarden::storage::{ProfileId, ProfileRecord, Storage, Stream, Trigger};
 use seatwarden::sync::now_ms;
 use std::sync::Arc;
 
@@ -123,19 +123,7 @@ impl Published {
     /// Stores `accounts` as one complete users download of `profile`.
     pub async fn store_in(&self, profile: &str, accounts: &[Account], now: i64) {
         let record = self.record_of(profile).await;
-        let storage = &self.app.storage;
-        let run = storage
-            .begin_or_resume(record.id, Stream::Users, None, Trigger::Manual, now)
-            .await
-            .unwrap();
-        storage
-            .upsert_accounts_page(record.id, run.run_id, accounts, None, now)
-            .await
-            .unwrap();
-        storage
-            .finish_users_run(record.id, run.run_id, now)
-            .await
-            .unwrap();
+        store_download(&self.app.storage, record.id, accounts, now).await;
     }
 
     /// Plans a reclaim run under `rule` and executes it (refused plans are
@@ -187,4 +175,21 @@ impl Published {
             .await
             .unwrap()
     }
+}
+
+/// Stores `accounts` as one complete users download of `profile`, through
+/// the storage calls a sync makes.
+pub async fn store_download(storage: &Storage, profile: ProfileId, accounts: &[Account], now: i64) {
+    let run = storage
+        .begin_or_resume(profile, Stream::Users, None, Trigger::Manual, now)
+        .await
+        .unwrap();
+    storage
+        .upsert_accounts_page(profile, run.run_id, accounts, None, now)
+        .await
+        .unwrap();
+    storage
+        .finish_users_run(profile, run.run_id, now)
+        .await
+        .unwrap();
 }

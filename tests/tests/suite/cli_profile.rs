@@ -7,9 +7,9 @@
 use clap::Parser;
 use seatwarden::cli::{Cli, run};
 use seatwarden::storage::Storage;
-use seatwarden::storage::{Stream, Trigger};
 use seatwarden::sync::now_ms;
 use seatwarden_tests::fixtures::{guest, repo_root, seatwarden_binary};
+use seatwarden_tests::published::store_download;
 use seatwarden_tests::smartrecruiters_fake::{
     Fault, SmartRecruitersFake, SrTenant, aged_accounts, seed_tenant,
 };
@@ -757,19 +757,13 @@ reason = "board decision"
     // through the calls a sync makes, gives acme candidates.
     let (storage, profile) = stored_profile(&s).await;
     let now = now_ms();
-    let run = storage
-        .begin_or_resume(profile, Stream::Users, None, Trigger::Manual, now)
-        .await
-        .unwrap();
-    let accounts = aged_accounts(&s.fake.users(), 3, now);
-    storage
-        .upsert_accounts_page(profile, run.run_id, &accounts, None, now)
-        .await
-        .unwrap();
-    storage
-        .finish_users_run(profile, run.run_id, now)
-        .await
-        .unwrap();
+    store_download(
+        &storage,
+        profile,
+        &aged_accounts(&s.fake.users(), 3, now),
+        now,
+    )
+    .await;
     let refresh = acme(&["candidates", "refresh", "--profile", "acme-sr"]);
     let refresh: Vec<&str> = refresh.iter().map(String::as_str).collect();
     seatwarden(&s, &refresh).await.unwrap();

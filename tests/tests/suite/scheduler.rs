@@ -443,17 +443,7 @@ async fn a_hung_vendor_does_not_hold_up_another_profile() {
         clock,
         SchedulerOptions::default(),
     ));
-    let (sender, mut reports) = tokio::sync::mpsc::unbounded_channel();
-    let serving = tokio::spawn({
-        let scheduler = scheduler.clone();
-        async move {
-            scheduler
-                .serve(&move |outcome: &JobOutcome| {
-                    let _ = sender.send(outcome.clone());
-                })
-                .await
-        }
-    });
+    let (serving, mut reports) = serve_reporting(&scheduler);
     // Quick's two jobs finish while slow's first request hangs.
     let mut seen = Vec::new();
     while seen.len() < 2 {
@@ -581,6 +571,26 @@ async fn the_token_bucket_keeps_a_sync_under_the_vendors_limit() {
     assert_eq!(vendor.rate_limited(), 0, "no request was refused");
 }
 
+/// Runs `scheduler.serve` on a task; each outcome arrives on the channel
+/// as it is reported.
+fn serve_reporting(
+    scheduler: &Arc<Scheduler>,
+) -> (
+    tokio::task::JoinHandle<anyhow::Result<()>>,
+    tokio::sync::mpsc::UnboundedReceiver<JobOutcome>,
+) {
+    let (sender, reports) = tokio::sync::mpsc::unbounded_channel();
+    let scheduler = scheduler.clone();
+    let serving = tokio::spawn(async move {
+        scheduler
+            .serve(&move |outcome: &JobOutcome| {
+                let _ = sender.send(outcome.clone());
+            })
+            .await
+    });
+    (serving, reports)
+}
+
 /// Writes a configuration with `head` (top-level tables) and one
 /// SmartRecruiters connection and profile per `(name, vendor, key file)`,
 /// each connection followed by `connection_extra`; applies and validates
@@ -638,17 +648,7 @@ async fn max_concurrent_jobs_holds_a_profile_until_a_slot_frees() {
         clock.clone(),
         SchedulerOptions::default(),
     ));
-    let (sender, mut reports) = tokio::sync::mpsc::unbounded_channel();
-    let serving = tokio::spawn({
-        let scheduler = scheduler.clone();
-        async move {
-            scheduler
-                .serve(&move |outcome: &JobOutcome| {
-                    let _ = sender.send(outcome.clone());
-                })
-                .await
-        }
-    });
+    let (serving, mut reports) = serve_reporting(&scheduler);
     // Slow holds the only slot, its first request hanging (until the 1 s
     // read timeout; the retry then succeeds). Quick becomes due now, and
     // the loop, woken by the clock, starts it: it must wait for the slot.

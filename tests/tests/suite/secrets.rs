@@ -11,9 +11,10 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE_NO_PAD};
-use seatwarden::storage::{Storage, Stream, Trigger};
+use seatwarden::storage::Storage;
 use seatwarden::sync::now_ms;
 use seatwarden_tests::fixtures::{guest, repo_root, seatwarden_binary};
+use seatwarden_tests::published::store_download;
 use seatwarden_tests::scim_fake::{Listing, ScimBehaviour, ScimFake, bench_user};
 use seatwarden_tests::scim_server::{ScimServer, seed_user};
 use seatwarden_tests::server::{Reply, TestServer};
@@ -268,24 +269,7 @@ async fn no_credential_in_any_form_reaches_output_logs_errors_or_the_database() 
     let storage = Storage::open(&dir.join("seatwarden.db")).await.unwrap();
     let tenant = storage.find_tenant("acme").await.unwrap().unwrap();
     let profile = storage.find_profile(tenant, "sr").await.unwrap().unwrap();
-    let run = storage
-        .begin_or_resume(profile, Stream::Users, None, Trigger::Manual, now)
-        .await
-        .unwrap();
-    storage
-        .upsert_accounts_page(
-            profile,
-            run.run_id,
-            &aged_accounts(&sr.users(), 2, now),
-            None,
-            now,
-        )
-        .await
-        .unwrap();
-    storage
-        .finish_users_run(profile, run.run_id, now)
-        .await
-        .unwrap();
+    store_download(&storage, profile, &aged_accounts(&sr.users(), 2, now), now).await;
     drop(storage);
     operator.ok(&["candidates", "refresh", "--profile", "sr"]);
     let listed = operator.ok(&["candidates", "list", "--profile", "sr", "--json"]);

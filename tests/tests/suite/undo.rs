@@ -43,25 +43,35 @@ impl Rig {
     }
 
     async fn undo(&self, id: i64) -> anyhow::Result<i64> {
-        let ctx = self.profile.context().await;
+        let tenant = self.profile.record().await.tenant;
         let (_, candidate) = self
             .profile
             .app
             .storage
-            .find_candidate(ctx.record.tenant, id)
+            .find_candidate(tenant, id)
             .await
             .unwrap()
             .unwrap();
-        undo_reclaim(
-            &self.profile.app.storage,
-            &ctx.record,
-            &ctx.connected.connector,
-            &ctx.connected.connection,
-            &candidate,
-            "alice",
-        )
-        .await
+        undo_as_alice(&self.profile, &candidate).await
     }
+}
+
+/// Undoes `candidate`'s reclamation through the profile's connector, as
+/// alice.
+async fn undo_as_alice(
+    profile: &Published,
+    candidate: &seatwarden::storage::Candidate,
+) -> anyhow::Result<i64> {
+    let ctx = profile.context().await;
+    undo_reclaim(
+        &profile.app.storage,
+        &ctx.record,
+        &ctx.connected.connector,
+        &ctx.connected.connection,
+        candidate,
+        "alice",
+    )
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -276,17 +286,7 @@ async fn reactivation_is_refused_before_any_call_when_the_connector_cannot_react
     let requests_before = vendor.requests().len();
     let jobs_before = profile.app.storage.job_runs(record.id).await.unwrap().len();
 
-    let ctx = profile.context().await;
-    let err = undo_reclaim(
-        &profile.app.storage,
-        &ctx.record,
-        &ctx.connected.connector,
-        &ctx.connected.connection,
-        &candidate,
-        "alice",
-    )
-    .await
-    .unwrap_err();
+    let err = undo_as_alice(&profile, &candidate).await.unwrap_err();
     assert_eq!(
         format!("{err:#}"),
         format!(
