@@ -706,22 +706,10 @@ async fn a_too_old_activity_from_names_its_file_and_key() {
     );
 }
 
-/// Every command that takes a numeric id refuses another tenant's id as
-/// one it does not have, changes nothing and calls no vendor; tenant-wide
-/// lists show only the tenant's own entries.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn another_tenants_ids_are_unknown_to_every_command() {
-    let s = setup(
-        "two-tenants",
-        r#"
-[[exclusions]]
-tenant = "acme"
-principal = "ceo@acme.example"
-reason = "board decision"
-"#,
-        true,
-    )
-    .await;
+/// Adds a second tenant, globex, to the setup's configuration: its own
+/// SmartRecruiters fake (five users), credential, connection and profile
+/// `globex-sr`. Returns globex's fake.
+async fn add_globex(s: &Setup) -> SmartRecruitersFake {
     let globex_vendor = SmartRecruitersFake::start(SrTenant {
         rate_limit: None,
         ..seed_tenant("DCRA1-globex", 5, now_ms())
@@ -740,6 +728,26 @@ reason = "board decision"
         ),
     );
     std::fs::write(&s.config, config).unwrap();
+    globex_vendor
+}
+
+/// Every command that takes a numeric id refuses another tenant's id as
+/// one it does not have, changes nothing and calls no vendor; tenant-wide
+/// lists show only the tenant's own entries.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_tenants_ids_are_unknown_to_every_command() {
+    let s = setup(
+        "two-tenants",
+        r#"
+[[exclusions]]
+tenant = "acme"
+principal = "ceo@acme.example"
+reason = "board decision"
+"#,
+        true,
+    )
+    .await;
+    let globex_vendor = add_globex(&s).await;
     let acme = |args: &[&str]| {
         let mut all = vec!["--tenant", "acme"];
         all.extend_from_slice(args);
@@ -812,4 +820,125 @@ reason = "board decision"
     );
     let globex_jobs = printed(&s, &["--tenant", "globex", "jobs"]);
     assert!(globex_jobs.trim_end().ends_with("0 jobs"), "{globex_jobs}");
+}
+
+/// A `[[models]]` mapping, an entitlement and a reconciliation belong to
+/// one tenant: two tenants with the same connector and the same custom
+/// role each see their own mapping, contracts and figures, and reconciling
+/// one keeps nothing for the other.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn models_entitlements_and_reconciliation_stay_within_their_tenant() {
+    let contract = |tenant: &str, name: &str, quantity: u32, cost: &str| {
+        format!(
+            "\n[[entitlements]]\ntenant = \"{tenant}\"\nname = \"{name}\"\npublisher = \"SmartRecruiters\"\nproduct = \"SmartRecruiters\"\nedition = \"Standard\"\nquantity = {quantity}\nunit_cost = \"{cost}\"\ncurrency = \"EUR\"\nperiod = \"month\"\nstart = \"2020-01-01\"\nend = \"2099-12-31\"\n"
+        )
+    };
+    let settings = format!(
+        "{}{}\n[[models]]\ntenant = \"acme\"\nconnector = \"smartrecruiters\"\nidentifier = \"CUSTOM_RECRUITER\"\npublisher = \"SmartRecruiters\"\nproduct = \"SmartRecruiters\"\nedition = \"Recruiter\"\n",
+        contract("acme", "ACME-SR", 10, "30.00"),
+        contract("globex", "GLOBEX-SR", 3, "20.00"),
+    );
+    let s = setup("two-tenant-positions", &settings, false).await;
+    let globex_vendor = add_globex(&s).await;
+    seatwarden(&s, &["apply"]).await.unwrap();
+    for (tenant, profile) in [("acme", "acme-sr"), ("globex", "globex-sr")] {
+        for step in ["validate", "publish"] {
+            seatwarden(&s, &["--tenant", tenant, "profile", step, profile])
+                .await
+                .unwrap();
+        }
+    }
+    // Both tenants hold subscriptions with the custom role CUSTOM_RECRUITER:
+    // acme's first four accounts, globex's last two.
+    let with_custom_role = |mut accounts: Vec<seatwarden::Account>, which: &[usize]| {
+        for &i in which {
+            accounts[i].subscriptions = vec!["CUSTOM_RECRUITER".into()];
+        }
+        accounts
+    };
+    let (storage, acme_profile) = stored_profile(&s).await;
+    let now = now_ms();
+    store_download(
+        &storage,
+        acme_profile,
+        &with_custom_role(aged_accounts(&s.fake.users(), 0, now), &[0, 1, 2, 3]),
+        now,
+    )
+    .await;
+    let globex = storage.find_tenant("globex").await.unwrap().unwrap();
+    let globex_profile = storage
+        .find_profile(globex, "globex-sr")
+        .await
+        .unwrap()
+        .unwrap();
+    store_download(
+        &storage,
+        globex_profile,
+        &with_custom_role(aged_accounts(&globex_vendor.users(), 0, now), &[3, 4]),
+        now,
+    )
+    .await;
+
+    // Each tenant lists its own contract only.
+    assert_eq!(
+        printed(&s, &["--tenant", "acme", "entitlements"]),
+        "ACME-SR: 10 x SmartRecruiters SmartRecruiters (Standard) at 30.00 EUR per month, 2020-01-01 to 2099-12-31\n"
+    );
+    assert_eq!(
+        printed(&s, &["--tenant", "globex", "entitlements"]),
+        "GLOBEX-SR: 3 x SmartRecruiters SmartRecruiters (Standard) at 20.00 EUR per month, 2020-01-01 to 2099-12-31\n"
+    );
+    // acme's mapping covers acme's custom role only.
+    let unrecognized = |tenant: &str| -> serde_json::Value {
+        serde_json::from_str(&printed(
+            &s,
+            &["--tenant", tenant, "report", "unrecognized", "--json"],
+        ))
+        .unwrap()
+    };
+    assert_eq!(unrecognized("acme"), serde_json::json!([]));
+    assert_eq!(
+        unrecognized("globex"),
+        serde_json::json!([{
+            "connector": "smartrecruiters",
+            "identifier": "CUSTOM_RECRUITER",
+            "profiles": ["globex-sr"],
+            "subscriptions": 2,
+        }])
+    );
+
+    // Reconciled per tenant: acme's 250 users cycle through STANDARD,
+    // STANDARD, EXTENDED, RESTRICTED, ADMINISTRATOR, so 100 are Standard,
+    // less the two of the first four now CUSTOM_RECRUITER: 98 used against
+    // acme's 10. globex's five have the roles in the same order, the last
+    // two custom: 2 Standard used against globex's 3, and no Recruiter.
+    let reconciled = |tenant: &str| -> serde_json::Value {
+        serde_json::from_str(&printed(&s, &["--tenant", tenant, "reconcile", "--json"])).unwrap()
+    };
+    let position = |doc: &serde_json::Value, edition: &str| {
+        doc["models"]
+            .as_array()
+            .expect("models")
+            .iter()
+            .find(|m| m["model"]["edition"] == edition)
+            .map(|m| (m["owned"].as_u64().unwrap(), m["used"].as_u64().unwrap()))
+    };
+    let acme = reconciled("acme");
+    let globex = reconciled("globex");
+    assert_eq!(position(&acme, "Standard"), Some((10, 98)), "{acme:#}");
+    assert_eq!(position(&acme, "Recruiter"), Some((0, 4)), "{acme:#}");
+    assert_eq!(acme["unrecognized_subscriptions"], 0, "{acme:#}");
+    assert_eq!(position(&globex, "Standard"), Some((3, 2)), "{globex:#}");
+    assert_eq!(position(&globex, "Recruiter"), None, "{globex:#}");
+    assert_eq!(globex["unrecognized_subscriptions"], 2, "{globex:#}");
+    // Each tenant's report reads its own kept run, not the other's.
+    for (tenant, doc) in [("acme", &acme), ("globex", &globex)] {
+        let report: serde_json::Value = serde_json::from_str(&printed(
+            &s,
+            &["--tenant", tenant, "report", "compliance", "--json"],
+        ))
+        .unwrap();
+        assert_eq!(report["run"], doc["run"], "{tenant}");
+    }
+    assert_ne!(acme["run"], globex["run"]);
 }
