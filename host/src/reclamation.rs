@@ -176,6 +176,10 @@ fn summary(report: &RefreshReport, rule: &ReclamationRule) -> String {
             report.measured_only
         ));
     }
+    text.push_str(&format!("; {} accounts judged", report.judged));
+    if report.judged_every_open {
+        text.push_str(" (every open candidate again: the rule, an exclusion or the credentials' account changed)");
+    }
     text
 }
 

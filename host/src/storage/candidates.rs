@@ -130,6 +130,15 @@ pub struct RefreshReport {
     /// Candidates whose user did not answer by the reclamation date (now
     /// awaiting revocation).
     pub timed_out: usize,
+    /// Accounts (and orphaned open candidates) read and judged: what the
+    /// refresh cost. Idle accounts without a candidate are always read;
+    /// open candidates only when their account changed, unless
+    /// `judged_every_open`.
+    pub judged: usize,
+    /// Every open candidate was judged again because the rule, the
+    /// exclusions or the credentials' account changed since the last
+    /// refresh (not set on a profile's first refresh).
+    pub judged_every_open: bool,
 }
 
 /// What storing a rule did.
@@ -652,6 +661,8 @@ impl Storage {
             Self::refresh_reading(&mut tx, scope.profile, idle_before, scope.now, all_open).await?;
         let mut report = RefreshReport {
             still_open: reading.unread_open,
+            judged: reading.accounts.len() + reading.orphans.len(),
+            judged_every_open: all_open && judged.is_some(),
             ..RefreshReport::default()
         };
         let mut chain = audit::Chain::open(&mut tx, scope.tenant).await?;

@@ -71,6 +71,17 @@ impl Rig {
         exclusions: &[Exclusion],
         now: i64,
     ) -> seatwarden::storage::RefreshReport {
+        self.refresh_as(rule, exclusions, None, now).await
+    }
+
+    /// A refresh whose credentials act as `credential_account`.
+    async fn refresh_as(
+        &self,
+        rule: &ReclamationRule,
+        exclusions: &[Exclusion],
+        credential_account: Option<&str>,
+        now: i64,
+    ) -> seatwarden::storage::RefreshReport {
         self.storage
             .refresh_candidates(
                 RefreshScope {
@@ -78,7 +89,7 @@ impl Rig {
                     profile: self.profile,
                     profile_name: "sr",
                     connector: "smartrecruiters",
-                    credential_account: None,
+                    credential_account,
                     actor: "test",
                     now,
                 },
@@ -254,13 +265,28 @@ async fn new_activity_cancels_and_a_vanished_account_skips_its_candidate() {
 
 /// A refresh reads only open candidates whose account changed (the
 /// database marks them, whichever code writes the account) unless the
-/// rule's inputs changed: then it judges every open candidate again.
+/// rule's inputs changed: then it judges every open candidate again. What
+/// it judged is its cost, and it is reported: an incremental refresh reads
+/// the idle accounts without a candidate (always read) and the changed
+/// open candidates, a full one every open candidate too. Each input that
+/// decides a verdict is changed in turn: an account, an exclusion, the
+/// rule, the credentials' account.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refresh_judges_again_what_changed_and_everything_when_its_inputs_change() {
     let rig = rig("incremental").await;
-    rig.users(&population(), NOW).await;
+    // The population's stale and never-used accounts, and twenty more idle
+    // ones: 22 candidates. The idle accounts that never become candidates
+    // (newbie, admin, onleave, reviewer) are read by every refresh.
+    let mut population = population();
+    population.extend((0..20).map(|i| account(&format!("idle-{i}"), 400, Some(90))));
+    rig.users(&population, NOW).await;
     let rule = ReclamationRule::default();
-    assert_eq!(rig.refresh(&rule, &exclusions(), NOW).await.opened, 2);
+    let first = rig.refresh(&rule, &exclusions(), NOW).await;
+    assert_eq!(
+        (first.opened, first.judged, first.judged_every_open),
+        (22, 26, false),
+        "{first:?}"
+    );
     let close_reason = |all: &[seatwarden::storage::Candidate], id: &str| {
         let candidate = all.iter().find(|c| c.account_id == id).unwrap();
         (
@@ -268,55 +294,88 @@ async fn a_refresh_judges_again_what_changed_and_everything_when_its_inputs_chan
             candidate.close_reason.clone().unwrap_or_default(),
         )
     };
+    let counts = |r: &seatwarden::storage::RefreshReport| {
+        (
+            r.skipped,
+            r.canceled,
+            r.still_open,
+            r.opened,
+            r.judged,
+            r.judged_every_open,
+        )
+    };
 
     // The vendor makes "stale" an administrator: no activity changed, only
-    // an attribute the rule reads.
-    let mut changed = population();
+    // an attribute the rule reads. Judged: the four idle accounts without
+    // a candidate and the one changed candidate, not the other 21.
+    let mut changed = population.clone();
     let stale = changed.iter_mut().find(|a| a.id == "stale").unwrap();
     stale.attributes.push(("admin".into(), "true".into()));
     let day = NOW + DAY_MS;
     rig.users(&changed, day).await;
     let report = rig.refresh(&rule, &exclusions(), day).await;
-    assert_eq!(
-        (
-            report.skipped,
-            report.canceled,
-            report.still_open,
-            report.opened
-        ),
-        (1, 0, 1, 0),
-        "{report:?}"
-    );
+    assert_eq!(counts(&report), (1, 0, 21, 0, 5, false), "{report:?}");
     let all = rig.storage.candidates(rig.profile, true).await.unwrap();
     let (state, why) = close_reason(&all, "stale");
     assert_eq!(state, CandidateState::ClosedSkipped);
     assert!(why.contains("protected"), "{why}");
 
-    // The same data synced again: the open candidate stays as it is.
-    rig.users(&changed, day + DAY_MS).await;
-    let report = rig.refresh(&rule, &exclusions(), day + DAY_MS).await;
-    assert_eq!(
-        (report.skipped, report.canceled, report.still_open),
-        (0, 0, 1),
-        "{report:?}"
-    );
+    // The same data synced again: nothing changed, no candidate is read;
+    // "stale", its candidate closed, is now one of the idle accounts
+    // without one (five).
+    let day = day + DAY_MS;
+    rig.users(&changed, day).await;
+    let report = rig.refresh(&rule, &exclusions(), day).await;
+    assert_eq!(counts(&report), (0, 0, 21, 0, 5, false), "{report:?}");
 
-    // A new exclusion (no account changed): "never" is judged again.
+    // A new exclusion (no account changed): every open candidate is judged
+    // again, and "never" is spared.
     let mut more = exclusions();
     more.push(Exclusion::User {
         principal: "NEVER@acme.com".into(),
         active: true,
         reason: "contractor, paid apart".into(),
     });
-    let report = rig.refresh(&rule, &more, day + DAY_MS).await;
-    assert_eq!((report.skipped, report.still_open), (1, 0), "{report:?}");
+    let report = rig.refresh(&rule, &more, day).await;
+    assert_eq!(counts(&report), (1, 0, 20, 0, 26, true), "{report:?}");
     let all = rig.storage.candidates(rig.profile, true).await.unwrap();
     let (state, why) = close_reason(&all, "never");
     assert_eq!(state, CandidateState::ClosedSkipped);
     assert!(why.contains("contractor, paid apart"), "{why}");
+    // Refreshed again with the same inputs: back to the idle accounts only.
+    let report = rig.refresh(&rule, &more, day).await;
+    assert_eq!(counts(&report), (0, 0, 20, 0, 6, false), "{report:?}");
+
+    // The rule changes (idle-1 is now protected by it): all 20 again.
+    let stricter = ReclamationRule {
+        version: 2,
+        protected: vec!["idle-1@acme.com".into()],
+        ..rule.clone()
+    };
+    let report = rig.refresh(&stricter, &more, day).await;
+    assert_eq!(counts(&report), (1, 0, 19, 0, 26, true), "{report:?}");
+    let all = rig.storage.candidates(rig.profile, true).await.unwrap();
+    assert_eq!(
+        close_reason(&all, "idle-1").0,
+        CandidateState::ClosedSkipped
+    );
+    let report = rig.refresh(&stricter, &more, day).await;
+    assert_eq!(counts(&report), (0, 0, 19, 0, 7, false), "{report:?}");
+
+    // The profile's credentials now act as idle-2 (a new token owner):
+    // every open candidate again, and the credentials' own account is
+    // spared.
+    let report = rig.refresh_as(&stricter, &more, Some("idle-2"), day).await;
+    assert_eq!(counts(&report), (1, 0, 18, 0, 26, true), "{report:?}");
+    let all = rig.storage.candidates(rig.profile, true).await.unwrap();
+    let (state, why) = close_reason(&all, "idle-2");
+    assert_eq!(state, CandidateState::ClosedSkipped);
+    assert!(why.contains("credentials"), "{why}");
+    let report = rig.refresh_as(&stricter, &more, Some("idle-2"), day).await;
+    assert_eq!(counts(&report), (0, 0, 18, 0, 8, false), "{report:?}");
     assert!(matches!(
         rig.storage.verify_audit(rig.tenant).await.unwrap(),
-        AuditCheck::Intact { entries: 4, .. }
+        AuditCheck::Intact { entries: 26, .. }
     ));
 }
 
