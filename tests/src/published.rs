@@ -164,6 +164,26 @@ impl Published {
         seatwarden::cli::run(seatwarden::cli::Cli::parse_from(argv)).await
     }
 
+    /// Runs the built binary on this workspace's configuration, as an
+    /// operator reading its output would: its standard output, or a panic
+    /// with its standard error.
+    pub fn printed(&self, args: &[&str]) -> String {
+        let out = std::process::Command::new(crate::fixtures::seatwarden_binary())
+            .arg("--config")
+            .arg(self.ws.config_path())
+            .arg("--cache-dir")
+            .arg(crate::fixtures::repo_root().join("target/test-compile-cache"))
+            .args(args)
+            .output()
+            .expect("seatwarden runs");
+        assert!(
+            out.status.success(),
+            "seatwarden {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).expect("UTF-8 output")
+    }
+
     /// Refreshes the candidates now, as the scheduler does after a sync.
     pub async fn refresh(&self) -> Refreshed {
         self.refresh_at(now_ms()).await

@@ -203,7 +203,7 @@ async fn entitlements_are_stored_by_apply_exactly_and_audited() {
     );
     // What `seatwarden entitlements` lists is what was applied.
     assert_eq!(
-        printed(&profile, &["entitlements"]),
+        profile.printed(&["entitlements"]),
         "SR-2026: 45 x SmartRecruiters SmartRecruiters (Standard) at 35.10 EUR per month, 2026-01-01 to 2026-12-31\n"
     );
     let changes = apply_with(&profile, &base, "").await;
@@ -221,9 +221,11 @@ async fn entitlements_are_stored_by_apply_exactly_and_audited() {
             .is_empty()
     );
     assert!(
-        printed(&profile, &["entitlements"]).starts_with("tenant acme: no entitlements"),
+        profile
+            .printed(&["entitlements"])
+            .starts_with("tenant acme: no entitlements"),
         "{}",
-        printed(&profile, &["entitlements"])
+        profile.printed(&["entitlements"])
     );
     let audited = profile
         .app
@@ -235,23 +237,4 @@ async fn entitlements_are_stored_by_apply_exactly_and_audited() {
         .filter(|e| e.action == "entitlement.apply")
         .count();
     assert_eq!(audited, 3);
-}
-
-/// Runs the built binary on the profile's configuration; its standard
-/// output, or a panic with its standard error.
-fn printed(profile: &Published, args: &[&str]) -> String {
-    let out = std::process::Command::new(seatwarden_tests::fixtures::seatwarden_binary())
-        .arg("--config")
-        .arg(profile.ws.config_path())
-        .arg("--cache-dir")
-        .arg(seatwarden_tests::fixtures::repo_root().join("target/test-compile-cache"))
-        .args(args)
-        .output()
-        .expect("seatwarden runs");
-    assert!(
-        out.status.success(),
-        "seatwarden {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).expect("UTF-8 output")
 }

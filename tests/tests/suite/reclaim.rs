@@ -351,10 +351,6 @@ async fn the_command_line_skips_reclaims_and_undoes() {
     let c = state(&skipped).await;
     assert_eq!(c.state, CandidateState::ClosedSkipped);
     assert!(c.close_reason.unwrap().contains("on parental leave"));
-    rig.cli(&["candidates", "show", &reclaimed]).await.unwrap();
-    rig.cli(&["candidates", "show", &reclaimed, "--json"])
-        .await
-        .unwrap();
 
     // A dry run writes nothing; --apply deactivates the one left.
     rig.cli(&["candidates", "reclaim", "--profile", "smartrecruiters"])
@@ -384,7 +380,58 @@ async fn the_command_line_skips_reclaims_and_undoes() {
     // Undo through the command line.
     rig.cli(&["reactivate", &reclaimed]).await.unwrap();
     assert!(user(rig.vendor.users()).active);
-    assert!(state(&reclaimed).await.reactivated_at.is_some());
+    let c = state(&reclaimed).await;
+    assert!(c.reactivated_at.is_some());
+
+    // `candidates show` prints the candidate's evidence, dates and whole
+    // history; --json the same record.
+    let history = rig
+        .app
+        .storage
+        .candidate_history(record.tenant, c.id)
+        .await
+        .unwrap();
+    let actions: Vec<&str> = history.iter().map(|e| e.action.as_str()).collect();
+    assert_eq!(
+        actions,
+        ["candidate.open", "candidate.close", "candidate.undo"]
+    );
+    let shown = rig.printed(&["candidates", "show", &reclaimed]);
+    let lines: Vec<&str> = shown.lines().collect();
+    assert_eq!(
+        lines[..4],
+        [
+            format!("candidate {reclaimed} in profile smartrecruiters").as_str(),
+            &format!("account:        {} ({})", c.principal, c.account_id),
+            "state:          closed-complete",
+            "why:            never-logged-in for 400 days (rule v1, threshold 60 days)",
+        ],
+        "{shown}"
+    );
+    assert_eq!(lines[4], "last active:    never", "{shown}");
+    for (label, shown_at) in [
+        ("user notified:  ", "-"),
+        ("deactivated:    ", "20"),
+        ("reactivated:    ", "20"),
+    ] {
+        let line = lines.iter().find(|l| l.starts_with(label)).unwrap();
+        assert!(line[label.len()..].starts_with(shown_at), "{shown}");
+    }
+    let history_at = lines.iter().position(|l| *l == "history:").unwrap();
+    assert_eq!(lines.len(), history_at + 1 + history.len(), "{shown}");
+    for (line, entry) in lines[history_at + 1..].iter().zip(&history) {
+        assert!(
+            line.starts_with(&format!("  #{} ", entry.id))
+                && line.contains(&format!(" {}: {}", entry.action, entry.detail)),
+            "{line}"
+        );
+    }
+    let json: serde_json::Value =
+        serde_json::from_str(&rig.printed(&["candidates", "show", &reclaimed, "--json"])).unwrap();
+    assert_eq!(json["profile"], "smartrecruiters");
+    assert_eq!(json["candidate"]["id"], c.id);
+    assert_eq!(json["candidate"]["state"], "closed-complete");
+    assert_eq!(json["history"].as_array().unwrap().len(), history.len());
 
     // Decisions on closed or unknown candidates are refused with a reason.
     let closed = rig
