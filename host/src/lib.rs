@@ -7,10 +7,12 @@
 //! `main.rs` is a thin command line over it ([`cli`]).
 
 pub mod answers;
+// The domain crate's modules, under the paths the host has used so far.
+pub use seatwarden_domain::{candidate_state, entitlements, rules};
+pub use seatwarden_domain::{cron as schedule, software_models as models};
 pub mod app;
 pub mod bindings;
 pub mod cache;
-pub mod candidate_state;
 pub mod cli;
 pub mod config;
 pub mod conformance;
@@ -20,13 +22,11 @@ pub mod credentials;
 pub mod descriptor;
 pub mod egress;
 pub mod engine;
-pub mod entitlements;
 pub mod error;
 pub mod guest_output;
 pub mod lease;
 pub mod limits;
 pub mod manual;
-pub mod models;
 pub mod notify;
 pub mod oauth;
 pub mod plausible;
@@ -36,10 +36,8 @@ pub mod reclamation;
 pub mod reconciliation;
 pub mod redact;
 pub mod reports;
-pub mod rules;
 pub mod runtime;
 mod sandbox;
-pub mod schedule;
 pub mod scheduler;
 pub mod serving;
 pub mod storage;

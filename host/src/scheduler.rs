@@ -29,13 +29,7 @@ use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-/// Where the scheduler gets the time from.
-pub trait Clock: Send + std::marker::Sync + 'static {
-    /// Milliseconds since the epoch.
-    fn now(&self) -> i64;
-    /// Resolves once `now() >= at`.
-    fn sleep_until(&self, at: i64) -> Pin<Box<dyn Future<Output = ()> + Send + '_>>;
-}
+pub use seatwarden_domain::clock::Clock;
 
 /// The wall clock.
 #[derive(Debug, Default)]

@@ -10,6 +10,8 @@ use clap::{Parser, Subcommand};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+mod layers;
+
 const WASM_TARGET: &str = "wasm32-wasip2";
 /// The real third-party peers the tests and the demo run, from PyPI: a SCIM
 /// server and an SMTP server (the sink that receives notices).
@@ -38,6 +40,8 @@ enum Task {
     BuildGuests,
     /// Build everything and run every test (the README's test command).
     Test,
+    /// Check that no crate depends on what the layering forbids.
+    Layers,
     /// Build everything and run the demo.
     Demo,
     /// Build everything, run the benchmarks and rewrite BENCHMARKS.md.
@@ -49,8 +53,10 @@ fn main() -> Result<()> {
     let root = repo_root();
     match args.command {
         Task::BuildGuests => build_guests(&root),
+        Task::Layers => layers::check(&root),
         Task::Test => {
             check_test_data(&root)?;
+            layers::check(&root)?;
             warn_if_disk_is_short(&root);
             build_guests(&root)?;
             ensure_test_peers(&root)?;

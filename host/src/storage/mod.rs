@@ -36,6 +36,7 @@ pub use profiles::{
 pub use reconciliation::{
     IdentifierGroup, LiveSubscription, NewReconciliationRun, Reclaimed, ReconciliationRun,
 };
+pub use seatwarden_domain::subscription::StoredSubscription;
 pub use trouble::explain as explain_database_error;
 
 static MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
@@ -105,26 +106,6 @@ pub struct RunState {
     pub items: i64,
     /// For activity: the `since` the run started with.
     pub since_ms: Option<i64>,
-}
-
-/// One stored software subscription.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct StoredSubscription {
-    pub account_id: String,
-    pub principal: String,
-    pub display_name: Option<String>,
-    pub active: bool,
-    pub identifiers: Vec<String>,
-    pub attributes: Vec<(String, String)>,
-    pub created_at: Option<i64>,
-    pub last_active_at: Option<i64>,
-    pub last_active_source: Option<String>,
-    pub first_seen_at: i64,
-    pub last_seen_at: i64,
-    pub gone_at: Option<i64>,
-    /// When the account was last turned back on after being inactive (by
-    /// `seatwarden reactivate`, or seen so at the vendor).
-    pub reactivated_at: Option<i64>,
 }
 
 /// A job run's record: what ran, why, when, what it did, how it ended.

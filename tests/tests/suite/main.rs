@@ -21,7 +21,6 @@ mod oauth;
 mod profiles;
 mod reclaim;
 mod reconciliation;
-mod rules;
 mod sandbox;
 mod scheduler;
 mod scim;

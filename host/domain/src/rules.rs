@@ -9,7 +9,7 @@
 //! the checks is the order of precedence: an exclusion wins over
 //! everything, then protection, then the rule's conditions, then grace.
 
-use crate::storage::StoredSubscription;
+use crate::subscription::StoredSubscription;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 

@@ -3,8 +3,8 @@
 //! (user, identifier, inactive), protected accounts and rule conditions.
 //! Pure decisions: no vendor, no database, nothing to wait for.
 
-use seatwarden::rules::{DAY_MS, Exclusion, ReclamationRule, Staleness, Verdict, evaluate};
-use seatwarden::storage::StoredSubscription;
+use seatwarden_domain::rules::{DAY_MS, Exclusion, ReclamationRule, Staleness, Verdict, evaluate};
+use seatwarden_domain::subscription::StoredSubscription;
 
 const NOW: i64 = 1_800_000_000_000;
 

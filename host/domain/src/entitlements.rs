@@ -6,7 +6,7 @@
 //! million subscriptions do not drift; amounts keep their currency and
 //! figures of different currencies are never added together.
 
-use crate::models::{Metric, SoftwareModel};
+use crate::software_models::{Metric, SoftwareModel};
 use jiff::civil::Date;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
