@@ -35,3 +35,53 @@ pub const CONTRACT_INTERFACE: &str = "seatwarden:connector/connector-api";
 
 /// The optional interface of 0.2.1 (links for operators), without version.
 pub const ABOUT_INTERFACE: &str = "seatwarden:connector/about";
+
+/// The contract's records become the host's own types at the sandbox's
+/// edge: nothing generated from WIT travels further than the runtime.
+mod into_domain {
+    use super::types;
+    use seatwarden_domain::account;
+
+    impl From<types::Account> for account::Account {
+        fn from(a: types::Account) -> Self {
+            account::Account {
+                id: a.id,
+                principal: a.principal,
+                display_name: a.display_name,
+                active: a.active,
+                subscriptions: a.subscriptions,
+                created_at: a.created_at,
+                last_active_at: a.last_active_at,
+                attributes: a.attributes,
+            }
+        }
+    }
+
+    impl From<types::AccountPage> for account::AccountPage {
+        fn from(page: types::AccountPage) -> Self {
+            account::AccountPage {
+                accounts: page.accounts.into_iter().map(Into::into).collect(),
+                next_cursor: page.next_cursor,
+            }
+        }
+    }
+
+    impl From<types::Activity> for account::Activity {
+        fn from(a: types::Activity) -> Self {
+            account::Activity {
+                account_id: a.account_id,
+                at: a.at,
+                kind: a.kind,
+            }
+        }
+    }
+
+    impl From<types::ActivityPage> for account::ActivityPage {
+        fn from(page: types::ActivityPage) -> Self {
+            account::ActivityPage {
+                events: page.events.into_iter().map(Into::into).collect(),
+                next_cursor: page.next_cursor,
+            }
+        }
+    }
+}

@@ -44,9 +44,10 @@ pub mod storage;
 pub mod sync;
 pub mod trust;
 
-pub use bindings::types::{Account, AccountPage, Activity, ActivityPage, ConnectorError};
+pub use bindings::types::ConnectorError;
 pub use connection::Connection;
 pub use credentials::{AuthScheme, Credential};
 pub use error::{CallError, CallErrorKind, LoadError};
 pub use limits::Limits;
 pub use runtime::{Connector, Runtime, RuntimeConfig};
+pub use seatwarden_domain::account::{Account, AccountPage, Activity, ActivityPage};

@@ -445,7 +445,7 @@ impl Connector {
         &self,
         conn: &Connection,
         cursor: Option<&str>,
-    ) -> Result<types::AccountPage, CallError> {
+    ) -> Result<seatwarden_domain::account::AccountPage, CallError> {
         let settings = conn.settings.clone();
         let cursor = cursor.map(str::to_string);
         let page = self
@@ -466,7 +466,7 @@ impl Connector {
         let mut page = page;
         guest_output::account_page(&mut page, &conn.redactor)
             .map_err(|v| self.output_error("list-users", v))?;
-        Ok(page)
+        Ok(page.into())
     }
 
     /// One page of activity at or after `since` (ms since the epoch).
@@ -475,7 +475,7 @@ impl Connector {
         conn: &Connection,
         since: i64,
         cursor: Option<&str>,
-    ) -> Result<types::ActivityPage, CallError> {
+    ) -> Result<seatwarden_domain::account::ActivityPage, CallError> {
         let settings = conn.settings.clone();
         let cursor = cursor.map(str::to_string);
         let page = self
@@ -496,7 +496,7 @@ impl Connector {
         let mut page = page;
         guest_output::activity_page(&mut page, &conn.redactor)
             .map_err(|v| self.output_error("get-activity", v))?;
-        Ok(page)
+        Ok(page.into())
     }
 
     /// The error for a call whose answer broke the host's maxima.

@@ -24,17 +24,28 @@ use std::fmt;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum CandidateState {
+    /// Newly found stale; nothing has been done about it yet.
     Ready,
+    /// The user was notified and has until the reclamation date to answer.
     AwaitingUser,
+    /// The user asked to keep the seat; an administrator approves or rejects
+    /// the reclamation.
     AwaitingApproval,
+    /// Cleared for reclamation (approved, released or unanswered); the next
+    /// reclaim run deactivates the account.
     AwaitingRevocation,
+    /// The account was deactivated.
     ClosedComplete,
+    /// Dropped without reclaiming: skipped, rejected, or no longer a candidate.
     ClosedSkipped,
+    /// Canceled because new activity arrived before the reclamation.
     ClosedCanceled,
+    /// Deactivation failed; an administrator may approve a retry.
     AttentionRequired,
 }
 
 impl CandidateState {
+    /// Every state, in lifecycle order.
     pub const ALL: [CandidateState; 8] = [
         CandidateState::Ready,
         CandidateState::AwaitingUser,
@@ -46,6 +57,7 @@ impl CandidateState {
         CandidateState::AttentionRequired,
     ];
 
+    /// The state's stored and displayed name (e.g. `awaiting-user`).
     pub fn as_str(self) -> &'static str {
         match self {
             CandidateState::Ready => "ready",
@@ -59,6 +71,7 @@ impl CandidateState {
         }
     }
 
+    /// Whether the state is final (`closed-complete`, `closed-skipped` or `closed-canceled`).
     pub fn is_closed(self) -> bool {
         matches!(
             self,
@@ -129,7 +142,9 @@ impl Decision {
 /// A decision that does not apply in the candidate's state.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Refused {
+    /// The state the candidate was in.
     pub from: CandidateState,
+    /// The decision that does not apply there.
     pub decision: Decision,
 }
 

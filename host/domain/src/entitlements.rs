@@ -15,6 +15,7 @@ use std::fmt;
 /// An amount in one currency.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Money {
+    /// The exact decimal amount.
     pub amount: Decimal,
     /// ISO 4217 code, e.g. `EUR`.
     pub currency: String,
@@ -30,11 +31,14 @@ impl fmt::Display for Money {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Period {
+    /// Per month.
     Month,
+    /// Per year.
     Year,
 }
 
 impl Period {
+    /// The period's name as configuration writes it (`month` or `year`).
     pub fn as_str(self) -> &'static str {
         match self {
             Period::Month => "month",
@@ -42,6 +46,7 @@ impl Period {
         }
     }
 
+    /// Parses `month` or `year`; `None` for anything else.
     pub fn parse(text: &str) -> Option<Period> {
         match text {
             "month" => Some(Period::Month),
@@ -64,13 +69,19 @@ impl Period {
 pub struct Entitlement {
     /// The operator's name for it, unique in the tenant (e.g. a contract number).
     pub name: String,
+    /// The software model the rights are for.
     pub model: SoftwareModel,
+    /// How many rights were bought.
     pub quantity: u32,
     /// The cost of one right per `period`.
     pub unit_cost: Money,
+    /// What `unit_cost` is per.
     pub period: Period,
+    /// The first day of the term (inclusive).
     pub start: Date,
+    /// The last day of the term (inclusive).
     pub end: Date,
+    /// The contract's renewal date, if known.
     pub renewal: Option<Date>,
 }
 
@@ -100,16 +111,27 @@ impl Entitlement {
 /// before it is checked.
 #[derive(Clone, Debug)]
 pub struct Draft {
+    /// The entitlement's name, unique in the tenant (e.g. a contract number).
     pub name: String,
+    /// The software model's publisher.
     pub publisher: String,
+    /// The software model's product.
     pub product: String,
+    /// The software model's edition.
     pub edition: String,
+    /// How many rights were bought.
     pub quantity: u32,
+    /// The cost of one right per period, as a decimal string (e.g. `"12.50"`).
     pub unit_cost: String,
+    /// The ISO 4217 currency code of `unit_cost` (e.g. `EUR`).
     pub currency: String,
+    /// What `unit_cost` is per (`month` or `year`); `None` means per year.
     pub period: Option<String>,
+    /// The first day of the term, as `YYYY-MM-DD`.
     pub start: String,
+    /// The last day of the term, as `YYYY-MM-DD`.
     pub end: String,
+    /// The renewal date, as `YYYY-MM-DD`, if any.
     pub renewal: Option<String>,
 }
 
@@ -118,7 +140,9 @@ pub struct Draft {
 pub struct FieldProblem {
     /// The field's configuration name (`unit_cost`, `start`, ...).
     pub field: &'static str,
+    /// What is wrong with the value.
     pub problem: String,
+    /// How to fix it.
     pub fix: &'static str,
 }
 

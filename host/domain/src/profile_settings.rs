@@ -27,12 +27,16 @@ impl std::fmt::Display for ActivityFrom {
 /// What an administrator sets on a profile.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ProfileSettings {
+    /// The name of the tenant's connection the profile uses.
     pub connection: String,
+    /// Whether the profile downloads activity events from the vendor.
     pub download_activity: bool,
     /// Cleared: report only (candidates are made, nothing is deactivated).
     pub reclaim: bool,
+    /// Where the first activity pull starts.
     pub activity_from: ActivityFrom,
-    /// Cron expressions overriding the default schedules.
+    /// Cron expression overriding the default subscriptions download schedule.
     pub subscriptions_cron: Option<String>,
+    /// Cron expression overriding the default activity download schedule.
     pub activity_cron: Option<String>,
 }

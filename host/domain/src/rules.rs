@@ -13,6 +13,7 @@ use crate::subscription::StoredSubscription;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+/// One day in milliseconds.
 pub const DAY_MS: i64 = 86_400_000;
 
 /// A profile's reclamation rule.
@@ -70,15 +71,25 @@ impl Default for ReclamationRule {
 /// identifier exclusion (per connector type).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub enum Exclusion {
+    /// Spares one person, by principal, in all of the tenant's profiles.
     User {
+        /// The person's principal (matched case-insensitively).
         principal: String,
+        /// Whether the exclusion is in force.
         active: bool,
+        /// Why the person is excluded, shown in reports.
         reason: String,
     },
+    /// Spares accounts holding one subscription identifier, in profiles of
+    /// one connector type.
     Identifier {
+        /// The connector type it applies to (e.g. `smartsheet`).
         connector: String,
+        /// The subscription identifier as the connector reports it.
         identifier: String,
+        /// Whether the exclusion is in force.
         active: bool,
+        /// Why the identifier is excluded, shown in reports.
         reason: String,
     },
 }
@@ -126,14 +137,20 @@ impl Exclusion {
 pub enum Staleness {
     /// Seen active before, not for `days_inactive` days.
     Stale {
+        /// Whole days since the last activity.
         days_inactive: i64,
+        /// When the account was last active, in epoch milliseconds.
         last_active_at: i64,
         /// The event or field that set the last activity.
         source: Option<String>,
     },
     /// No activity ever recorded; the account is `days_since_created` old
     /// (or known to Seatwarden that long, when the vendor gives no date).
-    NeverLoggedIn { days_since_created: i64 },
+    NeverLoggedIn {
+        /// Whole days since the account was created (or first seen, when the
+        /// vendor gives no date).
+        days_since_created: i64,
+    },
 }
 
 /// The decision for one account.
@@ -142,23 +159,33 @@ pub enum Staleness {
 pub enum Verdict {
     /// Already deactivated at the vendor, or gone.
     NotActive,
+    /// An active exclusion spares the account.
     Excluded {
+        /// The exclusion that matched, as reports name it.
         by: String,
     },
+    /// Protected from reclamation: the profile's own credential account, a
+    /// listed principal, a vendor service account or a vendor administrator.
     Protected {
+        /// Why it is protected, in words for reports.
         why: String,
     },
     /// A rule condition does not hold.
     OutOfScope {
+        /// Which condition fails: the account's value and what the rule accepts.
         condition: String,
     },
     /// Created or re-activated within the threshold.
     Grace {
+        /// Whole days since the account was created or re-activated.
         days_old: i64,
     },
+    /// Used within the rule's threshold: not a candidate.
     Active {
+        /// Whole days since the last activity.
         days_inactive: i64,
     },
+    /// A removal candidate, and why.
     Candidate(Staleness),
 }
 

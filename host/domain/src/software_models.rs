@@ -22,12 +22,14 @@ pub enum Metric {
 }
 
 impl Metric {
+    /// The metric's name as configuration and storage write it (`per-user`).
     pub fn as_str(self) -> &'static str {
         match self {
             Metric::PerUser => "per-user",
         }
     }
 
+    /// Parses a metric name (`per-user`); `None` for anything else.
     pub fn parse(text: &str) -> Option<Metric> {
         (text == "per-user").then_some(Metric::PerUser)
     }
@@ -36,9 +38,13 @@ impl Metric {
 /// A licensable product edition.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct SoftwareModel {
+    /// The company that sells it (e.g. `Smartsheet`).
     pub publisher: String,
+    /// The product's name.
     pub product: String,
+    /// The edition, role or seat type within the product (e.g. `Member`).
     pub edition: String,
+    /// How rights to it are counted.
     pub metric: Metric,
 }
 
@@ -63,8 +69,11 @@ impl fmt::Display for SoftwareModel {
 /// An administrator's mapping of one identifier of one connector type.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Mapping {
+    /// The connector type that reports the identifier (e.g. `smartsheet`).
     pub connector: String,
+    /// The subscription identifier as that connector reports it (case-sensitive).
     pub identifier: String,
+    /// The software model it stands for.
     pub model: SoftwareModel,
 }
 
@@ -116,6 +125,7 @@ pub struct Catalog {
 }
 
 impl Catalog {
+    /// A catalog whose `mappings` take precedence over the built-in models.
     pub fn new(mappings: Vec<Mapping>) -> Catalog {
         Catalog { mappings }
     }

@@ -7,17 +7,30 @@ use serde::Serialize;
 /// One stored software subscription.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct StoredSubscription {
+    /// The vendor's stable id for the account.
     pub account_id: String,
+    /// The e-mail or other principal name that identifies the person.
     pub principal: String,
+    /// The person's name as the vendor shows it.
     pub display_name: Option<String>,
+    /// Whether the account is active (holds a seat) at the vendor.
     pub active: bool,
+    /// The licence or seat identifiers the account consumes (e.g. a role or seat type).
     pub identifiers: Vec<String>,
+    /// Other facts the vendor reports (role, department, admin...) as name/value pairs.
     pub attributes: Vec<(String, String)>,
+    /// When the vendor created the account, in epoch milliseconds, if it says.
     pub created_at: Option<i64>,
+    /// The latest known activity, in epoch milliseconds; `None` if none was ever recorded.
     pub last_active_at: Option<i64>,
+    /// Where `last_active_at` came from (e.g. `vendor:account` or `activity:<kind>`).
     pub last_active_source: Option<String>,
+    /// When Seatwarden first listed the account, in epoch milliseconds.
     pub first_seen_at: i64,
+    /// When the account was last seen in a vendor listing, in epoch milliseconds.
     pub last_seen_at: i64,
+    /// When the account went missing from the vendor's listing, in epoch
+    /// milliseconds; `None` while it is listed.
     pub gone_at: Option<i64>,
     /// When the account was last turned back on after being inactive (by
     /// `seatwarden reactivate`, or seen so at the vendor).

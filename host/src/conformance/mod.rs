@@ -14,7 +14,7 @@
 pub mod report;
 pub mod settings;
 
-use crate::bindings::types::{self, ConnectorError};
+use crate::bindings::types::ConnectorError;
 use crate::connection::ConnectionBuilder;
 use crate::egress::policy::HostPattern;
 use crate::egress::tap::{BodyFault, Exchange, Fault, TransportFault};
@@ -419,7 +419,7 @@ impl Kit<'_> {
     }
 
     /// Every event at or after `since`, or why not.
-    async fn activity_since(&mut self, since: i64) -> Result<Vec<types::Activity>, String> {
+    async fn activity_since(&mut self, since: i64) -> Result<Vec<crate::Activity>, String> {
         let mut cursor: Option<String> = None;
         let mut events = Vec::new();
         let mut seen = HashSet::new();

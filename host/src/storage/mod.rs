@@ -7,8 +7,8 @@
 //! crash between pages resumes at the next page and never duplicates or loses
 //! rows. Nothing outside this module knows which database is underneath.
 
-use crate::bindings::types::{Account, Activity};
 use anyhow::{Context, Result};
+use seatwarden_domain::account::{Account, Activity};
 use serde::Serialize;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
