@@ -296,17 +296,7 @@ pub fn connector_error(err: &mut ConnectorError, redactor: &Redactor) {
     *message = clip(&redactor.redact(message), MAX.error_message);
 }
 
-/// `text` cut to `max` bytes on a character boundary, saying how much was cut.
-pub fn clip(text: &str, max: usize) -> String {
-    if text.len() <= max {
-        return text.to_string();
-    }
-    let mut end = max;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}…[{} more bytes cut]", &text[..end], text.len() - end)
-}
+pub use seatwarden_domain::text::clip;
 
 #[cfg(test)]
 mod tests {

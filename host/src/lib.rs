@@ -10,6 +10,7 @@ pub mod answers;
 // The domain crate's modules, under the paths the host has used so far.
 pub use seatwarden_domain::{candidate_state, entitlements, rules};
 pub use seatwarden_domain::{cron as schedule, software_models as models};
+pub use seatwarden_store as storage;
 pub mod app;
 pub mod bindings;
 pub mod cache;
@@ -40,7 +41,6 @@ pub mod runtime;
 mod sandbox;
 pub mod scheduler;
 pub mod serving;
-pub mod storage;
 pub mod sync;
 pub mod trust;
 

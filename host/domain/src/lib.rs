@@ -16,3 +16,4 @@ pub mod profile_settings;
 pub mod rules;
 pub mod software_models;
 pub mod subscription;
+pub mod text;

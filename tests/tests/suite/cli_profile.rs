@@ -610,7 +610,7 @@ async fn reading_commands_never_create_or_migrate_the_database() {
 
     // A database as the previous release left it: every migration but the
     // newest, run by the real migrator.
-    let mut migrator = sqlx::migrate::Migrator::new(repo_root().join("host/migrations"))
+    let mut migrator = sqlx::migrate::Migrator::new(repo_root().join("host/store/migrations"))
         .await
         .unwrap();
     let newest = migrator.iter().map(|m| m.version).max().unwrap();

@@ -17,10 +17,10 @@ use super::audit::{self, AuditNote};
 use super::{
     ProfileId, SUBSCRIPTION_COLUMNS, Storage, StoredSubscription, TenantId, subscription_from_row,
 };
-pub use crate::candidate_state::CandidateState;
-use crate::candidate_state::{Decision, next};
-use crate::rules::{Exclusion, ReclamationRule, Staleness, Verdict, evaluate};
 use anyhow::{Context, Result, bail};
+pub use seatwarden_domain::candidate_state::CandidateState;
+use seatwarden_domain::candidate_state::{Decision, next};
+use seatwarden_domain::rules::{Exclusion, ReclamationRule, Staleness, Verdict, evaluate};
 use serde::Serialize;
 use sqlx::Row;
 use std::collections::HashMap;
@@ -363,7 +363,7 @@ impl Storage {
         }))
     }
 
-    /// Applies `decision` to a candidate (see [`crate::candidate_state`]),
+    /// Applies `decision` to a candidate (see [`seatwarden_domain::candidate_state`]),
     /// with an audit entry saying why; refused when the state does not take
     /// it or the candidate changed since it was read.
     pub async fn decide_candidate(
@@ -646,7 +646,8 @@ impl Storage {
         rule: &ReclamationRule,
         exclusions: &[Exclusion],
     ) -> Result<RefreshReport> {
-        let idle_before = scope.now - i64::from(rule.threshold_days) * crate::rules::DAY_MS;
+        let idle_before =
+            scope.now - i64::from(rule.threshold_days) * seatwarden_domain::rules::DAY_MS;
         let basis = basis(&scope, rule, exclusions)?;
         // Read inside the write transaction: a sync committing between the
         // reading and the recheck marks being cleared would be lost.

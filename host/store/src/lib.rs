@@ -2,7 +2,7 @@
 //!
 //! SQLite is the embedded default (one file, WAL, foreign keys on), reached
 //! through sqlx so the same API serves PostgreSQL later. The schema is
-//! versioned by sqlx's migrator (`host/migrations`). Each page of a sync is
+//! versioned by sqlx's migrator (`host/store/migrations`). Each page of a sync is
 //! written in one transaction together with the cursor that follows it: a
 //! crash between pages resumes at the next page and never duplicates or loses
 //! rows. Nothing outside this module knows which database is underneath.
@@ -22,6 +22,7 @@ mod entitlements;
 mod exclusions;
 mod jobs;
 mod models;
+mod owner;
 mod profiles;
 mod reconciliation;
 mod trouble;
@@ -29,6 +30,7 @@ mod trouble;
 pub use audit::{AuditCheck, AuditEntry, AuditNote, GENESIS, check_chain};
 pub use candidates::{Candidate, CandidateState, RefreshReport, RefreshScope, RuleChange};
 pub use entitlements::EntitlementSource;
+pub use owner::{owner_is_dead, process_owner};
 pub use profiles::{
     ActivityFrom, ConnectorIdentity, ProfileRecord, ProfileSettings, ProfileStatus, ScheduledJob,
     Validation,
@@ -261,7 +263,7 @@ pub const MAX_STORED_TEXT: usize = 16 * 1024;
 
 /// `text` as it is stored: at most [`MAX_STORED_TEXT`] bytes.
 pub(crate) fn stored_text(text: &str) -> String {
-    crate::guest_output::clip(text, MAX_STORED_TEXT)
+    seatwarden_domain::text::clip(text, MAX_STORED_TEXT)
 }
 
 /// The database.
@@ -443,7 +445,7 @@ impl Storage {
             stream,
             since_ms,
             trigger,
-            crate::lease::process_owner(),
+            crate::owner::process_owner(),
             now,
         )
         .await
@@ -969,7 +971,7 @@ impl Storage {
         .bind(stored_text(job.detail))
         .bind(job.trigger.as_str())
         .bind(job.error_kind)
-        .bind(crate::lease::process_owner())
+        .bind(crate::owner::process_owner())
         .bind(profile.0)
         .fetch_one(&self.pool)
         .await?)
@@ -1113,7 +1115,7 @@ fn shown_status(r: &sqlx::sqlite::SqliteRow, now: i64) -> (String, Option<String
         (Some(holder), Some(until)) => {
             until > now
                 && owner.as_ref().is_none_or(|owner| owner == holder)
-                && !crate::lease::owner_is_dead(holder)
+                && !crate::owner::owner_is_dead(holder)
         }
         _ => false,
     };
@@ -1130,7 +1132,7 @@ fn shown_status(r: &sqlx::sqlite::SqliteRow, now: i64) -> (String, Option<String
 }
 
 fn job_run_from_row(r: &sqlx::sqlite::SqliteRow) -> JobRun {
-    let (status, error_kind, detail) = shown_status(r, crate::sync::now_ms());
+    let (status, error_kind, detail) = shown_status(r, jiff::Timestamp::now().as_millisecond());
     JobRun {
         id: r.get("id"),
         profile: r.get("profile"),

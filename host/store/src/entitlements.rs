@@ -6,9 +6,9 @@
 
 use super::audit;
 use super::{Storage, TenantId};
-use crate::entitlements::{Entitlement, Money, Period, parse_amount};
-use crate::models::{Metric, SoftwareModel};
 use anyhow::{Context, Result, anyhow, bail};
+use seatwarden_domain::entitlements::{Entitlement, Money, Period, parse_amount};
+use seatwarden_domain::software_models::{Metric, SoftwareModel};
 use sqlx::Row;
 
 fn from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Entitlement> {

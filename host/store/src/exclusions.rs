@@ -8,8 +8,8 @@
 
 use super::audit::{self, AuditNote};
 use super::{Storage, TenantId};
-use crate::rules::Exclusion;
 use anyhow::Result;
+use seatwarden_domain::rules::Exclusion;
 use sqlx::Row;
 
 /// The stored columns of an exclusion: (kind, connector, subject).

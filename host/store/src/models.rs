@@ -6,8 +6,8 @@
 
 use super::audit;
 use super::{Storage, TenantId};
-use crate::models::{Mapping, Metric, SoftwareModel};
 use anyhow::{Context, Result};
+use seatwarden_domain::software_models::{Mapping, Metric, SoftwareModel};
 use sqlx::Row;
 
 async fn load<'e>(
