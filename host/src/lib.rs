@@ -11,43 +11,29 @@ pub mod answers;
 pub use seatwarden_domain::{candidate_state, entitlements, rules};
 pub use seatwarden_domain::{cron as schedule, software_models as models};
 pub use seatwarden_store as storage;
+// The sandbox crate's modules, likewise.
+pub use seatwarden_sandbox::{
+    bindings, cache, connection, credentials, descriptor, egress, engine, error, guest_output,
+    limits, oauth, ratelimit, redact, runtime, trust,
+};
 pub mod app;
-pub mod bindings;
-pub mod cache;
 pub mod cli;
 pub mod config;
 pub mod conformance;
-pub mod connection;
-mod cpu_meter;
-pub mod credentials;
-pub mod descriptor;
-pub mod egress;
-pub mod engine;
-pub mod error;
-pub mod guest_output;
 pub mod lease;
-pub mod limits;
 pub mod manual;
 pub mod notify;
-pub mod oauth;
 pub mod plausible;
 pub mod profiles;
-pub mod ratelimit;
 pub mod reclamation;
 pub mod reconciliation;
-pub mod redact;
 pub mod reports;
-pub mod runtime;
-mod sandbox;
 pub mod scheduler;
 pub mod serving;
 pub mod sync;
-pub mod trust;
 
-pub use bindings::types::ConnectorError;
-pub use connection::Connection;
-pub use credentials::{AuthScheme, Credential};
-pub use error::{CallError, CallErrorKind, LoadError};
-pub use limits::Limits;
-pub use runtime::{Connector, Runtime, RuntimeConfig};
 pub use seatwarden_domain::account::{Account, AccountPage, Activity, ActivityPage};
+pub use seatwarden_sandbox::{
+    AuthScheme, CallError, CallErrorKind, Connection, Connector, ConnectorError, Credential,
+    Limits, LoadError, Runtime, RuntimeConfig,
+};

@@ -878,7 +878,7 @@ impl PagingGuard {
     fn next(&mut self, cursor: Option<&str>, pages: i64) -> Result<(), Runaway> {
         match cursor {
             Some(cursor) if !self.seen.insert(digest(cursor)) => Err(Runaway::CursorRepeated {
-                cursor: crate::sandbox::sanitize(cursor, 64),
+                cursor: seatwarden_domain::text::sanitize(cursor, 64),
                 pages,
             }),
             _ => Ok(()),

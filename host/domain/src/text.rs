@@ -1,6 +1,7 @@
 //! Text the host keeps or shows that came from outside (a vendor, a
-//! connector): cut to a bound, on a character boundary, saying how much
-//! was cut, so nothing stored or printed can grow without limit.
+//! connector): cut to a bound on a character boundary, saying so, and for
+//! log lines with control characters escaped, so nothing stored or printed
+//! can grow without limit or forge a line.
 
 /// `text` cut to `max` bytes on a character boundary, saying how much was cut.
 pub fn clip(text: &str, max: usize) -> String {
@@ -14,9 +15,29 @@ pub fn clip(text: &str, max: usize) -> String {
     format!("{}…[{} more bytes cut]", &text[..end], text.len() - end)
 }
 
+/// Cuts a guest string to `max` bytes on a character boundary and escapes
+/// control characters, so a guest cannot forge or flood log lines.
+pub fn sanitize(text: &str, max: usize) -> String {
+    let mut end = text.len().min(max);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    let mut out: String = text[..end].escape_debug().collect();
+    if end < text.len() {
+        out.push_str("…[cut]");
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sanitize_escapes_control_characters_and_cuts_on_char_boundaries() {
+        assert_eq!(sanitize("a\nb\x1b[31m", 100), "a\\nb\\u{1b}[31m");
+        assert_eq!(sanitize("ééé", 3), "é…[cut]");
+    }
 
     #[test]
     fn long_text_is_cut_on_a_character_boundary_and_says_how_much() {

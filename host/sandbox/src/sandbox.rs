@@ -89,19 +89,7 @@ impl LogSink {
     }
 }
 
-/// Cuts a guest string to `max` bytes on a character boundary and escapes
-/// control characters, so a guest cannot forge or flood log lines.
-pub(crate) fn sanitize(text: &str, max: usize) -> String {
-    let mut end = text.len().min(max);
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    let mut out: String = text[..end].escape_debug().collect();
-    if end < text.len() {
-        out.push_str("…[cut]");
-    }
-    out
-}
+pub(crate) use seatwarden_domain::text::sanitize;
 
 /// Everything a connector instance can touch during one call.
 pub(crate) struct StoreState {
@@ -189,16 +177,5 @@ impl WasiHttpView for StoreState {
 impl log::Host for StoreState {
     fn log(&mut self, level: Level, message: String) {
         self.log.write(level, &message);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::sanitize;
-
-    #[test]
-    fn sanitize_escapes_control_characters_and_cuts_on_char_boundaries() {
-        assert_eq!(sanitize("a\nb\x1b[31m", 100), "a\\nb\\u{1b}[31m");
-        assert_eq!(sanitize("ééé", 3), "é…[cut]");
     }
 }

@@ -10,11 +10,11 @@
 pub mod hooks;
 pub mod keep_alive;
 pub mod policy;
-pub(crate) mod tap;
+pub mod tap;
 pub mod transport;
 
 pub use hooks::{DenialLog, EgressCall, EgressHooks, HostCredential};
 pub use keep_alive::KeepAlive;
 pub use policy::{AllowedOrigin, Denial, EgressPolicy, MethodPolicy, PrivateTargets};
-pub(crate) use tap::Tap;
+pub use tap::Tap;
 pub use transport::Transport;

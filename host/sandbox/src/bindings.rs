@@ -6,7 +6,7 @@
 //! types are shared with the linker functions those crates add.
 
 wasmtime::component::bindgen!({
-    path: "../wit",
+    path: "../../wit",
     world: "seatwarden:connector/connector",
     exports: { default: async },
     additional_derives: [PartialEq],

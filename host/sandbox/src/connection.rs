@@ -185,7 +185,7 @@ impl ConnectionBuilder {
 
     /// Records every admitted request into `tap` and lets it inject vendor
     /// faults: for the conformance kit (`seatwarden connector test`) only.
-    pub(crate) fn tap(mut self, tap: Arc<Tap>) -> Self {
+    pub fn tap(mut self, tap: Arc<Tap>) -> Self {
         self.tap = Some(tap);
         self
     }
