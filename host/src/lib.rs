@@ -8,7 +8,7 @@
 
 pub mod answers;
 // The domain crate's modules, under the paths the host has used so far.
-pub use seatwarden_domain::{candidate_state, entitlements, rules};
+pub use seatwarden_domain::{candidate_state, entitlements, plausible, rules};
 pub use seatwarden_domain::{cron as schedule, software_models as models};
 pub use seatwarden_store as storage;
 // The sandbox crate's modules, likewise.
@@ -23,7 +23,7 @@ pub mod conformance;
 pub mod lease;
 pub mod manual;
 pub mod notify;
-pub mod plausible;
+
 pub mod profiles;
 pub mod reclamation;
 pub mod reconciliation;

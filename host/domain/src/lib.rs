@@ -12,6 +12,7 @@ pub mod candidate_state;
 pub mod clock;
 pub mod cron;
 pub mod entitlements;
+pub mod plausible;
 pub mod profile_settings;
 pub mod rules;
 pub mod software_models;

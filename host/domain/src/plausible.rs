@@ -10,7 +10,7 @@
 //! outside it, or before the window the host asked for, is not applied.
 //! Every one is counted, and the counts appear in the job's result.
 
-use crate::{Account, Activity};
+use crate::account::{Account, Activity};
 
 /// 2000-01-01T00:00:00Z in milliseconds: older is not a SaaS timestamp.
 pub const EARLIEST: i64 = 946_684_800_000;
