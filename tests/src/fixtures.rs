@@ -84,6 +84,19 @@ pub fn seatwarden_binary() -> PathBuf {
     path
 }
 
+/// The built binary as a child process on the configuration at `config`,
+/// with the tests' shared compile cache: arguments, environment and how
+/// its output is taken are the caller's.
+pub fn seatwarden_command(config: &std::path::Path) -> std::process::Command {
+    let mut command = std::process::Command::new(seatwarden_binary());
+    command
+        .arg("--config")
+        .arg(config)
+        .arg("--cache-dir")
+        .arg(repo_root().join("target/test-compile-cache"));
+    command
+}
+
 /// A runtime with the given limits and a compile cache under `target/`.
 pub fn runtime(limits: Limits) -> Runtime {
     Runtime::new(RuntimeConfig {

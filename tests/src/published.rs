@@ -168,11 +168,7 @@ impl Published {
     /// operator reading its output would: its standard output, or a panic
     /// with its standard error.
     pub fn printed(&self, args: &[&str]) -> String {
-        let out = std::process::Command::new(crate::fixtures::seatwarden_binary())
-            .arg("--config")
-            .arg(self.ws.config_path())
-            .arg("--cache-dir")
-            .arg(crate::fixtures::repo_root().join("target/test-compile-cache"))
+        let out = crate::fixtures::seatwarden_command(&self.ws.config_path())
             .args(args)
             .output()
             .expect("seatwarden runs");

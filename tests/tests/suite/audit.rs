@@ -201,11 +201,7 @@ async fn concurrent_writers_from_several_processes_keep_one_chain() {
     // to the database: every validation appends an entry to acme's chain.
     let children: Vec<std::process::Child> = (0..6)
         .map(|_| {
-            std::process::Command::new(seatwarden_tests::fixtures::seatwarden_binary())
-                .arg("--config")
-                .arg(ws.config_path())
-                .arg("--cache-dir")
-                .arg(repo_root().join("target/test-compile-cache"))
+            seatwarden_tests::fixtures::seatwarden_command(&ws.config_path())
                 .args(["--tenant", "acme", "profile", "validate", "acme-sr"])
                 .stdout(std::process::Stdio::null())
                 .stderr(std::process::Stdio::piped())
@@ -240,9 +236,7 @@ async fn concurrent_writers_from_several_processes_keep_one_chain() {
     };
     assert_eq!(head, entries.last().unwrap().hash);
     // What `audit verify` prints is that head, to keep outside the database.
-    let out = std::process::Command::new(seatwarden_tests::fixtures::seatwarden_binary())
-        .arg("--config")
-        .arg(ws.config_path())
+    let out = seatwarden_tests::fixtures::seatwarden_command(&ws.config_path())
         .args(["--tenant", "acme", "audit", "verify"])
         .output()
         .unwrap();

@@ -8,7 +8,7 @@ use clap::Parser;
 use seatwarden::cli::{Cli, run};
 use seatwarden::storage::Storage;
 use seatwarden::sync::now_ms;
-use seatwarden_tests::fixtures::{guest, repo_root, seatwarden_binary};
+use seatwarden_tests::fixtures::{guest, repo_root, seatwarden_command};
 use seatwarden_tests::published::store_download;
 use seatwarden_tests::smartrecruiters_fake::{
     Fault, SmartRecruitersFake, SrTenant, aged_accounts, seed_tenant,
@@ -95,13 +95,8 @@ async fn stored_profile(setup: &Setup) -> (Storage, seatwarden::storage::Profile
 
 /// The built binary as a child process with the setup's configuration.
 fn binary(setup: &Setup, args: &[&str]) -> std::process::Command {
-    let mut command = std::process::Command::new(seatwarden_binary());
-    command
-        .arg("--config")
-        .arg(&setup.config)
-        .arg("--cache-dir")
-        .arg(repo_root().join("target/test-compile-cache"))
-        .args(args);
+    let mut command = seatwarden_command(&setup.config);
+    command.args(args);
     command
 }
 

@@ -13,7 +13,7 @@ use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE_NO_PAD};
 use seatwarden::storage::Storage;
 use seatwarden::sync::now_ms;
-use seatwarden_tests::fixtures::{guest, repo_root, seatwarden_binary};
+use seatwarden_tests::fixtures::{guest, repo_root, seatwarden_command};
 use seatwarden_tests::published::store_download;
 use seatwarden_tests::scim_fake::{Listing, ScimBehaviour, ScimFake, bench_user};
 use seatwarden_tests::scim_server::{ScimServer, seed_user};
@@ -85,11 +85,7 @@ struct Operator {
 impl Operator {
     /// Runs the binary as an operator would, logging at trace level.
     fn run(&mut self, args: &[&str]) -> &Ran {
-        let out = std::process::Command::new(seatwarden_binary())
-            .arg("--config")
-            .arg(&self.config)
-            .arg("--cache-dir")
-            .arg(repo_root().join("target/test-compile-cache"))
+        let out = seatwarden_command(&self.config)
             .args(args)
             .env("SEATWARDEN_LOG", "seatwarden=trace")
             .env("SEATWARDEN_TEST_SS_TOKEN", SS_TOKEN)
