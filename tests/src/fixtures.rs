@@ -3,8 +3,13 @@
 //! The fixtures are built for wasm32-wasip2 by `cargo xtask test` (or
 //! `cargo xtask build-guests`) into `target/wasm`; tests read them from there.
 
-use seatwarden::egress::PrivateTargets;
-use seatwarden::{Connection, Connector, Credential, Limits, Runtime, RuntimeConfig};
+use seatwarden_sandbox::Connection;
+use seatwarden_sandbox::Connector;
+use seatwarden_sandbox::Credential;
+use seatwarden_sandbox::Limits;
+use seatwarden_sandbox::Runtime;
+use seatwarden_sandbox::RuntimeConfig;
+use seatwarden_sandbox::egress::PrivateTargets;
 use std::path::PathBuf;
 
 /// A database path under `target/test-tmp` with no database (or WAL files)
@@ -22,19 +27,16 @@ pub fn fresh_database(name: &str) -> PathBuf {
 /// Tenant `acme` and its profile `sr` of `connector` (at `digest`) in a
 /// fresh store, for tests that drive storage directly.
 pub async fn acme_profile(
-    storage: &seatwarden::storage::Storage,
+    storage: &seatwarden_store::Storage,
     connector: &str,
     digest: &str,
-) -> (
-    seatwarden::storage::TenantId,
-    seatwarden::storage::ProfileId,
-) {
+) -> (seatwarden_store::TenantId, seatwarden_store::ProfileId) {
     let tenant = storage.ensure_tenant("acme", 0).await.unwrap();
     let profile = storage
         .ensure_profile(
             tenant,
             "sr",
-            &seatwarden::storage::ProfileConnector {
+            &seatwarden_store::ProfileConnector {
                 name: connector,
                 version: "0.1.0",
                 digest,
@@ -129,7 +131,7 @@ pub fn loopback_connection(connector: &Connector, base_url: &str, key: &str) -> 
 pub async fn all_accounts(
     connector: &Connector,
     conn: &Connection,
-) -> (Vec<seatwarden::Account>, usize) {
+) -> (Vec<seatwarden_domain::account::Account>, usize) {
     let (mut cursor, mut accounts, mut pages) = (None::<String>, Vec::new(), 0);
     loop {
         let page = connector
@@ -150,7 +152,7 @@ pub async fn all_activity(
     connector: &Connector,
     conn: &Connection,
     since: i64,
-) -> (Vec<seatwarden::Activity>, usize) {
+) -> (Vec<seatwarden_domain::account::Activity>, usize) {
     let (mut cursor, mut events, mut pages) = (None::<String>, Vec::new(), 0);
     loop {
         let page = connector

@@ -9,7 +9,8 @@
 use anyhow::{Context, Result, bail};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Empty};
-use seatwarden::{Account, AccountPage};
+use seatwarden_domain::account::Account;
+use seatwarden_domain::account::AccountPage;
 use serde::Deserialize;
 
 #[derive(Deserialize)]

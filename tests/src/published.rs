@@ -7,15 +7,15 @@
 //! sync makes, with the ages each test chooses, so no test waits for days.
 
 use crate::workspace::{Workspace, loopback_connection};
-use seatwarden::Account;
-use seatwarden::app::{App, ProfileContext};
-use seatwarden::profiles::Profiles;
-use seatwarden::reclamation::{
+use seatwarden_app::profiles::Profiles;
+use seatwarden_app::reclamation::{
     ReclaimOutcome, ReclaimPlan, Refreshed, execute_reclaim, plan_reclaim, refresh,
 };
-use seatwarden::rules::ReclamationRule;
-use seatwarden::storage::{ProfileId, ProfileRecord, Storage, Stream, Trigger};
-use seatwarden::sync::now_ms;
+use seatwarden_app::sync::now_ms;
+use seatwarden_app::wiring::{App, ProfileContext};
+use seatwarden_domain::account::Account;
+use seatwarden_domain::rules::ReclamationRule;
+use seatwarden_store::{ProfileId, ProfileRecord, Storage, Stream, Trigger};
 use std::sync::Arc;
 
 /// The tenant every published profile here belongs to.
@@ -161,7 +161,7 @@ impl Published {
             cache.display().to_string(),
         ];
         argv.extend(args.iter().map(|s| s.to_string()));
-        seatwarden::cli::run(seatwarden::cli::Cli::parse_from(argv)).await
+        seatwarden_cli::run(seatwarden_cli::Cli::parse_from(argv)).await
     }
 
     /// Runs the built binary on this workspace's configuration, as an

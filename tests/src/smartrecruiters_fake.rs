@@ -576,11 +576,15 @@ fn route(
 /// The fake's users as one stored download (the vendor reports neither
 /// creation dates nor logins): everyone is 400 days old and active 5 days
 /// ago, except the first `idle`, who never logged in.
-pub fn aged_accounts(users: &[SrUser], idle: usize, now: i64) -> Vec<seatwarden::Account> {
+pub fn aged_accounts(
+    users: &[SrUser],
+    idle: usize,
+    now: i64,
+) -> Vec<seatwarden_domain::account::Account> {
     users
         .iter()
         .enumerate()
-        .map(|(i, u)| seatwarden::Account {
+        .map(|(i, u)| seatwarden_domain::account::Account {
             id: u.id.clone(),
             principal: u.email.clone(),
             display_name: None,

@@ -441,11 +441,11 @@ pub fn aged_accounts(
     users: &[SsUser],
     never: std::ops::RangeInclusive<usize>,
     now: i64,
-) -> Vec<seatwarden::Account> {
+) -> Vec<seatwarden_domain::account::Account> {
     users
         .iter()
         .enumerate()
-        .map(|(i, u)| seatwarden::Account {
+        .map(|(i, u)| seatwarden_domain::account::Account {
             id: u.id.to_string(),
             principal: u.email.clone(),
             display_name: None,

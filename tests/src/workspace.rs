@@ -3,8 +3,8 @@
 //! through [`App`] (profiles, the scheduler) rather than single calls.
 
 use crate::fixtures::{guest, repo_root};
-use seatwarden::app::App;
-use seatwarden::config::Config;
+use seatwarden_app::wiring::App;
+use seatwarden_config::Config;
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 use std::sync::Arc;

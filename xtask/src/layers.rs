@@ -10,9 +10,39 @@ use std::collections::{HashMap, VecDeque};
 use std::path::Path;
 use std::process::Command;
 
-/// Each crate of ours, and what must not be in its dependency tree.
-pub const RULES: &[(&str, &[&str])] =
-    &[("seatwarden-domain", &["tokio", "sqlx", "wasmtime", "hyper"])];
+/// Each crate of ours, and what must not be in its dependency tree. The
+/// README's architecture section says why each line is there.
+pub const RULES: &[(&str, &[&str])] = &[
+    // Pure logic: no I/O, no async runtime, no sandbox.
+    ("seatwarden-domain", &["tokio", "sqlx", "wasmtime", "hyper"]),
+    // SQL and the domain, never the sandbox.
+    ("seatwarden-store", &["wasmtime", "seatwarden-sandbox"]),
+    // The sandbox knows no tenant, SQL, rule or configuration file.
+    (
+        "seatwarden-sandbox",
+        &[
+            "sqlx",
+            "seatwarden-store",
+            "seatwarden-config",
+            "seatwarden-app",
+        ],
+    ),
+    // The configuration is read by the connector kit too: no database.
+    (
+        "seatwarden-config",
+        &["sqlx", "seatwarden-store", "seatwarden-app"],
+    ),
+    // What third-party authors run: the sandbox, never the store.
+    (
+        "seatwarden-kit",
+        &["sqlx", "seatwarden-store", "seatwarden-app"],
+    ),
+    // Services are shared by the CLI and the API: they know neither.
+    (
+        "seatwarden-app",
+        &["clap", "seatwarden-cli", "seatwarden-kit"],
+    ),
+];
 
 /// Runs `cargo metadata` in `root` and checks [`RULES`] against it.
 pub fn check(root: &Path) -> Result<()> {

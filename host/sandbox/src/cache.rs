@@ -65,6 +65,9 @@ impl CompileCache {
     }
 
     /// Loads the compiled component from the cache, or compiles and stores it.
+    // Deserializing compiled code is unsafe in wasmtime; the two calls below
+    // say why each artifact is ours.
+    #[allow(unsafe_code)]
     pub fn load_or_compile(
         &self,
         engine: &Engine,

@@ -8,12 +8,16 @@
 use anyhow::{Context, Result};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Empty};
-use seatwarden::egress::transport::TransportLimits;
-use seatwarden::egress::{
+use seatwarden_sandbox::Connection;
+use seatwarden_sandbox::Credential;
+use seatwarden_sandbox::Limits;
+use seatwarden_sandbox::Runtime;
+use seatwarden_sandbox::RuntimeConfig;
+use seatwarden_sandbox::egress::transport::TransportLimits;
+use seatwarden_sandbox::egress::{
     AllowedOrigin, EgressCall, EgressHooks, EgressPolicy, MethodPolicy, PrivateTargets, Transport,
 };
-use seatwarden::engine::AllocatorChoice;
-use seatwarden::{Connection, Credential, Limits, Runtime, RuntimeConfig};
+use seatwarden_sandbox::engine::AllocatorChoice;
 use seatwarden_tests::directory_fake::{DirectoryFake, seed_users};
 use seatwarden_tests::fixtures::{guest, repo_root};
 use seatwarden_tests::server::{Reply, TestServer};
@@ -265,7 +269,7 @@ async fn start_fake(
     token: &str,
     users: usize,
 ) -> Result<(String, u16, String, Box<dyn std::any::Any>)> {
-    use seatwarden::sync::now_ms;
+    use seatwarden_app::sync::now_ms;
     Ok(match vendor {
         "smartrecruiters" => {
             use seatwarden_tests::smartrecruiters_fake::{
@@ -324,7 +328,7 @@ async fn native_page(
     prefix: &str,
     token: &str,
     cursor: Option<&str>,
-) -> Result<seatwarden::AccountPage> {
+) -> Result<seatwarden_domain::account::AccountPage> {
     use seatwarden_tests::native_clients as native;
     match vendor {
         "smartrecruiters" => native::list_users(port, token, cursor).await,
@@ -339,11 +343,11 @@ async fn bench_profile(
     what: &str,
     connector: &str,
 ) -> Result<(
-    seatwarden::storage::Storage,
-    seatwarden::storage::ProfileId,
+    seatwarden_store::Storage,
+    seatwarden_store::ProfileId,
     std::path::PathBuf,
 )> {
-    use seatwarden::storage::{ProfileConnector, Storage};
+    use seatwarden_store::{ProfileConnector, Storage};
     let dir = repo_root().join("target/bench-tmp");
     std::fs::create_dir_all(&dir)?;
     let path = dir.join(format!("{what}-{}.db", std::process::id()));
@@ -361,9 +365,9 @@ async fn bench_profile(
 
 /// One sync in a child process, so its peak memory is its own.
 async fn sync_child(vendor: &str, mode: &str, users: usize) -> Result<()> {
-    use seatwarden::credentials::AuthScheme;
-    use seatwarden::storage::Stream;
-    use seatwarden::sync::{Sync, SyncOptions, now_ms};
+    use seatwarden_app::sync::{Sync, SyncOptions, now_ms};
+    use seatwarden_sandbox::credentials::AuthScheme;
+    use seatwarden_store::Stream;
     let token = "bench-token";
     let (base_url, port, prefix, _fake) = start_fake(vendor, token, users).await?;
     let (storage, profile, path) = bench_profile(&format!("sync-{vendor}-{mode}"), vendor).await?;
@@ -425,20 +429,20 @@ async fn sync_child(vendor: &str, mode: &str, users: usize) -> Result<()> {
                     profile,
                     Stream::Users,
                     None,
-                    seatwarden::storage::Trigger::Manual,
+                    seatwarden_store::Trigger::Manual,
                     now_ms(),
                 )
                 .await?;
             // Stored in batches as the sync stores them.
             let (mut cursor, mut count) = (None::<String>, 0);
-            let mut batch: Vec<Vec<seatwarden::Account>> = Vec::new();
+            let mut batch: Vec<Vec<seatwarden_domain::account::Account>> = Vec::new();
             loop {
                 let page = native_page(vendor, port, &prefix, token, cursor.as_deref()).await?;
                 count += page.accounts.len();
                 batch.push(page.accounts);
                 let held: usize = batch.iter().map(Vec::len).sum();
-                if page.next_cursor.is_none() || held >= seatwarden::sync::ITEMS_PER_COMMIT {
-                    let pages: Vec<&[seatwarden::Account]> =
+                if page.next_cursor.is_none() || held >= seatwarden_app::sync::ITEMS_PER_COMMIT {
+                    let pages: Vec<&[seatwarden_domain::account::Account]> =
                         batch.iter().map(Vec::as_slice).collect();
                     storage
                         .upsert_accounts_pages(
@@ -535,7 +539,7 @@ fn hooks_for(origin: &str) -> EgressHooks {
                 PrivateTargets::AllowLoopback,
             )),
             methods: MethodPolicy::ReadOnly,
-            credential: seatwarden::egress::HostCredential::None,
+            credential: seatwarden_sandbox::egress::HostCredential::None,
             declared_auth_header: None,
             request_cap: limits.requests_per_call,
             limits: TransportLimits {
@@ -762,7 +766,7 @@ const LANGUAGE_RUNS: usize = 3;
 /// cache, instantiate + describe, and a sync of `users` users into SQLite.
 /// Prints seconds, seconds, milliseconds, seconds and peak RSS in KiB.
 async fn language_child(fixture: &str, users: usize) -> Result<()> {
-    use seatwarden::sync::{Sync, SyncOptions, now_ms};
+    use seatwarden_app::sync::{Sync, SyncOptions, now_ms};
     let cache = repo_root().join(format!(
         "target/bench-tmp/lang-cache-{}",
         std::process::id()
@@ -911,8 +915,8 @@ fn tenants_table() -> Result<String> {
 /// RSS and RSS before the syncs in KiB, and the number of connector calls.
 async fn tenants_child(tenants: usize, users: usize, limit: usize) -> Result<()> {
     use futures_util::{StreamExt, TryStreamExt};
-    use seatwarden::storage::{ProfileConnector, Storage};
-    use seatwarden::sync::{Sync, SyncOptions};
+    use seatwarden_app::sync::{Sync, SyncOptions};
+    use seatwarden_store::{ProfileConnector, Storage};
     let token = "bench-token";
     let (base_url, _, _, _fake) = start_fake("smartrecruiters", token, users).await?;
     let dir = repo_root().join("target/bench-tmp");
@@ -990,11 +994,11 @@ const UPSERT_PAGE_SIZES: [usize; 3] = [100, 1000, 5000];
 /// write transaction per batch with its cursor), first into an empty
 /// profile, then again with one account in ten changed.
 async fn storage_table() -> Result<String> {
-    use seatwarden::Account;
-    use seatwarden::storage::{ProfileConnector, Storage, Stream, Trigger};
+    use seatwarden_domain::account::Account;
+    use seatwarden_store::{ProfileConnector, Storage, Stream, Trigger};
     let dir = repo_root().join("target/bench-tmp");
     std::fs::create_dir_all(&dir)?;
-    let now = seatwarden::sync::now_ms();
+    let now = seatwarden_app::sync::now_ms();
     let accounts: Vec<Account> = (0..UPSERT_USERS)
         .map(|i| Account {
             id: format!("{i}"),
@@ -1138,10 +1142,10 @@ fn reconcile_table() -> Result<String> {
 /// seconds and peak KiB of a refresh after a day's activity and of one
 /// after the rule's inputs changed.
 async fn reconcile_child(profiles: usize, per_profile: usize) -> Result<()> {
-    use seatwarden::Account;
-    use seatwarden::rules::{DAY_MS, Exclusion, ReclamationRule};
-    use seatwarden::storage::{ProfileConnector, RefreshScope, Storage, Stream, Trigger};
-    use seatwarden::sync::now_ms;
+    use seatwarden_app::sync::now_ms;
+    use seatwarden_domain::account::Account;
+    use seatwarden_domain::rules::{DAY_MS, Exclusion, ReclamationRule};
+    use seatwarden_store::{ProfileConnector, RefreshScope, Storage, Stream, Trigger};
     const ROLES: [&str; 6] = [
         "STANDARD",
         "STANDARD",
@@ -1172,14 +1176,14 @@ async fn reconcile_child(profiles: usize, per_profile: usize) -> Result<()> {
     storage
         .apply_exclusions(tenant, &exclusions, "bench", now)
         .await?;
-    let entitlements: Vec<seatwarden::entitlements::Entitlement> = [
+    let entitlements: Vec<seatwarden_domain::entitlements::Entitlement> = [
         ("Standard", 500_000, "35.10", "month"),
         ("Extended", 100_000, "99.99", "year"),
         ("Administrator", 200_000, "1200.00", "year"),
     ]
     .into_iter()
     .map(|(edition, quantity, cost, period)| {
-        seatwarden::entitlements::Draft {
+        seatwarden_domain::entitlements::Draft {
             name: format!("SR-{edition}"),
             publisher: "SmartRecruiters".into(),
             product: "SmartRecruiters".into(),
@@ -1280,12 +1284,12 @@ async fn reconcile_child(profiles: usize, per_profile: usize) -> Result<()> {
         let run = storage
             .begin_or_resume(*id, Stream::Activity, None, Trigger::Manual, now)
             .await?;
-        let events: Vec<seatwarden::Activity> = storage
+        let events: Vec<seatwarden_domain::account::Activity> = storage
             .candidates(*id, false)
             .await?
             .iter()
             .take(20)
-            .map(|c| seatwarden::Activity {
+            .map(|c| seatwarden_domain::account::Activity {
                 account_id: c.account_id.clone(),
                 at: now - 3_600_000,
                 kind: format!("bench {name}"),
@@ -1332,9 +1336,13 @@ async fn reconcile_child(profiles: usize, per_profile: usize) -> Result<()> {
     let today = jiff::Timestamp::from_millisecond(now)?
         .to_zoned(jiff::tz::TimeZone::UTC)
         .date();
-    let position =
-        seatwarden::reconciliation::reconcile(&storage, tenant, today, &jiff::tz::TimeZone::UTC)
-            .await?;
+    let position = seatwarden_app::reconciliation::reconcile(
+        &storage,
+        tenant,
+        today,
+        &jiff::tz::TimeZone::UTC,
+    )
+    .await?;
     let reconcile = t.elapsed();
     let reconcile_peak = peak_rss_kib()?;
     let used: u64 = position.models.iter().map(|m| m.used).sum();

@@ -9,15 +9,16 @@
 //! host that is not its vendor's.
 
 use anyhow::{Context, Result};
-use seatwarden::app::App;
-use seatwarden::config::Config;
-use seatwarden::egress::{DenialLog, PrivateTargets};
-use seatwarden::profiles::Profiles;
-use seatwarden::scheduler::{JobResult, Scheduler, SchedulerOptions, SystemClock};
-use seatwarden::storage::ProfileRecord;
-use seatwarden::storage::StoredSubscription;
-use seatwarden::sync::now_ms;
-use seatwarden::{Connection, Credential};
+use seatwarden_app::profiles::Profiles;
+use seatwarden_app::scheduler::{JobResult, Scheduler, SchedulerOptions, SystemClock};
+use seatwarden_app::sync::now_ms;
+use seatwarden_app::wiring::App;
+use seatwarden_config::Config;
+use seatwarden_sandbox::Connection;
+use seatwarden_sandbox::Credential;
+use seatwarden_sandbox::egress::{DenialLog, PrivateTargets};
+use seatwarden_store::ProfileRecord;
+use seatwarden_store::StoredSubscription;
 use seatwarden_tests::fixtures::{guest, repo_root};
 use seatwarden_tests::scim_server::{ScimServer, seed_user};
 use seatwarden_tests::server::{Reply, TestServer};
@@ -236,7 +237,7 @@ connection = "scim"
     );
     println!("\nThe database is {}; try:", config.database.display());
     println!(
-        "  cargo run --release -p seatwarden -- --config {} subscriptions --profile smartsheet",
+        "  cargo run --release -p seatwarden-cli -- --config {} subscriptions --profile smartsheet",
         config_path.display()
     );
     Ok(())

@@ -3,9 +3,9 @@
 //! writes JSON lines that parse back and verify on their own.
 
 use clap::Parser;
-use seatwarden::cli::{Cli, run};
-use seatwarden::profiles::Profiles;
-use seatwarden::storage::{AuditCheck, AuditEntry, GENESIS, check_chain};
+use seatwarden_app::profiles::Profiles;
+use seatwarden_cli::{Cli, run};
+use seatwarden_store::{AuditCheck, AuditEntry, GENESIS, check_chain};
 use seatwarden_tests::fixtures::repo_root;
 use seatwarden_tests::workspace::{Workspace, smartrecruiters_connection};
 
@@ -21,7 +21,7 @@ async fn setup(
     use seatwarden_tests::smartrecruiters_fake::{SmartRecruitersFake, SrTenant, seed_tenant};
     let vendor = SmartRecruitersFake::start(SrTenant {
         rate_limit: None,
-        ..seed_tenant("DCRA1-audit", 3, seatwarden::sync::now_ms())
+        ..seed_tenant("DCRA1-audit", 3, seatwarden_app::sync::now_ms())
     })
     .await;
     let ws = Workspace::new(name);

@@ -7,12 +7,13 @@
 //! audit chain. Accounts are written through the same storage calls a sync
 //! uses, at chosen times, so no test waits for days to pass.
 
-use seatwarden::rules::{DAY_MS, Exclusion, ReclamationRule};
-use seatwarden::storage::{
+use seatwarden_domain::account::Account;
+use seatwarden_domain::account::Activity;
+use seatwarden_domain::rules::{DAY_MS, Exclusion, ReclamationRule};
+use seatwarden_store::{
     AuditCheck, CandidateState, ProfileId, RefreshScope, RuleChange, Storage, Stream, TenantId,
     Trigger,
 };
-use seatwarden::{Account, Activity};
 use seatwarden_tests::fixtures::{acme_profile, fresh_database};
 
 const NOW: i64 = 1_800_000_000_000;
@@ -70,7 +71,7 @@ impl Rig {
         rule: &ReclamationRule,
         exclusions: &[Exclusion],
         now: i64,
-    ) -> seatwarden::storage::RefreshReport {
+    ) -> seatwarden_store::RefreshReport {
         self.refresh_as(rule, exclusions, None, now).await
     }
 
@@ -81,7 +82,7 @@ impl Rig {
         exclusions: &[Exclusion],
         credential_account: Option<&str>,
         now: i64,
-    ) -> seatwarden::storage::RefreshReport {
+    ) -> seatwarden_store::RefreshReport {
         self.storage
             .refresh_candidates(
                 RefreshScope {
@@ -287,14 +288,14 @@ async fn a_refresh_judges_again_what_changed_and_everything_when_its_inputs_chan
         (22, 26, false),
         "{first:?}"
     );
-    let close_reason = |all: &[seatwarden::storage::Candidate], id: &str| {
+    let close_reason = |all: &[seatwarden_store::Candidate], id: &str| {
         let candidate = all.iter().find(|c| c.account_id == id).unwrap();
         (
             candidate.state,
             candidate.close_reason.clone().unwrap_or_default(),
         )
     };
-    let counts = |r: &seatwarden::storage::RefreshReport| {
+    let counts = |r: &seatwarden_store::RefreshReport| {
         (
             r.skipped,
             r.canceled,
@@ -467,7 +468,7 @@ async fn a_candidate_whose_account_left_and_came_back_keeps_its_decisions() {
         .decide_candidate(
             scope,
             stale,
-            seatwarden::candidate_state::Decision::Keep,
+            seatwarden_domain::candidate_state::Decision::Keep,
             "the user needs it",
         )
         .await

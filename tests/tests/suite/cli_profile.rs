@@ -5,9 +5,9 @@
 //! built binary runs.
 
 use clap::Parser;
-use seatwarden::cli::{Cli, run};
-use seatwarden::storage::Storage;
-use seatwarden::sync::now_ms;
+use seatwarden_app::sync::now_ms;
+use seatwarden_cli::{Cli, run};
+use seatwarden_store::Storage;
 use seatwarden_tests::fixtures::{guest, repo_root, seatwarden_command};
 use seatwarden_tests::published::store_download;
 use seatwarden_tests::smartrecruiters_fake::{
@@ -80,7 +80,7 @@ async fn seatwarden(setup: &Setup, args: &[&str]) -> anyhow::Result<()> {
 }
 
 /// The setup's database, and its profile `acme-sr`.
-async fn stored_profile(setup: &Setup) -> (Storage, seatwarden::storage::ProfileId) {
+async fn stored_profile(setup: &Setup) -> (Storage, seatwarden_store::ProfileId) {
     let storage = Storage::open(&setup.dir.join("seatwarden.db"))
         .await
         .unwrap();
@@ -531,7 +531,7 @@ reason = "board decision"
     );
     assert!(matches!(
         storage.verify_audit(tenant).await.unwrap(),
-        seatwarden::storage::AuditCheck::Intact { .. }
+        seatwarden_store::AuditCheck::Intact { .. }
     ));
 }
 
@@ -845,7 +845,8 @@ async fn models_entitlements_and_reconciliation_stay_within_their_tenant() {
     }
     // Both tenants hold subscriptions with the custom role CUSTOM_RECRUITER:
     // acme's first four accounts, globex's last two.
-    let with_custom_role = |mut accounts: Vec<seatwarden::Account>, which: &[usize]| {
+    let with_custom_role = |mut accounts: Vec<seatwarden_domain::account::Account>,
+                            which: &[usize]| {
         for &i in which {
             accounts[i].subscriptions = vec!["CUSTOM_RECRUITER".into()];
         }

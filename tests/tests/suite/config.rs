@@ -1,8 +1,8 @@
 //! Configuration mistakes: each one gets a message naming the file, the key
 //! and the fix.
 
-use seatwarden::config::{Config, CredentialConfig};
-use seatwarden::credentials::CredentialSource;
+use seatwarden_config::{Config, CredentialConfig};
+use seatwarden_sandbox::credentials::CredentialSource;
 use seatwarden_tests::fixtures::guest;
 use std::path::{Path, PathBuf};
 
@@ -55,7 +55,7 @@ fn a_valid_file_resolves_paths_and_defaults() {
     );
     assert_eq!(
         profile.settings.activity_from,
-        seatwarden::storage::ActivityFrom::DaysBack(60)
+        seatwarden_store::ActivityFrom::DaysBack(60)
     );
     assert_eq!(config.scheduler.zone_name(), "UTC");
     assert_eq!(
@@ -328,7 +328,7 @@ fn profile_toggles_schedules_and_scheduler_settings_are_checked() {
 
 #[test]
 fn reclamation_rules_and_exclusions_are_read_and_checked() {
-    use seatwarden::rules::{Exclusion, ReclamationRule};
+    use seatwarden_domain::rules::{Exclusion, ReclamationRule};
     let text = format!(
         r#"{}
 [profiles.acme-sr.rule]
@@ -371,12 +371,12 @@ password = {{ file = "smtp.password" }}
     );
     assert_eq!(
         (notifications.smtp.port, notifications.smtp.security),
-        (587, seatwarden::config::SmtpSecurity::StartTls),
+        (587, seatwarden_config::SmtpSecurity::StartTls),
         "STARTTLS on the submission port unless told otherwise"
     );
     assert_eq!(
         notifications.smtp.password,
-        Some(seatwarden::credentials::CredentialSource::File(
+        Some(seatwarden_sandbox::credentials::CredentialSource::File(
             "/etc/seatwarden/smtp.password".into()
         )),
         "relative secret files start at the configuration's folder"
@@ -459,7 +459,7 @@ fn model_mappings_are_read_and_checked() {
     );
     assert_eq!(
         config.models[0].mapping.model.metric,
-        seatwarden::models::Metric::PerUser
+        seatwarden_domain::software_models::Metric::PerUser
     );
 
     for (text, expected) in [
@@ -509,7 +509,7 @@ fn entitlements_are_read_exactly_and_checked() {
     assert_eq!(e.unit_cost.to_string(), "12.50 USD");
     assert_eq!(
         e.period,
-        seatwarden::entitlements::Period::Year,
+        seatwarden_domain::entitlements::Period::Year,
         "the default"
     );
     assert_eq!(

@@ -4,14 +4,16 @@
 //! connector with one chosen flaw fails exactly the check written for that
 //! flaw.
 
-use seatwarden::Connection;
-use seatwarden::cli::{Cli, run};
-use seatwarden::conformance::{self, Outcome, Plan, Report};
-use seatwarden::connection::ConnectionBuilder;
-use seatwarden::credentials::AuthScheme;
-use seatwarden::egress::PrivateTargets;
-use seatwarden::sync::now_ms;
-use seatwarden::{Connector, Credential, Limits};
+use seatwarden_app::sync::now_ms;
+use seatwarden_cli::{Cli, run};
+use seatwarden_kit::conformance::{self, Outcome, Plan, Report};
+use seatwarden_sandbox::Connection;
+use seatwarden_sandbox::Connector;
+use seatwarden_sandbox::Credential;
+use seatwarden_sandbox::Limits;
+use seatwarden_sandbox::connection::ConnectionBuilder;
+use seatwarden_sandbox::credentials::AuthScheme;
+use seatwarden_sandbox::egress::PrivateTargets;
 use seatwarden_tests::directory_fake::{DirectoryFake, seed_users};
 use seatwarden_tests::fixtures::{guest, load, repo_root, runtime};
 use seatwarden_tests::scim_server::{ScimServer, seed_user};

@@ -1,8 +1,12 @@
 //! The well-behaved fixture connector end to end: paging, writes and, above
 //! all, credentials that the host injects and the guest never holds.
 
-use seatwarden::egress::PrivateTargets;
-use seatwarden::{CallErrorKind, Connection, ConnectorError, Credential, Limits};
+use seatwarden_sandbox::CallErrorKind;
+use seatwarden_sandbox::Connection;
+use seatwarden_sandbox::ConnectorError;
+use seatwarden_sandbox::Credential;
+use seatwarden_sandbox::Limits;
+use seatwarden_sandbox::egress::PrivateTargets;
 use seatwarden_tests::directory_fake::{DirectoryFake, seed_users};
 use seatwarden_tests::fixtures::{all_accounts, load, loopback_connection, runtime};
 use std::sync::Arc;

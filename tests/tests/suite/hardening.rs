@@ -5,11 +5,16 @@
 //! should not be.
 
 use base64::Engine as _;
-use seatwarden::egress::PrivateTargets;
-use seatwarden::oauth::OAuthClient;
-use seatwarden::storage::{ProfileConnector, ProfileId, Storage};
-use seatwarden::sync::{ActivityOutcome, Sync, SyncOptions};
-use seatwarden::{CallErrorKind, Connection, Connector, Credential, Limits, Runtime};
+use seatwarden_app::sync::{ActivityOutcome, Sync, SyncOptions};
+use seatwarden_sandbox::CallErrorKind;
+use seatwarden_sandbox::Connection;
+use seatwarden_sandbox::Connector;
+use seatwarden_sandbox::Credential;
+use seatwarden_sandbox::Limits;
+use seatwarden_sandbox::Runtime;
+use seatwarden_sandbox::egress::PrivateTargets;
+use seatwarden_sandbox::oauth::OAuthClient;
+use seatwarden_store::{ProfileConnector, ProfileId, Storage};
 use seatwarden_tests::fixtures::{fresh_database, load, runtime};
 use seatwarden_tests::logs;
 use seatwarden_tests::server::{Reply, TestServer};
@@ -342,7 +347,7 @@ async fn a_credential_is_never_configured_to_travel_over_plain_http_to_a_public_
     let oauth = Connection::builder()
         .base_url("https://vendor.example.com")
         .allow_host("http://tokens.example.com")
-        .auth_scheme(seatwarden::AuthScheme::OAuth2ClientCredentials)
+        .auth_scheme(seatwarden_sandbox::AuthScheme::OAuth2ClientCredentials)
         .credential(Credential::OAuth2(Arc::new(OAuthClient::new(
             "id".into(),
             "client-secret".to_string().into(),
@@ -608,7 +613,7 @@ async fn impossible_timestamps_are_set_aside_counted_and_shown_in_the_job_result
     let stale = by_id["stale"]
         .last_active_at
         .expect("the one plausible event");
-    assert!(stale < seatwarden::sync::now_ms(), "{stale}");
+    assert!(stale < seatwarden_app::sync::now_ms(), "{stale}");
     let runs = storage.job_runs(profile).await.unwrap();
     let details: Vec<&str> = runs.iter().filter_map(|r| r.detail.as_deref()).collect();
     assert!(
@@ -710,19 +715,19 @@ async fn a_vendor_without_a_published_limit_still_gets_the_default_rate() {
         "[tenants.acme]\n\n[connections.dir]\ntenant = \"acme\"\nconnector = \"{}\"\nbase_url = \"http://127.0.0.1:9\"\nprivate_targets = \"allow-loopback\"\ncredential = {{ file = \"dir.key\" }}\n",
         seatwarden_tests::fixtures::guest("fixture_directory").display()
     );
-    let config = seatwarden::config::Config::parse(&text, &path).unwrap();
-    let conn = seatwarden::app::connection_builder(
+    let config = seatwarden_config::Config::parse(&text, &path).unwrap();
+    let conn = seatwarden_app::wiring::connection_builder(
         &config.connections["dir"],
         &connector,
         (&path, "connections.dir"),
-        &seatwarden::ratelimit::RateLimiters::default(),
+        &seatwarden_sandbox::ratelimit::RateLimiters::default(),
     )
     .unwrap()
     .build(connector.descriptor())
     .unwrap();
     assert_eq!(
         conn.rate_limit(),
-        Some(seatwarden::ratelimit::DEFAULT_RATE_LIMIT)
+        Some(seatwarden_sandbox::ratelimit::DEFAULT_RATE_LIMIT)
     );
     assert_eq!(conn.rate_limit().unwrap().to_string(), "20/s");
 }

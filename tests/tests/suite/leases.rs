@@ -4,9 +4,9 @@
 //! attempt another one has resumed, so a process paused past its lease
 //! cannot write over its successor.
 
-use seatwarden::lease::{HeldLease, Now, owner_is_dead, process_owner};
-use seatwarden::storage::{ProfileId, Storage, Stream, Superseded, Trigger};
-use seatwarden::sync::now_ms;
+use seatwarden_app::lease::{HeldLease, Now, owner_is_dead, process_owner};
+use seatwarden_app::sync::now_ms;
+use seatwarden_store::{ProfileId, Storage, Stream, Superseded, Trigger};
 use seatwarden_tests::fixtures::{acme_profile, fresh_database};
 use seatwarden_tests::smartrecruiters_fake::{aged_accounts, seed_tenant};
 use std::sync::Arc;
@@ -25,7 +25,7 @@ async fn take_for_a_minute(
     storage: &Storage,
     profile: ProfileId,
     owner: &str,
-) -> Result<HeldLease, seatwarden::lease::Busy> {
+) -> Result<HeldLease, seatwarden_app::lease::Busy> {
     HeldLease::take(
         storage,
         profile,

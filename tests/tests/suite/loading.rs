@@ -1,9 +1,12 @@
 //! Loading connectors: the compile cache, both allocators, and clear errors
 //! for everything that is not a connector this host can run.
 
-use seatwarden::cache::CacheOutcome;
-use seatwarden::engine::{AllocatorChoice, AllocatorKind};
-use seatwarden::{Limits, LoadError, Runtime, RuntimeConfig};
+use seatwarden_sandbox::Limits;
+use seatwarden_sandbox::LoadError;
+use seatwarden_sandbox::Runtime;
+use seatwarden_sandbox::RuntimeConfig;
+use seatwarden_sandbox::cache::CacheOutcome;
+use seatwarden_sandbox::engine::{AllocatorChoice, AllocatorKind};
 use seatwarden_tests::directory_fake::{DirectoryFake, seed_users};
 use seatwarden_tests::fixtures::{guest, loopback_connection, repo_root, runtime};
 

@@ -5,11 +5,11 @@
 //! changes every subscription with that identifier at once, with an audit
 //! entry each time. The report's JSON and CSV parse back to the same rows.
 
-use seatwarden::app::App;
-use seatwarden::profiles::{Applied, Profiles};
-use seatwarden::reports::{OutputFormat, Unrecognized, unrecognized, write_unrecognized};
-use seatwarden::storage::TenantId;
-use seatwarden::sync::now_ms;
+use seatwarden_app::profiles::{Applied, Profiles};
+use seatwarden_app::reports::{OutputFormat, Unrecognized, unrecognized, write_unrecognized};
+use seatwarden_app::sync::now_ms;
+use seatwarden_app::wiring::App;
+use seatwarden_store::TenantId;
 use seatwarden_tests::published::Published;
 use seatwarden_tests::smartrecruiters_fake::{
     SmartRecruitersFake, SrTenant, aged_accounts, seed_users_only,

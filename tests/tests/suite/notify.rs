@@ -7,12 +7,12 @@
 //! candidate ready and is sent at the next refresh.
 
 use http_body_util::{BodyExt, Full};
-use seatwarden::reclamation::plan_reclaim;
-use seatwarden::rules::{DAY_MS, ReclamationRule};
-use seatwarden::scheduler::{JobResult, ManualClock, Scheduler, SchedulerOptions};
-use seatwarden::storage::JobKind;
-use seatwarden::storage::{AuditCheck, Candidate, CandidateState};
-use seatwarden::sync::now_ms;
+use seatwarden_app::reclamation::plan_reclaim;
+use seatwarden_app::scheduler::{JobResult, ManualClock, Scheduler, SchedulerOptions};
+use seatwarden_app::sync::now_ms;
+use seatwarden_domain::rules::{DAY_MS, ReclamationRule};
+use seatwarden_store::JobKind;
+use seatwarden_store::{AuditCheck, Candidate, CandidateState};
 use seatwarden_tests::published::{Published, Setup};
 use seatwarden_tests::smartrecruiters_fake::{
     SmartRecruitersFake, SrTenant, aged_accounts, seed_users_only,
@@ -79,7 +79,7 @@ security = "none"
         secrets: &[("link.key", LINK_KEY)],
     })
     .await;
-    let answers = tokio::spawn(seatwarden::answers::serve(
+    let answers = tokio::spawn(seatwarden_app::answers::serve(
         profile.app.clone(),
         listener,
         std::future::pending(),
@@ -218,7 +218,7 @@ async fn users_are_told_and_answer_keep_release_or_nothing() {
         let reclaim_after = c.reclaim_after.unwrap();
         assert_eq!(reclaim_after - c.notified_at.unwrap(), 7 * DAY_MS);
         let mail = mail_to(&mails, &c.principal);
-        let date = seatwarden::notify::day(reclaim_after);
+        let date = seatwarden_app::notify::day(reclaim_after);
         assert!(mail.header("subject").unwrap().contains(&date));
         assert!(mail.body.contains(&date), "{}", mail.body);
         assert!(
@@ -348,7 +348,7 @@ async fn the_scheduler_tells_users_and_reclaims_when_nobody_answers() {
         clock.clone(),
         SchedulerOptions::default(),
     );
-    let deactivations = |outcomes: &[seatwarden::scheduler::JobOutcome]| {
+    let deactivations = |outcomes: &[seatwarden_app::scheduler::JobOutcome]| {
         outcomes
             .iter()
             .filter(|o| o.kind == JobKind::Deactivate)
@@ -480,7 +480,7 @@ async fn notification_settings_are_checked() {
     ];
     for (body, expected) in cases {
         ws.write_config(&format!("{base}{body}"));
-        let err = seatwarden::config::Config::load(&ws.config_path())
+        let err = seatwarden_config::Config::load(&ws.config_path())
             .err()
             .unwrap_or_else(|| panic!("accepted:\n{body}"));
         assert!(

@@ -3,10 +3,14 @@
 //! `Authorization: Bearer` without the guest ever holding it.
 
 use base64::Engine as _;
-use seatwarden::credentials::AuthScheme;
-use seatwarden::egress::PrivateTargets;
-use seatwarden::oauth::OAuthClient;
-use seatwarden::{CallErrorKind, Connection, Connector, Credential, Limits};
+use seatwarden_sandbox::CallErrorKind;
+use seatwarden_sandbox::Connection;
+use seatwarden_sandbox::Connector;
+use seatwarden_sandbox::Credential;
+use seatwarden_sandbox::Limits;
+use seatwarden_sandbox::credentials::AuthScheme;
+use seatwarden_sandbox::egress::PrivateTargets;
+use seatwarden_sandbox::oauth::OAuthClient;
 use seatwarden_tests::fixtures::{load, runtime};
 use seatwarden_tests::server::{Reply, TestServer};
 use serde_json::json;

@@ -4,11 +4,11 @@
 //! tenant isolation. Each test writes a real configuration file and opens
 //! the host on it, as `seatwarden` does.
 
-use seatwarden::app::App;
-use seatwarden::profiles::{Applied, Profiles, Refusal, check_activity_from};
-use seatwarden::scheduler::{JobResult, ManualClock, Scheduler, SchedulerOptions};
-use seatwarden::storage::{ActivityFrom, ProfileStatus};
-use seatwarden::sync::{first_activity_since, now_ms};
+use seatwarden_app::profiles::{Applied, Profiles, Refusal, check_activity_from};
+use seatwarden_app::scheduler::{JobResult, ManualClock, Scheduler, SchedulerOptions};
+use seatwarden_app::sync::{first_activity_since, now_ms};
+use seatwarden_app::wiring::App;
+use seatwarden_store::{ActivityFrom, ProfileStatus};
 use seatwarden_tests::smartrecruiters_fake::{DAY_MS, SmartRecruitersFake, SrTenant, seed_tenant};
 use seatwarden_tests::workspace::{Workspace, smartrecruiters_connection};
 use std::sync::Arc;
@@ -23,7 +23,7 @@ async fn fake(token: &str, users: usize) -> SmartRecruitersFake {
     .await
 }
 
-fn profiles<'a>(app: &'a App, tenant: &str, id: seatwarden::storage::TenantId) -> Profiles<'a> {
+fn profiles<'a>(app: &'a App, tenant: &str, id: seatwarden_store::TenantId) -> Profiles<'a> {
     Profiles {
         app,
         tenant: id,
@@ -441,7 +441,7 @@ async fn one_tenant_cannot_see_or_touch_another_tenants_profiles() {
         app.connect("globex", "acme-sr").await.err().unwrap()
     );
     assert!(err.contains("acme-sr"), "{err}");
-    let sneaky = seatwarden::storage::ProfileSettings {
+    let sneaky = seatwarden_store::ProfileSettings {
         connection: "acme-sr".into(),
         ..acme_record.settings.clone()
     };

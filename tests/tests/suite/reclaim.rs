@@ -5,10 +5,10 @@
 //! profile. Accounts are stored with chosen ages (the vendor gives none),
 //! through the same storage calls a sync uses.
 
-use seatwarden::reclamation::plan_reclaim;
-use seatwarden::rules::ReclamationRule;
-use seatwarden::storage::{AuditCheck, CandidateState};
-use seatwarden::sync::now_ms;
+use seatwarden_app::reclamation::plan_reclaim;
+use seatwarden_app::sync::now_ms;
+use seatwarden_domain::rules::ReclamationRule;
+use seatwarden_store::{AuditCheck, CandidateState};
 use seatwarden_tests::published::{Published, Setup};
 use seatwarden_tests::smartrecruiters_fake::{
     Fault, SmartRecruitersFake, SrTenant, aged_accounts, seed_users_only,
@@ -254,7 +254,7 @@ async fn decisions_move_candidates_and_only_approved_ones_are_reclaimed() {
 
     let open = rig.app.storage.candidates(record.id, false).await.unwrap();
     let (kept, approved) = (&open[0], &open[1]);
-    let decide = |c: &seatwarden::storage::Candidate, decision| {
+    let decide = |c: &seatwarden_store::Candidate, decision| {
         let record = record.clone();
         let c = c.clone();
         let storage = rig.app.storage.clone();
@@ -267,7 +267,7 @@ async fn decisions_move_candidates_and_only_approved_ones_are_reclaimed() {
                 .1;
             storage
                 .decide_candidate(
-                    seatwarden::storage::RefreshScope::of(&record, "alice", now_ms()),
+                    seatwarden_store::RefreshScope::of(&record, "alice", now_ms()),
                     &fresh,
                     decision,
                     "alice chose it",
@@ -275,7 +275,7 @@ async fn decisions_move_candidates_and_only_approved_ones_are_reclaimed() {
                 .await
         }
     };
-    use seatwarden::candidate_state::Decision;
+    use seatwarden_domain::candidate_state::Decision;
     // The user keeps the seat; the manager turns the reclamation down.
     assert_eq!(
         decide(kept, Decision::Keep).await.unwrap(),
@@ -456,8 +456,8 @@ async fn the_command_line_skips_reclaims_and_undoes() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn exclusions_take_effect_when_applied_and_are_switched_off_not_forgotten() {
-    use seatwarden::profiles::{Applied, Profiles};
-    use seatwarden::rules::Exclusion;
+    use seatwarden_app::profiles::{Applied, Profiles};
+    use seatwarden_domain::rules::Exclusion;
 
     let exclusion = |vendor: &SmartRecruitersFake| {
         format!(
@@ -491,7 +491,10 @@ async fn exclusions_take_effect_when_applied_and_are_switched_off_not_forgotten(
     );
 
     // Applying the same file again changes nothing.
-    fn applies(app: &seatwarden::app::App, tenant: seatwarden::storage::TenantId) -> Profiles<'_> {
+    fn applies(
+        app: &seatwarden_app::wiring::App,
+        tenant: seatwarden_store::TenantId,
+    ) -> Profiles<'_> {
         Profiles {
             app,
             tenant,
@@ -553,7 +556,7 @@ async fn exclusions_take_effect_when_applied_and_are_switched_off_not_forgotten(
 /// outcome and reaches no vendor.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reclaim_refuses_after_a_missing_failed_or_interrupted_download() {
-    use seatwarden::storage::{RunOutcome, Stream, Trigger};
+    use seatwarden_store::{RunOutcome, Stream, Trigger};
     let rig = rig("reclaim-downloads", true).await;
     let record = rig.record().await;
     let storage = &rig.app.storage;

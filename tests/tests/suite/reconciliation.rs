@@ -12,18 +12,18 @@
 use jiff::ToSpan;
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
-use seatwarden::Account;
-use seatwarden::entitlements::Money;
-use seatwarden::reclamation::refresh;
-use seatwarden::reconciliation::{
+use seatwarden_app::reclamation::refresh;
+use seatwarden_app::reconciliation::{
     Compliance, ModelPosition, Position, Run, reconcile, run, spend_by,
 };
-use seatwarden::reports::OutputFormat;
-use seatwarden::reports::activity::{activity, write_activity, write_activity_svg};
-use seatwarden::reports::compliance::{write_compliance, write_history, write_savings};
-use seatwarden::rules::{DAY_MS, ReclamationRule};
-use seatwarden::storage::Trigger;
-use seatwarden::sync::now_ms;
+use seatwarden_app::reports::OutputFormat;
+use seatwarden_app::reports::activity::{activity, write_activity, write_activity_svg};
+use seatwarden_app::reports::compliance::{write_compliance, write_history, write_savings};
+use seatwarden_app::sync::now_ms;
+use seatwarden_domain::account::Account;
+use seatwarden_domain::entitlements::Money;
+use seatwarden_domain::rules::{DAY_MS, ReclamationRule};
+use seatwarden_store::Trigger;
 use seatwarden_tests::published::{Published, Setup};
 use seatwarden_tests::smartrecruiters_fake::{
     SmartRecruitersFake, SrTenant, aged_accounts, seed_users_only,

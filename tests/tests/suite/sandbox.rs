@@ -2,8 +2,13 @@
 //! sandbox against real loopback servers, and asserts that the sandbox
 //! contained it, that the operator was told, and that the host keeps working.
 
-use seatwarden::egress::PrivateTargets;
-use seatwarden::{CallErrorKind, Connection, Connector, Credential, Limits, Runtime};
+use seatwarden_sandbox::CallErrorKind;
+use seatwarden_sandbox::Connection;
+use seatwarden_sandbox::Connector;
+use seatwarden_sandbox::Credential;
+use seatwarden_sandbox::Limits;
+use seatwarden_sandbox::Runtime;
+use seatwarden_sandbox::egress::PrivateTargets;
 use seatwarden_tests::fixtures::{load, runtime};
 use seatwarden_tests::logs;
 use seatwarden_tests::server::{Reply, TestServer};

@@ -4,16 +4,16 @@
 //! their cursor, shutdown stops at a page boundary, one hung vendor does not
 //! hold up another, retry decisions, and the per-credential token bucket.
 
-use seatwarden::CallError;
-use seatwarden::ConnectorError;
-use seatwarden::app::App;
-use seatwarden::error::CallErrorKind;
-use seatwarden::profiles::Profiles;
-use seatwarden::scheduler::{
+use seatwarden_app::profiles::Profiles;
+use seatwarden_app::scheduler::{
     Clock, JobOutcome, JobResult, ManualClock, Scheduler, SchedulerOptions,
 };
-use seatwarden::storage::{JobKind, JobRun, ProfileRecord};
-use seatwarden::sync::{RetryDecision, RetryPolicy, now_ms};
+use seatwarden_app::sync::{RetryDecision, RetryPolicy, now_ms};
+use seatwarden_app::wiring::App;
+use seatwarden_sandbox::CallError;
+use seatwarden_sandbox::ConnectorError;
+use seatwarden_sandbox::error::CallErrorKind;
+use seatwarden_store::{JobKind, JobRun, ProfileRecord};
 use seatwarden_tests::smartrecruiters_fake::{
     DAY_MS, Fault, SmartRecruitersFake, SrTenant, seed_tenant,
 };

@@ -3,9 +3,14 @@
 //! an operator can choose, each checked by the header the server received.
 
 use base64::Engine as _;
-use seatwarden::credentials::AuthScheme;
-use seatwarden::egress::PrivateTargets;
-use seatwarden::{CallErrorKind, Connection, Connector, ConnectorError, Credential, Limits};
+use seatwarden_sandbox::CallErrorKind;
+use seatwarden_sandbox::Connection;
+use seatwarden_sandbox::Connector;
+use seatwarden_sandbox::ConnectorError;
+use seatwarden_sandbox::Credential;
+use seatwarden_sandbox::Limits;
+use seatwarden_sandbox::credentials::AuthScheme;
+use seatwarden_sandbox::egress::PrivateTargets;
 use seatwarden_tests::fixtures::{all_accounts, load, runtime};
 use seatwarden_tests::scim_fake::{Listing, ScimBehaviour, ScimFake, bench_user};
 use seatwarden_tests::scim_server::{ScimServer, seed_user};

@@ -6,7 +6,7 @@
 
 use axum::Router;
 use axum::routing::{get, post};
-use seatwarden::serving::{ServeLimits, serve};
+use seatwarden_app::serving::{ServeLimits, serve};
 use seatwarden_tests::workspace::{Workspace, smartrecruiters_connection};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -233,7 +233,7 @@ async fn plain_http_answer_links_go_to_loopback_itself_only() {
         "http://10.0.0.5:8425",
     ] {
         ws.write_config(&config(refused));
-        let err = seatwarden::config::Config::load(&ws.config_path())
+        let err = seatwarden_config::Config::load(&ws.config_path())
             .err()
             .unwrap_or_else(|| panic!("accepted {refused}"));
         assert!(
@@ -248,7 +248,7 @@ async fn plain_http_answer_links_go_to_loopback_itself_only() {
         "https://seatwarden.example/links",
     ] {
         ws.write_config(&config(accepted));
-        seatwarden::config::Config::load(&ws.config_path())
+        seatwarden_config::Config::load(&ws.config_path())
             .unwrap_or_else(|err| panic!("{accepted}: {err}"));
     }
 }

@@ -2,10 +2,15 @@
 //! the real sandbox: paging, activity, writes, every error mapping, rate
 //! limits, and the credential the host injects.
 
-use seatwarden::egress::PrivateTargets;
-use seatwarden::storage::Storage;
-use seatwarden::sync::{ActivityOutcome, Sync, SyncOptions, now_ms};
-use seatwarden::{CallErrorKind, Connection, Connector, ConnectorError, Credential, Limits};
+use seatwarden_app::sync::{ActivityOutcome, Sync, SyncOptions, now_ms};
+use seatwarden_sandbox::CallErrorKind;
+use seatwarden_sandbox::Connection;
+use seatwarden_sandbox::Connector;
+use seatwarden_sandbox::ConnectorError;
+use seatwarden_sandbox::Credential;
+use seatwarden_sandbox::Limits;
+use seatwarden_sandbox::egress::PrivateTargets;
+use seatwarden_store::Storage;
 use seatwarden_tests::fixtures::{all_accounts, all_activity, load, runtime};
 use seatwarden_tests::smartrecruiters_fake::{
     DAY_MS, Fault, SmartRecruitersFake, SrTenant, seed_tenant, seeded_activity,
@@ -37,7 +42,7 @@ fn unlimited(count: usize) -> SrTenant {
 
 fn quick() -> SyncOptions {
     SyncOptions {
-        retry: seatwarden::sync::RetryPolicy {
+        retry: seatwarden_app::sync::RetryPolicy {
             base: Duration::from_millis(50),
             ..Default::default()
         },
@@ -165,7 +170,7 @@ async fn deactivation_is_idempotent_and_reversible() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_vendor_error_maps_to_a_typed_error() {
     let (fake, connector, conn) = setup(unlimited(5)).await;
-    let vendor = |err: seatwarden::CallError| match err.kind {
+    let vendor = |err: seatwarden_sandbox::CallError| match err.kind {
         CallErrorKind::Vendor(e) => e,
         other => panic!("expected a vendor error, got {other:?}"),
     };
@@ -275,7 +280,7 @@ async fn a_sync_under_the_vendors_rate_limit_retries_and_completes() {
     let retries = std::sync::atomic::AtomicUsize::new(0);
     let report = sync
         .run(&|p| {
-            if matches!(p, seatwarden::sync::Progress::Retry { .. }) {
+            if matches!(p, seatwarden_app::sync::Progress::Retry { .. }) {
                 retries.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             }
         })
@@ -294,8 +299,8 @@ async fn a_sync_under_the_vendors_rate_limit_retries_and_completes() {
     assert!(matches!(report.activity, ActivityOutcome::Pulled { .. }));
 }
 
-fn profile_connector(connector: &Connector) -> seatwarden::storage::ProfileConnector<'_> {
-    seatwarden::storage::ProfileConnector {
+fn profile_connector(connector: &Connector) -> seatwarden_store::ProfileConnector<'_> {
+    seatwarden_store::ProfileConnector {
         name: &connector.descriptor().name,
         version: "0.1.0",
         digest: connector.digest(),

@@ -1,9 +1,14 @@
 //! The Smartsheet connector against the Smartsheet fake, and the fake
 //! against the official OpenAPI schemas so it cannot drift from the vendor.
 
-use seatwarden::egress::PrivateTargets;
-use seatwarden::sync::now_ms;
-use seatwarden::{CallErrorKind, Connection, Connector, ConnectorError, Credential, Limits};
+use seatwarden_app::sync::now_ms;
+use seatwarden_sandbox::CallErrorKind;
+use seatwarden_sandbox::Connection;
+use seatwarden_sandbox::Connector;
+use seatwarden_sandbox::ConnectorError;
+use seatwarden_sandbox::Credential;
+use seatwarden_sandbox::Limits;
+use seatwarden_sandbox::egress::PrivateTargets;
 use seatwarden_tests::fixtures::{all_accounts, all_activity, load, runtime};
 use seatwarden_tests::smartrecruiters_fake::DAY_MS;
 use seatwarden_tests::smartsheet_fake::{
@@ -37,7 +42,7 @@ fn tenant(count: usize) -> SsTenant {
     }
 }
 
-fn vendor(err: seatwarden::CallError) -> ConnectorError {
+fn vendor(err: seatwarden_sandbox::CallError) -> ConnectorError {
     match err.kind {
         CallErrorKind::Vendor(e) => e,
         other => panic!("expected a vendor error, got {other:?}"),

@@ -2,10 +2,13 @@
 //! rows, accounts that disappear from the vendor, and the activity
 //! watermark.
 
-use seatwarden::egress::PrivateTargets;
-use seatwarden::storage::{ProfileId, Storage};
-use seatwarden::sync::{ActivityOutcome, Progress, Sync, SyncOptions, SyncReport, now_ms};
-use seatwarden::{Connection, Connector, Credential, Limits};
+use seatwarden_app::sync::{ActivityOutcome, Progress, Sync, SyncOptions, SyncReport, now_ms};
+use seatwarden_sandbox::Connection;
+use seatwarden_sandbox::Connector;
+use seatwarden_sandbox::Credential;
+use seatwarden_sandbox::Limits;
+use seatwarden_sandbox::egress::PrivateTargets;
+use seatwarden_store::{ProfileId, Storage};
 use seatwarden_tests::fixtures::{acme_profile, fresh_database, load, runtime};
 use seatwarden_tests::smartrecruiters_fake::{
     DAY_MS, Fault, SmartRecruitersFake, SrTenant, seed_tenant, seeded_activity,
@@ -124,7 +127,7 @@ struct Resumed {
 
 fn once() -> SyncOptions {
     SyncOptions {
-        retry: seatwarden::sync::RetryPolicy {
+        retry: seatwarden_app::sync::RetryPolicy {
             max_attempts: 1,
             ..Default::default()
         },
@@ -306,7 +309,7 @@ async fn activity_lands_on_subscriptions_and_the_watermark_moves_forward() {
     let rig = rig("activity", 60).await;
     let report = rig
         .sync(SyncOptions {
-            activity_from: seatwarden::storage::ActivityFrom::DaysBack(60),
+            activity_from: seatwarden_store::ActivityFrom::DaysBack(60),
             ..once()
         })
         .run(&|_| {})
@@ -418,14 +421,14 @@ async fn an_account_repeated_within_a_page_is_stored_once_last_copy_wins() {
         .storage
         .begin_or_resume(
             rig.profile,
-            seatwarden::storage::Stream::Users,
+            seatwarden_store::Stream::Users,
             None,
-            seatwarden::storage::Trigger::Manual,
+            seatwarden_store::Trigger::Manual,
             1,
         )
         .await
         .unwrap();
-    let account = |active: bool, name: &str| seatwarden::Account {
+    let account = |active: bool, name: &str| seatwarden_domain::account::Account {
         id: "dup".into(),
         principal: "dup@example.com".into(),
         display_name: Some(name.into()),
@@ -458,10 +461,10 @@ async fn a_shrunken_listing_is_held_until_a_later_run_agrees_or_the_operator_con
     rig.fake.edit(|t| t.users.truncate(50));
     let err = rig.sync(once()).run(&|_| {}).await.unwrap_err();
     let held = err
-        .downcast_ref::<seatwarden::storage::HeldListing>()
+        .downcast_ref::<seatwarden_store::HeldListing>()
         .unwrap_or_else(|| panic!("{err:#}"));
     assert_eq!((held.missing, held.live, held.max_percent), (50, 100, 10));
-    let gone = |rows: &[seatwarden::storage::StoredSubscription]| {
+    let gone = |rows: &[seatwarden_store::StoredSubscription]| {
         rows.iter().filter(|r| r.gone_at.is_some()).count()
     };
     assert_eq!(
@@ -520,7 +523,7 @@ async fn a_shrunken_listing_is_held_until_a_later_run_agrees_or_the_operator_con
     });
     let err = rig.sync(once()).run(&|_| {}).await.unwrap_err();
     let held = err
-        .downcast_ref::<seatwarden::storage::HeldListing>()
+        .downcast_ref::<seatwarden_store::HeldListing>()
         .unwrap_or_else(|| panic!("{err:#}"));
     assert_eq!((held.missing, held.live), (40, 45));
 }
@@ -535,7 +538,7 @@ async fn a_server_error_mid_listing_is_retried_end_to_end() {
         .inject([Fault::Pass, Fault::Status(503), Fault::Status(502)]);
     let report = rig
         .sync(SyncOptions {
-            retry: seatwarden::sync::RetryPolicy {
+            retry: seatwarden_app::sync::RetryPolicy {
                 base: std::time::Duration::from_millis(10),
                 ..Default::default()
             },

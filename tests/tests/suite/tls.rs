@@ -6,9 +6,9 @@
 //! required STARTTLS and over TLS from the first byte, under the same trust.
 //! Every certificate is minted per test by a test CA (rcgen).
 
-use seatwarden::profiles::Profiles;
-use seatwarden::storage::{CandidateState, Validation};
-use seatwarden::sync::now_ms;
+use seatwarden_app::profiles::Profiles;
+use seatwarden_app::sync::now_ms;
+use seatwarden_store::{CandidateState, Validation};
 use seatwarden_tests::published::{Published, Setup, TENANT};
 use seatwarden_tests::smartrecruiters_fake::{
     SmartRecruitersFake, SrTenant, aged_accounts, seed_users_only,
@@ -153,13 +153,13 @@ async fn extra_roots_that_are_not_ca_certificates_are_refused_at_load() {
     ];
     for (roots, key, problem) in cases {
         ws.write_config(&format!("[tls]\nextra_roots = {roots}\n"));
-        let err = seatwarden::config::Config::load(&ws.config_path()).unwrap_err();
+        let err = seatwarden_config::Config::load(&ws.config_path()).unwrap_err();
         assert_eq!(err.key, key, "{err}");
         assert!(err.problem.contains(problem), "{roots}: {err}");
         assert!(err.fix.contains("PEM files"), "{err}");
     }
     ws.write_config("[tls]\nextra_roots = [\"ca.pem\"]\n");
-    let config = seatwarden::config::Config::load(&ws.config_path()).unwrap();
+    let config = seatwarden_config::Config::load(&ws.config_path()).unwrap();
     assert_eq!(config.trusted_roots.certificates().len(), 1);
 }
 

@@ -5,10 +5,10 @@
 //! shown. Accounts are stored with chosen ages through the calls a sync
 //! uses.
 
-use seatwarden::reclamation::undo_reclaim;
-use seatwarden::rules::{DAY_MS, ReclamationRule};
-use seatwarden::storage::{AuditCheck, CandidateState};
-use seatwarden::sync::now_ms;
+use seatwarden_app::reclamation::undo_reclaim;
+use seatwarden_app::sync::now_ms;
+use seatwarden_domain::rules::{DAY_MS, ReclamationRule};
+use seatwarden_store::{AuditCheck, CandidateState};
 use seatwarden_tests::published::Published;
 use seatwarden_tests::smartsheet_fake::{SmartsheetFake, SsTenant, aged_accounts, seed_tenant};
 
@@ -60,7 +60,7 @@ impl Rig {
 /// alice.
 async fn undo_as_alice(
     profile: &Published,
-    candidate: &seatwarden::storage::Candidate,
+    candidate: &seatwarden_store::Candidate,
 ) -> anyhow::Result<i64> {
     let ctx = profile.context().await;
     undo_reclaim(
@@ -255,8 +255,8 @@ async fn reactivation_is_refused_before_any_call_when_the_connector_cannot_react
     p.publish("hostile").await.unwrap();
     let now = now_ms();
     // One stale account of twenty: within the breaker's 10%.
-    let accounts: Vec<seatwarden::Account> = (0..20)
-        .map(|i| seatwarden::Account {
+    let accounts: Vec<seatwarden_domain::account::Account> = (0..20)
+        .map(|i| seatwarden_domain::account::Account {
             id: format!("u{i}"),
             principal: format!("user{i}@acme.example"),
             display_name: None,

@@ -1,0 +1,696 @@
+//! `seatwarden serve`: runs published profiles' jobs when they are due.
+//!
+//! One loop, three rules. A job that is due runs once, however many of its
+//! times were missed while the host was down: before it starts, its next
+//! due time moves to the first cron time after now. Jobs of one profile
+//! never overlap: a profile runs in one task at a time in this process, and
+//! holds the profile's lease in the database against other processes. Jobs
+//! of different profiles run concurrently up to a limit, each in its own
+//! task, so a slow or failing vendor only holds its own slot.
+//!
+//! Time comes from a [`Clock`], so tests drive the scheduler with a
+//! [`ManualClock`] instead of waiting. Shutdown cancels a token that every
+//! running sync watches: it stops between pages, its run is recorded as
+//! interrupted, and the next run resumes at the stored cursor.
+
+use crate::sync::{ActivityOutcome, Interrupted, RetryPolicy, Sync, SyncOptions};
+use crate::wiring::App;
+use anyhow::{Context, Result};
+use seatwarden_domain::cron::CronSchedule;
+use seatwarden_store::{
+    JobKind, OneShotJob, ProfileId, ProfileRecord, ProfileStatus, ScheduledJob, TenantId, Trigger,
+};
+use std::collections::{BTreeMap, HashSet};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::{Semaphore, watch};
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+pub use seatwarden_domain::clock::Clock;
+
+/// The wall clock.
+#[derive(Debug, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> i64 {
+        crate::sync::now_ms()
+    }
+
+    fn sleep_until(&self, at: i64) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
+        let wait = Duration::from_millis(u64::try_from(at - self.now()).unwrap_or(0));
+        Box::pin(tokio::time::sleep(wait))
+    }
+}
+
+/// A clock that moves only when told to: for tests.
+#[derive(Debug)]
+pub struct ManualClock {
+    now: watch::Sender<i64>,
+}
+
+impl ManualClock {
+    pub fn new(start_ms: i64) -> ManualClock {
+        ManualClock {
+            now: watch::Sender::new(start_ms),
+        }
+    }
+
+    /// Moves time to `at` (never backwards), waking every sleeper it passes.
+    pub fn set(&self, at: i64) {
+        self.now.send_modify(|now| *now = (*now).max(at));
+    }
+
+    pub fn advance(&self, by: Duration) {
+        self.set(self.now() + by.as_millis() as i64);
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> i64 {
+        *self.now.borrow()
+    }
+
+    fn sleep_until(&self, at: i64) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
+        let mut receiver = self.now.subscribe();
+        Box::pin(async move {
+            // The sender lives as long as the clock; an error cannot happen
+            // while `self` is borrowed.
+            let _ = receiver.wait_for(|now| *now >= at).await;
+        })
+    }
+}
+
+/// How one scheduled job ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum JobResult {
+    Succeeded(String),
+    Failed {
+        kind: String,
+        message: String,
+    },
+    Interrupted,
+    /// Not run: e.g. the profile is busy elsewhere.
+    Skipped(String),
+}
+
+/// One job the scheduler ran (or skipped).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JobOutcome {
+    pub tenant: String,
+    pub profile: String,
+    pub kind: JobKind,
+    pub result: JobResult,
+}
+
+/// Scheduler behaviour beyond the configuration's `[scheduler]` table.
+#[derive(Clone, Debug)]
+pub struct SchedulerOptions {
+    /// Names this process in leases ([`crate::lease::process_owner`] by
+    /// default; unique to the process).
+    pub owner: String,
+    pub retry: RetryPolicy,
+    /// A failed job is tried again after this long (or at its next time,
+    /// if sooner), resuming at its cursor.
+    pub retry_failed_after: Duration,
+}
+
+impl Default for SchedulerOptions {
+    fn default() -> Self {
+        SchedulerOptions {
+            owner: crate::lease::process_owner().to_string(),
+            retry: RetryPolicy::default(),
+            retry_failed_after: Duration::from_secs(30 * 60),
+        }
+    }
+}
+
+/// The scheduler of one host process.
+pub struct Scheduler {
+    /// What every profile's task shares; each task gets a clone.
+    shared: Worker,
+    /// The configured tenants by id, once their reconciliation schedule
+    /// is stored (the configuration does not change while this runs).
+    tenants: tokio::sync::OnceCell<std::collections::HashMap<TenantId, String>>,
+}
+
+impl Scheduler {
+    pub fn new(app: Arc<App>, clock: Arc<dyn Clock>, options: SchedulerOptions) -> Scheduler {
+        let slots = Arc::new(Semaphore::new(app.config.scheduler.max_concurrent_jobs));
+        Scheduler {
+            shared: Worker {
+                app,
+                clock,
+                options,
+                cancel: CancellationToken::new(),
+                slots,
+                running: Arc::default(),
+            },
+            tenants: tokio::sync::OnceCell::new(),
+        }
+    }
+
+    /// Cancelling this token shuts the scheduler down gracefully.
+    pub fn shutdown_token(&self) -> CancellationToken {
+        self.shared.cancel.clone()
+    }
+
+    /// Starts every due job whose profile is not already running, and waits
+    /// for all of them. For tests and `serve --once`.
+    pub async fn run_due(&self) -> Result<Vec<JobOutcome>> {
+        let mut tasks = JoinSet::new();
+        self.start_due(&mut tasks).await?;
+        let mut outcomes = Vec::new();
+        while let Some(joined) = tasks.join_next().await {
+            outcomes.extend(joined.context("a job task panicked")?);
+        }
+        Ok(outcomes)
+    }
+
+    /// Runs until shutdown: starts due jobs, sleeps until the next one is
+    /// due or a job finishes, and on shutdown lets running jobs stop at a
+    /// page boundary. `report` sees every finished job.
+    pub async fn serve(
+        &self,
+        report: &(dyn Fn(&JobOutcome) + Send + std::marker::Sync),
+    ) -> Result<()> {
+        let mut tasks: JoinSet<Vec<JobOutcome>> = JoinSet::new();
+        loop {
+            if self.shared.cancel.is_cancelled() {
+                break;
+            }
+            self.start_due(&mut tasks).await?;
+            let next = self.shared.app.storage.next_due_at().await?;
+            // Re-check at least once a minute: profiles may be published by
+            // another process while this one sleeps.
+            let wake = next
+                .unwrap_or(i64::MAX)
+                .min(self.shared.clock.now() + 60_000);
+            tokio::select! {
+                _ = self.shared.cancel.cancelled() => break,
+                _ = self.shared.clock.sleep_until(wake) => {}
+                Some(joined) = tasks.join_next(), if !tasks.is_empty() => {
+                    for outcome in joined.context("a job task panicked")? {
+                        report(&outcome);
+                    }
+                }
+            }
+        }
+        while let Some(joined) = tasks.join_next().await {
+            for outcome in joined.context("a job task panicked")? {
+                report(&outcome);
+            }
+        }
+        Ok(())
+    }
+
+    /// Claims due jobs profile by profile and spawns one task per profile.
+    async fn start_due(&self, tasks: &mut JoinSet<Vec<JobOutcome>>) -> Result<()> {
+        let now = self.shared.clock.now();
+        self.start_due_reconciliations(now, tasks).await?;
+        let mut by_profile: BTreeMap<ProfileId, Vec<ScheduledJob>> = BTreeMap::new();
+        for job in self.shared.app.storage.due_jobs(now).await? {
+            by_profile.entry(job.profile).or_default().push(job);
+        }
+        if by_profile.is_empty() {
+            return Ok(());
+        }
+        let published = self.shared.app.storage.published_profiles().await?;
+        for (profile_id, mut jobs) in by_profile {
+            let Some(record) = published.iter().find(|p| p.id == profile_id).cloned() else {
+                continue;
+            };
+            if !self
+                .shared
+                .running
+                .lock()
+                .expect("running set poisoned")
+                .insert(profile_id)
+            {
+                continue; // still running from an earlier tick: never overlap
+            }
+            // Subscriptions first, so activity lands on fresh accounts.
+            jobs.sort_by_key(|j| JobKind::parse_scheduled(&j.kind));
+            // Missed runs collapse into this one: the next time is after now.
+            // A stored schedule with no next time (written before such
+            // expressions were refused) stops this profile, never the others.
+            let mut unschedulable = None;
+            for job in &jobs {
+                match next_time(job, now) {
+                    Ok(next) => {
+                        self.shared
+                            .app
+                            .storage
+                            .reschedule(profile_id, &job.kind, next)
+                            .await?
+                    }
+                    Err(err) => {
+                        // Looked at again in a day, not at every tick.
+                        self.shared
+                            .app
+                            .storage
+                            .reschedule(profile_id, &job.kind, now + 86_400_000)
+                            .await?;
+                        unschedulable = Some((job.kind.clone(), err));
+                    }
+                }
+            }
+            if let Some((kind, err)) = unschedulable {
+                tracing::error!(
+                    profile = %record.name,
+                    job = %kind,
+                    error = %format!("{err:#}"),
+                    "a stored schedule has no next run; fix the profile's schedule and run `seatwarden apply`"
+                );
+                self.shared
+                    .running
+                    .lock()
+                    .expect("running set poisoned")
+                    .remove(&profile_id);
+                continue;
+            }
+            let worker = self.shared.clone();
+            tasks.spawn(async move { worker.run_profile(record, jobs).await });
+        }
+        Ok(())
+    }
+
+    /// Stores each configured tenant's weekly reconciliation schedule (once
+    /// per scheduler), and starts the due ones of tenants with a published profile. A due run
+    /// is claimed in the database first, so of several host processes only
+    /// one runs it; missed runs collapse into one.
+    async fn start_due_reconciliations(
+        &self,
+        now: i64,
+        tasks: &mut JoinSet<Vec<JobOutcome>>,
+    ) -> Result<()> {
+        let app = &self.shared.app;
+        let settings = &app.config.scheduler;
+        let kind = JobKind::Reconcile.as_str();
+        let next = CronSchedule::parse(&settings.reconcile_cron)
+            .map_err(anyhow::Error::msg)?
+            .next_after(now, &settings.time_zone)?;
+        let names = self
+            .tenants
+            .get_or_try_init(|| async {
+                let mut names = std::collections::HashMap::new();
+                for name in app.config.tenants.keys() {
+                    let tenant = app.storage.ensure_tenant(name, now).await?;
+                    app.storage
+                        .ensure_tenant_job(
+                            tenant,
+                            kind,
+                            &settings.reconcile_cron,
+                            &settings.zone_name(),
+                            next,
+                        )
+                        .await?;
+                    names.insert(tenant, name.clone());
+                }
+                anyhow::Ok(names)
+            })
+            .await?;
+        for (tenant, job, due) in app.storage.due_tenant_jobs(now).await? {
+            let Some(name) = names.get(&tenant).cloned() else {
+                continue; // no longer configured
+            };
+            if job != kind
+                || !app
+                    .storage
+                    .claim_tenant_job(tenant, &job, due, next, now)
+                    .await?
+            {
+                continue;
+            }
+            let worker = self.shared.clone();
+            tasks.spawn(async move { vec![worker.reconcile(tenant, name).await] });
+        }
+        Ok(())
+    }
+}
+
+fn next_time(job: &ScheduledJob, after: i64) -> Result<i64> {
+    let zone = jiff::tz::TimeZone::get(&job.time_zone)
+        .with_context(|| format!("time zone {:?} of a stored job", job.time_zone))?;
+    CronSchedule::parse(&job.cron)
+        .map_err(anyhow::Error::msg)?
+        .next_after(after, &zone)
+}
+
+/// What one profile's task holds: handles shared with the scheduler.
+#[derive(Clone)]
+struct Worker {
+    app: Arc<App>,
+    clock: Arc<dyn Clock>,
+    options: SchedulerOptions,
+    cancel: CancellationToken,
+    slots: Arc<Semaphore>,
+    running: Arc<Mutex<HashSet<ProfileId>>>,
+}
+
+impl Worker {
+    /// Runs a tenant's scheduled reconciliation in a job slot.
+    async fn reconcile(self, tenant: TenantId, name: String) -> JobOutcome {
+        let outcome = |result| JobOutcome {
+            tenant: name.clone(),
+            profile: "(all profiles)".into(),
+            kind: JobKind::Reconcile,
+            result,
+        };
+        let _permit = tokio::select! {
+            permit = self.slots.clone().acquire_owned() => permit,
+            _ = self.cancel.cancelled() => return outcome(JobResult::Interrupted),
+        };
+        let run = crate::reconciliation::run(
+            &self.app.storage,
+            tenant,
+            Trigger::Schedule,
+            self.clock.now(),
+            &self.app.config.scheduler.time_zone,
+        )
+        .await;
+        outcome(match run {
+            Ok(run) => JobResult::Succeeded(format!(
+                "reconciliation run {} as of {}: {} models",
+                run.id,
+                run.position.as_of,
+                run.position.models.len()
+            )),
+            Err(err) => JobResult::Failed {
+                kind: "host".into(),
+                message: format!("{err:#}"),
+            },
+        })
+    }
+
+    async fn run_profile(self, record: ProfileRecord, jobs: Vec<ScheduledJob>) -> Vec<JobOutcome> {
+        let outcome = |kind: JobKind, result: JobResult| JobOutcome {
+            tenant: record.tenant_name.clone(),
+            profile: record.name.clone(),
+            kind,
+            result,
+        };
+        let kinds: Vec<JobKind> = jobs
+            .iter()
+            .filter_map(|j| JobKind::parse_scheduled(&j.kind))
+            .collect();
+        let mut outcomes = Vec::new();
+        let permit = tokio::select! {
+            permit = self.slots.clone().acquire_owned() => Some(permit),
+            _ = self.cancel.cancelled() => None,
+        };
+        let Some(permit) = permit else {
+            // Shut down before a slot freed up: due again at the next start.
+            let now = self.clock.now();
+            for kind in &kinds {
+                self.due_again(&record, *kind, now).await;
+            }
+            self.done(record.id);
+            return kinds
+                .into_iter()
+                .map(|k| outcome(k, JobResult::Interrupted))
+                .collect();
+        };
+        let _permit = permit.expect("the semaphore is never closed");
+        let owner = self.options.owner.clone();
+        let lease_lost = CancellationToken::new();
+        let clock = self.clock.clone();
+        let leased = crate::lease::HeldLease::take(
+            &self.app.storage,
+            record.id,
+            &owner,
+            self.app.config.scheduler.lease,
+            Arc::new(move || clock.now()),
+            lease_lost.clone(),
+        )
+        .await;
+        let lease = match leased {
+            Ok(Ok(lease)) => lease,
+            Ok(Err(busy)) => {
+                // Try again soon rather than at the next scheduled time.
+                let soon = self.retry_at();
+                for kind in &kinds {
+                    self.due_again(&record, *kind, soon).await;
+                }
+                self.done(record.id);
+                return kinds
+                    .into_iter()
+                    .map(|k| outcome(k, JobResult::Skipped(format!("profile busy: {busy}"))))
+                    .collect();
+            }
+            Err(err) => {
+                self.done(record.id);
+                return kinds
+                    .into_iter()
+                    .map(|k| {
+                        outcome(
+                            k,
+                            JobResult::Failed {
+                                kind: "host".into(),
+                                message: format!("{err:#}"),
+                            },
+                        )
+                    })
+                    .collect();
+            }
+        };
+        for (i, kind) in kinds.iter().copied().enumerate() {
+            if lease.lost() {
+                break;
+            }
+            let result = self.run_job(&record, kind, &lease_lost).await;
+            if matches!(result, JobResult::Failed { .. }) {
+                let soon = self.retry_at();
+                self.due_again(&record, kind, soon).await;
+            }
+            let interrupted = result == JobResult::Interrupted;
+            outcomes.push(outcome(kind, result));
+            if interrupted {
+                // This job and the ones not started are due at the next
+                // start, which resumes at the stored cursor.
+                let now = self.clock.now();
+                for rest in &kinds[i..] {
+                    self.due_again(&record, *rest, now).await;
+                }
+                break;
+            }
+        }
+        // The candidates follow every successful sync, inside the lease.
+        let interrupted = outcomes.iter().any(|o| o.result == JobResult::Interrupted);
+        let synced = outcomes
+            .iter()
+            .any(|o| matches!(o.result, JobResult::Succeeded(_)));
+        if synced && !interrupted && !lease.lost() {
+            let result = match crate::reclamation::refresh(
+                &self.app,
+                &record,
+                Trigger::Schedule,
+                "scheduler",
+                self.clock.now(),
+            )
+            .await
+            {
+                Ok(refreshed) => JobResult::Succeeded(refreshed.summary),
+                Err(err) => JobResult::Failed {
+                    kind: "host".into(),
+                    message: format!("{err:#}"),
+                },
+            };
+            let refreshed = matches!(result, JobResult::Succeeded(_));
+            outcomes.push(outcome(JobKind::Candidates, result));
+            if refreshed {
+                let reclaimed =
+                    crate::reclamation::auto_reclaim(&self.app, &record, self.clock.now()).await;
+                match reclaimed {
+                    Ok(None) => {}
+                    Ok(Some(done)) => {
+                        outcomes.push(outcome(JobKind::Deactivate, JobResult::Succeeded(done)))
+                    }
+                    Err(err) => outcomes.push(outcome(
+                        JobKind::Deactivate,
+                        JobResult::Failed {
+                            kind: "refused".into(),
+                            message: format!("{err:#}"),
+                        },
+                    )),
+                }
+            }
+        }
+        if let Err(err) = lease.release().await {
+            tracing::warn!(error = %err, "could not release a profile lease");
+        }
+        self.done(record.id);
+        outcomes
+    }
+
+    fn done(&self, profile: ProfileId) {
+        self.running
+            .lock()
+            .expect("running set poisoned")
+            .remove(&profile);
+    }
+
+    /// When a failed or skipped job is tried again.
+    fn retry_at(&self) -> i64 {
+        self.clock.now() + self.options.retry_failed_after.as_millis() as i64
+    }
+
+    /// Makes a job due again at `at`, unless its next scheduled time is
+    /// sooner.
+    async fn due_again(&self, record: &ProfileRecord, kind: JobKind, at: i64) {
+        if let Err(err) = self
+            .app
+            .storage
+            .bring_forward(record.id, kind.as_str(), at)
+            .await
+        {
+            tracing::warn!(error = %err, "could not reschedule a job");
+        }
+    }
+
+    async fn run_job(
+        &self,
+        record: &ProfileRecord,
+        kind: JobKind,
+        lease_lost: &CancellationToken,
+    ) -> JobResult {
+        let started = self.clock.now();
+        let result = self.sync(record, kind, lease_lost).await;
+        if let Err(err) = self
+            .app
+            .storage
+            .mark_ran(record.id, kind.as_str(), started)
+            .await
+        {
+            tracing::warn!(error = %err, "could not record when a job ran");
+        }
+        match result {
+            Ok(detail) => JobResult::Succeeded(detail),
+            Err(err) if err.downcast_ref::<Interrupted>().is_some() => JobResult::Interrupted,
+            Err(err) if err.downcast_ref::<crate::lease::LeaseLost>().is_some() => {
+                JobResult::Failed {
+                    kind: "lease-lost".into(),
+                    message: format!("{err:#}"),
+                }
+            }
+            Err(err) => {
+                let kind_name = err
+                    .downcast_ref::<seatwarden_sandbox::error::CallError>()
+                    .map_or("host", |e| e.kind_name())
+                    .to_string();
+                JobResult::Failed {
+                    kind: kind_name,
+                    message: format!("{err:#}"),
+                }
+            }
+        }
+    }
+
+    /// Connects the profile and runs one job; failures before the sync
+    /// starts (credential missing, connector changed) are recorded as
+    /// failed job runs too, so `seatwarden jobs` shows them.
+    async fn sync(
+        &self,
+        record: &ProfileRecord,
+        kind: JobKind,
+        lease_lost: &CancellationToken,
+    ) -> Result<String> {
+        let started = self.clock.now();
+        let ready = self.prepare(record).await;
+        let connected = match ready {
+            Ok(connected) => connected,
+            Err((error_kind, err)) => {
+                let message = format!("{err:#}");
+                self.app
+                    .storage
+                    .record_job(
+                        record.id,
+                        &OneShotJob {
+                            kind,
+                            trigger: Trigger::Schedule,
+                            started_at: started,
+                            finished_at: self.clock.now(),
+                            error_kind: Some(error_kind),
+                            detail: &message,
+                        },
+                    )
+                    .await?;
+                return Err(err);
+            }
+        };
+        let sync = Sync {
+            storage: &self.app.storage,
+            connector: &connected.connector,
+            connection: &connected.connection,
+            profile: record.id,
+            options: SyncOptions {
+                download_activity: record.settings.download_activity,
+                activity_from: record.settings.activity_from,
+                trigger: Trigger::Schedule,
+                retry: self.options.retry,
+                cancel: self.cancel.clone(),
+                lease_lost: lease_lost.clone(),
+                owner: self.options.owner.clone(),
+                ..SyncOptions::default()
+            },
+        };
+        let quiet = |_| {};
+        match kind {
+            JobKind::Activity => match sync.run_activity(&quiet).await? {
+                activity @ ActivityOutcome::Pulled { .. } => Ok(activity.pulled_summary()),
+                ActivityOutcome::Unsupported(why) => Ok(format!("activity not available: {why}")),
+                ActivityOutcome::Skipped => Ok("activity skipped".into()),
+            },
+            _ => {
+                let report = sync.run_users(&quiet).await?;
+                Ok(format!(
+                    "{} accounts in {} pages{}; {} gone",
+                    report.accounts,
+                    report.pages,
+                    if report.resumed { " (resumed)" } else { "" },
+                    report.gone
+                ))
+            }
+        }
+    }
+
+    /// Connects a profile and checks it may still run: still published, and
+    /// its connection and connector are the ones it was validated against.
+    async fn prepare(
+        &self,
+        record: &ProfileRecord,
+    ) -> Result<crate::wiring::Connected, (&'static str, anyhow::Error)> {
+        let current = self
+            .app
+            .storage
+            .profile(record.tenant, &record.name)
+            .await
+            .map_err(|e| ("host", e))?;
+        if current.as_ref().map(|p| p.status) != Some(ProfileStatus::Published) {
+            return Err((
+                "unpublished",
+                anyhow::anyhow!("profile {} is no longer published", record.name),
+            ));
+        }
+        let connected = self
+            .app
+            .connect(&record.tenant_name, &record.settings.connection)
+            .await
+            .map_err(|e| ("host", e.context(format!("profile {}", record.name))))?;
+        let validated = record.validation.as_ref().map(|v| v.fingerprint.as_str());
+        if validated != Some(connected.fingerprint.as_str()) {
+            return Err((
+                "stale-validation",
+                anyhow::anyhow!(
+                    "profile {}: its connection or connector changed since it was validated; run `seatwarden profile validate {}` and publish it again",
+                    record.name,
+                    record.name
+                ),
+            ));
+        }
+        Ok(connected)
+    }
+}

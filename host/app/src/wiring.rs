@@ -1,0 +1,304 @@
+//! Wiring: configuration, database, runtime and rate limiters, and how a
+//! stored profile becomes a loaded connector plus a live connection.
+//!
+//! Every command and the scheduler start here, so credential loading, digest
+//! pinning, rate limiting and the fingerprint a validation is checked against
+//! are computed the same way everywhere. Profiles are looked up through their
+//! tenant only; a connection of another tenant is "not found".
+
+use crate::notify::Notifier;
+use crate::sync::now_ms;
+use anyhow::{Context, Result, bail};
+use seatwarden_config::{Config, ConnectionConfig, CredentialConfig};
+use seatwarden_sandbox::connection::{Connection, ConnectionBuilder};
+use seatwarden_sandbox::credentials::Credential;
+use seatwarden_sandbox::ratelimit::{DEFAULT_RATE_LIMIT, RateLimiters, published_limit};
+use seatwarden_sandbox::runtime::{Connector, Runtime, RuntimeConfig};
+use seatwarden_store::{ConnectorIdentity, ProfileRecord, Storage, TenantId};
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+
+/// The parts every command shares.
+pub struct App {
+    pub config: Config,
+    pub storage: Storage,
+    pub runtime: Runtime,
+    pub limiters: RateLimiters,
+    /// Set when the configuration has `[notifications]`.
+    pub notifier: Option<Notifier>,
+}
+
+/// A connection, built and ready for calls.
+pub struct Connected {
+    pub connector: Connector,
+    pub connection: Connection,
+    /// What a validation is recorded against: the connector (name, version,
+    /// digest) and the connection's settings, never the secret.
+    pub fingerprint: String,
+}
+
+impl Connected {
+    /// The connector identity stored on the profile.
+    pub fn identity(&self) -> ConnectorIdentity {
+        let descriptor = self.connector.descriptor();
+        ConnectorIdentity {
+            name: descriptor.name.clone(),
+            version: descriptor.version.to_string(),
+            digest: self.connector.digest().to_string(),
+            base_url: self.connection.base_url().to_string(),
+        }
+    }
+}
+
+/// A stored profile with its connector loaded and its connection built.
+pub struct ProfileContext {
+    pub record: ProfileRecord,
+    pub connected: Connected,
+}
+
+impl App {
+    /// Opens the database and starts a runtime for `config`.
+    pub async fn open(config: Config, cache_dir: Option<PathBuf>) -> Result<App> {
+        let storage = Storage::open(&config.database).await?;
+        Self::with_storage(config, cache_dir, storage)
+    }
+
+    /// Like [`App::open`], with the database opened read-only (see
+    /// [`Storage::open_read_only`]).
+    pub async fn open_read_only(config: Config, cache_dir: Option<PathBuf>) -> Result<App> {
+        let storage = Storage::open_read_only(&config.database).await?;
+        Self::with_storage(config, cache_dir, storage)
+    }
+
+    fn with_storage(config: Config, cache_dir: Option<PathBuf>, storage: Storage) -> Result<App> {
+        let runtime = Runtime::new(RuntimeConfig {
+            limits: config.limits.clone(),
+            cache_dir,
+            trusted_roots: config.trusted_roots.clone(),
+            ..RuntimeConfig::default()
+        })?;
+        let notifier = config
+            .notifications
+            .as_ref()
+            .map(|settings| Notifier::new(settings, &config.trusted_roots))
+            .transpose()
+            .with_context(|| format!("{}: [notifications]", config.path.display()))?;
+        Ok(App {
+            config,
+            storage,
+            runtime,
+            limiters: RateLimiters::default(),
+            notifier,
+        })
+    }
+
+    /// The tenant a command acts for (see [`Config::tenant`]), created in
+    /// the database on first use.
+    pub async fn tenant(&self, named: Option<&str>) -> Result<(String, TenantId)> {
+        let tenant = self.config.tenant(named)?;
+        let id = if self.storage.is_read_only() {
+            self.storage
+                .find_tenant(&tenant.name)
+                .await?
+                .with_context(|| {
+                    format!(
+                        "tenant {} has nothing stored yet: run `seatwarden apply` first",
+                        tenant.name
+                    )
+                })?
+        } else {
+            self.storage.ensure_tenant(&tenant.name, now_ms()).await?
+        };
+        Ok((tenant.name.clone(), id))
+    }
+
+    /// Loads a tenant's connection's connector and builds the connection.
+    pub async fn connect(&self, tenant: &str, connection: &str) -> Result<Connected> {
+        let settings = self.config.connection(tenant, connection)?;
+        let connector = self.runtime.load_file(&settings.connector).await?;
+        if let Some(pinned) = &settings.sha256
+            && pinned != connector.digest()
+        {
+            bail!(
+                "{}: connections.{}.sha256: pinned {pinned}, but {} has sha256 {}. Update the pin only if you trust the new component",
+                self.config.path.display(),
+                settings.name,
+                settings.connector.display(),
+                connector.digest()
+            );
+        }
+        let connection = self.build_connection(settings, &connector)?;
+        let fingerprint = fingerprint(settings, &connector);
+        Ok(Connected {
+            connector,
+            connection,
+            fingerprint,
+        })
+    }
+
+    /// A tenant's stored profile, connected.
+    pub async fn open_profile(
+        &self,
+        tenant: TenantId,
+        tenant_name: &str,
+        name: &str,
+    ) -> Result<ProfileContext> {
+        let record = self.find_profile(tenant, tenant_name, name).await?;
+        let connected = self
+            .connect(tenant_name, &record.settings.connection)
+            .await
+            .with_context(|| format!("profile {name}"))?;
+        Ok(ProfileContext { record, connected })
+    }
+
+    /// A tenant's stored profile, or an error that lists the tenant's
+    /// profiles and says how to create one.
+    pub async fn find_profile(
+        &self,
+        tenant: TenantId,
+        tenant_name: &str,
+        name: &str,
+    ) -> Result<ProfileRecord> {
+        if let Some(record) = self.storage.profile(tenant, name).await? {
+            return Ok(record);
+        }
+        let known: Vec<String> = self
+            .storage
+            .profiles(tenant)
+            .await?
+            .into_iter()
+            .map(|p| p.name)
+            .collect();
+        let hint = if self
+            .config
+            .profiles
+            .get(name)
+            .is_some_and(|p| p.tenant == tenant_name)
+        {
+            format!(
+                "it is in {} but not applied yet: run `seatwarden apply`",
+                self.config.path.display()
+            )
+        } else {
+            "create it with `seatwarden profile create` or add it to the configuration and run `seatwarden apply`".to_string()
+        };
+        bail!(
+            "tenant {tenant_name} has no profile {name:?} (its profiles: {}); {hint}",
+            if known.is_empty() {
+                "none".to_string()
+            } else {
+                known.join(", ")
+            }
+        )
+    }
+
+    fn build_connection(
+        &self,
+        settings: &ConnectionConfig,
+        connector: &Connector,
+    ) -> Result<Connection> {
+        let table = format!("connections.{}", settings.name);
+        let builder = connection_builder(
+            settings,
+            connector,
+            (&self.config.path, &table),
+            &self.limiters,
+        )?;
+        builder.build(connector.descriptor()).with_context(|| {
+            format!(
+                "{}: connections.{}",
+                self.config.path.display(),
+                settings.name
+            )
+        })
+    }
+}
+
+/// The fingerprint of a connection and its connector: a sha256 over the
+/// connector's name, version and digest and every connection setting that
+/// changes what the connector talks to or how (credential references, not
+/// values).
+pub fn fingerprint(settings: &ConnectionConfig, connector: &Connector) -> String {
+    let descriptor = connector.descriptor();
+    let text = format!(
+        "{}\n{}\n{}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{}",
+        descriptor.name,
+        descriptor.version,
+        connector.digest(),
+        settings.base_url,
+        settings.region,
+        settings.auth.as_ref().map(ToString::to_string),
+        settings.credential,
+        settings.allowed_hosts,
+        settings.private_targets,
+        settings.options,
+        settings.connector.display(),
+    );
+    hex::encode(Sha256::digest(text.as_bytes()))
+}
+
+/// A connection builder from a `[connections.<name>]` table: base URL or
+/// region, auth, allowed hosts, options, the credential loaded from its
+/// source, and the rate limit (the operator's, else the vendor's published
+/// one) from `limiters`. `config_path` and `table` (e.g.
+/// `connections.acme-sr`) name the file and the table in errors.
+pub fn connection_builder(
+    settings: &ConnectionConfig,
+    connector: &Connector,
+    (config_path, table): (&Path, &str),
+    limiters: &RateLimiters,
+) -> Result<ConnectionBuilder> {
+    let mut builder = Connection::builder().private_targets(settings.private_targets);
+    if let Some(url) = &settings.base_url {
+        builder = builder.base_url(url);
+    }
+    if let Some(region) = &settings.region {
+        builder = builder.region(region);
+    }
+    if let Some(auth) = &settings.auth {
+        builder = builder.auth_scheme(auth.clone());
+    }
+    for host in &settings.allowed_hosts {
+        builder = builder.allow_host(host);
+    }
+    for (key, value) in &settings.options {
+        builder = builder.option(key, value);
+    }
+    let context = || format!("{}: {table}.credential", config_path.display());
+    match &settings.credential {
+        Some(CredentialConfig::Secret(source)) => {
+            builder = builder.credential(Credential::Secret(source.load().with_context(context)?));
+        }
+        Some(CredentialConfig::OAuth2 {
+            client_id,
+            secret,
+            token_url,
+            scope,
+        }) => {
+            let client = seatwarden_sandbox::oauth::OAuthClient::new(
+                client_id.clone(),
+                secret.load().with_context(context)?,
+                token_url.clone(),
+                scope.clone(),
+            );
+            builder = builder.credential(Credential::OAuth2(std::sync::Arc::new(client)));
+        }
+        Some(CredentialConfig::Basic { user, secret }) => {
+            builder = builder.credential(Credential::Basic {
+                user: user.clone(),
+                secret: secret.load().with_context(context)?,
+            });
+        }
+        None => {}
+    }
+    // A vendor without a published limit still gets one: a connector must
+    // never be able to turn the host into a request cannon.
+    let limit = settings
+        .rate_limit
+        .or_else(|| published_limit(&connector.descriptor().name))
+        .unwrap_or(DEFAULT_RATE_LIMIT);
+    // One bucket per credential: its source names it (never its value).
+    let key = format!("{}:{:?}", connector.descriptor().name, settings.credential);
+    builder = builder.rate_limiter(limiters.bucket(&key, limit));
+    Ok(builder)
+}
