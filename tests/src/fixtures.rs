@@ -167,3 +167,10 @@ pub async fn all_activity(
         }
     }
 }
+
+/// Milliseconds since the epoch by the wall clock, for tests that date
+/// their data relative to now. (The services read the app's clock; a test
+/// on a manual clock starts it from this.)
+pub fn now_ms() -> i64 {
+    jiff::Timestamp::now().as_millisecond()
+}

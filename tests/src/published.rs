@@ -6,12 +6,12 @@
 //! fake, publish). Downloads are stored through the same storage calls a
 //! sync makes, with the ages each test chooses, so no test waits for days.
 
+use crate::fixtures::now_ms;
 use crate::workspace::{Workspace, loopback_connection};
 use seatwarden_app::profiles::Profiles;
 use seatwarden_app::reclamation::{
     ReclaimOutcome, ReclaimPlan, Refreshed, execute_reclaim, plan_reclaim, refresh,
 };
-use seatwarden_app::sync::now_ms;
 use seatwarden_app::wiring::{App, ProfileContext};
 use seatwarden_domain::account::Account;
 use seatwarden_domain::rules::ReclamationRule;
@@ -136,7 +136,7 @@ impl Published {
         let storage = &self.app.storage;
         let plan = plan_reclaim(storage, &ctx.record, rule).await.unwrap();
         let outcome = execute_reclaim(
-            storage,
+            &self.app,
             &ctx.record,
             &ctx.connected.connector,
             &ctx.connected.connection,

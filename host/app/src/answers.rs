@@ -95,7 +95,7 @@ async fn answer(State(app): State<Arc<App>>, Form(link): Form<Link>) -> Response
         let actor = format!("user:{} (answer link)", candidate.principal);
         app.storage
             .answer_candidate(
-                RefreshScope::of(&record, &actor, crate::sync::now_ms()),
+                RefreshScope::of(&record, &actor, app.now()),
                 &candidate,
                 &claim.nonce_hash,
                 claim.decision,
@@ -130,20 +130,17 @@ async fn lookup(app: &App, token: &str) -> Result<(LinkClaim, Candidate), Respon
             "<p>Answers are not enabled here.</p>",
         ));
     };
-    let claim = notifier
-        .signer
-        .verify(token, crate::sync::now_ms())
-        .map_err(|err| {
-            let status = match err {
-                LinkError::Expired => StatusCode::GONE,
-                LinkError::Malformed | LinkError::BadSignature => StatusCode::BAD_REQUEST,
-            };
-            page(
-                status,
-                "Link not accepted",
-                &format!("<p>{}</p>", escape(&err.to_string())),
-            )
-        })?;
+    let claim = notifier.signer.verify(token, app.now()).map_err(|err| {
+        let status = match err {
+            LinkError::Expired => StatusCode::GONE,
+            LinkError::Malformed | LinkError::BadSignature => StatusCode::BAD_REQUEST,
+        };
+        page(
+            status,
+            "Link not accepted",
+            &format!("<p>{}</p>", escape(&err.to_string())),
+        )
+    })?;
     let found = async {
         let Some((tenant, _, _)) = app.storage.candidate_owner(claim.candidate).await? else {
             return Ok(None);

@@ -12,6 +12,7 @@
 //! refuses the old attempt's pages); the lease keeps the old attempt from
 //! trying.
 
+use crate::clock::Clock;
 use anyhow::Result;
 use seatwarden_store::{ProfileId, Storage};
 pub use seatwarden_store::{owner_is_dead, process_owner};
@@ -38,25 +39,23 @@ pub struct HeldLease {
     heartbeat: tokio::task::JoinHandle<()>,
 }
 
-/// Where a heartbeat reads the time (the scheduler's clock, or the wall).
-pub type Now = Arc<dyn Fn() -> i64 + Send + Sync>;
-
 impl HeldLease {
     /// Takes `profile`'s lease for `owner` for `term`, taking it over from
     /// a dead owner on this machine. While held, a heartbeat renews it
     /// every third of `term`; when renewing finds another owner (or cannot
     /// reach the database until the lease has run out), `on_lost` is
-    /// cancelled so the job stops at its next page.
+    /// cancelled so the job stops at its next page. Time, the heartbeat's
+    /// included, comes from `clock`.
     pub async fn take(
         storage: &Storage,
         profile: ProfileId,
         owner: &str,
         term: Duration,
-        now: Now,
+        clock: Arc<dyn Clock>,
         on_lost: CancellationToken,
     ) -> Result<std::result::Result<HeldLease, Busy>> {
         let term_ms = term.as_millis() as i64;
-        let at = now();
+        let at = clock.now();
         if !storage.try_lease(profile, owner, at, at + term_ms).await? {
             let holder = storage.lease_holder(profile).await?;
             let taken = match &holder {
@@ -84,7 +83,7 @@ impl HeldLease {
             profile,
             owner.to_string(),
             term,
-            now,
+            clock,
             on_lost,
             lost.clone(),
         ));
@@ -121,15 +120,18 @@ async fn heartbeat(
     profile: ProfileId,
     owner: String,
     term: Duration,
-    now: Now,
+    clock: Arc<dyn Clock>,
     on_lost: CancellationToken,
     lost: Arc<AtomicBool>,
 ) {
     let term_ms = term.as_millis() as i64;
-    let mut held_until = now() + term_ms;
+    let mut held_until = clock.now() + term_ms;
     loop {
-        tokio::time::sleep(term / 3).await;
-        let at = now();
+        // On the jobs' own clock: a lease term is business time (the rows
+        // compare it with the times other hosts write), and a manual clock
+        // in tests renews it exactly when time moves.
+        clock.sleep_until(clock.now() + term_ms / 3).await;
+        let at = clock.now();
         match storage.try_lease(profile, &owner, at, at + term_ms).await {
             Ok(true) => held_until = at + term_ms,
             Ok(false) => {

@@ -12,9 +12,11 @@
 //! schedules under a per-profile [`lease`].
 
 pub mod answers;
+pub mod clock;
 pub mod lease;
 pub mod manual;
 pub mod notify;
+pub mod on_demand;
 pub mod output;
 pub mod profiles;
 pub mod reclamation;

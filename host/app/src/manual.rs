@@ -40,7 +40,7 @@ pub async fn deactivate(
     connection: &Connection,
     request: Request<'_>,
 ) -> Result<String> {
-    let started = crate::sync::now_ms();
+    let started = app.now();
     let account = match judge(app, record, request, started).await {
         Ok(judged) => judged,
         Err(refusal) => {
@@ -183,7 +183,7 @@ async fn note_outcome(
     started: i64,
     actor: &str,
 ) -> Result<()> {
-    let finished = crate::sync::now_ms();
+    let finished = app.now();
     app.storage
         .record_job(
             record.id,

@@ -17,7 +17,6 @@
 //!
 //! Every change is written with an audit entry naming who made it.
 
-use crate::sync::now_ms;
 use crate::wiring::App;
 use anyhow::{Result, bail};
 use seatwarden_domain::cron::CronSchedule;
@@ -106,7 +105,7 @@ impl Profiles<'_> {
             actor: &self.actor,
             action,
             detail,
-            at: now_ms(),
+            at: self.app.now(),
         }
     }
 
@@ -115,7 +114,7 @@ impl Profiles<'_> {
         if self.app.storage.profile(self.tenant, name).await?.is_some() {
             bail!(Refusal::AlreadyExists(name.to_string()));
         }
-        check_activity_from(settings.activity_from, now_ms())?;
+        check_activity_from(settings.activity_from, self.app.now())?;
         let connected = self
             .app
             .connect(&self.tenant_name, &settings.connection)
@@ -158,7 +157,7 @@ impl Profiles<'_> {
         let identity = connected.identity();
         let mut changes = diff(&record.settings, settings);
         if settings.activity_from != record.settings.activity_from {
-            check_activity_from(settings.activity_from, now_ms())?;
+            check_activity_from(settings.activity_from, self.app.now())?;
         }
         let stale = record.status == ProfileStatus::Published
             && record
@@ -221,7 +220,7 @@ impl Profiles<'_> {
     /// Runs the connector's `validate` and records the outcome.
     pub async fn validate(&self, name: &str) -> Result<Validation> {
         let record = self.get(name).await?;
-        let started = now_ms();
+        let started = self.app.now();
         let connected = self
             .app
             .connect(&self.tenant_name, &record.settings.connection)
@@ -256,7 +255,7 @@ impl Profiles<'_> {
             Err(err) => (false, err.to_string(), Some(err.kind_name())),
         };
         let validation = Validation {
-            at: now_ms(),
+            at: self.app.now(),
             passed,
             detail: detail.clone(),
             fingerprint: connected.fingerprint.clone(),
@@ -370,7 +369,7 @@ impl Profiles<'_> {
     /// Running it twice changes nothing the second time.
     pub async fn apply(&self) -> Result<Vec<Applied>> {
         // The tenant-wide settings first, in one moment.
-        let (config, storage, at) = (&self.app.config, &self.app.storage, now_ms());
+        let (config, storage, at) = (&self.app.config, &self.app.storage, self.app.now());
         let name = self.tenant_name.as_str();
         let mut changes = storage
             .apply_exclusions(
@@ -471,7 +470,7 @@ impl Profiles<'_> {
                 &record.name,
                 rule,
                 &self.actor,
-                now_ms(),
+                self.app.now(),
             )
             .await?;
         Ok(match change {
@@ -489,7 +488,7 @@ impl Profiles<'_> {
         run_now: bool,
     ) -> Result<Vec<ScheduledJob>> {
         let scheduler = &self.app.config.scheduler;
-        let now = now_ms();
+        let now = self.app.now();
         let mut kinds = vec![(
             JobKind::Subscriptions,
             record

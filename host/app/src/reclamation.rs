@@ -99,7 +99,7 @@ pub async fn refresh(
                 kind: JobKind::Candidates,
                 trigger,
                 started_at: now,
-                finished_at: crate::sync::now_ms().max(now),
+                finished_at: app.now().max(now),
                 error_kind,
                 detail: &detail,
             },
@@ -276,7 +276,7 @@ pub struct ReclaimOutcome {
 /// Executes a plan: refused plans are recorded and returned as errors;
 /// otherwise each candidate is deactivated through the connector.
 pub async fn execute_reclaim(
-    storage: &Storage,
+    app: &App,
     record: &ProfileRecord,
     connector: &Connector,
     connection: &Connection,
@@ -284,7 +284,8 @@ pub async fn execute_reclaim(
     trigger: Trigger,
     actor: &str,
 ) -> Result<ReclaimOutcome> {
-    let now = crate::sync::now_ms();
+    let storage = &app.storage;
+    let now = app.now();
     if let Some(reason) = &plan.refused {
         // The refusal is the run's outcome: `jobs` lists it among the
         // failed, and the audit log says who was refused and why.
@@ -292,7 +293,7 @@ pub async fn execute_reclaim(
             kind: JobKind::Deactivate,
             trigger,
             started_at: now,
-            finished_at: crate::sync::now_ms(),
+            finished_at: app.now(),
             error_kind: Some("refused"),
             detail: &format!("reclaim refused: {reason}"),
         };
@@ -313,11 +314,11 @@ pub async fn execute_reclaim(
     }
     let mut outcome = ReclaimOutcome::default();
     for candidate in &plan.deactivate {
-        let started = crate::sync::now_ms();
+        let started = app.now();
         let result = connector
             .deactivate_user(connection, &candidate.account_id)
             .await;
-        let now = crate::sync::now_ms();
+        let now = app.now();
         let scope = RefreshScope::of(record, actor, now);
         let (error_kind, detail) = match &result {
             Ok(()) => {
@@ -379,7 +380,7 @@ pub async fn auto_reclaim(app: &App, record: &ProfileRecord, now: i64) -> Result
         .open_profile(record.tenant, &record.tenant_name, &record.name)
         .await?;
     let outcome = execute_reclaim(
-        &app.storage,
+        app,
         record,
         &ctx.connected.connector,
         &ctx.connected.connection,
@@ -401,13 +402,14 @@ pub async fn auto_reclaim(app: &App, record: &ProfileRecord, now: i64) -> Result
 /// Smartsheet: within 30 days); a refusal is recorded and returned with the
 /// connector's words.
 pub async fn undo_reclaim(
-    storage: &Storage,
+    app: &App,
     record: &ProfileRecord,
     connector: &Connector,
     connection: &Connection,
     candidate: &Candidate,
     actor: &str,
 ) -> Result<i64> {
+    let storage = &app.storage;
     if candidate.state != CandidateState::ClosedComplete || candidate.deactivated_at.is_none() {
         anyhow::bail!(
             "candidate {} ({}) was not reclaimed (it is {}): there is nothing to undo",
@@ -432,11 +434,11 @@ pub async fn undo_reclaim(
             candidate.principal
         );
     }
-    let started = crate::sync::now_ms();
+    let started = app.now();
     let result = connector
         .reactivate_user(connection, &candidate.account_id)
         .await;
-    let now = crate::sync::now_ms();
+    let now = app.now();
     let (error_kind, detail) = match &result {
         Ok(()) => {
             let scope = RefreshScope::of(record, actor, now);

@@ -17,6 +17,7 @@
 //! A run is kept whole (as JSON) so trends survive later changes to
 //! entitlements and mappings.
 
+use crate::wiring::App;
 use anyhow::{Context, Result, bail};
 use futures_util::{StreamExt, TryStreamExt};
 use jiff::civil::Date;
@@ -591,18 +592,14 @@ pub fn day(now: i64, zone: &TimeZone) -> Result<Date> {
         .date())
 }
 
-/// Reconciles the tenant at `now` and keeps the run. The day and the
-/// months are taken in `zone`.
-pub async fn run(
-    storage: &Storage,
-    tenant: TenantId,
-    trigger: Trigger,
-    now: i64,
-    zone: &TimeZone,
-) -> Result<Run> {
+/// Reconciles the tenant now (by the app's clock) and keeps the run. The
+/// day and the months are taken in the scheduler's time zone.
+pub async fn run(app: &App, tenant: TenantId, trigger: Trigger) -> Result<Run> {
+    let (storage, zone) = (&app.storage, &app.config.scheduler.time_zone);
+    let now = app.now();
     let as_of = day(now, zone)?;
     let position = reconcile(storage, tenant, as_of, zone).await?;
-    let finished_at = crate::sync::now_ms().max(now);
+    let finished_at = app.now().max(now);
     let json = serde_json::to_string(&position)?;
     let id = storage
         .record_reconciliation(

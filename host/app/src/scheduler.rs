@@ -8,12 +8,12 @@
 //! of different profiles run concurrently up to a limit, each in its own
 //! task, so a slow or failing vendor only holds its own slot.
 //!
-//! Time comes from a [`Clock`], so tests drive the scheduler with a
-//! [`ManualClock`] instead of waiting. Shutdown cancels a token that every
+//! Time comes from the app's [`Clock`], so tests drive the scheduler with a
+//! [`ManualClock`](crate::clock::ManualClock) instead of waiting. Shutdown cancels a token that every
 //! running sync watches: it stops between pages, its run is recorded as
 //! interrupted, and the next run resumes at the stored cursor.
 
-use crate::sync::{ActivityOutcome, Interrupted, RetryPolicy, Sync, SyncOptions};
+use crate::sync::{ActivityOutcome, Interrupted, ProfileSync, RetryPolicy, SyncOptions};
 use crate::wiring::App;
 use anyhow::{Context, Result};
 use seatwarden_domain::cron::CronSchedule;
@@ -21,68 +21,13 @@ use seatwarden_store::{
     JobKind, OneShotJob, ProfileId, ProfileRecord, ProfileStatus, ScheduledJob, TenantId, Trigger,
 };
 use std::collections::{BTreeMap, HashSet};
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-pub use seatwarden_domain::clock::Clock;
-
-/// The wall clock.
-#[derive(Debug, Default)]
-pub struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now(&self) -> i64 {
-        crate::sync::now_ms()
-    }
-
-    fn sleep_until(&self, at: i64) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
-        let wait = Duration::from_millis(u64::try_from(at - self.now()).unwrap_or(0));
-        Box::pin(tokio::time::sleep(wait))
-    }
-}
-
-/// A clock that moves only when told to: for tests.
-#[derive(Debug)]
-pub struct ManualClock {
-    now: watch::Sender<i64>,
-}
-
-impl ManualClock {
-    pub fn new(start_ms: i64) -> ManualClock {
-        ManualClock {
-            now: watch::Sender::new(start_ms),
-        }
-    }
-
-    /// Moves time to `at` (never backwards), waking every sleeper it passes.
-    pub fn set(&self, at: i64) {
-        self.now.send_modify(|now| *now = (*now).max(at));
-    }
-
-    pub fn advance(&self, by: Duration) {
-        self.set(self.now() + by.as_millis() as i64);
-    }
-}
-
-impl Clock for ManualClock {
-    fn now(&self) -> i64 {
-        *self.now.borrow()
-    }
-
-    fn sleep_until(&self, at: i64) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
-        let mut receiver = self.now.subscribe();
-        Box::pin(async move {
-            // The sender lives as long as the clock; an error cannot happen
-            // while `self` is borrowed.
-            let _ = receiver.wait_for(|now| *now >= at).await;
-        })
-    }
-}
+use crate::clock::Clock;
 
 /// How one scheduled job ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -138,7 +83,8 @@ pub struct Scheduler {
 }
 
 impl Scheduler {
-    pub fn new(app: Arc<App>, clock: Arc<dyn Clock>, options: SchedulerOptions) -> Scheduler {
+    pub fn new(app: Arc<App>, options: SchedulerOptions) -> Scheduler {
+        let clock = app.clock.clone();
         let slots = Arc::new(Semaphore::new(app.config.scheduler.max_concurrent_jobs));
         Scheduler {
             shared: Worker {
@@ -173,10 +119,7 @@ impl Scheduler {
     /// Runs until shutdown: starts due jobs, sleeps until the next one is
     /// due or a job finishes, and on shutdown lets running jobs stop at a
     /// page boundary. `report` sees every finished job.
-    pub async fn serve(
-        &self,
-        report: &(dyn Fn(&JobOutcome) + Send + std::marker::Sync),
-    ) -> Result<()> {
+    pub async fn serve(&self, report: &(dyn Fn(&JobOutcome) + Send + Sync)) -> Result<()> {
         let mut tasks: JoinSet<Vec<JobOutcome>> = JoinSet::new();
         loop {
             if self.shared.cancel.is_cancelled() {
@@ -364,14 +307,7 @@ impl Worker {
             permit = self.slots.clone().acquire_owned() => permit,
             _ = self.cancel.cancelled() => return outcome(JobResult::Interrupted),
         };
-        let run = crate::reconciliation::run(
-            &self.app.storage,
-            tenant,
-            Trigger::Schedule,
-            self.clock.now(),
-            &self.app.config.scheduler.time_zone,
-        )
-        .await;
+        let run = crate::reconciliation::run(&self.app, tenant, Trigger::Schedule).await;
         outcome(match run {
             Ok(run) => JobResult::Succeeded(format!(
                 "reconciliation run {} as of {}: {} models",
@@ -417,13 +353,12 @@ impl Worker {
         let _permit = permit.expect("the semaphore is never closed");
         let owner = self.options.owner.clone();
         let lease_lost = CancellationToken::new();
-        let clock = self.clock.clone();
         let leased = crate::lease::HeldLease::take(
             &self.app.storage,
             record.id,
             &owner,
             self.app.config.scheduler.lease,
-            Arc::new(move || clock.now()),
+            self.clock.clone(),
             lease_lost.clone(),
         )
         .await;
@@ -621,8 +556,9 @@ impl Worker {
                 return Err(err);
             }
         };
-        let sync = Sync {
+        let sync = ProfileSync {
             storage: &self.app.storage,
+            clock: self.clock.as_ref(),
             connector: &connected.connector,
             connection: &connected.connection,
             profile: record.id,

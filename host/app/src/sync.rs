@@ -22,6 +22,7 @@
 //! a vendor answering 200 with an empty or shrunken list must not close
 //! every candidate.
 
+use crate::clock::Clock;
 use anyhow::{Context, Result};
 use seatwarden_domain::account::Account;
 use seatwarden_domain::account::AccountPage;
@@ -281,26 +282,21 @@ pub fn first_activity_since(from: ActivityFrom, now: i64) -> i64 {
     since.clamp(earliest, now)
 }
 
-/// One profile's sync.
-pub struct Sync<'a> {
+/// One profile's sync: its users, then its activity, page by page.
+pub struct ProfileSync<'a> {
+    /// Where pages, cursors and run records are stored.
     pub storage: &'a Storage,
+    /// Where the sync takes the time from (the app's clock).
+    pub clock: &'a dyn Clock,
     pub connector: &'a Connector,
     pub connection: &'a Connection,
     pub profile: ProfileId,
     pub options: SyncOptions,
 }
 
-/// Milliseconds since the epoch, now.
-pub fn now_ms() -> i64 {
-    jiff::Timestamp::now().as_millisecond()
-}
-
-impl Sync<'_> {
+impl ProfileSync<'_> {
     /// Users, then activity.
-    pub async fn run(
-        &self,
-        progress: &(dyn Fn(Progress) + Send + std::marker::Sync),
-    ) -> Result<SyncReport> {
+    pub async fn run(&self, progress: &(dyn Fn(Progress) + Send + Sync)) -> Result<SyncReport> {
         let (accounts, pages, resumed, gone, discarded) = self.users(progress).await?;
         let activity = if self.options.download_activity
             && self.connector.descriptor().capabilities.activity
@@ -322,7 +318,7 @@ impl Sync<'_> {
     /// The subscriptions job alone: pages every account into storage.
     pub async fn run_users(
         &self,
-        progress: &(dyn Fn(Progress) + Send + std::marker::Sync),
+        progress: &(dyn Fn(Progress) + Send + Sync),
     ) -> Result<SyncReport> {
         let (accounts, pages, resumed, gone, discarded) = self.users(progress).await?;
         Ok(SyncReport {
@@ -338,7 +334,7 @@ impl Sync<'_> {
     /// The activity job alone: pulls activity since the watermark.
     pub async fn run_activity(
         &self,
-        progress: &(dyn Fn(Progress) + Send + std::marker::Sync),
+        progress: &(dyn Fn(Progress) + Send + Sync),
     ) -> Result<ActivityOutcome> {
         if !self.connector.descriptor().capabilities.activity {
             return Ok(ActivityOutcome::Unsupported(format!(
@@ -351,7 +347,7 @@ impl Sync<'_> {
 
     async fn users(
         &self,
-        progress: &(dyn Fn(Progress) + Send + std::marker::Sync),
+        progress: &(dyn Fn(Progress) + Send + Sync),
     ) -> Result<(i64, i64, bool, u64, Discarded)> {
         let run = self
             .storage
@@ -361,7 +357,7 @@ impl Sync<'_> {
                 None,
                 self.options.trigger,
                 &self.options.owner,
-                now_ms(),
+                self.clock.now(),
             )
             .await?;
         let (mut pages, mut items) = (run.pages, run.items);
@@ -423,7 +419,7 @@ impl Sync<'_> {
                         Err(err) => err.context(format!("{stopped:#}")),
                     });
                 }
-                discarded.add(plausible::accounts(&mut page.accounts, now_ms()));
+                discarded.add(plausible::accounts(&mut page.accounts, self.clock.now()));
                 let next = page.next_cursor;
                 batch.push(page.accounts);
                 if next.is_none() || batch.holds(&self.batch_limits()) {
@@ -444,7 +440,7 @@ impl Sync<'_> {
             .finish_users_run_guarded(
                 self.profile,
                 run.run_id,
-                now_ms(),
+                self.clock.now(),
                 Some(discarded.describe()).filter(|d| !d.is_empty()),
                 GoneGuard {
                     max_percent: self.connector.limits().max_gone_percent,
@@ -470,9 +466,9 @@ impl Sync<'_> {
 
     async fn activity(
         &self,
-        progress: &(dyn Fn(Progress) + Send + std::marker::Sync),
+        progress: &(dyn Fn(Progress) + Send + Sync),
     ) -> Result<ActivityOutcome> {
-        let started = now_ms();
+        let started = self.clock.now();
         let first_pull = first_activity_since(self.options.activity_from, started);
         let since = self
             .storage
@@ -541,7 +537,7 @@ impl Sync<'_> {
                                     self.profile,
                                     run.run_id,
                                     since,
-                                    now_ms(),
+                                    self.clock.now(),
                                     Some(detail),
                                 )
                                 .await?;
@@ -550,7 +546,7 @@ impl Sync<'_> {
                         return Err(self.stop(Stream::Activity, run.run_id, stop).await);
                     }
                 };
-                discarded.add(plausible::events(&mut page.events, since, now_ms()));
+                discarded.add(plausible::events(&mut page.events, since, self.clock.now()));
                 let next = page.next_cursor;
                 batch.push(page.events);
                 if next.is_none() || batch.holds(&self.batch_limits()) {
@@ -575,7 +571,13 @@ impl Sync<'_> {
             detail.push_str(&doubts);
         }
         self.storage
-            .finish_activity_run(self.profile, run.run_id, next_since, now_ms(), Some(detail))
+            .finish_activity_run(
+                self.profile,
+                run.run_id,
+                next_since,
+                self.clock.now(),
+                Some(detail),
+            )
             .await?;
         Ok(ActivityOutcome::Pulled {
             events,
@@ -592,13 +594,19 @@ impl Sync<'_> {
         run_id: i64,
         batch: &mut Batch<Account>,
         next_cursor: Option<&str>,
-        progress: &(dyn Fn(Progress) + Send + std::marker::Sync),
+        progress: &(dyn Fn(Progress) + Send + Sync),
     ) -> Result<(i64, i64)> {
         if batch.is_empty() {
             return Ok((0, 0));
         }
         self.storage
-            .upsert_accounts_pages(self.profile, run_id, &batch.pages(), next_cursor, now_ms())
+            .upsert_accounts_pages(
+                self.profile,
+                run_id,
+                &batch.pages(),
+                next_cursor,
+                self.clock.now(),
+            )
             .await
             .context("storing pages of accounts")?;
         Ok(batch.stored(Stream::Users, progress))
@@ -611,7 +619,7 @@ impl Sync<'_> {
         run_id: i64,
         batch: &mut Batch<Activity>,
         next_cursor: Option<&str>,
-        progress: &(dyn Fn(Progress) + Send + std::marker::Sync),
+        progress: &(dyn Fn(Progress) + Send + Sync),
     ) -> Result<(i64, i64, u64)> {
         if batch.is_empty() {
             return Ok((0, 0, 0));
@@ -638,7 +646,7 @@ impl Sync<'_> {
         };
         if let Err(store_err) = self
             .storage
-            .fail_run(run_id, now_ms(), outcome, kind, &text)
+            .fail_run(run_id, self.clock.now(), outcome, kind, &text)
             .await
         {
             tracing::error!(error = %store_err, "could not record the stopped run");
@@ -665,7 +673,7 @@ impl Sync<'_> {
     async fn fetch_page<T, F, Fut>(
         &self,
         stream: Stream,
-        progress: &(dyn Fn(Progress) + Send + std::marker::Sync),
+        progress: &(dyn Fn(Progress) + Send + Sync),
         guard: &mut PagingGuard,
         fetched: i64,
         next_cursor: impl Fn(&T) -> Option<&str>,
@@ -688,7 +696,7 @@ impl Sync<'_> {
     async fn retrying<T, F, Fut>(
         &self,
         stream: Stream,
-        progress: &(dyn Fn(Progress) + Send + std::marker::Sync),
+        progress: &(dyn Fn(Progress) + Send + Sync),
         guard: &PagingGuard,
         mut call: F,
     ) -> Result<T, Stop>
@@ -816,7 +824,7 @@ impl<T: Weight> Batch<T> {
     fn stored(
         &mut self,
         stream: Stream,
-        progress: &(dyn Fn(Progress) + Send + std::marker::Sync),
+        progress: &(dyn Fn(Progress) + Send + Sync),
     ) -> (i64, i64) {
         let pages = self.pages.len() as i64;
         for page in self.pages.drain(..) {

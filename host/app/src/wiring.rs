@@ -6,8 +6,8 @@
 //! are computed the same way everywhere. Profiles are looked up through their
 //! tenant only; a connection of another tenant is "not found".
 
+use crate::clock::{Clock, SystemClock};
 use crate::notify::Notifier;
-use crate::sync::now_ms;
 use anyhow::{Context, Result, bail};
 use seatwarden_config::{Config, ConnectionConfig, CredentialConfig};
 use seatwarden_sandbox::connection::{Connection, ConnectionBuilder};
@@ -17,15 +17,21 @@ use seatwarden_sandbox::runtime::{Connector, Runtime, RuntimeConfig};
 use seatwarden_store::{ConnectorIdentity, ProfileRecord, Storage, TenantId};
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-/// The parts every command shares.
+/// The parts every command shares. Cloning shares them (one database
+/// pool, one compile cache, one set of rate limiters).
+#[derive(Clone)]
 pub struct App {
     pub config: Config,
     pub storage: Storage,
     pub runtime: Runtime,
     pub limiters: RateLimiters,
     /// Set when the configuration has `[notifications]`.
-    pub notifier: Option<Notifier>,
+    pub notifier: Option<Arc<Notifier>>,
+    /// Where every service takes the time from: the wall clock, or a
+    /// [`ManualClock`](crate::clock::ManualClock) a test moves by hand.
+    pub clock: Arc<dyn Clock>,
 }
 
 /// A connection, built and ready for calls.
@@ -80,7 +86,7 @@ impl App {
         let notifier = config
             .notifications
             .as_ref()
-            .map(|settings| Notifier::new(settings, &config.trusted_roots))
+            .map(|settings| Notifier::new(settings, &config.trusted_roots).map(Arc::new))
             .transpose()
             .with_context(|| format!("{}: [notifications]", config.path.display()))?;
         Ok(App {
@@ -89,7 +95,24 @@ impl App {
             runtime,
             limiters: RateLimiters::default(),
             notifier,
+            clock: Arc::new(SystemClock),
         })
+    }
+
+    /// The same host (database, runtime, rate limiters, notifier) on
+    /// another clock: tests drive whole schedules on a manual one.
+    pub fn on_clock(&self, clock: Arc<dyn Clock>) -> App {
+        let now = clock.clone();
+        App {
+            storage: self.storage.clone().with_clock(Arc::new(move || now.now())),
+            clock,
+            ..self.clone()
+        }
+    }
+
+    /// Milliseconds since the epoch, by the app's clock.
+    pub fn now(&self) -> i64 {
+        self.clock.now()
     }
 
     /// The tenant a command acts for (see [`Config::tenant`]), created in
@@ -107,7 +130,7 @@ impl App {
                     )
                 })?
         } else {
-            self.storage.ensure_tenant(&tenant.name, now_ms()).await?
+            self.storage.ensure_tenant(&tenant.name, self.now()).await?
         };
         Ok((tenant.name.clone(), id))
     }

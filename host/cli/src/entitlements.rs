@@ -4,7 +4,6 @@
 
 use anyhow::{Result, bail};
 use clap::{Args, Subcommand};
-use seatwarden_app::sync::now_ms;
 use seatwarden_app::wiring::App;
 use seatwarden_domain::entitlements::Draft;
 use seatwarden_store::{EntitlementSource, TenantId};
@@ -100,7 +99,7 @@ pub async fn run(
             };
             match app
                 .storage
-                .add_entitlement(tenant, &entitlement, actor, now_ms())
+                .add_entitlement(tenant, &entitlement, actor, app.now())
                 .await?
             {
                 Some(change) => crate::say!("tenant {tenant_name}: {change}"),
@@ -113,7 +112,7 @@ pub async fn run(
         Some(EntitlementsCommand::Remove { name }) => {
             let change = app
                 .storage
-                .remove_entitlement(tenant, &name, actor, now_ms())
+                .remove_entitlement(tenant, &name, actor, app.now())
                 .await?;
             crate::say!("tenant {tenant_name}: {change}");
         }

@@ -8,15 +8,16 @@ use seatwarden_app::wiring::{App, ProfileContext};
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
+use seatwarden_app::on_demand::{self, ReclaimResult};
 use seatwarden_app::profiles::Profiles;
-use seatwarden_app::scheduler::{JobOutcome, JobResult, Scheduler, SchedulerOptions, SystemClock};
-use seatwarden_app::sync::{ActivityOutcome, Progress, Sync, SyncOptions, now_ms};
+use seatwarden_app::scheduler::{JobOutcome, JobResult, Scheduler, SchedulerOptions};
+use seatwarden_app::sync::{ActivityOutcome, Progress};
 use seatwarden_config::Config;
 use seatwarden_domain::candidate_state::Decision;
 use seatwarden_sandbox::runtime::default_cache_dir;
 use seatwarden_store::{
     ActivityFrom, AuditCheck, Candidate, CandidateState, JobRun, ProfileRecord, ProfileSettings,
-    RefreshScope, StoredSubscription, Stream, TenantId, Trigger,
+    StoredSubscription, Stream, TenantId, Trigger,
 };
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -478,7 +479,7 @@ async fn candidates(
         CandidatesCommand::Release(args) => decide(Decision::Release, args).await,
         CandidatesCommand::Skip(args) => decide(Decision::Skip, args).await,
         CandidatesCommand::Show { id, json } => {
-            let (profile, c) = find_candidate(app, tenant, tenant_name, id).await?;
+            let (profile, c) = on_demand::find_candidate(app, tenant, tenant_name, id).await?;
             let history = app.storage.candidate_history(tenant, id).await?;
             if json {
                 let value = serde_json::json!({
@@ -510,7 +511,7 @@ async fn candidates(
                 &record,
                 Trigger::Manual,
                 actor,
-                now_ms(),
+                app.now(),
             )
             .await?;
             crate::say!("profile {profile}: {}", refreshed.summary);
@@ -521,11 +522,8 @@ async fn candidates(
         }
         CandidatesCommand::Reclaim { profile, apply } => {
             let ctx = app.open_profile(tenant, tenant_name, &profile).await?;
-            let rule =
-                seatwarden_app::reclamation::rule_in_force(app, &ctx.record, actor, now_ms())
-                    .await?;
-            let plan =
-                seatwarden_app::reclamation::plan_reclaim(&app.storage, &ctx.record, &rule).await?;
+            let reclaimed = on_demand::reclaim(app, &ctx, actor, apply).await?;
+            let plan = &reclaimed.plan;
             for c in &plan.deactivate {
                 crate::say!(
                     "{} {} ({}): {} {} days, rule v{} ({} days)",
@@ -542,25 +540,21 @@ async fn candidates(
                     c.threshold_days
                 );
             }
-            if plan.refused.is_none() && !apply {
-                crate::say!(
-                    "dry run: {} of {} active accounts would be deactivated (limit {}); nothing was changed. Pass --apply to do it.",
-                    plan.deactivate.len(),
-                    plan.active_accounts,
-                    plan.limit
-                );
-                return Ok(());
-            }
-            let outcome = seatwarden_app::reclamation::execute_reclaim(
-                &app.storage,
-                &ctx.record,
-                &ctx.connected.connector,
-                &ctx.connected.connection,
-                &plan,
-                Trigger::Manual,
-                actor,
-            )
-            .await?;
+            let outcome = match reclaimed.result {
+                ReclaimResult::Done(outcome) => outcome,
+                // Recorded; the candidates it would have touched are listed
+                // above the error.
+                ReclaimResult::Refused(err) => return Err(err),
+                ReclaimResult::DryRun => {
+                    crate::say!(
+                        "dry run: {} of {} active accounts would be deactivated (limit {}); nothing was changed. Pass --apply to do it.",
+                        plan.deactivate.len(),
+                        plan.active_accounts,
+                        plan.limit
+                    );
+                    return Ok(());
+                }
+            };
             crate::say!(
                 "deactivated {}; {} need attention",
                 outcome.deactivated.len(),
@@ -615,23 +609,6 @@ async fn candidates(
     }
 }
 
-/// A candidate of the tenant by id, with its profile's name.
-async fn find_candidate(
-    app: &App,
-    tenant: TenantId,
-    tenant_name: &str,
-    id: i64,
-) -> Result<(String, Candidate)> {
-    app.storage
-        .find_candidate(tenant, id)
-        .await?
-        .with_context(|| {
-            format!(
-                "tenant {tenant_name} has no removal candidate {id}; `seatwarden candidates list --profile P --all` shows them"
-            )
-        })
-}
-
 /// Applies an administrator's decision (or the user's answer given to one)
 /// to a candidate.
 async fn decide(
@@ -642,32 +619,30 @@ async fn decide(
     decision: Decision,
     args: DecideArgs,
 ) -> Result<()> {
-    let (profile, c) = find_candidate(app, tenant, tenant_name, args.id).await?;
-    let record = app.find_profile(tenant, tenant_name, &profile).await?;
-    let why = match &args.reason {
-        Some(reason) => format!("{actor} chose {}: {reason}", decision.as_str()),
-        None => format!("{actor} chose {}", decision.as_str()),
-    };
-    let state = app
-        .storage
-        .decide_candidate(
-            RefreshScope::of(&record, actor, now_ms()),
-            &c,
-            decision,
-            &why,
-        )
-        .await?;
+    let decided = on_demand::decide(
+        app,
+        tenant,
+        tenant_name,
+        actor,
+        args.id,
+        decision,
+        args.reason.as_deref(),
+    )
+    .await?;
+    let c = &decided.candidate;
     crate::say!(
-        "candidate {} ({}): {} -> {state}",
+        "candidate {} ({}): {} -> {}",
         c.id,
         c.principal,
-        c.state
+        c.state,
+        decided.state
     );
-    if state == CandidateState::AwaitingRevocation {
-        match seatwarden_app::reclamation::report_only(&record) {
+    if decided.state == CandidateState::AwaitingRevocation {
+        match &decided.report_only {
             Some(why) => crate::say!("nothing will be deactivated: {why}"),
             None => crate::say!(
-                "the next reclaim run deactivates it (`seatwarden candidates reclaim --profile {profile}`)"
+                "the next reclaim run deactivates it (`seatwarden candidates reclaim --profile {}`)",
+                decided.profile
             ),
         }
     }
@@ -713,17 +688,7 @@ async fn reactivate(
     actor: &str,
     id: i64,
 ) -> Result<()> {
-    let (profile, c) = find_candidate(app, tenant, tenant_name, id).await?;
-    let ctx = app.open_profile(tenant, tenant_name, &profile).await?;
-    seatwarden_app::reclamation::undo_reclaim(
-        &app.storage,
-        &ctx.record,
-        &ctx.connected.connector,
-        &ctx.connected.connection,
-        &c,
-        actor,
-    )
-    .await?;
+    let (profile, c) = on_demand::reactivate(app, tenant, tenant_name, actor, id).await?;
     crate::say!(
         "reactivated {} ({}) in profile {profile}; its grace period starts again",
         c.principal,
@@ -1137,11 +1102,7 @@ fn table(rows: &[Vec<String>]) -> String {
 }
 
 async fn serve(app: Arc<App>, once: bool) -> Result<()> {
-    let scheduler = Scheduler::new(
-        app.clone(),
-        Arc::new(SystemClock),
-        SchedulerOptions::default(),
-    );
+    let scheduler = Scheduler::new(app.clone(), SchedulerOptions::default());
     let print = |outcome: &JobOutcome| {
         let result = match &outcome.result {
             JobResult::Succeeded(detail) => format!("succeeded: {detail}"),
@@ -1151,7 +1112,7 @@ async fn serve(app: Arc<App>, once: bool) -> Result<()> {
         };
         crate::say!(
             "{} {}/{} {}: {result}",
-            date_time(now_ms()),
+            date_time(app.now()),
             outcome.tenant,
             outcome.profile,
             outcome.kind.as_str()
@@ -1237,79 +1198,14 @@ async fn shutdown_signal() {
 }
 
 async fn sync(app: &App, ctx: &ProfileContext, accept_gone: bool) -> Result<()> {
-    let record = &ctx.record;
-    // A draft may be synced by hand to look at its data before publishing
-    // (a sync reads; nothing is deactivated). One whose last validation
-    // failed is not: that check found the connection wrong (credential,
-    // host, permissions), and a sync would carry the credential there
-    // again.
-    if let Some(validation) = record.validation.as_ref().filter(|v| !v.passed) {
-        bail!(
-            "profile {} failed its last validation ({}): {}. Fix the connection, run `seatwarden profile validate {}`, then sync",
-            record.name,
-            date_time(validation.at),
-            validation.detail,
-            record.name
-        );
-    }
-    let owner = seatwarden_app::lease::process_owner();
-    let lease_lost = tokio_util::sync::CancellationToken::new();
-    let lease = seatwarden_app::lease::HeldLease::take(
-        &app.storage,
-        record.id,
-        owner,
-        app.config.scheduler.lease,
-        std::sync::Arc::new(now_ms),
-        lease_lost.clone(),
-    )
-    .await
-    .with_context(|| format!("taking the lease of profile {}", record.name))?;
-    let lease = match lease {
-        Ok(lease) => lease,
-        Err(busy) => bail!(
-            "profile {} is busy: {busy}; try again when its job finishes",
-            record.name
-        ),
-    };
-    let result = sync_locked(app, ctx, accept_gone, lease_lost).await;
-    // The sync's own outcome is what the operator needs; a lease that could
-    // not be given back runs out by itself.
-    if let Err(err) = lease.release().await {
-        crate::say_err!(
-            "warning: could not give back the lease of profile {}: {err:#}; it runs out within {}",
-            record.name,
-            humantime_serde::re::humantime::format_duration(app.config.scheduler.lease)
-        );
-    }
-    result
-}
-
-async fn sync_locked(
-    app: &App,
-    ctx: &ProfileContext,
-    accept_gone: bool,
-    lease_lost: tokio_util::sync::CancellationToken,
-) -> Result<()> {
-    let options = SyncOptions {
-        download_activity: ctx.record.settings.download_activity,
-        activity_from: ctx.record.settings.activity_from,
-        trigger: Trigger::Manual,
-        accept_gone,
-        lease_lost,
-        ..SyncOptions::default()
-    };
-    let cancel = options.cancel.clone();
-    let interrupt = tokio::spawn(async move {
-        shutdown_signal().await;
-        cancel.cancel();
+    let cancel = tokio_util::sync::CancellationToken::new();
+    let interrupt = tokio::spawn({
+        let cancel = cancel.clone();
+        async move {
+            shutdown_signal().await;
+            cancel.cancel();
+        }
     });
-    let sync = Sync {
-        storage: &app.storage,
-        connector: &ctx.connected.connector,
-        connection: &ctx.connected.connection,
-        profile: ctx.record.id,
-        options,
-    };
     let bar = std::io::stderr().is_terminal().then(|| {
         let bar = indicatif::ProgressBar::new_spinner();
         bar.set_style(
@@ -1344,12 +1240,29 @@ async fn sync_locked(
             }
         }
     };
-    let report = sync.run(&progress).await;
+    let done = on_demand::sync(
+        app,
+        ctx,
+        on_demand::SyncRequest {
+            accept_gone,
+            cancel,
+            progress: &progress,
+        },
+    )
+    .await;
     interrupt.abort();
     if let Some(bar) = &bar {
         bar.finish_and_clear();
     }
-    let report = report?;
+    let done = done?;
+    if let Some(err) = &done.lease_not_returned {
+        crate::say_err!(
+            "warning: could not give back the lease of profile {}: {err}; it runs out within {}",
+            ctx.record.name,
+            humantime_serde::re::humantime::format_duration(app.config.scheduler.lease)
+        );
+    }
+    let report = done.report;
     let resumed = if report.resumed {
         " (resumed an interrupted run)"
     } else {

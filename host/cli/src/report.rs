@@ -8,7 +8,6 @@ use seatwarden_app::reconciliation;
 use seatwarden_app::reconciliation::Run;
 use seatwarden_app::reports::compliance;
 use seatwarden_app::reports::{self, OutputFormat, activity, spend};
-use seatwarden_app::sync::now_ms;
 use seatwarden_app::wiring::App;
 use seatwarden_store::{TenantId, Trigger};
 use std::io::Write;
@@ -138,7 +137,7 @@ pub async fn run(
             compliance::write_savings(&run, report.format.output(), &mut out)
         }
         ReportCommand::Activity { format, svg } => {
-            let rows = activity::activity(&app.storage, tenant, now_ms()).await?;
+            let rows = activity::activity(&app.storage, tenant, app.now()).await?;
             table_heading(&format, &mut out)?;
             activity::write_activity(&rows, format.output(), &mut out)?;
             if let Some(path) = svg {
@@ -156,7 +155,7 @@ pub async fn run(
             Ok(())
         }
         ReportCommand::Spend { by, format } => {
-            let today = reconciliation::day(now_ms(), zone)?;
+            let today = reconciliation::day(app.now(), zone)?;
             let rows = reconciliation::spend_by(&app.storage, tenant, today, &by).await?;
             table_heading(&format, &mut out)?;
             spend::write_spend(&by, &rows, format.output(), &mut out)
@@ -175,14 +174,7 @@ async fn newest_run(app: &App, tenant: TenantId, fresh: bool) -> Result<Run> {
 
 /// Reconciles the tenant now and keeps the run.
 async fn reconcile_now(app: &App, tenant: TenantId) -> Result<Run> {
-    reconciliation::run(
-        &app.storage,
-        tenant,
-        Trigger::Manual,
-        now_ms(),
-        &app.config.scheduler.time_zone,
-    )
-    .await
+    reconciliation::run(app, tenant, Trigger::Manual).await
 }
 
 /// `seatwarden reconcile`: reconciles now, keeps the run, prints the

@@ -27,7 +27,9 @@ pub(super) struct RawEntitlement {
 /// An entitlement and the tenant it belongs to.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TenantEntitlement {
+    /// The tenant that bought it; always one defined under `[tenants]`.
     pub tenant: String,
+    /// The checked entitlement; its name is unique within the tenant.
     pub entitlement: Entitlement,
 }
 

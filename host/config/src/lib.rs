@@ -39,9 +39,13 @@ pub const MAX_LEASE: Duration = Duration::from_secs(60 * 60);
 /// A configuration mistake, with where it is and how to fix it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigError {
+    /// The configuration file the mistake is in.
     pub file: PathBuf,
+    /// The dotted key at fault, e.g. `connections.acme.tenant`; empty when no one key is.
     pub key: String,
+    /// What is wrong, as a phrase without a closing full stop.
     pub problem: String,
+    /// What to do about it; empty when there is no advice to give.
     pub fix: String,
 }
 
@@ -164,7 +168,9 @@ struct RawProfile {
 /// A tenant.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TenantConfig {
+    /// The tenant's key under `[tenants]`: lowercase letters, digits and `-`.
     pub name: String,
+    /// The name shown to people; the key itself when the file sets none.
     pub display_name: String,
 }
 
@@ -175,14 +181,20 @@ pub enum CredentialConfig {
     Secret(CredentialSource),
     /// HTTP Basic: a user name and a secret.
     Basic {
+        /// The user name, written in the file (it is not secret).
         user: String,
+        /// Where the password or API key is read from.
         secret: CredentialSource,
     },
     /// OAuth 2.0 client credentials: the secret is the client secret.
     OAuth2 {
+        /// The client id, written in the file (it is not secret).
         client_id: String,
+        /// Where the client secret is read from.
         secret: CredentialSource,
+        /// The token endpoint; its origin must also be on the connection's allowlist.
         token_url: String,
+        /// The scope to request; `None` asks for none, leaving the server's default.
         scope: Option<String>,
     },
 }
@@ -190,20 +202,28 @@ pub enum CredentialConfig {
 /// A connection to one vendor tenant.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ConnectionConfig {
+    /// The connection's key under `[connections]`: lowercase letters, digits and `-`.
     pub name: String,
+    /// The tenant it belongs to; always one defined under `[tenants]`.
     pub tenant: String,
     /// The connector component, resolved against the configuration's folder.
     pub connector: PathBuf,
     /// The component's expected sha256, if pinned.
     pub sha256: Option<String>,
+    /// The vendor API's URL; `None`: the `region`'s, or else the connector's default.
     pub base_url: Option<String>,
     /// One of the connector's named base URLs, instead of `base_url`.
     pub region: Option<String>,
     /// The auth scheme, for connectors that leave it to the connection.
     pub auth: Option<seatwarden_sandbox::credentials::AuthScheme>,
+    /// Where the credential is read from, relative files already resolved;
+    /// `None`: the connection has none.
     pub credential: Option<CredentialConfig>,
+    /// Origins it may reach besides its base URL's (`scheme://host[:port]`, `*.` allowed).
     pub allowed_hosts: Vec<String>,
+    /// Which non-public addresses it may reach; none unless the file says otherwise.
     pub private_targets: PrivateTargets,
+    /// Connector-specific options as name and value, in name order; passed to the connector.
     pub options: Vec<(String, String)>,
     /// The vendor's request rate limit for this credential, when the
     /// operator sets one (else the connector's known default, if any).
@@ -214,21 +234,32 @@ pub struct ConnectionConfig {
 /// to the database with `seatwarden apply`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ProfileConfig {
+    /// The profile's key under `[profiles]`: lowercase letters, digits and `-`.
     pub name: String,
+    /// The tenant it acts for; its connection belongs to the same tenant.
     pub tenant: String,
+    /// Its connection, what it downloads, whether it reclaims, and its schedule overrides.
     pub settings: ProfileSettings,
+    /// Which accounts become reclamation candidates; defaults fill the keys left out.
     pub rule: ReclamationRule,
 }
 
 /// The whole, validated configuration.
 #[derive(Clone, Debug)]
 pub struct Config {
+    /// The file it was read from: errors name it, and relative paths start at its folder.
     pub path: PathBuf,
+    /// The database file, resolved like every relative path (default `seatwarden.db`).
     pub database: PathBuf,
+    /// Sandbox limits for every connector call (`[limits]`; defaults where not set).
     pub limits: Limits,
+    /// Time zone, job concurrency, lease and default schedules (`[scheduler]`).
     pub scheduler: SchedulerSettings,
+    /// Every tenant, keyed by name.
     pub tenants: BTreeMap<String, TenantConfig>,
+    /// Every connection, keyed by name; each belongs to a defined tenant.
     pub connections: BTreeMap<String, ConnectionConfig>,
+    /// Every profile, keyed by name; each uses a connection of its own tenant.
     pub profiles: BTreeMap<String, ProfileConfig>,
     /// User and identifier exclusions, each for one tenant.
     pub exclusions: Vec<TenantExclusion>,

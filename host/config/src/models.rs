@@ -23,7 +23,9 @@ pub(super) struct RawModel {
 /// A mapping and the tenant it belongs to.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TenantMapping {
+    /// The tenant whose accounts it applies to; always one defined under `[tenants]`.
     pub tenant: String,
+    /// The mapping; no other entry of the tenant maps the same connector and identifier.
     pub mapping: Mapping,
 }
 

@@ -48,10 +48,15 @@ pub enum SmtpSecurity {
 /// The SMTP relay notices go through.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SmtpSettings {
+    /// The relay's host name or address; only a loopback one may use `SmtpSecurity::None`.
     pub host: String,
+    /// The relay's port; when the file sets none, 465, 587 or 25 to suit `security`.
     pub port: u16,
+    /// How the connection to the relay is protected; STARTTLS unless the file says otherwise.
     pub security: SmtpSecurity,
+    /// The login user name; `None`: notices are sent without logging in.
     pub username: Option<String>,
+    /// Where the login password is read from; set exactly when `username` is.
     pub password: Option<CredentialSource>,
 }
 
@@ -67,6 +72,7 @@ pub struct NotificationSettings {
     pub listen: Option<SocketAddr>,
     /// The key that signs answer links (at least 32 bytes).
     pub link_key: CredentialSource,
+    /// The relay the notices are sent through.
     pub smtp: SmtpSettings,
 }
 

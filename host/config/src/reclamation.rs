@@ -46,7 +46,9 @@ pub(super) struct RawExclusion {
 /// An exclusion and the tenant it belongs to.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TenantExclusion {
+    /// The tenant whose accounts it spares; always one defined under `[tenants]`.
     pub tenant: String,
+    /// The person or identifier spared, the reason, and whether it is in force.
     pub exclusion: Exclusion,
 }
 

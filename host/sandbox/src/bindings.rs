@@ -4,6 +4,7 @@
 //! and the types the host uses cannot drift apart. The WASI packages map onto
 //! wasmtime-wasi's and wasmtime-wasi-http's own bindings, so their resource
 //! types are shared with the linker functions those crates add.
+#![allow(missing_docs)] // generated code: the contract's docs are in wit/connector.wit
 
 wasmtime::component::bindgen!({
     path: "../../wit",

@@ -18,8 +18,11 @@ use wasmtime::component::Component;
 /// Whether a load came from the cache.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CacheOutcome {
+    /// The compiled artifact was in the cache and loaded from it.
     Hit,
+    /// The component was compiled, and stored for next time if the cache could be written.
     Miss,
+    /// No cache directory is configured: the component was compiled.
     Disabled,
 }
 

@@ -130,6 +130,8 @@ fn plaintext_permitted(origin: &AllowedOrigin, private: PrivateTargets) -> Resul
 }
 
 impl ConnectionBuilder {
+    /// Sets the vendor API's base URL, replacing the connector's default; its origin
+    /// joins the allowlist. Not together with [`Self::region`].
     pub fn base_url(mut self, url: impl Into<String>) -> Self {
         self.base_url = Some(url.into());
         self
@@ -147,16 +149,20 @@ impl ConnectionBuilder {
         self
     }
 
+    /// Which non-public addresses the connection may reach; [`PrivateTargets::Deny`] if unset.
     pub fn private_targets(mut self, policy: PrivateTargets) -> Self {
         self.private_targets = policy;
         self
     }
 
+    /// The secret the host adds to requests; required unless the auth scheme is `none`.
     pub fn credential(mut self, credential: Credential) -> Self {
         self.credential = Some(credential);
         self
     }
 
+    /// Adds a connector option; [`Self::build`] fails if an option the descriptor marks
+    /// required is missing.
     pub fn option(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
         self.options.push((name.into(), value.into()));
         self

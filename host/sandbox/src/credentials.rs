@@ -16,10 +16,15 @@ use std::path::{Path, PathBuf};
 /// `auth-scheme`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum AuthScheme {
+    /// The vendor needs no credential: nothing is added to requests.
     None,
+    /// The secret is sent verbatim in this header, e.g. `X-SmartToken`.
     ApiKeyHeader(HeaderName),
+    /// `Authorization: Bearer <secret>`.
     BearerToken,
+    /// `Authorization: Basic`, from a user name and a secret.
     Basic,
+    /// The host fetches a token from the client's token URL and sends it as a bearer token.
     OAuth2ClientCredentials,
     /// The connection picks the scheme (generic protocols such as SCIM).
     OperatorChoice,

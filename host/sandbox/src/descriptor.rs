@@ -16,32 +16,48 @@ use serde::Serialize;
 /// Optional functions a connector implements.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Capabilities {
+    /// `get-activity` returns activity events.
     pub activity: bool,
+    /// `deactivate-user` is implemented.
     pub deactivate: bool,
+    /// `reactivate-user` is implemented.
     pub reactivate: bool,
 }
 
 /// One connector option.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct OptionSpec {
+    /// The option's name in the connection's `options`, cut to 200 characters.
     pub name: String,
+    /// One sentence for the operator: what it does, which values it takes (cut to 200 characters).
     pub description: String,
+    /// Whether a connection must set it; building a connection without it fails.
     pub required: bool,
 }
 
 /// A validated connector descriptor.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Descriptor {
+    /// The connector's identifier: 1-64 characters of `a-z`, `0-9` and `-`.
     pub name: String,
+    /// The connector's own version.
     pub version: semver::Version,
+    /// The vendor's name as people write it, cut to 200 characters.
     pub vendor: String,
+    /// One line for operators on what the connector covers, cut to 200 characters.
     pub summary: String,
+    /// Which optional functions it implements.
     pub capabilities: Capabilities,
+    /// How the host authenticates its requests; `OperatorChoice` leaves it to the connection.
     pub auth: AuthScheme,
+    /// The origins it declares; every base URL it offers lies inside them. They never
+    /// widen a connection's allowlist.
     pub default_hosts: Vec<AllowedOrigin>,
+    /// The base URL for connections that set none; empty when each must set its own.
     pub default_base_url: String,
     /// Named base URLs (`region` name, URL).
     pub regions: Vec<(String, String)>,
+    /// The options it reads from a connection's settings.
     pub options: Vec<OptionSpec>,
 }
 

@@ -27,7 +27,9 @@ pub enum AllocatorChoice {
 /// The allocator the engine ended up with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AllocatorKind {
+    /// Instances come from slots reserved up front, one per concurrent call.
     Pooling,
+    /// Each instance maps its own memory when it is created.
     OnDemand,
 }
 

@@ -19,6 +19,7 @@ pub struct CallError {
     pub connector: String,
     /// The WIT function, e.g. `list-users`.
     pub call: &'static str,
+    /// What went wrong; callers branch on it (e.g. to retry a vendor's rate limit).
     pub kind: CallErrorKind,
     /// What the guest wrote to stderr during the call (panic messages land here).
     pub stderr: String,
@@ -145,49 +146,72 @@ impl std::error::Error for CallError {}
 /// Why a component could not be loaded as a connector.
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
+    /// The component file could not be read.
     #[error("cannot read connector {path}: {source}")]
     Read {
+        /// The file that was to be read.
         path: PathBuf,
+        /// Why reading it failed.
         source: std::io::Error,
     },
+    /// The bytes do not start with the WebAssembly header (`\0asm`).
     #[error("{source_name} is not a WebAssembly file (no \\0asm header)")]
     NotWasm { source_name: String },
+    /// A core WebAssembly module, where a component was expected.
     #[error(
         "{source_name} is a core WebAssembly module, not a component; build it with `cargo build --target wasm32-wasip2` (or componentize it)"
     )]
     CoreModule { source_name: String },
+    /// The component did not compile, or its exports do not match the contract.
     #[error("{source_name} is not a valid WebAssembly component: {detail}")]
     Invalid { source_name: String, detail: String },
+    /// The component does not export the connector interface at all.
     #[error(
         "{source_name} is not a Seatwarden connector: it does not export {expected}@{version}; it exports [{found}]. Build it against the `connector` world in wit/"
     )]
     WrongWorld {
+        /// The path or name the component was loaded from, as messages name it.
         source_name: String,
+        /// The interface every connector exports, without version.
         expected: &'static str,
+        /// The contract version this host speaks.
         version: &'static str,
+        /// What the component exports instead, comma-separated.
         found: String,
     },
+    /// The component exports a version of the contract this host does not load.
     #[error(
         "{source_name} was built for {found}, but this host speaks {expected}@{version} (compatible: {compatible}); rebuild the connector against this host's wit/ or run a host that supports {found}"
     )]
     IncompatibleVersion {
+        /// The path or name the component was loaded from, as messages name it.
         source_name: String,
+        /// The interface every connector exports, without version.
         expected: &'static str,
+        /// The contract version this host speaks.
         version: &'static str,
+        /// The versions this host loads, e.g. `0.2.x`.
         compatible: &'static str,
+        /// The interface and version the component exports.
         found: String,
     },
+    /// The component imports something the sandbox does not provide.
     #[error(
         "{source_name} needs an import the sandbox does not provide: {detail}. Connectors may import wasi:http/outgoing-handler, seatwarden:connector/log and the WASI 0.2 basics only"
     )]
     Imports { source_name: String, detail: String },
+    /// The connector's `describe` failed while it was being loaded.
     #[error("{source_name}: its describe() failed: {source}")]
     Describe {
+        /// The path or name the component was loaded from, as messages name it.
         source_name: String,
+        /// How the `describe` call failed.
         source: Box<CallError>,
     },
+    /// What `describe` returned fails the host's checks.
     #[error("{source_name}: its descriptor is invalid: {detail}")]
     Descriptor { source_name: String, detail: String },
+    /// The engine failed in a way none of the other cases covers.
     #[error("{source_name}: {detail}")]
     Engine { source_name: String, detail: String },
 }

@@ -73,6 +73,7 @@ pub const MAX: OutputMaxima = OutputMaxima {
 pub struct OutputViolation {
     /// Where, e.g. `accounts[3].attributes["bio"] value`.
     pub field: String,
+    /// What is wrong with it.
     pub problem: OutputProblem,
 }
 
@@ -81,8 +82,11 @@ pub struct OutputViolation {
 pub enum OutputProblem {
     /// Over its maximum: `size` bytes (strings) or entries (lists).
     TooLarge {
+        /// The field's size, in `unit`s.
         size: usize,
+        /// The most the host accepts for the field, in `unit`s.
         limit: usize,
+        /// `bytes` for a string, `entries` for a list.
         unit: &'static str,
     },
     /// A control character (a newline, an escape) in a field that names

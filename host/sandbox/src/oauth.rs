@@ -70,6 +70,8 @@ struct TokenResponse {
 }
 
 impl OAuthClient {
+    /// A client for one registration, asking for `scope` if given. No token is fetched
+    /// before the first request needs one.
     pub fn new(
         client_id: String,
         client_secret: SecretString,

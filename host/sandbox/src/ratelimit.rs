@@ -18,7 +18,9 @@ use tokio::time::Instant;
 /// A request rate: `requests` per `per`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RateLimit {
+    /// Requests allowed in each `per`; at least 1 ([`Self::interval`] divides by it).
     pub requests: u32,
+    /// The window `requests` are counted in: a second, a minute or an hour when parsed.
     pub per: Duration,
 }
 
@@ -99,6 +101,7 @@ pub struct TokenBucket {
 }
 
 impl TokenBucket {
+    /// A bucket spacing requests evenly at `limit`; the first request need not wait.
     pub fn new(limit: RateLimit) -> TokenBucket {
         TokenBucket {
             limit,
@@ -106,6 +109,7 @@ impl TokenBucket {
         }
     }
 
+    /// The rate this bucket spaces requests at.
     pub fn limit(&self) -> RateLimit {
         self.limit
     }

@@ -40,9 +40,11 @@ type Returned<R> = (R, Vec<String>, Vec<Denial>);
 /// How a [`Runtime`] is set up.
 #[derive(Clone, Debug)]
 pub struct RuntimeConfig {
+    /// Limits applied to every call into every connector this runtime loads.
     pub limits: Limits,
     /// Where compiled connectors are cached; `None` compiles on every load.
     pub cache_dir: Option<PathBuf>,
+    /// Which instance allocator to use; `Auto` falls back to on-demand when pooling fails.
     pub allocator: AllocatorChoice,
     /// How many calls may run at once (and pooling allocator slots).
     pub max_concurrent_calls: u32,

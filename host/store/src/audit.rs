@@ -23,23 +23,36 @@ pub const GENESIS: &str = "00000000000000000000000000000000000000000000000000000
 /// One audit entry, as stored and as exported (one JSON object per line).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditEntry {
+    /// The entry's row id; ids grow in the order entries were appended.
     pub id: i64,
+    /// The name of the tenant whose chain holds it.
     pub tenant: String,
+    /// The profile it concerns; `None` for a tenant-wide entry.
     pub profile: Option<String>,
+    /// When it happened, in milliseconds since the Unix epoch.
     pub at: i64,
+    /// Who acted, e.g. `cli:<OS user>` or `scheduler`.
     pub actor: String,
+    /// What was done, as a dotted name such as `candidate.open`.
     pub action: String,
+    /// What happened, in words (clipped before it was hashed and stored).
     pub detail: String,
+    /// The hash of the tenant's entry before it; [`GENESIS`] for the first.
     pub prev_hash: String,
+    /// Hex SHA-256 over `prev_hash` and every other field except `id`.
     pub hash: String,
 }
 
 /// Who did something and why, for the audit log.
 #[derive(Clone, Debug)]
 pub struct AuditNote<'a> {
+    /// Who acts, e.g. `cli:<OS user>` or `scheduler`.
     pub actor: &'a str,
+    /// What is done, as a dotted name such as `candidate.open`.
     pub action: &'a str,
+    /// What happens, in words; clipped to [`MAX_STORED_TEXT`](crate::MAX_STORED_TEXT) bytes.
     pub detail: &'a str,
+    /// When, in milliseconds since the Unix epoch.
     pub at: i64,
 }
 

@@ -28,28 +28,43 @@ use std::collections::HashMap;
 /// One removal candidate with the evidence that made it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Candidate {
+    /// The candidate's id, as `seatwarden candidates show` takes it.
     pub id: i64,
+    /// The vendor's id of the account it would reclaim.
     pub account_id: String,
+    /// The account's principal when the candidate was opened.
     pub principal: String,
+    /// Where it stands in review and reclamation.
     pub state: CandidateState,
+    /// The version of the profile's rule that opened it.
     pub rule_version: i64,
+    /// That rule's threshold, in days without activity.
     pub threshold_days: i64,
     /// `stale` or `never-logged-in`.
     pub reason: String,
+    /// Days without activity when opened; for `never-logged-in`, the account's age in days.
     pub days_inactive: i64,
+    /// The last activity it was judged on, in epoch milliseconds; `None` if never logged in.
     pub last_active_at: Option<i64>,
+    /// Where `last_active_at` came from, e.g. `vendor:account` or `activity:<kind>`.
     pub last_active_source: Option<String>,
+    /// When it was opened, in milliseconds since the Unix epoch.
     pub created_at: i64,
+    /// When it last changed, in milliseconds since the Unix epoch.
     pub updated_at: i64,
+    /// When it reached a closed state, in epoch milliseconds; `None` while open.
     pub closed_at: Option<i64>,
     /// Why it last changed state.
     pub close_reason: Option<String>,
     /// When the user was told, and the reclamation date they were given.
     pub notified_at: Option<i64>,
+    /// The reclamation date given to the user, in epoch milliseconds; `None` if not told.
     pub reclaim_after: Option<i64>,
+    /// When the account was deactivated at the vendor, in epoch milliseconds.
     pub deactivated_at: Option<i64>,
     /// The audit entry that recorded the deactivation.
     pub reclaim_audit_id: Option<i64>,
+    /// When the reclamation was undone at the vendor, in epoch milliseconds.
     pub reactivated_at: Option<i64>,
 }
 
@@ -113,8 +128,12 @@ fn basis(
 /// What a refresh changed.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct RefreshReport {
+    /// Candidates opened for idle accounts that had none.
     pub opened: usize,
+    /// Open candidates closed because their account showed new activity.
     pub canceled: usize,
+    /// Open candidates closed because their account no longer qualifies (it left, was
+    /// deactivated, or is now excluded or protected).
     pub skipped: usize,
     /// Open candidates that stay open.
     pub still_open: usize,
@@ -148,8 +167,11 @@ pub enum RuleChange {
     Unchanged(i64),
     /// The profile's first rule.
     Created(i64),
+    /// A new version replaced the one in force.
     Replaced {
+        /// The version that was in force.
         from: i64,
+        /// The new version, now in force.
         to: i64,
     },
 }
@@ -168,14 +190,19 @@ impl RuleChange {
 /// The profile a refresh runs for.
 #[derive(Clone, Copy, Debug)]
 pub struct RefreshScope<'a> {
+    /// The tenant whose audit chain records the decisions.
     pub tenant: TenantId,
+    /// The profile whose candidates are refreshed.
     pub profile: ProfileId,
+    /// The profile's name, as audit entries give it.
     pub profile_name: &'a str,
     /// The connector's name, for identifier exclusions.
     pub connector: &'a str,
     /// The vendor account the profile's credentials act as (protected).
     pub credential_account: Option<&'a str>,
+    /// Who the audit entries name as acting, e.g. `scheduler`.
     pub actor: &'a str,
+    /// When the decisions are made, in milliseconds since the Unix epoch.
     pub now: i64,
 }
 

@@ -258,7 +258,7 @@ impl Storage {
         // listed among the failed) as interrupted.
         Ok(rows
             .iter()
-            .map(job_run_from_row)
+            .map(|r| job_run_from_row(r, (self.now)()))
             .filter(|run| !failed_only || run.status != "running")
             .collect())
     }

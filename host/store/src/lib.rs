@@ -58,7 +58,9 @@ pub struct ProfileId(i64);
 /// The two paged streams a sync reads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Stream {
+    /// The vendor's accounts (`list-users`), recorded as a subscriptions job.
     Users,
+    /// Activity events (`get-activity`), pulled from where the last pull ended.
     Activity,
 }
 
@@ -83,11 +85,14 @@ impl Stream {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Trigger {
+    /// The scheduler started it when its cron schedule came due.
     Schedule,
+    /// Someone asked for it, e.g. with `seatwarden sync`.
     Manual,
 }
 
 impl Trigger {
+    /// The name stored in the job's row and shown in its history.
     pub fn as_str(self) -> &'static str {
         match self {
             Trigger::Schedule => "schedule",
@@ -99,12 +104,17 @@ impl Trigger {
 /// Where a stream stands: a fresh run, or an unfinished one to resume.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RunState {
+    /// The job row of this attempt; every write of the run passes it.
     pub run_id: i64,
+    /// Where the listing continues; `None`: at its first page.
     pub cursor: Option<String>,
     /// The last page was stored; only the finishing step is left.
     pub exhausted: bool,
+    /// This attempt continues an unfinished run instead of starting a new one.
     pub resumed: bool,
+    /// Pages the run stored so far, over all its attempts.
     pub pages: i64,
+    /// Items (accounts or events) the run stored so far, over all its attempts.
     pub items: i64,
     /// For activity: the `since` the run started with.
     pub since_ms: Option<i64>,
@@ -113,23 +123,34 @@ pub struct RunState {
 /// A job run's record: what ran, why, when, what it did, how it ended.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct JobRun {
+    /// The job row's id; each attempt of a run has its own.
     pub id: i64,
+    /// The name of the profile it ran for.
     pub profile: String,
+    /// What ran, as a [`JobKind`] name such as `subscriptions` or `deactivate`.
     pub kind: String,
+    /// What started it: `schedule` or `manual`.
     pub trigger: String,
     /// `running`, `succeeded`, `failed` or `interrupted`.
     pub status: String,
+    /// When it started, in milliseconds since the Unix epoch.
     pub started_at: i64,
+    /// When it ended, in epoch milliseconds; `None` while it runs or if it never ended.
     pub finished_at: Option<i64>,
+    /// Pages this attempt stored.
     pub pages: i64,
     /// Accounts (subscriptions) or events (activity) read.
     pub items: i64,
+    /// Accounts stored that the profile had not seen before (subscriptions runs).
     pub created: i64,
+    /// Accounts stored that the profile already knew (subscriptions runs).
     pub updated: i64,
+    /// Accounts marked gone because the listing no longer had them.
     pub gone: i64,
     /// The connector's typed error (e.g. `rate-limited`, `unauthorized`) or
     /// the host's (`cpu-budget`, `deadline`, ...), when the run failed.
     pub error_kind: Option<String>,
+    /// What the job did, or why it failed, in words; `None` if nothing was recorded.
     pub detail: Option<String>,
     /// The earlier attempt of the same run this one resumed.
     pub resumes: Option<i64>,
@@ -165,8 +186,11 @@ pub enum UsersRunEnd {
     "the vendor's listing left out {missing} of {live} live accounts; marking them gone is more than the {max_percent}% one run may, so nothing was marked gone and no candidate changed. If they really left, the next sync that misses the same accounts marks them, or confirm with `seatwarden sync --accept-gone` (it marks at most these {missing})"
 )]
 pub struct HeldListing {
+    /// Live accounts the listing left out.
     pub missing: u64,
+    /// Live accounts the profile had, not counting ones this run introduced.
     pub live: u64,
+    /// The share of `live`, in percent, one run may mark gone.
     pub max_percent: u8,
 }
 
@@ -184,13 +208,16 @@ fn missing_digest(ids: &[String]) -> String {
 /// New and already-known accounts in a page.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct PageCounts {
+    /// Accounts the profile had not seen before.
     pub created: i64,
+    /// Accounts the profile already knew, updated in place.
     pub updated: i64,
 }
 
 /// How an unfinished run ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RunOutcome {
+    /// It stopped on an error; its cursor is kept, so the next sync resumes.
     Failed,
     /// Stopped by a shutdown; resumes at its cursor.
     Interrupted,
@@ -200,18 +227,24 @@ pub enum RunOutcome {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum JobKind {
+    /// A sync of the vendor's accounts (the users stream).
     Subscriptions,
+    /// A sync of activity events.
     Activity,
     /// The removal candidates' refresh, after a sync.
     Candidates,
+    /// A vendor write that deactivates an account (a reclamation).
     Deactivate,
+    /// A vendor write that turns a reclaimed account back on.
     Reactivate,
+    /// A run of the connector's read-only `validate` against the vendor.
     Validate,
     /// A tenant's reconciliation (not a profile's).
     Reconcile,
 }
 
 impl JobKind {
+    /// The name a job of this kind is stored and shown under.
     pub fn as_str(self) -> &'static str {
         match self {
             JobKind::Subscriptions => "subscriptions",
@@ -237,21 +270,30 @@ impl JobKind {
 /// A job with no pages: a vendor write or a validation.
 #[derive(Clone, Debug)]
 pub struct OneShotJob<'a> {
+    /// What ran.
     pub kind: JobKind,
+    /// What started it.
     pub trigger: Trigger,
+    /// When it started, in milliseconds since the Unix epoch.
     pub started_at: i64,
+    /// When it ended, in milliseconds since the Unix epoch.
     pub finished_at: i64,
     /// Set when the job failed.
     pub error_kind: Option<&'a str>,
+    /// What happened, in words; clipped to [`MAX_STORED_TEXT`] bytes when stored.
     pub detail: &'a str,
 }
 
 /// The connector a profile was last synced with.
 #[derive(Clone, Debug)]
 pub struct ProfileConnector<'a> {
+    /// The connector's name from its descriptor, e.g. `smartsheet`.
     pub name: &'a str,
+    /// The connector's version, as its descriptor gives it.
     pub version: &'a str,
+    /// The hex sha256 of the component's bytes.
     pub digest: &'a str,
+    /// The base URL the connection used.
     pub base_url: &'a str,
 }
 
@@ -267,13 +309,37 @@ pub(crate) fn stored_text(text: &str) -> String {
 }
 
 /// The database.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Storage {
     pool: SqlitePool,
     read_only: bool,
+    /// Where the store reads the time when a query needs it (whether a
+    /// running job's lease has run out): the app's clock, the wall by default.
+    now: Now,
+}
+
+impl std::fmt::Debug for Storage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Storage")
+            .field("read_only", &self.read_only)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The time source of [`Storage`]: milliseconds since the epoch.
+pub type Now = std::sync::Arc<dyn Fn() -> i64 + Send + Sync>;
+
+fn wall_clock() -> Now {
+    std::sync::Arc::new(|| jiff::Timestamp::now().as_millisecond())
 }
 
 impl Storage {
+    /// The same store reading the time from `now` (the app's clock).
+    pub fn with_clock(mut self, now: Now) -> Storage {
+        self.now = now;
+        self
+    }
+
     /// Opens (creating if needed) the SQLite file and migrates it.
     pub async fn open(path: &Path) -> Result<Storage> {
         let options = SqliteConnectOptions::new()
@@ -293,6 +359,7 @@ impl Storage {
             .await
             .with_context(|| format!("migrating database {}", path.display()))?;
         Ok(Storage {
+            now: wall_clock(),
             pool,
             read_only: false,
         })
@@ -327,6 +394,7 @@ impl Storage {
             .await
             .with_context(|| format!("opening database {} to read", path.display()))?;
         let storage = Storage {
+            now: wall_clock(),
             pool,
             read_only: true,
         };
@@ -1053,7 +1121,8 @@ impl Storage {
         .bind(profile.0)
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows.iter().map(job_run_from_row).collect())
+        let now = (self.now)();
+        Ok(rows.iter().map(|r| job_run_from_row(r, now)).collect())
     }
 
     /// A profile's newest run of one kind.
@@ -1069,7 +1138,7 @@ impl Storage {
         .bind(kind.as_str())
         .fetch_optional(&self.pool)
         .await?;
-        Ok(row.as_ref().map(job_run_from_row))
+        Ok(row.as_ref().map(|r| job_run_from_row(r, (self.now)())))
     }
 
     /// How many of a profile's accounts are active and still at the vendor.
@@ -1131,8 +1200,8 @@ fn shown_status(r: &sqlx::sqlite::SqliteRow, now: i64) -> (String, Option<String
     )
 }
 
-fn job_run_from_row(r: &sqlx::sqlite::SqliteRow) -> JobRun {
-    let (status, error_kind, detail) = shown_status(r, jiff::Timestamp::now().as_millisecond());
+fn job_run_from_row(r: &sqlx::sqlite::SqliteRow, now: i64) -> JobRun {
+    let (status, error_kind, detail) = shown_status(r, now);
     JobRun {
         id: r.get("id"),
         profile: r.get("profile"),
@@ -1188,8 +1257,11 @@ struct Stored {
     match .current { Some(current) => format!("run #{current} resumed it"), None => "the run was closed".to_string() }
 )]
 pub struct Superseded {
+    /// The job row of the attempt whose write was refused.
     pub attempt: i64,
+    /// The stream it tried to write: `users` or `activity`.
     pub stream: &'static str,
+    /// The attempt that now owns the stream; `None` when the run was closed.
     pub current: Option<i64>,
 }
 

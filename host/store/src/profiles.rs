@@ -19,11 +19,14 @@ pub use seatwarden_domain::profile_settings::{ActivityFrom, ProfileSettings};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ProfileStatus {
+    /// Not running: new, or sent back by a change; it has no scheduled jobs.
     Draft,
+    /// Validated against its current connection and connector, and running on schedule.
     Published,
 }
 
 impl ProfileStatus {
+    /// The name stored in the database and shown to operators.
     pub fn as_str(self) -> &'static str {
         match self {
             ProfileStatus::Draft => "draft",
@@ -35,17 +38,24 @@ impl ProfileStatus {
 /// The connector a profile uses, as last loaded.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ConnectorIdentity {
+    /// The connector's name from its descriptor, e.g. `smartsheet`.
     pub name: String,
+    /// The connector's version, as its descriptor gives it.
     pub version: String,
+    /// The hex sha256 of the component's bytes.
     pub digest: String,
+    /// The base URL the profile's connection resolved to.
     pub base_url: String,
 }
 
 /// The outcome of the last `validate`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Validation {
+    /// When it ran, in milliseconds since the Unix epoch.
     pub at: i64,
+    /// Whether the connector's `validate` succeeded.
     pub passed: bool,
+    /// What `validate` reported, or why it failed.
     pub detail: String,
     /// Fingerprint of the connection and connector it ran against.
     pub fingerprint: String,
@@ -58,29 +68,45 @@ pub struct Validation {
 /// A stored profile.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ProfileRecord {
+    /// The profile's id; left out of JSON output.
     #[serde(skip)]
     pub id: ProfileId,
+    /// The tenant it belongs to; left out of JSON output (`tenant_name` is not).
     #[serde(skip)]
     pub tenant: TenantId,
+    /// The tenant's name.
     pub tenant_name: String,
+    /// The profile's name, unique within its tenant.
     pub name: String,
+    /// Draft or published; only a published profile has scheduled jobs.
     pub status: ProfileStatus,
+    /// Its connection, what it downloads, whether it reclaims, and its schedules.
     pub settings: ProfileSettings,
+    /// The connector it was last loaded with.
     pub connector: ConnectorIdentity,
+    /// The last validation's outcome; `None` if it was never validated.
     pub validation: Option<Validation>,
+    /// When it was last published, in epoch milliseconds; `None` while a draft.
     pub published_at: Option<i64>,
+    /// When it was created, in milliseconds since the Unix epoch.
     pub created_at: i64,
 }
 
 /// One of a published profile's scheduled jobs.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ScheduledJob {
+    /// The profile it belongs to; left out of JSON output.
     #[serde(skip)]
     pub profile: ProfileId,
+    /// What it runs: `subscriptions` or `activity`.
     pub kind: String,
+    /// The cron expression it runs on.
     pub cron: String,
+    /// The IANA time zone the cron times are read in, e.g. `Europe/Berlin`.
     pub time_zone: String,
+    /// When it is next due, in milliseconds since the Unix epoch.
     pub next_due_at: i64,
+    /// When it last ran, in epoch milliseconds; `None` if it has not run yet.
     pub last_run_at: Option<i64>,
 }
 

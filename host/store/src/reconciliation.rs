@@ -9,11 +9,15 @@ use sqlx::Row;
 
 /// One active subscription still at the vendor, as the scan passes it on.
 pub struct LiveSubscription<'r> {
+    /// The vendor's id of the account.
     pub account_id: &'r str,
+    /// The account's principal as the vendor last reported it.
     pub principal: &'r str,
+    /// The licence or seat identifiers it consumes.
     pub identifiers: Vec<String>,
     /// The connector's attributes as stored: a JSON array of `[name, value]`.
     pub attributes_json: &'r str,
+    /// Its latest known activity, in epoch milliseconds; `None` if none was ever recorded.
     pub last_active_at: Option<i64>,
 }
 
@@ -21,7 +25,9 @@ pub struct LiveSubscription<'r> {
 pub struct IdentifierGroup {
     /// The list as stored (JSON): the group's key.
     pub raw: String,
+    /// The same list, parsed.
     pub identifiers: Vec<String>,
+    /// How many live subscriptions hold exactly this list.
     pub subscriptions: u64,
     /// Of those, accounts with an open removal candidate.
     pub open_candidates: u64,
@@ -29,17 +35,24 @@ pub struct IdentifierGroup {
 
 /// A closed-complete candidate not undone since: a right reclaimed.
 pub struct Reclaimed {
+    /// When the account was deactivated (else when its candidate closed), in epoch ms.
     pub deactivated_at: i64,
+    /// The identifiers its account holds as last stored: the rights reclaimed.
     pub identifiers: Vec<String>,
 }
 
 /// A kept reconciliation run.
 #[derive(Clone, Debug)]
 pub struct ReconciliationRun {
+    /// The run's id, as [`Storage::record_reconciliation`] returned it.
     pub id: i64,
+    /// What started it: `schedule` or `manual`.
     pub trigger: String,
+    /// When it started, in milliseconds since the Unix epoch.
     pub started_at: i64,
+    /// When it finished, in milliseconds since the Unix epoch.
     pub finished_at: i64,
+    /// The day the position is for, as `YYYY-MM-DD` in the time zone the run used.
     pub as_of: String,
     /// The position as JSON (see `crate::reconciliation::Position`).
     pub position: String,
@@ -47,10 +60,15 @@ pub struct ReconciliationRun {
 
 /// A reconciliation run to keep.
 pub struct NewReconciliationRun<'a> {
+    /// What started it.
     pub trigger: Trigger,
+    /// When it started, in milliseconds since the Unix epoch.
     pub started_at: i64,
+    /// When it finished, in milliseconds since the Unix epoch.
     pub finished_at: i64,
+    /// The day the position is for, as `YYYY-MM-DD`.
     pub as_of: &'a str,
+    /// The position as JSON, stored as given.
     pub position: &'a str,
 }
 

@@ -269,7 +269,7 @@ async fn start_fake(
     token: &str,
     users: usize,
 ) -> Result<(String, u16, String, Box<dyn std::any::Any>)> {
-    use seatwarden_app::sync::now_ms;
+    use seatwarden_tests::fixtures::now_ms;
     Ok(match vendor {
         "smartrecruiters" => {
             use seatwarden_tests::smartrecruiters_fake::{
@@ -365,9 +365,10 @@ async fn bench_profile(
 
 /// One sync in a child process, so its peak memory is its own.
 async fn sync_child(vendor: &str, mode: &str, users: usize) -> Result<()> {
-    use seatwarden_app::sync::{Sync, SyncOptions, now_ms};
+    use seatwarden_app::sync::{ProfileSync, SyncOptions};
     use seatwarden_sandbox::credentials::AuthScheme;
     use seatwarden_store::Stream;
+    use seatwarden_tests::fixtures::now_ms;
     let token = "bench-token";
     let (base_url, port, prefix, _fake) = start_fake(vendor, token, users).await?;
     let (storage, profile, path) = bench_profile(&format!("sync-{vendor}-{mode}"), vendor).await?;
@@ -387,7 +388,8 @@ async fn sync_child(vendor: &str, mode: &str, users: usize) -> Result<()> {
                 builder = builder.auth_scheme(AuthScheme::BearerToken);
             }
             let conn = builder.build(connector.descriptor())?;
-            let sync = Sync {
+            let sync = ProfileSync {
+                clock: &seatwarden_app::clock::SystemClock,
                 storage: &storage,
                 connector: &connector,
                 connection: &conn,
@@ -766,7 +768,8 @@ const LANGUAGE_RUNS: usize = 3;
 /// cache, instantiate + describe, and a sync of `users` users into SQLite.
 /// Prints seconds, seconds, milliseconds, seconds and peak RSS in KiB.
 async fn language_child(fixture: &str, users: usize) -> Result<()> {
-    use seatwarden_app::sync::{Sync, SyncOptions, now_ms};
+    use seatwarden_app::sync::{ProfileSync, SyncOptions};
+    use seatwarden_tests::fixtures::now_ms;
     let cache = repo_root().join(format!(
         "target/bench-tmp/lang-cache-{}",
         std::process::id()
@@ -803,7 +806,8 @@ async fn language_child(fixture: &str, users: usize) -> Result<()> {
         .private_targets(PrivateTargets::AllowLoopback)
         .credential(Credential::secret("bench-key"))
         .build(connector.descriptor())?;
-    let sync = Sync {
+    let sync = ProfileSync {
+        clock: &seatwarden_app::clock::SystemClock,
         storage: &storage,
         connector: &connector,
         connection: &conn,
@@ -915,7 +919,7 @@ fn tenants_table() -> Result<String> {
 /// RSS and RSS before the syncs in KiB, and the number of connector calls.
 async fn tenants_child(tenants: usize, users: usize, limit: usize) -> Result<()> {
     use futures_util::{StreamExt, TryStreamExt};
-    use seatwarden_app::sync::{Sync, SyncOptions};
+    use seatwarden_app::sync::{ProfileSync, SyncOptions};
     use seatwarden_store::{ProfileConnector, Storage};
     let token = "bench-token";
     let (base_url, _, _, _fake) = start_fake("smartrecruiters", token, users).await?;
@@ -950,7 +954,8 @@ async fn tenants_child(tenants: usize, users: usize, limit: usize) -> Result<()>
     let t = Instant::now();
     let synced: Vec<i64> = futures_util::stream::iter(&profiles)
         .map(|(profile, conn)| {
-            let sync = Sync {
+            let sync = ProfileSync {
+                clock: &seatwarden_app::clock::SystemClock,
                 storage: &storage,
                 connector: &connector,
                 connection: conn,
@@ -998,7 +1003,7 @@ async fn storage_table() -> Result<String> {
     use seatwarden_store::{ProfileConnector, Storage, Stream, Trigger};
     let dir = repo_root().join("target/bench-tmp");
     std::fs::create_dir_all(&dir)?;
-    let now = seatwarden_app::sync::now_ms();
+    let now = seatwarden_tests::fixtures::now_ms();
     let accounts: Vec<Account> = (0..UPSERT_USERS)
         .map(|i| Account {
             id: format!("{i}"),
@@ -1142,10 +1147,10 @@ fn reconcile_table() -> Result<String> {
 /// seconds and peak KiB of a refresh after a day's activity and of one
 /// after the rule's inputs changed.
 async fn reconcile_child(profiles: usize, per_profile: usize) -> Result<()> {
-    use seatwarden_app::sync::now_ms;
     use seatwarden_domain::account::Account;
     use seatwarden_domain::rules::{DAY_MS, Exclusion, ReclamationRule};
     use seatwarden_store::{ProfileConnector, RefreshScope, Storage, Stream, Trigger};
+    use seatwarden_tests::fixtures::now_ms;
     const ROLES: [&str; 6] = [
         "STANDARD",
         "STANDARD",

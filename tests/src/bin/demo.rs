@@ -10,8 +10,7 @@
 
 use anyhow::{Context, Result};
 use seatwarden_app::profiles::Profiles;
-use seatwarden_app::scheduler::{JobResult, Scheduler, SchedulerOptions, SystemClock};
-use seatwarden_app::sync::now_ms;
+use seatwarden_app::scheduler::{JobResult, Scheduler, SchedulerOptions};
 use seatwarden_app::wiring::App;
 use seatwarden_config::Config;
 use seatwarden_sandbox::Connection;
@@ -19,6 +18,7 @@ use seatwarden_sandbox::Credential;
 use seatwarden_sandbox::egress::{DenialLog, PrivateTargets};
 use seatwarden_store::ProfileRecord;
 use seatwarden_store::StoredSubscription;
+use seatwarden_tests::fixtures::now_ms;
 use seatwarden_tests::fixtures::{guest, repo_root};
 use seatwarden_tests::scim_server::{ScimServer, seed_user};
 use seatwarden_tests::server::{Reply, TestServer};
@@ -156,11 +156,7 @@ connection = "scim"
     println!(
         "\nThe scheduler runs the jobs that are due (every new profile's first run is due at once):"
     );
-    let scheduler = Scheduler::new(
-        app.clone(),
-        Arc::new(SystemClock),
-        SchedulerOptions::default(),
-    );
+    let scheduler = Scheduler::new(app.clone(), SchedulerOptions::default());
     let started = std::time::Instant::now();
     for outcome in scheduler.run_due().await? {
         let result = match &outcome.result {

@@ -21,7 +21,7 @@ async fn setup(
     use seatwarden_tests::smartrecruiters_fake::{SmartRecruitersFake, SrTenant, seed_tenant};
     let vendor = SmartRecruitersFake::start(SrTenant {
         rate_limit: None,
-        ..seed_tenant("DCRA1-audit", 3, seatwarden_app::sync::now_ms())
+        ..seed_tenant("DCRA1-audit", 3, seatwarden_tests::fixtures::now_ms())
     })
     .await;
     let ws = Workspace::new(name);

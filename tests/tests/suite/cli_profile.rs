@@ -5,9 +5,9 @@
 //! built binary runs.
 
 use clap::Parser;
-use seatwarden_app::sync::now_ms;
 use seatwarden_cli::{Cli, run};
 use seatwarden_store::Storage;
+use seatwarden_tests::fixtures::now_ms;
 use seatwarden_tests::fixtures::{guest, repo_root, seatwarden_command};
 use seatwarden_tests::published::store_download;
 use seatwarden_tests::smartrecruiters_fake::{

@@ -4,7 +4,6 @@
 //! connector with one chosen flaw fails exactly the check written for that
 //! flaw.
 
-use seatwarden_app::sync::now_ms;
 use seatwarden_cli::{Cli, run};
 use seatwarden_kit::conformance::{self, Outcome, Plan, Report};
 use seatwarden_sandbox::Connection;
@@ -15,6 +14,7 @@ use seatwarden_sandbox::connection::ConnectionBuilder;
 use seatwarden_sandbox::credentials::AuthScheme;
 use seatwarden_sandbox::egress::PrivateTargets;
 use seatwarden_tests::directory_fake::{DirectoryFake, seed_users};
+use seatwarden_tests::fixtures::now_ms;
 use seatwarden_tests::fixtures::{guest, load, repo_root, runtime};
 use seatwarden_tests::scim_server::{ScimServer, seed_user};
 use seatwarden_tests::smartrecruiters_fake::{SmartRecruitersFake, seed_tenant as sr_tenant};

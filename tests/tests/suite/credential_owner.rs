@@ -5,9 +5,9 @@
 //! that does not say fails nothing: the validation says so, and the rule's
 //! `protected` list is the way to name the account.
 
-use seatwarden_app::sync::now_ms;
 use seatwarden_domain::rules::{ReclamationRule, Verdict, evaluate};
 use seatwarden_store::RefreshScope;
+use seatwarden_tests::fixtures::now_ms;
 use seatwarden_tests::published::Published;
 use seatwarden_tests::smartrecruiters_fake::{SmartRecruitersFake, SrTenant, seed_users_only};
 use seatwarden_tests::smartsheet_fake::{SmartsheetFake, SsTenant, aged_accounts, seed_tenant};

@@ -5,7 +5,7 @@
 //! should not be.
 
 use base64::Engine as _;
-use seatwarden_app::sync::{ActivityOutcome, Sync, SyncOptions};
+use seatwarden_app::sync::{ActivityOutcome, ProfileSync, SyncOptions};
 use seatwarden_sandbox::CallErrorKind;
 use seatwarden_sandbox::Connection;
 use seatwarden_sandbox::Connector;
@@ -79,8 +79,9 @@ fn sync<'a>(
     connector: &'a Connector,
     conn: &'a Connection,
     profile: ProfileId,
-) -> Sync<'a> {
-    Sync {
+) -> ProfileSync<'a> {
+    ProfileSync {
+        clock: &seatwarden_app::clock::SystemClock,
         storage,
         connector,
         connection: conn,
@@ -613,7 +614,7 @@ async fn impossible_timestamps_are_set_aside_counted_and_shown_in_the_job_result
     let stale = by_id["stale"]
         .last_active_at
         .expect("the one plausible event");
-    assert!(stale < seatwarden_app::sync::now_ms(), "{stale}");
+    assert!(stale < seatwarden_tests::fixtures::now_ms(), "{stale}");
     let runs = storage.job_runs(profile).await.unwrap();
     let details: Vec<&str> = runs.iter().filter_map(|r| r.detail.as_deref()).collect();
     assert!(

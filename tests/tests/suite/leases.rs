@@ -4,13 +4,13 @@
 //! attempt another one has resumed, so a process paused past its lease
 //! cannot write over its successor.
 
-use seatwarden_app::lease::{HeldLease, Now, owner_is_dead, process_owner};
-use seatwarden_app::sync::now_ms;
+use seatwarden_app::clock::{Clock, ManualClock, SystemClock};
+use seatwarden_app::lease::{HeldLease, owner_is_dead, process_owner};
 use seatwarden_store::{ProfileId, Storage, Stream, Superseded, Trigger};
+use seatwarden_tests::fixtures::now_ms;
 use seatwarden_tests::fixtures::{acme_profile, fresh_database};
 use seatwarden_tests::smartrecruiters_fake::{aged_accounts, seed_tenant};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
@@ -31,7 +31,7 @@ async fn take_for_a_minute(
         profile,
         owner,
         Duration::from_secs(60),
-        Arc::new(now_ms),
+        Arc::new(SystemClock),
         CancellationToken::new(),
     )
     .await
@@ -60,30 +60,31 @@ fn dead_owner_here() -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_job_whose_lease_is_taken_over_is_told_at_its_next_heartbeat() {
     let (storage, profile) = profile("lease-lost").await;
-    // Time the test moves by hand; the heartbeat itself beats every 100 ms.
-    let clock = Arc::new(AtomicI64::new(now_ms()));
-    let time = clock.clone();
-    let now: Now = Arc::new(move || time.load(Ordering::SeqCst));
+    // Time the test moves by hand; the heartbeat beats on the same clock,
+    // every 100 ms of it.
+    let clock = Arc::new(ManualClock::new(now_ms()));
     let lost = CancellationToken::new();
     let lease = HeldLease::take(
         &storage,
         profile,
         "this-host:1:aaaaaaaa-1",
         Duration::from_millis(300),
-        now,
+        clock.clone(),
         lost.clone(),
     )
     .await
     .unwrap()
     .expect("the lease is free");
-    // This process "pauses" past its lease; another one takes it.
-    let later = clock.fetch_add(10_000, Ordering::SeqCst) + 10_000;
+    // This process "pauses" past its lease; another one takes it; then
+    // time reaches this process's next heartbeat.
+    let later = clock.now() + 10_000;
     assert!(
         storage
             .try_lease(profile, "other-host:2:bbbbbbbb-2", later, later + 60_000)
             .await
             .unwrap()
     );
+    clock.set(later);
     lost.cancelled().await;
     assert!(lease.lost());
     lease.release().await.unwrap();
@@ -103,7 +104,7 @@ async fn a_renewed_lease_keeps_others_out_past_its_first_term() {
         profile,
         "this-host:1:aaaaaaaa-1",
         Duration::from_millis(300),
-        Arc::new(now_ms),
+        Arc::new(SystemClock),
         lost.clone(),
     )
     .await

@@ -7,9 +7,9 @@
 
 use seatwarden_app::profiles::{Applied, Profiles};
 use seatwarden_app::reports::{OutputFormat, Unrecognized, unrecognized, write_unrecognized};
-use seatwarden_app::sync::now_ms;
 use seatwarden_app::wiring::App;
 use seatwarden_store::TenantId;
+use seatwarden_tests::fixtures::now_ms;
 use seatwarden_tests::published::Published;
 use seatwarden_tests::smartrecruiters_fake::{
     SmartRecruitersFake, SrTenant, aged_accounts, seed_users_only,

@@ -7,12 +7,13 @@
 //! candidate ready and is sent at the next refresh.
 
 use http_body_util::{BodyExt, Full};
+use seatwarden_app::clock::ManualClock;
 use seatwarden_app::reclamation::plan_reclaim;
-use seatwarden_app::scheduler::{JobResult, ManualClock, Scheduler, SchedulerOptions};
-use seatwarden_app::sync::now_ms;
+use seatwarden_app::scheduler::{JobResult, Scheduler, SchedulerOptions};
 use seatwarden_domain::rules::{DAY_MS, ReclamationRule};
 use seatwarden_store::JobKind;
 use seatwarden_store::{AuditCheck, Candidate, CandidateState};
+use seatwarden_tests::fixtures::now_ms;
 use seatwarden_tests::published::{Published, Setup};
 use seatwarden_tests::smartrecruiters_fake::{
     SmartRecruitersFake, SrTenant, aged_accounts, seed_users_only,
@@ -344,8 +345,7 @@ async fn the_scheduler_tells_users_and_reclaims_when_nobody_answers() {
     let day = |n: i64| Duration::from_millis((n * DAY_MS) as u64);
     let clock = Arc::new(ManualClock::new(now_ms() + DAY_MS));
     let scheduler = Scheduler::new(
-        rig.profile.app.clone(),
-        clock.clone(),
+        Arc::new(rig.profile.app.on_clock(clock.clone())),
         SchedulerOptions::default(),
     );
     let deactivations = |outcomes: &[seatwarden_app::scheduler::JobOutcome]| {
@@ -568,8 +568,7 @@ async fn the_scheduled_reclaim_is_refused_by_the_configured_breaker() {
     let day = |n: i64| Duration::from_millis((n * DAY_MS) as u64);
     let clock = Arc::new(ManualClock::new(now_ms() + DAY_MS));
     let scheduler = Scheduler::new(
-        rig.profile.app.clone(),
-        clock.clone(),
+        Arc::new(rig.profile.app.on_clock(clock.clone())),
         SchedulerOptions::default(),
     );
     scheduler.run_due().await.unwrap();

@@ -4,11 +4,13 @@
 //! tenant isolation. Each test writes a real configuration file and opens
 //! the host on it, as `seatwarden` does.
 
+use seatwarden_app::clock::ManualClock;
 use seatwarden_app::profiles::{Applied, Profiles, Refusal, check_activity_from};
-use seatwarden_app::scheduler::{JobResult, ManualClock, Scheduler, SchedulerOptions};
-use seatwarden_app::sync::{first_activity_since, now_ms};
+use seatwarden_app::scheduler::{JobResult, Scheduler, SchedulerOptions};
+use seatwarden_app::sync::first_activity_since;
 use seatwarden_app::wiring::App;
 use seatwarden_store::{ActivityFrom, ProfileStatus};
+use seatwarden_tests::fixtures::now_ms;
 use seatwarden_tests::smartrecruiters_fake::{DAY_MS, SmartRecruitersFake, SrTenant, seed_tenant};
 use seatwarden_tests::workspace::{Workspace, smartrecruiters_connection};
 use std::sync::Arc;
@@ -336,7 +338,7 @@ async fn two_profiles_on_one_connector_keep_their_own_credentials_and_data() {
         p.publish(name).await.unwrap();
     }
     let clock = Arc::new(ManualClock::new(now_ms() + 1_000));
-    let scheduler = Scheduler::new(app.clone(), clock, SchedulerOptions::default());
+    let scheduler = Scheduler::new(Arc::new(app.on_clock(clock)), SchedulerOptions::default());
     let outcomes = scheduler.run_due().await.unwrap();
     assert_eq!(
         outcomes.len(),
@@ -397,7 +399,7 @@ async fn one_tenant_cannot_see_or_touch_another_tenants_profiles() {
     acme.validate("acme-sr").await.unwrap();
     acme.publish("acme-sr").await.unwrap();
     let clock = Arc::new(ManualClock::new(now_ms() + 1_000));
-    Scheduler::new(app.clone(), clock, SchedulerOptions::default())
+    Scheduler::new(Arc::new(app.on_clock(clock)), SchedulerOptions::default())
         .run_due()
         .await
         .unwrap();

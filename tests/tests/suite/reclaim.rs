@@ -6,9 +6,9 @@
 //! through the same storage calls a sync uses.
 
 use seatwarden_app::reclamation::plan_reclaim;
-use seatwarden_app::sync::now_ms;
 use seatwarden_domain::rules::ReclamationRule;
 use seatwarden_store::{AuditCheck, CandidateState};
+use seatwarden_tests::fixtures::now_ms;
 use seatwarden_tests::published::{Published, Setup};
 use seatwarden_tests::smartrecruiters_fake::{
     Fault, SmartRecruitersFake, SrTenant, aged_accounts, seed_users_only,

@@ -19,11 +19,11 @@ use seatwarden_app::reconciliation::{
 use seatwarden_app::reports::OutputFormat;
 use seatwarden_app::reports::activity::{activity, write_activity, write_activity_svg};
 use seatwarden_app::reports::compliance::{write_compliance, write_history, write_savings};
-use seatwarden_app::sync::now_ms;
 use seatwarden_domain::account::Account;
 use seatwarden_domain::entitlements::Money;
 use seatwarden_domain::rules::{DAY_MS, ReclamationRule};
 use seatwarden_store::Trigger;
+use seatwarden_tests::fixtures::now_ms;
 use seatwarden_tests::published::{Published, Setup};
 use seatwarden_tests::smartrecruiters_fake::{
     SmartRecruitersFake, SrTenant, aged_accounts, seed_users_only,
@@ -418,9 +418,12 @@ async fn every_figure_matches_the_hand_computed_example() {
     );
 
     // A kept run reads back to the same position, and runs add up to a trend.
-    let kept = run(storage, tenant, Trigger::Manual, now, &TimeZone::UTC)
-        .await
-        .unwrap();
+    // Kept on a clock standing at the test's `now` (the scheduler's time
+    // zone is the default, UTC).
+    let at_now = profile.app.on_clock(std::sync::Arc::new(
+        seatwarden_app::clock::ManualClock::new(now),
+    ));
+    let kept = run(&at_now, tenant, Trigger::Manual).await.unwrap();
     assert_eq!(kept.position, position);
     profile.cli(&["reconcile", "--csv"]).await.unwrap();
     // The reports read the newest kept run: no new run each time.

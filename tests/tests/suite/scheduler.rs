@@ -4,16 +4,16 @@
 //! their cursor, shutdown stops at a page boundary, one hung vendor does not
 //! hold up another, retry decisions, and the per-credential token bucket.
 
+use seatwarden_app::clock::{Clock, ManualClock};
 use seatwarden_app::profiles::Profiles;
-use seatwarden_app::scheduler::{
-    Clock, JobOutcome, JobResult, ManualClock, Scheduler, SchedulerOptions,
-};
-use seatwarden_app::sync::{RetryDecision, RetryPolicy, now_ms};
+use seatwarden_app::scheduler::{JobOutcome, JobResult, Scheduler, SchedulerOptions};
+use seatwarden_app::sync::{RetryDecision, RetryPolicy};
 use seatwarden_app::wiring::App;
 use seatwarden_sandbox::CallError;
 use seatwarden_sandbox::ConnectorError;
 use seatwarden_sandbox::error::CallErrorKind;
 use seatwarden_store::{JobKind, JobRun, ProfileRecord};
+use seatwarden_tests::fixtures::now_ms;
 use seatwarden_tests::smartrecruiters_fake::{
     DAY_MS, Fault, SmartRecruitersFake, SrTenant, seed_tenant,
 };
@@ -136,7 +136,10 @@ async fn each_tenant_is_reconciled_weekly_once_and_runs_are_kept() {
     let ws = Workspace::new("scheduler-weekly");
     let app = published(&ws, &[("sr", &vendor, "DCRA1-weekly")], "").await;
     let clock = Arc::new(ManualClock::new(tomorrow_noon()));
-    let scheduler = Scheduler::new(app.clone(), clock.clone(), SchedulerOptions::default());
+    let scheduler = Scheduler::new(
+        Arc::new(app.on_clock(clock.clone())),
+        SchedulerOptions::default(),
+    );
     let reconciliations = |outcomes: Vec<JobOutcome>| -> Vec<JobOutcome> {
         outcomes
             .into_iter()
@@ -193,7 +196,10 @@ async fn due_jobs_run_once_and_missed_runs_collapse_into_one() {
     let ws = Workspace::new("scheduler-due");
     let app = published(&ws, &[("sr", &vendor, "DCRA1-due")], "").await;
     let clock = Arc::new(ManualClock::new(tomorrow_noon()));
-    let scheduler = Scheduler::new(app.clone(), clock.clone(), SchedulerOptions::default());
+    let scheduler = Scheduler::new(
+        Arc::new(app.on_clock(clock.clone())),
+        SchedulerOptions::default(),
+    );
 
     // A new profile's first runs are due at once.
     let first = syncs(scheduler.run_due().await.unwrap());
@@ -246,7 +252,10 @@ async fn a_profile_never_runs_twice_at_once() {
     let app = published(&ws, &[("sr", &vendor, "DCRA1-busy")], "").await;
     let sr = record(&app, "sr").await;
     let clock = Arc::new(ManualClock::new(tomorrow_noon()));
-    let scheduler = Scheduler::new(app.clone(), clock.clone(), SchedulerOptions::default());
+    let scheduler = Scheduler::new(
+        Arc::new(app.on_clock(clock.clone())),
+        SchedulerOptions::default(),
+    );
 
     // Another host process holds the profile's lease.
     let now = clock.now();
@@ -318,7 +327,10 @@ async fn a_failed_run_is_retried_later_and_resumes_at_its_cursor() {
     let app = published(&ws, &[("sr", &vendor, "DCRA1-fail")], "").await;
     let sr = record(&app, "sr").await;
     let clock = Arc::new(ManualClock::new(tomorrow_noon()));
-    let scheduler = Scheduler::new(app.clone(), clock.clone(), SchedulerOptions::default());
+    let scheduler = Scheduler::new(
+        Arc::new(app.on_clock(clock.clone())),
+        SchedulerOptions::default(),
+    );
 
     // Two pages arrive, then the vendor rejects the third request (a 4xx:
     // never retried within the run).
@@ -375,8 +387,7 @@ async fn shutdown_mid_run_stops_cleanly_and_the_next_start_resumes() {
     let sr = record(&app, "sr").await;
     let clock = Arc::new(ManualClock::new(tomorrow_noon()));
     let scheduler = Arc::new(Scheduler::new(
-        app.clone(),
-        clock.clone(),
+        Arc::new(app.on_clock(clock.clone())),
         SchedulerOptions::default(),
     ));
 
@@ -406,7 +417,10 @@ async fn shutdown_mid_run_stops_cleanly_and_the_next_start_resumes() {
     assert!(next_due(&app, &sr, "activity").await <= clock.now());
 
     let listed_before = users_requests(&vendor).len();
-    let restarted = Scheduler::new(app.clone(), clock.clone(), SchedulerOptions::default());
+    let restarted = Scheduler::new(
+        Arc::new(app.on_clock(clock.clone())),
+        SchedulerOptions::default(),
+    );
     let outcomes = syncs(restarted.run_due().await.unwrap());
     assert_eq!(outcomes.len(), 2, "{outcomes:?}");
     match &outcomes[0].result {
@@ -439,8 +453,7 @@ async fn a_hung_vendor_does_not_hold_up_another_profile() {
     let slow_before = slow.server.requests().len();
     let clock = Arc::new(ManualClock::new(tomorrow_noon()));
     let scheduler = Arc::new(Scheduler::new(
-        app.clone(),
-        clock,
+        Arc::new(app.on_clock(clock)),
         SchedulerOptions::default(),
     ));
     let (serving, mut reports) = serve_reporting(&scheduler);
@@ -557,7 +570,7 @@ async fn the_token_bucket_keeps_a_sync_under_the_vendors_limit() {
     )
     .await;
     let clock = Arc::new(ManualClock::new(tomorrow_noon()));
-    let outcomes = Scheduler::new(app.clone(), clock, SchedulerOptions::default())
+    let outcomes = Scheduler::new(Arc::new(app.on_clock(clock)), SchedulerOptions::default())
         .run_due()
         .await
         .unwrap();
@@ -644,8 +657,7 @@ async fn max_concurrent_jobs_holds_a_profile_until_a_slot_frees() {
     let slow_before = slow.server.requests().len();
     let clock = Arc::new(ManualClock::new(tomorrow_noon()));
     let scheduler = Arc::new(Scheduler::new(
-        app.clone(),
-        clock.clone(),
+        Arc::new(app.on_clock(clock.clone())),
         SchedulerOptions::default(),
     ));
     let (serving, mut reports) = serve_reporting(&scheduler);
@@ -712,7 +724,7 @@ async fn profiles_sharing_a_credential_share_its_rate_limit() {
     p.publish("two").await.unwrap();
     let before = users_requests(&vendor).len();
     let clock = Arc::new(ManualClock::new(tomorrow_noon()));
-    let outcomes = Scheduler::new(app.clone(), clock, SchedulerOptions::default())
+    let outcomes = Scheduler::new(Arc::new(app.on_clock(clock)), SchedulerOptions::default())
         .run_due()
         .await
         .unwrap();

@@ -11,8 +11,8 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE_NO_PAD};
-use seatwarden_app::sync::now_ms;
 use seatwarden_store::Storage;
+use seatwarden_tests::fixtures::now_ms;
 use seatwarden_tests::fixtures::{guest, repo_root, seatwarden_command};
 use seatwarden_tests::published::store_download;
 use seatwarden_tests::scim_fake::{Listing, ScimBehaviour, ScimFake, bench_user};

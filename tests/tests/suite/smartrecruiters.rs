@@ -2,7 +2,8 @@
 //! the real sandbox: paging, activity, writes, every error mapping, rate
 //! limits, and the credential the host injects.
 
-use seatwarden_app::sync::{ActivityOutcome, Sync, SyncOptions, now_ms};
+use seatwarden_app::sync::{ActivityOutcome, ProfileSync, SyncOptions};
+
 use seatwarden_sandbox::CallErrorKind;
 use seatwarden_sandbox::Connection;
 use seatwarden_sandbox::Connector;
@@ -11,6 +12,7 @@ use seatwarden_sandbox::Credential;
 use seatwarden_sandbox::Limits;
 use seatwarden_sandbox::egress::PrivateTargets;
 use seatwarden_store::Storage;
+use seatwarden_tests::fixtures::now_ms;
 use seatwarden_tests::fixtures::{all_accounts, all_activity, load, runtime};
 use seatwarden_tests::smartrecruiters_fake::{
     DAY_MS, Fault, SmartRecruitersFake, SrTenant, seed_tenant, seeded_activity,
@@ -270,7 +272,8 @@ async fn a_sync_under_the_vendors_rate_limit_retries_and_completes() {
         .ensure_profile(tenant, "sr", &profile_connector(&connector), 0)
         .await
         .unwrap();
-    let sync = Sync {
+    let sync = ProfileSync {
+        clock: &seatwarden_app::clock::SystemClock,
         storage: &storage,
         connector: &connector,
         connection: &conn,

@@ -1,7 +1,6 @@
 //! The Smartsheet connector against the Smartsheet fake, and the fake
 //! against the official OpenAPI schemas so it cannot drift from the vendor.
 
-use seatwarden_app::sync::now_ms;
 use seatwarden_sandbox::CallErrorKind;
 use seatwarden_sandbox::Connection;
 use seatwarden_sandbox::Connector;
@@ -9,6 +8,7 @@ use seatwarden_sandbox::ConnectorError;
 use seatwarden_sandbox::Credential;
 use seatwarden_sandbox::Limits;
 use seatwarden_sandbox::egress::PrivateTargets;
+use seatwarden_tests::fixtures::now_ms;
 use seatwarden_tests::fixtures::{all_accounts, all_activity, load, runtime};
 use seatwarden_tests::smartrecruiters_fake::DAY_MS;
 use seatwarden_tests::smartsheet_fake::{

@@ -2,13 +2,15 @@
 //! rows, accounts that disappear from the vendor, and the activity
 //! watermark.
 
-use seatwarden_app::sync::{ActivityOutcome, Progress, Sync, SyncOptions, SyncReport, now_ms};
+use seatwarden_app::sync::{ActivityOutcome, ProfileSync, Progress, SyncOptions, SyncReport};
+
 use seatwarden_sandbox::Connection;
 use seatwarden_sandbox::Connector;
 use seatwarden_sandbox::Credential;
 use seatwarden_sandbox::Limits;
 use seatwarden_sandbox::egress::PrivateTargets;
 use seatwarden_store::{ProfileId, Storage};
+use seatwarden_tests::fixtures::now_ms;
 use seatwarden_tests::fixtures::{acme_profile, fresh_database, load, runtime};
 use seatwarden_tests::smartrecruiters_fake::{
     DAY_MS, Fault, SmartRecruitersFake, SrTenant, seed_tenant, seeded_activity,
@@ -55,8 +57,9 @@ async fn rig(name: &str, users: usize) -> Rig {
 }
 
 impl Rig {
-    fn sync(&self, options: SyncOptions) -> Sync<'_> {
-        Sync {
+    fn sync(&self, options: SyncOptions) -> ProfileSync<'_> {
+        ProfileSync {
+            clock: &seatwarden_app::clock::SystemClock,
             storage: &self.storage,
             connector: &self.connector,
             connection: &self.conn,
@@ -79,7 +82,8 @@ impl Rig {
     async fn sync_in_a_new_process(&self) -> Resumed {
         let requests_before = self.fake.server.requests().len();
         let reopened = Storage::open(&self.path).await.unwrap();
-        let sync = Sync {
+        let sync = ProfileSync {
+            clock: &seatwarden_app::clock::SystemClock,
             storage: &reopened,
             connector: &self.connector,
             connection: &self.conn,

@@ -7,8 +7,8 @@
 //! Every certificate is minted per test by a test CA (rcgen).
 
 use seatwarden_app::profiles::Profiles;
-use seatwarden_app::sync::now_ms;
 use seatwarden_store::{CandidateState, Validation};
+use seatwarden_tests::fixtures::now_ms;
 use seatwarden_tests::published::{Published, Setup, TENANT};
 use seatwarden_tests::smartrecruiters_fake::{
     SmartRecruitersFake, SrTenant, aged_accounts, seed_users_only,

@@ -6,9 +6,9 @@
 //! uses.
 
 use seatwarden_app::reclamation::undo_reclaim;
-use seatwarden_app::sync::now_ms;
 use seatwarden_domain::rules::{DAY_MS, ReclamationRule};
 use seatwarden_store::{AuditCheck, CandidateState};
+use seatwarden_tests::fixtures::now_ms;
 use seatwarden_tests::published::Published;
 use seatwarden_tests::smartsheet_fake::{SmartsheetFake, SsTenant, aged_accounts, seed_tenant};
 
@@ -64,7 +64,7 @@ async fn undo_as_alice(
 ) -> anyhow::Result<i64> {
     let ctx = profile.context().await;
     undo_reclaim(
-        &profile.app.storage,
+        &profile.app,
         &ctx.record,
         &ctx.connected.connector,
         &ctx.connected.connection,

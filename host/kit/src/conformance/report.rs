@@ -11,9 +11,13 @@ use std::fmt::Write as _;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Outcome {
+    /// The connector did what the check expects.
     Pass,
+    /// The host can live with what it saw, but the author should look at it.
     Warn,
+    /// The connector does not conform; the run fails.
     Fail,
+    /// The check did not run; `detail` says how to run it.
     Skip,
 }
 
@@ -31,7 +35,9 @@ impl Outcome {
 /// One check's result.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Check {
+    /// What was checked, in words; [`Report::check`] finds a check by it.
     pub name: String,
+    /// How the check ended.
     pub outcome: Outcome,
     /// What was seen, or what to fix.
     pub detail: String,
@@ -44,12 +50,14 @@ pub struct Report {
     pub connector: String,
     /// The component's sha256.
     pub digest: String,
+    /// The base URL the connector was given.
     pub base_url: String,
     /// Requests the connector sent during the run (after the sandbox's checks).
     pub requests: usize,
     /// Of those, how many the host answered in the vendor's place (injected
     /// statuses and transport failures): they never reached the vendor.
     pub answered_by_host: usize,
+    /// Every check, in the order they ran (skipped ones included).
     pub checks: Vec<Check>,
 }
 

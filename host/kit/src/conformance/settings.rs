@@ -19,6 +19,7 @@ pub struct Settings {
     pub connection: ConnectionConfig,
     /// The file they came from, for errors.
     pub path: PathBuf,
+    /// The `[conformance]` table; its defaults when the file has none.
     pub plan: Plan,
 }
 

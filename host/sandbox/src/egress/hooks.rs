@@ -42,6 +42,7 @@ pub type HostFailures = Arc<Mutex<Vec<String>>>;
 /// What the host adds to allowed requests.
 #[derive(Clone, Debug, Default)]
 pub enum HostCredential {
+    /// Nothing: requests leave without a credential.
     #[default]
     None,
     /// A fixed header (API key, bearer token, HTTP Basic), marked sensitive.
@@ -75,13 +76,17 @@ pub struct EgressCall {
     pub label: Arc<str>,
     /// The WIT function being called.
     pub call: &'static str,
+    /// The connection's allowlist and its policy for non-public addresses.
     pub policy: Arc<EgressPolicy>,
+    /// Which methods the call may send: read-only outside the write calls.
     pub methods: MethodPolicy,
     /// What to add to allowed requests.
     pub credential: HostCredential,
     /// The connector's declared auth header, forbidden to the guest.
     pub declared_auth_header: Option<HeaderName>,
+    /// Outbound requests the call may attempt; later ones are refused.
     pub request_cap: u32,
+    /// Timeouts and the response body cap the transport enforces.
     pub limits: TransportLimits,
     /// Where refusals are recorded; a fresh log when `None`.
     pub denial_log: Option<DenialLog>,

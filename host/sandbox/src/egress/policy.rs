@@ -13,7 +13,9 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 /// The scheme of an allowed origin.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum OriginScheme {
+    /// Plain HTTP (default port 80).
     Http,
+    /// HTTP over TLS (default port 443).
     Https,
 }
 
@@ -48,8 +50,11 @@ pub enum HostPattern {
 /// One allowed origin: scheme, host pattern and port.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AllowedOrigin {
+    /// The scheme requests must use.
     pub scheme: OriginScheme,
+    /// The host, lowercased and without a trailing dot, or a `*.` subdomain pattern.
     pub host: HostPattern,
+    /// The port requests must use; the scheme's default when the origin names none.
     pub port: u16,
 }
 
@@ -59,7 +64,9 @@ pub struct AllowedOrigin {
     "invalid allowed host {input:?}: {reason} (expected scheme://host[:port], e.g. https://api.example.com or https://*.example.com)"
 )]
 pub struct OriginParseError {
+    /// The text that was given, verbatim.
     pub input: String,
+    /// What is wrong with it.
     pub reason: &'static str,
 }
 
@@ -183,11 +190,15 @@ pub enum PrivateTargets {
 /// The kind of address a name resolved to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AddressClass {
+    /// Any other unicast address: always reachable.
     Public,
+    /// The host itself (`127.0.0.0/8`, `::1`).
     Loopback,
     /// RFC 1918, RFC 6598 shared space, IPv6 unique local.
     Private,
+    /// A link-local address (e.g. `169.254.0.0/16`, `fe80::/10`) other than a metadata service.
     LinkLocal,
+    /// `0.0.0.0/8` or `::`: never reachable.
     Unspecified,
     /// Cloud instance metadata services (AWS, GCP, Azure, Alibaba, ECS).
     Metadata,
@@ -336,7 +347,9 @@ impl MethodPolicy {
 pub enum Denial {
     /// The origin is not on the connection's allowlist.
     NotAllowlisted {
+        /// The origin refused, as `scheme://host:port`.
         origin: String,
+        /// The connection's allowed origins, as the log line lists them.
         allowed: Vec<String>,
     },
     /// A write method inside a read-only call.
@@ -345,7 +358,9 @@ pub enum Denial {
     RequestCap { cap: u32 },
     /// The name resolved only to addresses the connection may not reach.
     ForbiddenAddress {
+        /// The host name (or IP literal) the request was for.
         host: String,
+        /// Every address it resolved to, with its class.
         addresses: Vec<(IpAddr, AddressClass)>,
     },
     /// The URI was not absolute or its scheme was not http(s), or its

@@ -21,7 +21,9 @@ use wasmtime_wasi_http::{Error, WasiBody};
 pub enum Fault {
     /// Answer with this status without contacting the vendor.
     Status {
+        /// The HTTP status the guest receives.
         status: u16,
+        /// The `Retry-After` header value sent with it, as given; `None` sends none.
         retry_after: Option<String>,
     },
     /// Forward the request, then replace the vendor's body.
@@ -80,6 +82,7 @@ impl std::fmt::Display for Fault {
 pub struct Exchange {
     /// The connector function that sent it.
     pub call: &'static str,
+    /// The HTTP method, as the guest sent it.
     pub method: String,
     /// `scheme://host[:port]`.
     pub origin: String,

@@ -39,8 +39,11 @@ pub(crate) struct Target {
 /// Timeouts and caps the transport enforces.
 #[derive(Clone, Copy, Debug)]
 pub struct TransportLimits {
+    /// Longest wait for DNS, the TCP connect and the TLS handshake; a guest may ask for less.
     pub connect_timeout: Duration,
+    /// Longest wait for the response head, and between body chunks; a guest may ask for less.
     pub read_timeout: Duration,
+    /// Largest response body passed to the guest, in bytes; a longer one fails at the cap.
     pub response_body_bytes: u64,
 }
 
