@@ -7,7 +7,7 @@
 //! candidate ready and is sent at the next refresh.
 
 use http_body_util::{BodyExt, Full};
-use seatwarden_app::clock::ManualClock;
+use seatwarden_app::clock::{Clock, ManualClock};
 use seatwarden_app::reclamation::plan_reclaim;
 use seatwarden_app::scheduler::{JobResult, Scheduler, SchedulerOptions};
 use seatwarden_domain::rules::{DAY_MS, ReclamationRule};
@@ -343,11 +343,18 @@ async fn the_scheduler_tells_users_and_reclaims_when_nobody_answers() {
     let sink = SmtpSink::start().unwrap();
     let rig = rig("notify-scheduled", sink.port).await;
     let day = |n: i64| Duration::from_millis((n * DAY_MS) as u64);
-    let clock = Arc::new(ManualClock::new(now_ms() + DAY_MS));
-    let scheduler = Scheduler::new(
-        Arc::new(rig.profile.app.on_clock(clock.clone())),
-        SchedulerOptions::default(),
-    );
+    // The whole schedule runs on this clock: sync, refresh, notices,
+    // reclaim, undo. Nothing sleeps; time moves when the test says so.
+    let start = now_ms() + DAY_MS;
+    let clock = Arc::new(ManualClock::new(start));
+    let app = Arc::new(rig.profile.app.on_clock(clock.clone()));
+    let scheduler = Scheduler::new(app.clone(), SchedulerOptions::default());
+    // The runs of the setup (validation) were on the wall clock.
+    let setup_runs = {
+        let record = rig.profile.record().await;
+        let runs = app.storage.job_runs(record.id).await.unwrap();
+        runs.iter().map(|r| r.id).max().unwrap_or(0)
+    };
     let deactivations = |outcomes: &[seatwarden_app::scheduler::JobOutcome]| {
         outcomes
             .iter()
@@ -394,6 +401,54 @@ async fn the_scheduler_tells_users_and_reclaims_when_nobody_answers() {
     // The next day there is nothing left to do.
     clock.advance(day(1));
     assert!(deactivations(&scheduler.run_due().await.unwrap()).is_empty());
+
+    // One user asks for the seat back: the undo (the service the command
+    // line calls) reactivates the account, dated by the same clock.
+    let undone = open[0].id;
+    let record = rig.profile.record().await;
+    clock.advance(day(1));
+    let reactivated_at = clock.now();
+    let (_, before) =
+        seatwarden_app::on_demand::reactivate(&app, record.tenant, "acme", "alice", undone)
+            .await
+            .unwrap();
+    assert_eq!(before.state, CandidateState::ClosedComplete);
+    let vendor_user = |id: &str| rig.vendor.users().into_iter().find(|u| u.id == id).unwrap();
+    assert!(vendor_user(&open[0].account_id).active);
+    let after = rig.candidates().await;
+    let again = after.iter().find(|c| c.id == undone).unwrap();
+    assert_eq!(again.reactivated_at, Some(reactivated_at));
+    // Its grace period starts again: the next daily runs (a sync, a
+    // refresh) leave the account alone although it is still unused.
+    clock.advance(day(1));
+    let next = scheduler.run_due().await.unwrap();
+    assert!(deactivations(&next).is_empty(), "{next:?}");
+    assert!(vendor_user(&open[0].account_id).active);
+    assert!(
+        rig.candidates()
+            .await
+            .iter()
+            .all(|c| c.account_id != open[0].account_id || c.id == undone),
+        "no new candidate for the reactivated account within its grace"
+    );
+
+    // Every time the services recorded is the manual clock's (the wall
+    // clock is more than two months behind it): jobs, the lease the jobs
+    // held, candidates and their history.
+    let runs = app.storage.job_runs(record.id).await.unwrap();
+    let scheduled: Vec<_> = runs.iter().filter(|r| r.id > setup_runs).collect();
+    assert!(scheduled.len() >= 8, "{runs:?}");
+    for run in scheduled {
+        assert!(run.started_at >= start, "{run:?} started before the clock");
+        assert!(run.finished_at.unwrap_or(start) >= start, "{run:?}");
+        assert_ne!(run.status, "running", "{run:?}");
+    }
+    for c in rig.candidates().await {
+        assert!(c.created_at >= start, "{c:?}");
+        for at in [c.notified_at, c.deactivated_at, c.reactivated_at] {
+            assert!(at.is_none_or(|at| at >= start), "{c:?}");
+        }
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
