@@ -25,6 +25,8 @@ use tokio_util::sync::CancellationToken;
 #[derive(Debug, thiserror::Error)]
 #[error("{holder} holds its lease until {until}")]
 pub struct Busy {
+    /// The holder's owner id (`host:pid:scope-nonce`), or `another worker` if it let go
+    /// between the two checks.
     pub holder: String,
     /// When the holder's lease runs out, as an RFC 3339 time.
     pub until: String,
@@ -104,7 +106,10 @@ impl HeldLease {
     /// Stops renewing and gives the lease back (if still ours).
     pub async fn release(self) -> Result<()> {
         self.heartbeat.abort();
-        self.storage.release_lease(self.profile, &self.owner).await
+        Ok(self
+            .storage
+            .release_lease(self.profile, &self.owner)
+            .await?)
     }
 }
 

@@ -213,5 +213,6 @@ async fn note_outcome(
                 at: finished,
             },
         )
-        .await
+        .await?;
+    Ok(())
 }

@@ -29,30 +29,49 @@ use std::fmt;
 /// Why a lifecycle step was refused. Callers (the CLI, tests) branch on it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Refusal {
+    /// A profile of that name already exists in the tenant.
     #[error(
         "profile {0} already exists in this tenant; change it in the configuration and run `seatwarden apply`"
     )]
     AlreadyExists(String),
+    /// The named profile cannot be published: it has no validation on record.
     #[error("profile {0} has never been validated; run `seatwarden profile validate {0}` first")]
     NeverValidated(String),
+    /// The profile's last validation failed, so it may not be published.
     #[error(
         "the last validation of profile {name} failed ({detail}); fix the connection and validate again"
     )]
-    ValidationFailed { name: String, detail: String },
+    ValidationFailed {
+        /// The profile's name.
+        name: String,
+        /// Why that validation failed, as it was recorded.
+        detail: String,
+    },
+    /// The named profile's validation passed against a connection or connector since changed.
     #[error(
         "profile {0} changed since it was validated (its connection, connector version or download settings); validate it again"
     )]
     ValidationStale(String),
+    /// The named profile cannot be published: it already is.
     #[error("profile {0} is already published")]
     AlreadyPublished(String),
+    /// The named profile cannot be unpublished: it is a draft.
     #[error("profile {0} is not published")]
     NotPublished(String),
+    /// The named profile would be deleted without the operator's confirmation.
     #[error(
         "deleting profile {0} removes its subscriptions, jobs and job results (its audit entries stay); pass --yes to confirm"
     )]
     NeedsConfirmation(String),
+    /// The activity start date is more than 60 days before today (UTC).
     #[error("analyze activity from {date}: that is more than 60 days ago (earliest: {earliest})")]
-    ActivityTooOld { date: String, earliest: String },
+    ActivityTooOld {
+        /// The start date asked for, as `YYYY-MM-DD`.
+        date: String,
+        /// The earliest date accepted today, 60 days back, as `YYYY-MM-DD`.
+        earliest: String,
+    },
+    /// The activity start date (given as `YYYY-MM-DD`) is after today (UTC).
     #[error("analyze activity from {0}: that is in the future")]
     ActivityInFuture(String),
 }
@@ -60,11 +79,16 @@ pub enum Refusal {
 /// What applying the configuration did to one profile.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Applied {
+    /// The named profile was in the file only and was created as a draft.
     Created(String),
+    /// The profile differed from the file, or its connector changed, and was updated.
     Updated {
+        /// The profile's name.
         name: String,
+        /// What changed, one line each (e.g. `connection a -> b`, or a return to draft).
         changes: Vec<String>,
     },
+    /// The named profile already matched the file.
     Unchanged(String),
     /// In the database but not in the file: left alone.
     NotInFile(String),
@@ -92,8 +116,11 @@ impl fmt::Display for Applied {
 
 /// Lifecycle operations for one tenant.
 pub struct Profiles<'a> {
+    /// The application whose storage, configuration and connectors the operations use.
     pub app: &'a App,
+    /// The tenant's database id; every profile touched belongs to it.
     pub tenant: TenantId,
+    /// The tenant's name in the configuration, used to resolve its connections.
     pub tenant_name: String,
     /// Who acts, for the audit log (e.g. `cli:alice` or `apply`).
     pub actor: String,
@@ -343,7 +370,8 @@ impl Profiles<'_> {
         self.app
             .storage
             .unpublish_profile(&record, &self.note("profile.unpublish", "jobs removed"))
-            .await
+            .await?;
+        Ok(())
     }
 
     /// Deletes a profile and its data; refused without `confirmed`.
@@ -361,7 +389,8 @@ impl Profiles<'_> {
                     "profile, subscriptions, jobs and job results removed",
                 ),
             )
-            .await
+            .await?;
+        Ok(())
     }
 
     /// Applies the configuration file's profiles of this tenant: creates

@@ -58,7 +58,9 @@ pub fn configured_rule(app: &App, record: &ProfileRecord) -> ReclamationRule {
 /// What a refresh changed, and the line that says so.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Refreshed {
+    /// The counts the candidate refresh returned.
     pub report: RefreshReport,
+    /// The one-line account of the refresh (and any notices), as recorded in the job.
     pub summary: String,
 }
 
@@ -86,7 +88,7 @@ pub async fn refresh(
             }
             Ok(Refreshed { report, summary })
         }
-        Err(err) => Err(err),
+        Err(err) => Err(anyhow::Error::from(err)),
     };
     let (detail, error_kind) = match &outcome {
         Ok(refreshed) => (refreshed.summary.clone(), None),
@@ -187,7 +189,9 @@ fn summary(report: &RefreshReport, rule: &ReclamationRule) -> String {
 /// Who a reclaim run would deactivate, or why it refuses to.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ReclaimPlan {
+    /// The candidates the run would deactivate; listed even when the plan is refused.
     pub deactivate: Vec<Candidate>,
+    /// Accounts of the profile active and still at the vendor; the breaker's base.
     pub active_accounts: usize,
     /// The circuit breaker's limit for this run.
     pub limit: usize,
@@ -267,6 +271,7 @@ pub async fn plan_reclaim(
 /// What an executed reclaim run did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ReclaimOutcome {
+    /// Principals of the candidates deactivated at the vendor, in the order deactivated.
     pub deactivated: Vec<String>,
     /// Principal and the connector's error, for candidates now in
     /// `attention-required`.

@@ -48,6 +48,7 @@ pub enum Compliance {
 }
 
 impl Compliance {
+    /// The status's kebab-case name, as serialised and shown in reports.
     pub fn as_str(self) -> &'static str {
         match self {
             Compliance::Compliant => "compliant",
@@ -61,7 +62,9 @@ impl Compliance {
 /// One software model's position across the tenant's profiles.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ModelPosition {
+    /// The software model the figures are for.
     pub model: SoftwareModel,
+    /// How the rights in use compare with the rights owned.
     pub status: Compliance,
     /// Rights in the entitlements in force on the day.
     pub owned: u64,
@@ -91,13 +94,21 @@ pub struct ModelPosition {
 /// One model's use in one profile.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProfileUsage {
+    /// The profile's name.
     pub profile: String,
+    /// The name of the connector the profile syncs with.
     pub connector: String,
+    /// The software model counted.
     pub model: SoftwareModel,
+    /// The profile's active subscriptions of the model not spared by an exclusion.
     pub used: u64,
+    /// The profile's active subscriptions of the model spared by an exclusion.
     pub excluded: u64,
+    /// Of `used`, the subscriptions with an open removal candidate.
     pub open_candidates: u64,
+    /// `used` rights at the model's unit price; `None` without an entitlement in force.
     pub annual_cost: Option<Money>,
+    /// `open_candidates` rights at the unit price; `None` without an entitlement in force.
     pub potential_savings: Option<Money>,
 }
 
@@ -106,7 +117,9 @@ pub struct ProfileUsage {
 pub struct MonthlySavings {
     /// `YYYY-MM`, in the scheduler's time zone.
     pub month: String,
+    /// The software model the reclaimed rights are of.
     pub model: SoftwareModel,
+    /// Rights of the model deactivated in the month and not reactivated since.
     pub reclaimed: u64,
     /// The reclaimed rights at today's unit price: what they would cost a year.
     pub annual_savings: Option<Money>,
@@ -115,21 +128,32 @@ pub struct MonthlySavings {
 /// The tenant's figures in one currency.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Totals {
+    /// ISO 4217 code of every amount here, e.g. `EUR`.
     pub currency: String,
+    /// The models' `annual_cost` in this currency, summed.
     pub annual_cost: Decimal,
+    /// The models' `true_up_cost` in this currency, summed.
     pub true_up_cost: Decimal,
+    /// The models' `over_licensed` amounts in this currency, summed.
     pub over_licensed: Decimal,
+    /// The models' `potential_savings` in this currency, summed.
     pub potential_savings: Decimal,
+    /// The `annual_savings` of every month's reclaimed rights in this currency, summed.
     pub actual_savings: Decimal,
 }
 
 /// A tenant's licence position on one day.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Position {
+    /// The day the figures are for, in the scheduler's time zone.
     pub as_of: Date,
+    /// Each model owned, in use or excluded on the day, sorted by model.
     pub models: Vec<ModelPosition>,
+    /// Each model's use per profile, sorted by profile then model.
     pub profiles: Vec<ProfileUsage>,
+    /// Rights reclaimed and not given back, per month and model, oldest month first.
     pub savings: Vec<MonthlySavings>,
+    /// The priced figures summed, one entry per currency, sorted by currency.
     pub totals: Vec<Totals>,
     /// Active subscriptions with an identifier no model covers: left out of
     /// every figure until mapped (`seatwarden report unrecognized`).
@@ -564,10 +588,13 @@ fn unit_prices(models: &Models, in_force: &[Entitlement]) -> Result<Vec<Option<M
 /// A kept reconciliation run with its position.
 #[derive(Clone, Debug)]
 pub struct Run {
+    /// The run's id in storage.
     pub id: i64,
     /// `schedule` or `manual`.
     pub trigger: String,
+    /// When the run finished, in milliseconds since the Unix epoch.
     pub finished_at: i64,
+    /// The position it computed, as kept (later changes to entitlements do not alter it).
     pub position: Position,
 }
 

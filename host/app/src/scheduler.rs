@@ -32,11 +32,16 @@ use crate::clock::Clock;
 /// How one scheduled job ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum JobResult {
+    /// The job finished; the text says what it did.
     Succeeded(String),
+    /// The job failed, or could not be started.
     Failed {
+        /// A short, stable name for the failure, e.g. `rate-limited`, `lease-lost` or `host`.
         kind: String,
+        /// The error with its causes, in words.
         message: String,
     },
+    /// Shutdown stopped the job; it is due again at the next start and resumes at its cursor.
     Interrupted,
     /// Not run: e.g. the profile is busy elsewhere.
     Skipped(String),
@@ -45,9 +50,13 @@ pub enum JobResult {
 /// One job the scheduler ran (or skipped).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct JobOutcome {
+    /// The name of the tenant the job belongs to.
     pub tenant: String,
+    /// The profile's name; `(all profiles)` for a tenant's reconciliation.
     pub profile: String,
+    /// Which job it was.
     pub kind: JobKind,
+    /// How it ended.
     pub result: JobResult,
 }
 
@@ -57,6 +66,7 @@ pub struct SchedulerOptions {
     /// Names this process in leases ([`crate::lease::process_owner`] by
     /// default; unique to the process).
     pub owner: String,
+    /// How a sync retries a failed vendor call within one run, before the job fails.
     pub retry: RetryPolicy,
     /// A failed job is tried again after this long (or at its next time,
     /// if sooner), resuming at its cursor.
@@ -83,6 +93,8 @@ pub struct Scheduler {
 }
 
 impl Scheduler {
+    /// A scheduler over `app`'s jobs, running at most `max_concurrent_jobs` at once;
+    /// nothing runs until [`Scheduler::run_due`] or [`Scheduler::serve`] is called.
     pub fn new(app: Arc<App>, options: SchedulerOptions) -> Scheduler {
         let clock = app.clock.clone();
         let slots = Arc::new(Semaphore::new(app.config.scheduler.max_concurrent_jobs));
@@ -604,7 +616,7 @@ impl Worker {
             .storage
             .profile(record.tenant, &record.name)
             .await
-            .map_err(|e| ("host", e))?;
+            .map_err(|e| ("host", e.into()))?;
         if current.as_ref().map(|p| p.status) != Some(ProfileStatus::Published) {
             return Err((
                 "unpublished",

@@ -126,7 +126,10 @@ impl Default for RetryPolicy {
 /// What to do after a failed call.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RetryDecision {
+    /// Call again after waiting this long.
     Retry(Duration),
+    /// Stop the sync with the error: retrying cannot fix it, the attempts ran out, or the
+    /// vendor asked for a wait longer than `max_hinted_wait`.
     GiveUp,
 }
 
@@ -174,22 +177,40 @@ pub struct Interrupted;
 /// Why a sync stopped a run whose paging would not end.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Runaway {
+    /// A page's next cursor was one the run had been given before.
     #[error(
         "the connector returned cursor {cursor:?} a second time after {pages} pages: its paging loops; nothing was marked gone (fix the connector, or report it to its author)"
     )]
-    CursorRepeated { cursor: String, pages: i64 },
+    CursorRepeated {
+        /// The repeated cursor, cut to 64 bytes with control characters escaped.
+        cursor: String,
+        /// Pages the run had fetched over all its attempts, including the one that repeated it.
+        pages: i64,
+    },
+    /// A page of users listed only accounts the run had already seen.
     #[error(
         "the vendor answered page {page} with only accounts it had already listed in this run: it repeats a page (a server that ignores the paging parameter, or a cursor that does not advance); nothing was marked gone"
     )]
-    RepeatedPage { page: i64 },
+    RepeatedPage {
+        /// The repeated page's 1-based number in the run, over all its attempts.
+        page: i64,
+    },
+    /// The run reached the connector's page limit before its paging ended.
     #[error(
         "stopped after {limit} pages, the most one run may fetch (limits.pages_per_run); nothing was marked gone. Raise the limit if the vendor really has this many pages"
     )]
-    TooManyPages { limit: u64 },
+    TooManyPages {
+        /// The connector's `pages_per_run` limit.
+        limit: u64,
+    },
+    /// The attempt ran past the connector's run-time limit.
     #[error(
         "stopped after running {} (limits.run_time); nothing was marked gone. Raise the limit if the vendor is this slow", humantime_serde::re::humantime::format_duration(*.limit)
     )]
-    TooLong { limit: Duration },
+    TooLong {
+        /// The connector's `run_time` limit, timed (monotonic clock) from this attempt's start.
+        limit: Duration,
+    },
 }
 
 impl Runaway {
@@ -208,11 +229,19 @@ impl Runaway {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Progress {
     /// A page was stored.
-    Page { stream: Stream, items: usize },
+    Page {
+        /// Whether the page was of users or of activity.
+        stream: Stream,
+        /// The accounts or activity events the page held, as stored.
+        items: usize,
+    },
     /// A call will be retried after `wait`.
     Retry {
+        /// Whether the failed call was for users or for activity.
         stream: Stream,
+        /// How long the sync waits before calling again: the vendor's hint or the backoff.
         wait: Duration,
+        /// The failed call's error, in words.
         reason: String,
     },
 }
@@ -220,15 +249,20 @@ pub enum Progress {
 /// How the activity part of a sync went.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ActivityOutcome {
+    /// Activity was paged to its end and the watermark moved forward.
     Pulled {
+        /// Events stored by the run, over all its attempts when it resumed.
         events: i64,
+        /// Pages of events stored by the run, over all its attempts.
         pages: i64,
+        /// How many times this attempt's events moved an account's last-activity time later.
         activity_updates: u64,
         /// Events set aside: before the window or dated in the future.
         discarded: Discarded,
     },
     /// The connector said the tenant has no activity source.
     Unsupported(String),
+    /// Not pulled: activity download is off, or the connector has no `get-activity`.
     Skipped,
 }
 
@@ -259,12 +293,17 @@ impl ActivityOutcome {
 /// What a sync did.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SyncReport {
+    /// Accounts the users run stored, over all its attempts when it resumed.
     pub accounts: i64,
+    /// Pages of accounts the users run stored, over all its attempts.
     pub pages: i64,
+    /// The users run continued an unfinished earlier attempt at its stored cursor.
     pub resumed: bool,
+    /// Live accounts the finished listing missed, now marked gone.
     pub gone: u64,
     /// Account timestamps set aside as implausible.
     pub discarded: Discarded,
+    /// How the activity part went; `Skipped` for a users-only sync.
     pub activity: ActivityOutcome,
 }
 
@@ -288,9 +327,13 @@ pub struct ProfileSync<'a> {
     pub storage: &'a Storage,
     /// Where the sync takes the time from (the app's clock).
     pub clock: &'a dyn Clock,
+    /// The loaded connector whose `list-users` and `get-activity` are paged.
     pub connector: &'a Connector,
+    /// The profile's connection: settings, allowlist and credential for every call.
     pub connection: &'a Connection,
+    /// The profile whose subscriptions, cursors and runs are written.
     pub profile: ProfileId,
+    /// How this sync behaves: what to pull, retries, cancellation, batching.
     pub options: SyncOptions,
 }
 

@@ -23,9 +23,13 @@ use std::sync::Arc;
 /// pool, one compile cache, one set of rate limiters).
 #[derive(Clone)]
 pub struct App {
+    /// The parsed configuration file; it does not change while the app runs.
     pub config: Config,
+    /// The database; its own notion of now follows `clock`.
     pub storage: Storage,
+    /// The WebAssembly runtime connectors are loaded into, with its compile cache.
     pub runtime: Runtime,
+    /// One rate-limit bucket per credential, shared by every profile that uses it.
     pub limiters: RateLimiters,
     /// Set when the configuration has `[notifications]`.
     pub notifier: Option<Arc<Notifier>>,
@@ -36,7 +40,9 @@ pub struct App {
 
 /// A connection, built and ready for calls.
 pub struct Connected {
+    /// The connector, loaded from the connection's file and checked against its pin, if any.
     pub connector: Connector,
+    /// Settings, allowlist, credential and rate limit for calls through the connector.
     pub connection: Connection,
     /// What a validation is recorded against: the connector (name, version,
     /// digest) and the connection's settings, never the secret.
@@ -58,7 +64,9 @@ impl Connected {
 
 /// A stored profile with its connector loaded and its connection built.
 pub struct ProfileContext {
+    /// The profile as stored, looked up through its tenant.
     pub record: ProfileRecord,
+    /// The connector and connection its `connection` setting names, ready for calls.
     pub connected: Connected,
 }
 

@@ -83,7 +83,12 @@ pub enum Credential {
     /// An API key or bearer token.
     Secret(SecretString),
     /// A user name (not secret) and a password or API key.
-    Basic { user: String, secret: SecretString },
+    Basic {
+        /// The user name, joined with `secret` as `user:secret` in the Basic header.
+        user: String,
+        /// The password or API key paired with `user`; never printed.
+        secret: SecretString,
+    },
     /// An OAuth 2.0 client registration; the host fetches the tokens.
     OAuth2(std::sync::Arc<crate::oauth::OAuthClient>),
 }

@@ -35,7 +35,12 @@ pub enum CallErrorKind {
     /// Guest code ran longer than its CPU budget.
     CpuBudget(Duration),
     /// Guest memory would have grown past its limit.
-    MemoryLimit { limit: usize, requested: usize },
+    MemoryLimit {
+        /// The linear memory one instance may grow to, in bytes.
+        limit: usize,
+        /// The total size, in bytes, the refused growth would have taken memory to.
+        requested: usize,
+    },
     /// The call, including time waiting on the vendor, passed its deadline.
     Deadline(Duration),
     /// The guest trapped: a panic, an `unreachable`, an out-of-bounds access.
@@ -156,15 +161,26 @@ pub enum LoadError {
     },
     /// The bytes do not start with the WebAssembly header (`\0asm`).
     #[error("{source_name} is not a WebAssembly file (no \\0asm header)")]
-    NotWasm { source_name: String },
+    NotWasm {
+        /// The path or name the component was loaded from, as messages name it.
+        source_name: String,
+    },
     /// A core WebAssembly module, where a component was expected.
     #[error(
         "{source_name} is a core WebAssembly module, not a component; build it with `cargo build --target wasm32-wasip2` (or componentize it)"
     )]
-    CoreModule { source_name: String },
+    CoreModule {
+        /// The path or name the component was loaded from, as messages name it.
+        source_name: String,
+    },
     /// The component did not compile, or its exports do not match the contract.
     #[error("{source_name} is not a valid WebAssembly component: {detail}")]
-    Invalid { source_name: String, detail: String },
+    Invalid {
+        /// The path or name the component was loaded from, as messages name it.
+        source_name: String,
+        /// What the compiler or the export check reported.
+        detail: String,
+    },
     /// The component does not export the connector interface at all.
     #[error(
         "{source_name} is not a Seatwarden connector: it does not export {expected}@{version}; it exports [{found}]. Build it against the `connector` world in wit/"
@@ -199,7 +215,12 @@ pub enum LoadError {
     #[error(
         "{source_name} needs an import the sandbox does not provide: {detail}. Connectors may import wasi:http/outgoing-handler, seatwarden:connector/log and the WASI 0.2 basics only"
     )]
-    Imports { source_name: String, detail: String },
+    Imports {
+        /// The path or name the component was loaded from, as messages name it.
+        source_name: String,
+        /// The linker's account of the import it could not satisfy.
+        detail: String,
+    },
     /// The connector's `describe` failed while it was being loaded.
     #[error("{source_name}: its describe() failed: {source}")]
     Describe {
@@ -210,8 +231,18 @@ pub enum LoadError {
     },
     /// What `describe` returned fails the host's checks.
     #[error("{source_name}: its descriptor is invalid: {detail}")]
-    Descriptor { source_name: String, detail: String },
+    Descriptor {
+        /// The path or name the component was loaded from, as messages name it.
+        source_name: String,
+        /// Which check the descriptor failed, and why.
+        detail: String,
+    },
     /// The engine failed in a way none of the other cases covers.
     #[error("{source_name}: {detail}")]
-    Engine { source_name: String, detail: String },
+    Engine {
+        /// The path or name the component was loaded from, as messages name it.
+        source_name: String,
+        /// What the engine reported.
+        detail: String,
+    },
 }

@@ -12,7 +12,7 @@
 //! somewhere the database's writers cannot reach, and compare later.
 
 use super::{Storage, TenantId};
-use anyhow::Result;
+use crate::Result;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use sqlx::Row;
@@ -60,9 +60,20 @@ pub struct AuditNote<'a> {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum AuditCheck {
     /// Every entry links to the one before it and hashes to what it says.
-    Intact { entries: usize, head: String },
+    Intact {
+        /// How many entries the chain holds; 0 for a tenant with no entries yet.
+        entries: usize,
+        /// The newest entry's hash, to keep off-site and compare later;
+        /// [`GENESIS`] when the chain is empty.
+        head: String,
+    },
     /// The first entry that does not match, and how.
-    Broken { entry: i64, reason: String },
+    Broken {
+        /// The row id of the first entry that fails the check.
+        entry: i64,
+        /// Why it fails, in words: a broken link or an edited entry.
+        reason: String,
+    },
 }
 
 /// The hash of an entry: SHA-256 over its link and fields, encoded as a

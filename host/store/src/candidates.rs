@@ -17,7 +17,8 @@ use super::audit::{self, AuditNote};
 use super::{
     ProfileId, SUBSCRIPTION_COLUMNS, Storage, StoredSubscription, TenantId, subscription_from_row,
 };
-use anyhow::{Context, Result, bail};
+use crate::{Result, StoreError};
+use anyhow::Context;
 pub use seatwarden_domain::candidate_state::CandidateState;
 use seatwarden_domain::candidate_state::{Decision, next};
 use seatwarden_domain::rules::{Exclusion, ReclamationRule, Staleness, Verdict, evaluate};
@@ -452,7 +453,9 @@ impl Storage {
         .await?
         .rows_affected();
         if used != 1 {
-            bail!("this link was already used or has been replaced");
+            return Err(StoreError::Conflict(
+                "this link was already used or has been replaced".into(),
+            ));
         }
         let why = format!("the user answered {} through their link", decision.as_str());
         let (state, _) = transition_alone(&mut tx, &scope, candidate.key(), decision, &why).await?;
@@ -520,7 +523,10 @@ impl Storage {
         .await?
         .rows_affected();
         if updated != 1 {
-            bail!("candidate {} was already reactivated", candidate.id);
+            return Err(StoreError::Conflict(format!(
+                "candidate {} was already reactivated",
+                candidate.id
+            )));
         }
         let detail = format!(
             "candidate {} ({}): reactivated {} at the vendor, undoing the reclamation in audit entry {}",
@@ -962,11 +968,10 @@ async fn transition(
     why: &str,
 ) -> Result<(CandidateState, i64)> {
     let state = next(candidate.state, decision).map_err(|refused| {
-        anyhow::anyhow!(
+        StoreError::Conflict(format!(
             "candidate {} ({}): {refused}",
-            candidate.id,
-            candidate.principal
-        )
+            candidate.id, candidate.principal
+        ))
     })?;
     let updated = sqlx::query(
         "UPDATE removal_candidates SET state = ?, closed_at = ?, updated_at = ?, close_reason = ?
@@ -983,12 +988,10 @@ async fn transition(
     .await?
     .rows_affected();
     if updated != 1 {
-        bail!(
+        return Err(StoreError::Conflict(format!(
             "candidate {} ({}) changed while this decision was made; look at it again with `seatwarden candidates show {}`",
-            candidate.id,
-            candidate.principal,
-            candidate.id
-        );
+            candidate.id, candidate.principal, candidate.id
+        )));
     }
     let detail = format!(
         "candidate {} ({}) {} -> {} ({}): {why}",

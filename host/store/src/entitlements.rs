@@ -6,7 +6,8 @@
 
 use super::audit;
 use super::{Storage, TenantId};
-use anyhow::{Context, Result, anyhow, bail};
+use crate::{Result, StoreError};
+use anyhow::{Context, anyhow};
 use seatwarden_domain::entitlements::{Entitlement, Money, Period, parse_amount};
 use seatwarden_domain::software_models::{Metric, SoftwareModel};
 use sqlx::Row;
@@ -15,8 +16,9 @@ fn from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Entitlement> {
     let name: String = row.get("name");
     let context = || format!("stored entitlement {name:?}");
     let text = |column: &str| -> String { row.get(column) };
-    let date =
-        |column: &str| -> Result<jiff::civil::Date> { text(column).parse().with_context(context) };
+    let date = |column: &str| -> Result<jiff::civil::Date> {
+        Ok(text(column).parse().with_context(context)?)
+    };
     Ok(Entitlement {
         model: SoftwareModel {
             publisher: text("publisher"),
@@ -150,10 +152,12 @@ impl Storage {
         let mut tx = self.write().await?;
         let stored = load(&mut *tx, tenant).await?;
         let line = match stored.iter().find(|(s, _)| s.name == entitlement.name) {
-            Some((_, EntitlementSource::Config)) => bail!(
-                "entitlement {:?} comes from the configuration's [[entitlements]]: change it there and run seatwarden apply, or add this one under another name",
-                entitlement.name
-            ),
+            Some((_, EntitlementSource::Config)) => {
+                return Err(StoreError::Conflict(format!(
+                    "entitlement {:?} comes from the configuration's [[entitlements]]: change it there and run seatwarden apply, or add this one under another name",
+                    entitlement.name
+                )));
+            }
             Some((old, _)) if old == entitlement => return Ok(None),
             Some((old, _)) => format!(
                 "entitlement {}: {} -> {}",
@@ -186,10 +190,16 @@ impl Storage {
         let mut tx = self.write().await?;
         let stored = load(&mut *tx, tenant).await?;
         let old = match stored.iter().find(|(s, _)| s.name == name) {
-            None => bail!("no entitlement named {name:?} (seatwarden entitlements lists them)"),
-            Some((_, EntitlementSource::Config)) => bail!(
-                "entitlement {name:?} comes from the configuration's [[entitlements]]: remove it there and run seatwarden apply"
-            ),
+            None => {
+                return Err(StoreError::NotFound(format!(
+                    "no entitlement named {name:?} (seatwarden entitlements lists them)"
+                )));
+            }
+            Some((_, EntitlementSource::Config)) => {
+                return Err(StoreError::Conflict(format!(
+                    "entitlement {name:?} comes from the configuration's [[entitlements]]: remove it there and run seatwarden apply"
+                )));
+            }
             Some((old, _)) => old,
         };
         sqlx::query("DELETE FROM entitlements WHERE tenant_id = ? AND name = ?")
@@ -221,10 +231,10 @@ impl Storage {
             .iter()
             .find(|w| from_cli.iter().any(|(c, _)| c.name == w.name))
         {
-            bail!(
+            return Err(StoreError::Conflict(format!(
                 "entitlements[name = {:?}]: the name is taken by an entitlement added with seatwarden entitlements add; rename one of them, or remove that one with seatwarden entitlements remove",
                 clash.name
-            );
+            )));
         }
         let stored: Vec<Entitlement> = stored.into_iter().map(|(e, _)| e).collect();
         let mut changes = Vec::new();

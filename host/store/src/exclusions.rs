@@ -8,7 +8,7 @@
 
 use super::audit::{self, AuditNote};
 use super::{Storage, TenantId};
-use anyhow::Result;
+use crate::Result;
 use seatwarden_domain::rules::Exclusion;
 use sqlx::Row;
 

@@ -8,7 +8,7 @@
 
 use super::profiles::ScheduledJob;
 use super::{JOB_RUN_COLUMNS, JobRun, ProfileId, Storage, TenantId, job_run_from_row};
-use anyhow::Result;
+use crate::Result;
 use sqlx::Row;
 
 impl Storage {

@@ -7,7 +7,8 @@
 //! crash between pages resumes at the next page and never duplicates or loses
 //! rows. Nothing outside this module knows which database is underneath.
 
-use anyhow::{Context, Result};
+use anyhow::Context;
+pub use error::{Result, StoreError};
 use seatwarden_domain::account::{Account, Activity};
 use serde::Serialize;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
@@ -19,6 +20,7 @@ use std::time::Duration;
 mod audit;
 mod candidates;
 mod entitlements;
+mod error;
 mod exclusions;
 mod jobs;
 mod models;
@@ -175,7 +177,10 @@ pub struct GoneGuard {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum UsersRunEnd {
     /// Accounts not seen were marked gone.
-    Finished { gone: u64 },
+    Finished {
+        /// How many live accounts this run marked gone (0 if none were missing).
+        gone: u64,
+    },
     /// Too many would have been: nothing was marked.
     Held(HeldListing),
 }
@@ -378,10 +383,11 @@ impl Storage {
     /// it.
     pub async fn open_read_only(path: &Path) -> Result<Storage> {
         if !path.exists() {
-            anyhow::bail!(
+            return Err(anyhow::anyhow!(
                 "database {} does not exist yet: run `seatwarden apply` to create it",
                 path.display()
-            );
+            )
+            .into());
         }
         let options = SqliteConnectOptions::new()
             .filename(path)
@@ -411,16 +417,16 @@ impl Storage {
         };
         let wanted = MIGRATIONS.iter().map(|m| m.version).max().unwrap_or(0);
         if found < wanted {
-            anyhow::bail!(
+            return Err(anyhow::anyhow!(
                 "database {} is at schema version {found} and this seatwarden reads version {wanted}: run `seatwarden apply` (or any command that writes) once to migrate it, then run this again",
                 path.display()
-            );
+            ).into());
         }
         if found > wanted {
-            anyhow::bail!(
+            return Err(anyhow::anyhow!(
                 "database {} is at schema version {found}, newer than this seatwarden understands ({wanted}): use the seatwarden that wrote it",
                 path.display()
-            );
+            ).into());
         }
         Ok(storage)
     }
@@ -482,9 +488,10 @@ impl Storage {
         .bind(now)
         .execute(&self.pool)
         .await?;
-        self.find_profile(tenant, name)
+        Ok(self
+            .find_profile(tenant, name)
             .await?
-            .context("the profile row was just written")
+            .context("the profile row was just written")?)
     }
 
     /// A tenant's profile by name.
@@ -1092,10 +1099,10 @@ impl Storage {
                 .iter()
                 .map(|s| format!("{} ({})", s.account_id, s.principal))
                 .collect();
-            anyhow::bail!(
+            return Err(anyhow::anyhow!(
                 "{account:?} matches more than one account: {}; give the account id of the one you mean",
                 ids.join(", ")
-            );
+            ).into());
         }
         Ok(found.pop())
     }

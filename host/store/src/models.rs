@@ -6,7 +6,8 @@
 
 use super::audit;
 use super::{Storage, TenantId};
-use anyhow::{Context, Result};
+use crate::Result;
+use anyhow::Context;
 use seatwarden_domain::software_models::{Mapping, Metric, SoftwareModel};
 use sqlx::Row;
 

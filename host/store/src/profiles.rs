@@ -9,7 +9,8 @@
 
 use super::audit::{self, AuditNote};
 use super::{ProfileId, Storage, TenantId};
-use anyhow::{Context, Result};
+use crate::Result;
+use anyhow::Context;
 use serde::Serialize;
 use sqlx::Row;
 

@@ -3,7 +3,8 @@
 //! millions), never loaded as a whole.
 
 use super::{ProfileId, Storage, TenantId, Trigger};
-use anyhow::{Context, Result};
+use crate::Result;
+use anyhow::Context;
 use futures_util::TryStreamExt;
 use sqlx::Row;
 

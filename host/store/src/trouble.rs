@@ -40,8 +40,8 @@ pub fn explain(err: anyhow::Error, path: &Path) -> anyhow::Error {
     err.context(advice)
 }
 
-const SQLITE_BUSY: i64 = 5;
-const SQLITE_LOCKED: i64 = 6;
+use crate::error::{SQLITE_BUSY, SQLITE_LOCKED, StoreError, sqlite_code};
+
 const SQLITE_READONLY: i64 = 8;
 const SQLITE_IOERR: i64 = 10;
 const SQLITE_CORRUPT: i64 = 11;
@@ -49,15 +49,16 @@ const SQLITE_FULL: i64 = 13;
 const SQLITE_CANTOPEN: i64 = 14;
 const SQLITE_NOTADB: i64 = 26;
 
-/// The primary SQLite result code of the first database error in the chain
-/// (extended codes carry it in their low byte).
+/// The primary SQLite result code of the first database error in the chain,
+/// whether the driver's error stands in it or a [`StoreError`] carries it.
 fn primary_code(err: &anyhow::Error) -> Option<i64> {
     err.chain().find_map(|cause| {
-        let sqlx::Error::Database(db) = cause.downcast_ref::<sqlx::Error>()? else {
-            return None;
-        };
-        let code: i64 = db.code()?.parse().ok()?;
-        Some(code & 0xff)
+        let driver = cause.downcast_ref::<sqlx::Error>().or_else(|| {
+            cause
+                .downcast_ref::<StoreError>()
+                .and_then(StoreError::database_error)
+        })?;
+        sqlite_code(driver)
     })
 }
 

@@ -474,6 +474,23 @@ async fn a_candidate_whose_account_left_and_came_back_keeps_its_decisions() {
         .await
         .unwrap();
     assert_eq!(kept, CandidateState::AwaitingApproval);
+    // A second decision made on the same (now stale) reading is a typed
+    // conflict, not a generic failure: the API answers it with 409.
+    let again = rig
+        .storage
+        .decide_candidate(
+            scope,
+            stale,
+            seatwarden_domain::candidate_state::Decision::Keep,
+            "clicked twice",
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&again, seatwarden_store::StoreError::Conflict(text)
+            if text.contains("changed while this decision was made")),
+        "{again:?}"
+    );
 
     // The vendor leaves "stale" out for a day, then lists it again.
     let without: Vec<Account> = population()

@@ -6,7 +6,7 @@
 
 use seatwarden_app::clock::{Clock, ManualClock, SystemClock};
 use seatwarden_app::lease::{HeldLease, owner_is_dead, process_owner};
-use seatwarden_store::{ProfileId, Storage, Stream, Superseded, Trigger};
+use seatwarden_store::{ProfileId, Storage, Stream, Trigger};
 use seatwarden_tests::fixtures::now_ms;
 use seatwarden_tests::fixtures::{acme_profile, fresh_database};
 use seatwarden_tests::smartrecruiters_fake::{aged_accounts, seed_tenant};
@@ -195,7 +195,9 @@ async fn an_attempt_another_one_resumed_can_no_longer_write() {
         .upsert_accounts_page(profile, a.run_id, &accounts[10..20], None, now)
         .await
         .unwrap_err();
-    let superseded = err.downcast_ref::<Superseded>().expect("a typed refusal");
+    let seatwarden_store::StoreError::Superseded(superseded) = &err else {
+        panic!("a typed refusal, not {err:?}");
+    };
     assert_eq!(superseded.current, Some(b.run_id));
     assert!(
         format!("{err}").contains(&format!("run #{} resumed it", b.run_id)),

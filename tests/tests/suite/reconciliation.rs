@@ -725,6 +725,16 @@ async fn entitlements_from_the_command_line_are_checked_kept_and_left_alone_by_a
             .starts_with("no entitlement named \"PO-77\""),
         "{err}"
     );
+    // The store says which case it is, for callers that branch (the API
+    // answers 404 here).
+    let err = storage
+        .remove_entitlement(tenant, "PO-77", "test", now_ms())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, seatwarden_store::StoreError::NotFound(_)),
+        "{err:?}"
+    );
     let actions: Vec<String> = storage
         .audit_entries(tenant)
         .await

@@ -34,16 +34,22 @@ pub struct LinkSigner {
 pub struct IssuedLinks {
     /// Stored with the candidate; the links must present the matching nonce.
     pub nonce_hash: String,
+    /// The signed token that answers "keep", for the answer URL's `t` parameter.
     pub keep: String,
+    /// The signed token that answers "release", for the answer URL's `t` parameter.
     pub release: String,
 }
 
 /// What a verified link says.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LinkClaim {
+    /// The id of the candidate the link answers for.
     pub candidate: i64,
+    /// The answer the link gives: keep the seat or release it.
     pub decision: Decision,
+    /// When the link stops working (the reclamation date), in milliseconds since the epoch.
     pub expires_at: i64,
+    /// Hex SHA-256 of the link's nonce, to match against the candidate's stored one.
     pub nonce_hash: String,
 }
 
@@ -51,8 +57,11 @@ pub struct LinkClaim {
 /// clicked, so they say what happened without detail an attacker could use.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LinkError {
+    /// The token does not decode into a link's fields.
     Malformed,
+    /// The token was not signed under this deployment's link key, or was altered.
     BadSignature,
+    /// The link was genuine but its expiry (the reclamation date) has passed.
     Expired,
 }
 

@@ -29,6 +29,7 @@ use seatwarden_store::{Candidate, CandidateState, ProfileRecord, RefreshScope, S
 /// What sending notices did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct NoticeReport {
+    /// How many users were sent a notice (their candidates are now `awaiting-user`).
     pub sent: usize,
     /// Principal and why, for notices that could not be sent (the
     /// candidates stay ready and are tried again at the next refresh).
@@ -37,6 +38,7 @@ pub struct NoticeReport {
 
 /// The configured way to reach users.
 pub struct Notifier {
+    /// Signs the answer links in notices and checks them when a user answers.
     pub signer: LinkSigner,
     mailer: Mailer,
     answer_url: String,
@@ -138,7 +140,8 @@ impl Notifier {
                 &links.nonce_hash,
                 &why,
             )
-            .await
+            .await?;
+        Ok(())
     }
 }
 

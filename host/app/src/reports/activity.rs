@@ -19,12 +19,14 @@ pub const BUCKETS: [&str; 6] = ["0-30", "30-60", "60-90", "90-120", "120+", "nev
 /// One profile's distribution.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Distribution {
+    /// The profile's name.
     pub profile: String,
     /// Accounts per bucket, in the order of [`BUCKETS`].
     pub accounts: [u64; 6],
 }
 
 impl Distribution {
+    /// The profile's active accounts still at the vendor: every bucket summed.
     pub fn total(&self) -> u64 {
         self.accounts.iter().sum()
     }

@@ -29,15 +29,20 @@ fn write_json(value: &impl Serialize, out: &mut dyn Write) -> Result<()> {
 /// How a report is written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum OutputFormat {
+    /// An aligned plain-text table for the terminal.
     Table,
+    /// Indented JSON with a final newline.
     Json,
+    /// CSV with a header row.
     Csv,
 }
 
 /// An identifier no model covers, and where it is used.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Unrecognized {
+    /// The name of the connector whose subscriptions report the identifier.
     pub connector: String,
+    /// The licence or seat identifier, exactly as the connector reports it.
     pub identifier: String,
     /// The profiles with active subscriptions carrying it, by name.
     pub profiles: Vec<String>,

@@ -8,7 +8,7 @@
 //! it was opened with: never shared between tenants. Connections idle longer
 //! than [`IDLE_FOR`] are closed rather than reused (vendors close theirs after
 //! about a minute), and only responses read to their end give their
-//! connection back. Dropping a connection's [`Pooled`] closes its socket.
+//! connection back. Dropping a connection's `Pooled` closes its socket.
 
 use hyper::client::conn::http1::SendRequest;
 use std::collections::HashMap;

@@ -353,9 +353,17 @@ pub enum Denial {
         allowed: Vec<String>,
     },
     /// A write method inside a read-only call.
-    WriteInReadCall { method: String, call: &'static str },
+    WriteInReadCall {
+        /// The method the guest sent, e.g. `POST`.
+        method: String,
+        /// The WIT function that was running, e.g. `list-users`.
+        call: &'static str,
+    },
     /// The per-call request cap was reached.
-    RequestCap { cap: u32 },
+    RequestCap {
+        /// The `requests_per_call` limit that was reached.
+        cap: u32,
+    },
     /// The name resolved only to addresses the connection may not reach.
     ForbiddenAddress {
         /// The host name (or IP literal) the request was for.
@@ -367,16 +375,36 @@ pub enum Denial {
     /// authority carried user info.
     MalformedTarget(String),
     /// A method outside [`KNOWN_METHODS`].
-    UnknownMethod { method: String },
+    UnknownMethod {
+        /// The method as the guest sent it, cut to 32 bytes with control characters escaped.
+        method: String,
+    },
     /// A body, or a method-override header, inside a read-only call.
-    DisguisedWrite { what: String, call: &'static str },
+    DisguisedWrite {
+        /// What gave the write away, e.g. `header x-http-method-override`.
+        what: String,
+        /// The read-only WIT function that was running.
+        call: &'static str,
+    },
     /// The credential would travel over plain HTTP to a public address.
-    PlaintextCredential { host: String },
+    PlaintextCredential {
+        /// The host name (or IP literal) the request was for.
+        host: String,
+    },
     /// The server's TLS certificate does not chain to a trusted root or
     /// does not name the host.
-    UntrustedCertificate { host: String, problem: String },
+    UntrustedCertificate {
+        /// The host name (or IP literal) whose certificate was refused.
+        host: String,
+        /// Why the certificate was refused, in words.
+        problem: String,
+    },
     /// More refusals in the same call, counted but not listed.
-    Omitted { count: u32 },
+    Omitted {
+        /// How many refusals beyond the first [`LISTED_DENIALS`](super::hooks::LISTED_DENIALS)
+        /// were left out.
+        count: u32,
+    },
 }
 
 impl Denial {
