@@ -3,6 +3,11 @@
 //! drive a whole schedule (sync, refresh, notice, reclaim, undo window) on a
 //! [`ManualClock`] without sleeping, and the lease heartbeat keeps the same
 //! time as the jobs it guards. The trait itself is the domain's.
+//!
+//! What stays on tokio's monotonic timer: limits that bound resources (a
+//! call's wall time, a run's `run_time`, retry backoff between attempts).
+//! They measure how long something really took, and a clock a test moves
+//! (or one that jumps) must not stretch or shrink them.
 
 use std::future::Future;
 use std::pin::Pin;

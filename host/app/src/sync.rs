@@ -29,8 +29,8 @@ use seatwarden_domain::account::AccountPage;
 use seatwarden_domain::account::Activity;
 use seatwarden_domain::account::ActivityPage;
 use seatwarden_domain::plausible::{self, Discarded};
-use seatwarden_sandbox::bindings::types::ConnectorError;
 use seatwarden_sandbox::connection::Connection;
+use seatwarden_sandbox::contract::types::ConnectorError;
 use seatwarden_sandbox::error::CallError;
 use seatwarden_sandbox::runtime::Connector;
 use seatwarden_store::{

@@ -136,7 +136,7 @@ pub fn create(name: &str, vendor: Option<&str>, dir: Option<&Path>) -> Result<Pa
         ("{{vendor}}", vendor),
         (
             "{{contract}}",
-            seatwarden_sandbox::bindings::CONTRACT_VERSION,
+            seatwarden_sandbox::contract::CONTRACT_VERSION,
         ),
     ];
     for (path, text) in TEMPLATE {

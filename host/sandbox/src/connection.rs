@@ -7,7 +7,7 @@
 //! one, and sends it over HTTPS only (plain HTTP to loopback or private
 //! targets the connection allows is the one exception).
 
-use crate::bindings::types;
+use crate::contract::types;
 use crate::credentials::{AuthScheme, Credential, auth_header};
 use crate::descriptor::Descriptor;
 use crate::egress::hooks::DenialLog;

@@ -6,7 +6,7 @@
 //! names one exact host inside those declared origins, and the auth header is
 //! a real header name. A connector that fails these checks does not load.
 
-use crate::bindings::types;
+use crate::contract::types;
 use crate::credentials::AuthScheme;
 use crate::egress::AllowedOrigin;
 use crate::egress::policy::HostPattern;

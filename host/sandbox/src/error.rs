@@ -5,7 +5,7 @@
 //! connector. Every message names the connector and the call, and says what
 //! to do where there is something to do.
 
-use crate::bindings::types::ConnectorError;
+use crate::contract::types::ConnectorError;
 use crate::egress::Denial;
 use crate::guest_output::OutputViolation;
 use std::fmt;

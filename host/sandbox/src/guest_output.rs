@@ -15,7 +15,7 @@
 //! refused, so the operator still learns what the vendor said. All of it
 //! passes through the connection's [`Redactor`] on the way in.
 
-use crate::bindings::types::{self, ConnectorError};
+use crate::contract::types::{self, ConnectorError};
 use crate::redact::Redactor;
 use std::fmt;
 
@@ -169,7 +169,7 @@ fn entries(
 /// A name for an attribute in messages: the connector's own, cut short and
 /// escaped (it may be the oversized or hostile part).
 fn quoted(name: &str) -> String {
-    format!("\"{}\"", crate::sandbox::sanitize(name, 40))
+    format!("\"{}\"", crate::call_state::sanitize(name, 40))
 }
 
 /// Checks a page of accounts and redacts the secrets in its text.

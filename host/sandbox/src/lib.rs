@@ -7,17 +7,18 @@
 //! tokens) on the way out and paces requests ([`ratelimit`]);
 //! [`guest_output`] checks and bounds everything a guest returns before
 //! the host keeps it, and [`redact`] keeps secrets out of it. The
-//! generated contract types stay in [`bindings`]: calls return the
+//! generated contract types stay in [`contract`]: calls return the
 //! domain's own types. The sandbox knows no tenant, database or rule.
 
-pub mod bindings;
 pub mod cache;
+mod call_state;
 pub mod connection;
+pub mod contract;
 mod cpu_meter;
 pub mod credentials;
 pub mod descriptor;
 pub mod egress;
-pub mod engine;
+pub mod engine_config;
 pub mod error;
 pub mod guest_output;
 pub mod limits;
@@ -25,11 +26,10 @@ pub mod oauth;
 pub mod ratelimit;
 pub mod redact;
 pub mod runtime;
-mod sandbox;
 pub mod trust;
 
-pub use bindings::types::ConnectorError;
 pub use connection::Connection;
+pub use contract::types::ConnectorError;
 pub use credentials::{AuthScheme, Credential};
 pub use error::{CallError, CallErrorKind, LoadError};
 pub use limits::Limits;

@@ -7,11 +7,12 @@
 //! stderr, so nothing leaks between calls, profiles or tenants, and every
 //! failure comes back as a [`CallError`] that says what happened.
 
-use crate::bindings::{
+use crate::cache::{CacheOutcome, CompileCache, component_digest};
+use crate::call_state::{LogSink, MemoryLimiter, StoreState};
+use crate::connection::Connection;
+use crate::contract::{
     self, ABOUT_INTERFACE, CONTRACT_INTERFACE, CONTRACT_VERSION, ConnectorPre, types,
 };
-use crate::cache::{CacheOutcome, CompileCache, component_digest};
-use crate::connection::Connection;
 use crate::cpu_meter::Charged;
 use crate::credentials::auth_header;
 use crate::descriptor::Descriptor;
@@ -20,11 +21,10 @@ use crate::egress::transport::TransportLimits;
 use crate::egress::{
     Denial, EgressCall, EgressHooks, EgressPolicy, HostCredential, MethodPolicy, Transport,
 };
-use crate::engine::{AllocatorChoice, AllocatorKind, build_engine, start_epoch_ticker};
+use crate::engine_config::{AllocatorChoice, AllocatorKind, build_engine, start_epoch_ticker};
 use crate::error::{CallError, CallErrorKind, LoadError};
 use crate::guest_output::{self, OutputViolation};
 use crate::limits::Limits;
-use crate::sandbox::{LogSink, MemoryLimiter, StoreState};
 use crate::trust::TrustedRoots;
 use anyhow::Result;
 use std::path::{Path, PathBuf};
@@ -104,7 +104,7 @@ impl Runtime {
         let wasm_err = |e: wasmtime::Error| anyhow::anyhow!("{e:#}");
         wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(wasm_err)?;
         wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker).map_err(wasm_err)?;
-        bindings::log::add_to_linker::<StoreState, HasSelf<StoreState>>(&mut linker, |state| state)
+        contract::log::add_to_linker::<StoreState, HasSelf<StoreState>>(&mut linker, |state| state)
             .map_err(wasm_err)?;
         let cache = match &config.cache_dir {
             Some(dir) => Some(CompileCache::open(dir, &engine)?),
@@ -165,7 +165,7 @@ impl Runtime {
             source_name: source_name.clone(),
             detail: format!("its exports do not match the contract: {e:#}"),
         };
-        let indices = bindings::ConnectorIndices::new(&pre).map_err(invalid_exports)?;
+        let indices = contract::ConnectorIndices::new(&pre).map_err(invalid_exports)?;
         let pre = ConnectorPre::new(pre).map_err(|e| LoadError::Invalid {
             source_name: source_name.clone(),
             detail: format!("its exports do not match the contract: {e:#}"),
@@ -266,7 +266,7 @@ fn check_exports(
             source_name: source_name.to_string(),
             expected: CONTRACT_INTERFACE,
             version: CONTRACT_VERSION,
-            compatible: bindings::CONTRACT_COMPATIBLE,
+            compatible: contract::CONTRACT_COMPATIBLE,
             found: found.clone(),
         });
     }
@@ -324,14 +324,14 @@ type GuestFuture<'a, R> = Pin<Box<dyn Future<Output = wasmtime::Result<R>> + Sen
 /// One instance of a connector: the contract's typed exports, and the raw
 /// instance for the optional interfaces looked up by name.
 struct Guest {
-    api: bindings::Connector,
+    api: contract::Connector,
     instance: Instance,
 }
 
 impl std::ops::Deref for Guest {
-    type Target = bindings::Connector;
+    type Target = contract::Connector;
 
-    fn deref(&self) -> &bindings::Connector {
+    fn deref(&self) -> &contract::Connector {
         &self.api
     }
 }
@@ -347,7 +347,7 @@ pub struct Connector {
     /// `about.links`, when the component exports the optional interface.
     links: Option<ComponentExportIndex>,
     /// Where the contract's exports are, resolved once at load.
-    indices: bindings::ConnectorIndices,
+    indices: contract::ConnectorIndices,
 }
 
 impl Connector {

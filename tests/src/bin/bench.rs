@@ -17,7 +17,7 @@ use seatwarden_sandbox::egress::transport::TransportLimits;
 use seatwarden_sandbox::egress::{
     AllowedOrigin, EgressCall, EgressHooks, EgressPolicy, MethodPolicy, PrivateTargets, Transport,
 };
-use seatwarden_sandbox::engine::AllocatorChoice;
+use seatwarden_sandbox::engine_config::AllocatorChoice;
 use seatwarden_tests::directory_fake::{DirectoryFake, seed_users};
 use seatwarden_tests::fixtures::{guest, repo_root};
 use seatwarden_tests::server::{Reply, TestServer};

@@ -6,7 +6,7 @@ use seatwarden_sandbox::LoadError;
 use seatwarden_sandbox::Runtime;
 use seatwarden_sandbox::RuntimeConfig;
 use seatwarden_sandbox::cache::CacheOutcome;
-use seatwarden_sandbox::engine::{AllocatorChoice, AllocatorKind};
+use seatwarden_sandbox::engine_config::{AllocatorChoice, AllocatorKind};
 use seatwarden_tests::directory_fake::{DirectoryFake, seed_users};
 use seatwarden_tests::fixtures::{guest, loopback_connection, repo_root, runtime};
 

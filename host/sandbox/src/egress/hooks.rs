@@ -165,7 +165,7 @@ impl EgressHooks {
         }
         if !KNOWN_METHODS.contains(request.method()) {
             return Err(Denial::UnknownMethod {
-                method: crate::sandbox::sanitize(request.method().as_str(), 32),
+                method: crate::call_state::sanitize(request.method().as_str(), 32),
             });
         }
         let uri = request.uri();
@@ -270,7 +270,7 @@ impl Refusals {
         if n > LISTED_DENIALS {
             return;
         }
-        let clean = |text: &str| crate::sandbox::sanitize(&self.redactor.redact(text), 256);
+        let clean = |text: &str| crate::call_state::sanitize(&self.redactor.redact(text), 256);
         let denial = denial.redacted(clean);
         let (method, uri) = (clean(method.as_str()), clean(uri));
         tracing::warn!(connector = %self.label, call = self.call, method, uri, rule = %denial, "sandbox refused an outbound request");
@@ -373,7 +373,8 @@ impl WasiHttpHooks for EgressHooks {
         // The debug log names each request by method and origin (redacted
         // and escaped: the guest chose them), with its status and time.
         let label = self.label.clone();
-        let logged_origin = crate::sandbox::sanitize(&self.refusals.redactor.redact(&origin), 256);
+        let logged_origin =
+            crate::call_state::sanitize(&self.refusals.redactor.redact(&origin), 256);
         let logged_method = tapped.0.clone();
         let send = async move {
             if let Some(bucket) = rate_limiter {

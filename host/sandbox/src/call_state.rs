@@ -7,7 +7,7 @@
 //! the error can say so (the CPU budget is charged around the call, in
 //! `cpu_meter`). Guest text (log lines, stderr) is redacted and escaped here.
 
-use crate::bindings::log::{self, Level};
+use crate::contract::log::{self, Level};
 use crate::egress::EgressHooks;
 use crate::redact::Redactor;
 use std::sync::Arc;
