@@ -8,6 +8,7 @@
 //! a decision is applied through the candidate state machine. Front ends
 //! only render what these return.
 
+use crate::output::date_time;
 use crate::reclamation::{self, ReclaimOutcome, ReclaimPlan};
 use crate::sync::{ProfileSync, Progress, SyncOptions, SyncReport};
 use crate::wiring::{App, ProfileContext};
@@ -245,11 +246,4 @@ pub async fn reactivate(
     )
     .await?;
     Ok((profile, candidate))
-}
-
-/// A time as the command line prints it.
-fn date_time(ms: i64) -> String {
-    jiff::Timestamp::from_millisecond(ms)
-        .map(|t| t.strftime("%Y-%m-%d %H:%M:%S UTC").to_string())
-        .unwrap_or_else(|_| ms.to_string())
 }

@@ -181,6 +181,14 @@ impl<W: Write> SafeCsv<W> {
     }
 }
 
+/// A time (milliseconds since the epoch) as operators read it everywhere:
+/// `2026-11-30 17:05:00 UTC`; the raw number if it is out of range.
+pub fn date_time(ms: i64) -> String {
+    jiff::Timestamp::from_millisecond(ms)
+        .map(|t| t.strftime("%Y-%m-%d %H:%M:%S UTC").to_string())
+        .unwrap_or_else(|_| ms.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

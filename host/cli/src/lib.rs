@@ -27,7 +27,7 @@ mod connector;
 mod entitlements;
 mod report;
 
-use seatwarden_app::output;
+use seatwarden_app::output::{self, date_time};
 use seatwarden_app::{say, say_err};
 
 /// Seatwarden: find the SaaS seats nobody uses, through sandboxed connectors.
@@ -877,12 +877,6 @@ fn confirm(name: &str) -> Result<bool> {
 
 fn yes_no(b: bool) -> &'static str {
     if b { "yes" } else { "no" }
-}
-
-fn date_time(ms: i64) -> String {
-    jiff::Timestamp::from_millisecond(ms)
-        .map(|t| t.strftime("%Y-%m-%d %H:%M:%S UTC").to_string())
-        .unwrap_or_else(|_| ms.to_string())
 }
 
 fn validation_text(p: &ProfileRecord) -> String {
