@@ -79,14 +79,11 @@ pub async fn sync(app: &App, ctx: &ProfileContext, request: SyncRequest<'_>) -> 
         connection: &ctx.connected.connection,
         profile: record.id,
         options: SyncOptions {
-            download_activity: record.settings.download_activity,
-            activity_from: record.settings.activity_from,
-            trigger: Trigger::Manual,
             accept_gone: request.accept_gone,
             cancel: request.cancel,
             lease_lost,
             owner: owner.to_string(),
-            ..SyncOptions::default()
+            ..SyncOptions::for_profile(&record.settings, Trigger::Manual)
         },
     };
     let report = sync.run(request.progress).await;

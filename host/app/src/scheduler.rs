@@ -575,14 +575,11 @@ impl Worker {
             connection: &connected.connection,
             profile: record.id,
             options: SyncOptions {
-                download_activity: record.settings.download_activity,
-                activity_from: record.settings.activity_from,
-                trigger: Trigger::Schedule,
                 retry: self.options.retry,
                 cancel: self.cancel.clone(),
                 lease_lost: lease_lost.clone(),
                 owner: self.options.owner.clone(),
-                ..SyncOptions::default()
+                ..SyncOptions::for_profile(&record.settings, Trigger::Schedule)
             },
         };
         let quiet = |_| {};

@@ -29,6 +29,7 @@ use seatwarden_domain::account::AccountPage;
 use seatwarden_domain::account::Activity;
 use seatwarden_domain::account::ActivityPage;
 use seatwarden_domain::plausible::{self, Discarded};
+use seatwarden_domain::profile_settings::ProfileSettings;
 use seatwarden_sandbox::connection::Connection;
 use seatwarden_sandbox::contract::types::ConnectorError;
 use seatwarden_sandbox::error::CallError;
@@ -79,6 +80,20 @@ pub struct SyncOptions {
     /// The operator confirmed that this listing is the truth: mark whatever
     /// it misses gone even beyond `Limits::max_gone_percent`.
     pub accept_gone: bool,
+}
+
+impl SyncOptions {
+    /// The options a profile's settings decide (whether and from when
+    /// activity is pulled), for a sync started by `trigger`; the rest as
+    /// [`Default`] gives them.
+    pub fn for_profile(settings: &ProfileSettings, trigger: Trigger) -> SyncOptions {
+        SyncOptions {
+            download_activity: settings.download_activity,
+            activity_from: settings.activity_from,
+            trigger,
+            ..SyncOptions::default()
+        }
+    }
 }
 
 impl Default for SyncOptions {
