@@ -8,9 +8,12 @@
 //! every connector on its next build.
 //!
 //! A connector implements [`Guest`] and exports it with
-//! `seatwarden_sdk::export_connector!(MyConnector);`, which also exports an
-//! empty `about` interface; a connector with links for operators implements
-//! [`About`] and writes `export_connector!(MyConnector, About)`.
+//! `seatwarden_sdk::export_connector!(MyConnector);`, which also exports the
+//! optional interfaces empty. A connector with links for operators
+//! implements [`About`], one that knows its vendor's rate limit and
+//! subscription models implements [`Vendor`], and names what it implements:
+//! `export_connector!(MyConnector, About)`, `export_connector!(MyConnector,
+//! Vendor)` or `export_connector!(MyConnector, About, Vendor)`.
 
 pub mod http;
 pub mod json;
@@ -21,7 +24,7 @@ pub mod time;
 pub mod bindings {
     wit_bindgen::generate!({
         path: "../../wit",
-        world: "seatwarden:connector/connector-with-about",
+        world: "seatwarden:connector/connector-full",
         pub_export_macro: true,
         export_macro_name: "export_world",
         default_bindings_module: "seatwarden_sdk::bindings",
@@ -31,21 +34,47 @@ pub mod bindings {
 
 pub use bindings::exports::seatwarden::connector::about::Guest as About;
 pub use bindings::exports::seatwarden::connector::connector_api::Guest;
+pub use bindings::exports::seatwarden::connector::vendor::Guest as Vendor;
+pub use bindings::exports::seatwarden::connector::vendor::{RequestRate, SubscriptionModel};
 
-/// Exports a connector: `export_connector!(T)` with no links for operators,
-/// `export_connector!(T, About)` when `T` implements [`About`] too.
+/// Exports a connector. Name the optional interfaces `T` implements
+/// ([`About`], [`Vendor`], in that order); the others are exported empty:
+/// `export_connector!(T)`, `export_connector!(T, About)`,
+/// `export_connector!(T, Vendor)`, `export_connector!(T, About, Vendor)`.
 #[macro_export]
 macro_rules! export_connector {
     ($connector:ident) => {
+        $crate::export_connector!(@no_about $connector);
+        $crate::export_connector!(@no_vendor $connector);
+        $crate::bindings::export_world!($connector);
+    };
+    ($connector:ident, About) => {
+        $crate::export_connector!(@no_vendor $connector);
+        $crate::bindings::export_world!($connector);
+    };
+    ($connector:ident, Vendor) => {
+        $crate::export_connector!(@no_about $connector);
+        $crate::bindings::export_world!($connector);
+    };
+    ($connector:ident, About, Vendor) => {
+        $crate::bindings::export_world!($connector);
+    };
+    (@no_about $connector:ident) => {
         impl $crate::About for $connector {
             fn links() -> ::std::vec::Vec<(::std::string::String, ::std::string::String)> {
                 ::std::vec::Vec::new()
             }
         }
-        $crate::bindings::export_world!($connector);
     };
-    ($connector:ident, About) => {
-        $crate::bindings::export_world!($connector);
+    (@no_vendor $connector:ident) => {
+        impl $crate::Vendor for $connector {
+            fn rate_limit() -> ::std::option::Option<$crate::RequestRate> {
+                ::std::option::Option::None
+            }
+            fn subscription_models() -> ::std::vec::Vec<$crate::SubscriptionModel> {
+                ::std::vec::Vec::new()
+            }
+        }
     };
 }
 pub use bindings::seatwarden::connector::types::{

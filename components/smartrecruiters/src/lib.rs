@@ -333,4 +333,35 @@ impl seatwarden_sdk::About for SmartRecruiters {
     }
 }
 
-seatwarden_sdk::export_connector!(SmartRecruiters, About);
+/// SmartRecruiters publishes 10 requests per second per API credential, and
+/// reports a user's system role id as the subscription: the built-in roles
+/// are below (custom roles need a tenant's mapping). See the vendor
+/// reference, §1.3 and §1.5.
+impl seatwarden_sdk::Vendor for SmartRecruiters {
+    fn rate_limit() -> Option<seatwarden_sdk::RequestRate> {
+        Some(seatwarden_sdk::RequestRate {
+            requests: 10,
+            per_seconds: 1,
+        })
+    }
+
+    fn subscription_models() -> Vec<seatwarden_sdk::SubscriptionModel> {
+        [
+            ("EMPLOYEE", "Employee"),
+            ("RESTRICTED", "Restricted"),
+            ("STANDARD", "Standard"),
+            ("EXTENDED", "Extended"),
+            ("ADMINISTRATOR", "Administrator"),
+        ]
+        .into_iter()
+        .map(|(identifier, edition)| seatwarden_sdk::SubscriptionModel {
+            identifier: identifier.into(),
+            publisher: "SmartRecruiters".into(),
+            product: "SmartRecruiters".into(),
+            edition: edition.into(),
+        })
+        .collect()
+    }
+}
+
+seatwarden_sdk::export_connector!(SmartRecruiters, About, Vendor);

@@ -508,4 +508,37 @@ impl seatwarden_sdk::About for Smartsheet {
     }
 }
 
-seatwarden_sdk::export_connector!(Smartsheet, About);
+/// Smartsheet publishes 300 requests per minute per access token, and the
+/// subscription is the User Subscription Model's seat type or, on legacy
+/// plans, the licensed/free flag (see `seat` above). See the vendor
+/// reference, §2.3 and §2.7.
+impl seatwarden_sdk::Vendor for Smartsheet {
+    fn rate_limit() -> Option<seatwarden_sdk::RequestRate> {
+        Some(seatwarden_sdk::RequestRate {
+            requests: 300,
+            per_seconds: 60,
+        })
+    }
+
+    fn subscription_models() -> Vec<seatwarden_sdk::SubscriptionModel> {
+        [
+            ("MEMBER", "Member"),
+            ("PROVISIONAL_MEMBER", "Provisional Member"),
+            ("GUEST", "Guest"),
+            ("VIEWER", "Viewer"),
+            ("CONTRIBUTOR", "Contributor"),
+            ("LICENSED_SHEET_CREATOR", "Licensed User (legacy plan)"),
+            ("FREE_COLLABORATOR", "Free Collaborator (legacy plan)"),
+        ]
+        .into_iter()
+        .map(|(identifier, edition)| seatwarden_sdk::SubscriptionModel {
+            identifier: identifier.into(),
+            publisher: "Smartsheet".into(),
+            product: "Smartsheet".into(),
+            edition: edition.into(),
+        })
+        .collect()
+    }
+}
+
+seatwarden_sdk::export_connector!(Smartsheet, About, Vendor);

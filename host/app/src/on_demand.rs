@@ -72,6 +72,8 @@ pub async fn sync(app: &App, ctx: &ProfileContext, request: SyncRequest<'_>) -> 
             record.name
         ),
     };
+    app.remember_declared_models(record.tenant, &ctx.connected.connector)
+        .await?;
     let sync = ProfileSync {
         storage: &app.storage,
         clock: app.clock.as_ref(),

@@ -253,6 +253,11 @@ impl Profiles<'_> {
             .connect(&self.tenant_name, &record.settings.connection)
             .await?;
         let outcome = connected.connector.validate(&connected.connection).await;
+        if outcome.is_ok() {
+            self.app
+                .remember_declared_models(record.tenant, &connected.connector)
+                .await?;
+        }
         let (passed, detail, error_kind) = match &outcome {
             Ok(validated) => (
                 true,

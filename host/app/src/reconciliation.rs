@@ -193,10 +193,13 @@ struct Lookup {
 }
 
 impl Lookup {
-    /// The tenant's mappings over the built-in models, nothing cached yet.
+    /// The tenant's mappings over its connectors' declared models, nothing cached yet.
     async fn of_tenant(storage: &Storage, tenant: TenantId) -> Result<Lookup> {
         Ok(Lookup {
-            catalog: Catalog::new(storage.model_mappings(tenant).await?),
+            catalog: Catalog::new(
+                storage.model_mappings(tenant).await?,
+                storage.declared_models(tenant).await?,
+            ),
             cache: HashMap::new(),
         })
     }

@@ -568,6 +568,9 @@ impl Worker {
                 return Err(err);
             }
         };
+        self.app
+            .remember_declared_models(record.tenant, &connected.connector)
+            .await?;
         let sync = ProfileSync {
             storage: &self.app.storage,
             clock: self.clock.as_ref(),

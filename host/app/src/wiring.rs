@@ -10,9 +10,10 @@ use crate::clock::{Clock, SystemClock};
 use crate::notify::Notifier;
 use anyhow::{Context, Result, bail};
 use seatwarden_config::{Config, ConnectionConfig, CredentialConfig};
+use seatwarden_domain::software_models::Mapping;
 use seatwarden_sandbox::connection::{Connection, ConnectionBuilder};
 use seatwarden_sandbox::credentials::Credential;
-use seatwarden_sandbox::ratelimit::{DEFAULT_RATE_LIMIT, RateLimiters, published_limit};
+use seatwarden_sandbox::ratelimit::RateLimiters;
 use seatwarden_sandbox::runtime::{Connector, Runtime, RuntimeConfig};
 use seatwarden_store::{ConnectorIdentity, ProfileRecord, Storage, TenantId};
 use sha2::{Digest, Sha256};
@@ -165,6 +166,40 @@ impl App {
             connection,
             fingerprint,
         })
+    }
+
+    /// Stores the subscription models `connector` declares (contract
+    /// 0.2.2's `vendor` interface) as the tenant's models for its connector
+    /// type, so reports, which never load a connector, can price them. A
+    /// component without the interface leaves what is stored as it is.
+    pub async fn remember_declared_models(
+        &self,
+        tenant: TenantId,
+        connector: &Connector,
+    ) -> Result<()> {
+        let terms = connector.vendor_terms();
+        if !terms.exported {
+            return Ok(());
+        }
+        let name = &connector.descriptor().name;
+        let declared: Vec<Mapping> = terms
+            .models
+            .iter()
+            .map(|declared| Mapping {
+                connector: name.clone(),
+                identifier: declared.identifier.clone(),
+                model: declared.model.clone(),
+            })
+            .collect();
+        let changes = self
+            .storage
+            .record_declared_models(tenant, name, connector.digest(), &declared, self.now())
+            .await
+            .with_context(|| format!("storing the subscription models {name} declares"))?;
+        for change in changes {
+            tracing::info!(tenant = ?tenant, "{change}");
+        }
+        Ok(())
     }
 
     /// A tenant's stored profile, connected.
@@ -322,12 +357,11 @@ pub fn connection_builder(
         }
         None => {}
     }
-    // A vendor without a published limit still gets one: a connector must
-    // never be able to turn the host into a request cannon.
+    // The operator's limit first, then the one the connector declares for
+    // its vendor (held to the host's default).
     let limit = settings
         .rate_limit
-        .or_else(|| published_limit(&connector.descriptor().name))
-        .unwrap_or(DEFAULT_RATE_LIMIT);
+        .unwrap_or_else(|| connector.vendor_terms().host_rate());
     // One bucket per credential: its source names it (never its value).
     let key = format!("{}:{:?}", connector.descriptor().name, settings.credential);
     builder = builder.rate_limiter(limiters.bucket(&key, limit));

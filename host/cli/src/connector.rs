@@ -11,7 +11,7 @@ use seatwarden_app::wiring::connection_builder;
 use seatwarden_kit::conformance;
 use seatwarden_sandbox::descriptor::Descriptor;
 use seatwarden_sandbox::ratelimit::RateLimiters;
-use seatwarden_sandbox::runtime::{Runtime, RuntimeConfig};
+use seatwarden_sandbox::runtime::{Connector, Runtime, RuntimeConfig};
 use std::path::PathBuf;
 
 #[derive(Debug, Subcommand)]
@@ -73,13 +73,9 @@ pub(super) async fn run(command: &ConnectorCommand, cache_dir: Option<PathBuf>) 
                 Vec::new()
             });
             let text = if *json {
-                serde_json::to_string_pretty(&descriptor_json(
-                    connector.descriptor(),
-                    connector.digest(),
-                    &links,
-                ))?
+                serde_json::to_string_pretty(&descriptor_json(&connector, &links))?
             } else {
-                descriptor_table(connector.descriptor(), connector.digest(), &links)
+                descriptor_table(&connector, &links)
             };
             crate::say!("{text}");
         }
@@ -115,8 +111,13 @@ pub(super) async fn run(command: &ConnectorCommand, cache_dir: Option<PathBuf>) 
     Ok(())
 }
 
-/// The descriptor as JSON, for `connector inspect --json`.
-fn descriptor_json(d: &Descriptor, digest: &str, links: &[(String, String)]) -> serde_json::Value {
+/// The descriptor and vendor terms as JSON, for `connector inspect --json`.
+fn descriptor_json(connector: &Connector, links: &[(String, String)]) -> serde_json::Value {
+    let (d, digest, terms) = (
+        connector.descriptor(),
+        connector.digest(),
+        connector.vendor_terms(),
+    );
     serde_json::json!({
         "name": d.name,
         "version": d.version.to_string(),
@@ -130,6 +131,16 @@ fn descriptor_json(d: &Descriptor, digest: &str, links: &[(String, String)]) -> 
         "regions": d.regions.iter().map(|(n, u)| serde_json::json!({"name": n, "base_url": u})).collect::<Vec<_>>(),
         "options": d.options,
         "links": links.iter().map(|(t, u)| serde_json::json!({"title": t, "url": u})).collect::<Vec<_>>(),
+        "declared_rate_limit": terms.rate_limit.map(|r| r.to_string()),
+        "rate_limit": terms.host_rate().to_string(),
+        "subscription_models": terms.models.iter().map(|m| serde_json::json!({
+            "identifier": m.identifier,
+            "publisher": m.model.publisher,
+            "product": m.model.product,
+            "edition": m.model.edition,
+            "metric": m.model.metric.as_str(),
+        })).collect::<Vec<_>>(),
+        "ignored_declarations": terms.dropped,
         "sha256": digest,
     })
 }
@@ -155,7 +166,12 @@ fn credential_origins(d: &Descriptor) -> String {
     parts.join("; ")
 }
 
-fn descriptor_table(d: &Descriptor, digest: &str, links: &[(String, String)]) -> String {
+fn descriptor_table(connector: &Connector, links: &[(String, String)]) -> String {
+    let (d, digest, terms) = (
+        connector.descriptor(),
+        connector.digest(),
+        connector.vendor_terms(),
+    );
     let yes_no = |b: bool| if b { "yes" } else { "no" };
     let mut rows = vec![
         ("connector", d.label()),
@@ -200,6 +216,28 @@ fn descriptor_table(d: &Descriptor, digest: &str, links: &[(String, String)]) ->
     }
     for (title, url) in links {
         rows.push(("link", format!("{title}: {url}")));
+    }
+    let rate = terms.host_rate();
+    rows.push((
+        "rate limit",
+        match terms.rate_limit {
+            Some(declared) if declared == rate => {
+                format!("{rate} per credential, as the connector declares for its vendor")
+            }
+            Some(declared) => format!(
+                "{rate} per credential (the connector declares {declared}; the host never goes past its default without the connection's rate_limit)"
+            ),
+            None => format!("{rate} per credential (the host's default: the connector declares none)"),
+        },
+    ));
+    for declared in &terms.models {
+        rows.push((
+            "model",
+            format!("{} = {}", declared.identifier, declared.model),
+        ));
+    }
+    for dropped in &terms.dropped {
+        rows.push(("ignored", format!("declared {dropped}")));
     }
     rows.push(("sha256", digest.to_string()));
     let width = rows.iter().map(|(k, _)| k.len()).max().unwrap_or(0);

@@ -74,6 +74,71 @@ fn inspect_prints_the_descriptor_as_a_table_and_as_json() {
 }
 
 #[test]
+fn inspect_shows_what_a_connector_declares_for_its_vendor() {
+    let smartrecruiters = fixture("smartrecruiters");
+    let out = seatwarden(&["connector", "inspect", smartrecruiters.to_str().unwrap()]);
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains(
+            "rate limit        10/s per credential, as the connector declares for its vendor"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("model             EMPLOYEE = SmartRecruiters SmartRecruiters (Employee)"),
+        "{text}"
+    );
+    assert_eq!(text.matches("\nmodel ").count(), 5, "{text}");
+
+    let smartsheet = fixture("smartsheet");
+    let out = seatwarden(&[
+        "connector",
+        "inspect",
+        "--json",
+        smartsheet.to_str().unwrap(),
+    ]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["rate_limit"], "300/min");
+    assert_eq!(json["declared_rate_limit"], "300/min");
+    let models = json["subscription_models"].as_array().unwrap();
+    assert_eq!(models.len(), 7);
+    assert_eq!(
+        models[0],
+        serde_json::json!({"identifier": "MEMBER", "publisher": "Smartsheet", "product": "Smartsheet", "edition": "Member", "metric": "per-user"})
+    );
+
+    // A connector that declares nothing gets the host's default.
+    let directory = fixture("fixture_directory");
+    let out = seatwarden(&["connector", "inspect", directory.to_str().unwrap()]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("rate limit        20/s per credential (the host's default: the connector declares none)"),
+        "{text}"
+    );
+    assert!(!text.contains("\nmodel "), "{text}");
+
+    // A hostile one: its rate is held to the default, its junk models are
+    // dropped and said to be, and no escape reaches the terminal.
+    let hostile = fixture("fixture_hostile");
+    let out = seatwarden(&["connector", "inspect", hostile.to_str().unwrap()]);
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("rate limit        20/s per credential (the connector declares 20000/s;"),
+        "{text}"
+    );
+    assert_eq!(text.matches("\nmodel ").count(), 500);
+    assert!(text.contains("model             SEAT = Hostile Hostile (Seat)\n"));
+    assert!(
+        text.contains("ignored           declared 1501 subscription models past the first 500"),
+        "{text}"
+    );
+    assert!(!text.contains('\u{1b}') && !text.contains('\u{202e}'));
+    assert!(!text.contains("ESCAPE") && !text.contains("BIDI") && !text.contains("LONG ="));
+}
+
+#[test]
 fn inspect_explains_why_a_component_is_not_a_connector() {
     let path = fixture("fixture-wrong-world");
     let out = seatwarden(&["connector", "inspect", path.to_str().unwrap()]);

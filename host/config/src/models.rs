@@ -1,7 +1,7 @@
 //! The `[[models]]` list: a tenant's mappings from a connector type's
-//! subscription identifier to a software model, for identifiers without a
-//! built-in model (a custom SmartRecruiters role, any SCIM entitlement) or
-//! to replace a built-in one.
+//! subscription identifier to a software model, for identifiers whose
+//! connector declares no model (a custom SmartRecruiters role, any SCIM
+//! entitlement) or to replace a declared one.
 
 use super::ConfigError;
 use super::reclamation::ErrorAt;

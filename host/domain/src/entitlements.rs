@@ -164,7 +164,7 @@ impl Draft {
                 return Err(problem(
                     field,
                     "empty".into(),
-                    "name the contract, and the model as `seatwarden report unrecognized` or the built-in models write it",
+                    "name the contract, and the model as `seatwarden report unrecognized` or `seatwarden connector inspect` writes it",
                 ));
             }
         }

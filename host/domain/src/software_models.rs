@@ -5,10 +5,12 @@
 //! identifier with no model cannot be priced and is reported as
 //! unrecognized until an administrator maps it.
 //!
-//! The shipped connectors' identifiers have built-in models here; a
-//! tenant's `[[models]]` (stored by `seatwarden apply`) add to them or
-//! replace them. A mapping is looked up when a report runs, so mapping an
-//! identifier re-prices all its subscriptions at once.
+//! A connector may declare the models of its vendor's identifiers (the
+//! contract's `vendor` interface; the host stores them when it loads the
+//! connector for a tenant's sync or validation), so the host itself knows
+//! no vendor. A tenant's `[[models]]` (stored by `seatwarden apply`) add to
+//! them or replace them. Models are looked up when a report runs, so mapping
+//! an identifier re-prices all its subscriptions at once.
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -49,7 +51,8 @@ pub struct SoftwareModel {
 }
 
 impl SoftwareModel {
-    fn per_user(publisher: &str, product: &str, edition: &str) -> SoftwareModel {
+    /// A model counted per user.
+    pub fn per_user(publisher: &str, product: &str, edition: &str) -> SoftwareModel {
         SoftwareModel {
             publisher: publisher.into(),
             product: product.into(),
@@ -66,7 +69,8 @@ impl fmt::Display for SoftwareModel {
     }
 }
 
-/// An administrator's mapping of one identifier of one connector type.
+/// One identifier of one connector type and its model: an administrator's
+/// mapping, or a connector's declaration.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Mapping {
     /// The connector type that reports the identifier (e.g. `smartsheet`).
@@ -81,53 +85,22 @@ pub struct Mapping {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Source {
-    /// Shipped with Seatwarden for a shipped connector.
-    BuiltIn,
+    /// Declared by the connector for its vendor's identifier.
+    Declared,
     /// The tenant's `[[models]]`.
     Mapped,
 }
 
-/// The built-in model of a shipped connector's identifier.
-///
-/// SmartRecruiters reports the user's system role id; the built-in roles are
-/// `EMPLOYEE`, `RESTRICTED`, `STANDARD`, `EXTENDED` and `ADMINISTRATOR`
-/// (custom roles need a mapping). Smartsheet reports the User Subscription
-/// Model seat type (`MEMBER`, `PROVISIONAL_MEMBER`, `GUEST`, `VIEWER`,
-/// `CONTRIBUTOR`) or, on legacy plans, `LICENSED_SHEET_CREATOR` /
-/// `FREE_COLLABORATOR`. SCIM identifiers differ per application: none are
-/// built in. See `shared/vendors/vendor-apis.md` §1.2 and §2.8.
-pub fn builtin(connector: &str, identifier: &str) -> Option<SoftwareModel> {
-    let edition = match (connector, identifier) {
-        ("smartrecruiters", "EMPLOYEE") => "Employee",
-        ("smartrecruiters", "RESTRICTED") => "Restricted",
-        ("smartrecruiters", "STANDARD") => "Standard",
-        ("smartrecruiters", "EXTENDED") => "Extended",
-        ("smartrecruiters", "ADMINISTRATOR") => "Administrator",
-        ("smartsheet", "MEMBER") => "Member",
-        ("smartsheet", "PROVISIONAL_MEMBER") => "Provisional Member",
-        ("smartsheet", "GUEST") => "Guest",
-        ("smartsheet", "VIEWER") => "Viewer",
-        ("smartsheet", "CONTRIBUTOR") => "Contributor",
-        ("smartsheet", "LICENSED_SHEET_CREATOR") => "Licensed User (legacy plan)",
-        ("smartsheet", "FREE_COLLABORATOR") => "Free Collaborator (legacy plan)",
-        _ => return None,
-    };
-    let (publisher, product) = match connector {
-        "smartrecruiters" => ("SmartRecruiters", "SmartRecruiters"),
-        _ => ("Smartsheet", "Smartsheet"),
-    };
-    Some(SoftwareModel::per_user(publisher, product, edition))
-}
-
-/// A tenant's models: its mappings over the built-ins.
+/// A tenant's models: its mappings over what its connectors declared.
 pub struct Catalog {
     mappings: Vec<Mapping>,
+    declared: Vec<Mapping>,
 }
 
 impl Catalog {
-    /// A catalog whose `mappings` take precedence over the built-in models.
-    pub fn new(mappings: Vec<Mapping>) -> Catalog {
-        Catalog { mappings }
+    /// A catalog whose `mappings` take precedence over the `declared` models.
+    pub fn new(mappings: Vec<Mapping>, declared: Vec<Mapping>) -> Catalog {
+        Catalog { mappings, declared }
     }
 
     /// The model of `identifier` as reported by a `connector` connector.
@@ -139,7 +112,10 @@ impl Catalog {
         {
             return Some((mapping.model.clone(), Source::Mapped));
         }
-        builtin(connector, identifier).map(|model| (model, Source::BuiltIn))
+        self.declared
+            .iter()
+            .find(|m| m.connector == connector && m.identifier == identifier)
+            .map(|declared| (declared.model.clone(), Source::Declared))
     }
 }
 
@@ -147,36 +123,50 @@ impl Catalog {
 mod tests {
     use super::*;
 
-    #[test]
-    fn shipped_identifiers_have_models_and_others_do_not() {
-        let sr = builtin("smartrecruiters", "EMPLOYEE").unwrap();
-        assert_eq!(sr.to_string(), "SmartRecruiters SmartRecruiters (Employee)");
-        assert_eq!(
-            builtin("smartsheet", "MEMBER").unwrap().to_string(),
-            "Smartsheet Smartsheet (Member)"
-        );
-        assert_eq!(builtin("smartrecruiters", "CUSTOM_RECRUITER"), None);
-        assert_eq!(builtin("scim", "premium"), None);
-        // Identifiers are case-sensitive: they are the vendor's ids.
-        assert_eq!(builtin("smartsheet", "member"), None);
+    fn mapping(connector: &str, identifier: &str, edition: &str) -> Mapping {
+        Mapping {
+            connector: connector.into(),
+            identifier: identifier.into(),
+            model: SoftwareModel::per_user("Smartsheet", "Smartsheet", edition),
+        }
     }
 
     #[test]
-    fn a_mapping_comes_before_the_built_in_model() {
-        let custom = SoftwareModel::per_user("Smartsheet", "Smartsheet", "Business Member");
-        let catalog = Catalog::new(vec![Mapping {
-            connector: "smartsheet".into(),
-            identifier: "MEMBER".into(),
-            model: custom.clone(),
-        }]);
+    fn a_mapping_comes_before_the_declared_model() {
+        let catalog = Catalog::new(
+            vec![mapping("smartsheet", "MEMBER", "Business Member")],
+            vec![
+                mapping("smartsheet", "MEMBER", "Member"),
+                mapping("smartsheet", "GUEST", "Guest"),
+            ],
+        );
         assert_eq!(
             catalog.model("smartsheet", "MEMBER"),
-            Some((custom, Source::Mapped))
+            Some((
+                SoftwareModel::per_user("Smartsheet", "Smartsheet", "Business Member"),
+                Source::Mapped
+            ))
         );
         assert_eq!(
-            catalog.model("smartsheet", "GUEST").map(|(_, s)| s),
-            Some(Source::BuiltIn)
+            catalog.model("smartsheet", "GUEST"),
+            Some((
+                SoftwareModel::per_user("Smartsheet", "Smartsheet", "Guest"),
+                Source::Declared
+            ))
         );
-        assert_eq!(catalog.model("scim", "premium"), None);
+        assert_eq!(
+            SoftwareModel::per_user("Smartsheet", "Smartsheet", "Guest").to_string(),
+            "Smartsheet Smartsheet (Guest)"
+        );
+    }
+
+    #[test]
+    fn a_declaration_covers_its_own_connector_and_exact_identifier_only() {
+        let catalog = Catalog::new(Vec::new(), vec![mapping("smartsheet", "MEMBER", "Member")]);
+        assert!(catalog.model("smartsheet", "MEMBER").is_some());
+        // Identifiers are case-sensitive: they are the vendor's ids.
+        assert_eq!(catalog.model("smartsheet", "member"), None);
+        // Another connector's identically named identifier is not covered.
+        assert_eq!(catalog.model("scim", "MEMBER"), None);
     }
 }

@@ -25,8 +25,9 @@ pub use seatwarden::connector::types;
 /// The contract version this host speaks; connectors must export
 /// `seatwarden:connector/connector-api@0.2.x` (before 1.0, a minor version
 /// is a breaking one and a patch version a compatible one). 0.2.0 added
-/// `validated` (the credentials' account); 0.2.1 the optional `about`.
-pub const CONTRACT_VERSION: &str = "0.2.1";
+/// `validated` (the credentials' account); 0.2.1 the optional `about`; 0.2.2
+/// the optional `vendor`.
+pub const CONTRACT_VERSION: &str = "0.2.2";
 
 /// The versions this host loads, as error messages name them.
 pub const CONTRACT_COMPATIBLE: &str = "0.2.x";
@@ -36,6 +37,42 @@ pub const CONTRACT_INTERFACE: &str = "seatwarden:connector/connector-api";
 
 /// The optional interface of 0.2.1 (links for operators), without version.
 pub const ABOUT_INTERFACE: &str = "seatwarden:connector/about";
+
+/// The optional interface of 0.2.2 (the vendor's rate limit and
+/// subscription models), without version.
+pub const VENDOR_INTERFACE: &str = "seatwarden:connector/vendor";
+
+/// The records of the optional `vendor` interface. The world the host is
+/// generated from does not export it (a connector need not), so these are
+/// written out to the contract's field names and looked up by name.
+pub mod vendor {
+    use wasmtime::component::{ComponentType, Lift};
+
+    /// `vendor.request-rate`.
+    #[derive(ComponentType, Lift, Clone, Copy, Debug, PartialEq, Eq)]
+    #[component(record)]
+    pub struct RequestRate {
+        /// How many requests.
+        pub requests: u32,
+        /// In how many seconds.
+        #[component(name = "per-seconds")]
+        pub per_seconds: u32,
+    }
+
+    /// `vendor.subscription-model`.
+    #[derive(ComponentType, Lift, Clone, Debug, PartialEq, Eq)]
+    #[component(record)]
+    pub struct SubscriptionModel {
+        /// The identifier as the connector reports it.
+        pub identifier: String,
+        /// Who sells the product.
+        pub publisher: String,
+        /// The product.
+        pub product: String,
+        /// The edition, role or seat type.
+        pub edition: String,
+    }
+}
 
 /// The contract's records become the host's own types at the sandbox's
 /// edge: nothing generated from WIT travels further than the runtime.

@@ -16,6 +16,7 @@ pub mod connection;
 pub mod contract;
 mod cpu_meter;
 pub mod credentials;
+pub mod declarations;
 pub mod descriptor;
 pub mod egress;
 pub mod engine_config;

@@ -1,7 +1,8 @@
 //! Vendor rate limits, enforced by the host per credential.
 //!
-//! Vendors count requests per API credential (SmartRecruiters 10/s,
-//! Smartsheet 300/min), so the host keeps one [`TokenBucket`] per credential
+//! Vendors count requests per API credential (a connector declares its
+//! vendor's published limit through the contract's `vendor` interface), so
+//! the host keeps one [`TokenBucket`] per credential
 //! and every outbound request of every profile using it takes a token before
 //! it leaves. The bucket holds one token: requests are spaced evenly at the
 //! limit's rate instead of bursting, which keeps any window the vendor
@@ -28,6 +29,17 @@ impl RateLimit {
     /// The time between two requests at this rate.
     pub fn interval(&self) -> Duration {
         self.per / self.requests
+    }
+
+    /// This rate, or `ceiling` where this one is faster: what a connector
+    /// declares may slow its requests down, never speed them past the
+    /// host's default (only an operator's `rate_limit` may).
+    pub fn no_faster_than(self, ceiling: RateLimit) -> RateLimit {
+        if self.interval() >= ceiling.interval() {
+            self
+        } else {
+            ceiling
+        }
     }
 }
 
@@ -72,25 +84,6 @@ pub const DEFAULT_RATE_LIMIT: RateLimit = RateLimit {
     requests: 20,
     per: Duration::from_secs(1),
 };
-
-/// The published limit of the vendors Seatwarden ships connectors for,
-/// by connector name. Other connectors get [`DEFAULT_RATE_LIMIT`] unless the
-/// connection sets `rate_limit`.
-pub fn published_limit(connector: &str) -> Option<RateLimit> {
-    match connector {
-        // SmartRecruiters: 10 requests per second per API credential.
-        "smartrecruiters" => Some(RateLimit {
-            requests: 10,
-            per: Duration::from_secs(1),
-        }),
-        // Smartsheet: 300 requests per minute per access token.
-        "smartsheet" => Some(RateLimit {
-            requests: 300,
-            per: Duration::from_secs(60),
-        }),
-        _ => None,
-    }
-}
 
 /// Evenly spaced requests at one rate.
 #[derive(Debug)]
@@ -160,15 +153,31 @@ mod tests {
     fn parses_the_vendor_forms() {
         assert_eq!(
             "10/s".parse::<RateLimit>(),
-            Ok(published_limit("smartrecruiters").unwrap())
+            Ok(RateLimit {
+                requests: 10,
+                per: Duration::from_secs(1)
+            })
         );
         assert_eq!(
             "300/min".parse::<RateLimit>(),
-            Ok(published_limit("smartsheet").unwrap())
+            Ok(RateLimit {
+                requests: 300,
+                per: Duration::from_secs(60)
+            })
         );
         assert!("0/s".parse::<RateLimit>().is_err());
         assert!("10/fortnight".parse::<RateLimit>().is_err());
         assert!("ten".parse::<RateLimit>().is_err());
+    }
+
+    #[test]
+    fn a_declared_rate_never_goes_past_the_ceiling() {
+        let ceiling: RateLimit = "20/s".parse().unwrap();
+        let slow: RateLimit = "300/min".parse().unwrap();
+        let fast: RateLimit = "1000/s".parse().unwrap();
+        assert_eq!(slow.no_faster_than(ceiling), slow);
+        assert_eq!(fast.no_faster_than(ceiling), ceiling);
+        assert_eq!(ceiling.no_faster_than(ceiling), ceiling);
     }
 
     #[test]
@@ -186,7 +195,7 @@ mod tests {
 
     #[test]
     fn smartsheet_gets_at_most_its_limit_per_minute() {
-        let bucket = TokenBucket::new(published_limit("smartsheet").unwrap());
+        let bucket = TokenBucket::new("300/min".parse().unwrap());
         let t0 = Instant::now();
         let within_a_minute = (0..1000)
             .map(|_| bucket.reserve(t0))

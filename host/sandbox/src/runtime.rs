@@ -11,12 +11,13 @@ use crate::cache::{CacheOutcome, CompileCache, component_digest};
 use crate::call_state::{LogSink, MemoryLimiter, StoreState};
 use crate::connection::Connection;
 use crate::contract::{
-    self, ABOUT_INTERFACE, CONTRACT_INTERFACE, CONTRACT_VERSION, ConnectorPre, types,
+    self, ABOUT_INTERFACE, CONTRACT_INTERFACE, CONTRACT_VERSION, ConnectorPre, VENDOR_INTERFACE,
+    types, vendor,
 };
 use crate::cpu_meter::Charged;
 use crate::credentials::auth_header;
+use crate::declarations::{self, VendorTerms};
 use crate::descriptor::Descriptor;
-use crate::egress::AllowedOrigin;
 use crate::egress::transport::TransportLimits;
 use crate::egress::{
     Denial, EgressCall, EgressHooks, EgressPolicy, HostCredential, MethodPolicy, Transport,
@@ -178,6 +179,7 @@ impl Runtime {
             digest,
             cache,
             links: about_links(&component),
+            vendor_terms: VendorTerms::default(),
             indices,
         };
         let (raw, ..) = connector
@@ -200,6 +202,16 @@ impl Runtime {
         })?;
         connector.label = Arc::from(descriptor.label());
         connector.descriptor = descriptor;
+        if let Some(exports) = vendor_exports(&component) {
+            connector.vendor_terms =
+                connector
+                    .read_vendor_terms(exports)
+                    .await
+                    .map_err(|e| LoadError::Describe {
+                        source_name: source_name.clone(),
+                        source: Box::new(e),
+                    })?;
+        }
         Ok(connector)
     }
 
@@ -273,28 +285,6 @@ fn check_exports(
     Ok(())
 }
 
-/// Guest output shown to operators: at most 16 links, each an absolute
-/// https URL and a short title, without control or format characters.
-fn clean_links(links: Vec<(String, String)>) -> Vec<(String, String)> {
-    let plain = |text: &str, max: usize| {
-        !text.is_empty()
-            && text.len() <= max
-            && !text
-                .chars()
-                .any(|c| c.is_control() || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'))
-    };
-    links
-        .into_iter()
-        .filter(|(title, url)| {
-            plain(title, 100)
-                && plain(url, 500)
-                && url.starts_with("https://")
-                && AllowedOrigin::parse(url).is_ok()
-        })
-        .take(16)
-        .collect()
-}
-
 /// Where `about.links` is, if the component exports the optional `about`
 /// interface of any 0.2.x (the lookup is semver-aware, like the contract's).
 fn about_links(component: &Component) -> Option<ComponentExportIndex> {
@@ -302,6 +292,16 @@ fn about_links(component: &Component) -> Option<ComponentExportIndex> {
     let (_, interface) = component.get_export(None, &about)?;
     let (_, links) = component.get_export(Some(&interface), "links")?;
     Some(links)
+}
+
+/// Where `vendor.rate-limit` and `vendor.subscription-models` are, if the
+/// component exports the optional `vendor` interface (0.2.2 and later).
+fn vendor_exports(component: &Component) -> Option<(ComponentExportIndex, ComponentExportIndex)> {
+    let vendor = format!("{VENDOR_INTERFACE}@{CONTRACT_VERSION}");
+    let (_, interface) = component.get_export(None, &vendor)?;
+    let (_, rate) = component.get_export(Some(&interface), "rate-limit")?;
+    let (_, models) = component.get_export(Some(&interface), "subscription-models")?;
+    Some((rate, models))
 }
 
 fn placeholder_descriptor() -> Descriptor {
@@ -346,6 +346,8 @@ pub struct Connector {
     cache: CacheOutcome,
     /// `about.links`, when the component exports the optional interface.
     links: Option<ComponentExportIndex>,
+    /// What the optional `vendor` interface declared, read once at load.
+    vendor_terms: VendorTerms,
     /// Where the contract's exports are, resolved once at load.
     indices: contract::ConnectorIndices,
 }
@@ -377,23 +379,60 @@ impl Connector {
         let Some(index) = self.links else {
             return Ok(Vec::new());
         };
-        let (links, ..) = self
-            .call(
-                "links",
-                None,
-                MethodPolicy::ReadOnly,
-                move |store, guest| {
-                    Box::pin(async move {
-                        let func = guest
-                            .instance
-                            .get_typed_func::<(), (Vec<(String, String)>,)>(&mut *store, index)?;
-                        let (links,) = func.call_async(&mut *store, ()).await?;
-                        Ok(links)
-                    })
-                },
-            )
+        let links = self
+            .call_optional::<Vec<(String, String)>>("links", index)
             .await?;
-        Ok(clean_links(links))
+        Ok(declarations::clean_links(links))
+    }
+
+    /// Its vendor's request rate and subscription models (`vendor`,
+    /// contract 0.2.2), as declared and cleaned at load; empty when the
+    /// component does not export the optional interface.
+    pub fn vendor_terms(&self) -> &VendorTerms {
+        &self.vendor_terms
+    }
+
+    /// Calls `vendor.rate-limit` and `vendor.subscription-models`, each in a
+    /// fresh instance with no network, and cleans what they return.
+    async fn read_vendor_terms(
+        &self,
+        (rate, models): (ComponentExportIndex, ComponentExportIndex),
+    ) -> Result<VendorTerms, CallError> {
+        let rate = self
+            .call_optional::<Option<vendor::RequestRate>>("rate-limit", rate)
+            .await?;
+        let models = self
+            .call_optional::<Vec<vendor::SubscriptionModel>>("subscription-models", models)
+            .await?;
+        let terms = declarations::clean_terms(rate, models);
+        for dropped in &terms.dropped {
+            tracing::warn!(connector = %self.label, "ignored what the connector declared: {dropped}");
+        }
+        Ok(terms)
+    }
+
+    /// Calls a function of an optional interface, found by name at load
+    /// (it takes no arguments), in a fresh instance with no network.
+    async fn call_optional<R>(
+        &self,
+        call: &'static str,
+        index: ComponentExportIndex,
+    ) -> Result<R, CallError>
+    where
+        R: wasmtime::component::Lift + wasmtime::component::ComponentType + Send + Sync + 'static,
+    {
+        let (returned, ..) = self
+            .call(call, None, MethodPolicy::ReadOnly, move |store, guest| {
+                Box::pin(async move {
+                    let func = guest
+                        .instance
+                        .get_typed_func::<(), (R,)>(&mut *store, index)?;
+                    let (returned,) = func.call_async(&mut *store, ()).await?;
+                    Ok(returned)
+                })
+            })
+            .await?;
+        Ok(returned)
     }
 
     /// Calls `describe` again in a fresh instance (no network allowed).

@@ -703,32 +703,49 @@ async fn a_secret_smuggled_into_a_refused_destination_is_redacted_there_too() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_vendor_without_a_published_limit_still_gets_the_default_rate() {
+async fn a_connector_may_slow_its_requests_down_but_never_past_the_default_rate() {
     use std::os::unix::fs::PermissionsExt;
     let runtime = runtime(Limits::default());
-    let connector = load(&runtime, "fixture_directory").await;
     let dir = fresh_database("default-rate").with_extension("d");
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("dir.key"), "directory-key").unwrap();
     std::fs::set_permissions(dir.join("dir.key"), std::fs::Permissions::from_mode(0o600)).unwrap();
     let path = dir.join("seatwarden.toml");
-    let text = format!(
-        "[tenants.acme]\n\n[connections.dir]\ntenant = \"acme\"\nconnector = \"{}\"\nbase_url = \"http://127.0.0.1:9\"\nprivate_targets = \"allow-loopback\"\ncredential = {{ file = \"dir.key\" }}\n",
-        seatwarden_tests::fixtures::guest("fixture_directory").display()
-    );
-    let config = seatwarden_config::Config::parse(&text, &path).unwrap();
-    let conn = seatwarden_app::wiring::connection_builder(
-        &config.connections["dir"],
-        &connector,
-        (&path, "connections.dir"),
-        &seatwarden_sandbox::ratelimit::RateLimiters::default(),
-    )
-    .unwrap()
-    .build(connector.descriptor())
-    .unwrap();
-    assert_eq!(
-        conn.rate_limit(),
-        Some(seatwarden_sandbox::ratelimit::DEFAULT_RATE_LIMIT)
-    );
-    assert_eq!(conn.rate_limit().unwrap().to_string(), "20/s");
+    // (component, the connection's own rate_limit line, the rate the host holds it to)
+    let cases = [
+        // The SDK's empty `vendor`: no declared rate, the default.
+        ("fixture_directory", "", "20/s"),
+        // Built for 0.2.1, before `vendor` existed: the default.
+        ("fixture_contract_0_2_1", "", "20/s"),
+        // Declares 20000/s: held to the default.
+        ("fixture_hostile", "", "20/s"),
+        // The vendors' published limits, as their connectors declare them.
+        ("smartrecruiters", "", "10/s"),
+        ("smartsheet", "", "300/min"),
+        // The operator's limit beats any declaration, in both directions.
+        ("fixture_hostile", "rate_limit = \"2/s\"\n", "2/s"),
+        ("smartrecruiters", "rate_limit = \"50/s\"\n", "50/s"),
+    ];
+    for (component, rate_limit, expected) in cases {
+        let connector = load(&runtime, component).await;
+        let text = format!(
+            "[tenants.acme]\n\n[connections.dir]\ntenant = \"acme\"\nconnector = \"{}\"\nbase_url = \"http://127.0.0.1:9\"\nprivate_targets = \"allow-loopback\"\ncredential = {{ file = \"dir.key\" }}\n{rate_limit}",
+            seatwarden_tests::fixtures::guest(component).display()
+        );
+        let config = seatwarden_config::Config::parse(&text, &path).unwrap();
+        let conn = seatwarden_app::wiring::connection_builder(
+            &config.connections["dir"],
+            &connector,
+            (&path, "connections.dir"),
+            &seatwarden_sandbox::ratelimit::RateLimiters::default(),
+        )
+        .unwrap()
+        .build(connector.descriptor())
+        .unwrap();
+        assert_eq!(
+            conn.rate_limit().map(|r| r.to_string()).as_deref(),
+            Some(expected),
+            "{component} {rate_limit}"
+        );
+    }
 }

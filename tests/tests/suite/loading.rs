@@ -117,7 +117,7 @@ async fn a_component_of_another_world_is_refused_with_what_it_exports() {
     let text = err.to_string();
     assert!(text.contains("is not a Seatwarden connector"), "{text}");
     assert!(
-        text.contains("seatwarden:connector/connector-api@0.2.1"),
+        text.contains("seatwarden:connector/connector-api@0.2.2"),
         "{text}"
     );
     assert!(text.contains("wasi:cli/run@0.2"), "{text}");
@@ -140,7 +140,7 @@ async fn a_connector_built_for_an_incompatible_contract_names_both_versions() {
         "{text}"
     );
     assert!(
-        text.contains("this host speaks seatwarden:connector/connector-api@0.2.1"),
+        text.contains("this host speaks seatwarden:connector/connector-api@0.2.2"),
         "{text}"
     );
 }
@@ -199,7 +199,7 @@ async fn core_modules_garbage_and_missing_files_get_clear_errors() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_connector_built_for_contract_0_2_0_loads_and_syncs_in_this_0_2_1_host() {
+async fn a_connector_built_for_contract_0_2_0_loads_and_syncs_in_this_0_2_2_host() {
     let runtime = runtime(Limits::default());
     let old = runtime
         .load_file(&guest("fixture_contract_0_2_0"))
@@ -218,6 +218,79 @@ async fn a_connector_built_for_contract_0_2_0_loads_and_syncs_in_this_0_2_1_host
     assert_eq!((accounts.len(), pages), (150, 2));
     old.deactivate_user(&conn, "u-00003").await.unwrap();
     assert!(!fake.users()[3].active, "writes work too");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connector_built_for_contract_0_2_1_keeps_its_links_and_declares_no_vendor_terms() {
+    let runtime = runtime(Limits::default());
+    let old = runtime
+        .load_file(&guest("fixture_contract_0_2_1"))
+        .await
+        .expect("a patch-level change to the contract keeps 0.2.1 connectors loading");
+    assert_eq!(old.descriptor().label(), "directory-0-2-1@0.2.1");
+    assert_eq!(
+        old.links().await.unwrap(),
+        [(
+            "Fixture home".to_string(),
+            "https://directory.example/seatwarden".to_string()
+        )],
+        "its 0.2.1 `about` is still found by this host"
+    );
+    assert_eq!(
+        old.vendor_terms(),
+        &seatwarden_sandbox::declarations::VendorTerms::default(),
+        "no `vendor` interface: nothing declared, nothing dropped"
+    );
+    assert_eq!(old.vendor_terms().host_rate().to_string(), "20/s");
+
+    let fake = DirectoryFake::start("old-key", seed_users(150, 0)).await;
+    let conn = loopback_connection(&old, &fake.url(), "old-key");
+    old.validate(&conn).await.unwrap();
+    let (accounts, pages) = seatwarden_tests::fixtures::all_accounts(&old, &conn).await;
+    assert_eq!((accounts.len(), pages), (150, 2));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connectors_built_for_0_2_2_declare_their_vendors_terms() {
+    let runtime = runtime(Limits::default());
+    let smartsheet = runtime.load_file(&guest("smartsheet")).await.unwrap();
+    let terms = smartsheet.vendor_terms();
+    assert!(terms.exported);
+    assert_eq!(
+        terms.rate_limit.map(|r| r.to_string()).as_deref(),
+        Some("300/min")
+    );
+    let identifiers: Vec<&str> = terms.models.iter().map(|m| m.identifier.as_str()).collect();
+    assert_eq!(
+        identifiers,
+        [
+            "MEMBER",
+            "PROVISIONAL_MEMBER",
+            "GUEST",
+            "VIEWER",
+            "CONTRIBUTOR",
+            "LICENSED_SHEET_CREATOR",
+            "FREE_COLLABORATOR"
+        ]
+    );
+    assert!(terms.dropped.is_empty(), "{:?}", terms.dropped);
+
+    let hostile = runtime.load_file(&guest("fixture_hostile")).await.unwrap();
+    let terms = hostile.vendor_terms();
+    assert_eq!(terms.host_rate().to_string(), "20/s", "held to the default");
+    assert_eq!(terms.models.len(), 500);
+    assert_eq!(terms.models[0].identifier, "SEAT");
+    assert_eq!(
+        terms.models[0].model.edition, "Seat",
+        "the first declaration wins"
+    );
+    assert!(
+        terms
+            .models
+            .iter()
+            .all(|m| { m.identifier.starts_with("ROLE-") || m.identifier == "SEAT" })
+    );
+    assert_eq!(terms.dropped.len(), 6, "{:?}", terms.dropped);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,5 +1,7 @@
-//! Software models: identifiers of the shipped connectors have built-in
-//! models, others are reported as unrecognized (identifier, profiles,
+//! Software models: connectors declare their vendors' identifiers' models
+//! (stored per tenant when a connector is loaded for it, and carried over
+//! from the former built-in catalogue by the schema-13 migration), others
+//! are reported as unrecognized (identifier, profiles,
 //! number of active subscriptions) until `[[models]]` maps them, and
 //! mapping, re-mapping or removing a mapping through `seatwarden apply`
 //! changes every subscription with that identifier at once, with an audit
@@ -237,4 +239,146 @@ async fn entitlements_are_stored_by_apply_exactly_and_audited() {
         .filter(|e| e.action == "entitlement.apply")
         .count();
     assert_eq!(audited, 3);
+}
+
+/// A database as the last host with a vendor catalogue of its own left it
+/// (schema 12): tenant acme with a Smartsheet and a SCIM profile, tenant
+/// globex with no profile.
+async fn database_at_schema_12(name: &str) -> std::path::PathBuf {
+    let path = seatwarden_tests::fixtures::fresh_database(name);
+    let migrations = path.with_extension("migrations-v12");
+    let _ = std::fs::remove_dir_all(&migrations);
+    std::fs::create_dir_all(&migrations).unwrap();
+    let root = seatwarden_tests::fixtures::repo_root().join("host/store/migrations");
+    for entry in std::fs::read_dir(&root).unwrap() {
+        let file = entry.unwrap().path();
+        let name = file.file_name().unwrap().to_str().unwrap().to_string();
+        if name.as_str() < "0013" {
+            std::fs::copy(&file, migrations.join(&name)).unwrap();
+        }
+    }
+    let options = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(&path)
+        .create_if_missing(true);
+    let pool = sqlx::SqlitePool::connect_with(options).await.unwrap();
+    let migrator = sqlx::migrate::Migrator::new(migrations.as_path())
+        .await
+        .unwrap();
+    assert_eq!(migrator.iter().map(|m| m.version).max(), Some(12));
+    migrator.run(&pool).await.unwrap();
+    for statement in [
+        "INSERT INTO tenants (id, name, created_at) VALUES (1, 'acme', 0), (2, 'globex', 0)",
+        "INSERT INTO profiles (id, tenant_id, name, connector_name, connector_version, connector_digest, base_url, created_at)
+         VALUES (1, 1, 'sheets', 'smartsheet', '0.1.0', 'old', 'http://old', 0),
+                (2, 1, 'sheets-eu', 'smartsheet', '0.1.0', 'old', 'http://old', 0),
+                (3, 1, 'wiki', 'scim', '0.1.0', 'old', 'http://old', 0)",
+        "INSERT INTO job_runs (id, profile_id, kind, status, started_at, finished_at, pages, items)
+         VALUES (1, 1, 'users', 'succeeded', 0, 1, 1, 3)",
+        "INSERT INTO subscriptions (profile_id, account_id, principal, active, identifiers, attributes,
+            first_seen_at, last_seen_at, last_seen_run)
+         VALUES (1, 'u1', 'a@acme.example', 1, '[\"MEMBER\"]', '[]', 0, 0, 1),
+                (1, 'u2', 'b@acme.example', 1, '[\"GUEST\"]', '[]', 0, 0, 1),
+                (1, 'u3', 'c@acme.example', 1, '[\"ENTERPRISE_ADMIN\"]', '[]', 0, 0, 1),
+                (3, 'w1', 'a@acme.example', 1, '[\"MEMBER\"]', '[]', 0, 0, 1)",
+    ] {
+        sqlx::query(statement).execute(&pool).await.unwrap();
+    }
+    pool.close().await;
+    path
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_from_schema_12_keeps_the_models_the_host_used_to_know() {
+    let path = database_at_schema_12("models-upgrade").await;
+    let storage = seatwarden_store::Storage::open(&path).await.unwrap();
+    assert_eq!(storage.schema_version().await.unwrap(), 13);
+    let acme = storage.find_tenant("acme").await.unwrap().unwrap();
+    let globex = storage.find_tenant("globex").await.unwrap().unwrap();
+
+    // The Smartsheet seat types are still priced after the upgrade, once
+    // per tenant however many Smartsheet profiles it has; SCIM never had
+    // built-in models, and a custom seat type stays unrecognized.
+    let declared = storage.declared_models(acme).await.unwrap();
+    assert_eq!(declared.len(), 7, "{declared:?}");
+    assert!(declared.iter().all(|m| m.connector == "smartsheet"));
+    assert_eq!(
+        declared
+            .iter()
+            .find(|m| m.identifier == "MEMBER")
+            .unwrap()
+            .model
+            .to_string(),
+        "Smartsheet Smartsheet (Member)"
+    );
+    assert!(storage.declared_models(globex).await.unwrap().is_empty());
+    let rows = unrecognized(&storage, acme).await.unwrap();
+    let found: Vec<(&str, &str)> = rows
+        .iter()
+        .map(|r| (r.connector.as_str(), r.identifier.as_str()))
+        .collect();
+    assert_eq!(
+        found,
+        [("scim", "MEMBER"), ("smartsheet", "ENTERPRISE_ADMIN")],
+        "{rows:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_a_connector_declares_replaces_its_tenants_models_and_no_other_tenants() {
+    use seatwarden_domain::software_models::{Mapping, SoftwareModel};
+    let path = database_at_schema_12("models-declared").await;
+    let storage = seatwarden_store::Storage::open(&path).await.unwrap();
+    let acme = storage.find_tenant("acme").await.unwrap().unwrap();
+    let globex = storage.find_tenant("globex").await.unwrap().unwrap();
+    let declared = |identifier: &str, edition: &str| Mapping {
+        connector: "smartsheet".into(),
+        identifier: identifier.into(),
+        model: SoftwareModel::per_user("Smartsheet", "Smartsheet", edition),
+    };
+    // A new component declares MEMBER differently, drops GUEST and the
+    // legacy types, and adds ENTERPRISE_ADMIN.
+    let wanted = [
+        declared("MEMBER", "Business Member"),
+        declared("PROVISIONAL_MEMBER", "Provisional Member"),
+        declared("VIEWER", "Viewer"),
+        declared("CONTRIBUTOR", "Contributor"),
+        declared("ENTERPRISE_ADMIN", "Enterprise Admin"),
+    ];
+    let changes = storage
+        .record_declared_models(acme, "smartsheet", &"d".repeat(64), &wanted, 5)
+        .await
+        .unwrap();
+    assert_eq!(
+        changes.len(),
+        5,
+        "MEMBER, ENTERPRISE_ADMIN, GUEST and the two legacy types: {changes:?}"
+    );
+    assert!(changes.contains(
+        &"model of smartsheet/MEMBER declared by the connector (sha256 dddddddddddd): Smartsheet Smartsheet (Member) -> Smartsheet Smartsheet (Business Member)".to_string()
+    ));
+    let mut stored = storage.declared_models(acme).await.unwrap();
+    stored.sort_by(|a, b| a.identifier.cmp(&b.identifier));
+    let mut expected = wanted.to_vec();
+    expected.sort_by(|a, b| a.identifier.cmp(&b.identifier));
+    assert_eq!(stored, expected);
+    assert_eq!(
+        unrecognized(&storage, acme).await.unwrap().len(),
+        2,
+        "GUEST is unrecognized now, ENTERPRISE_ADMIN is priced, scim's MEMBER still is not"
+    );
+    // The same declaration again writes nothing.
+    assert!(
+        storage
+            .record_declared_models(acme, "smartsheet", &"d".repeat(64), &wanted, 6)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // Another tenant's connector of the same name changes only that tenant.
+    storage
+        .record_declared_models(globex, "smartsheet", &"e".repeat(64), &wanted[..1], 7)
+        .await
+        .unwrap();
+    assert_eq!(storage.declared_models(acme).await.unwrap().len(), 5);
+    assert_eq!(storage.declared_models(globex).await.unwrap().len(), 1);
 }

@@ -53,7 +53,10 @@ pub struct Unrecognized {
 /// The tenant's unrecognized identifiers, most used first. Only active
 /// subscriptions still at the vendor count.
 pub async fn unrecognized(storage: &Storage, tenant: TenantId) -> Result<Vec<Unrecognized>> {
-    let catalog = Catalog::new(storage.model_mappings(tenant).await?);
+    let catalog = Catalog::new(
+        storage.model_mappings(tenant).await?,
+        storage.declared_models(tenant).await?,
+    );
     let mut found: BTreeMap<(String, String), (BTreeSet<String>, usize)> = BTreeMap::new();
     for profile in storage.profiles(tenant).await? {
         let connector = &profile.connector.name;

@@ -267,4 +267,37 @@ use seatwarden_sdk::bindings::seatwarden::connector::log::{Level, log};
 mod pages;
 mod raw;
 
-seatwarden_sdk::export_connector!(Hostile);
+/// The vendor terms an attacker would declare: a rate a thousand times the
+/// host's default, to turn the host into a request cannon through its
+/// credential, and models that are far too many, repeated, empty, overlong
+/// or full of terminal escapes and bidi overrides, to flood or rewrite
+/// what operators read in inspect and reports.
+impl seatwarden_sdk::Vendor for Hostile {
+    fn rate_limit() -> Option<seatwarden_sdk::RequestRate> {
+        Some(seatwarden_sdk::RequestRate {
+            requests: 20_000,
+            per_seconds: 1,
+        })
+    }
+
+    fn subscription_models() -> Vec<seatwarden_sdk::SubscriptionModel> {
+        let model = |identifier: &str, edition: &str| seatwarden_sdk::SubscriptionModel {
+            identifier: identifier.into(),
+            publisher: "Hostile".into(),
+            product: "Hostile".into(),
+            edition: edition.into(),
+        };
+        let mut models = vec![
+            model("SEAT", "Seat"),
+            model("SEAT", "Seat again, cheaper"),
+            model("ESCAPE", "\u{1b}[2J\u{1b}[31mowned"),
+            model("BIDI", "Admin\u{202e}resU"),
+            model("", "no identifier"),
+            model("LONG", &"x".repeat(10_000)),
+        ];
+        models.extend((0..2_000).map(|i| model(&format!("ROLE-{i}"), "Role")));
+        models
+    }
+}
+
+seatwarden_sdk::export_connector!(Hostile, Vendor);
