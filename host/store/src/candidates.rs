@@ -1,12 +1,13 @@
 //! Reclamation rules (versioned) and removal candidates: where the rules
 //! engine's verdicts become records an administrator reviews.
 //!
-//! A refresh runs the rule over a profile's stored subscriptions and, in one
-//! write transaction, opens a candidate for each newly stale account,
-//! cancels open candidates whose account showed new activity, and skips
-//! those whose account disappeared, was deactivated, or is now excluded or
-//! protected. Every one of those decisions leaves an audit entry with its
-//! evidence. Nothing here talks to a vendor.
+//! A refresh reads what the rule must judge and, in one write transaction,
+//! applies the plan the domain computes from it (`seatwarden_domain::
+//! refresh`: open a candidate for each newly stale account, cancel open
+//! candidates whose account showed new activity, skip those whose account
+//! disappeared, was deactivated, or is now excluded or protected). Every
+//! change leaves an audit entry with its evidence. Nothing here judges an
+//! account or talks to a vendor.
 //!
 //! A refresh is incremental: it judges idle accounts without a candidate,
 //! and only those open candidates that database triggers marked because
@@ -21,10 +22,11 @@ use crate::{Result, StoreError};
 use anyhow::Context;
 pub use seatwarden_domain::candidate_state::CandidateState;
 use seatwarden_domain::candidate_state::{Decision, next};
-use seatwarden_domain::rules::{Exclusion, ReclamationRule, Staleness, Verdict, evaluate};
+pub use seatwarden_domain::refresh::RefreshReport;
+use seatwarden_domain::refresh::{self, Change, Judge, OpenCandidate};
+use seatwarden_domain::rules::{Exclusion, ReclamationRule, Staleness};
 use serde::Serialize;
 use sqlx::Row;
-use std::collections::HashMap;
 
 /// One removal candidate with the evidence that made it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -87,21 +89,12 @@ impl Candidate {
     }
 }
 
-/// The part of an open candidate a refresh reads.
-struct OpenCandidate {
-    id: i64,
-    principal: String,
-    state: CandidateState,
-    reclaim_after: Option<i64>,
-}
-
-impl OpenCandidate {
-    fn key(&self) -> CandidateKey<'_> {
-        CandidateKey {
-            id: self.id,
-            principal: &self.principal,
-            state: self.state,
-        }
+/// What a decision on an open candidate a refresh read checks.
+fn open_key(candidate: &OpenCandidate) -> CandidateKey<'_> {
+    CandidateKey {
+        id: candidate.id,
+        principal: &candidate.principal,
+        state: candidate.state,
     }
 }
 
@@ -124,41 +117,6 @@ fn basis(
     let inputs =
         serde_json::to_vec(&(rule, exclusions, scope.connector, scope.credential_account))?;
     Ok(hex::encode(sha2::Sha256::digest(inputs)))
-}
-
-/// What a refresh changed.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
-pub struct RefreshReport {
-    /// Candidates opened for idle accounts that had none.
-    pub opened: usize,
-    /// Open candidates closed because their account showed new activity.
-    pub canceled: usize,
-    /// Open candidates closed because their account no longer qualifies (it left, was
-    /// deactivated, or is now excluded or protected).
-    pub skipped: usize,
-    /// Open candidates that stay open.
-    pub still_open: usize,
-    /// Idle accounts (past the rule's threshold, or never active) spared
-    /// by an exclusion, by the exclusion's description. Recently active
-    /// accounts are not looked at, so they are not counted.
-    pub excluded: HashMap<String, usize>,
-    /// Idle accounts spared as protected (administrators, the credentials'
-    /// own account, the rule's protected list).
-    pub protected: usize,
-    /// Candidates the rule would have opened with `create_candidates` off.
-    pub measured_only: usize,
-    /// Candidates whose user did not answer by the reclamation date (now
-    /// awaiting revocation).
-    pub timed_out: usize,
-    /// Accounts (and orphaned open candidates) read and judged: what the
-    /// refresh cost. Idle accounts without a candidate are always read;
-    /// open candidates only when their account changed, unless
-    /// `judged_every_open`.
-    pub judged: usize,
-    /// Every open candidate was judged again because the rule, the
-    /// exclusions or the credentials' account changed since the last
-    /// refresh (not set on a profile's first refresh).
-    pub judged_every_open: bool,
 }
 
 /// What storing a rule did.
@@ -693,116 +651,51 @@ impl Storage {
         let all_open = judged.as_deref() != Some(basis.as_str());
         let reading =
             Self::refresh_reading(&mut tx, scope.profile, idle_before, scope.now, all_open).await?;
-        let mut report = RefreshReport {
-            still_open: reading.unread_open,
-            judged: reading.accounts.len() + reading.orphans.len(),
-            judged_every_open: all_open && judged.is_some(),
-            ..RefreshReport::default()
+        let judge = Judge {
+            rule,
+            exclusions,
+            connector: scope.connector,
+            credential_account: scope.credential_account,
+            now: scope.now,
         };
+        let plan = refresh::plan(&judge, &reading.accounts, &reading.orphans)
+            .map_err(|refused| StoreError::Conflict(refused.to_string()))?;
+        let mut report = plan.report;
+        report.still_open += reading.unread_open;
+        report.judged_every_open = all_open && judged.is_some();
         let mut chain = audit::Chain::open(&mut tx, scope.tenant).await?;
-        for (account, existing) in &reading.accounts {
-            let verdict = evaluate(
-                rule,
-                exclusions,
-                scope.connector,
-                scope.credential_account,
-                account,
-                scope.now,
-            );
-            match (&verdict, existing.as_ref()) {
-                (Verdict::Candidate(staleness), None) => {
-                    if rule.create_candidates {
-                        open_candidate(&mut tx, &mut chain, &scope, rule, account, staleness)
-                            .await?;
-                        report.opened += 1;
-                    } else {
-                        report.measured_only += 1;
-                    }
+        for change in &plan.changes {
+            match change {
+                Change::Open {
+                    account,
+                    staleness,
+                    why,
+                } => {
+                    open_candidate(&mut tx, &mut chain, &scope, rule, account, staleness, why)
+                        .await?
                 }
-                (Verdict::Candidate(_), Some(candidate))
-                    if candidate.state == CandidateState::AwaitingUser
-                        && candidate.reclaim_after.is_some_and(|at| at <= scope.now) =>
-                {
-                    transition(
-                        &mut tx,
-                        &mut chain,
-                        &scope,
-                        candidate.key(),
-                        Decision::NoAnswer,
-                        "no answer from the user by the reclamation date",
-                    )
-                    .await?;
-                    report.timed_out += 1;
-                    report.still_open += 1;
-                }
-                (Verdict::Candidate(_), Some(_)) => report.still_open += 1,
-                (Verdict::Active { days_inactive }, Some(candidate)) => {
-                    let why = format!(
-                        "new activity: last active {days_inactive} days ago{}",
-                        account
-                            .last_active_source
-                            .as_deref()
-                            .map(|s| format!(" ({s})"))
-                            .unwrap_or_default()
-                    );
-                    transition(
-                        &mut tx,
-                        &mut chain,
-                        &scope,
-                        candidate.key(),
-                        Decision::NewActivity,
-                        &why,
-                    )
-                    .await?;
-                    report.canceled += 1;
-                }
-                (other, Some(candidate)) => {
-                    let gone = account.gone_at.is_some();
-                    let why = if gone {
-                        format!(
-                            "no longer a candidate: the account left the vendor's listing; if it comes back, its candidate carries on from {}",
-                            candidate.state.as_str()
-                        )
-                    } else {
-                        format!("no longer a candidate: {}", describe(other))
+                Change::Move {
+                    candidate,
+                    decision,
+                    to,
+                    why,
+                    left_listing,
+                } => {
+                    let moved = Moved {
+                        decision: *decision,
+                        to: *to,
                     };
-                    transition(
-                        &mut tx,
-                        &mut chain,
-                        &scope,
-                        candidate.key(),
-                        Decision::NoLongerCandidate,
-                        &why,
-                    )
-                    .await?;
-                    if gone {
+                    transition(&mut tx, &mut chain, &scope, open_key(candidate), moved, why)
+                        .await?;
+                    if *left_listing {
                         sqlx::query("UPDATE removal_candidates SET gone_from = ? WHERE id = ?")
                             .bind(candidate.state.as_str())
                             .bind(candidate.id)
                             .execute(&mut *tx)
                             .await?;
                     }
-                    report.skipped += 1;
                 }
-                (_, None) => {}
             }
-            match verdict {
-                Verdict::Excluded { by } => *report.excluded.entry(by).or_default() += 1,
-                Verdict::Protected { .. } => report.protected += 1,
-                _ => {}
-            }
-        }
-        for candidate in &reading.orphans {
-            transition(
-                &mut tx,
-                &mut chain,
-                &scope,
-                candidate.key(),
-                Decision::NoLongerCandidate,
-                "the account is no longer stored for this profile",
-            )
-            .await?;
-            report.skipped += 1;
         }
         sqlx::query(
             "UPDATE removal_candidates SET recheck = FALSE
@@ -823,18 +716,6 @@ impl Storage {
     }
 }
 
-fn describe(verdict: &Verdict) -> String {
-    match verdict {
-        Verdict::NotActive => "the account is deactivated or gone at the vendor".into(),
-        Verdict::Excluded { by } => format!("excluded by {by}"),
-        Verdict::Protected { why } => format!("protected: {why}"),
-        Verdict::OutOfScope { condition } => format!("out of the rule's scope: {condition}"),
-        Verdict::Grace { days_old } => format!("in grace: {days_old} days old"),
-        Verdict::Active { days_inactive } => format!("active {days_inactive} days ago"),
-        Verdict::Candidate(_) => "still a candidate".into(),
-    }
-}
-
 async fn open_candidate(
     tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
     chain: &mut audit::Chain,
@@ -842,6 +723,7 @@ async fn open_candidate(
     rule: &ReclamationRule,
     account: &StoredSubscription,
     staleness: &Staleness,
+    why: &str,
 ) -> Result<()> {
     let (reason, days, last, source) = match staleness {
         Staleness::Stale {
@@ -909,24 +791,8 @@ async fn open_candidate(
         })
         .unwrap_or_default();
     let detail = format!(
-        "candidate {id} ({}): account {} is a removal candidate under rule version {} (threshold {} days): {}{carries}",
-        account.principal,
-        account.account_id,
-        rule.version,
-        rule.threshold_days,
-        match staleness {
-            Staleness::Stale {
-                days_inactive,
-                source,
-                ..
-            } => format!(
-                "no activity for {days_inactive} days (last from {})",
-                source.as_deref().unwrap_or("an unnamed source")
-            ),
-            Staleness::NeverLoggedIn { days_since_created } => {
-                format!("never logged in, account {days_since_created} days old")
-            }
-        }
+        "candidate {id} ({}): account {} is a removal candidate under rule version {} (threshold {} days): {why}{carries}",
+        account.principal, account.account_id, rule.version, rule.threshold_days,
     );
     chain
         .append(
@@ -951,28 +817,45 @@ async fn transition_alone(
     decision: Decision,
     why: &str,
 ) -> Result<(CandidateState, i64)> {
-    let mut chain = audit::Chain::open(tx, scope.tenant).await?;
-    transition(tx, &mut chain, scope, candidate, decision, why).await
-}
-
-/// Applies `decision` to an open candidate with an audit entry; returns
-/// the new state and the entry's id. Refused when the state does not take
-/// the decision, or when the candidate changed since it was read (another
-/// writer got there first).
-async fn transition(
-    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
-    chain: &mut audit::Chain,
-    scope: &RefreshScope<'_>,
-    candidate: CandidateKey<'_>,
-    decision: Decision,
-    why: &str,
-) -> Result<(CandidateState, i64)> {
-    let state = next(candidate.state, decision).map_err(|refused| {
+    let to = next(candidate.state, decision).map_err(|refused| {
         StoreError::Conflict(format!(
             "candidate {} ({}): {refused}",
             candidate.id, candidate.principal
         ))
     })?;
+    let mut chain = audit::Chain::open(tx, scope.tenant).await?;
+    transition(
+        tx,
+        &mut chain,
+        scope,
+        candidate,
+        Moved { decision, to },
+        why,
+    )
+    .await
+}
+
+/// A decision the state machine allowed, and the state it leads to.
+#[derive(Clone, Copy, Debug)]
+struct Moved {
+    decision: Decision,
+    to: CandidateState,
+}
+
+/// Moves an open candidate as the state machine decided, with an audit
+/// entry; returns the new state and the entry's id. Refused when the
+/// candidate changed since it was read (another writer got there first).
+async fn transition(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    chain: &mut audit::Chain,
+    scope: &RefreshScope<'_>,
+    candidate: CandidateKey<'_>,
+    Moved {
+        decision,
+        to: state,
+    }: Moved,
+    why: &str,
+) -> Result<(CandidateState, i64)> {
     let updated = sqlx::query(
         "UPDATE removal_candidates SET state = ?, closed_at = ?, updated_at = ?, close_reason = ?
          WHERE id = ? AND profile_id = ? AND state = ? AND closed_at IS NULL",
