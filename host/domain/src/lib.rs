@@ -14,6 +14,7 @@ pub mod cron;
 pub mod entitlements;
 pub mod plausible;
 pub mod profile_settings;
+pub mod reconciliation;
 pub mod refresh;
 pub mod rules;
 pub mod software_models;
