@@ -30,8 +30,8 @@ use seatwarden_domain::account::Activity;
 use seatwarden_domain::account::ActivityPage;
 use seatwarden_domain::plausible::{self, Discarded};
 use seatwarden_domain::profile_settings::ProfileSettings;
+use seatwarden_sandbox::ConnectorError;
 use seatwarden_sandbox::connection::Connection;
-use seatwarden_sandbox::contract::types::ConnectorError;
 use seatwarden_sandbox::error::CallError;
 use seatwarden_sandbox::runtime::Connector;
 use seatwarden_store::{

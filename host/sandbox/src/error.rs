@@ -5,12 +5,53 @@
 //! connector. Every message names the connector and the call, and says what
 //! to do where there is something to do.
 
-use crate::contract::types::ConnectorError;
+use crate::contract::types;
 use crate::egress::Denial;
 use crate::guest_output::OutputViolation;
 use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
+
+/// Why a connector says a call failed, as far as the vendor is concerned:
+/// the contract's `connector-error`, as the host keeps it once the sandbox
+/// has clipped and redacted its message (see `wit/connector.wit` for what
+/// each case means).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ConnectorError {
+    /// The vendor rejected the credentials (HTTP 401).
+    Unauthorized(String),
+    /// The credentials lack a right or a licence the call needs (HTTP 403).
+    Forbidden(String),
+    /// The account or resource does not exist (HTTP 404).
+    NotFound(String),
+    /// The vendor asks to slow down, with how long to wait in milliseconds
+    /// when it says.
+    RateLimited(Option<u32>),
+    /// The vendor failed or could not be reached; worth retrying.
+    Unavailable(String),
+    /// The vendor answered something the connector cannot read.
+    InvalidResponse(String),
+    /// The vendor or the tenant's plan does not offer this operation.
+    Unsupported(String),
+    /// The connection's settings are wrong.
+    Config(String),
+}
+
+impl From<types::ConnectorError> for ConnectorError {
+    fn from(err: types::ConnectorError) -> Self {
+        use types::ConnectorError as Wit;
+        match err {
+            Wit::Unauthorized(m) => ConnectorError::Unauthorized(m),
+            Wit::Forbidden(m) => ConnectorError::Forbidden(m),
+            Wit::NotFound(m) => ConnectorError::NotFound(m),
+            Wit::RateLimited(wait) => ConnectorError::RateLimited(wait),
+            Wit::Unavailable(m) => ConnectorError::Unavailable(m),
+            Wit::InvalidResponse(m) => ConnectorError::InvalidResponse(m),
+            Wit::Unsupported(m) => ConnectorError::Unsupported(m),
+            Wit::Config(m) => ConnectorError::Config(m),
+        }
+    }
+}
 
 /// Why a call into a connector failed.
 #[derive(Debug)]

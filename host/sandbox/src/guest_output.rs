@@ -15,7 +15,8 @@
 //! refused, so the operator still learns what the vendor said. All of it
 //! passes through the connection's [`Redactor`] on the way in.
 
-use crate::contract::types::{self, ConnectorError};
+use crate::contract::types;
+use crate::error::ConnectorError;
 use crate::redact::Redactor;
 use std::fmt;
 

@@ -30,8 +30,7 @@ pub mod runtime;
 pub mod trust;
 
 pub use connection::Connection;
-pub use contract::types::ConnectorError;
 pub use credentials::{AuthScheme, Credential};
-pub use error::{CallError, CallErrorKind, LoadError};
+pub use error::{CallError, CallErrorKind, ConnectorError, LoadError};
 pub use limits::Limits;
-pub use runtime::{Connector, Runtime, RuntimeConfig};
+pub use runtime::{Connector, Runtime, RuntimeConfig, Validated};

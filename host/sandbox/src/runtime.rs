@@ -23,7 +23,7 @@ use crate::egress::{
     Denial, EgressCall, EgressHooks, EgressPolicy, HostCredential, MethodPolicy, Transport,
 };
 use crate::engine_config::{AllocatorChoice, AllocatorKind, build_engine, start_epoch_ticker};
-use crate::error::{CallError, CallErrorKind, LoadError};
+use crate::error::{CallError, CallErrorKind, ConnectorError, LoadError};
 use crate::guest_output::{self, OutputViolation};
 use crate::limits::Limits;
 use crate::trust::TrustedRoots;
@@ -336,6 +336,14 @@ impl std::ops::Deref for Guest {
     }
 }
 
+/// What `validate` found out about a connection (checked and redacted).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Validated {
+    /// The vendor account the credentials act as, when the vendor tells;
+    /// the host never reclaims it unless a rule names it.
+    pub credential_account: Option<String>,
+}
+
 /// A loaded connector: pre-instantiated, described, ready to call.
 pub struct Connector {
     shared: Arc<Shared>,
@@ -458,7 +466,7 @@ impl Connector {
 
     /// Checks the connection (read paths only); says whose vendor account
     /// the credentials act as, when the vendor tells.
-    pub async fn validate(&self, conn: &Connection) -> Result<types::Validated, CallError> {
+    pub async fn validate(&self, conn: &Connection) -> Result<Validated, CallError> {
         let settings = conn.settings.clone();
         let validated = self
             .vendor_call(
@@ -478,7 +486,9 @@ impl Connector {
         let mut validated = validated;
         guest_output::validated(&mut validated, &conn.redactor)
             .map_err(|v| self.output_error("validate", v))?;
-        Ok(validated)
+        Ok(Validated {
+            credential_account: validated.credential_account,
+        })
     }
 
     /// One page of accounts.
@@ -624,7 +634,8 @@ impl Connector {
                     guest_output::MAX.error_message,
                 ))
             }
-            Err(mut err) => {
+            Err(err) => {
+                let mut err = ConnectorError::from(err);
                 guest_output::connector_error(&mut err, &conn.redactor);
                 CallErrorKind::Vendor(err)
             }
