@@ -72,8 +72,16 @@ pub async fn sync(app: &App, ctx: &ProfileContext, request: SyncRequest<'_>) -> 
             record.name
         ),
     };
-    app.remember_declared_models(record.tenant, &ctx.connected.connector)
-        .await?;
+    // Only a component the profile was validated with speaks for the
+    // tenant's models; a draft synced with another one does not.
+    if record
+        .validation
+        .as_ref()
+        .is_some_and(|v| v.passed && v.fingerprint == ctx.connected.fingerprint)
+    {
+        app.remember_declared_models(record.tenant, &ctx.connected.connector)
+            .await?;
+    }
     let sync = ProfileSync {
         storage: &app.storage,
         clock: app.clock.as_ref(),

@@ -253,11 +253,6 @@ impl Profiles<'_> {
             .connect(&self.tenant_name, &record.settings.connection)
             .await?;
         let outcome = connected.connector.validate(&connected.connection).await;
-        if outcome.is_ok() {
-            self.app
-                .remember_declared_models(record.tenant, &connected.connector)
-                .await?;
-        }
         let (passed, detail, error_kind) = match &outcome {
             Ok(validated) => (
                 true,
@@ -310,6 +305,11 @@ impl Profiles<'_> {
             .storage
             .record_validation(&record, &validation, &self.note(action, &detail))
             .await?;
+        if passed {
+            self.app
+                .remember_declared_models(record.tenant, &connected.connector)
+                .await?;
+        }
         self.app
             .storage
             .record_job(

@@ -171,14 +171,15 @@ impl App {
     /// Stores the subscription models `connector` declares (contract
     /// 0.2.2's `vendor` interface) as the tenant's models for its connector
     /// type, so reports, which never load a connector, can price them. A
-    /// component without the interface leaves what is stored as it is.
+    /// component that declares nothing (without the interface, or with the
+    /// SDK's empty one) leaves what is stored as it is.
     pub async fn remember_declared_models(
         &self,
         tenant: TenantId,
         connector: &Connector,
     ) -> Result<()> {
         let terms = connector.vendor_terms();
-        if !terms.exported {
+        if !terms.declares_anything() {
             return Ok(());
         }
         let name = &connector.descriptor().name;

@@ -131,7 +131,7 @@ fn inspect_shows_what_a_connector_declares_for_its_vendor() {
     assert_eq!(text.matches("\nmodel ").count(), 500);
     assert!(text.contains("model             SEAT = Hostile Hostile (Seat)\n"));
     assert!(
-        text.contains("ignored           declared 1501 subscription models past the first 500"),
+        text.contains("ignored           declared 1501 subscription models past the first 505"),
         "{text}"
     );
     assert!(!text.contains('\u{1b}') && !text.contains('\u{202e}'));

@@ -13,6 +13,7 @@
 //! an identifier re-prices all its subscriptions at once.
 
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 use std::fmt;
 
 /// How a model's rights are counted.
@@ -93,29 +94,28 @@ pub enum Source {
 
 /// A tenant's models: its mappings over what its connectors declared.
 pub struct Catalog {
-    mappings: Vec<Mapping>,
-    declared: Vec<Mapping>,
+    /// connector -> identifier -> model and where it came from.
+    models: HashMap<String, HashMap<String, (SoftwareModel, Source)>>,
 }
 
 impl Catalog {
     /// A catalog whose `mappings` take precedence over the `declared` models.
     pub fn new(mappings: Vec<Mapping>, declared: Vec<Mapping>) -> Catalog {
-        Catalog { mappings, declared }
+        let mut models: HashMap<String, HashMap<String, _>> = HashMap::new();
+        for (list, source) in [(declared, Source::Declared), (mappings, Source::Mapped)] {
+            for m in list {
+                models
+                    .entry(m.connector)
+                    .or_default()
+                    .insert(m.identifier, (m.model, source));
+            }
+        }
+        Catalog { models }
     }
 
     /// The model of `identifier` as reported by a `connector` connector.
     pub fn model(&self, connector: &str, identifier: &str) -> Option<(SoftwareModel, Source)> {
-        if let Some(mapping) = self
-            .mappings
-            .iter()
-            .find(|m| m.connector == connector && m.identifier == identifier)
-        {
-            return Some((mapping.model.clone(), Source::Mapped));
-        }
-        self.declared
-            .iter()
-            .find(|m| m.connector == connector && m.identifier == identifier)
-            .map(|declared| (declared.model.clone(), Source::Declared))
+        self.models.get(connector)?.get(identifier).cloned()
     }
 }
 

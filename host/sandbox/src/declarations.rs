@@ -29,6 +29,17 @@ const MAX_MODEL_TEXT: usize = 200;
 /// The longest window a declared rate may count in: a day.
 const MAX_RATE_WINDOW_SECONDS: u32 = 86_400;
 
+/// The slowest declared rate kept: one request a minute. A slower one
+/// would let a connector park every profile sharing the credential for
+/// hours (each request reserves its slot before it leaves).
+const MAX_DECLARED_INTERVAL: Duration = Duration::from_secs(60);
+
+/// How many declared models are looked at before the rest are dropped
+/// unread, and how many dropped ones are named (the rest are counted): a
+/// connector must not flood the log or inspect with millions of lines.
+const MAX_MODELS_EXAMINED: usize = 2 * MAX_DECLARED_MODELS;
+const MAX_DROPPED_NAMED: usize = 20;
+
 /// One subscription identifier and the model a connector says it stands for.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DeclaredModel {
@@ -53,6 +64,12 @@ pub struct VendorTerms {
 }
 
 impl VendorTerms {
+    /// Whether the connector declared anything: the SDK exports an empty
+    /// `vendor` for connectors that implement none, which says nothing.
+    pub fn declares_anything(&self) -> bool {
+        self.rate_limit.is_some() || !self.models.is_empty() || !self.dropped.is_empty()
+    }
+
     /// The rate the host holds this connector's connections to when the
     /// connection sets no `rate_limit`: the declared one, never faster than
     /// [`DEFAULT_RATE_LIMIT`], or the default when none is declared (a
@@ -71,7 +88,14 @@ fn plain(text: &str, max: usize) -> bool {
         && text.len() <= max
         && !text.chars().any(|c| {
             c.is_control()
-                || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+                || matches!(
+                    c,
+                    '\u{061c}'
+                        | '\u{200b}'..='\u{200f}'
+                        | '\u{2028}'..='\u{202e}'
+                        | '\u{2060}'..='\u{2069}'
+                        | '\u{feff}'
+                )
         })
 }
 
@@ -100,27 +124,40 @@ pub(crate) fn clean_terms(
 ) -> VendorTerms {
     let mut dropped = Vec::new();
     let rate_limit = rate.and_then(|rate| {
-        if rate.requests == 0 || rate.per_seconds == 0 || rate.per_seconds > MAX_RATE_WINDOW_SECONDS
+        let limit = RateLimit {
+            requests: rate.requests,
+            per: Duration::from_secs(u64::from(rate.per_seconds)),
+        };
+        if rate.requests == 0
+            || rate.per_seconds == 0
+            || rate.per_seconds > MAX_RATE_WINDOW_SECONDS
+            || limit.interval() > MAX_DECLARED_INTERVAL
         {
             dropped.push(format!(
-                "rate limit of {} requests per {} s (needs at least 1 request per 1 to {MAX_RATE_WINDOW_SECONDS} s)",
+                "rate limit of {} requests per {} s (needs 1 to {MAX_RATE_WINDOW_SECONDS} s, and at least one request a minute)",
                 rate.requests, rate.per_seconds
             ));
             return None;
         }
-        Some(RateLimit {
-            requests: rate.requests,
-            per: Duration::from_secs(u64::from(rate.per_seconds)),
-        })
+        Some(limit)
     });
     let declared = models.len();
     let mut seen = HashSet::new();
     let mut kept = Vec::new();
+    let mut unnamed = 0usize;
+    let mut drop_model = |dropped: &mut Vec<String>, line: String| {
+        if dropped.len() < MAX_DROPPED_NAMED {
+            dropped.push(line);
+        } else {
+            unnamed += 1;
+        }
+    };
     for (index, model) in models.into_iter().enumerate() {
-        if kept.len() == MAX_DECLARED_MODELS {
+        if kept.len() == MAX_DECLARED_MODELS || index == MAX_MODELS_EXAMINED {
             dropped.push(format!(
-                "{} subscription models past the first {MAX_DECLARED_MODELS}",
-                declared - index
+                "{} subscription models past the first {} (at most {MAX_DECLARED_MODELS} are kept)",
+                declared - index,
+                index
             ));
             break;
         }
@@ -131,18 +168,24 @@ pub(crate) fn clean_terms(
             &model.edition,
         ];
         if !texts.iter().all(|text| plain(text, MAX_MODEL_TEXT)) {
-            dropped.push(format!(
-                "subscription model #{} (empty, longer than {MAX_MODEL_TEXT} bytes, or with control characters)",
-                index + 1
-            ));
+            drop_model(
+                &mut dropped,
+                format!(
+                    "subscription model #{} (empty, longer than {MAX_MODEL_TEXT} bytes, or with control characters)",
+                    index + 1
+                ),
+            );
             continue;
         }
         if !seen.insert(model.identifier.clone()) {
-            dropped.push(format!(
-                "subscription model #{} (identifier {:?} declared before)",
-                index + 1,
-                model.identifier
-            ));
+            drop_model(
+                &mut dropped,
+                format!(
+                    "subscription model #{} (identifier {:?} declared before)",
+                    index + 1,
+                    model.identifier
+                ),
+            );
             continue;
         }
         kept.push(DeclaredModel {
@@ -154,6 +197,11 @@ pub(crate) fn clean_terms(
                 metric: Metric::PerUser,
             },
         });
+    }
+    if unnamed > 0 {
+        dropped.push(format!(
+            "{unnamed} more subscription models like those above"
+        ));
     }
     VendorTerms {
         exported: true,
@@ -179,7 +227,7 @@ mod tests {
 
     #[test]
     fn impossible_rates_are_dropped() {
-        for (requests, per_seconds) in [(0, 1), (5, 0), (5, 86_401)] {
+        for (requests, per_seconds) in [(0, 1), (5, 0), (5, 86_401), (1, 61), (10, 3_600)] {
             let terms = clean_terms(
                 Some(RequestRate {
                     requests,
@@ -199,6 +247,32 @@ mod tests {
         );
         assert_eq!(terms.rate_limit, Some("300/min".parse().unwrap()));
         assert!(terms.dropped.is_empty());
+    }
+
+    #[test]
+    fn a_flood_of_bad_models_is_read_only_so_far_and_named_only_so_often() {
+        let models: Vec<SubscriptionModel> =
+            (0..100_000).map(|_| model("SAME", "\u{feff}")).collect();
+        let terms = clean_terms(None, models);
+        assert!(terms.models.is_empty());
+        assert_eq!(
+            terms.dropped.len(),
+            MAX_DROPPED_NAMED + 2,
+            "{:?}",
+            terms.dropped
+        );
+        assert!(
+            terms.dropped[MAX_DROPPED_NAMED]
+                .starts_with("99000 subscription models past the first 1000"),
+            "{:?}",
+            terms.dropped
+        );
+        assert_eq!(
+            terms.dropped[MAX_DROPPED_NAMED + 1],
+            "980 more subscription models like those above"
+        );
+        // Declaring nothing at all (the SDK's empty `vendor`) says nothing.
+        assert!(!clean_terms(None, Vec::new()).declares_anything());
     }
 
     #[test]
@@ -223,6 +297,6 @@ mod tests {
                 .all(|m| !["ESC", "RTL", "", "LONG"].contains(&m.identifier.as_str()))
         );
         assert_eq!(terms.dropped.len(), 6, "{:?}", terms.dropped);
-        assert!(terms.dropped[5].starts_with("101 subscription models past the first 500"));
+        assert!(terms.dropped[5].starts_with("101 subscription models past the first 505"));
     }
 }

@@ -202,15 +202,16 @@ impl Runtime {
         })?;
         connector.label = Arc::from(descriptor.label());
         connector.descriptor = descriptor;
+        // Optional, like `about`: a broken `vendor` leaves the connector
+        // usable, declaring nothing (the host's defaults apply).
         if let Some(exports) = vendor_exports(&component) {
-            connector.vendor_terms =
-                connector
-                    .read_vendor_terms(exports)
-                    .await
-                    .map_err(|e| LoadError::Describe {
-                        source_name: source_name.clone(),
-                        source: Box::new(e),
-                    })?;
+            match connector.read_vendor_terms(exports).await {
+                Ok(terms) => connector.vendor_terms = terms,
+                Err(err) => tracing::warn!(
+                    connector = %connector.label,
+                    "the connector's vendor terms failed, so it declares none: {err}"
+                ),
+            }
         }
         Ok(connector)
     }
