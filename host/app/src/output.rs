@@ -17,16 +17,7 @@ use std::io::Write;
 
 /// Whether `c` must not reach a terminal as is.
 fn dangerous(c: char) -> bool {
-    (c.is_control() && c != '\n' && c != '\t')
-        || matches!(
-            c,
-            '\u{061c}'
-                | '\u{200b}'..='\u{200f}'
-                | '\u{2028}'..='\u{202e}'
-                | '\u{2060}'..='\u{2064}'
-                | '\u{2066}'..='\u{2069}'
-                | '\u{feff}'
-        )
+    c != '\n' && c != '\t' && seatwarden_domain::text::rewrites_display(c)
 }
 
 /// `text` with every dangerous character written as `\uXXXX`.

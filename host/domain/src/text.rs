@@ -3,6 +3,21 @@
 //! log lines with control characters escaped, so nothing stored or printed
 //! can grow without limit or forge a line.
 
+/// Whether `c` can rewrite what a terminal, a log line or a report cell
+/// shows: a control character, or an invisible, line-separating or
+/// bidirectional-format one (e.g. U+202E, which reverses what follows).
+pub fn rewrites_display(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{061c}'
+                | '\u{200b}'..='\u{200f}'
+                | '\u{2028}'..='\u{202e}'
+                | '\u{2060}'..='\u{2069}'
+                | '\u{feff}'
+        )
+}
+
 /// `text` cut to `max` bytes on a character boundary, saying how much was cut.
 pub fn clip(text: &str, max: usize) -> String {
     if text.len() <= max {

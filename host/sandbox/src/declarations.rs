@@ -14,6 +14,7 @@
 use crate::egress::AllowedOrigin;
 use crate::ratelimit::{DEFAULT_RATE_LIMIT, RateLimit};
 use seatwarden_domain::software_models::{Metric, SoftwareModel};
+use seatwarden_domain::text::rewrites_display;
 use std::collections::HashSet;
 use std::time::Duration;
 
@@ -84,19 +85,7 @@ impl VendorTerms {
 /// Whether `text` is short, non-empty and free of control and bidi-format
 /// characters (which could rewrite a terminal line or a report cell).
 fn plain(text: &str, max: usize) -> bool {
-    !text.is_empty()
-        && text.len() <= max
-        && !text.chars().any(|c| {
-            c.is_control()
-                || matches!(
-                    c,
-                    '\u{061c}'
-                        | '\u{200b}'..='\u{200f}'
-                        | '\u{2028}'..='\u{202e}'
-                        | '\u{2060}'..='\u{2069}'
-                        | '\u{feff}'
-                )
-        })
+    !text.is_empty() && text.len() <= max && !text.chars().any(rewrites_display)
 }
 
 /// Guest output shown to operators: at most 16 links, each an absolute
