@@ -25,6 +25,7 @@ pub mod reports;
 pub mod scheduler;
 pub mod serving;
 pub mod sync;
+pub mod tokens;
 pub mod wiring;
 
 pub use wiring::{App, ProfileContext};

@@ -7,6 +7,7 @@
 //! it can be reasoned about and tested on its own, and the store, the
 //! sandbox and the services all build on the same types.
 
+pub mod access;
 pub mod account;
 pub mod candidate_state;
 pub mod clock;

@@ -220,25 +220,28 @@ impl Storage {
         .bind(prefix)
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows
-            .iter()
-            .map(|r| AuditEntry {
-                id: r.get("id"),
-                tenant: r.get("tenant"),
-                profile: r.get("profile_name"),
-                at: r.get("at"),
-                actor: r.get("actor"),
-                action: r.get("action"),
-                detail: r.get("detail"),
-                prev_hash: r.get("prev_hash"),
-                hash: r.get("hash"),
-            })
-            .collect())
+        Ok(rows.iter().map(entry_from_row).collect())
     }
 
     /// Recomputes a tenant's chain from its first entry.
     pub async fn verify_audit(&self, tenant: TenantId) -> Result<AuditCheck> {
         Ok(check_chain(&self.audit_entries(tenant).await?))
+    }
+}
+
+/// An entry as `SELECT a.id, t.name AS tenant, a.profile_name, a.at,
+/// a.actor, a.action, a.detail, a.prev_hash, a.hash` reads it.
+pub(crate) fn entry_from_row(r: &sqlx::sqlite::SqliteRow) -> AuditEntry {
+    AuditEntry {
+        id: r.get("id"),
+        tenant: r.get("tenant"),
+        profile: r.get("profile_name"),
+        at: r.get("at"),
+        actor: r.get("actor"),
+        action: r.get("action"),
+        detail: r.get("detail"),
+        prev_hash: r.get("prev_hash"),
+        hash: r.get("hash"),
     }
 }
 

@@ -188,7 +188,14 @@ const CANDIDATE_COLUMNS: &str = "SELECT id, account_id, principal, state, rule_v
         notified_at, reclaim_after, deactivated_at, reclaim_audit_id, reactivated_at
      FROM removal_candidates";
 
-fn candidate_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<Candidate> {
+/// The columns `candidate_from_row` reads, from `removal_candidates c`
+/// (for joins); the caller adds the FROM clause.
+pub(crate) const CANDIDATE_COLUMNS_OF_C: &str = "SELECT c.id, c.account_id, c.principal, c.state, c.rule_version,
+        c.threshold_days, c.reason, c.days_inactive, c.last_active_at, c.last_active_source, c.created_at,
+        c.updated_at, c.closed_at, c.close_reason, c.notified_at, c.reclaim_after, c.deactivated_at,
+        c.reclaim_audit_id, c.reactivated_at";
+
+pub(crate) fn candidate_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<Candidate> {
     Ok(Candidate {
         id: r.get("id"),
         account_id: r.get("account_id"),

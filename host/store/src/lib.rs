@@ -23,15 +23,22 @@ mod entitlements;
 mod error;
 mod exclusions;
 mod jobs;
+mod listing;
 mod models;
 mod owner;
 mod profiles;
 mod reconciliation;
+mod tokens;
 mod trouble;
 
 pub use audit::{AuditCheck, AuditEntry, AuditNote, GENESIS, check_chain};
 pub use candidates::{Candidate, CandidateState, RefreshReport, RefreshScope, RuleChange};
 pub use entitlements::EntitlementSource;
+pub use listing::{
+    AccountState, CandidateFilter, JobFilter, ListedSubscription, SubscriptionFilter,
+    SubscriptionKey,
+};
+pub use tokens::{NewToken, StoredToken, TenantInfo, TokenInfo};
 pub use owner::{owner_is_dead, process_owner};
 pub use profiles::{
     ActivityFrom, ConnectorIdentity, ProfileRecord, ProfileSettings, ProfileStatus, ScheduledJob,
@@ -1161,12 +1168,12 @@ impl Storage {
 }
 
 /// The columns `subscription_from_row` reads, from `subscriptions s`.
-const SUBSCRIPTION_COLUMNS: &str =
+pub(crate) const SUBSCRIPTION_COLUMNS: &str =
     "SELECT s.account_id, s.principal, s.display_name, s.active, s.identifiers, s.attributes,
         s.created_at, s.last_active_at, s.last_active_source, s.first_seen_at, s.last_seen_at,
         s.gone_at, s.reactivated_at";
 
-const JOB_RUN_COLUMNS: &str =
+pub(crate) const JOB_RUN_COLUMNS: &str =
     "SELECT j.id, p.name AS profile, j.kind, j.trigger_kind, j.status, j.started_at, j.finished_at,
         j.pages, j.items, j.created, j.updated, j.gone, j.error_kind, j.detail,
         j.resumes, j.owner, j.profile_status, l.owner AS lease_owner, l.expires_at AS lease_expires
@@ -1207,7 +1214,7 @@ fn shown_status(r: &sqlx::sqlite::SqliteRow, now: i64) -> (String, Option<String
     )
 }
 
-fn job_run_from_row(r: &sqlx::sqlite::SqliteRow, now: i64) -> JobRun {
+pub(crate) fn job_run_from_row(r: &sqlx::sqlite::SqliteRow, now: i64) -> JobRun {
     let (status, error_kind, detail) = shown_status(r, now);
     JobRun {
         id: r.get("id"),
@@ -1230,7 +1237,7 @@ fn job_run_from_row(r: &sqlx::sqlite::SqliteRow, now: i64) -> JobRun {
     }
 }
 
-fn subscription_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<StoredSubscription> {
+pub(crate) fn subscription_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<StoredSubscription> {
     Ok(StoredSubscription {
         account_id: row.get("account_id"),
         principal: row.get("principal"),
