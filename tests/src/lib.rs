@@ -5,6 +5,7 @@
 //! arrived so tests can assert on what the vendor saw, not on what the host
 //! thinks it sent.
 
+pub mod api_client;
 pub mod directory_fake;
 pub mod fixtures;
 pub mod logs;

@@ -40,6 +40,18 @@ pub const RULES: &[(&str, &[&str])] = &[
     // Services are shared by the CLI and the API: they know neither.
     (
         "seatwarden-app",
+        &[
+            "clap",
+            "seatwarden-cli",
+            "seatwarden-kit",
+            "seatwarden-server",
+            "axum-extra",
+            "utoipa",
+        ],
+    ),
+    // The API is a front end beside the command line, not on top of it.
+    (
+        "seatwarden-server",
         &["clap", "seatwarden-cli", "seatwarden-kit"],
     ),
 ];

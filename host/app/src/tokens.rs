@@ -60,7 +60,8 @@ pub fn check_name(name: &str) -> Result<()> {
     if name.len() > MAX_NAME {
         bail!("a token's name is at most {MAX_NAME} bytes");
     }
-    if name.chars().any(seatwarden_domain::text::rewrites_display) || name.chars().any(char::is_control)
+    if name.chars().any(seatwarden_domain::text::rewrites_display)
+        || name.chars().any(char::is_control)
     {
         bail!("a token's name must be plain text (no control or invisible characters)");
     }

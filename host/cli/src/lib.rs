@@ -26,6 +26,7 @@ use std::sync::Arc;
 mod connector;
 mod entitlements;
 mod report;
+mod token;
 
 use seatwarden_app::output::{self, date_time};
 use seatwarden_app::{say, say_err};
@@ -157,11 +158,26 @@ enum Command {
         #[command(subcommand)]
         command: report::ReportCommand,
     },
-    /// Run the published profiles' schedules until SIGTERM or Ctrl-C.
+    /// API tokens: make one (shown once), list them, revoke one.
+    Token {
+        #[command(subcommand)]
+        command: token::TokenCommand,
+    },
+    /// Run the published profiles' schedules, and the HTTP API when
+    /// --listen is given, until SIGTERM or Ctrl-C.
     Serve {
         /// Run the jobs that are due now, then exit.
-        #[arg(long)]
+        #[arg(long, conflicts_with_all = ["listen", "no_scheduler"])]
         once: bool,
+        /// Serve the HTTP API (`/api/v1`) on this address, e.g. 127.0.0.1:8080.
+        #[arg(long, env = "SEATWARDEN_LISTEN", value_name = "ADDRESS")]
+        listen: Option<std::net::SocketAddr>,
+        /// Do not serve the API, even if SEATWARDEN_LISTEN is set.
+        #[arg(long)]
+        no_listen: bool,
+        /// Serve the API only; run no jobs (an API-only node).
+        #[arg(long, requires = "listen")]
+        no_scheduler: bool,
     },
 }
 
@@ -460,7 +476,22 @@ async fn run_loaded(cli: Cli, settings: Config, cache_dir: Option<PathBuf>) -> R
             let (tenant_name, tenant_id) = app.tenant(cli.tenant.as_deref()).await?;
             report::run(&app, tenant_id, &tenant_name, command).await
         }
-        Command::Serve { once } => serve(app, once).await,
+        Command::Token { command } => {
+            token::run(&app, cli.tenant.as_deref(), &actor, command).await
+        }
+        Command::Serve {
+            once,
+            listen,
+            no_listen,
+            no_scheduler,
+        } => {
+            let mode = ServeMode {
+                once,
+                api: listen.filter(|_| !no_listen),
+                scheduler: !no_scheduler,
+            };
+            serve(app, mode).await
+        }
     }
 }
 
@@ -1095,7 +1126,18 @@ fn table(rows: &[Vec<String>]) -> String {
         .join("\n")
 }
 
-async fn serve(app: Arc<App>, once: bool) -> Result<()> {
+/// What `serve` runs.
+struct ServeMode {
+    /// Run the due jobs once, then exit.
+    once: bool,
+    /// Serve the API on this address.
+    api: Option<std::net::SocketAddr>,
+    /// Run the scheduler (off: an API-only node).
+    scheduler: bool,
+}
+
+async fn serve(app: Arc<App>, mode: ServeMode) -> Result<()> {
+    let once = mode.once;
     let scheduler = Scheduler::new(app.clone(), SchedulerOptions::default());
     let print = |outcome: &JobOutcome| {
         let result = match &outcome.result {
@@ -1145,11 +1187,39 @@ async fn serve(app: Arc<App>, once: bool) -> Result<()> {
         }
         None => None,
     };
+    let api = match mode.api {
+        Some(address) => {
+            let listener = tokio::net::TcpListener::bind(address)
+                .await
+                .with_context(|| format!("--listen: cannot listen on {address}"))?;
+            let bound = listener.local_addr()?;
+            crate::say_err!(
+                "seatwarden serve: API on http://{bound}/api/v1 (contract at /api/v1/openapi.json)"
+            );
+            if !bound.ip().is_loopback() {
+                crate::say_err!(
+                    "seatwarden serve: warning: {bound} is reachable beyond this machine and speaks plain http; bearer tokens cross it in clear, so put a TLS-terminating proxy in front"
+                );
+            }
+            Some(tokio::spawn(seatwarden_server::serve(
+                listener,
+                app.clone(),
+                scheduler.shutdown_token(),
+            )))
+        }
+        None => None,
+    };
     let result = if once {
         scheduler
             .run_due()
             .await
             .map(|outcomes| outcomes.iter().for_each(print))
+    } else if !mode.scheduler {
+        crate::say_err!(
+            "seatwarden serve: API only (--no-scheduler): no jobs run here; Ctrl-C or SIGTERM stops"
+        );
+        scheduler.shutdown_token().cancelled().await;
+        Ok(())
     } else {
         let published = app.storage.published_profiles().await?;
         crate::say_err!(
@@ -1161,9 +1231,12 @@ async fn serve(app: Arc<App>, once: bool) -> Result<()> {
         scheduler.serve(&print).await
     };
     signals.abort();
+    scheduler.shutdown_token().cancel();
     if let Some(answers) = answers {
-        scheduler.shutdown_token().cancel();
         answers.await.context("the answer-link server")??;
+    }
+    if let Some(api) = api {
+        api.await.context("the API server")??;
     }
     result
 }

@@ -157,6 +157,42 @@ impl Storage {
         Ok(())
     }
 
+    /// Makes a published profile's scheduled job due now, for a person who
+    /// asked for it (the API's "run now"), with an audit entry in the same
+    /// transaction. Any scheduler on the database starts it within its next
+    /// look at the schedule (at most a minute). Returns `false`, changing
+    /// nothing, when the profile has no such scheduled job (a draft).
+    pub async fn request_run(
+        &self,
+        record: &crate::ProfileRecord,
+        kind: &str,
+        note: &crate::AuditNote<'_>,
+    ) -> Result<bool> {
+        let mut tx = self.write().await?;
+        let scheduled: Option<i64> = sqlx::query_scalar(
+            "SELECT next_due_at FROM scheduled_jobs WHERE profile_id = ? AND kind = ?",
+        )
+        .bind(record.id.0)
+        .bind(kind)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if scheduled.is_none() {
+            return Ok(false);
+        }
+        sqlx::query(
+            "UPDATE scheduled_jobs SET next_due_at = ? WHERE profile_id = ? AND kind = ? AND next_due_at > ?",
+        )
+        .bind(note.at)
+        .bind(record.id.0)
+        .bind(kind)
+        .bind(note.at)
+        .execute(&mut *tx)
+        .await?;
+        crate::audit::append(&mut tx, record.tenant, Some(&record.name), note).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
     /// Records when a job last ran, leaving its next due time alone.
     pub async fn mark_ran(&self, profile: ProfileId, kind: &str, at: i64) -> Result<()> {
         sqlx::query("UPDATE scheduled_jobs SET last_run_at = ? WHERE profile_id = ? AND kind = ?")

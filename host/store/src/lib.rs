@@ -38,7 +38,6 @@ pub use listing::{
     AccountState, CandidateFilter, JobFilter, ListedSubscription, SubscriptionFilter,
     SubscriptionKey,
 };
-pub use tokens::{NewToken, StoredToken, TenantInfo, TokenInfo};
 pub use owner::{owner_is_dead, process_owner};
 pub use profiles::{
     ActivityFrom, ConnectorIdentity, ProfileRecord, ProfileSettings, ProfileStatus, ScheduledJob,
@@ -48,6 +47,7 @@ pub use reconciliation::{
     IdentifierGroup, LiveSubscription, NewReconciliationRun, Reclaimed, ReconciliationRun,
 };
 pub use seatwarden_domain::subscription::StoredSubscription;
+pub use tokens::{NewToken, StoredToken, TenantInfo, TokenInfo};
 pub use trouble::explain as explain_database_error;
 
 static MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");

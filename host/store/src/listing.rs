@@ -42,10 +42,10 @@ pub struct SubscriptionFilter {
 }
 
 /// Where a subscriptions page continues: after this profile and account.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SubscriptionKey {
-    /// The profile of the last account on the page before.
-    pub profile: ProfileId,
+    /// The profile id of the last account on the page before.
+    pub profile: i64,
     /// Its vendor account id.
     pub account_id: String,
 }
@@ -65,7 +65,7 @@ impl ListedSubscription {
     /// The key the next page starts after.
     pub fn key(&self) -> SubscriptionKey {
         SubscriptionKey {
-            profile: self.profile_id,
+            profile: self.profile_id.0,
             account_id: self.subscription.account_id.clone(),
         }
     }
@@ -134,9 +134,9 @@ impl Storage {
         if let Some(after) = after {
             query
                 .push(" AND (s.profile_id > ")
-                .push_bind(after.profile.0)
+                .push_bind(after.profile)
                 .push(" OR (s.profile_id = ")
-                .push_bind(after.profile.0)
+                .push_bind(after.profile)
                 .push(" AND s.account_id > ")
                 .push_bind(after.account_id.clone())
                 .push("))");

@@ -84,7 +84,8 @@ pub struct TenantInfo {
 /// a busy client must not turn every read into a write.
 const LAST_USED_GRANULARITY_MS: i64 = 60_000;
 
-const TOKEN_COLUMNS: &str = "SELECT k.id, k.tenant_id, t.name AS tenant_name, k.name, k.scope, k.secret_hash,
+const TOKEN_COLUMNS: &str =
+    "SELECT k.id, k.tenant_id, t.name AS tenant_name, k.name, k.scope, k.secret_hash,
         k.created_at, k.created_by, k.last_used_at, k.revoked_at
      FROM api_tokens k LEFT JOIN tenants t ON t.id = k.tenant_id";
 
@@ -143,7 +144,10 @@ impl Storage {
         .await?
         .last_insert_rowid();
         if let Some(tenant) = token.tenant {
-            let detail = format!("API token {id} ({:?}) with scope {}", token.name, token.scope);
+            let detail = format!(
+                "API token {id} ({:?}) with scope {}",
+                token.name, token.scope
+            );
             let note = AuditNote {
                 actor: token.actor,
                 action: "token.create",
@@ -247,7 +251,12 @@ impl Storage {
     /// Records a failed authentication from `address` and prunes those
     /// older than `window_start`; returns how many failures the address
     /// has within the window, this one included.
-    pub async fn note_auth_failure(&self, address: &str, at: i64, window_start: i64) -> Result<i64> {
+    pub async fn note_auth_failure(
+        &self,
+        address: &str,
+        at: i64,
+        window_start: i64,
+    ) -> Result<i64> {
         let mut tx = self.write().await?;
         sqlx::query("DELETE FROM auth_failures WHERE at < ?")
             .bind(window_start)
@@ -270,7 +279,11 @@ impl Storage {
 
     /// How many failed authentications `address` has since `window_start`,
     /// and when the oldest of them was.
-    pub async fn auth_failures(&self, address: &str, window_start: i64) -> Result<(i64, Option<i64>)> {
+    pub async fn auth_failures(
+        &self,
+        address: &str,
+        window_start: i64,
+    ) -> Result<(i64, Option<i64>)> {
         let row = sqlx::query(
             "SELECT COUNT(*) AS n, MIN(at) AS oldest FROM auth_failures WHERE address = ? AND at >= ?",
         )

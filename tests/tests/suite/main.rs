@@ -5,6 +5,7 @@
 //! linking and gigabytes of disk on a 2-core CI machine. nextest still runs
 //! every test in its own process.
 
+mod api;
 mod audit;
 mod candidates;
 mod cli_profile;

@@ -1,0 +1,147 @@
+//! Request extractors that answer bad input with a problem document.
+//!
+//! axum's own `Json`, `Query` and `Path` reject with plain text; these
+//! wrap them so a malformed body, an unknown field, a wrong type or an
+//! oversized body becomes a 400 (or 413) problem naming the field, and a
+//! handler never starts on input it did not expect. Request bodies deny
+//! unknown fields (each body type says so), so a misspelt option is an
+//! error instead of silently ignored.
+
+use crate::problem::ApiError;
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use serde::de::DeserializeOwned;
+
+/// A JSON body, or a problem naming what is wrong with it.
+pub struct ApiJson<T>(pub T);
+
+impl<T, S> FromRequest<S> for ApiJson<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
+        match axum::Json::<T>::from_request(request, state).await {
+            Ok(axum::Json(value)) => Ok(ApiJson(value)),
+            Err(rejection) => Err(json_problem(rejection)),
+        }
+    }
+}
+
+fn json_problem(rejection: JsonRejection) -> ApiError {
+    match rejection {
+        JsonRejection::JsonDataError(err) => {
+            let detail = source_text(&err);
+            ApiError::BadRequest {
+                field: field_of(&detail),
+                detail: format!("the JSON body does not fit: {detail}"),
+            }
+        }
+        JsonRejection::JsonSyntaxError(err) => ApiError::BadRequest {
+            detail: format!("the body is not valid JSON: {}", source_text(&err)),
+            field: None,
+        },
+        JsonRejection::MissingJsonContentType(_) => ApiError::BadRequest {
+            detail: "send the body as `Content-Type: application/json`".into(),
+            field: None,
+        },
+        JsonRejection::BytesRejection(err) => {
+            if err.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::TooLarge(format!(
+                    "the body is larger than the {} KiB this endpoint accepts",
+                    crate::MAX_JSON_BODY / 1024
+                ))
+            } else {
+                ApiError::BadRequest {
+                    detail: "the body could not be read".into(),
+                    field: None,
+                }
+            }
+        }
+        other => ApiError::BadRequest {
+            detail: other.body_text(),
+            field: None,
+        },
+    }
+}
+
+/// The innermost error's text (serde's own sentence, with its path).
+fn source_text(err: &dyn std::error::Error) -> String {
+    let mut innermost = err;
+    while let Some(source) = innermost.source() {
+        innermost = source;
+    }
+    innermost.to_string()
+}
+
+/// The field a serde error's path names (`decision: unknown variant ...`
+/// names `decision`), if it starts with one.
+fn field_of(detail: &str) -> Option<String> {
+    if let Some(rest) = detail.strip_prefix("unknown field `") {
+        return rest.split('`').next().map(str::to_string);
+    }
+    if let Some(rest) = detail.strip_prefix("missing field `") {
+        return rest.split('`').next().map(str::to_string);
+    }
+    let (path, _) = detail.split_once(": ")?;
+    let plain = path
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '[' | ']'));
+    (plain && !path.is_empty()).then(|| path.to_string())
+}
+
+/// Query parameters, or a problem naming the one at fault.
+pub struct ApiQuery<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for ApiQuery<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Query(value)) => Ok(ApiQuery(value)),
+            Err(QueryRejection::FailedToDeserializeQueryString(err)) => {
+                let detail = source_text(&err);
+                Err(ApiError::BadRequest {
+                    field: field_of(&detail),
+                    detail: format!("the query string does not fit: {detail}"),
+                })
+            }
+            Err(other) => Err(ApiError::BadRequest {
+                detail: other.body_text(),
+                field: None,
+            }),
+        }
+    }
+}
+
+/// Path parameters, or a problem naming the one at fault.
+pub struct ApiPath<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for ApiPath<T>
+where
+    T: DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(value)) => Ok(ApiPath(value)),
+            Err(PathRejection::FailedToDeserializePathParams(err)) => Err(ApiError::BadRequest {
+                detail: format!("the path does not fit: {}", err.body_text()),
+                field: None,
+            }),
+            Err(other) => Err(ApiError::BadRequest {
+                detail: other.body_text(),
+                field: None,
+            }),
+        }
+    }
+}

@@ -1,0 +1,202 @@
+//! Integration profiles: read them, and move them through their lifecycle
+//! (validate, publish, unpublish) and run their jobs now.
+//!
+//! Every route looks the profile up in the caller's tenant first, so a
+//! name of another tenant's profile answers 404 before anything else
+//! happens; then it calls the same lifecycle service the command line
+//! does, with the token as the actor in the audit log.
+
+use crate::ApiState;
+use crate::auth::{Authed, tenant_of};
+use crate::extract::{ApiJson, ApiPath};
+use crate::problem::{ApiError, ApiResult};
+use crate::views::ProfileView;
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use seatwarden_app::profiles::Profiles;
+use seatwarden_app::tokens::Caller;
+use seatwarden_domain::access::Scope;
+use seatwarden_store::{AuditNote, JobKind, ProfileRecord, TenantId};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// The tenant's profile `name`, or 404.
+pub(crate) async fn find(
+    state: &ApiState,
+    tenant: TenantId,
+    name: &str,
+) -> ApiResult<ProfileRecord> {
+    state
+        .app
+        .storage
+        .profile(tenant, name)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("this tenant has no profile {name:?}")))
+}
+
+fn lifecycle<'a>(state: &'a ApiState, caller: &Caller, tenant: (TenantId, String)) -> Profiles<'a> {
+    Profiles {
+        app: &state.app,
+        tenant: tenant.0,
+        tenant_name: tenant.1,
+        actor: caller.actor(),
+    }
+}
+
+/// The tenant's profiles.
+#[utoipa::path(get, path = "/api/v1/profiles", tag = "profiles",
+    responses((status = 200, body = [ProfileView])),
+    security(("token" = [])))]
+pub async fn list(
+    State(state): State<ApiState>,
+    Authed(caller): Authed,
+) -> ApiResult<Json<Vec<ProfileView>>> {
+    let (tenant, _) = tenant_of(&caller, Scope::Read)?;
+    let profiles = state.app.storage.profiles(tenant).await?;
+    Ok(Json(profiles.into_iter().map(ProfileView::from).collect()))
+}
+
+/// One profile.
+#[utoipa::path(get, path = "/api/v1/profiles/{name}", tag = "profiles",
+    params(("name" = String, Path, description = "The profile's name")),
+    responses((status = 200, body = ProfileView), (status = 404, body = crate::problem::Problem)),
+    security(("token" = [])))]
+pub async fn get(
+    State(state): State<ApiState>,
+    Authed(caller): Authed,
+    ApiPath(name): ApiPath<String>,
+) -> ApiResult<Json<ProfileView>> {
+    let (tenant, _) = tenant_of(&caller, Scope::Read)?;
+    Ok(Json(find(&state, tenant, &name).await?.into()))
+}
+
+/// Checks the profile's connection through its connector (read-only) and records the outcome.
+#[utoipa::path(post, path = "/api/v1/profiles/{name}/validate", tag = "profiles",
+    params(("name" = String, Path, description = "The profile's name")),
+    responses((status = 200, body = ProfileView, description = "The profile with the new validation; a failed validation is recorded, not an error"),
+        (status = 404, body = crate::problem::Problem)),
+    security(("token" = [])))]
+pub async fn validate(
+    State(state): State<ApiState>,
+    Authed(caller): Authed,
+    ApiPath(name): ApiPath<String>,
+) -> ApiResult<Json<ProfileView>> {
+    let tenant = tenant_of(&caller, Scope::Admin)?;
+    find(&state, tenant.0, &name).await?;
+    let profiles = lifecycle(&state, &caller, tenant.clone());
+    profiles.validate(&name).await?;
+    Ok(Json(find(&state, tenant.0, &name).await?.into()))
+}
+
+/// Publishes a validated profile: its jobs start running on schedule.
+#[utoipa::path(post, path = "/api/v1/profiles/{name}/publish", tag = "profiles",
+    params(("name" = String, Path, description = "The profile's name")),
+    responses((status = 200, body = ProfileView), (status = 404, body = crate::problem::Problem),
+        (status = 409, body = crate::problem::Problem, description = "Never validated, validation failed or stale, or already published")),
+    security(("token" = [])))]
+pub async fn publish(
+    State(state): State<ApiState>,
+    Authed(caller): Authed,
+    ApiPath(name): ApiPath<String>,
+) -> ApiResult<Json<ProfileView>> {
+    let tenant = tenant_of(&caller, Scope::Admin)?;
+    find(&state, tenant.0, &name).await?;
+    lifecycle(&state, &caller, tenant.clone())
+        .publish(&name)
+        .await?;
+    Ok(Json(find(&state, tenant.0, &name).await?.into()))
+}
+
+/// Back to draft: its scheduled jobs are removed.
+#[utoipa::path(post, path = "/api/v1/profiles/{name}/unpublish", tag = "profiles",
+    params(("name" = String, Path, description = "The profile's name")),
+    responses((status = 200, body = ProfileView), (status = 404, body = crate::problem::Problem),
+        (status = 409, body = crate::problem::Problem)),
+    security(("token" = [])))]
+pub async fn unpublish(
+    State(state): State<ApiState>,
+    Authed(caller): Authed,
+    ApiPath(name): ApiPath<String>,
+) -> ApiResult<Json<ProfileView>> {
+    let tenant = tenant_of(&caller, Scope::Admin)?;
+    find(&state, tenant.0, &name).await?;
+    lifecycle(&state, &caller, tenant.clone())
+        .unpublish(&name)
+        .await?;
+    Ok(Json(find(&state, tenant.0, &name).await?.into()))
+}
+
+/// Which job to run now.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"kind": "subscriptions"}))]
+pub struct RunRequest {
+    /// `subscriptions` or `activity`.
+    pub kind: String,
+}
+
+/// A job made due.
+#[derive(Serialize, ToSchema)]
+pub struct RunAccepted {
+    /// The profile.
+    pub profile: String,
+    /// The job made due.
+    pub kind: String,
+    /// What happens next.
+    pub detail: String,
+}
+
+/// Makes one of a published profile's jobs due now; a scheduler on this
+/// database starts it within a minute, and its result appears under jobs.
+#[utoipa::path(post, path = "/api/v1/profiles/{name}/run", tag = "profiles",
+    params(("name" = String, Path, description = "The profile's name")),
+    request_body = RunRequest,
+    responses((status = 202, body = RunAccepted), (status = 404, body = crate::problem::Problem),
+        (status = 409, body = crate::problem::Problem, description = "The profile is a draft")),
+    security(("token" = [])))]
+pub async fn run(
+    State(state): State<ApiState>,
+    Authed(caller): Authed,
+    ApiPath(name): ApiPath<String>,
+    ApiJson(body): ApiJson<RunRequest>,
+) -> ApiResult<(StatusCode, Json<RunAccepted>)> {
+    let (tenant, _) = tenant_of(&caller, Scope::Operate)?;
+    let record = find(&state, tenant, &name).await?;
+    let Some(kind) = JobKind::parse_scheduled(&body.kind) else {
+        return Err(ApiError::field(
+            "kind",
+            format!(
+                "{:?} is not a scheduled job: subscriptions or activity",
+                body.kind
+            ),
+        ));
+    };
+    let actor = caller.actor();
+    let detail = format!("asked to run the {} job now", kind.as_str());
+    let note = AuditNote {
+        actor: &actor,
+        action: "job.run-now",
+        detail: &detail,
+        at: state.app.now(),
+    };
+    if !state
+        .app
+        .storage
+        .request_run(&record, kind.as_str(), &note)
+        .await?
+    {
+        return Err(ApiError::Conflict(format!(
+            "profile {name} has no scheduled {} job: publish it first (or it does not download activity)",
+            kind.as_str()
+        )));
+    }
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(RunAccepted {
+            profile: name,
+            kind: kind.as_str().to_string(),
+            detail: "due now; a running `seatwarden serve` starts it within a minute".into(),
+        }),
+    ))
+}

@@ -1,0 +1,675 @@
+//! The HTTP API against a real server on loopback, with data a real
+//! lifecycle made (a SmartRecruiters profile applied, validated against the
+//! fake and published, its download stored and its candidates refreshed):
+//! tokens and their scopes, tenant isolation generated from the published
+//! route table, problem documents for bad input, keyset pages, revocation
+//! that takes effect at once, the limit on failed authentications, and the
+//! checked-in OpenAPI document.
+
+use seatwarden_app::tokens;
+use seatwarden_domain::access::Scope;
+use seatwarden_tests::api_client::{Answer, call};
+use seatwarden_tests::fixtures::{now_ms, repo_root};
+use seatwarden_tests::published::Published;
+use seatwarden_tests::smartrecruiters_fake::{
+    SmartRecruitersFake, SrTenant, aged_accounts, seed_users_only,
+};
+use secrecy::ExposeSecret;
+use serde_json::{Value, json};
+use tokio_util::sync::CancellationToken;
+
+const VENDOR_TOKEN: &str = "DCRA1-api";
+const PROFILE: &str = "smartrecruiters";
+const IDLE: usize = 3;
+
+struct Api {
+    rig: Published,
+    _vendor: SmartRecruitersFake,
+    port: u16,
+    stop: CancellationToken,
+    acme_admin: String,
+    acme_operate: String,
+    acme_read: String,
+    acme_read_id: i64,
+    globex_admin: String,
+    operator: String,
+}
+
+impl Drop for Api {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
+
+async fn issue(rig: &Published, tenant: Option<&str>, name: &str, scope: Scope) -> (i64, String) {
+    let tenant = match tenant {
+        Some(name) => Some(rig.app.storage.ensure_tenant(name, now_ms()).await.unwrap()),
+        None => None,
+    };
+    let issued = tokens::issue(&rig.app, tenant, name, scope, "test")
+        .await
+        .unwrap();
+    (issued.id, issued.token.expose_secret().to_string())
+}
+
+/// acme with 20 SmartRecruiters users, `IDLE` of them never logged in and
+/// so candidates; globex with nothing; the API on a loopback port.
+async fn api(name: &str) -> Api {
+    let vendor = SmartRecruitersFake::start(SrTenant {
+        rate_limit: None,
+        ..seed_users_only(VENDOR_TOKEN, 20, now_ms())
+    })
+    .await;
+    let rig = Published::plain(name, PROFILE, &vendor.url(), VENDOR_TOKEN).await;
+    let now = now_ms();
+    rig.store(&aged_accounts(&vendor.users(), IDLE, now), now)
+        .await;
+    rig.refresh().await;
+    let (_, acme_admin) = issue(&rig, Some("acme"), "acme admin", Scope::Admin).await;
+    let (_, acme_operate) = issue(&rig, Some("acme"), "acme reviewer", Scope::Operate).await;
+    let (acme_read_id, acme_read) = issue(&rig, Some("acme"), "acme dashboard", Scope::Read).await;
+    let (_, globex_admin) = issue(&rig, Some("globex"), "globex admin", Scope::Admin).await;
+    let (_, operator) = issue(&rig, None, "platform team", Scope::Operator).await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let stop = CancellationToken::new();
+    tokio::spawn(seatwarden_server::serve(
+        listener,
+        rig.app.clone(),
+        stop.clone(),
+    ));
+    Api {
+        rig,
+        _vendor: vendor,
+        port,
+        stop,
+        acme_admin,
+        acme_operate,
+        acme_read,
+        acme_read_id,
+        globex_admin,
+        operator,
+    }
+}
+
+impl Api {
+    async fn get(&self, target: &str, token: &str) -> Answer {
+        call(self.port, "GET", target, Some(token), None).await
+    }
+
+    async fn post(&self, target: &str, token: &str, body: Value) -> Answer {
+        call(
+            self.port,
+            "POST",
+            target,
+            Some(token),
+            Some(body.to_string().into_bytes()),
+        )
+        .await
+    }
+
+    /// Every page of a list endpoint, following `next_cursor`.
+    async fn all_pages(&self, target: &str, token: &str) -> (Vec<Value>, usize) {
+        let mut items = Vec::new();
+        let mut pages = 0;
+        let mut cursor: Option<String> = None;
+        loop {
+            let sep = if target.contains('?') { '&' } else { '?' };
+            let url = match &cursor {
+                Some(c) => format!("{target}{sep}cursor={c}"),
+                None => target.to_string(),
+            };
+            let answer = self.get(&url, token).await;
+            assert_eq!(
+                answer.status,
+                200,
+                "{url}: {}",
+                String::from_utf8_lossy(&answer.body)
+            );
+            let page = answer.json();
+            pages += 1;
+            items.extend(page["items"].as_array().unwrap().iter().cloned());
+            match page["next_cursor"].as_str() {
+                Some(next) => cursor = Some(next.to_string()),
+                None => return (items, pages),
+            }
+            assert!(pages < 100, "paging does not end");
+        }
+    }
+
+    async fn first_candidate(&self) -> i64 {
+        let page = self.get("/api/v1/candidates", &self.acme_read).await.json();
+        page["items"][0]["id"].as_i64().expect("a candidate")
+    }
+}
+
+/// A problem document with `status`, naming `field` when given.
+fn assert_problem(answer: &Answer, status: u16, field: Option<&str>) {
+    assert_eq!(
+        answer.status,
+        status,
+        "{}",
+        String::from_utf8_lossy(&answer.body)
+    );
+    assert_eq!(
+        answer.header("content-type"),
+        Some("application/problem+json")
+    );
+    let problem = answer.json();
+    assert_eq!(problem["status"], status);
+    assert!(
+        problem["type"]
+            .as_str()
+            .unwrap()
+            .starts_with("urn:seatwarden:problem:")
+    );
+    assert!(!problem["detail"].as_str().unwrap().is_empty());
+    if let Some(field) = field {
+        assert_eq!(problem["field"], field, "{problem}");
+    }
+}
+
+#[test]
+fn the_checked_in_openapi_document_is_the_one_the_code_generates() {
+    let generated = seatwarden_server::openapi_json();
+    let path = repo_root().join("docs/openapi.json");
+    if std::env::var_os("SEATWARDEN_BLESS").is_some() {
+        std::fs::write(&path, &generated).unwrap();
+    }
+    let checked_in = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        checked_in == generated,
+        "docs/openapi.json differs from what the server generates; if the change is intended, run `SEATWARDEN_BLESS=1 cargo nextest run -E 'test(openapi_document)'` and commit it"
+    );
+    let doc: Value = serde_json::from_str(&generated).unwrap();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
+}
+
+/// The value of path parameter `param` of `path` that names one of acme's
+/// objects. A new route with a parameter this does not know fails here,
+/// so it cannot be left out of the isolation test.
+fn acme_value(api: &Api, candidate: i64, path: &str, param: &str) -> String {
+    match (param, path) {
+        ("name", p) if p.starts_with("/api/v1/profiles/") => PROFILE.into(),
+        ("id", p) if p.starts_with("/api/v1/candidates/") => candidate.to_string(),
+        ("id", p) if p.starts_with("/api/v1/tokens/") => api.acme_read_id.to_string(),
+        ("tenant", p) if p.starts_with("/api/v1/tenants/") => "acme".into(),
+        _ => panic!("no acme object for parameter {{{param}}} of {path}: teach this test"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_route_answers_not_found_to_another_tenants_token() {
+    let api = api("api-isolation").await;
+    let candidate = api.first_candidate().await;
+    let doc: Value = serde_json::from_str(&seatwarden_server::openapi_json()).unwrap();
+    let schemas = &doc["components"]["schemas"];
+    let mut checked = 0;
+    for (path, operations) in doc["paths"].as_object().unwrap() {
+        for (method, operation) in operations.as_object().unwrap() {
+            let params = operation["parameters"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            let mut target = path.clone();
+            let mut names_an_object = false;
+            for param in &params {
+                let name = param["name"].as_str().unwrap();
+                match param["in"].as_str().unwrap() {
+                    "path" => {
+                        target = target.replace(
+                            &format!("{{{name}}}"),
+                            &acme_value(&api, candidate, path, name),
+                        );
+                        names_an_object = true;
+                    }
+                    "query" if name == "profile" => {
+                        target = format!("{target}?profile={PROFILE}");
+                        names_an_object = true;
+                    }
+                    _ => {}
+                }
+            }
+            let body = operation.get("requestBody").map(|body| {
+                let reference = body["content"]["application/json"]["schema"]["$ref"]
+                    .as_str()
+                    .expect("request bodies are named schemas");
+                let schema = reference.rsplit('/').next().unwrap();
+                let example = &schemas[schema]["example"];
+                assert!(
+                    !example.is_null(),
+                    "{method} {path}: schema {schema} needs an example"
+                );
+                example.to_string().into_bytes()
+            });
+            let method_upper = method.to_uppercase();
+            let answer = call(
+                api.port,
+                &method_upper,
+                &target,
+                Some(&api.globex_admin),
+                body,
+            )
+            .await;
+            let operator_route = operation["tags"][0] == "operator";
+            if operator_route {
+                assert_problem(&answer, 403, None);
+            } else if names_an_object {
+                assert_problem(&answer, 404, None);
+                // The same route finds the object for its own tenant.
+                if method == "get" {
+                    let own = api.get(&target, &api.acme_admin).await;
+                    assert_eq!(own.status, 200, "{target} for acme");
+                }
+            } else {
+                assert!(answer.status < 500, "{method} {target}: {}", answer.status);
+                let text = String::from_utf8_lossy(&answer.body);
+                assert!(
+                    !text.contains(PROFILE) && !text.contains("acme"),
+                    "{method} {target} shows acme's data to globex: {text}"
+                );
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked >= 20, "only {checked} operations checked");
+    // Nothing globex tried changed acme's candidate or token.
+    let after = api
+        .get(&format!("/api/v1/candidates/{candidate}"), &api.acme_read)
+        .await;
+    assert_eq!(after.json()["state"], "ready");
+    assert_eq!(
+        api.get("/api/v1/profiles", &api.acme_read).await.status,
+        200
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scopes_decide_what_a_token_may_do_and_the_audit_log_names_it() {
+    let api = api("api-scopes").await;
+    let candidate = api.first_candidate().await;
+    let decision = format!("/api/v1/candidates/{candidate}/decision");
+    let skip = json!({"decision": "skip", "reason": "on parental leave"});
+
+    assert_problem(
+        &api.post(&decision, &api.acme_read, skip.clone()).await,
+        403,
+        None,
+    );
+    let decided = api.post(&decision, &api.acme_operate, skip.clone()).await;
+    assert_eq!(
+        decided.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&decided.body)
+    );
+    let decided = decided.json();
+    assert_eq!(decided["previous_state"], "ready");
+    assert_eq!(decided["candidate"]["state"], "closed-skipped");
+    // A closed candidate takes no more decisions: a conflict that says why.
+    assert_problem(
+        &api.post(&decision, &api.acme_operate, skip).await,
+        409,
+        None,
+    );
+
+    // Only an admin makes tokens; an operator sees no tenant's data.
+    let new_token = json!({"name": "ci", "scope": "read"});
+    assert_problem(
+        &api.post("/api/v1/tokens", &api.acme_operate, new_token.clone())
+            .await,
+        403,
+        None,
+    );
+    assert_eq!(
+        api.post("/api/v1/tokens", &api.acme_admin, new_token)
+            .await
+            .status,
+        201
+    );
+    assert_problem(&api.get("/api/v1/profiles", &api.operator).await, 403, None);
+
+    let (entries, _) = api.all_pages("/api/v1/audit?limit=5", &api.acme_read).await;
+    let skipped = entries
+        .iter()
+        .find(|e| e["detail"].as_str().unwrap().contains("chose skip"))
+        .expect("the decision is audited");
+    assert!(
+        skipped["actor"]
+            .as_str()
+            .unwrap()
+            .ends_with(":acme reviewer"),
+        "{skipped}"
+    );
+    assert!(
+        entries.iter().any(|e| e["action"] == "token.create"
+            && e["actor"].as_str().unwrap().ends_with(":acme admin")),
+        "the token made over the API is audited with the token that made it"
+    );
+    let ids: Vec<i64> = entries.iter().map(|e| e["id"].as_i64().unwrap()).collect();
+    assert!(
+        ids.windows(2).all(|w| w[0] < w[1]),
+        "oldest first, no repeats: {ids:?}"
+    );
+    let check = api.get("/api/v1/audit/verify", &api.acme_read).await.json();
+    assert_eq!(check["intact"], true);
+    assert_eq!(check["entries"].as_u64().unwrap() as usize, entries.len());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_operator_makes_a_tenant_and_its_first_admin() {
+    let api = api("api-operator").await;
+    let made = api
+        .post("/api/v1/tenants", &api.operator, json!({"name": "initech"}))
+        .await;
+    assert_eq!(made.status, 201);
+    assert_eq!(made.json()["source"], "api");
+    assert_problem(
+        &api.post("/api/v1/tenants", &api.operator, json!({"name": "initech"}))
+            .await,
+        409,
+        None,
+    );
+    assert_problem(
+        &api.post(
+            "/api/v1/tenants",
+            &api.operator,
+            json!({"name": "bad name\u{202e}"}),
+        )
+        .await,
+        400,
+        Some("name"),
+    );
+    assert_problem(
+        &api.post("/api/v1/tenants", &api.acme_admin, json!({"name": "x"}))
+            .await,
+        403,
+        None,
+    );
+    let first = api
+        .post(
+            "/api/v1/tenants/initech/tokens",
+            &api.operator,
+            json!({"name": "first admin", "scope": "admin"}),
+        )
+        .await;
+    assert_eq!(first.status, 201);
+    let token = first.json()["token"].as_str().unwrap().to_string();
+    let profiles = api.get("/api/v1/profiles", &token).await;
+    assert_eq!((profiles.status, profiles.json()), (200, json!([])));
+    let tenants = api.get("/api/v1/tenants", &api.operator).await.json();
+    let names: Vec<&str> = tenants
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["acme", "globex", "initech"]);
+    assert_problem(
+        &api.post(
+            "/api/v1/tenants/initech/tokens",
+            &api.operator,
+            json!({"name": "x", "scope": "operator"}),
+        )
+        .await,
+        400,
+        Some("scope"),
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revoked_token_stops_working_at_once() {
+    let api = api("api-revoke").await;
+    assert_eq!(
+        api.get("/api/v1/profiles", &api.acme_read).await.status,
+        200
+    );
+    let target = format!("/api/v1/tokens/{}", api.acme_read_id);
+    let revoked = call(api.port, "DELETE", &target, Some(&api.acme_admin), None).await;
+    assert_eq!(revoked.status, 200);
+    assert!(revoked.json()["revoked_at"].is_string());
+    let refused = api.get("/api/v1/profiles", &api.acme_read).await;
+    assert_problem(&refused, 401, None);
+    assert!(
+        refused
+            .header("www-authenticate")
+            .unwrap()
+            .starts_with("Bearer")
+    );
+    assert_problem(
+        &call(api.port, "DELETE", &target, Some(&api.acme_admin), None).await,
+        409,
+        None,
+    );
+    let listed = api.get("/api/v1/tokens", &api.acme_admin).await.json();
+    let token = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["id"] == api.acme_read_id)
+        .unwrap();
+    assert!(token["revoked_at"].is_string());
+    assert!(
+        token["last_used_at"].is_string(),
+        "it was used before: {token}"
+    );
+    assert!(
+        !listed.to_string().contains("swt_"),
+        "no token's secret is ever listed"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_input_is_a_problem_naming_the_field_and_changes_nothing() {
+    let api = api("api-bad-input").await;
+    let candidate = api.first_candidate().await;
+    let decision = format!("/api/v1/candidates/{candidate}/decision");
+    let token = api.acme_operate.clone();
+    let raw = |body: &'static [u8]| {
+        call(
+            api.port,
+            "POST",
+            &decision,
+            Some(&token),
+            Some(body.to_vec()),
+        )
+    };
+    assert_problem(
+        &raw(b"{\"decision\": \"skip\", \"because\": 1}").await,
+        400,
+        Some("because"),
+    );
+    assert_problem(&raw(b"{\"decision\": 5}").await, 400, Some("decision"));
+    assert_problem(&raw(b"{\"reason\": \"x\"}").await, 400, Some("decision"));
+    assert_problem(
+        &raw(b"{\"decision\": \"maybe\"}").await,
+        400,
+        Some("decision"),
+    );
+    assert_problem(&raw(b"not json").await, 400, None);
+    let huge = format!(
+        "{{\"decision\": \"skip\", \"reason\": \"{}\"}}",
+        "x".repeat(200_000)
+    );
+    let answer = call(
+        api.port,
+        "POST",
+        &decision,
+        Some(&token),
+        Some(huge.into_bytes()),
+    )
+    .await;
+    assert_problem(&answer, 413, None);
+    let long_reason = json!({"decision": "skip", "reason": "x".repeat(501)});
+    assert_problem(
+        &api.post(&decision, &token, long_reason).await,
+        400,
+        Some("reason"),
+    );
+    let escape = json!({"decision": "skip", "reason": "ok\u{1b}[2J"});
+    assert_problem(
+        &api.post(&decision, &token, escape).await,
+        400,
+        Some("reason"),
+    );
+    // None of it changed the candidate.
+    let now = api
+        .get(&format!("/api/v1/candidates/{candidate}"), &token)
+        .await
+        .json();
+    assert_eq!(now["state"], "ready");
+
+    for (query, field) in [
+        ("limit=0", "limit"),
+        ("limit=501", "limit"),
+        ("limit=ten", "limit"),
+        ("cursor=bm90LWEta2V5", "cursor"),
+        ("state=zombie", "state"),
+        ("inactive_since=yesterday", "inactive_since"),
+        ("colour=blue", "colour"),
+    ] {
+        let answer = api
+            .get(&format!("/api/v1/subscriptions?{query}"), &token)
+            .await;
+        assert_problem(&answer, 400, Some(field));
+    }
+    assert_problem(
+        &api.get("/api/v1/candidates/not-a-number", &token).await,
+        400,
+        None,
+    );
+    assert_problem(&api.get("/api/v1/nothing-here", &token).await, 404, None);
+    assert_problem(
+        &call(api.port, "GET", "/api/v1/profiles", None, None).await,
+        401,
+        None,
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lists_page_by_cursor_without_repeating_or_losing_a_row_and_filter() {
+    let api = api("api-pages").await;
+    let (items, pages) = api
+        .all_pages("/api/v1/subscriptions?limit=7", &api.acme_read)
+        .await;
+    assert_eq!((items.len(), pages), (20, 3));
+    let mut ids: Vec<&str> = items
+        .iter()
+        .map(|i| i["account_id"].as_str().unwrap())
+        .collect();
+    ids.dedup();
+    assert_eq!(ids.len(), 20, "no account twice");
+    assert!(
+        items
+            .iter()
+            .all(|i| i["profile"] == PROFILE && i["state"] == "active")
+    );
+
+    let (idle, _) = api
+        .all_pages(
+            "/api/v1/subscriptions?inactive_since=2000-01-01&limit=2",
+            &api.acme_read,
+        )
+        .await;
+    assert_eq!(
+        idle.len(),
+        IDLE,
+        "only the never-active accounts had no activity since 2000"
+    );
+    assert!(idle.iter().all(|i| i["last_active_at"].is_null()));
+    let (gone, _) = api
+        .all_pages("/api/v1/subscriptions?state=gone", &api.acme_read)
+        .await;
+    assert!(gone.is_empty());
+
+    let (candidates, pages) = api
+        .all_pages("/api/v1/candidates?limit=1", &api.acme_read)
+        .await;
+    assert_eq!((candidates.len(), pages), (IDLE, IDLE));
+    let ids: Vec<i64> = candidates
+        .iter()
+        .map(|c| c["id"].as_i64().unwrap())
+        .collect();
+    assert!(ids.windows(2).all(|w| w[0] > w[1]), "newest first: {ids:?}");
+    assert!(
+        candidates
+            .iter()
+            .all(|c| c["explanation"].as_str().unwrap().contains("threshold")),
+        "each candidate says why"
+    );
+    let (ready, _) = api
+        .all_pages(
+            &format!("/api/v1/candidates?profile={PROFILE}&state=ready"),
+            &api.acme_read,
+        )
+        .await;
+    assert_eq!(ready.len(), IDLE);
+    let (jobs, _) = api.all_pages("/api/v1/jobs?limit=1", &api.acme_read).await;
+    assert!(!jobs.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_authentications_are_limited_per_address() {
+    let api = api("api-auth-limit").await;
+    for attempt in 0..seatwarden_server::auth::MAX_FAILURES {
+        let guess = format!("swt_0123456789abcdef_guess{attempt}");
+        assert_problem(&api.get("/api/v1/profiles", &guess).await, 401, None);
+    }
+    // Over the limit, this address is refused before any token is looked
+    // at: a guess that happened to be right would not be told apart.
+    let refused = api.get("/api/v1/profiles", &api.acme_read).await;
+    assert_problem(&refused, 429, None);
+    let wait: u64 = refused.header("retry-after").unwrap().parse().unwrap();
+    assert!(wait > 0 && wait <= 600, "{wait}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_now_makes_a_published_profiles_job_due_and_is_audited() {
+    let api = api("api-run-now").await;
+    let target = format!("/api/v1/profiles/{PROFILE}/run");
+    let answer = api
+        .post(&target, &api.acme_operate, json!({"kind": "subscriptions"}))
+        .await;
+    assert_eq!(
+        answer.status,
+        202,
+        "{}",
+        String::from_utf8_lossy(&answer.body)
+    );
+    let record = api.rig.record().await;
+    let jobs = api.rig.app.storage.scheduled_jobs(record.id).await.unwrap();
+    let job = jobs.iter().find(|j| j.kind == "subscriptions").unwrap();
+    assert!(job.next_due_at <= now_ms(), "due now: {job:?}");
+    assert_problem(
+        &api.post(&target, &api.acme_operate, json!({"kind": "lunch"}))
+            .await,
+        400,
+        Some("kind"),
+    );
+    let unpublished = api
+        .post(
+            &format!("/api/v1/profiles/{PROFILE}/unpublish"),
+            &api.acme_admin,
+            json!({}),
+        )
+        .await;
+    assert_eq!(unpublished.json()["status"], "draft");
+    assert_problem(
+        &api.post(&target, &api.acme_operate, json!({"kind": "subscriptions"}))
+            .await,
+        409,
+        None,
+    );
+    let audit = api
+        .rig
+        .app
+        .storage
+        .audit_entries(record.tenant)
+        .await
+        .unwrap();
+    assert!(
+        audit
+            .iter()
+            .any(|e| e.action == "job.run-now" && e.actor.ends_with(":acme reviewer"))
+    );
+}
