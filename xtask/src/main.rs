@@ -14,8 +14,13 @@ mod layers;
 
 const WASM_TARGET: &str = "wasm32-wasip2";
 /// The real third-party peers the tests and the demo run, from PyPI: a SCIM
-/// server and an SMTP server (the sink that receives notices).
-const TEST_PEERS: [&str; 2] = ["scim2-server==0.8.3", "aiosmtpd==1.4.6"];
+/// server, an SMTP server (the sink that receives notices) and an API
+/// fuzzer that checks the HTTP API against its OpenAPI document.
+const TEST_PEERS: [&str; 3] = [
+    "scim2-server==0.8.3",
+    "aiosmtpd==1.4.6",
+    "schemathesis==4.32.5",
+];
 /// The example connector written in Python (`components/python-directory`),
 /// built with componentize-py from PyPI next to the Rust components.
 const PYTHON_EXAMPLE: &str = "components/python-directory";
@@ -207,7 +212,7 @@ fn ensure_test_peers(root: &Path) -> Result<()> {
         return Ok(());
     }
     eprintln!(
-        "xtask: installing {} (a real SCIM server and SMTP server for the tests) into {}",
+        "xtask: installing {} (a real SCIM server, SMTP server and API fuzzer for the tests) into {}",
         TEST_PEERS.join(" and "),
         venv.display()
     );

@@ -21,7 +21,8 @@ use seatwarden_store::TenantId;
 use secrecy::SecretString;
 use std::net::SocketAddr;
 
-/// Failed authentications an address may make within the window.
+/// Failed authentications an address may make within the window, unless
+/// the server was started with another limit ([`crate::Options`]).
 pub const MAX_FAILURES: i64 = 20;
 /// The window failures are counted over, in milliseconds.
 pub const FAILURE_WINDOW_MS: i64 = 10 * 60 * 1000;
@@ -42,7 +43,7 @@ impl FromRequestParts<ApiState> for Authed {
         let now = app.now();
         let window_start = now - FAILURE_WINDOW_MS;
         let (failures, oldest) = app.storage.auth_failures(&address, window_start).await?;
-        if failures >= MAX_FAILURES {
+        if failures >= state.options.max_auth_failures {
             let until = oldest.unwrap_or(now) + FAILURE_WINDOW_MS;
             return Err(ApiError::TooManyRequests(
                 u64::try_from((until - now + 999) / 1000)

@@ -44,10 +44,9 @@ fn json_problem(rejection: JsonRejection) -> ApiError {
             detail: format!("the body is not valid JSON: {}", source_text(&err)),
             field: None,
         },
-        JsonRejection::MissingJsonContentType(_) => ApiError::BadRequest {
-            detail: "send the body as `Content-Type: application/json`".into(),
-            field: None,
-        },
+        JsonRejection::MissingJsonContentType(_) => ApiError::UnsupportedMediaType(
+            "send the body as JSON, with `Content-Type: application/json`".into(),
+        ),
         JsonRejection::BytesRejection(err) => {
             if err.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
                 ApiError::TooLarge(format!(

@@ -38,6 +38,24 @@ pub const MAX_JSON_BODY: usize = 64 * 1024;
 pub struct ApiState {
     /// The services, database and runtime.
     pub app: Arc<App>,
+    /// How this server was set up.
+    pub options: Options,
+}
+
+/// How the server is set up.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Failed authentications an address may make per
+    /// [`auth::FAILURE_WINDOW_MS`] before it is answered 429.
+    pub max_auth_failures: i64,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            max_auth_failures: auth::MAX_FAILURES,
+        }
+    }
 }
 
 /// The OpenAPI document of `/api/v1`, as JSON text (pretty, keys in a
@@ -77,21 +95,31 @@ async fn harden(mut response: Response) -> Response {
 }
 
 /// The whole API as a router.
-pub fn router(app: Arc<App>) -> Router {
+pub fn router(app: Arc<App>, options: Options) -> Router {
     routes::table()
         .route("/api/v1/openapi.json", get(openapi))
         .fallback(no_route)
         .layer(DefaultBodyLimit::max(MAX_JSON_BODY))
         .layer(axum::middleware::map_response(harden))
-        .with_state(ApiState { app })
+        .with_state(ApiState { app, options })
 }
 
 /// Serves the API on `listener` until `stop` is cancelled; requests in
 /// flight finish first.
 pub async fn serve(listener: TcpListener, app: Arc<App>, stop: CancellationToken) -> Result<()> {
+    serve_with(listener, app, Options::default(), stop).await
+}
+
+/// [`serve`] with other [`Options`].
+pub async fn serve_with(
+    listener: TcpListener,
+    app: Arc<App>,
+    options: Options,
+    stop: CancellationToken,
+) -> Result<()> {
     axum::serve(
         listener,
-        router(app).into_make_service_with_connect_info::<SocketAddr>(),
+        router(app, options).into_make_service_with_connect_info::<SocketAddr>(),
     )
     .with_graceful_shutdown(async move { stop.cancelled().await })
     .await

@@ -57,6 +57,8 @@ pub enum ApiError {
     Conflict(String),
     /// The body is larger than the server accepts.
     TooLarge(String),
+    /// The body is not JSON (by its `Content-Type`).
+    UnsupportedMediaType(String),
     /// Too many failed authentications from this address; retry after so many seconds.
     TooManyRequests(u64),
     /// The database is busy; the same request may succeed shortly.
@@ -82,6 +84,7 @@ impl ApiError {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -96,6 +99,7 @@ impl ApiError {
             ApiError::NotFound(_) => "not-found",
             ApiError::Conflict(_) => "conflict",
             ApiError::TooLarge(_) => "too-large",
+            ApiError::UnsupportedMediaType(_) => "unsupported-media-type",
             ApiError::TooManyRequests(_) => "too-many-requests",
             ApiError::Unavailable(_) => "unavailable",
             ApiError::Internal(_) => "internal",
@@ -115,6 +119,7 @@ impl ApiError {
             | ApiError::NotFound(detail)
             | ApiError::Conflict(detail)
             | ApiError::TooLarge(detail)
+            | ApiError::UnsupportedMediaType(detail)
             | ApiError::Unavailable(detail) => (detail.clone(), None),
             ApiError::TooManyRequests(seconds) => (
                 format!(

@@ -4,7 +4,8 @@
 //! tokens and their scopes, tenant isolation generated from the published
 //! route table, problem documents for bad input, keyset pages, revocation
 //! that takes effect at once, the limit on failed authentications, and the
-//! checked-in OpenAPI document.
+//! checked-in OpenAPI document, and a property-based fuzzer from PyPI
+//! (schemathesis) run against the live server.
 
 use seatwarden_app::tokens;
 use seatwarden_domain::access::Scope;
@@ -55,6 +56,10 @@ async fn issue(rig: &Published, tenant: Option<&str>, name: &str, scope: Scope) 
 /// acme with 20 SmartRecruiters users, `IDLE` of them never logged in and
 /// so candidates; globex with nothing; the API on a loopback port.
 async fn api(name: &str) -> Api {
+    api_with(name, seatwarden_server::Options::default()).await
+}
+
+async fn api_with(name: &str, options: seatwarden_server::Options) -> Api {
     let vendor = SmartRecruitersFake::start(SrTenant {
         rate_limit: None,
         ..seed_users_only(VENDOR_TOKEN, 20, now_ms())
@@ -73,9 +78,10 @@ async fn api(name: &str) -> Api {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     let stop = CancellationToken::new();
-    tokio::spawn(seatwarden_server::serve(
+    tokio::spawn(seatwarden_server::serve_with(
         listener,
         rig.app.clone(),
+        options,
         stop.clone(),
     ));
     Api {
@@ -424,6 +430,19 @@ async fn a_revoked_token_stops_working_at_once() {
         api.get("/api/v1/profiles", &api.acme_read).await.status,
         200
     );
+    // An admin token cannot lock its own holder out.
+    let tokens = api.get("/api/v1/tokens", &api.acme_admin).await.json();
+    let own = tokens
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "acme admin")
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let own_target = format!("/api/v1/tokens/{own}");
+    let refused = call(api.port, "DELETE", &own_target, Some(&api.acme_admin), None).await;
+    assert_problem(&refused, 409, None);
     let target = format!("/api/v1/tokens/{}", api.acme_read_id);
     let revoked = call(api.port, "DELETE", &target, Some(&api.acme_admin), None).await;
     assert_eq!(revoked.status, 200);
@@ -672,4 +691,60 @@ async fn run_now_makes_a_published_profiles_job_due_and_is_audited() {
             .iter()
             .any(|e| e.action == "job.run-now" && e.actor.ends_with(":acme reviewer"))
     );
+}
+
+/// The checks that make "no 5xx, and no answer that breaks the contract".
+const FUZZ_CHECKS: &str = "not_a_server_error,response_schema_conformance,status_code_conformance,content_type_conformance,response_headers_conformance";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_property_based_fuzzer_finds_no_server_error_and_no_answer_outside_the_contract() {
+    // No limit on failed authentications here: the fuzzer also checks that
+    // requests without the token are refused, and the limiter would turn
+    // every later answer into a 429 and hide the handlers from it.
+    let options = seatwarden_server::Options {
+        max_auth_failures: i64::MAX,
+    };
+    let api = api_with("api-fuzz", options).await;
+    let exe = repo_root().join("target/test-peers/bin/schemathesis");
+    assert!(
+        exe.exists(),
+        "{} is missing: `cargo xtask test` installs the test peers",
+        exe.display()
+    );
+    let reports = repo_root().join("target/test-tmp/schemathesis");
+    let args: Vec<String> = vec![
+        "run".into(),
+        format!("http://127.0.0.1:{}/api/v1/openapi.json", api.port),
+        "--header".into(),
+        format!("Authorization: Bearer {}", api.acme_admin),
+        "--checks".into(),
+        FUZZ_CHECKS.into(),
+        "--max-examples".into(),
+        "20".into(),
+        "--seed".into(),
+        "22".into(),
+        "--workers".into(),
+        "1".into(),
+        "--report-dir".into(),
+        reports.display().to_string(),
+    ];
+    let output = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(exe)
+            .args(&args)
+            .env("SCHEMATHESIS_HOOKS", "")
+            .output()
+            .expect("schemathesis runs")
+    })
+    .await
+    .unwrap();
+    let printed = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "schemathesis found problems:\n{printed}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    // It exercised the API, not only the token check.
+    let candidate = api.first_candidate().await;
+    assert!(candidate > 0);
+    assert!(printed.contains("passed"), "{printed}");
 }

@@ -18,6 +18,7 @@ use crate::ApiState;
 use axum::Router;
 use axum::routing::{delete, get, post};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::openapi::{Content, Ref, RefOr, Response};
 use utoipa::{Modify, OpenApi};
 
 /// The routes under `/api/v1`, with their state still to be given.
@@ -65,7 +66,8 @@ pub fn table() -> Router<ApiState> {
         jobs::list,
         audit::list, audit::verify,
     ),
-    modifiers(&BearerToken),
+    components(schemas(crate::problem::Problem)),
+    modifiers(&BearerToken, &ProblemResponses),
     tags(
         (name = "operator", description = "Tenants and their first tokens (operator tokens only)"),
         (name = "tokens", description = "A tenant's API tokens (admin)"),
@@ -87,5 +89,75 @@ impl Modify for BearerToken {
             "token",
             SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
         );
+    }
+}
+
+/// Every error answer is a problem document: this gives each operation's
+/// 4xx and 5xx answers the `application/problem+json` media type (the
+/// handlers name only their status and meaning) and adds the answers any
+/// operation can give: 400 bad input, 401 no valid token, 403 not allowed,
+/// 413 too large, 415 not JSON, 429 too many failed authentications, 500
+/// and 503.
+struct ProblemResponses;
+
+impl ProblemResponses {
+    const COMMON: [(&'static str, &'static str); 8] = [
+        (
+            "400",
+            "The request's body, query or path does not fit; `field` names where",
+        ),
+        ("401", "No valid token was presented"),
+        ("403", "The token's scope or kind does not allow this"),
+        ("413", "The body is larger than the server accepts"),
+        ("415", "The body is not sent as `application/json`"),
+        (
+            "429",
+            "Too many failed authentications from this address; see Retry-After",
+        ),
+        ("500", "The server failed; its log has the details"),
+        ("503", "The database is busy; retry"),
+    ];
+
+    fn problem(description: &str) -> RefOr<Response> {
+        let mut response = Response::new(description);
+        response.content.insert(
+            crate::problem::PROBLEM_JSON.to_string(),
+            Content::new(Some(Ref::from_schema_name("Problem"))),
+        );
+        RefOr::T(response)
+    }
+}
+
+impl Modify for ProblemResponses {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for item in openapi.paths.paths.values_mut() {
+            let operations = [
+                &mut item.get,
+                &mut item.post,
+                &mut item.put,
+                &mut item.patch,
+                &mut item.delete,
+            ];
+            for operation in operations.into_iter().flatten() {
+                if operation.security.is_none() {
+                    continue;
+                }
+                let responses = &mut operation.responses.responses;
+                for (status, response) in responses.iter_mut() {
+                    if status.starts_with('4') || status.starts_with('5') {
+                        let description = match response {
+                            RefOr::T(response) => response.description.clone(),
+                            RefOr::Ref(_) => String::new(),
+                        };
+                        *response = Self::problem(&description);
+                    }
+                }
+                for (status, description) in Self::COMMON {
+                    responses
+                        .entry(status.to_string())
+                        .or_insert_with(|| Self::problem(description));
+                }
+            }
+        }
     }
 }

@@ -54,7 +54,7 @@ pub async fn issue(
 #[utoipa::path(delete, path = "/api/v1/tokens/{id}", tag = "tokens",
     params(("id" = i64, Path, description = "The token's id")),
     responses((status = 200, body = TokenView), (status = 404, body = crate::problem::Problem),
-        (status = 409, body = crate::problem::Problem)),
+        (status = 409, body = crate::problem::Problem, description = "Already revoked, or the token presented is this one")),
     security(("token" = [])))]
 pub async fn revoke(
     State(state): State<ApiState>,
@@ -62,6 +62,11 @@ pub async fn revoke(
     ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<Json<TokenView>> {
     let (tenant, _) = tenant_of(&caller, Scope::Admin)?;
+    if id == caller.token_id {
+        return Err(ApiError::Conflict(
+            "a token cannot revoke itself (that would lock its holder out mid-request); revoke it with another admin token or `seatwarden token revoke`".into(),
+        ));
+    }
     let revoked = state
         .app
         .storage
