@@ -748,3 +748,63 @@ async fn a_property_based_fuzzer_finds_no_server_error_and_no_answer_outside_the
     assert!(candidate > 0);
     assert!(printed.contains("passed"), "{printed}");
 }
+
+/// `seatwarden serve --listen` as an operator runs it: the binary prints
+/// where the API is, a token made with `seatwarden token create` works
+/// against it, and SIGTERM stops it cleanly.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_binary_serves_the_api_with_a_token_made_on_the_command_line() {
+    use std::io::BufRead;
+    let api = api("api-binary").await;
+    let token = api
+        .rig
+        .printed(&["token", "create", "--name", "ops laptop", "--scope", "read"]);
+    let token = token.trim().to_string();
+    assert!(token.starts_with("swt_"), "{token}");
+    let listed = api.rig.printed(&["token", "list"]);
+    assert!(
+        listed.contains("ops laptop") && !listed.contains(&token),
+        "{listed}"
+    );
+
+    let mut child = seatwarden_tests::fixtures::seatwarden_command(&api.rig.ws.config_path())
+        .args(["serve", "--listen", "127.0.0.1:0", "--no-scheduler"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("seatwarden serve starts");
+    let stderr = child.stderr.take().unwrap();
+    let (lines, printed) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if lines.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let port: u16 = loop {
+        let line = printed
+            .recv_timeout(std::time::Duration::from_secs(60))
+            .expect("serve prints where the API is");
+        if let Some(rest) = line.strip_prefix("seatwarden serve: API on http://127.0.0.1:") {
+            break rest.split('/').next().unwrap().parse().unwrap();
+        }
+    };
+    let profiles = call(port, "GET", "/api/v1/profiles", Some(&token), None).await;
+    assert_eq!(profiles.status, 200);
+    assert_eq!(profiles.json()[0]["name"], PROFILE);
+    let document = call(port, "GET", "/api/v1/openapi.json", None, None).await;
+    assert_eq!(document.status, 200);
+    assert_eq!(document.header("cache-control"), Some("no-store"));
+
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = child.wait().unwrap();
+    assert!(status.success(), "serve stops cleanly on SIGTERM: {status}");
+}
