@@ -401,6 +401,19 @@ pub async fn auto_reclaim(app: &App, record: &ProfileRecord, now: i64) -> Result
     )))
 }
 
+/// Why a reclamation was not undone.
+#[derive(Debug, thiserror::Error)]
+pub enum UndoError {
+    /// There is nothing to undo (not reclaimed, already reactivated) or the
+    /// connector cannot reactivate: what and what to do instead.
+    #[error("{0}")]
+    NotUndoable(String),
+    /// The vendor refused or failed the reactivation; the failure is
+    /// recorded in the jobs and the audit log.
+    #[error("{0}")]
+    VendorFailed(String),
+}
+
 /// Undoes a reclamation: reactivates the account through the connector's
 /// `reactivate-user` and records it, linked to the audit entry of the
 /// deactivation. The vendor decides whether it is still possible (e.g.
@@ -416,28 +429,26 @@ pub async fn undo_reclaim(
 ) -> Result<i64> {
     let storage = &app.storage;
     if candidate.state != CandidateState::ClosedComplete || candidate.deactivated_at.is_none() {
-        anyhow::bail!(
+        anyhow::bail!(UndoError::NotUndoable(format!(
             "candidate {} ({}) was not reclaimed (it is {}): there is nothing to undo",
-            candidate.id,
-            candidate.principal,
-            candidate.state
-        );
+            candidate.id, candidate.principal, candidate.state
+        )));
     }
     if let Some(at) = candidate.reactivated_at {
-        anyhow::bail!(
+        anyhow::bail!(UndoError::NotUndoable(format!(
             "candidate {} ({}) was already reactivated at {}",
             candidate.id,
             candidate.principal,
             jiff::Timestamp::from_millisecond(at)
                 .map_or_else(|_| at.to_string(), |t| t.to_string())
-        );
+        )));
     }
     if !connector.descriptor().capabilities.reactivate {
-        anyhow::bail!(
+        anyhow::bail!(UndoError::NotUndoable(format!(
             "connector {} cannot reactivate accounts: restore {} in the vendor's admin console",
             connector.descriptor().name,
             candidate.principal
-        );
+        )));
     }
     let started = app.now();
     let result = connector
@@ -491,6 +502,6 @@ pub async fn undo_reclaim(
         .await?;
     match result {
         Ok(()) => Ok(now),
-        Err(_) => anyhow::bail!("{detail}"),
+        Err(_) => anyhow::bail!(UndoError::VendorFailed(detail)),
     }
 }

@@ -6,12 +6,13 @@
 //! what is wrong and what to do, and for bad input the offending `field`.
 //! The services' typed errors choose the status (the store's `NotFound`,
 //! `Conflict` and `Busy`, the profile lifecycle's refusals); anything else
-//! is a 500 whose detail names an incident id and nothing of the server's
-//! internals, which go to the log under that id.
+//! is a 500 whose detail says nothing of the server's internals, which go
+//! to the log. A vendor's refusal through the connector is a 502.
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use seatwarden_app::profiles::Refusal;
+use seatwarden_app::reclamation::UndoError;
 use seatwarden_store::StoreError;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -61,9 +62,11 @@ pub enum ApiError {
     UnsupportedMediaType(String),
     /// Too many failed authentications from this address; retry after so many seconds.
     TooManyRequests(u64),
+    /// The vendor refused or failed what was asked of it through the connector.
+    BadGateway(String),
     /// The database is busy; the same request may succeed shortly.
     Unavailable(String),
-    /// Anything else; logged with an incident id, never shown.
+    /// Anything else; logged, never shown.
     Internal(anyhow::Error),
 }
 
@@ -86,6 +89,7 @@ impl ApiError {
             ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::BadGateway(_) => StatusCode::BAD_GATEWAY,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -101,6 +105,7 @@ impl ApiError {
             ApiError::TooLarge(_) => "too-large",
             ApiError::UnsupportedMediaType(_) => "unsupported-media-type",
             ApiError::TooManyRequests(_) => "too-many-requests",
+            ApiError::BadGateway(_) => "vendor-failed",
             ApiError::Unavailable(_) => "unavailable",
             ApiError::Internal(_) => "internal",
         }
@@ -120,6 +125,7 @@ impl ApiError {
             | ApiError::Conflict(detail)
             | ApiError::TooLarge(detail)
             | ApiError::UnsupportedMediaType(detail)
+            | ApiError::BadGateway(detail)
             | ApiError::Unavailable(detail) => (detail.clone(), None),
             ApiError::TooManyRequests(seconds) => (
                 format!(
@@ -160,6 +166,11 @@ impl From<anyhow::Error> for ApiError {
             }
             if let Some(refusal) = cause.downcast_ref::<Refusal>() {
                 return ApiError::Conflict(refusal.to_string());
+            }
+            match cause.downcast_ref::<UndoError>() {
+                Some(UndoError::NotUndoable(text)) => return ApiError::Conflict(text.clone()),
+                Some(UndoError::VendorFailed(text)) => return ApiError::BadGateway(text.clone()),
+                None => {}
             }
         }
         ApiError::Internal(err)

@@ -192,3 +192,22 @@ pub async fn decide(
         report_only: decided.report_only,
     }))
 }
+
+/// Undoes a reclamation: reactivates the candidate's account through the
+/// connector, within the vendor's window (e.g. Smartsheet's 30 days).
+#[utoipa::path(post, path = "/api/v1/candidates/{id}/undo", tag = "candidates",
+    params(("id" = i64, Path, description = "The reclaimed candidate's id")),
+    responses((status = 200, body = CandidateView), (status = 404, body = crate::problem::Problem),
+        (status = 409, body = crate::problem::Problem, description = "Not reclaimed, already undone, or the connector cannot reactivate"),
+        (status = 502, body = crate::problem::Problem, description = "The vendor refused the reactivation (e.g. past its window); recorded")),
+    security(("token" = [])))]
+pub async fn undo(
+    State(state): State<ApiState>,
+    Authed(caller): Authed,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<Json<CandidateView>> {
+    let (tenant, tenant_name) = tenant_of(&caller, Scope::Operate)?;
+    find(&state, tenant, id).await?;
+    on_demand::reactivate(&state.app, tenant, &tenant_name, &caller.actor(), id).await?;
+    Ok(Json(find(&state, tenant, id).await?))
+}

@@ -40,10 +40,12 @@ pub fn table() -> Router<ApiState> {
             post(profiles::unpublish),
         )
         .route("/api/v1/profiles/{name}/run", post(profiles::run))
+        .route("/api/v1/profiles/{name}/reclaim", post(profiles::reclaim))
         .route("/api/v1/subscriptions", get(subscriptions::list))
         .route("/api/v1/candidates", get(candidates::list))
         .route("/api/v1/candidates/{id}", get(candidates::get))
         .route("/api/v1/candidates/{id}/decision", post(candidates::decide))
+        .route("/api/v1/candidates/{id}/undo", post(candidates::undo))
         .route("/api/v1/jobs", get(jobs::list))
         .route("/api/v1/audit", get(audit::list))
         .route("/api/v1/audit/verify", get(audit::verify))
@@ -60,9 +62,9 @@ pub fn table() -> Router<ApiState> {
     paths(
         tenants::list, tenants::create, tenants::tokens_of, tenants::issue_for,
         tokens::list, tokens::issue, tokens::revoke,
-        profiles::list, profiles::get, profiles::validate, profiles::publish, profiles::unpublish, profiles::run,
+        profiles::list, profiles::get, profiles::validate, profiles::publish, profiles::unpublish, profiles::run, profiles::reclaim,
         subscriptions::list,
-        candidates::list, candidates::get, candidates::decide,
+        candidates::list, candidates::get, candidates::decide, candidates::undo,
         jobs::list,
         audit::list, audit::verify,
     ),

@@ -10,10 +10,11 @@ use crate::ApiState;
 use crate::auth::{Authed, tenant_of};
 use crate::extract::{ApiJson, ApiPath};
 use crate::problem::{ApiError, ApiResult};
-use crate::views::ProfileView;
+use crate::views::{CandidateView, ProfileView};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use seatwarden_app::on_demand::{self, ReclaimResult};
 use seatwarden_app::profiles::Profiles;
 use seatwarden_app::tokens::Caller;
 use seatwarden_domain::access::Scope;
@@ -199,4 +200,87 @@ pub async fn run(
             detail: "due now; a running `seatwarden serve` starts it within a minute".into(),
         }),
     ))
+}
+
+/// A reclaim run to plan, and perhaps to run.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"apply": false}))]
+pub struct ReclaimRequest {
+    /// Deactivate for real; without it (or `false`), a dry run that
+    /// changes nothing and says exactly who would be deactivated.
+    #[serde(default)]
+    pub apply: bool,
+}
+
+/// One deactivation that failed.
+#[derive(Serialize, ToSchema)]
+pub struct FailedDeactivation {
+    /// The account's principal.
+    pub principal: String,
+    /// The connector's error; the candidate now needs attention.
+    pub error: String,
+}
+
+/// What a reclaim run would do or did.
+#[derive(Serialize, ToSchema)]
+pub struct ReclaimView {
+    /// Nothing was deactivated because none was asked for.
+    pub dry_run: bool,
+    /// The candidates the rule in force allows to deactivate now.
+    pub deactivate: Vec<CandidateView>,
+    /// Accounts of the profile active and still at the vendor: the circuit breaker's base.
+    pub active_accounts: u64,
+    /// The circuit breaker's limit for this run.
+    pub limit: u64,
+    /// Why nothing may be deactivated (the circuit breaker, a report-only
+    /// profile, an empty download); recorded in the jobs and the audit log.
+    pub refused: Option<String>,
+    /// Principals deactivated at the vendor, in order.
+    pub deactivated: Vec<String>,
+    /// Deactivations that failed.
+    pub failed: Vec<FailedDeactivation>,
+}
+
+/// Plans a reclaim of the profile's ready candidates under the rule in
+/// force, with the circuit breaker's verdict; with `apply`, deactivates
+/// them through the connector. A refused plan is recorded even on a dry run.
+#[utoipa::path(post, path = "/api/v1/profiles/{name}/reclaim", tag = "profiles",
+    params(("name" = String, Path, description = "The profile's name")),
+    request_body = ReclaimRequest,
+    responses((status = 200, body = ReclaimView), (status = 404, body = crate::problem::Problem)),
+    security(("token" = [])))]
+pub async fn reclaim(
+    State(state): State<ApiState>,
+    Authed(caller): Authed,
+    ApiPath(name): ApiPath<String>,
+    ApiJson(body): ApiJson<ReclaimRequest>,
+) -> ApiResult<Json<ReclaimView>> {
+    let (tenant, tenant_name) = tenant_of(&caller, Scope::Operate)?;
+    find(&state, tenant, &name).await?;
+    let ctx = state.app.open_profile(tenant, &tenant_name, &name).await?;
+    let reclaimed = on_demand::reclaim(&state.app, &ctx, &caller.actor(), body.apply).await?;
+    let plan = reclaimed.plan;
+    let mut view = ReclaimView {
+        dry_run: matches!(reclaimed.result, ReclaimResult::DryRun),
+        deactivate: plan
+            .deactivate
+            .into_iter()
+            .map(|c| CandidateView::new(name.clone(), c))
+            .collect(),
+        active_accounts: plan.active_accounts as u64,
+        limit: plan.limit as u64,
+        refused: plan.refused,
+        deactivated: Vec::new(),
+        failed: Vec::new(),
+    };
+    if let ReclaimResult::Done(outcome) = reclaimed.result {
+        view.deactivated = outcome.deactivated;
+        view.failed = outcome
+            .failed
+            .into_iter()
+            .map(|(principal, error)| FailedDeactivation { principal, error })
+            .collect();
+    }
+    Ok(Json(view))
 }
