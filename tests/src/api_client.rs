@@ -34,6 +34,18 @@ pub async fn call(
     token: Option<&str>,
     body: Option<Vec<u8>>,
 ) -> Answer {
+    let authorization = token.map(|token| format!("Bearer {token}"));
+    call_with(port, method, target, authorization.as_deref(), body).await
+}
+
+/// Like [`call`], with the `Authorization` header's whole value given.
+pub async fn call_with(
+    port: u16,
+    method: &str,
+    target: &str,
+    authorization: Option<&str>,
+    body: Option<Vec<u8>>,
+) -> Answer {
     let stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
         .await
         .expect("connecting to the API");
@@ -46,8 +58,8 @@ pub async fn call(
         .method(method)
         .uri(target)
         .header("host", format!("127.0.0.1:{port}"));
-    if let Some(token) = token {
-        request = request.header("authorization", format!("Bearer {token}"));
+    if let Some(authorization) = authorization {
+        request = request.header("authorization", authorization);
     }
     if body.is_some() {
         request = request.header("content-type", "application/json");

@@ -3,12 +3,14 @@
 //!
 //! Every route but the OpenAPI document takes an [`Authed`] caller. The
 //! token is checked against the store on every request, so a revoked token
-//! stops working at once, on every server process. An address that failed
-//! to authenticate [`MAX_FAILURES`] times within [`FAILURE_WINDOW_MS`] is
-//! answered 429 with `Retry-After` before any token is looked at, valid or
-//! not, so guessing is slow and a guess that happens to succeed is not told
-//! apart. The address is the TCP peer's: behind a proxy that is the proxy
-//! (forwarded headers are not trusted, since any client can send them).
+//! stops working at once, on every server process. A valid token always
+//! passes. An address (an IPv6 /64) that presented [`MAX_FAILURES`] invalid
+//! tokens within [`FAILURE_WINDOW_MS`] has its further invalid ones answered
+//! 429 with `Retry-After`, so guessing is slow, while clients with a valid
+//! token behind the same address (a NAT, a proxy) keep working. A request
+//! without a token is refused and not counted. The address is the TCP
+//! peer's: behind a proxy that is the proxy (forwarded headers are not
+//! trusted, since any client can send them).
 
 use crate::ApiState;
 use crate::problem::ApiError;
@@ -19,7 +21,7 @@ use seatwarden_app::tokens::{self, Caller};
 use seatwarden_domain::access::Scope;
 use seatwarden_store::TenantId;
 use secrecy::SecretString;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 /// Failed authentications an address may make within the window, unless
 /// the server was started with another limit ([`crate::Options`]).
@@ -34,12 +36,21 @@ impl FromRequestParts<ApiState> for Authed {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &ApiState) -> Result<Self, ApiError> {
+        let Some(presented) = bearer(parts) else {
+            // No token is no guess: refused, and not counted against the
+            // address (a client that forgot its header must not lock out
+            // everyone behind the same address).
+            return Err(ApiError::Unauthorized);
+        };
+        let app = &state.app;
+        if let Some(caller) = tokens::authenticate(app, &presented).await? {
+            return Ok(Authed(caller));
+        }
         let address = parts
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
-            .map(|info| info.0.ip().to_string())
+            .map(|info| client_key(info.0.ip()))
             .unwrap_or_else(|| "unknown".into());
-        let app = &state.app;
         let now = app.now();
         let window_start = now - FAILURE_WINDOW_MS;
         let (failures, oldest) = app.storage.auth_failures(&address, window_start).await?;
@@ -51,25 +62,36 @@ impl FromRequestParts<ApiState> for Authed {
                     .max(1),
             ));
         }
-        let presented = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|value| value.to_str().ok())
-            .and_then(|value| value.strip_prefix("Bearer "))
-            .map(|token| SecretString::from(token.trim().to_string()));
-        let caller = match presented {
-            Some(token) => tokens::authenticate(app, &token).await?,
-            None => None,
-        };
-        match caller {
-            Some(caller) => Ok(Authed(caller)),
+        app.storage
+            .note_auth_failure(&address, now, window_start)
+            .await?;
+        Err(ApiError::Unauthorized)
+    }
+}
+
+/// The bearer token of the `Authorization` header (the scheme's name in
+/// any case, as HTTP allows), if there is one.
+fn bearer(parts: &Parts) -> Option<SecretString> {
+    let value = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| SecretString::from(token.trim().to_string()))
+}
+
+/// What failures are counted under: the IPv4 address, or the /64 of an
+/// IPv6 one (a single host is commonly given a whole /64, and would
+/// otherwise have 2^64 addresses to spread its guesses over).
+fn client_key(ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
             None => {
-                app.storage
-                    .note_auth_failure(&address, now, window_start)
-                    .await?;
-                Err(ApiError::Unauthorized)
+                let s = v6.segments();
+                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
             }
-        }
+        },
     }
 }
 

@@ -29,6 +29,7 @@ CREATE TABLE auth_failures (
     at       BIGINT NOT NULL
 );
 CREATE INDEX auth_failures_address ON auth_failures (address, at);
+CREATE INDEX auth_failures_at ON auth_failures (at);
 
 -- 'file': named in a configuration file (created by `apply` or a command);
 -- 'api': created by an operator over the API.

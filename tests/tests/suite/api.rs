@@ -9,7 +9,7 @@
 
 use seatwarden_app::tokens;
 use seatwarden_domain::access::Scope;
-use seatwarden_tests::api_client::{Answer, call};
+use seatwarden_tests::api_client::{Answer, call, call_with};
 use seatwarden_tests::fixtures::{now_ms, repo_root};
 use seatwarden_tests::published::Published;
 use seatwarden_tests::smartrecruiters_fake::{
@@ -640,16 +640,34 @@ async fn lists_page_by_cursor_without_repeating_or_losing_a_row_and_filter() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failed_authentications_are_limited_per_address() {
     let api = api("api-auth-limit").await;
+    // No token at all is refused but is no guess.
+    for _ in 0..seatwarden_server::auth::MAX_FAILURES + 5 {
+        assert_problem(
+            &call(api.port, "GET", "/api/v1/profiles", None, None).await,
+            401,
+            None,
+        );
+    }
     for attempt in 0..seatwarden_server::auth::MAX_FAILURES {
         let guess = format!("swt_0123456789abcdef_guess{attempt}");
         assert_problem(&api.get("/api/v1/profiles", &guess).await, 401, None);
     }
-    // Over the limit, this address is refused before any token is looked
-    // at: a guess that happened to be right would not be told apart.
-    let refused = api.get("/api/v1/profiles", &api.acme_read).await;
+    // Over the limit, this address's guesses are refused with a wait...
+    let refused = api
+        .get("/api/v1/profiles", "swt_0123456789abcdef_more")
+        .await;
     assert_problem(&refused, 429, None);
     let wait: u64 = refused.header("retry-after").unwrap().parse().unwrap();
     assert!(wait > 0 && wait <= 600, "{wait}");
+    // ...while a valid token from the same address still works, with the
+    // scheme's name in any case.
+    assert_eq!(
+        api.get("/api/v1/profiles", &api.acme_read).await.status,
+        200
+    );
+    let lower = format!("bearer {}", api.acme_read);
+    let answer = call_with(api.port, "GET", "/api/v1/profiles", Some(&lower), None).await;
+    assert_eq!(answer.status, 200);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

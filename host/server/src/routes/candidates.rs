@@ -168,7 +168,7 @@ pub async fn decide(
     if let Some(reason) = &body.reason
         && (reason.len() > MAX_REASON
             || reason.chars().any(|c| {
-                (c.is_control() && c != '\n') || seatwarden_domain::text::rewrites_display(c)
+                c != '\n' && (c.is_control() || seatwarden_domain::text::rewrites_display(c))
             }))
     {
         return Err(ApiError::field(
