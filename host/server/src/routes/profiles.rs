@@ -45,6 +45,36 @@ fn lifecycle<'a>(state: &'a ApiState, caller: &Caller, tenant: (TenantId, String
     }
 }
 
+/// A step of a profile's lifecycle an admin takes over the API.
+enum Step {
+    Validate,
+    Publish,
+    Unpublish,
+}
+
+/// Takes `step` on the tenant's profile `name` through the lifecycle
+/// service and answers with the profile as it then stands.
+async fn lifecycle_step(
+    state: &ApiState,
+    caller: &Caller,
+    name: &str,
+    step: Step,
+) -> ApiResult<Json<ProfileView>> {
+    let tenant = tenant_of(caller, Scope::Admin)?;
+    find(state, tenant.0, name).await?;
+    let profiles = lifecycle(state, caller, tenant.clone());
+    match step {
+        Step::Validate => {
+            profiles.validate(name).await?;
+        }
+        Step::Publish => {
+            profiles.publish(name).await?;
+        }
+        Step::Unpublish => profiles.unpublish(name).await?,
+    }
+    Ok(Json(find(state, tenant.0, name).await?.into()))
+}
+
 /// The tenant's profiles.
 #[utoipa::path(get, path = "/api/v1/profiles", tag = "profiles",
     responses((status = 200, body = [ProfileView])),
@@ -83,11 +113,7 @@ pub async fn validate(
     Authed(caller): Authed,
     ApiPath(name): ApiPath<String>,
 ) -> ApiResult<Json<ProfileView>> {
-    let tenant = tenant_of(&caller, Scope::Admin)?;
-    find(&state, tenant.0, &name).await?;
-    let profiles = lifecycle(&state, &caller, tenant.clone());
-    profiles.validate(&name).await?;
-    Ok(Json(find(&state, tenant.0, &name).await?.into()))
+    lifecycle_step(&state, &caller, &name, Step::Validate).await
 }
 
 /// Publishes a validated profile: its jobs start running on schedule.
@@ -101,12 +127,7 @@ pub async fn publish(
     Authed(caller): Authed,
     ApiPath(name): ApiPath<String>,
 ) -> ApiResult<Json<ProfileView>> {
-    let tenant = tenant_of(&caller, Scope::Admin)?;
-    find(&state, tenant.0, &name).await?;
-    lifecycle(&state, &caller, tenant.clone())
-        .publish(&name)
-        .await?;
-    Ok(Json(find(&state, tenant.0, &name).await?.into()))
+    lifecycle_step(&state, &caller, &name, Step::Publish).await
 }
 
 /// Back to draft: its scheduled jobs are removed.
@@ -120,12 +141,7 @@ pub async fn unpublish(
     Authed(caller): Authed,
     ApiPath(name): ApiPath<String>,
 ) -> ApiResult<Json<ProfileView>> {
-    let tenant = tenant_of(&caller, Scope::Admin)?;
-    find(&state, tenant.0, &name).await?;
-    lifecycle(&state, &caller, tenant.clone())
-        .unpublish(&name)
-        .await?;
-    Ok(Json(find(&state, tenant.0, &name).await?.into()))
+    lifecycle_step(&state, &caller, &name, Step::Unpublish).await
 }
 
 /// Which job to run now.

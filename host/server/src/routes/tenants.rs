@@ -13,7 +13,6 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use seatwarden_app::tokens;
 use seatwarden_domain::access::Scope;
-use secrecy::ExposeSecret;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
@@ -138,15 +137,5 @@ pub async fn issue_for(
 ) -> ApiResult<(StatusCode, Json<IssuedTokenView>)> {
     operator(&caller)?;
     let id = find_tenant(&state, &tenant).await?;
-    let scope = tenant_scope(&body.scope)?;
-    tokens::check_name(&body.name).map_err(|err| ApiError::field("name", err.to_string()))?;
-    let issued = tokens::issue(&state.app, Some(id), &body.name, scope, &caller.actor()).await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(IssuedTokenView {
-            id: issued.id,
-            token: issued.token.expose_secret().to_string(),
-            scope: scope.to_string(),
-        }),
-    ))
+    crate::routes::tokens::issue_for(&state, &caller, id, &body).await
 }

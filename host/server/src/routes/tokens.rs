@@ -9,8 +9,9 @@ use crate::views::{IssuedTokenView, TokenView};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use seatwarden_app::tokens;
+use seatwarden_app::tokens::{self, Caller};
 use seatwarden_domain::access::Scope;
+use seatwarden_store::TenantId;
 use secrecy::ExposeSecret;
 
 /// The tenant's tokens, revoked ones included.
@@ -36,6 +37,17 @@ pub async fn issue(
     ApiJson(body): ApiJson<NewTokenRequest>,
 ) -> ApiResult<(StatusCode, Json<IssuedTokenView>)> {
     let (tenant, _) = tenant_of(&caller, Scope::Admin)?;
+    issue_for(&state, &caller, tenant, &body).await
+}
+
+/// Makes the token `body` asks for in `tenant`, on behalf of `caller`
+/// (the tenant's admin, or the operator giving a tenant its first token).
+pub(crate) async fn issue_for(
+    state: &ApiState,
+    caller: &Caller,
+    tenant: TenantId,
+    body: &NewTokenRequest,
+) -> ApiResult<(StatusCode, Json<IssuedTokenView>)> {
     let scope = tenant_scope(&body.scope)?;
     tokens::check_name(&body.name).map_err(|err| ApiError::field("name", err.to_string()))?;
     let issued =
