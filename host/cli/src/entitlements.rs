@@ -74,6 +74,7 @@ pub async fn run(
                 let from = match source {
                     EntitlementSource::Config => "",
                     EntitlementSource::Cli => "  (added on the command line)",
+                    EntitlementSource::Api => "  (added over the API)",
                 };
                 crate::say!("{}: {}{from}", e.name, e.summary());
             }
@@ -99,7 +100,13 @@ pub async fn run(
             };
             match app
                 .storage
-                .add_entitlement(tenant, &entitlement, actor, app.now())
+                .add_entitlement(
+                    tenant,
+                    &entitlement,
+                    EntitlementSource::Cli,
+                    actor,
+                    app.now(),
+                )
                 .await?
             {
                 Some(change) => crate::say!("tenant {tenant_name}: {change}"),

@@ -52,6 +52,8 @@ pub enum EntitlementSource {
     Config,
     /// `seatwarden entitlements add`; only `entitlements remove` deletes it.
     Cli,
+    /// `POST /api/v1/entitlements`; removed like one from the command line.
+    Api,
 }
 
 impl EntitlementSource {
@@ -59,6 +61,7 @@ impl EntitlementSource {
         match self {
             EntitlementSource::Config => "config",
             EntitlementSource::Cli => "cli",
+            EntitlementSource::Api => "api",
         }
     }
 }
@@ -75,6 +78,7 @@ async fn load<'e>(
         .map(|row| {
             let source = match row.get::<String, _>("source").as_str() {
                 "cli" => EntitlementSource::Cli,
+                "api" => EntitlementSource::Api,
                 _ => EntitlementSource::Config,
             };
             Ok((from_row(row)?, source))
@@ -138,14 +142,16 @@ impl Storage {
         load(&self.pool, tenant).await
     }
 
-    /// Stores an entitlement entered on the command line, with an audit
-    /// entry. Refused if the name is taken by one from the configuration
-    /// (change that in the file); replaces an earlier one of the same name
-    /// from the command line. Returns what changed, `None` if nothing did.
+    /// Stores an entitlement entered by hand (on the command line or over
+    /// the API, as `source` says), with an audit entry. Refused if the name
+    /// is taken by one from the configuration (change that in the file);
+    /// replaces an earlier hand-entered one of the same name. Returns what
+    /// changed, `None` if nothing did.
     pub async fn add_entitlement(
         &self,
         tenant: TenantId,
         entitlement: &Entitlement,
+        source: EntitlementSource,
         actor: &str,
         at: i64,
     ) -> Result<Option<String>> {
@@ -171,7 +177,7 @@ impl Storage {
                 entitlement.summary()
             ),
         };
-        upsert(&mut tx, tenant, entitlement, EntitlementSource::Cli, at).await?;
+        upsert(&mut tx, tenant, entitlement, source, at).await?;
         let changes = vec![line.clone()];
         audit::commit_changes(tx, tenant, actor, "entitlement.add", &changes, at).await?;
         Ok(Some(line))

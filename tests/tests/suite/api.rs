@@ -22,6 +22,8 @@ use tokio_util::sync::CancellationToken;
 const VENDOR_TOKEN: &str = "DCRA1-api";
 const PROFILE: &str = "smartrecruiters";
 const IDLE: usize = 3;
+/// The name of acme's one entitlement.
+const ACME_CONTRACT: &str = "acme-sr-2026";
 
 struct Api {
     rig: Published,
@@ -70,6 +72,33 @@ async fn api_with(name: &str, options: seatwarden_server::Options) -> Api {
     rig.store(&aged_accounts(&vendor.users(), IDLE, now), now)
         .await;
     rig.refresh().await;
+    let acme = rig.app.storage.ensure_tenant("acme", now).await.unwrap();
+    let contract = seatwarden_domain::entitlements::Draft {
+        name: ACME_CONTRACT.into(),
+        publisher: "SmartRecruiters".into(),
+        product: "SmartRecruiters".into(),
+        edition: "Standard".into(),
+        quantity: 25,
+        unit_cost: "40.00".into(),
+        currency: "EUR".into(),
+        period: Some("month".into()),
+        start: "2020-01-01".into(),
+        end: "2099-12-31".into(),
+        renewal: None,
+    }
+    .check()
+    .unwrap();
+    rig.app
+        .storage
+        .add_entitlement(
+            acme,
+            &contract,
+            seatwarden_store::EntitlementSource::Cli,
+            "test",
+            now,
+        )
+        .await
+        .unwrap();
     let (_, acme_admin) = issue(&rig, Some("acme"), "acme admin", Scope::Admin).await;
     let (_, acme_operate) = issue(&rig, Some("acme"), "acme reviewer", Scope::Operate).await;
     let (acme_read_id, acme_read) = issue(&rig, Some("acme"), "acme dashboard", Scope::Read).await;
@@ -210,6 +239,7 @@ fn acme_value(api: &Api, candidate: i64, path: &str, param: &str) -> String {
         ("id", p) if p.starts_with("/api/v1/candidates/") => candidate.to_string(),
         ("id", p) if p.starts_with("/api/v1/tokens/") => api.acme_read_id.to_string(),
         ("tenant", p) if p.starts_with("/api/v1/tenants/") => "acme".into(),
+        ("name", p) if p.starts_with("/api/v1/entitlements/") => ACME_CONTRACT.into(),
         _ => panic!("no acme object for parameter {{{param}}} of {path}: teach this test"),
     }
 }
@@ -289,7 +319,16 @@ async fn every_route_answers_not_found_to_another_tenants_token() {
         }
     }
     assert!(checked >= 20, "only {checked} operations checked");
-    // Nothing globex tried changed acme's candidate or token.
+    // Nothing globex tried changed acme's candidate, entitlement or token.
+    let contracts = api.get("/api/v1/entitlements", &api.acme_read).await.json();
+    assert!(
+        contracts
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["name"] == ACME_CONTRACT),
+        "{contracts}"
+    );
     let after = api
         .get(&format!("/api/v1/candidates/{candidate}"), &api.acme_read)
         .await;
@@ -756,9 +795,13 @@ async fn a_property_based_fuzzer_finds_no_server_error_and_no_answer_outside_the
         "--report-dir".into(),
         reports.display().to_string(),
     ];
+    // It keeps a cache of what it found in `.schemathesis` under its
+    // working directory: that is under target/, not in the source tree.
+    std::fs::create_dir_all(&reports).unwrap();
     let output = tokio::task::spawn_blocking(move || {
         std::process::Command::new(exe)
             .args(&args)
+            .current_dir(reports.parent().unwrap())
             .env("SCHEMATHESIS_HOOKS", "")
             .output()
             .expect("schemathesis runs")
@@ -931,5 +974,175 @@ async fn reclaim_with_a_dry_run_then_undo() {
         &api.post(&never, &api.acme_operate, json!({})).await,
         409,
         None,
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn entitlements_and_reports_over_the_api() {
+    let api = api("api-reports").await;
+    // Nothing reconciled yet: the compliance report says how to make one.
+    let none = api.get("/api/v1/reports/compliance", &api.acme_read).await;
+    assert_problem(&none, 404, None);
+    assert!(
+        none.json()["detail"]
+            .as_str()
+            .unwrap()
+            .contains("reconcile")
+    );
+
+    // An admin adds an entitlement; the same body again changes nothing.
+    let contract = json!({"name": "PO-7", "publisher": "SmartRecruiters",
+        "product": "SmartRecruiters", "edition": "Standard", "quantity": 5,
+        "unit_cost": "400.00", "currency": "EUR", "period": "year",
+        "start": "2020-01-01", "end": "2099-12-31"});
+    let read_only = api
+        .post("/api/v1/entitlements", &api.acme_read, contract.clone())
+        .await;
+    assert_problem(&read_only, 403, None);
+    let added = api
+        .post("/api/v1/entitlements", &api.acme_admin, contract.clone())
+        .await;
+    assert_eq!(
+        added.status,
+        201,
+        "{}",
+        String::from_utf8_lossy(&added.body)
+    );
+    assert_eq!(added.json()["source"], "api");
+    let again = api
+        .post("/api/v1/entitlements", &api.acme_admin, contract.clone())
+        .await;
+    assert_eq!(again.status, 200);
+    let mut bad = contract.clone();
+    bad["currency"] = json!("euro");
+    let refused = api.post("/api/v1/entitlements", &api.acme_admin, bad).await;
+    assert_problem(&refused, 400, Some("currency"));
+    let listed = api.get("/api/v1/entitlements", &api.acme_read).await.json();
+    let names: Vec<&str> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["PO-7", ACME_CONTRACT]);
+    assert_eq!(listed[1]["source"], "cli");
+
+    // An operate token reconciles; the report then shows 25 + 5 Standard
+    // rights owned, the 20 accounts used, and every open candidate.
+    let run = api
+        .post("/api/v1/reports/reconcile", &api.acme_operate, json!({}))
+        .await;
+    assert_eq!(run.status, 200, "{}", String::from_utf8_lossy(&run.body));
+    let report = api.get("/api/v1/reports/compliance", &api.acme_read).await;
+    assert_eq!(report.status, 200);
+    let report = report.json();
+    assert_eq!(report["id"], run.json()["id"]);
+    let models = report["models"].as_array().unwrap();
+    let standard = models
+        .iter()
+        .find(|m| m["edition"] == "Standard")
+        .unwrap_or_else(|| panic!("no Standard model in {report}"));
+    assert_eq!(standard["owned"], 30, "{standard}");
+    assert_eq!(standard["status"], "over-licensed", "{standard}");
+    assert_eq!(report["used"], 20, "{report}");
+    let open: u64 = models
+        .iter()
+        .map(|m| m["open_candidates"].as_u64().unwrap())
+        .sum();
+    assert_eq!(open, IDLE as u64, "{report}");
+    let history = api.get("/api/v1/reports/history", &api.acme_read).await;
+    assert_eq!(history.json().as_array().unwrap().len(), 1);
+    assert_problem(
+        &api.get("/api/v1/reports/history?limit=0", &api.acme_read)
+            .await,
+        400,
+        Some("limit"),
+    );
+
+    // The activity histogram counts every active account once, as JSON
+    // and as a picture that cannot run script.
+    let histogram = api
+        .get("/api/v1/reports/activity", &api.acme_read)
+        .await
+        .json();
+    let total: u64 = histogram[0]["buckets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["accounts"].as_u64().unwrap())
+        .sum();
+    assert_eq!(total, 20, "{histogram}");
+    let svg = api
+        .get("/api/v1/reports/activity.svg", &api.acme_read)
+        .await;
+    assert_eq!(svg.status, 200);
+    assert_eq!(svg.header("content-type"), Some("image/svg+xml"));
+    assert!(String::from_utf8_lossy(&svg.body).contains("<svg"));
+    assert!(svg.header("content-security-policy").is_some());
+
+    let spend = api
+        .get("/api/v1/reports/spend?by=department", &api.acme_read)
+        .await;
+    assert_eq!(
+        spend.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&spend.body)
+    );
+    let accounts: u64 = spend
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| row["accounts"].as_u64().unwrap())
+        .sum();
+    assert_eq!(accounts, 20);
+    assert_problem(
+        &api.get("/api/v1/reports/spend?by=", &api.acme_read).await,
+        400,
+        Some("by"),
+    );
+    assert_eq!(
+        api.get("/api/v1/reports/unrecognized", &api.acme_read)
+            .await
+            .status,
+        200
+    );
+
+    // Removing: the API's own entitlement goes, an unknown one is 404, and
+    // both changes are audited under the admin token.
+    let gone = call(
+        api.port,
+        "DELETE",
+        "/api/v1/entitlements/PO-7",
+        Some(&api.acme_admin),
+        None,
+    )
+    .await;
+    assert_eq!(gone.status, 204);
+    let twice = call(
+        api.port,
+        "DELETE",
+        "/api/v1/entitlements/PO-7",
+        Some(&api.acme_admin),
+        None,
+    )
+    .await;
+    assert_problem(&twice, 404, None);
+    let audit = api
+        .get("/api/v1/audit?limit=500", &api.acme_read)
+        .await
+        .json();
+    let actions: Vec<&str> = audit["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["actor"].as_str().unwrap().ends_with(":acme admin"))
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        ["entitlement.add", "entitlement.remove"],
+        "{audit}"
     );
 }

@@ -8,8 +8,10 @@
 
 pub mod audit;
 pub mod candidates;
+pub mod catalog;
 pub mod jobs;
 pub mod profiles;
+pub mod reports;
 pub mod subscriptions;
 pub mod tenants;
 pub mod tokens;
@@ -49,6 +51,23 @@ pub fn table() -> Router<ApiState> {
         .route("/api/v1/jobs", get(jobs::list))
         .route("/api/v1/audit", get(audit::list))
         .route("/api/v1/audit/verify", get(audit::verify))
+        .route(
+            "/api/v1/entitlements",
+            get(catalog::entitlements).post(catalog::add_entitlement),
+        )
+        .route(
+            "/api/v1/entitlements/{name}",
+            delete(catalog::remove_entitlement),
+        )
+        .route("/api/v1/exclusions", get(catalog::exclusions))
+        .route("/api/v1/models", get(catalog::models))
+        .route("/api/v1/reports/compliance", get(reports::compliance))
+        .route("/api/v1/reports/reconcile", post(reports::reconcile))
+        .route("/api/v1/reports/history", get(reports::history))
+        .route("/api/v1/reports/unrecognized", get(reports::unrecognized))
+        .route("/api/v1/reports/activity", get(reports::activity_json))
+        .route("/api/v1/reports/activity.svg", get(reports::activity_svg))
+        .route("/api/v1/reports/spend", get(reports::spend))
 }
 
 /// The published contract of `/api/v1`.
@@ -56,7 +75,7 @@ pub fn table() -> Router<ApiState> {
 #[openapi(
     info(
         title = "Seatwarden API",
-        description = "Tenant-scoped access to Seatwarden: profiles, subscriptions, removal candidates, jobs and the audit log. Authenticate with `Authorization: Bearer <token>`; errors are RFC 9457 problem documents; lists page with `cursor` and `limit`.",
+        description = "Tenant-scoped access to Seatwarden: profiles, subscriptions, removal candidates, jobs, entitlements, reports and the audit log. Authenticate with `Authorization: Bearer <token>`; errors are RFC 9457 problem documents; lists page with `cursor` and `limit`.",
         license(name = "Apache-2.0", identifier = "Apache-2.0")
     ),
     paths(
@@ -67,6 +86,10 @@ pub fn table() -> Router<ApiState> {
         candidates::list, candidates::get, candidates::decide, candidates::undo,
         jobs::list,
         audit::list, audit::verify,
+        catalog::entitlements, catalog::add_entitlement, catalog::remove_entitlement,
+        catalog::exclusions, catalog::models,
+        reports::compliance, reports::reconcile, reports::history, reports::unrecognized,
+        reports::activity_json, reports::activity_svg, reports::spend,
     ),
     components(schemas(crate::problem::Problem)),
     modifiers(&BearerToken, &ProblemResponses),
@@ -78,6 +101,8 @@ pub fn table() -> Router<ApiState> {
         (name = "candidates", description = "Removal candidates and decisions"),
         (name = "jobs", description = "Job runs"),
         (name = "audit", description = "The tenant's hash-chained audit log"),
+        (name = "catalog", description = "Entitlements, exclusions and software models"),
+        (name = "reports", description = "Compliance, savings, activity, spend and unrecognized identifiers"),
     )
 )]
 pub struct ApiDoc;
