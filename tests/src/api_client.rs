@@ -46,6 +46,25 @@ pub async fn call_with(
     authorization: Option<&str>,
     body: Option<Vec<u8>>,
 ) -> Answer {
+    let mut headers = Vec::new();
+    if let Some(authorization) = authorization {
+        headers.push(("authorization", authorization));
+    }
+    if body.is_some() {
+        headers.push(("content-type", "application/json"));
+    }
+    send(port, method, target, &headers, body).await
+}
+
+/// One request with exactly these headers (besides `host`), as a browser
+/// or an attacker's page would send it.
+pub async fn send(
+    port: u16,
+    method: &str,
+    target: &str,
+    headers: &[(&str, &str)],
+    body: Option<Vec<u8>>,
+) -> Answer {
     let stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
         .await
         .expect("connecting to the API");
@@ -58,11 +77,8 @@ pub async fn call_with(
         .method(method)
         .uri(target)
         .header("host", format!("127.0.0.1:{port}"));
-    if let Some(authorization) = authorization {
-        request = request.header("authorization", authorization);
-    }
-    if body.is_some() {
-        request = request.header("content-type", "application/json");
+    for (name, value) in headers {
+        request = request.header(*name, *value);
     }
     let request = request
         .body(Full::new(Bytes::from(body.unwrap_or_default())))

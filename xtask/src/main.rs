@@ -65,6 +65,7 @@ fn main() -> Result<()> {
             warn_if_disk_is_short(&root);
             build_guests(&root)?;
             ensure_test_peers(&root)?;
+            ensure_browser()?;
             eprintln!("xtask: the Python example's unit tests");
             run(Command::new("bash")
                 .arg(root.join(PYTHON_EXAMPLE).join("test.sh"))
@@ -230,6 +231,32 @@ fn ensure_test_peers(root: &Path) -> Result<()> {
         .args(TEST_PEERS))?;
     std::fs::write(marker, installed)?;
     Ok(())
+}
+
+/// The web console's end-to-end tests drive the system's headless
+/// Chromium through chromedriver; installs Debian's packages when either is
+/// missing (a browser a test tool downloads itself would not run here).
+fn ensure_browser() -> Result<()> {
+    let present = |tool: &str| {
+        Command::new(tool)
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    if present("chromium") && present("chromedriver") {
+        return Ok(());
+    }
+    eprintln!(
+        "xtask: installing Debian's chromium and chromium-driver for the console's browser tests"
+    );
+    let apt = |args: &[&str]| {
+        let mut command = Command::new("apt-get");
+        command.args(args).env("DEBIAN_FRONTEND", "noninteractive");
+        run(&mut command)
+    };
+    apt(&["update", "-qq"])
+        .and_then(|()| apt(&["install", "-y", "-qq", "chromium", "chromium-driver"]))
+        .context("the console's browser tests need chromium and chromedriver; install them (as root: apt-get install chromium chromium-driver)")
 }
 
 fn host_triple() -> Result<String> {

@@ -13,6 +13,7 @@
 
 pub mod answers;
 pub mod clock;
+pub mod console_sessions;
 pub mod lease;
 pub mod manual;
 pub mod notify;

@@ -32,23 +32,53 @@ pub struct IssuedToken {
     pub token: SecretString,
 }
 
-/// Who a valid token speaks for.
+/// Who a request speaks for: an API token, or a person signed in to the
+/// web console.
 #[derive(Clone, Debug)]
 pub struct Caller {
-    /// The token's id.
-    pub token_id: i64,
-    /// The token's name.
-    pub token_name: String,
+    /// How the caller proved who it is.
+    pub via: Via,
     /// What it may do.
     pub scope: Scope,
     /// Its tenant (id and name); `None` for an operator token.
     pub tenant: Option<(TenantId, String)>,
 }
 
+/// How a caller authenticated.
+#[derive(Clone, Debug)]
+pub enum Via {
+    /// An API token, by id and name.
+    Token {
+        /// The token's id.
+        id: i64,
+        /// The token's name.
+        name: String,
+    },
+    /// A console session, with the person it was opened for.
+    Console {
+        /// The session's id.
+        session: i64,
+        /// The person, as their sign-in names them.
+        person: String,
+    },
+}
+
 impl Caller {
-    /// Who acted, as the audit log names it: the token's id and name.
+    /// Who acted, as the audit log names it: the token's id and name, or
+    /// the person and their console session.
     pub fn actor(&self) -> String {
-        format!("api:token:{}:{}", self.token_id, self.token_name)
+        match &self.via {
+            Via::Token { id, name } => format!("api:token:{id}:{name}"),
+            Via::Console { session, person } => format!("console:{person} (session {session})"),
+        }
+    }
+
+    /// The API token's id, when the caller is one.
+    pub fn token_id(&self) -> Option<i64> {
+        match self.via {
+            Via::Token { id, .. } => Some(id),
+            Via::Console { .. } => None,
+        }
     }
 }
 
@@ -78,17 +108,7 @@ pub async fn issue(
     actor: &str,
 ) -> Result<IssuedToken> {
     check_name(name)?;
-    let rng = SystemRandom::new();
-    let mut public = [0u8; PUBLIC_BYTES];
-    let mut secret = [0u8; SECRET_BYTES];
-    rng.fill(&mut public)
-        .ok()
-        .context("the system's random source failed")?;
-    rng.fill(&mut secret)
-        .ok()
-        .context("the system's random source failed")?;
-    let public_id = hex::encode(public);
-    let secret = base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, secret);
+    let (public_id, secret) = mint()?;
     let id = app
         .storage
         .create_token(&NewToken {
@@ -107,31 +127,57 @@ pub async fn issue(
     })
 }
 
-fn hash(secret: &str) -> String {
+/// A new random public id (hex) and secret (base64url), the two parts of
+/// every credential the server hands out: API tokens, console sign-in
+/// tokens and console sessions.
+pub(crate) fn mint() -> Result<(String, String)> {
+    let rng = SystemRandom::new();
+    let mut public = [0u8; PUBLIC_BYTES];
+    let mut secret = [0u8; SECRET_BYTES];
+    rng.fill(&mut public)
+        .ok()
+        .context("the system's random source failed")?;
+    rng.fill(&mut secret)
+        .ok()
+        .context("the system's random source failed")?;
+    Ok((
+        hex::encode(public),
+        base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, secret),
+    ))
+}
+
+/// The hex SHA-256 of a secret, as stored.
+pub(crate) fn hash(secret: &str) -> String {
     hex::encode(Sha256::digest(secret.as_bytes()))
+}
+
+/// Splits `<prefix><public id>_<secret>` into its public id and secret;
+/// `None` when it does not have that shape.
+pub(crate) fn split<'a>(presented: &'a str, prefix: &str) -> Option<(&'a str, &'a str)> {
+    let (public_id, secret) = presented.strip_prefix(prefix)?.split_once('_')?;
+    let shaped = public_id.len() == PUBLIC_BYTES * 2
+        && public_id.bytes().all(|b| b.is_ascii_hexdigit())
+        && !secret.is_empty()
+        && secret.len() <= 64;
+    shaped.then_some((public_id, secret))
+}
+
+/// Whether `secret` hashes to `stored_hash`, compared in constant time.
+pub(crate) fn secret_matches(secret: &str, stored_hash: &str) -> bool {
+    hash(secret).as_bytes().ct_eq(stored_hash.as_bytes()).into()
 }
 
 /// The caller a presented token speaks for; `None` when it is malformed,
 /// unknown, revoked, or its secret does not match.
 pub async fn authenticate(app: &App, presented: &SecretString) -> Result<Option<Caller>> {
     let presented = presented.expose_secret();
-    let Some((public_id, secret)) = presented
-        .strip_prefix(PREFIX)
-        .and_then(|rest| rest.split_once('_'))
-    else {
+    let Some((public_id, secret)) = split(presented, PREFIX) else {
         return Ok(None);
     };
-    if public_id.len() != PUBLIC_BYTES * 2 || !public_id.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Ok(None);
-    }
     let Some(stored) = app.storage.token_by_public_id(public_id).await? else {
         return Ok(None);
     };
-    let matches: bool = hash(secret)
-        .as_bytes()
-        .ct_eq(stored.secret_hash.as_bytes())
-        .into();
-    if !matches || stored.info.revoked_at.is_some() {
+    if !secret_matches(secret, &stored.secret_hash) || stored.info.revoked_at.is_some() {
         return Ok(None);
     }
     app.storage.touch_token(stored.info.id, app.now()).await?;
@@ -143,8 +189,10 @@ pub async fn authenticate(app: &App, presented: &SecretString) -> Result<Option<
         return Ok(None);
     }
     Ok(Some(Caller {
-        token_id: stored.info.id,
-        token_name: stored.info.name,
+        via: Via::Token {
+            id: stored.info.id,
+            name: stored.info.name,
+        },
         scope: stored.info.scope,
         tenant,
     }))

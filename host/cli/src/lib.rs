@@ -24,6 +24,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 mod connector;
+mod console;
 mod entitlements;
 mod report;
 mod token;
@@ -157,6 +158,11 @@ enum Command {
     Report {
         #[command(subcommand)]
         command: report::ReportCommand,
+    },
+    /// The web console: make a one-time sign-in token for a person.
+    Console {
+        #[command(subcommand)]
+        command: console::ConsoleCommand,
     },
     /// API tokens: make one (shown once), list them, revoke one.
     Token {
@@ -478,6 +484,9 @@ async fn run_loaded(cli: Cli, settings: Config, cache_dir: Option<PathBuf>) -> R
         }
         Command::Token { command } => {
             token::run(&app, cli.tenant.as_deref(), &actor, command).await
+        }
+        Command::Console { command } => {
+            console::run(&app, cli.tenant.as_deref(), &actor, command).await
         }
         Command::Serve {
             once,
@@ -1194,7 +1203,7 @@ async fn serve(app: Arc<App>, mode: ServeMode) -> Result<()> {
                 .with_context(|| format!("--listen: cannot listen on {address}"))?;
             let bound = listener.local_addr()?;
             crate::say_err!(
-                "seatwarden serve: API on http://{bound}/api/v1 (contract at /api/v1/openapi.json)"
+                "seatwarden serve: API on http://{bound}/api/v1 (contract at /api/v1/openapi.json), console on http://{bound}/console"
             );
             if !bound.ip().is_loopback() {
                 crate::say_err!(

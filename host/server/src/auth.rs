@@ -46,27 +46,41 @@ impl FromRequestParts<ApiState> for Authed {
         if let Some(caller) = tokens::authenticate(app, &presented).await? {
             return Ok(Authed(caller));
         }
-        let address = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|info| client_key(info.0.ip()))
-            .unwrap_or_else(|| "unknown".into());
-        let now = app.now();
-        let window_start = now - FAILURE_WINDOW_MS;
-        let (failures, oldest) = app.storage.auth_failures(&address, window_start).await?;
-        if failures >= state.options.max_auth_failures {
-            let until = oldest.unwrap_or(now) + FAILURE_WINDOW_MS;
-            return Err(ApiError::TooManyRequests(
-                u64::try_from((until - now + 999) / 1000)
-                    .unwrap_or(1)
-                    .max(1),
-            ));
-        }
-        app.storage
-            .note_auth_failure(&address, now, window_start)
-            .await?;
+        count_failure(state, &peer(parts)).await?;
         Err(ApiError::Unauthorized)
     }
+}
+
+/// The key failed authentications from this request's client are counted
+/// under (see [`client_key`]).
+pub(crate) fn peer(parts: &Parts) -> String {
+    parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|info| client_key(info.0.ip()))
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// Counts a failed authentication from `address`; once the address is over
+/// the limit, the failure is not counted and the answer is 429 with the
+/// seconds until its oldest failure leaves the window.
+pub(crate) async fn count_failure(state: &ApiState, address: &str) -> Result<(), ApiError> {
+    let app = &state.app;
+    let now = app.now();
+    let window_start = now - FAILURE_WINDOW_MS;
+    let (failures, oldest) = app.storage.auth_failures(address, window_start).await?;
+    if failures >= state.options.max_auth_failures {
+        let until = oldest.unwrap_or(now) + FAILURE_WINDOW_MS;
+        return Err(ApiError::TooManyRequests(
+            u64::try_from((until - now + 999) / 1000)
+                .unwrap_or(1)
+                .max(1),
+        ));
+    }
+    app.storage
+        .note_auth_failure(address, now, window_start)
+        .await?;
+    Ok(())
 }
 
 /// The bearer token of the `Authorization` header (the scheme's name in

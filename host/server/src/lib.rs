@@ -11,6 +11,7 @@
 //! in the database, so several server processes can share one.
 
 pub mod auth;
+pub mod console;
 pub mod extract;
 pub mod paging;
 pub mod problem;
@@ -98,6 +99,7 @@ async fn harden(mut response: Response) -> Response {
 pub fn router(app: Arc<App>, options: Options) -> Router {
     routes::table()
         .route("/api/v1/openapi.json", get(openapi))
+        .merge(console::routes())
         .fallback(no_route)
         .layer(DefaultBodyLimit::max(MAX_JSON_BODY))
         .layer(axum::middleware::map_response(harden))

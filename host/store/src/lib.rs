@@ -19,6 +19,7 @@ use std::time::Duration;
 
 mod audit;
 mod candidates;
+mod console;
 mod entitlements;
 mod error;
 mod exclusions;
@@ -33,6 +34,7 @@ mod trouble;
 
 pub use audit::{AuditCheck, AuditEntry, AuditNote, GENESIS, check_chain};
 pub use candidates::{Candidate, CandidateState, RefreshReport, RefreshScope, RuleChange};
+pub use console::{NewSession, NewSignIn, Session, StoredSignIn};
 pub use entitlements::EntitlementSource;
 pub use listing::{
     AccountState, CandidateFilter, JobFilter, ListedSubscription, SubscriptionFilter,

@@ -239,4 +239,19 @@ impl Storage {
         .await?;
         Ok(rows.iter().map(crate::audit::entry_from_row).collect())
     }
+
+    /// The tenant's newest `limit` audit entries, newest first (the
+    /// console's view of the log).
+    pub async fn audit_newest(&self, tenant: TenantId, limit: u32) -> Result<Vec<AuditEntry>> {
+        let rows = sqlx::query(
+            "SELECT a.id, t.name AS tenant, a.profile_name, a.at, a.actor, a.action, a.detail, a.prev_hash, a.hash
+             FROM audit_log a JOIN tenants t ON t.id = a.tenant_id
+             WHERE a.tenant_id = ? ORDER BY a.id DESC LIMIT ?",
+        )
+        .bind(tenant.0)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.iter().map(crate::audit::entry_from_row).collect())
+    }
 }

@@ -236,6 +236,46 @@ connection = "scim"
         "  cargo run --release -p seatwarden-cli -- --config {} subscriptions --profile smartsheet",
         config_path.display()
     );
+    serve_console(&app, tenant).await
+}
+
+/// Reconciles once so the overview has figures, then serves the API and the
+/// web console (on SEATWARDEN_DEMO_LISTEN, else 127.0.0.1:8080, else any
+/// free loopback port) with a sign-in link for the demo tenant, until
+/// Ctrl-C. The vendor fakes keep answering, so the console's buttons work.
+async fn serve_console(app: &Arc<App>, tenant: seatwarden_store::TenantId) -> Result<()> {
+    seatwarden_app::reconciliation::run(app, tenant, seatwarden_store::Trigger::Manual).await?;
+    let wanted =
+        std::env::var("SEATWARDEN_DEMO_LISTEN").unwrap_or_else(|_| "127.0.0.1:8080".into());
+    let listener = match tokio::net::TcpListener::bind(&wanted).await {
+        Ok(listener) => listener,
+        Err(_) => tokio::net::TcpListener::bind("127.0.0.1:0").await?,
+    };
+    let address = listener.local_addr()?;
+    let token = seatwarden_app::console_sessions::issue_sign_in(
+        app,
+        tenant,
+        "demo administrator",
+        seatwarden_domain::access::Scope::Admin,
+        60 * 60_000,
+        "demo",
+    )
+    .await?;
+    let stop = tokio_util::sync::CancellationToken::new();
+    let server = tokio::spawn(seatwarden_server::serve(
+        listener,
+        app.clone(),
+        stop.clone(),
+    ));
+    println!("\nThe web console of tenant acme is at http://{address}/console");
+    println!("Sign in within the hour with this one-time link (Ctrl-C stops the demo):");
+    println!(
+        "  http://{address}/console/sign-in?token={}",
+        secrecy::ExposeSecret::expose_secret(&token)
+    );
+    tokio::signal::ctrl_c().await?;
+    stop.cancel();
+    server.await??;
     Ok(())
 }
 

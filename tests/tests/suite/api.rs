@@ -20,22 +20,22 @@ use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
 const VENDOR_TOKEN: &str = "DCRA1-api";
-const PROFILE: &str = "smartrecruiters";
-const IDLE: usize = 3;
+pub(crate) const PROFILE: &str = "smartrecruiters";
+pub(crate) const IDLE: usize = 3;
 /// The name of acme's one entitlement.
 const ACME_CONTRACT: &str = "acme-sr-2026";
 
-struct Api {
-    rig: Published,
-    vendor: SmartRecruitersFake,
-    port: u16,
-    stop: CancellationToken,
-    acme_admin: String,
-    acme_operate: String,
-    acme_read: String,
-    acme_read_id: i64,
-    globex_admin: String,
-    operator: String,
+pub(crate) struct Api {
+    pub(crate) rig: Published,
+    pub(crate) vendor: SmartRecruitersFake,
+    pub(crate) port: u16,
+    pub(crate) stop: CancellationToken,
+    pub(crate) acme_admin: String,
+    pub(crate) acme_operate: String,
+    pub(crate) acme_read: String,
+    pub(crate) acme_read_id: i64,
+    pub(crate) globex_admin: String,
+    pub(crate) operator: String,
 }
 
 impl Drop for Api {
@@ -44,7 +44,12 @@ impl Drop for Api {
     }
 }
 
-async fn issue(rig: &Published, tenant: Option<&str>, name: &str, scope: Scope) -> (i64, String) {
+pub(crate) async fn issue(
+    rig: &Published,
+    tenant: Option<&str>,
+    name: &str,
+    scope: Scope,
+) -> (i64, String) {
     let tenant = match tenant {
         Some(name) => Some(rig.app.storage.ensure_tenant(name, now_ms()).await.unwrap()),
         None => None,
@@ -57,7 +62,7 @@ async fn issue(rig: &Published, tenant: Option<&str>, name: &str, scope: Scope) 
 
 /// acme with 20 SmartRecruiters users, `IDLE` of them never logged in and
 /// so candidates; globex with nothing; the API on a loopback port.
-async fn api(name: &str) -> Api {
+pub(crate) async fn api(name: &str) -> Api {
     api_with(name, seatwarden_server::Options::default()).await
 }
 
@@ -128,7 +133,7 @@ async fn api_with(name: &str, options: seatwarden_server::Options) -> Api {
 }
 
 impl Api {
-    async fn get(&self, target: &str, token: &str) -> Answer {
+    pub(crate) async fn get(&self, target: &str, token: &str) -> Answer {
         call(self.port, "GET", target, Some(token), None).await
     }
 
@@ -173,7 +178,7 @@ impl Api {
     }
 
     /// The vendor's accounts that are deactivated there.
-    fn vendor_inactive(&self) -> Vec<String> {
+    pub(crate) fn vendor_inactive(&self) -> Vec<String> {
         self.vendor
             .users()
             .into_iter()
@@ -182,7 +187,7 @@ impl Api {
             .collect()
     }
 
-    async fn first_candidate(&self) -> i64 {
+    pub(crate) async fn first_candidate(&self) -> i64 {
         let page = self.get("/api/v1/candidates", &self.acme_read).await.json();
         page["items"][0]["id"].as_i64().expect("a candidate")
     }

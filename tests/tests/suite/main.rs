@@ -12,6 +12,7 @@ mod cli_profile;
 mod config;
 mod conformance;
 mod connector_calls;
+mod console;
 mod credential_owner;
 mod hardening;
 mod leases;

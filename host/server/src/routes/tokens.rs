@@ -74,7 +74,7 @@ pub async fn revoke(
     ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<Json<TokenView>> {
     let (tenant, _) = tenant_of(&caller, Scope::Admin)?;
-    if id == caller.token_id {
+    if Some(id) == caller.token_id() {
         return Err(ApiError::Conflict(
             "a token cannot revoke itself (that would lock its holder out mid-request); revoke it with another admin token or `seatwarden token revoke`".into(),
         ));
