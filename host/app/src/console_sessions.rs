@@ -24,8 +24,9 @@ const SESSION_PREFIX: &str = "sws_";
 pub const SESSION_MS: i64 = 8 * 60 * 60 * 1000;
 /// How long a sign-in token is good for unless told otherwise (15 minutes).
 pub const SIGN_IN_MS: i64 = 15 * 60 * 1000;
-/// The longest a sign-in token may be made to last (7 days).
-pub const MAX_SIGN_IN_MS: i64 = 7 * 24 * 60 * 60 * 1000;
+/// The longest a sign-in token may be made to last (24 hours): it travels
+/// in a link, so it should not outlive the message that carried it.
+pub const MAX_SIGN_IN_MS: i64 = 24 * 60 * 60 * 1000;
 
 /// Makes a one-time sign-in token for `person` of `tenant`, good for
 /// `valid_ms`; the returned token is the only copy.
@@ -42,7 +43,7 @@ pub async fn issue_sign_in(
         bail!("a console sign-in opens one tenant's console: use scope read, operate or admin");
     }
     if !(60_000..=MAX_SIGN_IN_MS).contains(&valid_ms) {
-        bail!("a sign-in token lasts from one minute to seven days");
+        bail!("a sign-in token lasts from one minute to 24 hours (1440 minutes)");
     }
     let (public_id, secret) = mint()?;
     let at = app.now();

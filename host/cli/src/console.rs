@@ -20,7 +20,7 @@ pub(crate) enum ConsoleCommand {
         /// profiles' lifecycle).
         #[arg(long, default_value = "operate")]
         scope: String,
-        /// How long it may wait to be used, in minutes (1 to 10080).
+        /// How long it may wait to be used, in minutes (1 to 1440).
         #[arg(long, default_value_t = SIGN_IN_MS / 60_000)]
         valid_minutes: i64,
         /// The server's address (e.g. http://127.0.0.1:8080): prints a

@@ -84,10 +84,13 @@ async fn no_route() -> problem::ApiError {
     problem::ApiError::NotFound("no such endpoint; /api/v1/openapi.json lists them".into())
 }
 
-/// Headers every answer carries: nothing is cached, nothing is sniffed.
+/// Headers every answer carries: nothing is cached (unless the handler
+/// said otherwise, as the console's stylesheet does), nothing is sniffed.
 async fn harden(mut response: Response) -> Response {
     let headers = response.headers_mut();
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if !headers.contains_key(header::CACHE_CONTROL) {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),

@@ -1018,10 +1018,17 @@ async fn entitlements_and_reports_over_the_api() {
         .post("/api/v1/entitlements", &api.acme_admin, contract.clone())
         .await;
     assert_eq!(again.status, 200);
+    assert_eq!(again.json()["source"], "api");
     let mut bad = contract.clone();
     bad["currency"] = json!("euro");
     let refused = api.post("/api/v1/entitlements", &api.acme_admin, bad).await;
     assert_problem(&refused, 400, Some("currency"));
+    let mut reversed = contract.clone();
+    reversed["publisher"] = json!("Smart\u{202e}sretiurceR");
+    let refused = api
+        .post("/api/v1/entitlements", &api.acme_admin, reversed)
+        .await;
+    assert_problem(&refused, 400, Some("publisher"));
     let listed = api.get("/api/v1/entitlements", &api.acme_read).await.json();
     let names: Vec<&str> = listed
         .as_array()

@@ -7,7 +7,7 @@
 //! person confirms (a sync or another reviewer changed it), nothing is
 //! deactivated and the new plan is shown for review instead.
 
-use super::layout::{self, Section, when_text};
+use super::layout::{self, Section, Shown, when_text};
 use super::overview::notice;
 use super::{ConsoleResult, Signed};
 use crate::ApiState;
@@ -94,10 +94,10 @@ pub async fn queue(
                 tbody {
                     @for c in &page.items {
                         tr id={ "candidate-" (c.id) } {
-                            td { (c.principal) }
+                            td { (Shown(&c.principal)) }
                             td { (c.profile) }
                             td.state { span.badge { (c.state) } }
-                            td { (c.explanation) }
+                            td { (Shown(&c.explanation)) }
                             td.num { (c.days_inactive) " / " (c.threshold_days) }
                             td {
                                 @match (&c.last_active_source, &c.last_active_at) {
@@ -239,7 +239,7 @@ fn preview_page(
                 thead { tr { th { "Account" } th { "Why" } } }
                 tbody {
                     @for c in &plan.deactivate {
-                        tr { td { (c.principal) } td { (c.explanation) } }
+                        tr { td { (Shown(&c.principal)) } td { (Shown(&c.explanation)) } }
                     }
                 }
             }
@@ -272,11 +272,11 @@ fn result_page(signed: &Signed, name: &str, done: &profiles::ReclaimView) -> Mar
         @if done.deactivated.is_empty() {
             p.muted { "None." }
         } @else {
-            ul #deactivated { @for who in &done.deactivated { li { (who) } } }
+            ul #deactivated { @for who in &done.deactivated { li { (Shown(who)) } } }
         }
         @if !done.failed.is_empty() {
             h2 { "Failed" }
-            ul #failed { @for f in &done.failed { li { (f.principal) ": " (f.error) } } }
+            ul #failed { @for f in &done.failed { li { (Shown(&f.principal)) ": " (Shown(&f.error)) } } }
         }
         p { a href="/console/candidates" { "Back to the candidates (undo is there)" } }
     };

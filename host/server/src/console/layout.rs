@@ -64,6 +64,18 @@ pub fn page(
     }
 }
 
+/// Text that came from a vendor or a connector (a principal, a name, an
+/// explanation, an error): bidi, invisible and control characters are
+/// shown as `\uXXXX`, as the command line shows them, so such text cannot
+/// reorder or hide what is around it; maud escapes the HTML as always.
+pub struct Shown<'a>(pub &'a str);
+
+impl maud::Render for Shown<'_> {
+    fn render(&self) -> Markup {
+        html! { (seatwarden_app::output::escape(self.0).as_ref()) }
+    }
+}
+
 /// A page's `<head>`: its title and the stylesheet.
 pub fn head(title: &str) -> Markup {
     html! {

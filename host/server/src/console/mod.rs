@@ -81,11 +81,12 @@ async fn harden(mut response: Response) -> Response {
         );
     }
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    // Not `no-referrer`: under it browsers send `Origin: null` with a
-    // form's POST, and the origin check below would refuse every form.
+    // Only the origin, never the path and query (the sign-in link's token
+    // must not travel as a Referer); not `no-referrer`, under which
+    // browsers send `Origin: null` with a form's POST.
     headers.insert(
         header::REFERRER_POLICY,
-        HeaderValue::from_static("same-origin"),
+        HeaderValue::from_static("strict-origin"),
     );
     response
 }
@@ -167,15 +168,14 @@ impl FromRequestParts<ApiState> for Signed {
     }
 }
 
-/// Whether the browser marks the request as sent from another site
-/// (`Sec-Fetch-Site`) or names another origin than this host (`Origin`).
+/// Whether the browser marks the request as sent from another site. A
+/// browser's own `Sec-Fetch-Site` decides when it is there (a proxy that
+/// rewrites `Host` does not change it); without it, an `Origin` that names
+/// another host than `Host` does.
 fn cross_site(parts: &Parts) -> bool {
     let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
-    if let Some(site) = header("sec-fetch-site")
-        && site != "same-origin"
-        && site != "none"
-    {
-        return true;
+    if let Some(site) = header("sec-fetch-site") {
+        return site != "same-origin" && site != "none";
     }
     match (header("origin"), header("host")) {
         (Some(origin), Some(host)) => {

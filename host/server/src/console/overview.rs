@@ -96,9 +96,11 @@ pub async fn page(
     };
     rows.sort_by(|a, b| failing(b).cmp(&failing(a)).then(a.name.cmp(&b.name)));
     let run = newest_run(&state, &signed).await?;
-    let month = jiff::Timestamp::from_millisecond(state.app.now())
-        .map(|t| t.strftime("%Y-%m").to_string())
-        .unwrap_or_default();
+    // Savings months are the scheduler's, so this month is too.
+    let zone = &state.app.config.scheduler.time_zone;
+    let month = seatwarden_app::reconciliation::day(state.app.now(), zone)?
+        .strftime("%Y-%m")
+        .to_string();
     let body = html! {
         @match &run {
             None => {

@@ -2,7 +2,7 @@
 //! unpublish buttons, run-now, its rule, its jobs and its accounts with
 //! their last activity and where that came from.
 
-use super::layout::{self, Section, when, when_text};
+use super::layout::{self, Section, Shown, when, when_text};
 use super::overview::{Done, job_class, notice};
 use super::{ConsoleResult, Signed};
 use crate::ApiState;
@@ -77,7 +77,7 @@ pub async fn page(
             None => p.muted #validation { "Never validated." },
             Some(v) => p #validation {
                 @if v.passed { span.badge.good { "validation passed" } } @else { span.badge.bad { "validation failed" } }
-                " " (when_text(&v.at)) ": " (v.detail)
+                " " (when_text(&v.at)) ": " (Shown(&v.detail))
             },
         }
         @if admin {
@@ -155,8 +155,8 @@ pub async fn page(
             tbody {
                 @for a in &accounts.items {
                     tr {
-                        td { (a.principal) }
-                        td { (a.display_name.as_deref().unwrap_or("")) }
+                        td { (Shown(&a.principal)) }
+                        td { (Shown(a.display_name.as_deref().unwrap_or(""))) }
                         td { (a.state) }
                         td { @match &a.last_active_at { Some(t) => (when_text(t)), None => span.muted { "never" } } }
                         td { (a.last_active_source.as_deref().unwrap_or("")) }

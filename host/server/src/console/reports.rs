@@ -2,7 +2,7 @@
 //! picture that helps choose a threshold, unrecognized identifiers) and the
 //! audit log with its verification result.
 
-use super::layout::{self, Section, when_text};
+use super::layout::{self, Section, Shown, when_text};
 use super::overview::{Done, newest_run, notice, status_class};
 use super::{ConsoleResult, Signed};
 use crate::ApiState;
@@ -90,7 +90,7 @@ pub async fn page(
                 thead { tr { th { "Connector" } th { "Identifier" } th.num { "Subscriptions" } th { "Profiles" } } }
                 tbody {
                     @for u in &unrecognized {
-                        tr { td { (u.connector) } td { (u.identifier) } td.num { (u.subscriptions) } td { (u.profiles.join(", ")) } }
+                        tr { td { (u.connector) } td { (Shown(&u.identifier)) } td.num { (u.subscriptions) } td { (u.profiles.join(", ")) } }
                     }
                 }
             }
@@ -155,10 +155,10 @@ pub async fn audit(State(state): State<ApiState>, signed: Signed) -> ConsoleResu
                 @for e in &newest {
                     tr {
                         td { (layout::when(e.at)) }
-                        td { (e.actor) }
+                        td { (Shown(&e.actor)) }
                         td { (e.action) }
                         td { (e.profile.as_deref().unwrap_or("")) }
-                        td { (e.detail) }
+                        td { (Shown(&e.detail)) }
                     }
                 }
             }

@@ -158,11 +158,22 @@ pub async fn add_entitlement(
     let entitlement = draft
         .check()
         .map_err(|p| ApiError::field(p.field, format!("{} ({})", p.problem, p.fix)))?;
-    if entitlement.name.len() > 200 || entitlement.name.chars().any(char::is_control) {
-        return Err(ApiError::field(
-            "name",
-            "a name of at most 200 printable characters",
-        ));
+    for (field, value) in [
+        ("name", &entitlement.name),
+        ("publisher", &entitlement.model.publisher),
+        ("product", &entitlement.model.product),
+        ("edition", &entitlement.model.edition),
+    ] {
+        if value.len() > 200
+            || value
+                .chars()
+                .any(|c| c.is_control() || seatwarden_domain::text::rewrites_display(c))
+        {
+            return Err(ApiError::field(
+                field,
+                "at most 200 bytes of plain text (no control or invisible characters)",
+            ));
+        }
     }
     let changed = state
         .app
@@ -175,15 +186,26 @@ pub async fn add_entitlement(
             state.app.now(),
         )
         .await?;
+    // Answer with what is stored (an unchanged one keeps its old source).
+    let stored = state
+        .app
+        .storage
+        .entitlements_with_source(tenant)
+        .await?
+        .into_iter()
+        .find(|(e, _)| e.name == entitlement.name)
+        .ok_or_else(|| {
+            anyhow::anyhow!(
+                "entitlement {:?} vanished after it was stored",
+                entitlement.name
+            )
+        })?;
     let status = if changed.is_some() {
         StatusCode::CREATED
     } else {
         StatusCode::OK
     };
-    Ok((
-        status,
-        Json(EntitlementView::new(entitlement, EntitlementSource::Api)),
-    ))
+    Ok((status, Json(EntitlementView::new(stored.0, stored.1))))
 }
 
 /// Removes an entitlement added over the API or the command line; audited.
