@@ -13,6 +13,7 @@
 
 pub mod answers;
 pub mod clock;
+pub mod connections;
 pub mod console_sessions;
 pub mod lease;
 pub mod manual;
@@ -24,6 +25,7 @@ pub mod reclamation;
 pub mod reconciliation;
 pub mod reports;
 pub mod scheduler;
+pub mod sealing;
 pub mod serving;
 pub mod sync;
 pub mod tokens;

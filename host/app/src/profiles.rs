@@ -22,7 +22,7 @@ use anyhow::{Result, bail};
 use seatwarden_domain::cron::CronSchedule;
 use seatwarden_store::{
     ActivityFrom, AuditNote, JobKind, OneShotJob, ProfileRecord, ProfileSettings, ProfileStatus,
-    RuleChange, ScheduledJob, TenantId, Trigger, Validation,
+    RuleChange, ScheduledJob, Source, TenantId, Trigger, Validation,
 };
 use std::fmt;
 
@@ -136,8 +136,14 @@ impl Profiles<'_> {
         }
     }
 
-    /// Creates a draft profile on one of the tenant's connections.
-    pub async fn create(&self, name: &str, settings: &ProfileSettings) -> Result<ProfileRecord> {
+    /// Creates a draft profile on one of the tenant's connections,
+    /// recording where it was made (`source`).
+    pub async fn create(
+        &self,
+        name: &str,
+        settings: &ProfileSettings,
+        source: Source,
+    ) -> Result<ProfileRecord> {
         if self.app.storage.profile(self.tenant, name).await?.is_some() {
             bail!(Refusal::AlreadyExists(name.to_string()));
         }
@@ -161,6 +167,7 @@ impl Profiles<'_> {
                 name,
                 settings,
                 &identity,
+                source,
                 &self.note("profile.create", &detail),
             )
             .await?;
@@ -456,7 +463,7 @@ impl Profiles<'_> {
             match existing {
                 None => {
                     let record = self
-                        .create(&profile.name, &profile.settings)
+                        .create(&profile.name, &profile.settings, Source::Config)
                         .await
                         .map_err(|e| in_file(&profile.name, e))?;
                     self.apply_rule(&record, &profile.rule).await?;

@@ -8,6 +8,7 @@
 
 use crate::clock::{Clock, SystemClock};
 use crate::notify::Notifier;
+use crate::sealing::Sealer;
 use anyhow::{Context, Result, bail};
 use seatwarden_config::{Config, ConnectionConfig, CredentialConfig};
 use seatwarden_domain::software_models::Mapping;
@@ -37,6 +38,9 @@ pub struct App {
     /// Where every service takes the time from: the wall clock, or a
     /// [`ManualClock`](crate::clock::ManualClock) a test moves by hand.
     pub clock: Arc<dyn Clock>,
+    /// The operator's key for credentials kept in the database (connections
+    /// made over the API); `None`: this process was given none.
+    pub sealer: Option<Arc<Sealer>>,
 }
 
 /// A connection, built and ready for calls.
@@ -105,6 +109,7 @@ impl App {
             limiters: RateLimiters::default(),
             notifier,
             clock: Arc::new(SystemClock),
+            sealer: Sealer::from_environment()?.map(Arc::new),
         })
     }
 
@@ -117,6 +122,13 @@ impl App {
             clock,
             ..self.clone()
         }
+    }
+
+    /// The same host with `sealer` as its credential key (tests, and
+    /// front ends that read the key some other way).
+    pub fn with_sealer(mut self, sealer: Sealer) -> App {
+        self.sealer = Some(Arc::new(sealer));
+        self
     }
 
     /// Milliseconds since the epoch, by the app's clock.
@@ -144,9 +156,29 @@ impl App {
         Ok((tenant.name.clone(), id))
     }
 
-    /// Loads a tenant's connection's connector and builds the connection.
+    /// Loads a tenant's connection's connector and builds the connection:
+    /// the file's, or one made over the API.
     pub async fn connect(&self, tenant: &str, connection: &str) -> Result<Connected> {
-        let settings = self.config.connection(tenant, connection)?;
+        let tenant_id = self.storage.find_tenant(tenant).await?;
+        let stored = match tenant_id {
+            Some(id) => self.storage.api_connection(id, connection).await?,
+            None => None,
+        };
+        let settings = match (
+            self.config.connection(tenant, connection),
+            stored,
+            tenant_id,
+        ) {
+            (Ok(_), Some(_), _) => bail!(
+                "tenant {tenant} has a connection {connection:?} both in {} and made over the API: delete the API one (DELETE /api/v1/connections/{connection}) or rename the file's",
+                self.config.path.display()
+            ),
+            (Ok(settings), None, _) => settings,
+            (Err(_), Some(stored), Some(id)) => {
+                return self.connect_stored(id, tenant, &stored).await;
+            }
+            (Err(err), _, _) => return Err(err.into()),
+        };
         let connector = self.runtime.load_file(&settings.connector).await?;
         if let Some(pinned) = &settings.sha256
             && pinned != connector.digest()

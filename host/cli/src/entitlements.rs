@@ -6,7 +6,7 @@ use anyhow::{Result, bail};
 use clap::{Args, Subcommand};
 use seatwarden_app::wiring::App;
 use seatwarden_domain::entitlements::Draft;
-use seatwarden_store::{EntitlementSource, TenantId};
+use seatwarden_store::{Source, TenantId};
 
 #[derive(Debug, Subcommand)]
 pub enum EntitlementsCommand {
@@ -72,9 +72,9 @@ pub async fn run(
             }
             for (e, source) in stored {
                 let from = match source {
-                    EntitlementSource::Config => "",
-                    EntitlementSource::Cli => "  (added on the command line)",
-                    EntitlementSource::Api => "  (added over the API)",
+                    Source::Config => "",
+                    Source::Cli => "  (added on the command line)",
+                    Source::Api => "  (added over the API)",
                 };
                 crate::say!("{}: {}{from}", e.name, e.summary());
             }
@@ -100,13 +100,7 @@ pub async fn run(
             };
             match app
                 .storage
-                .add_entitlement(
-                    tenant,
-                    &entitlement,
-                    EntitlementSource::Cli,
-                    actor,
-                    app.now(),
-                )
+                .add_entitlement(tenant, &entitlement, Source::Cli, actor, app.now())
                 .await?
             {
                 Some(change) => crate::say!("tenant {tenant_name}: {change}"),

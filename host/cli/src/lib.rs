@@ -804,7 +804,9 @@ async fn profile_command(profiles: &Profiles<'_>, command: ProfileCommand) -> Re
                 subscriptions_cron: args.subscriptions_schedule,
                 activity_cron: args.activity_schedule,
             };
-            let record = profiles.create(&args.name, &settings).await?;
+            let record = profiles
+                .create(&args.name, &settings, seatwarden_store::Source::Cli)
+                .await?;
             crate::say!(
                 "created profile {} (draft) on connection {} with connector {}@{}; next: seatwarden profile validate {}",
                 record.name,

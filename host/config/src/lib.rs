@@ -120,6 +120,8 @@ struct RawSchedule {
 #[serde(deny_unknown_fields)]
 struct RawTenant {
     display_name: Option<String>,
+    #[serde(default)]
+    api_private_targets: PrivateTargets,
 }
 
 #[derive(Deserialize)]
@@ -172,6 +174,10 @@ pub struct TenantConfig {
     pub name: String,
     /// The name shown to people; the key itself when the file sets none.
     pub display_name: String,
+    /// The most a connection this tenant makes over the API may reach
+    /// besides public addresses (`deny` unless the operator raises it here:
+    /// a tenant's admin must not point the host at its own network).
+    pub api_private_targets: PrivateTargets,
 }
 
 /// Where a connection's credential comes from.
@@ -351,6 +357,7 @@ impl Config {
                 name.clone(),
                 TenantConfig {
                     display_name: tenant.display_name.unwrap_or_else(|| name.clone()),
+                    api_private_targets: tenant.api_private_targets,
                     name,
                 },
             );
@@ -771,7 +778,9 @@ fn known<V>(map: &BTreeMap<String, V>) -> String {
     }
 }
 
-fn check_name(name: &str) -> Result<(), String> {
+/// Checks a tenant, connection or profile name: 1 to 64 lowercase letters,
+/// digits and `-`.
+pub fn check_name(name: &str) -> Result<(), String> {
     if !name.is_empty()
         && name.len() <= 64
         && name

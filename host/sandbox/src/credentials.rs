@@ -159,7 +159,43 @@ pub enum CredentialSource {
     Env(String),
     /// A file readable by the owner only (mode 0600 or stricter).
     File(PathBuf),
+    /// A secret the host already holds (a connection made over the API,
+    /// its credential unsealed from the database).
+    Held(HeldSecret),
 }
+
+/// A secret already in host memory, with a label that names where it came
+/// from. Its label, never its value, is what it prints as and what it is
+/// compared and rate-limited by.
+#[derive(Clone)]
+pub struct HeldSecret {
+    label: String,
+    value: SecretString,
+}
+
+impl HeldSecret {
+    /// A secret known by `label` (e.g. `api connection 3/acme-sr`).
+    pub fn new(label: impl Into<String>, value: SecretString) -> HeldSecret {
+        HeldSecret {
+            label: label.into(),
+            value,
+        }
+    }
+}
+
+impl std::fmt::Debug for HeldSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Held({:?})", self.label)
+    }
+}
+
+impl PartialEq for HeldSecret {
+    fn eq(&self, other: &HeldSecret) -> bool {
+        self.label == other.label
+    }
+}
+
+impl Eq for HeldSecret {}
 
 impl CredentialSource {
     /// Reads the secret, trimming one trailing newline.
@@ -169,6 +205,7 @@ impl CredentialSource {
                 format!("credential environment variable {var} is not set (export it before starting seatwarden)")
             })?,
             CredentialSource::File(path) => read_private_file(path)?,
+            CredentialSource::Held(held) => return Ok(held.value.clone()),
         };
         let value = value.strip_suffix('\n').unwrap_or(&value);
         let value = value.strip_suffix('\r').unwrap_or(value);
@@ -182,6 +219,7 @@ impl CredentialSource {
         match self {
             CredentialSource::Env(var) => format!("environment variable {var}"),
             CredentialSource::File(path) => format!("file {}", path.display()),
+            CredentialSource::Held(held) => held.label.clone(),
         }
     }
 }

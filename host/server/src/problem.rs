@@ -11,8 +11,10 @@
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use seatwarden_app::connections::Refusal as ConnectionRefusal;
 use seatwarden_app::profiles::Refusal;
 use seatwarden_app::reclamation::UndoError;
+use seatwarden_app::sealing::OpenError;
 use seatwarden_store::StoreError;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -166,6 +168,16 @@ impl From<anyhow::Error> for ApiError {
             }
             if let Some(refusal) = cause.downcast_ref::<Refusal>() {
                 return ApiError::Conflict(refusal.to_string());
+            }
+            match cause.downcast_ref::<ConnectionRefusal>() {
+                Some(ConnectionRefusal::Field { field, problem }) => {
+                    return ApiError::field(field, problem.clone());
+                }
+                Some(refusal) => return ApiError::Conflict(refusal.to_string()),
+                None => {}
+            }
+            if let Some(open) = cause.downcast_ref::<OpenError>() {
+                return ApiError::Conflict(open.to_string());
             }
             match cause.downcast_ref::<UndoError>() {
                 Some(UndoError::NotUndoable(text)) => return ApiError::Conflict(text.clone()),

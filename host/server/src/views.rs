@@ -146,6 +146,9 @@ pub struct ProfileView {
     /// When it was created.
     #[schema(format = DateTime)]
     pub created_at: String,
+    /// Where it was made: `config` (the file; change it there), `cli` or
+    /// `api`; absent for profiles older than this field.
+    pub source: Option<String>,
 }
 
 impl From<ProfileRecord> for ProfileView {
@@ -171,6 +174,7 @@ impl From<ProfileRecord> for ProfileView {
             }),
             published_at: opt_time(p.published_at),
             created_at: time(p.created_at),
+            source: p.source.map(|s| s.as_str().to_string()),
         }
     }
 }

@@ -5,7 +5,7 @@
 //! leaves alone; names are unique across both.
 
 use super::audit;
-use super::{Storage, TenantId};
+use super::{Source, Storage, TenantId};
 use crate::{Result, StoreError};
 use anyhow::{Context, anyhow};
 use seatwarden_domain::entitlements::{Entitlement, Money, Period, parse_amount};
@@ -44,43 +44,17 @@ fn from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Entitlement> {
     })
 }
 
-/// Where a stored entitlement came from, and so what may change it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum EntitlementSource {
-    /// `[[entitlements]]`, mirrored by `seatwarden apply`.
-    Config,
-    /// `seatwarden entitlements add`; only `entitlements remove` deletes it.
-    Cli,
-    /// `POST /api/v1/entitlements`; removed like one from the command line.
-    Api,
-}
-
-impl EntitlementSource {
-    fn as_str(self) -> &'static str {
-        match self {
-            EntitlementSource::Config => "config",
-            EntitlementSource::Cli => "cli",
-            EntitlementSource::Api => "api",
-        }
-    }
-}
-
 async fn load<'e>(
     executor: impl sqlx::SqliteExecutor<'e>,
     tenant: TenantId,
-) -> Result<Vec<(Entitlement, EntitlementSource)>> {
+) -> Result<Vec<(Entitlement, Source)>> {
     let rows = sqlx::query("SELECT * FROM entitlements WHERE tenant_id = ? ORDER BY name")
         .bind(tenant.0)
         .fetch_all(executor)
         .await?;
     rows.iter()
         .map(|row| {
-            let source = match row.get::<String, _>("source").as_str() {
-                "cli" => EntitlementSource::Cli,
-                "api" => EntitlementSource::Api,
-                _ => EntitlementSource::Config,
-            };
+            let source = Source::parse(&row.get::<String, _>("source")).unwrap_or(Source::Config);
             Ok((from_row(row)?, source))
         })
         .collect()
@@ -90,7 +64,7 @@ async fn upsert(
     tx: &mut sqlx::SqliteConnection,
     tenant: TenantId,
     e: &Entitlement,
-    source: EntitlementSource,
+    source: Source,
     at: i64,
 ) -> Result<()> {
     sqlx::query(
@@ -138,7 +112,7 @@ impl Storage {
     pub async fn entitlements_with_source(
         &self,
         tenant: TenantId,
-    ) -> Result<Vec<(Entitlement, EntitlementSource)>> {
+    ) -> Result<Vec<(Entitlement, Source)>> {
         load(&self.pool, tenant).await
     }
 
@@ -151,14 +125,14 @@ impl Storage {
         &self,
         tenant: TenantId,
         entitlement: &Entitlement,
-        source: EntitlementSource,
+        source: Source,
         actor: &str,
         at: i64,
     ) -> Result<Option<String>> {
         let mut tx = self.write().await?;
         let stored = load(&mut *tx, tenant).await?;
         let line = match stored.iter().find(|(s, _)| s.name == entitlement.name) {
-            Some((_, EntitlementSource::Config)) => {
+            Some((_, Source::Config)) => {
                 return Err(StoreError::Conflict(format!(
                     "entitlement {:?} comes from the configuration's [[entitlements]]: change it there and run seatwarden apply, or add this one under another name",
                     entitlement.name
@@ -201,7 +175,7 @@ impl Storage {
                     "no entitlement named {name:?} (seatwarden entitlements lists them)"
                 )));
             }
-            Some((_, EntitlementSource::Config)) => {
+            Some((_, Source::Config)) => {
                 return Err(StoreError::Conflict(format!(
                     "entitlement {name:?} comes from the configuration's [[entitlements]]: remove it there and run seatwarden apply"
                 )));
@@ -232,7 +206,7 @@ impl Storage {
         let (stored, from_cli): (Vec<_>, Vec<_>) = load(&mut *tx, tenant)
             .await?
             .into_iter()
-            .partition(|(_, source)| *source == EntitlementSource::Config);
+            .partition(|(_, source)| *source == Source::Config);
         if let Some(clash) = wanted
             .iter()
             .find(|w| from_cli.iter().any(|(c, _)| c.name == w.name))
@@ -255,7 +229,7 @@ impl Storage {
                 ),
                 None => format!("entitlement {}: {}", e.name, e.summary()),
             };
-            upsert(&mut tx, tenant, e, EntitlementSource::Config, at).await?;
+            upsert(&mut tx, tenant, e, Source::Config, at).await?;
             changes.push(line);
         }
         for old in stored

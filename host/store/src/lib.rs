@@ -19,6 +19,7 @@ use std::time::Duration;
 
 mod audit;
 mod candidates;
+mod connections;
 mod console;
 mod entitlements;
 mod error;
@@ -29,13 +30,14 @@ mod models;
 mod owner;
 mod profiles;
 mod reconciliation;
+mod source;
 mod tokens;
 mod trouble;
 
 pub use audit::{AuditCheck, AuditEntry, AuditNote, GENESIS, check_chain};
 pub use candidates::{Candidate, CandidateState, RefreshReport, RefreshScope, RuleChange};
+pub use connections::{Change, StoredConnection, StoredUpload};
 pub use console::{NewSession, NewSignIn, Session, StoredSignIn};
-pub use entitlements::EntitlementSource;
 pub use listing::{
     AccountState, CandidateFilter, JobFilter, ListedSubscription, SubscriptionFilter,
     SubscriptionKey,
@@ -49,6 +51,7 @@ pub use reconciliation::{
     IdentifierGroup, LiveSubscription, NewReconciliationRun, Reclaimed, ReconciliationRun,
 };
 pub use seatwarden_domain::subscription::StoredSubscription;
+pub use source::Source;
 pub use tokens::{NewToken, StoredToken, TenantInfo, TokenInfo};
 pub use trouble::explain as explain_database_error;
 

@@ -8,7 +8,7 @@
 //! one transaction together with its audit entry.
 
 use super::audit::{self, AuditNote};
-use super::{ProfileId, Storage, TenantId};
+use super::{ProfileId, Source, Storage, TenantId};
 use crate::Result;
 use anyhow::Context;
 use serde::Serialize;
@@ -91,6 +91,8 @@ pub struct ProfileRecord {
     pub published_at: Option<i64>,
     /// When it was created, in milliseconds since the Unix epoch.
     pub created_at: i64,
+    /// Where it was made; `None` for profiles made before schema 16.
+    pub source: Option<Source>,
 }
 
 /// One of a published profile's scheduled jobs.
@@ -115,7 +117,7 @@ const PROFILE_COLUMNS: &str = "SELECT p.id, p.tenant_id, t.name AS tenant_name, 
         p.connection_name, p.download_activity, p.reclaim, p.activity_from_date, p.activity_from_days,
         p.subscriptions_cron, p.activity_cron, p.connector_name, p.connector_version, p.connector_digest,
         p.base_url, p.validated_at, p.validation_passed, p.validation_detail, p.validated_fingerprint,
-        p.credential_account, p.published_at, p.created_at
+        p.credential_account, p.published_at, p.created_at, p.source
      FROM profiles p JOIN tenants t ON t.id = p.tenant_id";
 
 fn profile_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<ProfileRecord> {
@@ -167,6 +169,10 @@ fn profile_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<ProfileRecord> {
         validation,
         published_at: r.get("published_at"),
         created_at: r.get("created_at"),
+        source: r
+            .get::<Option<String>, _>("source")
+            .as_deref()
+            .and_then(Source::parse),
     })
 }
 
@@ -194,6 +200,7 @@ impl Storage {
         name: &str,
         settings: &ProfileSettings,
         connector: &ConnectorIdentity,
+        source: Source,
         note: &AuditNote<'_>,
     ) -> Result<ProfileId> {
         let mut tx = self.write().await?;
@@ -201,8 +208,8 @@ impl Storage {
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO profiles (tenant_id, name, connector_name, connector_version, connector_digest, base_url,
                  created_at, connection_name, status, download_activity, reclaim, activity_from_date,
-                 activity_from_days, subscriptions_cron, activity_cron)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'draft', ?, ?, ?, ?, ?, ?) RETURNING id",
+                 activity_from_days, subscriptions_cron, activity_cron, source)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'draft', ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         )
         .bind(tenant.0)
         .bind(name)
@@ -218,6 +225,7 @@ impl Storage {
         .bind(days)
         .bind(&settings.subscriptions_cron)
         .bind(&settings.activity_cron)
+        .bind(source.as_str())
         .fetch_one(&mut *tx)
         .await
         .with_context(|| format!("creating profile {name}"))?;

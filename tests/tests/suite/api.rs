@@ -95,13 +95,7 @@ async fn api_with(name: &str, options: seatwarden_server::Options) -> Api {
     .unwrap();
     rig.app
         .storage
-        .add_entitlement(
-            acme,
-            &contract,
-            seatwarden_store::EntitlementSource::Cli,
-            "test",
-            now,
-        )
+        .add_entitlement(acme, &contract, seatwarden_store::Source::Cli, "test", now)
         .await
         .unwrap();
     let (_, acme_admin) = issue(&rig, Some("acme"), "acme admin", Scope::Admin).await;

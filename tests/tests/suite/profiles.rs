@@ -447,7 +447,13 @@ async fn one_tenant_cannot_see_or_touch_another_tenants_profiles() {
         connection: "acme-sr".into(),
         ..acme_record.settings.clone()
     };
-    let err = format!("{:#}", globex.create("sneaky", &sneaky).await.unwrap_err());
+    let err = format!(
+        "{:#}",
+        globex
+            .create("sneaky", &sneaky, seatwarden_store::Source::Cli)
+            .await
+            .unwrap_err()
+    );
     assert!(err.contains("acme-sr"), "{err}");
     assert!(globex.get("sneaky").await.is_err(), "nothing was created");
     // ...nor see its job results or audit entries.

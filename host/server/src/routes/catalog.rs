@@ -17,7 +17,7 @@ use axum::http::StatusCode;
 use seatwarden_domain::access::Scope;
 use seatwarden_domain::entitlements::{Draft, Entitlement};
 use seatwarden_domain::rules::Exclusion;
-use seatwarden_store::EntitlementSource;
+use seatwarden_store::Source;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -54,7 +54,7 @@ pub struct EntitlementView {
 }
 
 impl EntitlementView {
-    fn new(e: Entitlement, source: EntitlementSource) -> EntitlementView {
+    fn new(e: Entitlement, source: Source) -> EntitlementView {
         EntitlementView {
             name: e.name,
             publisher: e.model.publisher,
@@ -67,12 +67,7 @@ impl EntitlementView {
             start: e.start.to_string(),
             end: e.end.to_string(),
             renewal: e.renewal.map(|d| d.to_string()),
-            source: match source {
-                EntitlementSource::Config => "config",
-                EntitlementSource::Cli => "cli",
-                EntitlementSource::Api => "api",
-            }
-            .to_string(),
+            source: source.as_str().to_string(),
         }
     }
 }
@@ -181,7 +176,7 @@ pub async fn add_entitlement(
         .add_entitlement(
             tenant,
             &entitlement,
-            EntitlementSource::Api,
+            Source::Api,
             &caller.actor(),
             state.app.now(),
         )

@@ -9,6 +9,8 @@
 pub mod audit;
 pub mod candidates;
 pub mod catalog;
+pub mod connections;
+pub mod connectors;
 pub mod jobs;
 pub mod profiles;
 pub mod reports;
@@ -34,7 +36,31 @@ pub fn table() -> Router<ApiState> {
         .route("/api/v1/tokens", get(tokens::list).post(tokens::issue))
         .route("/api/v1/tokens/{id}", delete(tokens::revoke))
         .route("/api/v1/profiles", get(profiles::list))
-        .route("/api/v1/profiles/{name}", get(profiles::get))
+        .route(
+            "/api/v1/connectors",
+            get(connectors::list).post(connectors::upload).layer(
+                axum::extract::DefaultBodyLimit::max(
+                    seatwarden_app::connections::MAX_COMPONENT_BYTES,
+                ),
+            ),
+        )
+        .route(
+            "/api/v1/connectors/{digest}",
+            get(connectors::get).delete(connectors::remove),
+        )
+        .route("/api/v1/connections", get(connections::list))
+        .route(
+            "/api/v1/connections/{name}",
+            get(connections::get)
+                .put(connections::put)
+                .delete(connections::remove),
+        )
+        .route(
+            "/api/v1/profiles/{name}",
+            get(profiles::get)
+                .put(profiles::put)
+                .delete(profiles::remove),
+        )
         .route("/api/v1/profiles/{name}/validate", post(profiles::validate))
         .route("/api/v1/profiles/{name}/publish", post(profiles::publish))
         .route(
@@ -81,7 +107,9 @@ pub fn table() -> Router<ApiState> {
     paths(
         tenants::list, tenants::create, tenants::tokens_of, tenants::issue_for,
         tokens::list, tokens::issue, tokens::revoke,
-        profiles::list, profiles::get, profiles::validate, profiles::publish, profiles::unpublish, profiles::run, profiles::reclaim,
+        connectors::list, connectors::upload, connectors::get, connectors::remove,
+        connections::list, connections::get, connections::put, connections::remove,
+        profiles::list, profiles::get, profiles::put, profiles::remove, profiles::validate, profiles::publish, profiles::unpublish, profiles::run, profiles::reclaim,
         subscriptions::list,
         candidates::list, candidates::get, candidates::decide, candidates::undo,
         jobs::list,
@@ -96,6 +124,7 @@ pub fn table() -> Router<ApiState> {
     tags(
         (name = "operator", description = "Tenants and their first tokens (operator tokens only)"),
         (name = "tokens", description = "A tenant's API tokens (admin)"),
+        (name = "connections", description = "Connector components and connections (credentials are sealed at rest and never answered)"),
         (name = "profiles", description = "Integration profiles and their lifecycle"),
         (name = "subscriptions", description = "Accounts and their subscriptions as last downloaded"),
         (name = "candidates", description = "Removal candidates and decisions"),

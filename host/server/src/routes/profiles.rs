@@ -1,5 +1,6 @@
-//! Integration profiles: read them, and move them through their lifecycle
-//! (validate, publish, unpublish) and run their jobs now.
+//! Integration profiles: read, make, change and delete them, move them
+//! through their lifecycle (validate, publish, unpublish) and run their
+//! jobs now. Profiles the configuration file defines are read-only here.
 //!
 //! Every route looks the profile up in the caller's tenant first, so a
 //! name of another tenant's profile answers 404 before anything else
@@ -18,7 +19,10 @@ use seatwarden_app::on_demand::{self, ReclaimResult};
 use seatwarden_app::profiles::Profiles;
 use seatwarden_app::tokens::Caller;
 use seatwarden_domain::access::Scope;
-use seatwarden_store::{AuditNote, JobKind, ProfileRecord, TenantId};
+use seatwarden_domain::cron::CronSchedule;
+use seatwarden_store::{
+    ActivityFrom, AuditNote, JobKind, ProfileRecord, ProfileSettings, Source, TenantId,
+};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -100,6 +104,155 @@ pub async fn get(
 ) -> ApiResult<Json<ProfileView>> {
     let (tenant, _) = tenant_of(&caller, Scope::Read)?;
     Ok(Json(find(&state, tenant, &name).await?.into()))
+}
+
+/// A profile's settings, as `PUT` takes them.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"connection": "acme-smartsheet", "reclaim": false, "activity_from_days": 60}))]
+pub struct ProfileRequest {
+    /// One of the tenant's connections.
+    pub connection: String,
+    /// Whether it downloads activity (default true).
+    pub download_activity: Option<bool>,
+    /// Whether it deactivates reclaimed accounts (default false: report only).
+    #[serde(default)]
+    pub reclaim: bool,
+    /// Analyze activity from this day (YYYY-MM-DD, at most 60 days back).
+    #[schema(format = Date)]
+    pub activity_from: Option<String>,
+    /// Or from this many days back, 1 to 60 (default 60).
+    pub activity_from_days: Option<u32>,
+    /// Cron expression for the subscriptions job (default: the scheduler's).
+    pub subscriptions_schedule: Option<String>,
+    /// Cron expression for the activity job (default: the scheduler's).
+    pub activity_schedule: Option<String>,
+}
+
+impl ProfileRequest {
+    fn settings(self) -> ApiResult<ProfileSettings> {
+        let activity_from = match (self.activity_from, self.activity_from_days) {
+            (Some(_), Some(_)) => {
+                return Err(ApiError::field(
+                    "activity_from",
+                    "both activity_from and activity_from_days are set: set one of them",
+                ));
+            }
+            (Some(date), None) => ActivityFrom::Date(date.parse().map_err(|e| {
+                ApiError::field(
+                    "activity_from",
+                    format!("{date:?} is not a date (YYYY-MM-DD): {e}"),
+                )
+            })?),
+            (None, Some(days)) if (1..=60).contains(&days) => ActivityFrom::DaysBack(days),
+            (None, Some(days)) => {
+                return Err(ApiError::field(
+                    "activity_from_days",
+                    format!("{days} is outside 1..=60"),
+                ));
+            }
+            (None, None) => ActivityFrom::DaysBack(60),
+        };
+        for (field, cron) in [
+            ("subscriptions_schedule", &self.subscriptions_schedule),
+            ("activity_schedule", &self.activity_schedule),
+        ] {
+            if let Some(cron) = cron {
+                if cron.len() > 200 {
+                    return Err(ApiError::field(field, "is longer than 200 bytes"));
+                }
+                CronSchedule::parse(cron).map_err(|e| ApiError::field(field, e))?;
+            }
+        }
+        Ok(ProfileSettings {
+            connection: self.connection,
+            download_activity: self.download_activity.unwrap_or(true),
+            reclaim: self.reclaim,
+            activity_from,
+            subscriptions_cron: self.subscriptions_schedule,
+            activity_cron: self.activity_schedule,
+        })
+    }
+}
+
+/// A profile the configuration file defines belongs to the file: `seatwarden
+/// apply` would undo any change made here.
+fn not_in_file(state: &ApiState, tenant_name: &str, name: &str) -> ApiResult<()> {
+    if state
+        .app
+        .config
+        .profiles
+        .get(name)
+        .is_some_and(|p| p.tenant == tenant_name)
+    {
+        return Err(ApiError::Conflict(format!(
+            "profile {name:?} is defined in the configuration file: change it there and run seatwarden apply"
+        )));
+    }
+    Ok(())
+}
+
+/// Makes a draft profile (201) or changes one (200). A change to a
+/// published profile's connection or activity download sends it back to
+/// draft, as on the command line.
+#[utoipa::path(put, path = "/api/v1/profiles/{name}", tag = "profiles",
+    params(("name" = String, Path, description = "The profile's name")),
+    request_body = ProfileRequest,
+    responses((status = 201, body = ProfileView, description = "Made (a draft)"), (status = 200, body = ProfileView, description = "Changed"),
+        (status = 409, body = crate::problem::Problem, description = "Defined in the configuration file")),
+    security(("token" = [])))]
+pub async fn put(
+    State(state): State<ApiState>,
+    Authed(caller): Authed,
+    ApiPath(name): ApiPath<String>,
+    ApiJson(body): ApiJson<ProfileRequest>,
+) -> ApiResult<(StatusCode, Json<ProfileView>)> {
+    let tenant = tenant_of(&caller, Scope::Admin)?;
+    seatwarden_app::connections::check_name(&name).map_err(|p| {
+        ApiError::field("name", format!("{p}: use lowercase letters, digits and -"))
+    })?;
+    not_in_file(&state, &tenant.1, &name)?;
+    let settings = body.settings()?;
+    let connections = crate::routes::connectors::service(&state, &caller, Scope::Admin)?;
+    if connections.get(&settings.connection).await?.is_none() {
+        return Err(ApiError::field(
+            "connection",
+            format!(
+                "this tenant has no connection {:?} (GET /api/v1/connections lists them)",
+                settings.connection
+            ),
+        ));
+    }
+    let profiles = lifecycle(&state, &caller, tenant.clone());
+    let status = if state.app.storage.profile(tenant.0, &name).await?.is_some() {
+        profiles.update(&name, &settings).await?;
+        StatusCode::OK
+    } else {
+        profiles.create(&name, &settings, Source::Api).await?;
+        StatusCode::CREATED
+    };
+    Ok((status, Json(find(&state, tenant.0, &name).await?.into())))
+}
+
+/// Deletes a profile with its subscriptions, candidates and jobs (the
+/// audit log keeps what happened).
+#[utoipa::path(delete, path = "/api/v1/profiles/{name}", tag = "profiles",
+    params(("name" = String, Path, description = "The profile's name")),
+    responses((status = 204, description = "Deleted"), (status = 404, body = crate::problem::Problem),
+        (status = 409, body = crate::problem::Problem, description = "Defined in the configuration file")),
+    security(("token" = [])))]
+pub async fn remove(
+    State(state): State<ApiState>,
+    Authed(caller): Authed,
+    ApiPath(name): ApiPath<String>,
+) -> ApiResult<StatusCode> {
+    let tenant = tenant_of(&caller, Scope::Admin)?;
+    find(&state, tenant.0, &name).await?;
+    not_in_file(&state, &tenant.1, &name)?;
+    lifecycle(&state, &caller, tenant)
+        .delete(&name, true)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Checks the profile's connection through its connector (read-only) and records the outcome.
