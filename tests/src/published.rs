@@ -54,7 +54,7 @@ impl Published {
         }
         let profile = setup.connector.to_string();
         ws.write_config(&format!(
-            "[tenants.{TENANT}]\n\n{}\n[profiles.{profile}]\ntenant = \"{TENANT}\"\nconnection = \"{profile}\"\nreclaim = {}\n\n{}",
+            "[tenants.{TENANT}]\napi_private_targets = \"allow-loopback\"\n\n{}\n[profiles.{profile}]\ntenant = \"{TENANT}\"\nconnection = \"{profile}\"\nreclaim = {}\n\n{}",
             loopback_connection(&profile, TENANT, setup.connector, setup.base_url, "vendor.key"),
             setup.reclaim,
             setup.extra,

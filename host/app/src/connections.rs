@@ -783,8 +783,29 @@ impl Connections<'_> {
         if spec.credential.is_none()
             && let Some(old) = &existing
         {
-            // Keep the stored credential: its shape, and its secret for the check below.
+            // Keep the stored credential: its shape, and its secret for the
+            // check below; but only where it went before. Whoever may change
+            // a connection must not be able to send a credential they were
+            // never shown to a host of their choosing.
             let old_settings: Settings = serde_json::from_str(&old.settings)?;
+            let destination = |s: &Settings| {
+                (
+                    s.base_url.clone(),
+                    s.region.clone(),
+                    s.allowed_hosts.clone(),
+                    s.private_targets.clone(),
+                    s.auth.clone(),
+                )
+            };
+            if old_settings.credential.is_some()
+                && (destination(&old_settings) != destination(&settings)
+                    || !old.connector_digest.eq_ignore_ascii_case(&spec.connector))
+            {
+                return Err(field(
+                    "credential",
+                    "the change moves where the stored credential is sent (base URL, region, allowed hosts, private targets, auth or component): give the credential again with it",
+                ));
+            }
             settings.credential = old_settings.credential;
             secret = self.app.unseal(&self.tenant_name, old)?;
             sealed = old.sealed_credential.clone().zip(old.key_id.clone());

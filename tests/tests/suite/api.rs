@@ -7,16 +7,19 @@
 //! checked-in OpenAPI document, and a property-based fuzzer from PyPI
 //! (schemathesis) run against the live server.
 
+use seatwarden_app::connections::Connections;
+use seatwarden_app::sealing::Sealer;
 use seatwarden_app::tokens;
 use seatwarden_domain::access::Scope;
 use seatwarden_tests::api_client::{Answer, call, call_with};
-use seatwarden_tests::fixtures::{now_ms, repo_root};
+use seatwarden_tests::fixtures::{guest, now_ms, repo_root};
 use seatwarden_tests::published::Published;
 use seatwarden_tests::smartrecruiters_fake::{
     SmartRecruitersFake, SrTenant, aged_accounts, seed_users_only,
 };
 use secrecy::ExposeSecret;
 use serde_json::{Value, json};
+use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
 const VENDOR_TOKEN: &str = "DCRA1-api";
@@ -36,7 +39,12 @@ pub(crate) struct Api {
     pub(crate) acme_read_id: i64,
     pub(crate) globex_admin: String,
     pub(crate) operator: String,
+    /// The sha256 of the SmartRecruiters component acme uploaded.
+    pub(crate) acme_connector: String,
 }
+
+/// The credential key the test server seals with (32 bytes, base64).
+const TEST_KEY: &str = "c2VhdHdhcmRlbi10ZXN0LWtleS0zMi1ieXRlcyEhISE=";
 
 impl Drop for Api {
     fn drop(&mut self) {
@@ -103,12 +111,27 @@ async fn api_with(name: &str, options: seatwarden_server::Options) -> Api {
     let (acme_read_id, acme_read) = issue(&rig, Some("acme"), "acme dashboard", Scope::Read).await;
     let (_, globex_admin) = issue(&rig, Some("globex"), "globex admin", Scope::Admin).await;
     let (_, operator) = issue(&rig, None, "platform team", Scope::Operator).await;
+    let served = Arc::new(
+        (*rig.app)
+            .clone()
+            .with_sealer(Sealer::from_base64(TEST_KEY).unwrap()),
+    );
+    let component = std::fs::read(guest(PROFILE)).unwrap();
+    let (upload, _) = Connections {
+        app: &served,
+        tenant: acme,
+        tenant_name: "acme".into(),
+        actor: "test".into(),
+    }
+    .upload(&component)
+    .await
+    .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     let stop = CancellationToken::new();
     tokio::spawn(seatwarden_server::serve_with(
         listener,
-        rig.app.clone(),
+        served.clone(),
         options,
         stop.clone(),
     ));
@@ -123,6 +146,7 @@ async fn api_with(name: &str, options: seatwarden_server::Options) -> Api {
         acme_read_id,
         globex_admin,
         operator,
+        acme_connector: upload.stored.digest,
     }
 }
 
@@ -131,7 +155,7 @@ impl Api {
         call(self.port, "GET", target, Some(token), None).await
     }
 
-    async fn post(&self, target: &str, token: &str, body: Value) -> Answer {
+    pub(crate) async fn post(&self, target: &str, token: &str, body: Value) -> Answer {
         call(
             self.port,
             "POST",
@@ -188,7 +212,7 @@ impl Api {
 }
 
 /// A problem document with `status`, naming `field` when given.
-fn assert_problem(answer: &Answer, status: u16, field: Option<&str>) {
+pub(crate) fn assert_problem(answer: &Answer, status: u16, field: Option<&str>) {
     assert_eq!(
         answer.status,
         status,
@@ -239,6 +263,8 @@ fn acme_value(api: &Api, candidate: i64, path: &str, param: &str) -> String {
         ("id", p) if p.starts_with("/api/v1/tokens/") => api.acme_read_id.to_string(),
         ("tenant", p) if p.starts_with("/api/v1/tenants/") => "acme".into(),
         ("name", p) if p.starts_with("/api/v1/entitlements/") => ACME_CONTRACT.into(),
+        ("name", p) if p.starts_with("/api/v1/connections/") => PROFILE.into(),
+        ("digest", p) if p.starts_with("/api/v1/connectors/") => api.acme_connector.clone(),
         _ => panic!("no acme object for parameter {{{param}}} of {path}: teach this test"),
     }
 }
@@ -276,6 +302,9 @@ async fn every_route_answers_not_found_to_another_tenants_token() {
                 }
             }
             let body = operation.get("requestBody").map(|body| {
+                if !body["content"]["application/wasm"].is_null() {
+                    return b"\0asm not a component".to_vec();
+                }
                 let reference = body["content"]["application/json"]["schema"]["$ref"]
                     .as_str()
                     .expect("request bodies are named schemas");
@@ -287,6 +316,11 @@ async fn every_route_answers_not_found_to_another_tenants_token() {
                 );
                 example.to_string().into_bytes()
             });
+            let acme_before = if method == "put" {
+                Some(api.get(&target, &api.acme_admin).await)
+            } else {
+                None
+            };
             let method_upper = method.to_uppercase();
             let answer = call(
                 api.port,
@@ -299,6 +333,19 @@ async fn every_route_answers_not_found_to_another_tenants_token() {
             let operator_route = operation["tags"][0] == "operator";
             if operator_route {
                 assert_problem(&answer, 403, None);
+            } else if method == "put" {
+                // PUT makes globex an object of its own under that name;
+                // with the examples' references (acme's connection, an
+                // upload globex does not have) it is refused, and acme's
+                // object of that name is what it was.
+                assert_problem(&answer, 400, None);
+                let before = acme_before.expect("read before");
+                assert_eq!(before.status, 200, "{target} for acme");
+                assert_eq!(
+                    api.get(&target, &api.acme_admin).await.json(),
+                    before.json(),
+                    "{target}"
+                );
             } else if names_an_object {
                 assert_problem(&answer, 404, None);
                 // The same route finds the object for its own tenant.

@@ -6,6 +6,7 @@
 //! every test in its own process.
 
 mod api;
+mod api_connections;
 mod audit;
 mod candidates;
 mod cli_profile;
