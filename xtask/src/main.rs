@@ -116,6 +116,7 @@ fn main() -> Result<()> {
         Task::Bench => {
             build_guests(&root)?;
             ensure_test_peers(&root)?;
+            ensure_debian_tools(&["wrk"], &["wrk"], "the API rows load the server with wrk")?;
             run(Command::new("cargo")
                 .args([
                     "run",
@@ -237,26 +238,41 @@ fn ensure_test_peers(root: &Path) -> Result<()> {
 /// Chromium through chromedriver; installs Debian's packages when either is
 /// missing (a browser a test tool downloads itself would not run here).
 fn ensure_browser() -> Result<()> {
+    ensure_debian_tools(
+        &["chromium", "chromedriver"],
+        &["chromium", "chromium-driver"],
+        "the console's browser tests need chromium and chromedriver",
+    )
+}
+
+/// Installs Debian `packages` when any of `tools` is not on PATH; `why`
+/// starts the error that says how to install them by hand.
+fn ensure_debian_tools(tools: &[&str], packages: &[&str], why: &str) -> Result<()> {
     let present = |tool: &str| {
         Command::new(tool)
             .arg("--version")
             .output()
-            .is_ok_and(|o| o.status.success())
+            .is_ok_and(|o| o.status.success() || !o.stdout.is_empty() || !o.stderr.is_empty())
     };
-    if present("chromium") && present("chromedriver") {
+    if tools.iter().all(|tool| present(tool)) {
         return Ok(());
     }
-    eprintln!(
-        "xtask: installing Debian's chromium and chromium-driver for the console's browser tests"
-    );
+    eprintln!("xtask: installing Debian's {}", packages.join(" and "));
     let apt = |args: &[&str]| {
         let mut command = Command::new("apt-get");
         command.args(args).env("DEBIAN_FRONTEND", "noninteractive");
         run(&mut command)
     };
+    let mut install = vec!["install", "-y", "-qq"];
+    install.extend_from_slice(packages);
     apt(&["update", "-qq"])
-        .and_then(|()| apt(&["install", "-y", "-qq", "chromium", "chromium-driver"]))
-        .context("the console's browser tests need chromium and chromedriver; install them (as root: apt-get install chromium chromium-driver)")
+        .and_then(|()| apt(&install))
+        .with_context(|| {
+            format!(
+                "{why}; install them (as root: apt-get install {})",
+                packages.join(" ")
+            )
+        })
 }
 
 fn host_triple() -> Result<String> {

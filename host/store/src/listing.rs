@@ -102,11 +102,16 @@ impl Storage {
         limit: u32,
     ) -> Result<Vec<ListedSubscription>> {
         let mut query: QueryBuilder<Sqlite> = QueryBuilder::new(crate::SUBSCRIPTION_COLUMNS);
+        // The tenant's profiles as an IN list on the primary key's first
+        // column: SQLite then walks the key in order and stops at `limit`
+        // (a join on the tenant sorted all of the tenant's rows first:
+        // about 2 s per page over a million subscriptions).
         query.push(
             ", s.profile_id, p.name AS profile_name FROM subscriptions s
-             JOIN profiles p ON p.id = s.profile_id WHERE p.tenant_id = ",
+             JOIN profiles p ON p.id = s.profile_id
+             WHERE s.profile_id IN (SELECT id FROM profiles WHERE tenant_id = ",
         );
-        query.push_bind(tenant.0);
+        query.push_bind(tenant.0).push(")");
         if let Some(profile) = filter.profile {
             query.push(" AND s.profile_id = ").push_bind(profile.0);
         }
@@ -166,11 +171,20 @@ impl Storage {
         limit: u32,
     ) -> Result<Vec<(String, Candidate)>> {
         let mut query: QueryBuilder<Sqlite> = QueryBuilder::new(CANDIDATE_COLUMNS_OF_C);
+        // Across the tenant, newest first: walk the rowid backwards and
+        // stop at `limit` (through the profile index, SQLite sorted every
+        // open candidate of the tenant first: ~0.4 s per page at 123,000).
+        // One profile's candidates are found through its index.
+        query.push(if filter.profile.is_some() {
+            ", p.name AS profile_name FROM removal_candidates c"
+        } else {
+            ", p.name AS profile_name FROM removal_candidates c NOT INDEXED"
+        });
         query.push(
-            ", p.name AS profile_name FROM removal_candidates c
-             JOIN profiles p ON p.id = c.profile_id WHERE p.tenant_id = ",
+            " JOIN profiles p ON p.id = c.profile_id
+             WHERE c.profile_id IN (SELECT id FROM profiles WHERE tenant_id = ",
         );
-        query.push_bind(tenant.0);
+        query.push_bind(tenant.0).push(")");
         if let Some(profile) = filter.profile {
             query.push(" AND c.profile_id = ").push_bind(profile.0);
         }

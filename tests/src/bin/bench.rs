@@ -87,6 +87,10 @@ async fn main() -> Result<()> {
         print!("{}", storage_table().await?);
         return Ok(());
     }
+    if args.get(1).map(String::as_str) == Some("--api-only") {
+        print!("{}", api_table().await?);
+        return Ok(());
+    }
     if args.get(1).map(String::as_str) == Some("--reconcile-only") {
         print!("{}", reconcile_table()?);
         return Ok(());
@@ -247,6 +251,7 @@ async fn main() -> Result<()> {
     table.push_str(&storage_table().await?);
     table.push_str(&tenants_table()?);
     table.push_str(&reconcile_table()?);
+    table.push_str(&api_table().await?);
     println!("{table}");
     if let Some(out) = out {
         std::fs::write(&out, document(&table))?;
@@ -669,7 +674,13 @@ fn document(table: &str) -> String {
          per profile active an hour ago, through `apply_activity_page` as a sync stores it: their\n  \
          candidates are canceled), once after one more exclusion (the rule's inputs changed, so every open\n  \
          candidate is judged again), and one reconciliation (`reconciliation::reconcile`).\n  \
-         Peak RSS is reset before each step (`/proc/self/clear_refs`).\n\n\
+         Peak RSS is reset before each step (`/proc/self/clear_refs`).\n\
+         - *API*: the same 1,000,000 subscriptions in one tenant (every candidate the default rule opens,\n  \
+         one reconciliation run kept), served by `seatwarden_server::serve_with` in the bench process on\n  \
+         loopback; each list row is Debian's `wrk` (a second process, one thread, 4 keep-alive connections,\n  \
+         10 s, a read token) on one URL, with its 50th and 99th latency percentiles and requests per second\n  \
+         as wrk prints them; the overview row times 30 sequential `GET /console` requests with a console\n  \
+         session cookie from the client's side. `--api-only` runs these rows alone.\n\n\
          {}",
         machine(),
         notes()
@@ -1147,109 +1158,16 @@ fn reconcile_table() -> Result<String> {
 /// seconds and peak KiB of a refresh after a day's activity and of one
 /// after the rule's inputs changed.
 async fn reconcile_child(profiles: usize, per_profile: usize) -> Result<()> {
-    use seatwarden_domain::account::Account;
-    use seatwarden_domain::rules::{DAY_MS, Exclusion, ReclamationRule};
-    use seatwarden_store::{ProfileConnector, RefreshScope, Storage, Stream, Trigger};
+    use seatwarden_domain::rules::{Exclusion, ReclamationRule};
+    use seatwarden_store::{RefreshScope, Storage, Stream, Trigger};
     use seatwarden_tests::fixtures::now_ms;
-    const ROLES: [&str; 6] = [
-        "STANDARD",
-        "STANDARD",
-        "EXTENDED",
-        "RESTRICTED",
-        "ADMINISTRATOR",
-        "STANDARD",
-    ];
     let dir = repo_root().join("target/bench-tmp");
     std::fs::create_dir_all(&dir)?;
     let path = dir.join(format!("reconcile-{}.db", std::process::id()));
     let storage = Storage::open(&path).await?;
     let now = now_ms();
-    let tenant = storage.ensure_tenant("bench", 0).await?;
-    let exclusions: Vec<Exclusion> = (0..10)
-        .map(|i| Exclusion::User {
-            principal: format!("user{i}@p0.example"),
-            active: true,
-            reason: "bench".into(),
-        })
-        .chain([Exclusion::Identifier {
-            connector: "smartrecruiters".into(),
-            identifier: "RESTRICTED".into(),
-            active: true,
-            reason: "bench".into(),
-        }])
-        .collect();
-    storage
-        .apply_exclusions(tenant, &exclusions, "bench", now)
-        .await?;
-    let entitlements: Vec<seatwarden_domain::entitlements::Entitlement> = [
-        ("Standard", 500_000, "35.10", "month"),
-        ("Extended", 100_000, "99.99", "year"),
-        ("Administrator", 200_000, "1200.00", "year"),
-    ]
-    .into_iter()
-    .map(|(edition, quantity, cost, period)| {
-        seatwarden_domain::entitlements::Draft {
-            name: format!("SR-{edition}"),
-            publisher: "SmartRecruiters".into(),
-            product: "SmartRecruiters".into(),
-            edition: edition.into(),
-            quantity,
-            unit_cost: cost.into(),
-            currency: "EUR".into(),
-            period: Some(period.into()),
-            start: "2000-01-01".into(),
-            end: "2999-12-31".into(),
-            renewal: None,
-        }
-        .check()
-        .map_err(|p| anyhow::anyhow!("{p:?}"))
-    })
-    .collect::<Result<_>>()?;
-    storage
-        .apply_entitlements(tenant, &entitlements, "bench", now)
-        .await?;
-    let mut records = Vec::new();
-    for p in 0..profiles {
-        let name = format!("p{p}");
-        let meta = ProfileConnector {
-            name: "smartrecruiters",
-            version: "0.2.0",
-            digest: "-",
-            base_url: "-",
-        };
-        let id = storage.ensure_profile(tenant, &name, &meta, now).await?;
-        let run = storage
-            .begin_or_resume(id, Stream::Users, None, Trigger::Manual, now)
-            .await?;
-        let accounts: Vec<Account> = (0..per_profile)
-            .map(|i| Account {
-                id: format!("{p}-{i}"),
-                principal: format!("user{i}@p{p}.example"),
-                display_name: None,
-                active: i % 50 != 0,
-                subscriptions: vec![if i % 100 == 7 {
-                    "CUSTOM_ROLE".to_string()
-                } else {
-                    ROLES[i % ROLES.len()].to_string()
-                }],
-                created_at: Some(now - 400 * DAY_MS),
-                // 10% idle 90 days, 5% never signed in, the rest recent.
-                last_active_at: match i % 20 {
-                    0 | 1 => Some(now - 90 * DAY_MS),
-                    2 => None,
-                    _ => Some(now - (i % 30) as i64 * DAY_MS),
-                },
-                attributes: vec![("department".into(), format!("d{}", i % 12))],
-            })
-            .collect();
-        for page in accounts.chunks(1000) {
-            storage
-                .upsert_accounts_page(id, run.run_id, page, None, now)
-                .await?;
-        }
-        storage.finish_users_run(id, run.run_id, now).await?;
-        records.push((id, name));
-    }
+    let (tenant, exclusions, records) =
+        seed_subscriptions(&storage, profiles, per_profile, now).await?;
     let rule = ReclamationRule::default();
     let reset_peak = || std::fs::write("/proc/self/clear_refs", "5");
     let refresh_all = || async {
@@ -1365,4 +1283,324 @@ async fn reconcile_child(profiles: usize, per_profile: usize) -> Result<()> {
         full.as_secs_f64()
     );
     Ok(())
+}
+
+/// Fills `storage` with tenant `bench`: ten user exclusions and one
+/// identifier exclusion, three entitlements, and `profiles` SmartRecruiters
+/// profiles of `per_profile` accounts each (10% idle 90 days, 5% never
+/// signed in), each stored as one complete users download at `now`.
+async fn seed_subscriptions(
+    storage: &seatwarden_store::Storage,
+    profiles: usize,
+    per_profile: usize,
+    now: i64,
+) -> Result<(
+    seatwarden_store::TenantId,
+    Vec<seatwarden_domain::rules::Exclusion>,
+    Vec<(seatwarden_store::ProfileId, String)>,
+)> {
+    use seatwarden_domain::account::Account;
+    use seatwarden_domain::rules::{DAY_MS, Exclusion};
+    use seatwarden_store::{ProfileConnector, Stream, Trigger};
+    const ROLES: [&str; 6] = [
+        "STANDARD",
+        "STANDARD",
+        "EXTENDED",
+        "RESTRICTED",
+        "ADMINISTRATOR",
+        "STANDARD",
+    ];
+    let tenant = storage.ensure_tenant("bench", 0).await?;
+    let exclusions: Vec<Exclusion> = (0..10)
+        .map(|i| Exclusion::User {
+            principal: format!("user{i}@p0.example"),
+            active: true,
+            reason: "bench".into(),
+        })
+        .chain([Exclusion::Identifier {
+            connector: "smartrecruiters".into(),
+            identifier: "RESTRICTED".into(),
+            active: true,
+            reason: "bench".into(),
+        }])
+        .collect();
+    storage
+        .apply_exclusions(tenant, &exclusions, "bench", now)
+        .await?;
+    let entitlements: Vec<seatwarden_domain::entitlements::Entitlement> = [
+        ("Standard", 500_000, "35.10", "month"),
+        ("Extended", 100_000, "99.99", "year"),
+        ("Administrator", 200_000, "1200.00", "year"),
+    ]
+    .into_iter()
+    .map(|(edition, quantity, cost, period)| {
+        seatwarden_domain::entitlements::Draft {
+            name: format!("SR-{edition}"),
+            publisher: "SmartRecruiters".into(),
+            product: "SmartRecruiters".into(),
+            edition: edition.into(),
+            quantity,
+            unit_cost: cost.into(),
+            currency: "EUR".into(),
+            period: Some(period.into()),
+            start: "2000-01-01".into(),
+            end: "2999-12-31".into(),
+            renewal: None,
+        }
+        .check()
+        .map_err(|p| anyhow::anyhow!("{p:?}"))
+    })
+    .collect::<Result<_>>()?;
+    storage
+        .apply_entitlements(tenant, &entitlements, "bench", now)
+        .await?;
+    let mut records = Vec::new();
+    for p in 0..profiles {
+        let name = format!("p{p}");
+        let meta = ProfileConnector {
+            name: "smartrecruiters",
+            version: "0.2.0",
+            digest: "-",
+            base_url: "-",
+        };
+        let id = storage.ensure_profile(tenant, &name, &meta, now).await?;
+        let run = storage
+            .begin_or_resume(id, Stream::Users, None, Trigger::Manual, now)
+            .await?;
+        let accounts: Vec<Account> = (0..per_profile)
+            .map(|i| Account {
+                id: format!("{p}-{i}"),
+                principal: format!("user{i}@p{p}.example"),
+                display_name: None,
+                active: i % 50 != 0,
+                subscriptions: vec![if i % 100 == 7 {
+                    "CUSTOM_ROLE".to_string()
+                } else {
+                    ROLES[i % ROLES.len()].to_string()
+                }],
+                created_at: Some(now - 400 * DAY_MS),
+                // 10% idle 90 days, 5% never signed in, the rest recent.
+                last_active_at: match i % 20 {
+                    0 | 1 => Some(now - 90 * DAY_MS),
+                    2 => None,
+                    _ => Some(now - (i % 30) as i64 * DAY_MS),
+                },
+                attributes: vec![("department".into(), format!("d{}", i % 12))],
+            })
+            .collect();
+        for page in accounts.chunks(1000) {
+            storage
+                .upsert_accounts_page(id, run.run_id, page, None, now)
+                .await?;
+        }
+        storage.finish_users_run(id, run.run_id, now).await?;
+        records.push((id, name));
+    }
+    Ok((tenant, exclusions, records))
+}
+
+/// The API's list endpoints and the console's overview over one tenant of
+/// `API_PROFILES` x `API_PER_PROFILE` subscriptions (with every candidate
+/// the default rule opens, and one reconciliation run kept).
+const API_PROFILES: usize = 100;
+const API_PER_PROFILE: usize = 10_000;
+/// How long wrk drives each endpoint, and with how many connections.
+const API_SECONDS: u32 = 10;
+const API_CONNECTIONS: u32 = 4;
+/// Sequential overview requests measured.
+const OVERVIEW_RUNS: usize = 30;
+
+/// Seeds the database, serves it on loopback from this process, and
+/// drives each list endpoint with wrk (a second process) for
+/// `API_SECONDS`; then times the console overview request by request.
+async fn api_table() -> Result<String> {
+    use seatwarden_app::{console_sessions, reconciliation, tokens};
+    use seatwarden_domain::access::Scope;
+    use seatwarden_domain::rules::ReclamationRule;
+    use seatwarden_store::{RefreshScope, Storage, Trigger};
+    use seatwarden_tests::fixtures::now_ms;
+    use secrecy::ExposeSecret;
+    anyhow::ensure!(
+        std::process::Command::new("wrk").arg("-v").output().is_ok(),
+        "the API rows need wrk on PATH (as root: apt-get install wrk; `cargo xtask bench` installs it)"
+    );
+    let dir = repo_root()
+        .join("target/bench-tmp")
+        .join(format!("api-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir)?;
+    let now = now_ms();
+    let seeding = Instant::now();
+    let opened = {
+        let storage = Storage::open(&dir.join("seatwarden.db")).await?;
+        let (tenant, _, records) =
+            seed_subscriptions(&storage, API_PROFILES, API_PER_PROFILE, now).await?;
+        let rule = ReclamationRule::default();
+        let mut opened = 0;
+        for (id, name) in &records {
+            let scope = RefreshScope {
+                tenant,
+                profile: *id,
+                profile_name: name,
+                connector: "smartrecruiters",
+                credential_account: None,
+                actor: "bench",
+                now,
+            };
+            let stored = storage.exclusions(tenant).await?;
+            opened += storage
+                .refresh_candidates(scope, &rule, &stored)
+                .await?
+                .opened;
+        }
+        opened
+    };
+    eprintln!("bench: API database seeded in {:.1?}", seeding.elapsed());
+    std::fs::write(
+        dir.join("seatwarden.toml"),
+        "database = \"seatwarden.db\"\n\n[tenants.bench]\n",
+    )?;
+    let config = seatwarden_config::Config::load(&dir.join("seatwarden.toml"))?;
+    let app = Arc::new(seatwarden_app::App::open(config, None).await?);
+    let (_, tenant) = app.tenant(Some("bench")).await?;
+    reconciliation::run(&app, tenant, Trigger::Manual).await?;
+    let token = tokens::issue(&app, Some(tenant), "bench", Scope::Read, "bench").await?;
+    let token = token.token.expose_secret().to_string();
+    let sign_in =
+        console_sessions::issue_sign_in(&app, tenant, "bench", Scope::Read, 600_000, "bench")
+            .await?;
+    let session = console_sessions::sign_in(&app, &sign_in)
+        .await?
+        .context("the bench's console sign-in was refused")?;
+    let cookie = format!("__Host-seatwarden={}", session.cookie.expose_secret());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let port = listener.local_addr()?.port();
+    let stop = tokio_util::sync::CancellationToken::new();
+    tokio::spawn(seatwarden_server::serve_with(
+        listener,
+        app.clone(),
+        seatwarden_server::Options::default(),
+        stop.clone(),
+    ));
+    let authorization = format!("Bearer {token}");
+    let second_page = {
+        let first = seatwarden_tests::api_client::call(
+            port,
+            "GET",
+            "/api/v1/subscriptions?limit=100",
+            Some(&token),
+            None,
+        )
+        .await
+        .json();
+        let cursor = first["next_cursor"]
+            .as_str()
+            .context("the first page of subscriptions has no next page")?
+            .to_string();
+        format!("/api/v1/subscriptions?limit=100&cursor={cursor}")
+    };
+    let targets = [
+        (
+            "subscriptions, first page",
+            "/api/v1/subscriptions?limit=100".to_string(),
+        ),
+        ("subscriptions, next page (cursor)", second_page),
+        (
+            "subscriptions, one profile, inactive 60 days",
+            format!(
+                "/api/v1/subscriptions?limit=100&profile=p42&inactive_since={}",
+                jiff::Timestamp::from_millisecond(now - 60 * 86_400_000)?
+            ),
+        ),
+        (
+            "candidates, first page",
+            "/api/v1/candidates?limit=100".to_string(),
+        ),
+        (
+            "candidates, one profile",
+            "/api/v1/candidates?limit=100&profile=p42".to_string(),
+        ),
+    ];
+    let mut out = format!(
+        "\n### API: {} subscriptions across {API_PROFILES} profiles, {opened} open candidates (wrk from a second process, {API_SECONDS} s per row, {API_CONNECTIONS} connections, pages of 100)\n\n\
+         | request | p50 | p99 | requests/s |\n|---|---:|---:|---:|\n",
+        API_PROFILES * API_PER_PROFILE
+    );
+    for (what, target) in &targets {
+        let (p50, p99, rate) = wrk(port, target, &authorization)?;
+        out.push_str(&format!(
+            "| {what} (`{}`) | {p50} | {p99} | {rate:.0} |\n",
+            target.split('?').next().unwrap_or(target)
+        ));
+    }
+    let mut samples = Vec::new();
+    for _ in 0..OVERVIEW_RUNS {
+        let t = Instant::now();
+        let answer = seatwarden_tests::api_client::send(
+            port,
+            "GET",
+            "/console",
+            &[("cookie", &cookie)],
+            None,
+        )
+        .await;
+        samples.push(t.elapsed());
+        anyhow::ensure!(
+            answer.status == 200,
+            "the console overview answered {}",
+            answer.status
+        );
+    }
+    let overview = stats("console overview", "", samples);
+    out.push_str(&format!(
+        "| console overview (`/console`), one request at a time, {OVERVIEW_RUNS} runs | {} | {} | |\n\n\
+         Targets: list endpoints p99 under 50 ms per page of 100, overview under 200 ms. wrk and the server share the machine's 2 cores; the overview is timed by the client (a new connection per request), so it is an upper bound on the server's time.\n",
+        fmt(overview.median),
+        fmt(overview.p99)
+    ));
+    stop.cancel();
+    drop(app);
+    if std::env::var_os("SEATWARDEN_BENCH_KEEP").is_some() {
+        eprintln!("bench: kept {}", dir.display());
+    } else {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    Ok(out)
+}
+
+/// Drives `target` with wrk for `API_SECONDS`; answers its 50th and 99th
+/// latency percentiles as wrk prints them and its requests per second.
+fn wrk(port: u16, target: &str, authorization: &str) -> Result<(String, String, f64)> {
+    let output = std::process::Command::new("wrk")
+        .args([
+            "-t1".to_string(),
+            format!("-c{API_CONNECTIONS}"),
+            format!("-d{API_SECONDS}s"),
+            "--latency".to_string(),
+            "-H".to_string(),
+            format!("Authorization: {authorization}"),
+            format!("http://127.0.0.1:{port}{target}"),
+        ])
+        .output()
+        .context("running wrk")?;
+    let text = String::from_utf8_lossy(&output.stdout).to_string();
+    anyhow::ensure!(output.status.success(), "wrk failed: {text}");
+    anyhow::ensure!(
+        !text.contains("Non-2xx"),
+        "{target} answered errors under load: {text}"
+    );
+    let percentile = |label: &str| -> Result<String> {
+        text.lines()
+            .map(str::trim)
+            .find_map(|line| line.strip_prefix(label))
+            .map(|rest| rest.trim().to_string())
+            .with_context(|| format!("wrk printed no {label} latency: {text}"))
+    };
+    let rate: f64 = text
+        .lines()
+        .find_map(|line| line.strip_prefix("Requests/sec:"))
+        .context("wrk printed no Requests/sec")?
+        .trim()
+        .parse()?;
+    Ok((percentile("50%")?, percentile("99%")?, rate))
 }

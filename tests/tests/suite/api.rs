@@ -302,7 +302,7 @@ async fn every_route_answers_not_found_to_another_tenants_token() {
                 }
             }
             let body = operation.get("requestBody").map(|body| {
-                if !body["content"]["application/wasm"].is_null() {
+                if !body["content"]["application/octet-stream"].is_null() {
                     return b"\0asm not a component".to_vec();
                 }
                 let reference = body["content"]["application/json"]["schema"]["$ref"]

@@ -1,5 +1,5 @@
 //! Connector components a tenant's admin uploads: the bytes of a `.wasm`
-//! (`Content-Type: application/wasm`), inspected by loading them exactly as
+//! (`Content-Type: application/wasm` or `application/octet-stream`), inspected by loading them exactly as
 //! the host runs them and kept by sha256, which is then the only way a
 //! connection can name one. Not a component, not a connector, or a
 //! descriptor the host refuses: a 400 naming `component`, nothing kept.
@@ -21,7 +21,7 @@ use utoipa::ToSchema;
 
 /// A named base URL a connector offers.
 #[derive(Serialize, ToSchema)]
-pub struct RegionView {
+pub struct ConnectorRegionView {
     /// The region's name, as a connection's `region` gives it.
     pub name: String,
     /// Its base URL.
@@ -30,7 +30,7 @@ pub struct RegionView {
 
 /// An option a connector reads from its connection.
 #[derive(Serialize, ToSchema)]
-pub struct OptionView {
+pub struct ConnectorOptionView {
     /// The option's name.
     pub name: String,
     /// Whether a connection must set it.
@@ -41,7 +41,7 @@ pub struct OptionView {
 
 /// An uploaded component and what the host's inspection found.
 #[derive(Serialize, ToSchema)]
-pub struct ConnectorView {
+pub struct ConnectorUploadView {
     /// The sha256 of its bytes: what a connection's `connector` names.
     pub digest: String,
     /// The connector's name.
@@ -67,9 +67,9 @@ pub struct ConnectorView {
     /// Its default base URL; empty when each connection sets one.
     pub default_base_url: String,
     /// Its named base URLs.
-    pub regions: Vec<RegionView>,
+    pub regions: Vec<ConnectorRegionView>,
     /// The options it reads.
-    pub options: Vec<OptionView>,
+    pub options: Vec<ConnectorOptionView>,
     /// When it was uploaded.
     #[schema(format = DateTime)]
     pub uploaded_at: String,
@@ -77,10 +77,10 @@ pub struct ConnectorView {
     pub uploaded_by: String,
 }
 
-impl From<Upload> for ConnectorView {
-    fn from(upload: Upload) -> ConnectorView {
+impl From<Upload> for ConnectorUploadView {
+    fn from(upload: Upload) -> ConnectorUploadView {
         let (stored, found) = (upload.stored, upload.inspection);
-        ConnectorView {
+        ConnectorUploadView {
             digest: stored.digest,
             name: stored.name,
             version: stored.version,
@@ -96,12 +96,12 @@ impl From<Upload> for ConnectorView {
             regions: found
                 .regions
                 .into_iter()
-                .map(|(name, url)| RegionView { name, url })
+                .map(|(name, url)| ConnectorRegionView { name, url })
                 .collect(),
             options: found
                 .options
                 .into_iter()
-                .map(|(name, required, description)| OptionView {
+                .map(|(name, required, description)| ConnectorOptionView {
                     name,
                     required,
                     description,
@@ -129,22 +129,24 @@ pub(crate) fn service<'a>(
 
 /// The tenant's uploaded components, newest first.
 #[utoipa::path(get, path = "/api/v1/connectors", tag = "connections",
-    responses((status = 200, body = [ConnectorView])),
+    responses((status = 200, body = [ConnectorUploadView])),
     security(("token" = [])))]
 pub async fn list(
     State(state): State<ApiState>,
     Authed(caller): Authed,
-) -> ApiResult<Json<Vec<ConnectorView>>> {
+) -> ApiResult<Json<Vec<ConnectorUploadView>>> {
     let uploads = service(&state, &caller, Scope::Read)?.uploads().await?;
-    Ok(Json(uploads.into_iter().map(ConnectorView::from).collect()))
+    Ok(Json(
+        uploads.into_iter().map(ConnectorUploadView::from).collect(),
+    ))
 }
 
 /// Uploads a connector component (the `.wasm` bytes): the host inspects it
 /// as it would run it and keeps it by sha256. 201 when new, 200 when the
 /// tenant already had these bytes.
 #[utoipa::path(post, path = "/api/v1/connectors", tag = "connections",
-    request_body(content = Vec<u8>, content_type = "application/wasm", description = "The component's bytes"),
-    responses((status = 201, body = ConnectorView), (status = 200, body = ConnectorView, description = "Already uploaded"),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "The component's bytes (sent as `application/wasm` or `application/octet-stream`)"),
+    responses((status = 201, body = ConnectorUploadView), (status = 200, body = ConnectorUploadView, description = "Already uploaded"),
         (status = 400, body = crate::problem::Problem, description = "Not a component, not a connector, or its descriptor is refused")),
     security(("token" = [])))]
 pub async fn upload(
@@ -152,15 +154,19 @@ pub async fn upload(
     Authed(caller): Authed,
     headers: HeaderMap,
     body: Body,
-) -> ApiResult<(StatusCode, Json<ConnectorView>)> {
+) -> ApiResult<(StatusCode, Json<ConnectorUploadView>)> {
     let connections = service(&state, &caller, Scope::Admin)?;
     let wasm = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/wasm"));
+        .is_some_and(|v| {
+            let v = v.trim();
+            v.eq_ignore_ascii_case("application/wasm")
+                || v.eq_ignore_ascii_case("application/octet-stream")
+        });
     if !wasm {
         return Err(ApiError::UnsupportedMediaType(
-            "send the component's bytes with `Content-Type: application/wasm`".into(),
+            "send the component's bytes with `Content-Type: application/wasm` (or application/octet-stream)".into(),
         ));
     }
     let bytes = axum::body::to_bytes(body, MAX_COMPONENT_BYTES)
@@ -183,13 +189,13 @@ pub async fn upload(
 /// One uploaded component.
 #[utoipa::path(get, path = "/api/v1/connectors/{digest}", tag = "connections",
     params(("digest" = String, Path, description = "The component's sha256")),
-    responses((status = 200, body = ConnectorView), (status = 404, body = crate::problem::Problem)),
+    responses((status = 200, body = ConnectorUploadView), (status = 404, body = crate::problem::Problem)),
     security(("token" = [])))]
 pub async fn get(
     State(state): State<ApiState>,
     Authed(caller): Authed,
     ApiPath(digest): ApiPath<String>,
-) -> ApiResult<Json<ConnectorView>> {
+) -> ApiResult<Json<ConnectorUploadView>> {
     let found = service(&state, &caller, Scope::Read)?
         .upload_named(&digest)
         .await?
