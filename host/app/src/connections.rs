@@ -16,11 +16,12 @@
 //! unless the operator raised the tenant's `api_private_targets` in the
 //! file. Names the file defines for the tenant belong to the file.
 
+use crate::output::escape as escape_hidden;
 use crate::sealing::{OpenError, SealedFor};
 use crate::wiring::{App, Connected, connection_builder, fingerprint};
 use anyhow::{Context, Result, bail};
-pub use seatwarden_config::check_name;
 use seatwarden_config::{ConnectionConfig, CredentialConfig};
+pub use seatwarden_config::{check_name, parse_rule};
 use seatwarden_sandbox::credentials::{AuthScheme, CredentialSource, HeldSecret};
 use seatwarden_sandbox::egress::{AllowedOrigin, PrivateTargets};
 use seatwarden_sandbox::ratelimit::RateLimit;
@@ -33,6 +34,10 @@ use std::path::PathBuf;
 
 /// The largest component accepted, in bytes.
 pub const MAX_COMPONENT_BYTES: usize = 32 * 1024 * 1024;
+/// The most components one tenant keeps.
+const MAX_UPLOADS: usize = 50;
+/// Uploads inspected at once by this process.
+static INSPECTIONS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(1);
 /// The most options a connection may set.
 const MAX_OPTIONS: usize = 64;
 /// The most extra origins a connection may allow.
@@ -101,21 +106,36 @@ pub struct Inspection {
 
 impl Inspection {
     fn of(connector: &Connector) -> Inspection {
+        // Guest text: escaped (no control, bidi or invisible characters
+        // reach a reader), cut, and counted.
+        const MAX_LISTED: usize = 64;
+        let text = |t: &str| sanitize(t, 200);
         let d = connector.descriptor();
         Inspection {
-            vendor: d.vendor.clone(),
-            summary: d.summary.clone(),
-            auth: d.auth.to_string(),
+            vendor: text(&d.vendor),
+            summary: text(&d.summary),
+            auth: text(&d.auth.to_string()),
             activity: d.capabilities.activity,
             deactivate: d.capabilities.deactivate,
             reactivate: d.capabilities.reactivate,
-            hosts: d.default_hosts.iter().map(ToString::to_string).collect(),
-            default_base_url: d.default_base_url.clone(),
-            regions: d.regions.clone(),
+            hosts: d
+                .default_hosts
+                .iter()
+                .take(MAX_LISTED)
+                .map(|h| text(&h.to_string()))
+                .collect(),
+            default_base_url: text(&d.default_base_url),
+            regions: d
+                .regions
+                .iter()
+                .take(MAX_LISTED)
+                .map(|(n, u)| (text(n), text(u)))
+                .collect(),
             options: d
                 .options
                 .iter()
-                .map(|o| (o.name.clone(), o.required, o.description.clone()))
+                .take(MAX_LISTED)
+                .map(|o| (text(&o.name), o.required, text(&o.description)))
                 .collect(),
         }
     }
@@ -287,6 +307,12 @@ fn rank(targets: PrivateTargets) -> u8 {
         PrivateTargets::AllowLoopback => 1,
         PrivateTargets::AllowPrivate => 2,
     }
+}
+
+/// Guest text as a reader sees it: control characters escaped, bidi and
+/// invisible ones shown as `\uXXXX`, cut to `max` bytes.
+fn sanitize(text: &str, max: usize) -> String {
+    escape_hidden(&seatwarden_domain::text::sanitize(text, max)).into_owned()
 }
 
 /// Plain text of at most `max` bytes: no control, bidi or invisible characters.
@@ -552,8 +578,19 @@ impl App {
         stored: &StoredConnection,
     ) -> Result<Connected> {
         let context = || format!("API connection {}", stored.name);
-        let settings: Settings = serde_json::from_str(&stored.settings)
+        let mut settings: Settings = serde_json::from_str(&stored.settings)
             .with_context(|| format!("{}: its stored settings do not read", context()))?;
+        // The operator's ceiling holds now, not only when it was saved.
+        let ceiling = self
+            .config
+            .tenants
+            .get(tenant_name)
+            .map_or(PrivateTargets::Deny, |t| t.api_private_targets);
+        let stored_targets =
+            parse_private_targets(&settings.private_targets).unwrap_or(PrivateTargets::Deny);
+        if rank(stored_targets) > rank(ceiling) {
+            settings.private_targets = private_targets_name(ceiling).to_string();
+        }
         let connector = self
             .load_upload(tenant, &stored.connector_digest)
             .await
@@ -637,12 +674,23 @@ impl Connections<'_> {
                 format!("is larger than {MAX_COMPONENT_BYTES} bytes"),
             ));
         }
-        let connector = self
-            .app
-            .runtime
-            .load_bytes(bytes, "the uploaded component")
-            .await
-            .map_err(|e| field("component", e.to_string()))?;
+        if self.app.storage.uploads(self.tenant).await?.len() >= MAX_UPLOADS {
+            bail!(seatwarden_store::StoreError::Conflict(format!(
+                "this tenant keeps {MAX_UPLOADS} uploaded components already: delete ones no connection runs (DELETE /api/v1/connectors/{{digest}})"
+            )));
+        }
+        // Compiling a component is seconds of CPU: one at a time per
+        // process, on a blocking thread, so uploads cannot stall every
+        // other request.
+        let _turn = INSPECTIONS.acquire().await?;
+        let runtime = self.app.runtime.clone();
+        let owned = bytes.to_vec();
+        let handle = tokio::runtime::Handle::current();
+        let connector = tokio::task::spawn_blocking(move || {
+            handle.block_on(runtime.load_bytes(&owned, "the uploaded component"))
+        })
+        .await?
+        .map_err(|e| field("component", e.to_string()))?;
         let descriptor = connector.descriptor();
         let inspection = Inspection::of(&connector);
         let stored = StoredUpload {
@@ -788,14 +836,13 @@ impl Connections<'_> {
             // a connection must not be able to send a credential they were
             // never shown to a host of their choosing.
             let old_settings: Settings = serde_json::from_str(&old.settings)?;
-            let destination = |s: &Settings| {
-                (
-                    s.base_url.clone(),
-                    s.region.clone(),
-                    s.allowed_hosts.clone(),
-                    s.private_targets.clone(),
-                    s.auth.clone(),
-                )
+            // Everything but the rate limit can steer the credential (a
+            // connector may build its host from an option), so everything
+            // else must stay as it was.
+            let destination = |s: &Settings| Settings {
+                rate_limit: None,
+                credential: None,
+                ..s.clone()
             };
             if old_settings.credential.is_some()
                 && (destination(&old_settings) != destination(&settings)
@@ -803,7 +850,7 @@ impl Connections<'_> {
             {
                 return Err(field(
                     "credential",
-                    "the change moves where the stored credential is sent (base URL, region, allowed hosts, private targets, auth or component): give the credential again with it",
+                    "the change could move where the stored credential is sent (anything but rate_limit: base URL, region, allowed hosts, private targets, auth, options or component): give the credential again with it",
                 ));
             }
             settings.credential = old_settings.credential;
@@ -838,7 +885,7 @@ impl Connections<'_> {
             (std::path::Path::new("api"), "connection"),
             &limiters,
         )
-        .and_then(|builder| Ok(builder.build(connector.descriptor())?))
+        .and_then(|builder| builder.build(connector.descriptor()))
         .map_err(|e| field("connection", format!("{e:#}")))?;
         if sealed.is_none()
             && let Some(secret) = &secret
@@ -866,14 +913,13 @@ impl Connections<'_> {
         };
         let descriptor = connector.descriptor();
         let detail = format!(
-            "connection {name}: connector {}@{} sha256 {digest}, base URL {}, credential {}{}",
+            "connection {name}: connector {}@{} sha256 {digest}, settings {}, credential {}{}",
             descriptor.name,
             descriptor.version,
-            config
-                .base_url
-                .clone()
-                .or_else(|| config.region.clone().map(|r| format!("region {r}")))
-                .unwrap_or_else(|| "the connector's default".into()),
+            serde_json::to_string(&Settings {
+                credential: None,
+                ..settings.clone()
+            })?,
             match &settings.credential {
                 None => "none".to_string(),
                 Some(CredentialShape::Secret) => "a secret".to_string(),
@@ -887,9 +933,10 @@ impl Connections<'_> {
                 ""
             }
         );
+        let read_at = existing.as_ref().map(|e| e.updated_at);
         self.app
             .storage
-            .save_api_connection(self.tenant, &stored, replace, self.change(&detail))
+            .save_api_connection(self.tenant, &stored, read_at, self.change(&detail))
             .await?;
         api_info(&stored)
     }

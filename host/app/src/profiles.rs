@@ -495,6 +495,17 @@ impl Profiles<'_> {
         Ok(report)
     }
 
+    /// Puts `rule` in force for the profile `name` (a new version when it
+    /// differs from the one in force, audited); says what changed.
+    pub async fn set_rule(
+        &self,
+        name: &str,
+        rule: &seatwarden_domain::rules::ReclamationRule,
+    ) -> Result<Option<String>> {
+        let record = self.get(name).await?;
+        self.apply_rule(&record, rule).await
+    }
+
     /// Stores the file's rule for a profile when it differs from the one in
     /// force; says so when it did.
     async fn apply_rule(

@@ -396,7 +396,17 @@ pub fn connection_builder(
         .rate_limit
         .unwrap_or_else(|| connector.vendor_terms().host_rate());
     // One bucket per credential: its source names it (never its value).
-    let key = format!("{}:{:?}", connector.descriptor().name, settings.credential);
+    // A connection without one has a bucket of its own: a component can
+    // claim any name, and must not share (or set) another tenant's limit.
+    let key = match &settings.credential {
+        Some(credential) => format!("{}:{credential:?}", connector.descriptor().name),
+        None => format!(
+            "{}:no credential:{}/{}",
+            connector.descriptor().name,
+            settings.tenant,
+            settings.name
+        ),
+    };
     builder = builder.rate_limiter(limiters.bucket(&key, limit));
     Ok(builder)
 }

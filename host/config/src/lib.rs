@@ -778,6 +778,31 @@ fn known<V>(map: &BTreeMap<String, V>) -> String {
     }
 }
 
+/// A reclamation rule from another format than the file (the API's JSON),
+/// checked by the same code as a profile's `rule` table: the error names
+/// the field at fault (`rule.threshold_days`) and says what to do.
+pub fn parse_rule<'de, D: serde::Deserializer<'de>>(
+    input: D,
+) -> Result<ReclamationRule, (String, String)> {
+    use serde::Deserialize;
+    let raw = reclamation::RawRule::deserialize(input)
+        .map_err(|e| ("rule".to_string(), e.to_string()))?;
+    let err = |key: &str, problem: String, fix: &str| ConfigError {
+        file: PathBuf::new(),
+        key: key.to_string(),
+        problem,
+        fix: fix.to_string(),
+    };
+    reclamation::rule(raw, "rule", &err).map_err(|e| {
+        let message = if e.fix.is_empty() {
+            e.problem
+        } else {
+            format!("{}; {}", e.problem, e.fix)
+        };
+        (e.key, message)
+    })
+}
+
 /// Checks a tenant, connection or profile name: 1 to 64 lowercase letters,
 /// digits and `-`.
 pub fn check_name(name: &str) -> Result<(), String> {

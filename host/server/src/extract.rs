@@ -34,7 +34,7 @@ where
 fn json_problem(rejection: JsonRejection) -> ApiError {
     match rejection {
         JsonRejection::JsonDataError(err) => {
-            let detail = source_text(&err);
+            let detail = without_string_values(&source_text(&err));
             ApiError::BadRequest {
                 field: field_of(&detail),
                 detail: format!("the JSON body does not fit: {detail}"),
@@ -65,6 +65,38 @@ fn json_problem(rejection: JsonRejection) -> ApiError {
             field: None,
         },
     }
+}
+
+/// serde's sentence with the strings it quotes from the body left out
+/// (`invalid type: string "tok_…", expected …`): a secret sent in the
+/// wrong place must not come back in the answer.
+fn without_string_values(detail: &str) -> String {
+    let mut out = String::with_capacity(detail.len());
+    let mut rest = detail;
+    while let Some(at) = rest.find("string \"") {
+        out.push_str(&rest[..at + "string".len()]);
+        let quoted = &rest[at + "string \"".len()..];
+        let mut end = None;
+        let mut escaped = false;
+        for (i, c) in quoted.char_indices() {
+            match c {
+                '\\' if !escaped => escaped = true,
+                '"' if !escaped => {
+                    end = Some(i);
+                    break;
+                }
+                _ => escaped = false,
+            }
+        }
+        match end {
+            Some(i) => rest = &quoted[i + 1..],
+            None => {
+                rest = "";
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// The innermost error's text (serde's own sentence, with its path).
@@ -142,5 +174,25 @@ where
                 field: None,
             }),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::without_string_values;
+
+    #[test]
+    fn serde_sentences_lose_the_strings_they_quote_from_the_body() {
+        assert_eq!(
+            without_string_values(
+                r#"credential: invalid type: string "tok_\"secret", expected internally tagged enum at line 1 column 30"#
+            ),
+            "credential: invalid type: string, expected internally tagged enum at line 1 column 30"
+        );
+        assert_eq!(
+            without_string_values("unknown field `colour`, expected one of `name`"),
+            "unknown field `colour`, expected one of `name`"
+        );
+        assert_eq!(without_string_values(r#"string "unterminated"#), "string");
     }
 }

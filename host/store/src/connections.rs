@@ -241,29 +241,33 @@ impl Storage {
         Ok(row.as_ref().map(connection_from_row))
     }
 
-    /// Stores a new connection (`replace` false: a name in use is a
-    /// conflict) or replaces an existing one (`replace` true: an unknown
-    /// name is not found), with its audit entry.
+    /// Stores a new connection (`read_at` `None`: a name in use is a
+    /// conflict) or replaces the one read when it said `updated_at` was
+    /// `read_at` (changed or deleted since: a conflict, nothing written, so
+    /// two admins' changes cannot silently undo each other, e.g. a kept
+    /// old credential overwriting a rotation), with its audit entry.
     pub async fn save_api_connection(
         &self,
         tenant: TenantId,
         connection: &StoredConnection,
-        replace: bool,
+        read_at: Option<i64>,
         change: Change<'_>,
     ) -> Result<()> {
+        let replace = read_at.is_some();
         let mut tx = self.write().await?;
-        let written = if replace {
+        let written = if let Some(read_at) = read_at {
             sqlx::query(
                 "UPDATE api_connections SET connector_digest = ?, settings = ?, sealed_credential = ?, key_id = ?, updated_at = ?
-                 WHERE tenant_id = ? AND name = ?",
+                 WHERE tenant_id = ? AND name = ? AND updated_at = ?",
             )
             .bind(&connection.connector_digest)
             .bind(&connection.settings)
             .bind(&connection.sealed_credential)
             .bind(&connection.key_id)
-            .bind(connection.updated_at)
+            .bind(connection.updated_at.max(read_at + 1))
             .bind(tenant.0)
             .bind(&connection.name)
+            .bind(read_at)
             .execute(&mut *tx)
             .await
         } else {

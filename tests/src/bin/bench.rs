@@ -1170,26 +1170,7 @@ async fn reconcile_child(profiles: usize, per_profile: usize) -> Result<()> {
         seed_subscriptions(&storage, profiles, per_profile, now).await?;
     let rule = ReclamationRule::default();
     let reset_peak = || std::fs::write("/proc/self/clear_refs", "5");
-    let refresh_all = || async {
-        let mut opened = 0;
-        for (id, name) in &records {
-            let scope = RefreshScope {
-                tenant,
-                profile: *id,
-                profile_name: name,
-                connector: "smartrecruiters",
-                credential_account: None,
-                actor: "bench",
-                now,
-            };
-            let stored = storage.exclusions(tenant).await?;
-            opened += storage
-                .refresh_candidates(scope, &rule, &stored)
-                .await?
-                .opened;
-        }
-        anyhow::Ok(opened)
-    };
+    let refresh_all = || refresh_every_profile(&storage, tenant, &records, &rule, now);
     reset_peak()?;
     let t = Instant::now();
     let opened = refresh_all().await?;
@@ -1435,25 +1416,7 @@ async fn api_table() -> Result<String> {
         let storage = Storage::open(&dir.join("seatwarden.db")).await?;
         let (tenant, _, records) =
             seed_subscriptions(&storage, API_PROFILES, API_PER_PROFILE, now).await?;
-        let rule = ReclamationRule::default();
-        let mut opened = 0;
-        for (id, name) in &records {
-            let scope = RefreshScope {
-                tenant,
-                profile: *id,
-                profile_name: name,
-                connector: "smartrecruiters",
-                credential_account: None,
-                actor: "bench",
-                now,
-            };
-            let stored = storage.exclusions(tenant).await?;
-            opened += storage
-                .refresh_candidates(scope, &rule, &stored)
-                .await?
-                .opened;
-        }
-        opened
+        refresh_every_profile(&storage, tenant, &records, &ReclamationRule::default(), now).await?
     };
     eprintln!("bench: API database seeded in {:.1?}", seeding.elapsed());
     std::fs::write(
@@ -1603,4 +1566,33 @@ fn wrk(port: u16, target: &str, authorization: &str) -> Result<(String, String, 
         .trim()
         .parse()?;
     Ok((percentile("50%")?, percentile("99%")?, rate))
+}
+
+/// Refreshes the candidates of every profile in `records` under `rule`, as
+/// the scheduler does after a sync; answers how many were opened.
+async fn refresh_every_profile(
+    storage: &seatwarden_store::Storage,
+    tenant: seatwarden_store::TenantId,
+    records: &[(seatwarden_store::ProfileId, String)],
+    rule: &seatwarden_domain::rules::ReclamationRule,
+    now: i64,
+) -> Result<usize> {
+    let mut opened = 0;
+    for (id, name) in records {
+        let scope = seatwarden_store::RefreshScope {
+            tenant,
+            profile: *id,
+            profile_name: name,
+            connector: "smartrecruiters",
+            credential_account: None,
+            actor: "bench",
+            now,
+        };
+        let stored = storage.exclusions(tenant).await?;
+        opened += storage
+            .refresh_candidates(scope, rule, &stored)
+            .await?
+            .opened;
+    }
+    Ok(opened)
 }

@@ -152,17 +152,35 @@ async fn a_connection_made_over_the_api_runs_its_uploaded_component_with_a_seale
     // A profile on it validates through the upload, the fake checking the
     // unsealed credential.
     let profile = "/api/v1/profiles/sr-api-profile";
+    // A rule the file would refuse is refused here too, before anything is kept.
+    let refused = put(
+        api.port,
+        profile,
+        &api.acme_admin,
+        json!({"connection": "sr-api", "rule": {"threshold_days": 0}}),
+    )
+    .await;
+    assert_problem(&refused, 400, Some("rule.threshold_days"));
+    assert_eq!(api.get(profile, &api.acme_read).await.status, 404);
     let made = put(
         api.port,
         profile,
         &api.acme_admin,
-        json!({"connection": "sr-api", "activity_from_days": 30}),
+        json!({"connection": "sr-api", "activity_from_days": 30,
+               "rule": {"threshold_days": 90, "breaker_percent": 5, "protected": ["ceo@example.com"]}}),
     )
     .await;
     assert_eq!(made.status, 201, "{}", String::from_utf8_lossy(&made.body));
     assert_eq!(made.json()["source"], "api");
     assert_eq!(made.json()["status"], "draft");
     assert_eq!(made.json()["connector"]["digest"], digest.as_str());
+    let rule = api
+        .get(&format!("{profile}/rule"), &api.acme_read)
+        .await
+        .json();
+    assert_eq!(rule["threshold_days"], 90, "{rule}");
+    assert_eq!(rule["breaker_percent"], 5);
+    assert_eq!(rule["protected"], json!(["ceo@example.com"]));
     let validated = api
         .post(&format!("{profile}/validate"), &api.acme_admin, json!({}))
         .await
@@ -225,6 +243,22 @@ async fn a_connection_made_over_the_api_runs_its_uploaded_component_with_a_seale
     moved["allowed_hosts"] = json!(["https://collector.example.net"]);
     let refused = put(api.port, target, &api.acme_admin, moved).await;
     assert_problem(&refused, 400, Some("credential"));
+    // A connector may build its host from an option: an option is a move too.
+    let mut optioned = settings.clone();
+    optioned.as_object_mut().unwrap().remove("credential");
+    optioned["options"] = json!({"instance": "attacker"});
+    let refused = put(api.port, target, &api.acme_admin, optioned).await;
+    assert_problem(&refused, 400, Some("credential"));
+    // A credential sent in the wrong shape is not echoed back.
+    let mut misshapen = settings.clone();
+    misshapen["credential"] = json!("tok_leaked_123");
+    let refused = put(api.port, target, &api.acme_admin, misshapen).await;
+    assert_problem(&refused, 400, None);
+    assert!(
+        !String::from_utf8_lossy(&refused.body).contains("tok_leaked_123"),
+        "{}",
+        String::from_utf8_lossy(&refused.body)
+    );
 
     let mut wrong = settings.clone();
     wrong["credential"]["secret"] = json!("not-the-token");

@@ -61,6 +61,7 @@ pub fn table() -> Router<ApiState> {
                 .put(profiles::put)
                 .delete(profiles::remove),
         )
+        .route("/api/v1/profiles/{name}/rule", get(profiles::rule))
         .route("/api/v1/profiles/{name}/validate", post(profiles::validate))
         .route("/api/v1/profiles/{name}/publish", post(profiles::publish))
         .route(
@@ -109,7 +110,7 @@ pub fn table() -> Router<ApiState> {
         tokens::list, tokens::issue, tokens::revoke,
         connectors::list, connectors::upload, connectors::get, connectors::remove,
         connections::list, connections::get, connections::put, connections::remove,
-        profiles::list, profiles::get, profiles::put, profiles::remove, profiles::validate, profiles::publish, profiles::unpublish, profiles::run, profiles::reclaim,
+        profiles::list, profiles::get, profiles::put, profiles::remove, profiles::rule, profiles::validate, profiles::publish, profiles::unpublish, profiles::run, profiles::reclaim,
         subscriptions::list,
         candidates::list, candidates::get, candidates::decide, candidates::undo,
         jobs::list,

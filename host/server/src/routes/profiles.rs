@@ -15,15 +15,18 @@ use crate::views::{CandidateView, ProfileView};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use seatwarden_app::connections::parse_rule;
 use seatwarden_app::on_demand::{self, ReclaimResult};
 use seatwarden_app::profiles::Profiles;
 use seatwarden_app::tokens::Caller;
 use seatwarden_domain::access::Scope;
 use seatwarden_domain::cron::CronSchedule;
+use seatwarden_domain::rules::ReclamationRule;
 use seatwarden_store::{
     ActivityFrom, AuditNote, JobKind, ProfileRecord, ProfileSettings, Source, TenantId,
 };
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use utoipa::ToSchema;
 
 /// The tenant's profile `name`, or 404.
@@ -109,7 +112,7 @@ pub async fn get(
 /// A profile's settings, as `PUT` takes them.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-#[schema(example = json!({"connection": "acme-smartsheet", "reclaim": false, "activity_from_days": 60}))]
+#[schema(example = json!({"connection": "acme-smartsheet", "reclaim": false, "activity_from_days": 60, "rule": {"threshold_days": 90}}))]
 pub struct ProfileRequest {
     /// One of the tenant's connections.
     pub connection: String,
@@ -127,6 +130,50 @@ pub struct ProfileRequest {
     pub subscriptions_schedule: Option<String>,
     /// Cron expression for the activity job (default: the scheduler's).
     pub activity_schedule: Option<String>,
+    /// Which accounts become candidates; left out, a new profile runs the
+    /// default rule and a changed one keeps its rule.
+    pub rule: Option<RuleRequest>,
+}
+
+/// A reclamation rule, checked as the file's `[profiles.NAME.rule]` is;
+/// fields left out take the defaults.
+#[derive(Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RuleRequest {
+    /// Days without activity that make an account a candidate, 1 to 3650 (default 60).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub threshold_days: Option<u32>,
+    /// Only accounts whose attribute has one of these values (e.g. `{"department": ["sales"]}`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub conditions: Option<BTreeMap<String, Vec<String>>>,
+    /// Administrators may become candidates too (default false).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub include_admins: Option<bool>,
+    /// Principals never reclaimed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub protected: Option<Vec<String>>,
+    /// Principals the built-in protection would spare that may be reclaimed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub include_protected: Option<Vec<String>>,
+    /// Whether idle accounts become candidates at all (default true).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub create_candidates: Option<bool>,
+    /// Days of notice before reclaiming, 1 to 90 (default: none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notify_days: Option<u32>,
+    /// The largest share of active accounts one reclaim run may deactivate, 1 to 100 (default 10).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub breaker_percent: Option<u32>,
+    /// The most accounts one reclaim run may deactivate.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub breaker_max: Option<u32>,
+}
+
+impl RuleRequest {
+    fn check(&self) -> ApiResult<ReclamationRule> {
+        let value = serde_json::to_value(self).map_err(|e| ApiError::Internal(e.into()))?;
+        parse_rule(value).map_err(|(field, problem)| ApiError::field(&field, problem))
+    }
 }
 
 impl ProfileRequest {
@@ -175,6 +222,70 @@ impl ProfileRequest {
     }
 }
 
+/// The reclamation rule in force for a profile.
+#[derive(Serialize, ToSchema)]
+pub struct RuleView {
+    /// Bumped on every change; each candidate records the version that made it.
+    pub version: i64,
+    /// Days without activity that make an account a candidate.
+    pub threshold_days: u32,
+    /// Only accounts whose attribute has one of these values.
+    pub conditions: BTreeMap<String, Vec<String>>,
+    /// Whether administrators may become candidates.
+    pub include_admins: bool,
+    /// Principals never reclaimed.
+    pub protected: Vec<String>,
+    /// Principals the built-in protection would spare that may be reclaimed.
+    pub include_protected: Vec<String>,
+    /// Whether idle accounts become candidates at all.
+    pub create_candidates: bool,
+    /// Days of notice before reclaiming, if any.
+    pub notify_days: Option<u32>,
+    /// The largest share of active accounts one reclaim run may deactivate.
+    pub breaker_percent: u32,
+    /// The most accounts one reclaim run may deactivate, if limited.
+    pub breaker_max: Option<u32>,
+}
+
+impl From<ReclamationRule> for RuleView {
+    fn from(r: ReclamationRule) -> RuleView {
+        RuleView {
+            version: r.version,
+            threshold_days: r.threshold_days,
+            conditions: r.conditions,
+            include_admins: r.include_admins,
+            protected: r.protected,
+            include_protected: r.include_protected,
+            create_candidates: r.create_candidates,
+            notify_days: r.notify_days,
+            breaker_percent: r.breaker_percent,
+            breaker_max: r.breaker_max,
+        }
+    }
+}
+
+/// The reclamation rule in force for the profile (the defaults when none
+/// was ever set).
+#[utoipa::path(get, path = "/api/v1/profiles/{name}/rule", tag = "profiles",
+    params(("name" = String, Path, description = "The profile's name")),
+    responses((status = 200, body = RuleView), (status = 404, body = crate::problem::Problem)),
+    security(("token" = [])))]
+pub async fn rule(
+    State(state): State<ApiState>,
+    Authed(caller): Authed,
+    ApiPath(name): ApiPath<String>,
+) -> ApiResult<Json<RuleView>> {
+    let (tenant, _) = tenant_of(&caller, Scope::Read)?;
+    let record = find(&state, tenant, &name).await?;
+    let rule = state
+        .app
+        .storage
+        .current_rule(record.id)
+        .await?
+        .unwrap_or_default();
+    Ok(Json(rule.into()))
+}
+
 /// A profile the configuration file defines belongs to the file: `seatwarden
 /// apply` would undo any change made here.
 fn not_in_file(state: &ApiState, tenant_name: &str, name: &str) -> ApiResult<()> {
@@ -212,6 +323,7 @@ pub async fn put(
         ApiError::field("name", format!("{p}: use lowercase letters, digits and -"))
     })?;
     not_in_file(&state, &tenant.1, &name)?;
+    let rule = body.rule.as_ref().map(RuleRequest::check).transpose()?;
     let settings = body.settings()?;
     let connections = crate::routes::connectors::service(&state, &caller, Scope::Admin)?;
     if connections.get(&settings.connection).await?.is_none() {
@@ -231,6 +343,9 @@ pub async fn put(
         profiles.create(&name, &settings, Source::Api).await?;
         StatusCode::CREATED
     };
+    if let Some(rule) = &rule {
+        profiles.set_rule(&name, rule).await?;
+    }
     Ok((status, Json(find(&state, tenant.0, &name).await?.into())))
 }
 
