@@ -1159,7 +1159,7 @@ fn reconcile_table() -> Result<String> {
 /// after the rule's inputs changed.
 async fn reconcile_child(profiles: usize, per_profile: usize) -> Result<()> {
     use seatwarden_domain::rules::{Exclusion, ReclamationRule};
-    use seatwarden_store::{RefreshScope, Storage, Stream, Trigger};
+    use seatwarden_store::{Storage, Stream, Trigger};
     use seatwarden_tests::fixtures::now_ms;
     let dir = repo_root().join("target/bench-tmp");
     std::fs::create_dir_all(&dir)?;
@@ -1398,7 +1398,7 @@ async fn api_table() -> Result<String> {
     use seatwarden_app::{console_sessions, reconciliation, tokens};
     use seatwarden_domain::access::Scope;
     use seatwarden_domain::rules::ReclamationRule;
-    use seatwarden_store::{RefreshScope, Storage, Trigger};
+    use seatwarden_store::{Storage, Trigger};
     use seatwarden_tests::fixtures::now_ms;
     use secrecy::ExposeSecret;
     anyhow::ensure!(
