@@ -284,31 +284,6 @@ pub struct ConnectionInfo {
     pub changed: Option<(i64, i64)>,
 }
 
-fn private_targets_name(targets: PrivateTargets) -> &'static str {
-    match targets {
-        PrivateTargets::Deny => "deny",
-        PrivateTargets::AllowLoopback => "allow-loopback",
-        PrivateTargets::AllowPrivate => "allow-private",
-    }
-}
-
-fn parse_private_targets(text: &str) -> Option<PrivateTargets> {
-    match text {
-        "deny" => Some(PrivateTargets::Deny),
-        "allow-loopback" => Some(PrivateTargets::AllowLoopback),
-        "allow-private" => Some(PrivateTargets::AllowPrivate),
-        _ => None,
-    }
-}
-
-fn rank(targets: PrivateTargets) -> u8 {
-    match targets {
-        PrivateTargets::Deny => 0,
-        PrivateTargets::AllowLoopback => 1,
-        PrivateTargets::AllowPrivate => 2,
-    }
-}
-
 /// Guest text as a reader sees it: control characters escaped, bidi and
 /// invisible ones shown as `\uXXXX`, cut to `max` bytes.
 fn sanitize(text: &str, max: usize) -> String {
@@ -376,19 +351,19 @@ fn check_spec(
     }
     let targets = match &spec.private_targets {
         None => PrivateTargets::Deny,
-        Some(text) => parse_private_targets(text).ok_or_else(|| {
+        Some(text) => PrivateTargets::parse(text).ok_or_else(|| {
             field(
                 "private_targets",
                 format!("{text:?} is not one of deny, allow-loopback, allow-private"),
             )
         })?,
     };
-    if rank(targets) > rank(ceiling) {
+    if targets > ceiling {
         return Err(field(
             "private_targets",
             format!(
                 "connections this tenant makes over the API may reach at most {:?}; the operator raises that with api_private_targets under the tenant in the configuration file",
-                private_targets_name(ceiling)
+                ceiling.as_str()
             ),
         ));
     }
@@ -470,7 +445,7 @@ fn check_spec(
             auth: spec.auth.clone(),
             credential: shape,
             allowed_hosts: spec.allowed_hosts.clone(),
-            private_targets: private_targets_name(targets).to_string(),
+            private_targets: targets.as_str().to_string(),
             options: spec.options.clone(),
             rate_limit: spec.rate_limit.clone(),
         },
@@ -529,7 +504,7 @@ fn as_config(
             .map_err(|e: String| anyhow::anyhow!("stored auth: {e}"))?,
         credential,
         allowed_hosts: settings.allowed_hosts.clone(),
-        private_targets: parse_private_targets(&settings.private_targets)
+        private_targets: PrivateTargets::parse(&settings.private_targets)
             .unwrap_or(PrivateTargets::Deny),
         options: settings
             .options
@@ -587,9 +562,9 @@ impl App {
             .get(tenant_name)
             .map_or(PrivateTargets::Deny, |t| t.api_private_targets);
         let stored_targets =
-            parse_private_targets(&settings.private_targets).unwrap_or(PrivateTargets::Deny);
-        if rank(stored_targets) > rank(ceiling) {
-            settings.private_targets = private_targets_name(ceiling).to_string();
+            PrivateTargets::parse(&settings.private_targets).unwrap_or(PrivateTargets::Deny);
+        if stored_targets > ceiling {
+            settings.private_targets = ceiling.as_str().to_string();
         }
         let connector = self
             .load_upload(tenant, &stored.connector_digest)
@@ -978,7 +953,7 @@ fn file_info(c: &ConnectionConfig) -> ConnectionInfo {
             },
         }),
         allowed_hosts: c.allowed_hosts.clone(),
-        private_targets: private_targets_name(c.private_targets).to_string(),
+        private_targets: c.private_targets.as_str().to_string(),
         options: c.options.iter().cloned().collect(),
         rate_limit: c.rate_limit.map(|r| r.to_string()),
         changed: None,

@@ -173,8 +173,9 @@ fn is_dns_name(host: &str) -> bool {
         })
 }
 
-/// Which non-public addresses a connection may reach after DNS resolution.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+/// Which non-public addresses a connection may reach after DNS resolution;
+/// ordered by how far that reaches (`Deny` < `AllowLoopback` < `AllowPrivate`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum PrivateTargets {
     /// Public unicast addresses only (the default, and right for SaaS vendors).
@@ -185,6 +186,28 @@ pub enum PrivateTargets {
     /// Public, loopback, private-range and link-local addresses: for vendors
     /// hosted inside the operator's network. Metadata services stay refused.
     AllowPrivate,
+}
+
+impl PrivateTargets {
+    /// The name the configuration and the API use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PrivateTargets::Deny => "deny",
+            PrivateTargets::AllowLoopback => "allow-loopback",
+            PrivateTargets::AllowPrivate => "allow-private",
+        }
+    }
+
+    /// The setting `name` stands for; `None` for an unknown one.
+    pub fn parse(name: &str) -> Option<PrivateTargets> {
+        [
+            PrivateTargets::Deny,
+            PrivateTargets::AllowLoopback,
+            PrivateTargets::AllowPrivate,
+        ]
+        .into_iter()
+        .find(|t| t.as_str() == name)
+    }
 }
 
 /// The kind of address a name resolved to.
