@@ -8,6 +8,7 @@
 pub mod api_client;
 pub mod directory_fake;
 pub mod fixtures;
+pub mod identity_provider;
 pub mod logs;
 pub mod native_clients;
 pub mod published;

@@ -65,6 +65,7 @@ fn main() -> Result<()> {
             warn_if_disk_is_short(&root);
             build_guests(&root)?;
             ensure_test_peers(&root)?;
+            ensure_identity_provider(&root)?;
             ensure_browser()?;
             eprintln!("xtask: the Python example's unit tests");
             run(Command::new("bash")
@@ -231,6 +232,39 @@ fn ensure_test_peers(root: &Path) -> Result<()> {
         .args(["install", "--quiet", "--disable-pip-version-check"])
         .args(TEST_PEERS))?;
     std::fs::write(marker, installed)?;
+    Ok(())
+}
+
+/// The console's single sign-on tests sign in through npm's
+/// `oidc-provider`; installs the versions `tests/peers/oidc-provider`'s
+/// lock names into `target/test-peers/oidc-provider` unless they are there.
+fn ensure_identity_provider(root: &Path) -> Result<()> {
+    let source = root.join("tests/peers/oidc-provider");
+    let deps = root.join("target/test-peers/oidc-provider");
+    let lock = std::fs::read(source.join("package-lock.json"))
+        .context("tests/peers/oidc-provider/package-lock.json is missing from this checkout")?;
+    // The marker is written after a finished install: it holds the lock installed.
+    let marker = deps.join("installed-lock.json");
+    if std::fs::read(&marker).is_ok_and(|installed| installed == lock) {
+        return Ok(());
+    }
+    eprintln!(
+        "xtask: installing npm's oidc-provider (a real OpenID Connect provider for the sign-in tests) into {}",
+        deps.display()
+    );
+    if Command::new("npm").arg("--version").output().is_err() {
+        bail!(
+            "npm is needed to install the OpenID Connect provider the sign-in tests use; install Node.js 20 or later with npm"
+        );
+    }
+    std::fs::create_dir_all(&deps)?;
+    let _ = std::fs::remove_file(&marker);
+    std::fs::copy(source.join("package.json"), deps.join("package.json"))?;
+    std::fs::write(deps.join("package-lock.json"), &lock)?;
+    run(Command::new("npm")
+        .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
+        .current_dir(&deps))?;
+    std::fs::write(marker, &lock)?;
     Ok(())
 }
 

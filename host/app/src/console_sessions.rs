@@ -106,6 +106,39 @@ pub async fn sign_in(app: &App, presented: &SecretString) -> Result<Option<Opene
     }))
 }
 
+/// Opens a session for `person` of `tenant` that someone else vouched for
+/// (the tenant's identity provider), audited with `how`.
+pub(crate) async fn open_session(
+    app: &App,
+    tenant: TenantId,
+    person: &str,
+    scope: Scope,
+    valid_ms: i64,
+    how: &str,
+) -> Result<Opened> {
+    let (session_id, session_secret) = mint()?;
+    let now = app.now();
+    let session = app
+        .storage
+        .open_sign_on_session(
+            tenant,
+            person,
+            scope,
+            &NewSession {
+                public_id: &session_id,
+                secret_hash: &hash(&session_secret),
+                at: now,
+                expires_at: now + valid_ms,
+            },
+            how,
+        )
+        .await?;
+    Ok(Opened {
+        session,
+        cookie: SecretString::from(format!("{SESSION_PREFIX}{session_id}_{session_secret}")),
+    })
+}
+
 /// The live session a cookie value names; `None` when it is malformed,
 /// unknown, ended, expired or does not match.
 pub async fn session(app: &App, cookie: &str) -> Result<Option<Session>> {

@@ -27,6 +27,7 @@ pub mod reports;
 pub mod scheduler;
 pub mod sealing;
 pub mod serving;
+pub mod sign_on;
 pub mod sync;
 pub mod tokens;
 pub mod wiring;

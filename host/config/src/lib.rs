@@ -9,11 +9,13 @@ mod entitlements;
 mod models;
 mod notifications;
 mod reclamation;
+mod sign_on;
 
 pub use entitlements::TenantEntitlement;
 pub use models::TenantMapping;
 pub use notifications::{NotificationSettings, SmtpSecurity, SmtpSettings};
 pub use reclamation::TenantExclusion;
+pub use sign_on::{CALLBACK_PATH, SignOnSettings};
 
 use seatwarden_domain::cron::{CronSchedule, SchedulerSettings};
 use seatwarden_domain::profile_settings::{ActivityFrom, ProfileSettings};
@@ -122,6 +124,7 @@ struct RawTenant {
     display_name: Option<String>,
     #[serde(default)]
     api_private_targets: PrivateTargets,
+    sign_on: Option<sign_on::RawSignOn>,
 }
 
 #[derive(Deserialize)]
@@ -178,6 +181,10 @@ pub struct TenantConfig {
     /// besides public addresses (`deny` unless the operator raises it here:
     /// a tenant's admin must not point the host at its own network).
     pub api_private_targets: PrivateTargets,
+    /// How the tenant's people sign in to the console through the
+    /// company's identity provider (`[tenants.NAME.sign_on]`); `None`:
+    /// only with sign-in tokens.
+    pub sign_on: Option<SignOnSettings>,
 }
 
 /// Where a connection's credential comes from.
@@ -353,11 +360,18 @@ impl Config {
                     "use lowercase letters, digits and -",
                 )
             })?;
+            let sign_on = tenant
+                .sign_on
+                .map(|raw| {
+                    sign_on::sign_on(raw, &format!("tenants.{name}.sign_on"), &err, &resolve)
+                })
+                .transpose()?;
             tenants.insert(
                 name.clone(),
                 TenantConfig {
                     display_name: tenant.display_name.unwrap_or_else(|| name.clone()),
                     api_private_targets: tenant.api_private_targets,
+                    sign_on,
                     name,
                 },
             );

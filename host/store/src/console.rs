@@ -168,43 +168,17 @@ impl Storage {
         let tenant = TenantId(row.get("tenant_id"));
         let person: String = row.get("name");
         let scope = parse_scope(&row.get::<String, _>("scope"))?;
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO console_sessions
-               (public_id, tenant_id, person, scope, secret_hash, created_at, expires_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
-        )
-        .bind(session.public_id)
-        .bind(tenant.0)
-        .bind(&person)
-        .bind(scope.as_str())
-        .bind(session.secret_hash)
-        .bind(session.at)
-        .bind(session.expires_at)
-        .fetch_one(&mut *tx)
-        .await?;
-        let tenant_name: String = sqlx::query_scalar("SELECT name FROM tenants WHERE id = ?")
-            .bind(tenant.0)
-            .fetch_one(&mut *tx)
-            .await?;
-        let detail =
-            format!("console session {id} opened with sign-in token {sign_in}, scope {scope}");
-        let actor = format!("console:{person}");
-        let note = AuditNote {
-            actor: &actor,
-            action: "console.sign-in",
-            detail: &detail,
-            at: session.at,
-        };
-        audit::append(&mut tx, tenant, None, &note).await?;
-        tx.commit().await?;
-        Ok(Some(Session {
-            id,
-            tenant: (tenant, tenant_name),
-            person,
+        let opened = insert_session(
+            &mut tx,
+            tenant,
+            &person,
             scope,
-            secret_hash: session.secret_hash.to_string(),
-            expires_at: session.expires_at,
-        }))
+            session,
+            &format!("with sign-in token {sign_in}"),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(Some(opened))
     }
 
     /// The live session with this public id: not ended, not expired.
@@ -257,4 +231,51 @@ impl Storage {
         tx.commit().await?;
         Ok(())
     }
+}
+
+/// Creates a session for `person` of `tenant` and its audit entry
+/// (`how` says what opened it), inside the caller's transaction.
+pub(crate) async fn insert_session(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    tenant: TenantId,
+    person: &str,
+    scope: Scope,
+    session: &NewSession<'_>,
+    how: &str,
+) -> Result<Session> {
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO console_sessions
+           (public_id, tenant_id, person, scope, secret_hash, created_at, expires_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+    )
+    .bind(session.public_id)
+    .bind(tenant.0)
+    .bind(person)
+    .bind(scope.as_str())
+    .bind(session.secret_hash)
+    .bind(session.at)
+    .bind(session.expires_at)
+    .fetch_one(&mut **tx)
+    .await?;
+    let tenant_name: String = sqlx::query_scalar("SELECT name FROM tenants WHERE id = ?")
+        .bind(tenant.0)
+        .fetch_one(&mut **tx)
+        .await?;
+    let detail = format!("console session {id} opened {how}, scope {scope}");
+    let actor = format!("console:{person}");
+    let note = AuditNote {
+        actor: &actor,
+        action: "console.sign-in",
+        detail: &detail,
+        at: session.at,
+    };
+    audit::append(tx, tenant, None, &note).await?;
+    Ok(Session {
+        id,
+        tenant: (tenant, tenant_name),
+        person: person.to_string(),
+        scope,
+        secret_hash: session.secret_hash.to_string(),
+        expires_at: session.expires_at,
+    })
 }

@@ -30,6 +30,7 @@ mod models;
 mod owner;
 mod profiles;
 mod reconciliation;
+mod sign_on;
 mod source;
 mod tokens;
 mod trouble;
@@ -51,6 +52,7 @@ pub use reconciliation::{
     IdentifierGroup, LiveSubscription, NewReconciliationRun, Reclaimed, ReconciliationRun,
 };
 pub use seatwarden_domain::subscription::StoredSubscription;
+pub use sign_on::{NewSignOn, PendingSignOn};
 pub use source::Source;
 pub use tokens::{NewToken, StoredToken, TenantInfo, TokenInfo};
 pub use trouble::explain as explain_database_error;

@@ -75,12 +75,35 @@ pub(crate) async fn api(name: &str) -> Api {
 }
 
 async fn api_with(name: &str, options: seatwarden_server::Options) -> Api {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    api_configured(name, options, listener, "", &[]).await
+}
+
+/// Like [`api`], with `extra` configuration (and the secret files it
+/// names) and the server on `listener`, bound before the configuration is
+/// written so the configuration may name the server's own address.
+pub(crate) async fn api_configured(
+    name: &str,
+    options: seatwarden_server::Options,
+    listener: tokio::net::TcpListener,
+    extra: &str,
+    secrets: &[(&str, &str)],
+) -> Api {
     let vendor = SmartRecruitersFake::start(SrTenant {
         rate_limit: None,
         ..seed_users_only(VENDOR_TOKEN, 20, now_ms())
     })
     .await;
-    let rig = Published::plain(name, PROFILE, &vendor.url(), VENDOR_TOKEN).await;
+    let rig = Published::start(seatwarden_tests::published::Setup {
+        name,
+        connector: PROFILE,
+        base_url: &vendor.url(),
+        credential: VENDOR_TOKEN,
+        reclaim: true,
+        extra,
+        secrets,
+    })
+    .await;
     let now = now_ms();
     rig.store(&aged_accounts(&vendor.users(), IDLE, now), now)
         .await;
@@ -126,7 +149,6 @@ async fn api_with(name: &str, options: seatwarden_server::Options) -> Api {
     .upload(&component)
     .await
     .unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     let stop = CancellationToken::new();
     tokio::spawn(seatwarden_server::serve_with(

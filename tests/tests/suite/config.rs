@@ -557,3 +557,88 @@ fn entitlements_are_read_exactly_and_checked() {
         error(&twice)
     );
 }
+
+/// A tenant's single sign-on table with `change` applied to a good one.
+fn sign_on(change: impl Fn(String) -> String) -> String {
+    let table = r#"
+[tenants.acme.sign_on]
+issuer = "https://acme.okta.com/oauth2/default/"
+client_id = "0oa1seatwarden"
+client_secret = { file = "secrets/acme-sso" }
+redirect_uri = "https://seatwarden.example.com/console/sso/callback"
+scopes = ["email", "groups"]
+admin_groups = ["seatwarden-admins"]
+operate_groups = ["IT Asset Managers"]
+"#;
+    format!("{}{}", valid(), change(table.to_string()))
+}
+
+#[test]
+fn single_sign_on_is_read_and_checked() {
+    let config = Config::parse(&sign_on(|t| t), &file()).unwrap();
+    let settings = config.tenants["acme"].sign_on.clone().unwrap();
+    assert_eq!(settings.issuer, "https://acme.okta.com/oauth2/default");
+    assert_eq!(
+        settings.client_secret,
+        CredentialSource::File(PathBuf::from("/etc/seatwarden/secrets/acme-sso"))
+    );
+    assert_eq!(settings.person_claim, "email");
+    assert_eq!(settings.groups_claim, "groups");
+    assert_eq!(settings.default_scope, None);
+    use seatwarden_domain::access::Scope;
+    let scope = |groups: &[&str]| {
+        settings.scope_for(&groups.iter().map(|g| g.to_string()).collect::<Vec<_>>())
+    };
+    assert_eq!(
+        scope(&["IT Asset Managers", "seatwarden-admins"]),
+        Some(Scope::Admin)
+    );
+    assert_eq!(scope(&["IT Asset Managers"]), Some(Scope::Operate));
+    assert_eq!(
+        scope(&["marketing"]),
+        None,
+        "nobody gets anything by default"
+    );
+    assert!(config.tenants["globex"].sign_on.is_none());
+
+    let cases: Vec<(String, &str)> = vec![
+        (
+            sign_on(|t| t.replace("https://acme.okta.com", "http://acme.okta.com")),
+            "tenants.acme.sign_on.issuer: \"http://acme.okta.com/oauth2/default/\" is not an https URL",
+        ),
+        (
+            sign_on(|t| t.replace("/console/sso/callback", "/callback")),
+            "tenants.acme.sign_on.redirect_uri: \"https://seatwarden.example.com/callback\" is not this server's https address followed by /console/sso/callback",
+        ),
+        (
+            sign_on(|t| t.replace(r#"{ file = "secrets/acme-sso" }"#, r#""hunter2""#)),
+            "tenants.acme.sign_on.client_secret: secrets are never written in the configuration",
+        ),
+        (
+            sign_on(|t| {
+                t.replace("admin_groups = [\"seatwarden-admins\"]\n", "")
+                    .replace("operate_groups = [\"IT Asset Managers\"]\n", "")
+            }),
+            "tenants.acme.sign_on: grants no scope to anyone, so nobody could sign in",
+        ),
+        (
+            sign_on(|t| format!("{t}default_scope = \"operator\"\n")),
+            "tenants.acme.sign_on.default_scope: \"operator\" is not a console scope",
+        ),
+        (
+            sign_on(|t| t.replace("[\"email\", \"groups\"]", "[\"email groups\"]")),
+            "tenants.acme.sign_on.scopes[0]: \"email groups\" is not a scope name",
+        ),
+        (
+            sign_on(|t| format!("{t}client_secrt = 1\n")),
+            "unknown field `client_secrt`",
+        ),
+    ];
+    for (text, expected) in cases {
+        let err = error(&text);
+        assert!(
+            err.contains(expected),
+            "expected {expected:?}\n     got {err:?}"
+        );
+    }
+}

@@ -1,6 +1,7 @@
 //! The web console as people use it: headless Chromium (the system's
-//! `chromium` driven through `chromedriver`) signs in with a one-time
-//! sign-in token, takes a profile through its lifecycle, decides a
+//! `chromium` driven through `chromedriver`) signs in through a real
+//! OpenID Connect provider (and, at the end, with a one-time sign-in
+//! token), takes a profile through its lifecycle, decides a
 //! candidate, previews and confirms a reclaim, undoes it, runs a sync
 //! against the vendor fake, and reads the reports and the audit log, with
 //! a screenshot of each main page under `target/console-screenshots/`.
@@ -36,7 +37,7 @@ async fn sign_in_token(api: &Api, tenant: &str, person: &str, scope: Scope) -> S
 }
 
 /// chromedriver on a loopback port, stopped when dropped.
-struct Driver {
+pub(crate) struct Driver {
     child: Child,
     port: u16,
 }
@@ -48,7 +49,7 @@ impl Drop for Driver {
     }
 }
 
-fn start_chromedriver() -> Driver {
+pub(crate) fn start_chromedriver() -> Driver {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -76,7 +77,7 @@ fn start_chromedriver() -> Driver {
     Driver { child, port }
 }
 
-async fn browser(driver: &Driver, profile_dir: &std::path::Path) -> Client {
+pub(crate) async fn browser(driver: &Driver, profile_dir: &std::path::Path) -> Client {
     let mut caps = serde_json::Map::new();
     caps.insert(
         "goog:chromeOptions".into(),
@@ -105,12 +106,12 @@ fn screenshots() -> PathBuf {
     dir
 }
 
-async fn shot(client: &Client, name: &str) {
+pub(crate) async fn shot(client: &Client, name: &str) {
     let png = client.screenshot().await.unwrap();
     std::fs::write(screenshots().join(format!("{name}.png")), png).unwrap();
 }
 
-async fn text(client: &Client, css: &str) -> String {
+pub(crate) async fn text(client: &Client, css: &str) -> String {
     client
         .find(Locator::Css(css))
         .await
@@ -123,7 +124,7 @@ async fn text(client: &Client, css: &str) -> String {
 /// Clicks a button that submits a form, and waits until the browser has
 /// left the page (the old document's root is gone), so what is read next
 /// is the answer's page, not the one the form was on.
-async fn click(client: &Client, css: &str) {
+pub(crate) async fn click(client: &Client, css: &str) {
     let old = client.find(Locator::Css("html")).await.unwrap();
     client
         .find(Locator::Css(css))
@@ -141,6 +142,19 @@ async fn click(client: &Client, css: &str) {
     }
 }
 
+/// Waits until the browser is at `path` of the server (a page that moves
+/// on by itself, like the sign-in's last step, takes a moment).
+pub(crate) async fn wait_for_path(client: &Client, path: &str) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while client.current_url().await.unwrap().path() != path {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the browser never reached {path}: {}",
+            client.source().await.unwrap_or_default()
+        );
+    }
+}
+
 /// Opening the console lands on the sign-in page (no live session).
 async fn assert_sent_to_sign_in(client: &Client, base: &str) {
     client.goto(&format!("{base}/console")).await.unwrap();
@@ -150,31 +164,31 @@ async fn assert_sent_to_sign_in(client: &Client, base: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_person_signs_in_decides_reclaims_and_undoes_in_a_real_browser() {
-    let api = api("console-browser").await;
+    let (api, _provider) = super::sign_on::signed_on_api("console-browser").await;
     let base = format!("http://127.0.0.1:{}", api.port);
-    let token = sign_in_token(&api, "acme", "Dana Reviewer", Scope::Admin).await;
     let driver = start_chromedriver();
     let profile_dir = repo_root().join("target/test-tmp/console-browser");
     let _ = std::fs::remove_dir_all(&profile_dir);
     let client = browser(&driver, &profile_dir).await;
 
-    // Without a session, the console sends the browser to sign in.
+    // Without a session, the console sends the browser to sign in; the
+    // person signs in with their company account at the provider.
     assert_sent_to_sign_in(&client, &base).await;
-    // The link fills the form; the click spends the token.
-    client
-        .goto(&format!("{base}/console/sign-in?token={token}"))
-        .await
-        .unwrap();
     shot(&client, "01-sign-in").await;
-    click(&client, "#sign-in").await;
-    assert_eq!(
-        client.current_url().await.unwrap().path(),
-        "/console",
-        "{}",
-        client.source().await.unwrap()
-    );
+    super::sign_on::sign_in_through_provider(
+        &client,
+        &base,
+        "dana@acme.example",
+        Some("01-identity-provider"),
+    )
+    .await;
+    wait_for_path(&client, "/console").await;
     assert_eq!(text(&client, "#tenant").await, "acme");
-    assert!(text(&client, "#person").await.contains("Dana Reviewer"));
+    assert!(
+        text(&client, "#person")
+            .await
+            .contains("dana@acme.example (admin)")
+    );
     let profiles = text(&client, "#profiles").await;
     assert!(
         profiles.contains(PROFILE) && profiles.contains("published"),
@@ -291,7 +305,11 @@ async fn a_person_signs_in_decides_reclaims_and_undoes_in_a_real_browser() {
             .contains("chain intact")
     );
     let log = text(&client, "#audit").await;
-    assert!(log.contains("console:Dana Reviewer"), "{log}");
+    assert!(log.contains("console:dana@acme.example"), "{log}");
+    assert!(
+        log.contains("by single sign-on through http://127.0.0.1:"),
+        "{log}"
+    );
     assert!(
         log.contains("profile.publish") && log.contains("candidate"),
         "{log}"
@@ -301,6 +319,17 @@ async fn a_person_signs_in_decides_reclaims_and_undoes_in_a_real_browser() {
     // Signing out ends the session: the console asks for a sign-in again.
     click(&client, "form.signout button").await;
     assert_sent_to_sign_in(&client, &base).await;
+
+    // A one-time sign-in token (the first operator's way in) works too: the
+    // link fills the form, the click spends it.
+    let token = sign_in_token(&api, "acme", "Dana Reviewer", Scope::Admin).await;
+    client
+        .goto(&format!("{base}/console/sign-in?token={token}"))
+        .await
+        .unwrap();
+    click(&client, "#sign-in").await;
+    assert_eq!(client.current_url().await.unwrap().path(), "/console");
+    assert!(text(&client, "#person").await.contains("Dana Reviewer"));
     client.close().await.unwrap();
 }
 

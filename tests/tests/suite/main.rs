@@ -29,6 +29,7 @@ mod scheduler;
 mod scim;
 mod secrets;
 mod serving;
+mod sign_on;
 mod smartrecruiters;
 mod smartsheet;
 mod storage;

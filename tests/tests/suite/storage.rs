@@ -415,7 +415,7 @@ async fn without_the_audit_api_the_sync_records_activity_as_unsupported() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_schema_is_versioned() {
     let rig = rig("schema", 1).await;
-    assert_eq!(rig.storage.schema_version().await.unwrap(), 16);
+    assert_eq!(rig.storage.schema_version().await.unwrap(), 17);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

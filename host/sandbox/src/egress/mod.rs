@@ -4,10 +4,12 @@
 //! decisions (unit-tested without a guest), [`hooks`] applies them to
 //! `wasi:http` requests and injects credentials, [`transport`] resolves,
 //! re-checks and connects, [`keep_alive`] holds a connection's idle
-//! HTTP/1.1 connections for its next requests, and [`tap`] lets the
+//! HTTP/1.1 connections for its next requests, [`host_fetch`] sends the
+//! host's own requests (single sign-on) through the same checks, and [`tap`] lets the
 //! conformance kit record requests and inject vendor faults.
 
 pub mod hooks;
+pub mod host_fetch;
 pub mod keep_alive;
 pub mod policy;
 pub mod tap;

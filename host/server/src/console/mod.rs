@@ -4,8 +4,9 @@
 //! Every page is HTML written with maud (escaped by construction) and
 //! works without script; the pages carry a Content-Security-Policy that
 //! allows no script at all, only this server's stylesheet and pictures,
-//! and forms posting back here. A person signs in with a one-time sign-in
-//! token ([`sign_in`]); the session lives in the database and its cookie is
+//! and forms posting back here. A person signs in through the tenant's
+//! OpenID Connect provider ([`sso`]) or with a one-time sign-in token
+//! ([`sign_in`]); the session lives in the database and its cookie is
 //! `Secure`, `HttpOnly` and `SameSite=Strict`. Every form carries the
 //! session's CSRF token, and a POST that a browser says came from another
 //! site is refused before its handler runs.
@@ -21,6 +22,7 @@ mod overview;
 mod profile;
 mod reports;
 mod sign_in;
+mod sso;
 
 use crate::ApiState;
 use crate::problem::ApiError;
@@ -50,6 +52,9 @@ pub fn routes() -> Router<ApiState> {
         .route("/console/", get(|| async { Redirect::to("/console") }))
         .route("/console/sign-in", get(sign_in::form).post(sign_in::submit))
         .route("/console/sign-out", post(sign_in::sign_out))
+        .route("/console/sso", get(sso::organisation))
+        .route("/console/sso/callback", get(sso::callback))
+        .route("/console/sso/{tenant}/start", get(sso::start))
         .route("/console/static/console.css", get(layout::stylesheet))
         .route("/console/profiles/{name}", get(profile::page))
         .route("/console/profiles/{name}/step", post(profile::step))
@@ -127,6 +132,11 @@ impl Signed {
 
 /// The session cookie's value in a request, if any.
 pub(crate) fn cookie_value(parts: &Parts) -> Option<String> {
+    named_cookie(parts, COOKIE)
+}
+
+/// The value of cookie `name` in a request, if any.
+fn named_cookie(parts: &Parts, name: &str) -> Option<String> {
     parts
         .headers
         .get_all(header::COOKIE)
@@ -134,7 +144,7 @@ pub(crate) fn cookie_value(parts: &Parts) -> Option<String> {
         .filter_map(|v| v.to_str().ok())
         .flat_map(cookie::Cookie::split_parse)
         .filter_map(Result::ok)
-        .find(|c| c.name() == COOKIE)
+        .find(|c| c.name() == name)
         .map(|c| c.value().to_string())
 }
 
@@ -196,6 +206,8 @@ pub enum ConsoleError {
     SignIn,
     /// Anything the API's handlers report, shown as a page.
     Api(ApiError),
+    /// A page of its own with this status.
+    Page(StatusCode, maud::Markup),
 }
 
 impl<E: Into<ApiError>> From<E> for ConsoleError {
@@ -208,6 +220,7 @@ impl IntoResponse for ConsoleError {
     fn into_response(self) -> Response {
         match self {
             ConsoleError::SignIn => Redirect::to("/console/sign-in").into_response(),
+            ConsoleError::Page(status, page) => (status, page).into_response(),
             ConsoleError::Api(err) => {
                 if let ApiError::Internal(cause) = &err {
                     tracing::error!("console request failed: {cause:#}");

@@ -1,4 +1,6 @@
-//! Signing in with a one-time sign-in token, and signing out.
+//! Signing in with a one-time sign-in token, and signing out; the page
+//! also offers single sign-on through the organisation's identity
+//! provider ([`super::sso`]).
 //!
 //! The sign-in link (`/console/sign-in?token=...`) only fills the form: the
 //! token is spent by the POST the person makes, so a link scanner or a
@@ -37,6 +39,15 @@ fn sign_in_page(token: &str, problem: Option<&str>) -> Markup {
                     @if let Some(problem) = problem {
                         p.problem role="alert" { (problem) }
                     }
+                    h2 { "With your company account" }
+                    form method="get" action="/console/sso" {
+                        p {
+                            label for="organisation" { "Organisation " }
+                            input #organisation type="text" name="organisation" autocomplete="organization" required;
+                        }
+                        button #sso type="submit" { "Continue" }
+                    }
+                    h2 { "With a sign-in token" }
                     form method="post" action="/console/sign-in" {
                         p {
                             label for="token" { "Sign-in token " }
@@ -83,6 +94,13 @@ pub struct Origin {
     cross_site: bool,
 }
 
+impl Origin {
+    /// The key failed authentications from this client count under.
+    pub fn address(&self) -> &str {
+        &self.address
+    }
+}
+
 impl FromRequestParts<ApiState> for Origin {
     type Rejection = std::convert::Infallible;
 
@@ -94,7 +112,7 @@ impl FromRequestParts<ApiState> for Origin {
     }
 }
 
-fn session_cookie(value: &str, max_age_s: i64) -> HeaderValue {
+pub(super) fn session_cookie(value: &str, max_age_s: i64) -> HeaderValue {
     let text =
         format!("{COOKIE}={value}; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age={max_age_s}");
     HeaderValue::from_str(&text).unwrap_or_else(|_| HeaderValue::from_static(""))

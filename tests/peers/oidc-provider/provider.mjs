@@ -1,0 +1,64 @@
+// Why this file exists: the console's single sign-on tests need a real
+// OpenID Connect provider. This runs npm's oidc-provider (the certified
+// Node.js implementation) on a loopback port with one confidential client
+// for Seatwarden, PKCE required, and its development login form (any
+// password is accepted; the login names the account). Accounts are
+// e-mail addresses; their groups come from the table below, so the tests
+// can sign in people whom the tenant's configuration grants different
+// scopes, and one whom it grants nothing.
+//
+// Usage: node provider.mjs   with REDIRECT_URI and CLIENT_SECRET set.
+// It listens on a free loopback port first (the issuer names the port),
+// then prints "listening <issuer>" on stdout.
+import http from 'node:http';
+import Provider from 'oidc-provider';
+
+const server = http.createServer();
+await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+const issuer = `http://127.0.0.1:${server.address().port}`;
+const groups = {
+  'dana@acme.example': ['seatwarden-admins'],
+  'omar@acme.example': ['asset-managers'],
+  'nobody@acme.example': ['marketing'],
+};
+
+const provider = new Provider(issuer, {
+  clients: [
+    {
+      client_id: 'seatwarden',
+      client_secret: process.env.CLIENT_SECRET,
+      redirect_uris: [process.env.REDIRECT_URI],
+      grant_types: ['authorization_code'],
+      response_types: ['code'],
+      token_endpoint_auth_method: 'client_secret_basic',
+    },
+  ],
+  pkce: { required: () => true },
+  scopes: ['openid', 'email', 'profile', 'groups'],
+  claims: {
+    openid: ['sub'],
+    email: ['email', 'email_verified'],
+    profile: ['name'],
+    groups: ['groups'],
+  },
+  // Claims in the ID token itself, as Okta and Entra ID put them there.
+  conformIdTokenClaims: false,
+  features: { devInteractions: { enabled: true } },
+  async findAccount(_ctx, id) {
+    return {
+      accountId: id,
+      async claims() {
+        return {
+          sub: id,
+          email: id,
+          email_verified: !id.startsWith('unverified'),
+          name: id.split('@')[0],
+          groups: groups[id] ?? [],
+        };
+      },
+    };
+  },
+});
+server.on('request', provider.callback());
+console.log(`listening ${issuer}`);
+process.on('SIGTERM', () => process.exit(0));
