@@ -30,8 +30,10 @@ impl Drop for IdentityProvider {
 
 impl IdentityProvider {
     /// Starts the provider with Seatwarden's client registered for
-    /// `redirect_uri`; returns once it listens.
-    pub fn start(redirect_uri: &str) -> IdentityProvider {
+    /// `redirect_uri`; returns once it listens. With `claims_in_userinfo`,
+    /// the ID token carries no e-mail or groups: only the userinfo answer
+    /// does (as the specification has it when an access token is issued).
+    pub fn start(redirect_uri: &str, claims_in_userinfo: bool) -> IdentityProvider {
         let deps = repo_root().join("target/test-peers/oidc-provider");
         assert!(
             deps.join("node_modules/oidc-provider").is_dir(),
@@ -49,6 +51,10 @@ impl IdentityProvider {
             .arg(&script)
             .env("REDIRECT_URI", redirect_uri)
             .env("CLIENT_SECRET", CLIENT_SECRET)
+            .env(
+                "CLAIMS_IN_USERINFO",
+                if claims_in_userinfo { "1" } else { "0" },
+            )
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()

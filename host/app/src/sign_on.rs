@@ -27,7 +27,7 @@ use openidconnect::core::{
 };
 use openidconnect::{
     AuthType, AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl, Nonce,
-    PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, TokenResponse,
+    OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, TokenResponse,
 };
 use seatwarden_config::SignOnSettings;
 use seatwarden_sandbox::egress::host_fetch;
@@ -60,9 +60,16 @@ pub enum SignOnError {
     /// The tenant does not exist or signs in with tokens only.
     #[error("{0} does not sign in through an identity provider here")]
     NotOffered(String),
-    /// The provider could not be reached or answered something unusable.
-    #[error("the identity provider failed: {0}")]
-    Provider(String),
+    /// The provider could not be reached or answered something unusable:
+    /// `step` is for the person at the browser, `detail` (addresses, the
+    /// provider's words) for the server's log only.
+    #[error("the identity provider failed: {step}")]
+    Provider {
+        /// What failed, in words that reveal nothing of the setup.
+        step: String,
+        /// Why, for the operator.
+        detail: String,
+    },
     /// The callback does not belong to a live attempt of this browser, or
     /// its ID token did not pass the checks.
     #[error("{0}")]
@@ -73,6 +80,14 @@ pub enum SignOnError {
     /// Anything else (the database, a missing client secret).
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
+}
+
+/// A provider failure: `step` shown, `detail` logged.
+fn provider_failed(step: impl Into<String>, detail: impl Into<String>) -> SignOnError {
+    SignOnError::Provider {
+        step: step.into(),
+        detail: detail.into(),
+    }
 }
 
 impl From<StoreError> for SignOnError {
@@ -87,6 +102,15 @@ pub struct Started {
     pub authorize_url: String,
     /// The PKCE verifier; the browser keeps it (in a cookie) for the callback.
     pub binding: SecretString,
+    /// What tells this attempt's cookie from another tab's ([`slot`]).
+    pub slot: String,
+}
+
+/// A short name for an attempt, from its `state`: the browser keeps each
+/// attempt's verifier in a cookie of its own, so a second sign-in started
+/// in another tab does not overwrite the first one's.
+pub fn slot(state: &str) -> String {
+    sha256_hex(state)[..12].to_string()
 }
 
 /// What the provider sent the browser back with.
@@ -178,12 +202,24 @@ impl Provider {
             transport: Transport::trusting(&app.config.trusted_roots),
             private_targets: settings.private_targets,
         };
-        let issuer = IssuerUrl::new(settings.issuer.clone())
-            .map_err(|e| SignOnError::Provider(format!("issuer {}: {e}", settings.issuer)))?;
+        let issuer = IssuerUrl::new(settings.issuer.clone()).map_err(|e| {
+            provider_failed(
+                "its issuer is not a URL",
+                format!("{}: {e}", settings.issuer),
+            )
+        })?;
         let metadata = CoreProviderMetadata::discover_async(issuer, &http)
             .await
             .map_err(|e| {
-                SignOnError::Provider(format!("discovery at {}: {}", settings.issuer, chain(&e)))
+                let detail = format!("discovery at {}: {}", settings.issuer, chain(&e));
+                if detail.contains("was refused") {
+                    provider_failed(
+                        "the server's address rules do not allow contacting it (see private_targets)",
+                        detail,
+                    )
+                } else {
+                    provider_failed("its discovery document could not be read", detail)
+                }
             })?;
         let methods = metadata.token_endpoint_auth_methods_supported().cloned();
         let secret = settings
@@ -219,10 +255,9 @@ async fn fetch(
     private_targets: PrivateTargets,
     request: openidconnect::HttpRequest,
 ) -> Result<openidconnect::HttpResponse, FetchError> {
-    // The client secret and the code travel only in the token request (a
-    // POST): over plain http that may only go to a non-public address.
-    let carries = request.headers().contains_key(http::header::AUTHORIZATION)
-        || request.method() == http::Method::POST;
+    // Everything from the provider decides who signs in (its keys above
+    // all): over plain http only to a non-public address, like a credential.
+    let carries = true;
     host_fetch::fetch(transport, request, private_targets, carries, LIMITS)
         .await
         .map_err(FetchError)
@@ -280,6 +315,7 @@ pub async fn begin(app: &App, tenant_name: &str) -> Result<Started, SignOnError>
     Ok(Started {
         authorize_url: url.to_string(),
         binding: SecretString::from(verifier.secret().clone()),
+        slot: slot(state.secret()),
     })
 }
 
@@ -320,7 +356,7 @@ pub async fn finish(
     }
     // RFC 9207: a provider that names itself must be the one asked.
     if let Some(issuer) = callback.issuer
-        && issuer.trim_end_matches('/') != settings.issuer
+        && issuer != settings.issuer
     {
         return Err(refused(
             "the answer came from another identity provider than the one this sign-in went to",
@@ -333,14 +369,14 @@ pub async fn finish(
     let tokens = provider
         .client
         .exchange_code(AuthorizationCode::new(code.to_string()))
-        .map_err(|e| SignOnError::Provider(format!("the provider names no token endpoint: {e}")))?
+        .map_err(|e| provider_failed("it names no token endpoint", e.to_string()))?
         .set_pkce_verifier(PkceCodeVerifier::new(binding.to_string()))
         .request_async(&provider.http)
         .await
-        .map_err(|e| SignOnError::Provider(format!("redeeming the code: {}", chain(&e))))?;
+        .map_err(|e| provider_failed("the authorization code could not be redeemed", chain(&e)))?;
     let id_token = tokens
         .id_token()
-        .ok_or_else(|| SignOnError::Provider("the token response has no ID token".into()))?;
+        .ok_or_else(|| provider_failed("its token response has no ID token", ""))?;
     // The provider's public keys only (never the client secret as an
     // HMAC key): the asymmetric algorithms providers sign with.
     let verifier = provider.client.id_token_verifier().set_allowed_algs([
@@ -363,9 +399,49 @@ pub async fn finish(
             ))
         })?;
     let subject = claims.subject().as_str().to_string();
+    if let Some(party) = claims.authorized_party()
+        && party.as_str() != provider.settings.client_id
+    {
+        return Err(refused("the ID token was issued to another client"));
+    }
     // The token's signature is checked over these very bytes; read the
     // configured claims (any name, the groups a list) from its payload.
-    let payload = verified_payload(&id_token.to_string())?;
+    let mut payload = verified_payload(&id_token.to_string())?;
+    // A provider may keep them for its userinfo answer (as the spec has
+    // it when an access token is issued): ask there for the missing ones
+    // (never to replace what the signed token says).
+    let wanted: Vec<&String> = [
+        &provider.settings.person_claim,
+        &provider.settings.groups_claim,
+    ]
+    .into_iter()
+    .chain(provider.settings.required_claims.keys())
+    .collect();
+    if wanted
+        .iter()
+        .any(|claim| !payload.contains_key(claim.as_str()))
+        && let Some(url) = provider.client.user_info_url()
+    {
+        let answered = user_info(
+            &provider.http,
+            url.as_str(),
+            tokens.access_token().secret(),
+            &subject,
+        )
+        .await?;
+        for claim in wanted {
+            if let Some(value) = answered.get(claim.as_str())
+                && !payload.contains_key(claim.as_str())
+            {
+                payload.insert(claim.to_string(), value.clone());
+            }
+        }
+        if let Some(verified) = answered.get("email_verified")
+            && !payload.contains_key("email_verified")
+        {
+            payload.insert("email_verified".into(), verified.clone());
+        }
+    }
     let person = person(&payload, &provider.settings)?;
     let groups = groups(&payload, &provider.settings.groups_claim);
     let scope = provider.settings.scope_for(&groups).ok_or_else(|| {
@@ -382,42 +458,104 @@ pub async fn finish(
     Ok(opened)
 }
 
+/// The provider's userinfo answer for the person the ID token named: a
+/// JSON object whose `sub` must be the token's (OpenID Connect Core 5.3.2).
+async fn user_info(
+    http: &ProviderHttp,
+    url: &str,
+    access_token: &str,
+    subject: &str,
+) -> Result<serde_json::Map<String, serde_json::Value>, SignOnError> {
+    let failed = |why: String| {
+        provider_failed(
+            "its userinfo answer could not be read",
+            format!("userinfo endpoint {url}: {why}"),
+        )
+    };
+    let mut authorization = http::HeaderValue::from_str(&format!("Bearer {access_token}"))
+        .map_err(|_| failed("the access token is not a valid header value".into()))?;
+    authorization.set_sensitive(true);
+    let request = http::Request::get(url)
+        .header(http::header::AUTHORIZATION, authorization)
+        .header(http::header::ACCEPT, "application/json")
+        .body(Vec::new())
+        .map_err(|e| failed(e.to_string()))?;
+    let response = fetch(&http.transport, http.private_targets, request)
+        .await
+        .map_err(|e| failed(e.0))?;
+    if !response.status().is_success() {
+        return Err(failed(format!("answered {}", response.status())));
+    }
+    let claims: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_slice(response.body()).map_err(|_| {
+            failed("the answer is not a JSON object (a signed userinfo answer is not read)".into())
+        })?;
+    if claims.get("sub").and_then(serde_json::Value::as_str) != Some(subject) {
+        return Err(SignOnError::Refused(
+            "the identity provider's userinfo answer is about another account than its ID token"
+                .into(),
+        ));
+    }
+    Ok(claims)
+}
+
 /// The JSON payload of a compact JWS whose signature was already checked.
 fn verified_payload(jws: &str) -> Result<serde_json::Map<String, serde_json::Value>, SignOnError> {
     let part = jws
         .split('.')
         .nth(1)
-        .ok_or_else(|| SignOnError::Provider("the ID token is not a compact JWS".into()))?;
+        .ok_or_else(|| provider_failed("its ID token could not be read", "not a compact JWS"))?;
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(part.trim_end_matches('='))
-        .map_err(|_| SignOnError::Provider("the ID token's payload is not base64url".into()))?;
-    serde_json::from_slice(&bytes)
-        .map_err(|_| SignOnError::Provider("the ID token's payload is not a JSON object".into()))
+        .map_err(|_| {
+            provider_failed(
+                "its ID token could not be read",
+                "the payload is not base64url",
+            )
+        })?;
+    serde_json::from_slice(&bytes).map_err(|_| {
+        provider_failed(
+            "its ID token could not be read",
+            "the payload is not a JSON object",
+        )
+    })
 }
 
-/// The person the token names, by the configured claim.
+/// The person the token names, by the configured claim, once the claims
+/// the configuration requires hold.
 fn person(
     payload: &serde_json::Map<String, serde_json::Value>,
     settings: &SignOnSettings,
 ) -> Result<String, SignOnError> {
+    for (claim, wanted) in &settings.required_claims {
+        if payload.get(claim).and_then(serde_json::Value::as_str) != Some(wanted.as_str()) {
+            return Err(SignOnError::NotAllowed(format!(
+                "the identity provider signed in an account outside this organisation (its {claim:?} is not the one the configuration requires)"
+            )));
+        }
+    }
     let claim = &settings.person_claim;
     let value = payload
         .get(claim)
         .and_then(serde_json::Value::as_str)
         .ok_or_else(|| {
-            SignOnError::Provider(format!(
-                "the ID token has no {claim:?} claim to name the person by; ask the provider's administrator to release it, or set person_claim"
-            ))
+            provider_failed(
+                format!("it named no {claim:?} for the person"),
+                format!("neither the ID token nor the userinfo answer has a string {claim:?} claim; release it at the provider, or set person_claim"),
+            )
         })?;
-    if claim == "email" && payload.get("email_verified") == Some(&serde_json::Value::Bool(false)) {
+    // An address the provider has not verified names nobody (and some
+    // providers let users set it themselves): only `true` will do.
+    if claim == "email" && payload.get("email_verified") != Some(&serde_json::Value::Bool(true)) {
         return Err(SignOnError::NotAllowed(
-            "the identity provider says this account's e-mail address is not verified".into(),
+            "the identity provider does not say this account's e-mail address is verified, so it cannot name you here; ask your administrator (a provider without email_verified, such as Entra ID, is configured with person_claim = \"preferred_username\")".into(),
         ));
     }
     check_name(value).map_err(|_| {
-        SignOnError::Provider(format!(
-            "the ID token's {claim:?} claim is not a plain name of at most 200 bytes"
-        ))
+        provider_failed(
+            format!("its {claim:?} is not a plain name"),
+            format!("the {claim:?} claim has control or invisible characters or is over 200 bytes"),
+        )
     })?;
     Ok(value.to_string())
 }

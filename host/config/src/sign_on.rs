@@ -38,6 +38,8 @@ pub(super) struct RawSignOn {
     read_groups: Vec<String>,
     default_scope: Option<String>,
     #[serde(default)]
+    required_claims: std::collections::BTreeMap<String, String>,
+    #[serde(default)]
     private_targets: PrivateTargets,
 }
 
@@ -65,6 +67,10 @@ pub struct SignOnSettings {
     pub group_scopes: Vec<(Scope, Vec<String>)>,
     /// The scope of a person in none of the groups; `None`: refused.
     pub default_scope: Option<Scope>,
+    /// Claims the ID token must carry with exactly these values (e.g.
+    /// Entra ID's `tid`, Google's `hd`): what keeps a provider that signs in
+    /// anyone's account from signing them in here.
+    pub required_claims: std::collections::BTreeMap<String, String>,
     /// Which non-public addresses the provider may be at (`deny` unless
     /// the operator says it is on the company network).
     pub private_targets: PrivateTargets,
@@ -114,7 +120,8 @@ pub(super) fn sign_on(
     err: ErrorAt,
     resolve: &dyn Fn(&Path) -> PathBuf,
 ) -> Result<SignOnSettings, ConfigError> {
-    let issuer = raw.issuer.trim_end_matches('/').to_string();
+    // Verbatim: ID tokens must name exactly this issuer, slash and all.
+    let issuer = raw.issuer.clone();
     if !provider_url_ok(&issuer) {
         return Err(err(
             &format!("{key}.issuer"),
@@ -219,6 +226,15 @@ pub(super) fn sign_on(
                 })
         })
         .transpose()?;
+    for (claim, value) in &raw.required_claims {
+        if !plain(claim) || value.is_empty() || value.chars().any(char::is_control) {
+            return Err(err(
+                &format!("{key}.required_claims.{claim}"),
+                "must name a claim and the exact text it must have".into(),
+                "e.g. required_claims = { tid = \"YOUR-ENTRA-TENANT-ID\" } or { hd = \"acme.com\" }",
+            ));
+        }
+    }
     if group_scopes.is_empty() && default_scope.is_none() {
         return Err(err(
             key,
@@ -236,6 +252,7 @@ pub(super) fn sign_on(
         groups_claim,
         group_scopes,
         default_scope,
+        required_claims: raw.required_claims,
         private_targets: raw.private_targets,
     })
 }

@@ -65,22 +65,47 @@ pub(crate) fn peer(parts: &Parts) -> String {
 /// the limit, the failure is not counted and the answer is 429 with the
 /// seconds until its oldest failure leaves the window.
 pub(crate) async fn count_failure(state: &ApiState, address: &str) -> Result<(), ApiError> {
+    count_against(state, address, state.options.max_auth_failures).await
+}
+
+/// Counts one event under `key`; once `max` are in the window, the event
+/// is not counted and the answer is 429 with the seconds until the oldest
+/// leaves the window.
+pub(crate) async fn count_against(state: &ApiState, key: &str, max: i64) -> Result<(), ApiError> {
     let app = &state.app;
     let now = app.now();
     let window_start = now - FAILURE_WINDOW_MS;
-    let (failures, oldest) = app.storage.auth_failures(address, window_start).await?;
-    if failures >= state.options.max_auth_failures {
-        let until = oldest.unwrap_or(now) + FAILURE_WINDOW_MS;
-        return Err(ApiError::TooManyRequests(
-            u64::try_from((until - now + 999) / 1000)
-                .unwrap_or(1)
-                .max(1),
-        ));
+    let (failures, oldest) = app.storage.auth_failures(key, window_start).await?;
+    if failures >= max {
+        return Err(too_many(oldest, now));
     }
     app.storage
-        .note_auth_failure(address, now, window_start)
+        .note_auth_failure(key, now, window_start)
         .await?;
     Ok(())
+}
+
+/// Refuses (429) an address over its failure limit, counting nothing.
+pub(crate) async fn refuse_if_blocked(state: &ApiState, address: &str) -> Result<(), ApiError> {
+    let app = &state.app;
+    let now = app.now();
+    let (failures, oldest) = app
+        .storage
+        .auth_failures(address, now - FAILURE_WINDOW_MS)
+        .await?;
+    if failures >= state.options.max_auth_failures {
+        return Err(too_many(oldest, now));
+    }
+    Ok(())
+}
+
+fn too_many(oldest: Option<i64>, now: i64) -> ApiError {
+    let until = oldest.unwrap_or(now) + FAILURE_WINDOW_MS;
+    ApiError::TooManyRequests(
+        u64::try_from((until - now + 999) / 1000)
+            .unwrap_or(1)
+            .max(1),
+    )
 }
 
 /// The bearer token of the `Authorization` header (the scheme's name in

@@ -19,3 +19,4 @@ CREATE TABLE sign_on_states (
     expires_at    BIGINT NOT NULL
 );
 CREATE INDEX sign_on_states_tenant ON sign_on_states (tenant_id, expires_at);
+CREATE INDEX sign_on_states_expiry ON sign_on_states (expires_at);

@@ -7,7 +7,8 @@
 // can sign in people whom the tenant's configuration grants different
 // scopes, and one whom it grants nothing.
 //
-// Usage: node provider.mjs   with REDIRECT_URI and CLIENT_SECRET set.
+// Usage: node provider.mjs   with REDIRECT_URI and CLIENT_SECRET set
+// (and CLAIMS_IN_USERINFO=1 to keep claims out of the ID token).
 // It listens on a free loopback port first (the issuer names the port),
 // then prints "listening <issuer>" on stdout.
 import http from 'node:http';
@@ -20,6 +21,9 @@ const groups = {
   'dana@acme.example': ['seatwarden-admins'],
   'omar@acme.example': ['asset-managers'],
   'nobody@acme.example': ['marketing'],
+  // Another company on the same (multi-tenant) provider, in a group of the
+  // same name: only the organisation claim tells it apart.
+  'mallory@other.example': ['seatwarden-admins'],
 };
 
 const provider = new Provider(issuer, {
@@ -38,11 +42,13 @@ const provider = new Provider(issuer, {
   claims: {
     openid: ['sub'],
     email: ['email', 'email_verified'],
-    profile: ['name'],
+    profile: ['name', 'org'],
     groups: ['groups'],
   },
-  // Claims in the ID token itself, as Okta and Entra ID put them there.
-  conformIdTokenClaims: false,
+  // Claims in the ID token itself (as Okta and Entra ID put them there),
+  // or, with CLAIMS_IN_USERINFO=1, only in the userinfo answer (what the
+  // specification asks of a provider that issues an access token).
+  conformIdTokenClaims: process.env.CLAIMS_IN_USERINFO === '1',
   features: { devInteractions: { enabled: true } },
   async findAccount(_ctx, id) {
     return {
@@ -53,6 +59,7 @@ const provider = new Provider(issuer, {
           email: id,
           email_verified: !id.startsWith('unverified'),
           name: id.split('@')[0],
+          org: id.endsWith('@other.example') ? 'other' : 'acme',
           groups: groups[id] ?? [],
         };
       },

@@ -577,7 +577,10 @@ operate_groups = ["IT Asset Managers"]
 fn single_sign_on_is_read_and_checked() {
     let config = Config::parse(&sign_on(|t| t), &file()).unwrap();
     let settings = config.tenants["acme"].sign_on.clone().unwrap();
-    assert_eq!(settings.issuer, "https://acme.okta.com/oauth2/default");
+    assert_eq!(
+        settings.issuer, "https://acme.okta.com/oauth2/default/",
+        "kept verbatim: ID tokens must name it exactly"
+    );
     assert_eq!(
         settings.client_secret,
         CredentialSource::File(PathBuf::from("/etc/seatwarden/secrets/acme-sso"))
@@ -632,6 +635,10 @@ fn single_sign_on_is_read_and_checked() {
         (
             sign_on(|t| format!("{t}client_secrt = 1\n")),
             "unknown field `client_secrt`",
+        ),
+        (
+            sign_on(|t| format!("{t}required_claims = {{ tid = \"\" }}\n")),
+            "tenants.acme.sign_on.required_claims.tid: must name a claim and the exact text it must have",
         ),
     ];
     for (text, expected) in cases {

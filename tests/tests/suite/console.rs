@@ -164,7 +164,7 @@ async fn assert_sent_to_sign_in(client: &Client, base: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_person_signs_in_decides_reclaims_and_undoes_in_a_real_browser() {
-    let (api, _provider) = super::sign_on::signed_on_api("console-browser").await;
+    let (api, _provider) = super::sign_on::signed_on_api("console-browser", false).await;
     let base = format!("http://127.0.0.1:{}", api.port);
     let driver = start_chromedriver();
     let profile_dir = repo_root().join("target/test-tmp/console-browser");

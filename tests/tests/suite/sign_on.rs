@@ -19,12 +19,14 @@ use seatwarden_tests::identity_provider::{CLIENT_SECRET, IdentityProvider};
 
 /// acme signs in through the provider (admins and asset managers by
 /// group); globex names the same provider without allowing loopback
-/// addresses; initech names a provider that is not running.
-pub(crate) async fn signed_on_api(name: &str) -> (Api, IdentityProvider) {
+/// addresses; initech names a provider that is not running. With
+/// `claims_in_userinfo`, the provider keeps e-mail and groups out of its
+/// ID tokens.
+pub(crate) async fn signed_on_api(name: &str, claims_in_userinfo: bool) -> (Api, IdentityProvider) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     let redirect = format!("http://127.0.0.1:{port}/console/sso/callback");
-    let provider = IdentityProvider::start(&redirect);
+    let provider = IdentityProvider::start(&redirect, claims_in_userinfo);
     let closed = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -36,7 +38,7 @@ pub(crate) async fn signed_on_api(name: &str) -> (Api, IdentityProvider) {
             "acme",
             &redirect,
             "sso.secret",
-            "private_targets = \"allow-loopback\"\n"
+            "private_targets = \"allow-loopback\"\nrequired_claims = { org = \"acme\" }\n"
         ),
         provider.sign_on_table("globex", &redirect, "sso.secret", ""),
         provider
@@ -91,7 +93,7 @@ async fn start(api: &Api, tenant: &str) -> Started {
         assert!(set.contains(attribute), "{set}");
     }
     let cookie = set.split(';').next().unwrap().to_string();
-    assert!(cookie.starts_with("__Host-seatwarden-sso="), "{cookie}");
+    assert!(cookie.starts_with("__Host-seatwarden-sso-"), "{cookie}");
     let state = url::Url::parse(&location)
         .unwrap()
         .query_pairs()
@@ -107,7 +109,7 @@ async fn start(api: &Api, tenant: &str) -> Started {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn single_sign_on_refuses_replays_other_browsers_other_providers_and_bad_setups() {
-    let (api, provider) = signed_on_api("sso-guards").await;
+    let (api, provider) = signed_on_api("sso-guards", false).await;
 
     // The sign-in page's organisation form leads to the sign-in link;
     // an organisation without single sign-on is told so.
@@ -140,6 +142,14 @@ async fn single_sign_on_refuses_replays_other_browsers_other_providers_and_bad_s
     assert!(verifier.len() >= 43, "{verifier}");
     assert!(!first.location.contains(&verifier));
 
+    // Each attempt has a cookie of its own: a second tab's sign-in does
+    // not overwrite the first one's.
+    let other_tab = start(&api, "acme").await;
+    assert_ne!(
+        first.cookie.split_once('=').unwrap().0,
+        other_tab.cookie.split_once('=').unwrap().0
+    );
+
     // A callback without the cookie: refused, and the attempt is spent, so
     // the right browser cannot use it afterwards either.
     let callback = |s: &Started, extra: &str| {
@@ -156,10 +166,14 @@ async fn single_sign_on_refuses_replays_other_browsers_other_providers_and_bad_s
     assert_eq!(replay.status, 401);
     assert!(page(&replay).contains("unknown, already used or expired"));
 
-    // Another browser's cookie does not finish this browser's sign-in.
+    // Another browser's verifier under this attempt's cookie name does not
+    // finish this browser's sign-in.
     let second = start(&api, "acme").await;
     let third = start(&api, "acme").await;
-    let crossed = get(&api, &callback(&second, ""), Some(&third.cookie)).await;
+    let (second_name, _) = second.cookie.split_once('=').unwrap();
+    let (_, third_value) = third.cookie.split_once('=').unwrap();
+    let crossed_cookie = format!("{second_name}={third_value}");
+    let crossed = get(&api, &callback(&second, ""), Some(&crossed_cookie)).await;
     assert_eq!(crossed.status, 401);
     assert!(page(&crossed).contains("started in another browser"));
 
@@ -184,7 +198,7 @@ async fn single_sign_on_refuses_replays_other_browsers_other_providers_and_bad_s
     .await;
     assert_eq!(forged.status, 502, "{}", page(&forged));
     assert!(
-        page(&forged).contains("redeeming the code"),
+        page(&forged).contains("the authorization code could not be redeemed"),
         "{}",
         page(&forged)
     );
@@ -213,11 +227,21 @@ async fn single_sign_on_refuses_replays_other_browsers_other_providers_and_bad_s
     // (loopback, with private_targets left at deny) is never contacted.
     let blocked = get(&api, "/console/sso/globex/start", None).await;
     assert_eq!(blocked.status, 502);
-    assert!(page(&blocked).contains("refused"), "{}", page(&blocked));
+    assert!(
+        page(&blocked).contains("address rules do not allow contacting it"),
+        "{}",
+        page(&blocked)
+    );
+    // The page says which step failed, not where things are: no addresses.
+    assert!(!page(&blocked).contains("127.0.0.1"), "{}", page(&blocked));
     // A provider that is down: a clear page, no cookie.
     let down = get(&api, "/console/sso/initech/start", None).await;
     assert_eq!(down.status, 502);
-    assert!(page(&down).contains("discovery"), "{}", page(&down));
+    assert!(
+        page(&down).contains("discovery document could not be read"),
+        "{}",
+        page(&down)
+    );
     assert!(down.header("set-cookie").is_none());
 
     // A tenant keeps a bounded number of attempts in flight: the oldest
@@ -318,7 +342,9 @@ pub(crate) async fn sign_in_through_provider(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_provider_vouching_for_someone_the_tenant_grants_nothing_opens_no_session() {
-    let (api, _provider) = signed_on_api("sso-refusals").await;
+    // This provider keeps e-mail and groups for its userinfo answer: the
+    // host asks there for what the ID token lacks.
+    let (api, _provider) = signed_on_api("sso-refusals", true).await;
     let base = format!("http://127.0.0.1:{}", api.port);
     let driver = start_chromedriver();
     let profile_dir = repo_root().join("target/test-tmp/sso-refusals");
@@ -345,7 +371,17 @@ async fn the_provider_vouching_for_someone_the_tenant_grants_nothing_opens_no_se
     client.delete_all_cookies().await.unwrap();
     sign_in_through_provider(&client, &base, "unverified@acme.example", None).await;
     let problem = text(&client, "#sign-on-problem").await;
-    assert!(problem.contains("not verified"), "{problem}");
+    assert!(
+        problem.contains("does not say this account's e-mail address is verified"),
+        "{problem}"
+    );
+
+    // Another organisation's account on the same provider, in a group of
+    // the same name: the required organisation claim keeps it out.
+    client.delete_all_cookies().await.unwrap();
+    sign_in_through_provider(&client, &base, "mallory@other.example", None).await;
+    let problem = text(&client, "#sign-on-problem").await;
+    assert!(problem.contains("outside this organisation"), "{problem}");
 
     // An asset manager gets operate, not admin.
     client.delete_all_cookies().await.unwrap();

@@ -46,37 +46,51 @@ pub async fn fetch(
         private_targets,
         carries_credential,
     };
+    // Host is the name and port only (never user info a URL may carry).
+    let host_header = match authority.port_u16() {
+        Some(port) => format!("{}:{port}", authority.host()),
+        None => authority.host().to_string(),
+    };
     let (mut parts, body) = request.into_parts();
     parts.headers.insert(
         http::header::HOST,
-        authority
-            .as_str()
+        host_header
             .parse()
-            .map_err(|_| format!("{uri}: bad host"))?,
+            .map_err(|_| format!("{uri}: the host is not a valid header value"))?,
     );
     let body = Full::new(Bytes::from(body))
         .map_err(|never| match never {})
         .boxed_unsync();
     let request = http::Request::from_parts(parts, body);
-    let mut refusal = None;
-    let response = transport
-        .send(target, request, None, limits, None, |denial| {
-            refusal = Some(denial.to_string());
-        })
+    let exchange = async {
+        let mut refusal = None;
+        let response = transport
+            .send(target, request, None, limits, None, |denial| {
+                refusal = Some(denial.to_string());
+            })
+            .await
+            .map_err(|err| match &refusal {
+                Some(rule) => format!("the request to {uri} was refused: {rule}"),
+                None => format!("the request to {uri} failed: {err}"),
+            })?;
+        let (parts, body) = response.into_parts();
+        let body = http_body_util::Limited::new(body, limits.response_body_bytes as usize)
+            .collect()
+            .await
+            .map_err(|err| format!("reading the answer from {uri}: {err}"))?
+            .to_bytes()
+            .to_vec();
+        Ok(http::Response::from_parts(parts, body))
+    };
+    // The limits bound each wait; this bounds the whole exchange (a server
+    // trickling a body just under the read timeout would hold it for long).
+    tokio::time::timeout(WHOLE_EXCHANGE, exchange)
         .await
-        .map_err(|err| match &refusal {
-            Some(rule) => format!("the request to {uri} was refused: {rule}"),
-            None => format!("the request to {uri} failed: {err}"),
-        })?;
-    let (parts, body) = response.into_parts();
-    let body = http_body_util::Limited::new(body, limits.response_body_bytes as usize)
-        .collect()
-        .await
-        .map_err(|err| format!("reading the answer from {uri}: {err}"))?
-        .to_bytes()
-        .to_vec();
-    Ok(http::Response::from_parts(parts, body))
+        .unwrap_or_else(|_| Err(format!("{uri} did not answer within {WHOLE_EXCHANGE:?}")))
 }
+
+/// The longest one request and its answer may take, all waits together.
+const WHOLE_EXCHANGE: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// Whether `host` (a name or an address literal) is a loopback address
 /// literal or `localhost`: what plain-http test setups use.

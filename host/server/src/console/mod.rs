@@ -132,13 +132,12 @@ impl Signed {
 
 /// The session cookie's value in a request, if any.
 pub(crate) fn cookie_value(parts: &Parts) -> Option<String> {
-    named_cookie(parts, COOKIE)
+    named_cookie(&parts.headers, COOKIE)
 }
 
-/// The value of cookie `name` in a request, if any.
-fn named_cookie(parts: &Parts, name: &str) -> Option<String> {
-    parts
-        .headers
+/// The value of cookie `name` in a request's headers, if any.
+fn named_cookie(headers: &axum::http::HeaderMap, name: &str) -> Option<String> {
+    headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())

@@ -3,10 +3,18 @@
 //! `/console/sso?organisation=NAME` (the sign-in page's second form) shows
 //! the organisation's sign-in link; following it (`/console/sso/NAME/start`)
 //! stores the attempt and sends the browser to the provider with a cookie
-//! holding the PKCE verifier; the provider sends it back to
+//! holding the PKCE verifier (one cookie per attempt, named after its
+//! state, so two tabs signing in at once do not collide); the provider
+//! sends it back to
 //! `/console/sso/callback`, which opens the session. The start is a link,
 //! not a form, because the console's `form-action 'self'` would stop a
 //! form's redirect to the provider.
+//!
+//! Starting counts against the client's address (a loop of starts cannot
+//! push everyone's attempts out); a callback from an address over its
+//! failure limit is refused before any work, and a refused one counts. A
+//! provider failure shows only which step failed: the details (addresses,
+//! the provider's words) go to the server's log.
 //!
 //! The verifier's cookie is `SameSite=Lax` (the provider's redirect back is
 //! a cross-site navigation, on which a `Strict` cookie is not sent) and
@@ -19,9 +27,8 @@ use super::{ConsoleError, ConsoleResult, layout, sign_in::Origin};
 use crate::ApiState;
 use crate::auth;
 use crate::problem::ApiError;
-use axum::extract::{FromRequestParts, Path, Query, State};
-use axum::http::request::Parts;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use maud::{DOCTYPE, Markup, html};
 use seatwarden_app::console_sessions::SESSION_MS;
@@ -85,9 +92,11 @@ pub async fn organisation(
     }
 }
 
-fn binding_cookie(value: &str, max_age_s: i64) -> HeaderValue {
+/// The cookie of one attempt (one per attempt: two tabs signing in at
+/// once do not overwrite each other's).
+fn binding_cookie(slot: &str, value: &str, max_age_s: i64) -> HeaderValue {
     let text = format!(
-        "{BINDING_COOKIE}={value}; Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age={max_age_s}"
+        "{BINDING_COOKIE}-{slot}={value}; Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age={max_age_s}"
     );
     HeaderValue::from_str(&text).unwrap_or_else(|_| HeaderValue::from_static(""))
 }
@@ -99,12 +108,14 @@ fn failure(err: SignOnError) -> ConsoleError {
             StatusCode::NOT_FOUND,
             format!("{what} does not sign in through an identity provider here."),
         ),
-        SignOnError::Provider(why) => {
-            tracing::warn!("single sign-on: the identity provider failed: {why}");
+        SignOnError::Provider { step, detail } => {
+            // The detail (addresses, the provider's words) is the
+            // operator's: this page is shown to anyone who asks.
+            tracing::warn!("single sign-on: the identity provider failed: {step}: {detail}");
             (
                 StatusCode::BAD_GATEWAY,
                 format!(
-                    "The identity provider could not be used: {why}. Try again; if it persists, tell your administrator."
+                    "The identity provider could not be used: {step}. Try again; if it persists, tell your administrator (the server's log says more)."
                 ),
             )
         }
@@ -124,9 +135,14 @@ fn failure(err: SignOnError) -> ConsoleError {
     )
 }
 
+/// Sign-ins one client address may start per failure window: plenty for
+/// the people behind one address, few for a loop pushing theirs out.
+const MAX_STARTS: i64 = 60;
+
 /// Stores the attempt and sends the browser to the provider.
 pub async fn start(
     State(state): State<ApiState>,
+    origin: Origin,
     Path(name): Path<String>,
 ) -> ConsoleResult<Response> {
     if !well_formed(&name) {
@@ -134,18 +150,25 @@ pub async fn start(
             "organisation {name:?}"
         ))));
     }
+    let starts = format!("sign-on start {}", origin.address());
+    auth::count_against(&state, &starts, MAX_STARTS).await?;
     let started = sign_on::begin(&state.app, &name).await.map_err(failure)?;
     let location = HeaderValue::from_str(&started.authorize_url).map_err(|_| {
-        failure(SignOnError::Provider(
-            "its authorization URL is not a valid header value".into(),
-        ))
+        failure(SignOnError::Provider {
+            step: "its authorization URL is not a valid header value".into(),
+            detail: String::new(),
+        })
     })?;
     Ok((
         StatusCode::SEE_OTHER,
         [
             (
                 header::SET_COOKIE,
-                binding_cookie(started.binding.expose_secret(), ATTEMPT_MS / 1000),
+                binding_cookie(
+                    &started.slot,
+                    started.binding.expose_secret(),
+                    ATTEMPT_MS / 1000,
+                ),
             ),
             (header::LOCATION, location),
             (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
@@ -164,24 +187,15 @@ pub struct Answer {
     iss: Option<String>,
 }
 
-/// The verifier cookie of a request, if any.
-pub struct Binding(Option<String>);
-
-impl FromRequestParts<ApiState> for Binding {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, _: &ApiState) -> Result<Self, Self::Rejection> {
-        Ok(Binding(super::named_cookie(parts, BINDING_COOKIE)))
-    }
-}
-
 /// Finishes the sign-in: opens the session and moves on to the console.
 pub async fn callback(
     State(state): State<ApiState>,
     origin: Origin,
-    binding: Binding,
+    headers: HeaderMap,
     Query(answer): Query<Answer>,
 ) -> ConsoleResult<Response> {
+    // An address over its failure limit is refused before any work.
+    auth::refuse_if_blocked(&state, origin.address()).await?;
     let Some(state_param) = answer
         .state
         .as_deref()
@@ -192,6 +206,8 @@ pub async fn callback(
             "the identity provider's answer has no state; start again from the sign-in page".into(),
         )));
     };
+    let slot = sign_on::slot(state_param);
+    let binding = super::named_cookie(&headers, &format!("{BINDING_COOKIE}-{slot}"));
     let callback = Callback {
         state: state_param,
         code: answer.code.as_deref(),
@@ -201,10 +217,11 @@ pub async fn callback(
             .map(|e| (e, answer.error_description.as_deref().unwrap_or(""))),
         issuer: answer.iss.as_deref(),
     };
-    let opened = match sign_on::finish(&state.app, &callback, binding.0.as_deref()).await {
+    let opened = match sign_on::finish(&state.app, &callback, binding.as_deref()).await {
         Ok(opened) => opened,
         Err(err) => {
-            if matches!(err, SignOnError::Refused(_)) {
+            // A person who cancelled at the provider guessed nothing.
+            if matches!(err, SignOnError::Refused(_)) && callback.error.is_none() {
                 auth::count_failure(&state, origin.address()).await?;
             }
             return Err(failure(err));
@@ -229,6 +246,6 @@ pub async fn callback(
         .into_response();
     response
         .headers_mut()
-        .append(header::SET_COOKIE, binding_cookie("", 0));
+        .append(header::SET_COOKIE, binding_cookie(&slot, "", 0));
     Ok(response)
 }
