@@ -1,12 +1,21 @@
 //! `seatwarden serve`: runs published profiles' jobs when they are due.
 //!
 //! One loop, three rules. A job that is due runs once, however many of its
-//! times were missed while the host was down: before it starts, its next
-//! due time moves to the first cron time after now. Jobs of one profile
-//! never overlap: a profile runs in one task at a time in this process, and
-//! holds the profile's lease in the database against other processes. Jobs
-//! of different profiles run concurrently up to a limit, each in its own
-//! task, so a slow or failing vendor only holds its own slot.
+//! times were missed while the host was down: when it ends, its next due
+//! time moves to the first cron time after then. Jobs of one profile never
+//! overlap: a profile runs in one task at a time in this process, and holds
+//! the profile's lease in the database against other processes. Jobs of
+//! different profiles run concurrently up to a limit, each in its own task,
+//! so a slow or failing vendor only holds its own slot.
+//!
+//! Several host processes share one schedule through the lease. A job
+//! stays due while it runs, so when its host dies (its lease is renewed no
+//! more) the job is still due once the lease runs out, and the next host
+//! to look takes the lease and resumes at the stored cursor. Whoever takes
+//! the lease reads the job's due time again under it, so a host that saw
+//! the job due just before another one ran it does not run it a second
+//! time; and the end of a run moves the due time only from the value it
+//! was found at, so a newer request to run it is kept.
 //!
 //! Time comes from the app's [`Clock`], so tests drive the scheduler with a
 //! [`ManualClock`](crate::clock::ManualClock) instead of waiting. Shutdown cancels a token that every
@@ -138,9 +147,15 @@ impl Scheduler {
                 break;
             }
             self.start_due(&mut tasks).await?;
-            let next = self.shared.app.storage.next_due_at().await?;
+            let next = self
+                .shared
+                .app
+                .storage
+                .next_due_at(self.shared.clock.now())
+                .await?;
             // Re-check at least once a minute: profiles may be published by
-            // another process while this one sleeps.
+            // another process while this one sleeps, and a job whose host
+            // died is due again when its lease runs out.
             let wake = next
                 .unwrap_or(i64::MAX)
                 .min(self.shared.clock.now() + 60_000);
@@ -173,11 +188,28 @@ impl Scheduler {
         if by_profile.is_empty() {
             return Ok(());
         }
+        // A job stays due while it runs: a profile whose lease a live
+        // holder has is that holder's (it ends the job, or its lease runs
+        // out and the job is found due again).
+        let leased: std::collections::HashMap<ProfileId, String> = self
+            .shared
+            .app
+            .storage
+            .live_leases(now)
+            .await?
+            .into_iter()
+            .collect();
         let published = self.shared.app.storage.published_profiles().await?;
         for (profile_id, mut jobs) in by_profile {
             let Some(record) = published.iter().find(|p| p.id == profile_id).cloned() else {
                 continue;
             };
+            if leased
+                .get(&profile_id)
+                .is_some_and(|holder| !crate::lease::owner_is_dead(holder))
+            {
+                continue;
+            }
             if !self
                 .shared
                 .running
@@ -189,28 +221,18 @@ impl Scheduler {
             }
             // Subscriptions first, so activity lands on fresh accounts.
             jobs.sort_by_key(|j| JobKind::parse_scheduled(&j.kind));
-            // Missed runs collapse into this one: the next time is after now.
             // A stored schedule with no next time (written before such
             // expressions were refused) stops this profile, never the others.
             let mut unschedulable = None;
             for job in &jobs {
-                match next_time(job, now) {
-                    Ok(next) => {
-                        self.shared
-                            .app
-                            .storage
-                            .reschedule(profile_id, &job.kind, next)
-                            .await?
-                    }
-                    Err(err) => {
-                        // Looked at again in a day, not at every tick.
-                        self.shared
-                            .app
-                            .storage
-                            .reschedule(profile_id, &job.kind, now + 86_400_000)
-                            .await?;
-                        unschedulable = Some((job.kind.clone(), err));
-                    }
+                if let Err(err) = next_time(job, now) {
+                    // Looked at again in a day, not at every tick.
+                    self.shared
+                        .app
+                        .storage
+                        .reschedule(profile_id, &job.kind, now + DAY_MS)
+                        .await?;
+                    unschedulable = Some((job.kind.clone(), err));
                 }
             }
             if let Some((kind, err)) = unschedulable {
@@ -287,6 +309,8 @@ impl Scheduler {
     }
 }
 
+const DAY_MS: i64 = 86_400_000;
+
 fn next_time(job: &ScheduledJob, after: i64) -> Result<i64> {
     let zone = jiff::tz::TimeZone::get(&job.time_zone)
         .with_context(|| format!("time zone {:?} of a stored job", job.time_zone))?;
@@ -351,11 +375,7 @@ impl Worker {
             _ = self.cancel.cancelled() => None,
         };
         let Some(permit) = permit else {
-            // Shut down before a slot freed up: due again at the next start.
-            let now = self.clock.now();
-            for kind in &kinds {
-                self.due_again(&record, *kind, now).await;
-            }
+            // Shut down before a slot freed up: still due at the next start.
             self.done(record.id);
             return kinds
                 .into_iter()
@@ -374,14 +394,26 @@ impl Worker {
             lease_lost.clone(),
         )
         .await;
+        let host_failed = |kinds: Vec<JobKind>, err: anyhow::Error| -> Vec<JobOutcome> {
+            let message = format!("{err:#}");
+            kinds
+                .into_iter()
+                .map(|k| {
+                    outcome(
+                        k,
+                        JobResult::Failed {
+                            kind: "host".into(),
+                            message: message.clone(),
+                        },
+                    )
+                })
+                .collect()
+        };
         let lease = match leased {
             Ok(Ok(lease)) => lease,
             Ok(Err(busy)) => {
-                // Try again soon rather than at the next scheduled time.
-                let soon = self.retry_at();
-                for kind in &kinds {
-                    self.due_again(&record, *kind, soon).await;
-                }
+                // Another host took it first: the jobs stay due, and their
+                // holder ends them (or its lease runs out).
                 self.done(record.id);
                 return kinds
                     .into_iter()
@@ -390,38 +422,42 @@ impl Worker {
             }
             Err(err) => {
                 self.done(record.id);
-                return kinds
-                    .into_iter()
-                    .map(|k| {
-                        outcome(
-                            k,
-                            JobResult::Failed {
-                                kind: "host".into(),
-                                message: format!("{err:#}"),
-                            },
-                        )
-                    })
-                    .collect();
+                return host_failed(kinds, err);
             }
         };
-        for (i, kind) in kinds.iter().copied().enumerate() {
+        // Read again under the lease: another host may have run them
+        // between this one's look at the schedule and now.
+        let due = match self.still_due(&record, &kinds).await {
+            Ok(due) => due,
+            Err(err) => {
+                if let Err(err) = lease.release().await {
+                    tracing::warn!(error = %err, "could not release a profile lease");
+                }
+                self.done(record.id);
+                return host_failed(kinds, err);
+            }
+        };
+        for (job, kind) in &due {
             if lease.lost() {
                 break;
             }
-            let result = self.run_job(&record, kind, &lease_lost).await;
-            if matches!(result, JobResult::Failed { .. }) {
-                let soon = self.retry_at();
-                self.due_again(&record, kind, soon).await;
-            }
+            let result = self.run_job(&record, *kind, &lease_lost).await;
             let interrupted = result == JobResult::Interrupted;
-            outcomes.push(outcome(kind, result));
+            // Interrupted: due at the next start, which resumes at the
+            // stored cursor (as do the jobs not started). Lease lost: its
+            // new holder ends the job.
+            if !interrupted && !lease.lost() {
+                let ended = self.clock.now();
+                let next = next_time(job, ended).unwrap_or(ended + DAY_MS);
+                let next = if matches!(result, JobResult::Failed { .. }) {
+                    next.min(self.retry_at())
+                } else {
+                    next
+                };
+                self.finish(job, next).await;
+            }
+            outcomes.push(outcome(*kind, result));
             if interrupted {
-                // This job and the ones not started are due at the next
-                // start, which resumes at the stored cursor.
-                let now = self.clock.now();
-                for rest in &kinds[i..] {
-                    self.due_again(&record, *rest, now).await;
-                }
                 break;
             }
         }
@@ -480,21 +516,49 @@ impl Worker {
             .remove(&profile);
     }
 
-    /// When a failed or skipped job is tried again.
+    /// When a failed job is tried again.
     fn retry_at(&self) -> i64 {
         self.clock.now() + self.options.retry_failed_after.as_millis() as i64
     }
 
-    /// Makes a job due again at `at`, unless its next scheduled time is
-    /// sooner.
-    async fn due_again(&self, record: &ProfileRecord, kind: JobKind, at: i64) {
-        if let Err(err) = self
+    /// Of `kinds`, the profile's jobs that are due now, in the order they
+    /// run (subscriptions first).
+    async fn still_due(
+        &self,
+        record: &ProfileRecord,
+        kinds: &[JobKind],
+    ) -> Result<Vec<(ScheduledJob, JobKind)>> {
+        let now = self.clock.now();
+        let mut due: Vec<(ScheduledJob, JobKind)> = self
             .app
             .storage
-            .bring_forward(record.id, kind.as_str(), at)
+            .scheduled_jobs(record.id)
+            .await?
+            .into_iter()
+            .filter(|job| job.next_due_at <= now)
+            .filter_map(|job| {
+                let kind = JobKind::parse_scheduled(&job.kind)?;
+                kinds.contains(&kind).then_some((job, kind))
+            })
+            .collect();
+        due.sort_by_key(|(_, kind)| *kind);
+        Ok(due)
+    }
+
+    /// Moves an ended job's due time to `next`, unless it changed since it
+    /// was found due (then the newer time stands).
+    async fn finish(&self, job: &ScheduledJob, next: i64) {
+        match self
+            .app
+            .storage
+            .finish_job(job.profile, &job.kind, job.next_due_at, next)
             .await
         {
-            tracing::warn!(error = %err, "could not reschedule a job");
+            Ok(true) => {}
+            Ok(false) => {
+                tracing::info!(job = %job.kind, "the job's schedule changed while it ran; keeping the new time")
+            }
+            Err(err) => tracing::warn!(error = %err, "could not reschedule a job"),
         }
     }
 

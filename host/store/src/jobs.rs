@@ -3,8 +3,9 @@
 //! A lease is a row per profile with an owner and an expiry. Taking it is
 //! one conditional upsert, so two workers (or two host processes on one
 //! database) never run jobs of the same profile at once; a crashed owner's
-//! lease simply expires. On PostgreSQL the same functions become
-//! `SELECT ... FOR UPDATE SKIP LOCKED`; callers do not change.
+//! lease simply expires. A job's due time moves when its run ends, and only
+//! from the time it was found due at (a compare-and-set), so of several
+//! hosts that found it due one runs it, and a dead host's job stays due.
 
 use super::profiles::ScheduledJob;
 use super::{JOB_RUN_COLUMNS, JobRun, ProfileId, Storage, TenantId, job_run_from_row};
@@ -38,17 +39,23 @@ impl Storage {
         Ok(rows.iter().map(scheduled_from_row).collect())
     }
 
-    /// The earliest time any scheduled job (of a profile or a tenant) is due.
-    pub async fn next_due_at(&self) -> Result<Option<i64>> {
+    /// The earliest time after `now` any scheduled job (of a profile or a
+    /// tenant) is due. Jobs due already are left out: they are running
+    /// (a job stays due until it ends), waiting for a slot, or held by
+    /// another host's lease.
+    pub async fn next_due_at(&self, now: i64) -> Result<Option<i64>> {
         Ok(sqlx::query_scalar(
             "SELECT MIN(due) FROM (
                SELECT MIN(s.next_due_at) AS due FROM scheduled_jobs s
-                 JOIN profiles p ON p.id = s.profile_id WHERE p.status = 'published'
+                 JOIN profiles p ON p.id = s.profile_id
+                 WHERE p.status = 'published' AND s.next_due_at > ?
                UNION ALL
                SELECT MIN(t.next_due_at) AS due FROM tenant_jobs t
-                 WHERE EXISTS (SELECT 1 FROM profiles p
+                 WHERE t.next_due_at > ? AND EXISTS (SELECT 1 FROM profiles p
                                WHERE p.tenant_id = t.tenant_id AND p.status = 'published'))",
         )
+        .bind(now)
+        .bind(now)
         .fetch_one(&self.pool)
         .await?)
     }
@@ -142,19 +149,41 @@ impl Storage {
         Ok(())
     }
 
-    /// Makes a job due by `at`: moves its next due time earlier, never
-    /// later.
-    pub async fn bring_forward(&self, profile: ProfileId, kind: &str, at: i64) -> Result<()> {
-        sqlx::query(
-            "UPDATE scheduled_jobs SET next_due_at = ? WHERE profile_id = ? AND kind = ? AND next_due_at > ?",
+    /// Ends a job's run: moves its next due time from `was_due_at` (the
+    /// time it was found due at) to `next_due_at`. A job whose due time
+    /// changed meanwhile (a person asked for another run, or the
+    /// configuration moved it) keeps the newer time. Returns whether it moved.
+    pub async fn finish_job(
+        &self,
+        profile: ProfileId,
+        kind: &str,
+        was_due_at: i64,
+        next_due_at: i64,
+    ) -> Result<bool> {
+        let moved = sqlx::query(
+            "UPDATE scheduled_jobs SET next_due_at = ?
+             WHERE profile_id = ? AND kind = ? AND next_due_at = ?",
         )
-        .bind(at)
+        .bind(next_due_at)
         .bind(profile.0)
         .bind(kind)
-        .bind(at)
+        .bind(was_due_at)
         .execute(&self.pool)
-        .await?;
-        Ok(())
+        .await?
+        .rows_affected();
+        Ok(moved == 1)
+    }
+
+    /// The profiles whose lease someone holds at `now`, with the holder.
+    pub async fn live_leases(&self, now: i64) -> Result<Vec<(ProfileId, String)>> {
+        let rows = sqlx::query("SELECT profile_id, owner FROM profile_leases WHERE expires_at > ?")
+            .bind(now)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| (ProfileId(r.get("profile_id")), r.get("owner")))
+            .collect())
     }
 
     /// Makes a published profile's scheduled job due now, for a person who

@@ -1,6 +1,8 @@
 //! The scheduler behind `seatwarden serve`, driven by a [`ManualClock`] so
 //! nothing waits for real time: due jobs run once, missed runs collapse,
-//! a profile never runs twice at once, failures retry later and resume at
+//! a profile never runs twice at once (two hosts on one database run a due
+//! job once, and a dead host's job is taken over when its lease runs out),
+//! failures retry later and resume at
 //! their cursor, shutdown stops at a page boundary, one hung vendor does not
 //! hold up another, retry decisions, and the per-credential token bucket.
 
@@ -151,7 +153,7 @@ async fn each_tenant_is_reconciled_weekly_once_and_runs_are_kept() {
     // Not at once: the first reconciliation waits for Monday 06:00.
     let first = scheduler.run_due().await.unwrap();
     assert!(reconciliations(first).is_empty());
-    let due = app.storage.next_due_at().await.unwrap().unwrap();
+    let due = app.storage.next_due_at(clock.now()).await.unwrap().unwrap();
     assert!(due > clock.now());
 
     // A week later exactly one run happened, even if it was missed by days.
@@ -265,28 +267,21 @@ async fn a_profile_never_runs_twice_at_once() {
             .await
             .unwrap()
     );
+    let due_at = next_due(&app, &sr, "subscriptions").await;
+    assert!(due_at <= now);
     let before = vendor.server.requests().len();
-    let skipped = syncs(scheduler.run_due().await.unwrap());
-    assert_eq!(skipped.len(), 2);
-    for outcome in &skipped {
-        match &outcome.result {
-            JobResult::Skipped(why) => assert!(why.contains("other-host:42"), "{why}"),
-            other => panic!("expected a skip, got {other:?}"),
-        }
-    }
+    // The holder ends the job, or its lease runs out: nothing runs here.
+    assert!(syncs(scheduler.run_due().await.unwrap()).is_empty());
     assert_eq!(
         vendor.server.requests().len(),
         before,
         "the vendor saw nothing"
     );
     assert!(scheduled_runs(&app, &sr).await.is_empty());
-    // It is tried again in 30 minutes, not tomorrow; by then the lease
-    // has expired.
-    assert_eq!(
-        next_due(&app, &sr, "subscriptions").await,
-        now + 30 * MINUTE_MS
-    );
-    clock.advance(Duration::from_secs(31 * 60));
+    // Still due from when it was due, so it runs once the lease has run
+    // out (not at the next scheduled time).
+    assert_eq!(next_due(&app, &sr, "subscriptions").await, due_at);
+    clock.advance(Duration::from_secs(16 * 60));
     let ran = syncs(scheduler.run_due().await.unwrap());
     assert!(
         ran.iter()
@@ -318,6 +313,141 @@ async fn a_profile_never_runs_twice_at_once() {
         1,
         "one listing, not two"
     );
+}
+
+/// A scheduler for the host process named `owner`, on its own `app`.
+fn host(owner: &str, app: &App, clock: &Arc<ManualClock>) -> Scheduler {
+    Scheduler::new(
+        Arc::new(app.on_clock(clock.clone())),
+        SchedulerOptions {
+            owner: owner.into(),
+            ..SchedulerOptions::default()
+        },
+    )
+}
+
+/// Listings of the first page (a sync starting over, not resuming).
+fn first_pages(vendor: &SmartRecruitersFake) -> usize {
+    users_requests(vendor)
+        .iter()
+        .filter(|t| !t.contains("pageId"))
+        .count()
+}
+
+/// Two host processes on one database (each with its own pool and owner)
+/// look at the schedule at once: the due jobs run once, and the host that
+/// lost the race neither runs them after the winner nor makes them due
+/// again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_hosts_run_a_due_job_once() {
+    let vendor = fake("DCRA1-two-hosts", 150).await;
+    let ws = Workspace::new("scheduler-two-hosts");
+    let app = published(&ws, &[("sr", &vendor, "DCRA1-two-hosts")], "").await;
+    let sr = record(&app, "sr").await;
+    let other = ws.app().await.unwrap();
+    let clock = Arc::new(ManualClock::new(tomorrow_noon()));
+    let a = host("host-a", &app, &clock);
+    let b = host("host-b", &other, &clock);
+
+    let before = first_pages(&vendor);
+    let (ran_a, ran_b) = tokio::join!(a.run_due(), b.run_due());
+    let mut both = syncs(ran_a.unwrap());
+    both.extend(syncs(ran_b.unwrap()));
+    let mut succeeded: Vec<JobKind> = both
+        .iter()
+        .filter(|o| matches!(o.result, JobResult::Succeeded(_)))
+        .map(|o| o.kind)
+        .collect();
+    succeeded.sort();
+    assert_eq!(
+        succeeded,
+        [JobKind::Subscriptions, JobKind::Activity],
+        "{both:?}"
+    );
+    assert!(
+        both.iter()
+            .all(|o| matches!(o.result, JobResult::Succeeded(_) | JobResult::Skipped(_))),
+        "{both:?}"
+    );
+    assert_eq!(first_pages(&vendor) - before, 1, "one listing, not two");
+    assert_eq!(scheduled_runs(&app, &sr).await.len(), 2);
+
+    // Neither host runs them again before their next scheduled time.
+    clock.advance(Duration::from_secs(31 * 60));
+    let (again_a, again_b) = tokio::join!(a.run_due(), b.run_due());
+    assert!(syncs(again_a.unwrap()).is_empty());
+    assert!(syncs(again_b.unwrap()).is_empty());
+    assert_eq!(scheduled_runs(&app, &sr).await.len(), 2);
+    assert!(next_due(&app, &sr, "subscriptions").await > clock.now());
+}
+
+/// A host that dies mid-sync (its task dropped: nothing released, nothing
+/// recorded) leaves its job due. Another host leaves the profile alone
+/// while the dead one's lease lasts, then takes the job over and resumes
+/// at the stored cursor: only the uncommitted batch's page is listed
+/// again, nothing is stored twice and nothing is lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dead_hosts_job_is_taken_over_when_its_lease_runs_out() {
+    let vendor = fake("DCRA1-dead-host", 1_500).await;
+    let ws = Workspace::new("scheduler-dead-host");
+    let app = published(&ws, &[("sr", &vendor, "DCRA1-dead-host")], "").await;
+    let sr = record(&app, "sr").await;
+    let clock = Arc::new(ManualClock::new(tomorrow_noon()));
+    let due_at = next_due(&app, &sr, "subscriptions").await;
+
+    // Host A lists eleven pages (the first ten, a batch, are committed
+    // with their cursor); the twelfth never answers, and A dies.
+    let a = Arc::new(host("host-a", &app, &clock));
+    vendor.inject(std::iter::repeat_n(Fault::Pass, 11).chain([Fault::Hang]));
+    let before = vendor.server.requests().len();
+    let dying = tokio::spawn({
+        let a = a.clone();
+        async move { a.run_due().await }
+    });
+    vendor.server.wait_for_requests(before + 12).await;
+    dying.abort();
+    assert!(dying.await.unwrap_err().is_cancelled());
+    assert_eq!(app.storage.subscriptions(sr.id).await.unwrap().len(), 1_000);
+    let (holder, _) = app.storage.lease_holder(sr.id).await.unwrap().unwrap();
+    assert_eq!(holder, "host-a", "a dead host releases nothing");
+    assert_eq!(
+        next_due(&app, &sr, "subscriptions").await,
+        due_at,
+        "the job is still due"
+    );
+
+    // Host B leaves it alone while A's lease lasts...
+    let other = ws.app().await.unwrap();
+    let b = host("host-b", &other, &clock);
+    let listed_before = users_requests(&vendor).len();
+    assert!(syncs(b.run_due().await.unwrap()).is_empty());
+    assert_eq!(users_requests(&vendor).len(), listed_before);
+
+    // ...and once it has run out, takes the job over where A stopped.
+    clock.advance(app.config.scheduler.lease + Duration::from_secs(1));
+    let outcomes = syncs(b.run_due().await.unwrap());
+    assert_eq!(
+        outcomes.iter().map(|o| o.kind).collect::<Vec<_>>(),
+        [JobKind::Subscriptions, JobKind::Activity],
+        "{outcomes:?}"
+    );
+    match &outcomes[0].result {
+        JobResult::Succeeded(detail) => assert!(detail.contains("resumed"), "{detail}"),
+        other => panic!("expected success, got {other:?}"),
+    }
+    let resumed = users_requests(&vendor)[listed_before..].to_vec();
+    assert_eq!(
+        resumed.len(),
+        5,
+        "pages 11 to 15, from the committed cursor: {resumed:?}"
+    );
+    assert!(
+        resumed.iter().all(|t| t.contains("pageId")),
+        "the new host did not start over: {resumed:?}"
+    );
+    assert_eq!(app.storage.subscriptions(sr.id).await.unwrap().len(), 1_500);
+    assert!(next_due(&app, &sr, "subscriptions").await > clock.now());
+    assert_eq!(app.storage.lease_holder(sr.id).await.unwrap(), None);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
