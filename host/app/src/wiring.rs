@@ -14,7 +14,7 @@ use seatwarden_config::{Config, ConnectionConfig, CredentialConfig};
 use seatwarden_domain::software_models::Mapping;
 use seatwarden_sandbox::connection::{Connection, ConnectionBuilder};
 use seatwarden_sandbox::credentials::Credential;
-use seatwarden_sandbox::ratelimit::RateLimiters;
+use seatwarden_sandbox::ratelimit::{RateLimiters, SlotLedger};
 use seatwarden_sandbox::runtime::{Connector, Runtime, RuntimeConfig};
 use seatwarden_store::{ConnectorIdentity, ProfileRecord, Storage, TenantId};
 use sha2::{Digest, Sha256};
@@ -79,17 +79,24 @@ impl App {
     /// Opens the database and starts a runtime for `config`.
     pub async fn open(config: Config, cache_dir: Option<PathBuf>) -> Result<App> {
         let storage = Storage::open(&config.database).await?;
-        Self::with_storage(config, cache_dir, storage)
+        let limiters = RateLimiters::shared(Arc::new(StoredSlots(storage.clone())));
+        Self::with_storage(config, cache_dir, storage, limiters)
     }
 
     /// Like [`App::open`], with the database opened read-only (see
     /// [`Storage::open_read_only`]).
     pub async fn open_read_only(config: Config, cache_dir: Option<PathBuf>) -> Result<App> {
         let storage = Storage::open_read_only(&config.database).await?;
-        Self::with_storage(config, cache_dir, storage)
+        // Nothing read-only talks to vendors; its limits stay its own.
+        Self::with_storage(config, cache_dir, storage, RateLimiters::default())
     }
 
-    fn with_storage(config: Config, cache_dir: Option<PathBuf>, storage: Storage) -> Result<App> {
+    fn with_storage(
+        config: Config,
+        cache_dir: Option<PathBuf>,
+        storage: Storage,
+        limiters: RateLimiters,
+    ) -> Result<App> {
         let runtime = Runtime::new(RuntimeConfig {
             limits: config.limits.clone(),
             cache_dir,
@@ -106,7 +113,7 @@ impl App {
             config,
             storage,
             runtime,
-            limiters: RateLimiters::default(),
+            limiters,
             notifier,
             clock: Arc::new(SystemClock),
             sealer: Sealer::from_environment()?.map(Arc::new),
@@ -409,4 +416,25 @@ pub fn connection_builder(
     };
     builder = builder.rate_limiter(limiters.bucket(&key, limit));
     Ok(builder)
+}
+
+/// The database as the rate limits' shared ledger: every host on it spaces
+/// its requests on a credential with the others'.
+struct StoredSlots(Storage);
+
+impl SlotLedger for StoredSlots {
+    fn reserve<'a>(
+        &'a self,
+        key: &'a str,
+        interval_us: i64,
+        now_us: i64,
+        max_wait_us: i64,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<i64, String>> + Send + 'a>> {
+        Box::pin(async move {
+            self.0
+                .reserve_rate_slot(key, interval_us, now_us, max_wait_us)
+                .await
+                .map_err(|err| err.to_string())
+        })
+    }
 }

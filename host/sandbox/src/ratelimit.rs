@@ -9,12 +9,46 @@
 //! counts in at or under its limit (plus at most one). Waiters reserve their
 //! slot before sleeping, so they are served in order. Time is tokio's, so
 //! tests drive it with a paused clock instead of waiting.
+//!
+//! Several host processes may use one credential (profiles on it run on
+//! whichever host takes them), and the vendor counts them together. So a
+//! bucket may keep its next free slot in a [`SlotLedger`] every host sees
+//! (the database): each request reserves its slot there, on the wall
+//! clock, and the hosts together stay at the rate. A ledger that cannot be
+//! reached falls back to this host's own spacing, and no reserved slot is
+//! further away than [`max_wait`] (a host whose clock runs ahead cannot
+//! stop the others).
 
 use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
 use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::time::Instant;
+
+/// Where the buckets of every host keep their next free slot.
+pub trait SlotLedger: Send + Sync {
+    /// Reserves the slot of the bucket named `key` (a digest, never a
+    /// secret): the later of its next free slot and `now_us`, but no later
+    /// than `now_us + max_wait_us`; the bucket's next free slot becomes the
+    /// reserved one plus `interval_us`. Times are microseconds since the
+    /// Unix epoch. Returns the reserved slot.
+    fn reserve<'a>(
+        &'a self,
+        key: &'a str,
+        interval_us: i64,
+        now_us: i64,
+        max_wait_us: i64,
+    ) -> Pin<Box<dyn Future<Output = Result<i64, String>> + Send + 'a>>;
+}
+
+/// The longest a request waits for a slot in a shared ledger: the limit's
+/// window, and at least a minute. Queues of the hosts' concurrent jobs are
+/// far shorter; a longer wait means a clock is off.
+pub fn max_wait(limit: RateLimit) -> Duration {
+    limit.per.max(Duration::from_secs(60))
+}
 
 /// A request rate: `requests` per `per`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -86,11 +120,21 @@ pub const DEFAULT_RATE_LIMIT: RateLimit = RateLimit {
 };
 
 /// Evenly spaced requests at one rate.
-#[derive(Debug)]
 pub struct TokenBucket {
     limit: RateLimit,
-    /// The earliest instant the next request may leave.
+    /// The earliest instant the next request may leave (on this host).
     next_free: Mutex<Option<Instant>>,
+    /// The ledger all hosts share, and this bucket's key in it.
+    shared: Option<(Arc<dyn SlotLedger>, String)>,
+}
+
+impl std::fmt::Debug for TokenBucket {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenBucket")
+            .field("limit", &self.limit)
+            .field("shared", &self.shared.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 impl TokenBucket {
@@ -99,6 +143,7 @@ impl TokenBucket {
         TokenBucket {
             limit,
             next_free: Mutex::new(None),
+            shared: None,
         }
     }
 
@@ -118,8 +163,27 @@ impl TokenBucket {
         slot - now
     }
 
-    /// Waits for this request's slot.
+    /// Waits for this request's slot: in the shared ledger when there is
+    /// one (on the wall clock every host reads), else on this host.
     pub async fn acquire(&self) {
+        if let Some((ledger, key)) = &self.shared {
+            let now = wall_clock_us();
+            let interval = i64::try_from(self.limit.interval().as_micros()).unwrap_or(i64::MAX);
+            let most = i64::try_from(max_wait(self.limit).as_micros()).unwrap_or(i64::MAX);
+            match ledger.reserve(key, interval.max(1), now, most).await {
+                Ok(slot) => {
+                    let wait = slot.saturating_sub(now).clamp(0, most);
+                    if wait > 0 {
+                        tokio::time::sleep(Duration::from_micros(wait as u64)).await;
+                    }
+                    return;
+                }
+                Err(err) => tracing::warn!(
+                    error = %err,
+                    "the shared rate limit could not be read; spacing this host's requests by itself"
+                ),
+            }
+        }
         let wait = self.reserve(Instant::now());
         if !wait.is_zero() {
             tokio::time::sleep(wait).await;
@@ -127,20 +191,52 @@ impl TokenBucket {
     }
 }
 
-/// One bucket per credential, shared by every profile that uses it.
-#[derive(Debug, Default, Clone)]
+fn wall_clock_us() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
+}
+
+/// One bucket per credential, shared by every profile that uses it (and,
+/// with a [`SlotLedger`], by every host).
+#[derive(Default, Clone)]
 pub struct RateLimiters {
     buckets: Arc<Mutex<HashMap<String, Arc<TokenBucket>>>>,
+    ledger: Option<Arc<dyn SlotLedger>>,
+}
+
+impl std::fmt::Debug for RateLimiters {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RateLimiters")
+            .field("shared", &self.ledger.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 impl RateLimiters {
+    /// Buckets whose slots every host reserves in `ledger`.
+    pub fn shared(ledger: Arc<dyn SlotLedger>) -> RateLimiters {
+        RateLimiters {
+            buckets: Arc::default(),
+            ledger: Some(ledger),
+        }
+    }
+
     /// The bucket for `credential` (a stable name of the credential, never
-    /// the secret), created at `limit` on first use.
+    /// the secret), created at `limit` on first use. In a shared ledger its
+    /// key is the name's SHA-256, the same on every host.
     pub fn bucket(&self, credential: &str, limit: RateLimit) -> Arc<TokenBucket> {
         let mut buckets = self.buckets.lock().expect("rate limiters poisoned");
         buckets
             .entry(credential.to_string())
-            .or_insert_with(|| Arc::new(TokenBucket::new(limit)))
+            .or_insert_with(|| {
+                let mut bucket = TokenBucket::new(limit);
+                bucket.shared = self.ledger.clone().map(|ledger| {
+                    use sha2::Digest;
+                    (ledger, hex::encode(sha2::Sha256::digest(credential)))
+                });
+                Arc::new(bucket)
+            })
             .clone()
     }
 }

@@ -29,6 +29,7 @@ mod listing;
 mod models;
 mod owner;
 mod profiles;
+mod rate_slots;
 mod reconciliation;
 mod sign_on;
 mod source;

@@ -734,6 +734,82 @@ fn serve_reporting(
     (serving, reports)
 }
 
+/// A vendor allowing 5 requests per second, and profiles `one` and `two`
+/// published on one credential of it, each limited to 4/s.
+async fn two_profiles_on_one_credential(token: &str) -> (SmartRecruitersFake, Workspace, Arc<App>) {
+    let vendor = SmartRecruitersFake::start(SrTenant {
+        rate_limit: Some(5),
+        ..seed_tenant(token, 300, now_ms())
+    })
+    .await;
+    let ws = Workspace::new(&format!("scheduler-bucket-{token}"));
+    ws.secret("shared.key", token);
+    let app = applied(
+        &ws,
+        "",
+        &[
+            ("one", &vendor, "shared.key"),
+            ("two", &vendor, "shared.key"),
+        ],
+        "rate_limit = \"4/s\"\n",
+    )
+    .await;
+    let p = profiles(&app).await;
+    p.publish("one").await.unwrap();
+    p.publish("two").await.unwrap();
+    (vendor, ws, app)
+}
+
+/// Two host processes on one database sync two profiles on one credential
+/// at the same time (each host one profile, each at 4/s): the limit's slots
+/// live in the database, so together they send 4/s and the vendor, which
+/// allows 5/s, refuses none.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hosts_sharing_a_credential_share_its_rate_limit() {
+    let (vendor, ws, app) = two_profiles_on_one_credential("DCRA1-two-host-bucket").await;
+    let one = record(&app, "one").await;
+    let two = record(&app, "two").await;
+    let clock = Arc::new(ManualClock::new(tomorrow_noon()));
+    let other = ws.app().await.unwrap();
+    let a = Arc::new(host("host-a", &app, &clock));
+    let b = host("host-b", &other, &clock);
+
+    // Host A starts profile one while profile two is held elsewhere; once A
+    // is at work, two is let go and host B (which leaves one to A) runs it.
+    let now = clock.now();
+    assert!(
+        app.storage
+            .try_lease(two.id, "elsewhere", now, now + 15 * MINUTE_MS)
+            .await
+            .unwrap()
+    );
+    let before = vendor.server.requests().len();
+    let listed_before = users_requests(&vendor).len();
+    let on_a = tokio::spawn({
+        let a = a.clone();
+        async move { a.run_due().await }
+    });
+    vendor.server.wait_for_requests(before + 1).await;
+    app.storage
+        .release_lease(two.id, "elsewhere")
+        .await
+        .unwrap();
+    let on_b = syncs(b.run_due().await.unwrap());
+    let on_a = syncs(on_a.await.unwrap().unwrap());
+
+    for (outcomes, profile) in [(&on_a, &one), (&on_b, &two)] {
+        assert_eq!(outcomes.len(), 2, "{outcomes:?}");
+        assert!(
+            outcomes
+                .iter()
+                .all(|o| o.profile == profile.name && matches!(o.result, JobResult::Succeeded(_))),
+            "{outcomes:?}"
+        );
+    }
+    assert!(users_requests(&vendor).len() - listed_before >= 6);
+    assert_eq!(vendor.rate_limited(), 0, "no request was refused");
+}
+
 /// Writes a configuration with `head` (top-level tables) and one
 /// SmartRecruiters connection and profile per `(name, vendor, key file)`,
 /// each connection followed by `connection_extra`; applies and validates
@@ -832,26 +908,7 @@ async fn profiles_sharing_a_credential_share_its_rate_limit() {
     // The fake allows 5 requests per second per endpoint. Two profiles on
     // one credential at 4/s each would send 8/s together; sharing one
     // bucket they send 4/s, and the vendor never refuses one.
-    let vendor = SmartRecruitersFake::start(SrTenant {
-        rate_limit: Some(5),
-        ..seed_tenant("DCRA1-shared", 300, now_ms())
-    })
-    .await;
-    let ws = Workspace::new("scheduler-shared-bucket");
-    ws.secret("shared.key", "DCRA1-shared");
-    let app = applied(
-        &ws,
-        "",
-        &[
-            ("one", &vendor, "shared.key"),
-            ("two", &vendor, "shared.key"),
-        ],
-        "rate_limit = \"4/s\"\n",
-    )
-    .await;
-    let p = profiles(&app).await;
-    p.publish("one").await.unwrap();
-    p.publish("two").await.unwrap();
+    let (vendor, _ws, app) = two_profiles_on_one_credential("DCRA1-shared").await;
     let before = users_requests(&vendor).len();
     let clock = Arc::new(ManualClock::new(tomorrow_noon()));
     let outcomes = Scheduler::new(Arc::new(app.on_clock(clock)), SchedulerOptions::default())

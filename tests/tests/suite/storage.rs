@@ -415,7 +415,56 @@ async fn without_the_audit_api_the_sync_records_activity_as_unsupported() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_schema_is_versioned() {
     let rig = rig("schema", 1).await;
-    assert_eq!(rig.storage.schema_version().await.unwrap(), 17);
+    assert_eq!(rig.storage.schema_version().await.unwrap(), 18);
+}
+
+/// The rate limits' shared slots: each reservation gets its own slot, one
+/// interval after the last, whichever connection to the database asks;
+/// after a quiet spell the next leaves at once; and a slot pushed far ahead
+/// (a host whose clock runs fast) never makes anyone wait past the bound.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rate_slots_are_reserved_in_turn_and_bounded() {
+    let rig = rig("rate-slots", 1).await;
+    let other = Storage::open(&rig.path).await.unwrap();
+    let (interval, most) = (250_000, 60_000_000);
+    let t0 = 1_800_000_000_000_000_i64;
+    let mut slots = Vec::new();
+    for host in [&rig.storage, &other, &rig.storage, &other] {
+        slots.push(
+            host.reserve_rate_slot("bucket", interval, t0, most)
+                .await
+                .unwrap(),
+        );
+    }
+    assert_eq!(slots, [t0, t0 + 250_000, t0 + 500_000, t0 + 750_000]);
+    // Another credential is not held up by this one.
+    assert_eq!(
+        other
+            .reserve_rate_slot("other", interval, t0, most)
+            .await
+            .unwrap(),
+        t0
+    );
+    // A quiet spell: the next request leaves at once.
+    let later = t0 + 10_000_000;
+    assert_eq!(
+        rig.storage
+            .reserve_rate_slot("bucket", interval, later, most)
+            .await
+            .unwrap(),
+        later
+    );
+    // A host an hour ahead reserves; the others wait the bound at most.
+    let ahead = later + 3_600_000_000;
+    rig.storage
+        .reserve_rate_slot("bucket", interval, ahead, most)
+        .await
+        .unwrap();
+    let slot = other
+        .reserve_rate_slot("bucket", interval, later + 1, most)
+        .await
+        .unwrap();
+    assert_eq!(slot, later + 1 + most);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
