@@ -84,7 +84,7 @@ impl HeldLease {
             storage.clone(),
             profile,
             owner.to_string(),
-            term,
+            (at, term),
             clock,
             on_lost,
             lost.clone(),
@@ -120,23 +120,28 @@ impl Drop for HeldLease {
     }
 }
 
+/// Renews the lease taken at `taken_at` for `term` every third of the
+/// term, counted from the last beat (from `taken_at` at first, not from
+/// when this task first runs: time may move before it does).
 async fn heartbeat(
     storage: Storage,
     profile: ProfileId,
     owner: String,
-    term: Duration,
+    (taken_at, term): (i64, Duration),
     clock: Arc<dyn Clock>,
     on_lost: CancellationToken,
     lost: Arc<AtomicBool>,
 ) {
     let term_ms = term.as_millis() as i64;
-    let mut held_until = clock.now() + term_ms;
+    let mut held_until = taken_at + term_ms;
+    let mut last_beat = taken_at;
     loop {
         // On the jobs' own clock: a lease term is business time (the rows
         // compare it with the times other hosts write), and a manual clock
         // in tests renews it exactly when time moves.
-        clock.sleep_until(clock.now() + term_ms / 3).await;
+        clock.sleep_until(last_beat + term_ms / 3).await;
         let at = clock.now();
+        last_beat = at;
         match storage.try_lease(profile, &owner, at, at + term_ms).await {
             Ok(true) => held_until = at + term_ms,
             Ok(false) => {
