@@ -15,7 +15,7 @@
 //! the lease reads the job's due time again under it, so a host that saw
 //! the job due just before another one ran it does not run it a second
 //! time; and the end of a run moves the due time only from the value it
-//! was found at, so a newer request to run it is kept.
+//! was found at, so a schedule changed meanwhile (`apply`) keeps its time.
 //!
 //! Time comes from the app's [`Clock`], so tests drive the scheduler with a
 //! [`ManualClock`](crate::clock::ManualClock) instead of waiting. Shutdown cancels a token that every

@@ -151,8 +151,9 @@ impl Storage {
 
     /// Ends a job's run: moves its next due time from `was_due_at` (the
     /// time it was found due at) to `next_due_at`. A job whose due time
-    /// changed meanwhile (a person asked for another run, or the
-    /// configuration moved it) keeps the newer time. Returns whether it moved.
+    /// changed meanwhile (the configuration moved it; a request to run a
+    /// job that is due already changes nothing) keeps the newer time.
+    /// Returns whether it moved.
     pub async fn finish_job(
         &self,
         profile: ProfileId,
