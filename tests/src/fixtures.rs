@@ -24,6 +24,22 @@ pub fn fresh_database(name: &str) -> PathBuf {
     path
 }
 
+/// A new, empty database named after `name` on `engine`: a file under
+/// `target/test-tmp`, or a database of its own on the shared PostgreSQL
+/// server.
+pub async fn fresh_store(
+    name: &str,
+    engine: seatwarden_store::Engine,
+) -> seatwarden_store::Database {
+    match engine {
+        seatwarden_store::Engine::Sqlite => seatwarden_store::Database::File(fresh_database(name)),
+        seatwarden_store::Engine::Postgres => seatwarden_store::Database::Postgres(
+            seatwarden_domain::database::PostgresUrl::parse(&crate::postgres::new_database().await)
+                .expect("the test server's URL"),
+        ),
+    }
+}
+
 /// Tenant `acme` and its profile `sr` of `connector` (at `digest`) in a
 /// fresh store, for tests that drive storage directly.
 pub async fn acme_profile(

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 mod layers;
+mod postgres;
 
 const WASM_TARGET: &str = "wasm32-wasip2";
 /// The real third-party peers the tests and the demo run, from PyPI: a SCIM
@@ -67,6 +68,7 @@ fn main() -> Result<()> {
             ensure_test_peers(&root)?;
             ensure_identity_provider(&root)?;
             ensure_browser()?;
+            let postgres = postgres::ensure_server()?;
             eprintln!("xtask: the Python example's unit tests");
             run(Command::new("bash")
                 .arg(root.join(PYTHON_EXAMPLE).join("test.sh"))
@@ -82,22 +84,26 @@ fn main() -> Result<()> {
                     host_triple()?.as_str(),
                 ])
                 .current_dir(root.join("components")))?;
+            let mut tests = Command::new("cargo");
             if has_nextest() {
-                run(Command::new("cargo")
-                    .args([
-                        "nextest",
-                        "run",
-                        "--release",
-                        "--workspace",
-                        "--no-fail-fast",
-                    ])
-                    .current_dir(&root))
+                tests.args([
+                    "nextest",
+                    "run",
+                    "--release",
+                    "--workspace",
+                    "--no-fail-fast",
+                ]);
             } else {
                 eprintln!("xtask: cargo-nextest not found; using cargo test");
-                run(Command::new("cargo")
-                    .args(["test", "--release", "--workspace"])
-                    .current_dir(&root))
+                tests.args(["test", "--release", "--workspace"]);
             }
+            tests
+                .current_dir(&root)
+                .env(postgres::BIN_DIR_VARIABLE, &postgres);
+            let outcome = run(&mut tests);
+            // The tests start one shared PostgreSQL server; it ends with them.
+            postgres::stop_shared(&root, &postgres);
+            outcome
         }
         Task::Demo => {
             build_guests(&root)?;
@@ -291,6 +297,12 @@ fn ensure_debian_tools(tools: &[&str], packages: &[&str], why: &str) -> Result<(
     if tools.iter().all(|tool| present(tool)) {
         return Ok(());
     }
+    apt_install(packages, why)
+}
+
+/// Installs Debian `packages`; `why` starts the error that says how to
+/// install them by hand.
+fn apt_install(packages: &[&str], why: &str) -> Result<()> {
     eprintln!("xtask: installing Debian's {}", packages.join(" and "));
     let apt = |args: &[&str]| {
         let mut command = Command::new("apt-get");

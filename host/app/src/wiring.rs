@@ -78,7 +78,7 @@ pub struct ProfileContext {
 impl App {
     /// Opens the database and starts a runtime for `config`.
     pub async fn open(config: Config, cache_dir: Option<PathBuf>) -> Result<App> {
-        let storage = Storage::open(&config.database).await?;
+        let storage = Storage::open_database(&config.database).await?;
         let limiters = RateLimiters::shared(Arc::new(StoredSlots(storage.clone())));
         Self::with_storage(config, cache_dir, storage, limiters)
     }
@@ -86,7 +86,7 @@ impl App {
     /// Like [`App::open`], with the database opened read-only (see
     /// [`Storage::open_read_only`]).
     pub async fn open_read_only(config: Config, cache_dir: Option<PathBuf>) -> Result<App> {
-        let storage = Storage::open_read_only(&config.database).await?;
+        let storage = Storage::open_database_read_only(&config.database).await?;
         // Nothing read-only talks to vendors; its limits stay its own.
         Self::with_storage(config, cache_dir, storage, RateLimiters::default())
     }

@@ -26,6 +26,7 @@ use std::sync::Arc;
 mod connector;
 mod console;
 mod entitlements;
+mod migrate;
 mod report;
 mod token;
 
@@ -50,6 +51,17 @@ pub struct Cli {
         default_value = "seatwarden.toml"
     )]
     config: PathBuf,
+    /// The database, instead of the configuration's `database`: a SQLite
+    /// file, or postgres://user@host:port/database. Prefer the variable: a
+    /// password on the command line is visible to every user of the machine.
+    #[arg(
+        long,
+        global = true,
+        env = "SEATWARDEN_DATABASE_URL",
+        hide_env_values = true,
+        value_name = "URL"
+    )]
+    database_url: Option<String>,
     /// The tenant to act for (may be left out when the configuration has one).
     #[arg(long, global = true, env = "SEATWARDEN_TENANT")]
     tenant: Option<String>,
@@ -168,6 +180,18 @@ enum Command {
     Token {
         #[command(subcommand)]
         command: token::TokenCommand,
+    },
+    /// Bring the database's schema to this seatwarden's version (every
+    /// command that writes does this too), or, with --from and --to, move
+    /// a SQLite installation to an empty PostgreSQL database.
+    Migrate {
+        /// The SQLite file to move, e.g. sqlite:/var/lib/seatwarden/seatwarden.db.
+        #[arg(long, requires = "to", value_name = "FILE")]
+        from: Option<String>,
+        /// The empty PostgreSQL database to move it to, e.g.
+        /// postgres://seatwarden@db.internal/seatwarden.
+        #[arg(long, requires = "from", value_name = "URL")]
+        to: Option<String>,
     },
     /// Run the published profiles' schedules, and the HTTP API when
     /// --listen is given, until SIGTERM or Ctrl-C.
@@ -319,7 +343,23 @@ pub async fn run(cli: Cli) -> Result<()> {
     if let Command::Connector { command } = &cli.command {
         return connector::run(command, cache_dir).await;
     }
-    let settings = Config::load(&cli.config)?;
+    if let Command::Migrate {
+        from: Some(from),
+        to: Some(to),
+    } = &cli.command
+    {
+        return migrate::copy(from, to).await;
+    }
+    let mut settings = Config::load(&cli.config)?;
+    if let Some(url) = &cli.database_url {
+        let here = std::env::current_dir().context("reading the current folder")?;
+        settings.database = seatwarden_config::Database::parse(url, &here).map_err(|problem| {
+            anyhow::anyhow!("SEATWARDEN_DATABASE_URL / --database-url: {problem}")
+        })?;
+    }
+    if let Command::Migrate { .. } = &cli.command {
+        return migrate::migrate(&settings.database).await;
+    }
     let database = settings.database.clone();
     run_loaded(cli, settings, cache_dir)
         .await
@@ -344,7 +384,7 @@ async fn run_loaded(cli: Cli, settings: Config, cache_dir: Option<PathBuf>) -> R
     });
     let actor = format!("cli:{}", os_user());
     match cli.command {
-        Command::Connector { .. } => unreachable!("handled above"),
+        Command::Connector { .. } | Command::Migrate { .. } => unreachable!("handled above"),
         Command::Apply => {
             let tenants: Vec<String> = match &cli.tenant {
                 Some(name) => vec![app.config.tenant(Some(name))?.name.clone()],

@@ -18,6 +18,7 @@ pub use reclamation::TenantExclusion;
 pub use sign_on::{CALLBACK_PATH, SignOnSettings};
 
 use seatwarden_domain::cron::{CronSchedule, SchedulerSettings};
+pub use seatwarden_domain::database::Database;
 use seatwarden_domain::profile_settings::{ActivityFrom, ProfileSettings};
 use seatwarden_domain::rules::ReclamationRule;
 use seatwarden_sandbox::credentials::CredentialSource;
@@ -70,7 +71,7 @@ impl std::error::Error for ConfigError {}
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawConfig {
-    database: Option<PathBuf>,
+    database: Option<String>,
     #[serde(default)]
     limits: Limits,
     #[serde(default)]
@@ -262,8 +263,9 @@ pub struct ProfileConfig {
 pub struct Config {
     /// The file it was read from: errors name it, and relative paths start at its folder.
     pub path: PathBuf,
-    /// The database file, resolved like every relative path (default `seatwarden.db`).
-    pub database: PathBuf,
+    /// The database: a file, resolved like every relative path (default
+    /// `seatwarden.db`), or a `postgres://` URL.
+    pub database: Database,
     /// Sandbox limits for every connector call (`[limits]`; defaults where not set).
     pub limits: Limits,
     /// Time zone, job concurrency, lease and default schedules (`[scheduler]`).
@@ -343,6 +345,14 @@ impl Config {
             )
         })?;
         let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        let database = Database::parse(raw.database.as_deref().unwrap_or("seatwarden.db"), &base)
+            .map_err(|problem| {
+            err(
+                "database",
+                problem,
+                "give a file path (SQLite) or postgres://user@host:port/database",
+            )
+        })?;
         let resolve = |p: &Path| {
             if p.is_absolute() {
                 p.to_path_buf()
@@ -699,10 +709,7 @@ impl Config {
         }
         Ok(Config {
             path: path.to_path_buf(),
-            database: resolve(
-                &raw.database
-                    .unwrap_or_else(|| PathBuf::from("seatwarden.db")),
-            ),
+            database,
             limits: raw.limits,
             scheduler,
             tenants,

@@ -12,6 +12,7 @@ pub mod account;
 pub mod candidate_state;
 pub mod clock;
 pub mod cron;
+pub mod database;
 pub mod entitlements;
 pub mod plausible;
 pub mod profile_settings;

@@ -95,7 +95,7 @@ fn entry_hash(
 /// Appends a tenant-wide entry per line of `details` (settings changes
 /// applied from the configuration) and commits the transaction with them.
 pub(super) async fn commit_changes(
-    mut tx: sqlx::Transaction<'_, sqlx::Sqlite>,
+    mut tx: sqlx::Transaction<'_, sqlx::Any>,
     tenant: TenantId,
     actor: &str,
     action: &str,
@@ -117,7 +117,7 @@ pub(super) async fn commit_changes(
 
 /// Appends one entry to the tenant's hash chain inside `tx`.
 pub(super) async fn append(
-    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     tenant: TenantId,
     profile: Option<&str>,
     note: &AuditNote<'_>,
@@ -141,15 +141,15 @@ pub(super) struct Chain {
 
 impl Chain {
     pub(super) async fn open(
-        tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
         tenant: TenantId,
     ) -> Result<Chain> {
-        let tenant_name: String = sqlx::query_scalar("SELECT name FROM tenants WHERE id = ?")
+        let tenant_name: String = sqlx::query_scalar("SELECT name FROM tenants WHERE id = $1")
             .bind(tenant.0)
             .fetch_one(&mut **tx)
             .await?;
         let newest: Option<String> = sqlx::query_scalar(
-            "SELECT hash FROM audit_log WHERE tenant_id = ? ORDER BY id DESC LIMIT 1",
+            "SELECT hash FROM audit_log WHERE tenant_id = $1 ORDER BY id DESC LIMIT 1",
         )
         .bind(tenant.0)
         .fetch_optional(&mut **tx)
@@ -164,7 +164,7 @@ impl Chain {
     /// Appends one entry; returns its id.
     pub(super) async fn append(
         &mut self,
-        tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
         profile: Option<&str>,
         note: &AuditNote<'_>,
     ) -> Result<i64> {
@@ -178,9 +178,9 @@ impl Chain {
             note.action,
             &detail,
         );
-        let id = sqlx::query(
+        let id: i64 = sqlx::query_scalar(
             "INSERT INTO audit_log (tenant_id, profile_name, at, actor, action, detail, prev_hash, hash)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
         )
         .bind(self.tenant.0)
         .bind(profile)
@@ -190,10 +190,10 @@ impl Chain {
         .bind(&detail)
         .bind(&self.newest)
         .bind(&hash)
-        .execute(&mut **tx)
+        .fetch_one(&mut **tx)
         .await?;
         self.newest = hash;
-        Ok(id.last_insert_rowid())
+        Ok(id)
     }
 }
 
@@ -213,7 +213,7 @@ impl Storage {
         let rows = sqlx::query(
             "SELECT a.id, t.name AS tenant, a.profile_name, a.at, a.actor, a.action, a.detail, a.prev_hash, a.hash
              FROM audit_log a JOIN tenants t ON t.id = a.tenant_id
-             WHERE a.tenant_id = ? AND substr(a.detail, 1, ?) = ? ORDER BY a.id",
+             WHERE a.tenant_id = $1 AND substr(a.detail, 1, CAST($2 AS INTEGER)) = $3 ORDER BY a.id",
         )
         .bind(tenant.0)
         .bind(prefix.chars().count() as i64)
@@ -231,7 +231,7 @@ impl Storage {
 
 /// An entry as `SELECT a.id, t.name AS tenant, a.profile_name, a.at,
 /// a.actor, a.action, a.detail, a.prev_hash, a.hash` reads it.
-pub(crate) fn entry_from_row(r: &sqlx::sqlite::SqliteRow) -> AuditEntry {
+pub(crate) fn entry_from_row(r: &sqlx::any::AnyRow) -> AuditEntry {
     AuditEntry {
         id: r.get("id"),
         tenant: r.get("tenant"),

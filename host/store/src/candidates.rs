@@ -195,7 +195,7 @@ pub(crate) const CANDIDATE_COLUMNS_OF_C: &str = "SELECT c.id, c.account_id, c.pr
         c.updated_at, c.closed_at, c.close_reason, c.notified_at, c.reclaim_after, c.deactivated_at,
         c.reclaim_audit_id, c.reactivated_at";
 
-pub(crate) fn candidate_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<Candidate> {
+pub(crate) fn candidate_from_row(r: &sqlx::any::AnyRow) -> Result<Candidate> {
     Ok(Candidate {
         id: r.get("id"),
         account_id: r.get("account_id"),
@@ -227,7 +227,7 @@ impl Storage {
     /// The profile's newest rule, if one was stored.
     pub async fn current_rule(&self, profile: ProfileId) -> Result<Option<ReclamationRule>> {
         let row = sqlx::query(
-            "SELECT version, rule FROM reclamation_rules WHERE profile_id = ? ORDER BY version DESC LIMIT 1",
+            "SELECT version, rule FROM reclamation_rules WHERE profile_id = $1 ORDER BY version DESC LIMIT 1",
         )
         .bind(profile.0)
         .fetch_optional(&self.pool)
@@ -272,7 +272,7 @@ impl Storage {
         })?;
         let mut tx = self.write().await?;
         sqlx::query(
-            "INSERT INTO reclamation_rules (profile_id, version, rule, created_at) VALUES (?, ?, ?, ?)",
+            "INSERT INTO reclamation_rules (profile_id, version, rule, created_at) VALUES ($1, $2, $3, $4)",
         )
         .bind(profile.0)
         .bind(version)
@@ -308,7 +308,7 @@ impl Storage {
     pub async fn candidates(&self, profile: ProfileId, all: bool) -> Result<Vec<Candidate>> {
         let filter = if all { "" } else { " AND closed_at IS NULL" };
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "{CANDIDATE_COLUMNS} WHERE profile_id = ?{filter} ORDER BY id DESC"
+            "{CANDIDATE_COLUMNS} WHERE profile_id = $1{filter} ORDER BY id DESC"
         )))
         .bind(profile.0)
         .fetch_all(&self.pool)
@@ -323,9 +323,9 @@ impl Storage {
         id: i64,
     ) -> Result<Option<(String, Candidate)>> {
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT c.*, p.name AS profile_name FROM ({CANDIDATE_COLUMNS} WHERE id = ?) c
-             JOIN profiles p ON p.id = (SELECT profile_id FROM removal_candidates WHERE id = ?)
-             WHERE p.tenant_id = ?"
+            "SELECT c.*, p.name AS profile_name FROM ({CANDIDATE_COLUMNS} WHERE id = $1) c
+             JOIN profiles p ON p.id = (SELECT profile_id FROM removal_candidates WHERE id = $2)
+             WHERE p.tenant_id = $3"
         )))
         .bind(id)
         .bind(id)
@@ -342,7 +342,7 @@ impl Storage {
         let row = sqlx::query(
             "SELECT p.tenant_id, t.name AS tenant_name, p.name AS profile_name
              FROM removal_candidates c JOIN profiles p ON p.id = c.profile_id
-             JOIN tenants t ON t.id = p.tenant_id WHERE c.id = ?",
+             JOIN tenants t ON t.id = p.tenant_id WHERE c.id = $1",
         )
         .bind(id)
         .fetch_optional(&self.pool)
@@ -385,7 +385,7 @@ impl Storage {
         let mut tx = self.write().await?;
         transition_alone(&mut tx, &scope, candidate.key(), Decision::Notified, why).await?;
         sqlx::query(
-            "UPDATE removal_candidates SET notified_at = ?, reclaim_after = ?, answer_nonce_hash = ? WHERE id = ?",
+            "UPDATE removal_candidates SET notified_at = $1, reclaim_after = $2, answer_nonce_hash = $3 WHERE id = $4",
         )
         .bind(scope.now)
         .bind(reclaim_after)
@@ -410,7 +410,7 @@ impl Storage {
         let mut tx = self.write().await?;
         let used = sqlx::query(
             "UPDATE removal_candidates SET answer_nonce_hash = NULL
-             WHERE id = ? AND answer_nonce_hash = ? AND state = 'awaiting-user'",
+             WHERE id = $1 AND answer_nonce_hash = $2 AND state = 'awaiting-user'",
         )
         .bind(candidate.id)
         .bind(nonce_hash)
@@ -441,14 +441,14 @@ impl Storage {
         let (_, audit_id) =
             transition_alone(&mut tx, &scope, candidate.key(), Decision::Deactivated, why).await?;
         sqlx::query(
-            "UPDATE subscriptions SET active = FALSE WHERE profile_id = ? AND account_id = ?",
+            "UPDATE subscriptions SET active = FALSE WHERE profile_id = $1 AND account_id = $2",
         )
         .bind(scope.profile.0)
         .bind(&candidate.account_id)
         .execute(&mut *tx)
         .await?;
         sqlx::query(
-            "UPDATE removal_candidates SET deactivated_at = ?, reclaim_audit_id = ? WHERE id = ?",
+            "UPDATE removal_candidates SET deactivated_at = $1, reclaim_audit_id = $2 WHERE id = $3",
         )
         .bind(scope.now)
         .bind(audit_id)
@@ -469,7 +469,7 @@ impl Storage {
     ) -> Result<i64> {
         let mut tx = self.write().await?;
         sqlx::query(
-            "UPDATE subscriptions SET active = TRUE, reactivated_at = ? WHERE profile_id = ? AND account_id = ?",
+            "UPDATE subscriptions SET active = TRUE, reactivated_at = $1 WHERE profile_id = $2 AND account_id = $3",
         )
         .bind(scope.now)
         .bind(scope.profile.0)
@@ -477,8 +477,8 @@ impl Storage {
         .execute(&mut *tx)
         .await?;
         let updated = sqlx::query(
-            "UPDATE removal_candidates SET reactivated_at = ?, updated_at = ?
-             WHERE id = ? AND profile_id = ? AND state = 'closed-complete' AND reactivated_at IS NULL",
+            "UPDATE removal_candidates SET reactivated_at = $1, updated_at = $2
+             WHERE id = $3 AND profile_id = $4 AND state = 'closed-complete' AND reactivated_at IS NULL",
         )
         .bind(scope.now)
         .bind(scope.now)
@@ -555,7 +555,7 @@ impl Storage {
     /// candidate's verdict only moves with time towards staying one. At a
     /// million subscriptions reading them was all of a refresh.
     async fn refresh_reading(
-        tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
         profile: ProfileId,
         idle_before: i64,
         now: i64,
@@ -563,10 +563,11 @@ impl Storage {
     ) -> Result<RefreshReading> {
         let idle_without_candidate = |activity: &str| {
             format!(
-                "{SUBSCRIPTION_COLUMNS}, NULL AS candidate_id, NULL AS candidate_principal,
-                   NULL AS candidate_state, NULL AS candidate_reclaim_after
+                "{SUBSCRIPTION_COLUMNS}, CAST(NULL AS BIGINT) AS candidate_id,
+                   CAST(NULL AS TEXT) AS candidate_principal, CAST(NULL AS TEXT) AS candidate_state,
+                   CAST(NULL AS BIGINT) AS candidate_reclaim_after
                  FROM subscriptions s
-                 WHERE s.profile_id = ? AND s.active = TRUE AND s.gone_at IS NULL AND {activity}
+                 WHERE s.profile_id = $1 AND s.active = TRUE AND s.gone_at IS NULL AND {activity}
                    AND NOT EXISTS (SELECT 1 FROM removal_candidates c
                                    WHERE c.profile_id = s.profile_id
                                      AND c.account_id = s.account_id AND c.closed_at IS NULL)"
@@ -575,7 +576,7 @@ impl Storage {
         let which_open = if all_open {
             "TRUE"
         } else {
-            "(c.recheck OR (c.state = 'awaiting-user' AND c.reclaim_after <= ?))"
+            "(c.recheck OR (c.state = 'awaiting-user' AND c.reclaim_after <= $3))"
         };
         let sql = format!(
             "{} UNION ALL {} UNION ALL
@@ -583,22 +584,20 @@ impl Storage {
                c.state AS candidate_state, c.reclaim_after AS candidate_reclaim_after
              FROM removal_candidates c
              LEFT JOIN subscriptions s ON s.profile_id = c.profile_id AND s.account_id = c.account_id
-             WHERE c.profile_id = ? AND c.closed_at IS NULL AND {which_open}",
+             WHERE c.profile_id = $1 AND c.closed_at IS NULL AND {which_open}",
             // Two searches: one OR over both would scan every live row.
-            idle_without_candidate("s.last_active_at <= ?"),
+            idle_without_candidate("s.last_active_at <= $2"),
             idle_without_candidate("s.last_active_at IS NULL"),
         );
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(profile.0)
-            .bind(idle_before)
-            .bind(profile.0)
-            .bind(profile.0);
+            .bind(idle_before);
         if !all_open {
             query = query.bind(now);
         }
         let rows = query.fetch_all(&mut **tx).await?;
         let open: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM removal_candidates WHERE profile_id = ? AND closed_at IS NULL",
+            "SELECT COUNT(*) FROM removal_candidates WHERE profile_id = $1 AND closed_at IS NULL",
         )
         .bind(profile.0)
         .fetch_one(&mut **tx)
@@ -651,7 +650,7 @@ impl Storage {
         // reading and the recheck marks being cleared would be lost.
         let mut tx = self.write().await?;
         let judged: Option<String> =
-            sqlx::query_scalar("SELECT candidates_basis FROM profiles WHERE id = ?")
+            sqlx::query_scalar("SELECT candidates_basis FROM profiles WHERE id = $1")
                 .bind(scope.profile.0)
                 .fetch_one(&mut *tx)
                 .await?;
@@ -695,7 +694,7 @@ impl Storage {
                     transition(&mut tx, &mut chain, &scope, open_key(candidate), moved, why)
                         .await?;
                     if *left_listing {
-                        sqlx::query("UPDATE removal_candidates SET gone_from = ? WHERE id = ?")
+                        sqlx::query("UPDATE removal_candidates SET gone_from = $1 WHERE id = $2")
                             .bind(candidate.state.as_str())
                             .bind(candidate.id)
                             .execute(&mut *tx)
@@ -706,13 +705,13 @@ impl Storage {
         }
         sqlx::query(
             "UPDATE removal_candidates SET recheck = FALSE
-             WHERE profile_id = ? AND closed_at IS NULL AND recheck",
+             WHERE profile_id = $1 AND closed_at IS NULL AND recheck",
         )
         .bind(scope.profile.0)
         .execute(&mut *tx)
         .await?;
         if all_open {
-            sqlx::query("UPDATE profiles SET candidates_basis = ? WHERE id = ?")
+            sqlx::query("UPDATE profiles SET candidates_basis = $1 WHERE id = $2")
                 .bind(&basis)
                 .bind(scope.profile.0)
                 .execute(&mut *tx)
@@ -724,7 +723,7 @@ impl Storage {
 }
 
 async fn open_candidate(
-    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     chain: &mut audit::Chain,
     scope: &RefreshScope<'_>,
     rule: &ReclamationRule,
@@ -754,7 +753,7 @@ async fn open_candidate(
     type Earlier = (i64, Option<String>, Option<i64>, Option<i64>);
     let earlier: Option<Earlier> = sqlx::query_as(
         "SELECT id, gone_from, notified_at, reclaim_after FROM removal_candidates
-         WHERE profile_id = ? AND account_id = ? ORDER BY id DESC LIMIT 1",
+         WHERE profile_id = $1 AND account_id = $2 ORDER BY id DESC LIMIT 1",
     )
     .bind(scope.profile.0)
     .bind(&account.account_id)
@@ -765,11 +764,11 @@ async fn open_candidate(
         (!state.is_closed()).then_some((id, state, notified_at, reclaim_after))
     });
     let state = carried.map_or(CandidateState::Ready, |(_, state, ..)| state);
-    let id = sqlx::query(
+    let id = sqlx::query_scalar::<_, i64>(
         "INSERT INTO removal_candidates (profile_id, account_id, principal, state, rule_version, threshold_days,
              reason, days_inactive, last_active_at, last_active_source, created_at, updated_at,
              carried_from, notified_at, reclaim_after)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id",
     )
     .bind(scope.profile.0)
     .bind(&account.account_id)
@@ -786,9 +785,8 @@ async fn open_candidate(
     .bind(carried.map(|(id, ..)| id))
     .bind(carried.and_then(|(_, _, notified, _)| notified))
     .bind(carried.and_then(|(.., reclaim_after)| reclaim_after))
-    .execute(&mut **tx)
-    .await?
-    .last_insert_rowid();
+    .fetch_one(&mut **tx)
+    .await?;
     let carries = carried
         .map(|(earlier, state, ..)| {
             format!(
@@ -818,7 +816,7 @@ async fn open_candidate(
 
 /// `transition` for a transaction that makes only this one decision.
 async fn transition_alone(
-    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     scope: &RefreshScope<'_>,
     candidate: CandidateKey<'_>,
     decision: Decision,
@@ -853,7 +851,7 @@ struct Moved {
 /// entry; returns the new state and the entry's id. Refused when the
 /// candidate changed since it was read (another writer got there first).
 async fn transition(
-    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     chain: &mut audit::Chain,
     scope: &RefreshScope<'_>,
     candidate: CandidateKey<'_>,
@@ -864,8 +862,8 @@ async fn transition(
     why: &str,
 ) -> Result<(CandidateState, i64)> {
     let updated = sqlx::query(
-        "UPDATE removal_candidates SET state = ?, closed_at = ?, updated_at = ?, close_reason = ?
-         WHERE id = ? AND profile_id = ? AND state = ? AND closed_at IS NULL",
+        "UPDATE removal_candidates SET state = $1, closed_at = $2, updated_at = $3, close_reason = $4
+         WHERE id = $5 AND profile_id = $6 AND state = $7 AND closed_at IS NULL",
     )
     .bind(state.as_str())
     .bind(state.is_closed().then_some(scope.now))

@@ -63,7 +63,7 @@ pub struct Change<'a> {
     pub at: i64,
 }
 
-fn upload_from_row(row: &sqlx::sqlite::SqliteRow) -> StoredUpload {
+fn upload_from_row(row: &sqlx::any::AnyRow) -> StoredUpload {
     StoredUpload {
         digest: row.get("digest"),
         name: row.get("name"),
@@ -75,7 +75,7 @@ fn upload_from_row(row: &sqlx::sqlite::SqliteRow) -> StoredUpload {
     }
 }
 
-fn connection_from_row(row: &sqlx::sqlite::SqliteRow) -> StoredConnection {
+fn connection_from_row(row: &sqlx::any::AnyRow) -> StoredConnection {
     StoredConnection {
         name: row.get("name"),
         connector_digest: row.get("connector_digest"),
@@ -101,7 +101,7 @@ impl Storage {
         let mut tx = self.write().await?;
         let inserted = sqlx::query(
             "INSERT INTO connector_uploads (tenant_id, digest, name, version, size, inspection, component, uploaded_at, uploaded_by)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (tenant_id, digest) DO NOTHING",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (tenant_id, digest) DO NOTHING",
         )
         .bind(tenant.0)
         .bind(&upload.digest)
@@ -138,7 +138,7 @@ impl Storage {
     /// The tenant's uploaded components, newest first.
     pub async fn uploads(&self, tenant: TenantId) -> Result<Vec<StoredUpload>> {
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {UPLOAD_COLUMNS} FROM connector_uploads WHERE tenant_id = ? ORDER BY uploaded_at DESC, id DESC"
+            "SELECT {UPLOAD_COLUMNS} FROM connector_uploads WHERE tenant_id = $1 ORDER BY uploaded_at DESC, id DESC"
         )))
         .bind(tenant.0)
         .fetch_all(&self.pool)
@@ -149,7 +149,7 @@ impl Storage {
     /// The tenant's upload with `digest`, if any.
     pub async fn upload(&self, tenant: TenantId, digest: &str) -> Result<Option<StoredUpload>> {
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {UPLOAD_COLUMNS} FROM connector_uploads WHERE tenant_id = ? AND digest = ?"
+            "SELECT {UPLOAD_COLUMNS} FROM connector_uploads WHERE tenant_id = $1 AND digest = $2"
         )))
         .bind(tenant.0)
         .bind(digest)
@@ -165,7 +165,7 @@ impl Storage {
         digest: &str,
     ) -> Result<Option<Vec<u8>>> {
         Ok(sqlx::query_scalar(
-            "SELECT component FROM connector_uploads WHERE tenant_id = ? AND digest = ?",
+            "SELECT component FROM connector_uploads WHERE tenant_id = $1 AND digest = $2",
         )
         .bind(tenant.0)
         .bind(digest)
@@ -182,7 +182,7 @@ impl Storage {
     ) -> Result<()> {
         let mut tx = self.write().await?;
         let users: Vec<String> = sqlx::query_scalar(
-            "SELECT name FROM api_connections WHERE tenant_id = ? AND connector_digest = ? ORDER BY name",
+            "SELECT name FROM api_connections WHERE tenant_id = $1 AND connector_digest = $2 ORDER BY name",
         )
         .bind(tenant.0)
         .bind(digest)
@@ -196,7 +196,7 @@ impl Storage {
             )));
         }
         let deleted =
-            sqlx::query("DELETE FROM connector_uploads WHERE tenant_id = ? AND digest = ?")
+            sqlx::query("DELETE FROM connector_uploads WHERE tenant_id = $1 AND digest = $2")
                 .bind(tenant.0)
                 .bind(digest)
                 .execute(&mut *tx)
@@ -220,7 +220,7 @@ impl Storage {
 
     /// The tenant's connections made over the API, by name.
     pub async fn api_connections(&self, tenant: TenantId) -> Result<Vec<StoredConnection>> {
-        let rows = sqlx::query("SELECT * FROM api_connections WHERE tenant_id = ? ORDER BY name")
+        let rows = sqlx::query("SELECT * FROM api_connections WHERE tenant_id = $1 ORDER BY name")
             .bind(tenant.0)
             .fetch_all(&self.pool)
             .await?;
@@ -233,7 +233,7 @@ impl Storage {
         tenant: TenantId,
         name: &str,
     ) -> Result<Option<StoredConnection>> {
-        let row = sqlx::query("SELECT * FROM api_connections WHERE tenant_id = ? AND name = ?")
+        let row = sqlx::query("SELECT * FROM api_connections WHERE tenant_id = $1 AND name = $2")
             .bind(tenant.0)
             .bind(name)
             .fetch_optional(&self.pool)
@@ -257,8 +257,8 @@ impl Storage {
         let mut tx = self.write().await?;
         let written = if let Some(read_at) = read_at {
             sqlx::query(
-                "UPDATE api_connections SET connector_digest = ?, settings = ?, sealed_credential = ?, key_id = ?, updated_at = ?
-                 WHERE tenant_id = ? AND name = ? AND updated_at = ?",
+                "UPDATE api_connections SET connector_digest = $1, settings = $2, sealed_credential = $3, key_id = $4, updated_at = $5
+                 WHERE tenant_id = $6 AND name = $7 AND updated_at = $8",
             )
             .bind(&connection.connector_digest)
             .bind(&connection.settings)
@@ -273,7 +273,7 @@ impl Storage {
         } else {
             sqlx::query(
                 "INSERT INTO api_connections (tenant_id, name, connector_digest, settings, sealed_credential, key_id, created_at, updated_at)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (tenant_id, name) DO NOTHING",
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (tenant_id, name) DO NOTHING",
             )
             .bind(tenant.0)
             .bind(&connection.name)
@@ -335,7 +335,7 @@ impl Storage {
     ) -> Result<()> {
         let mut tx = self.write().await?;
         let users: Vec<String> = sqlx::query_scalar(
-            "SELECT name FROM profiles WHERE tenant_id = ? AND connection_name = ? ORDER BY name",
+            "SELECT name FROM profiles WHERE tenant_id = $1 AND connection_name = $2 ORDER BY name",
         )
         .bind(tenant.0)
         .bind(name)
@@ -349,7 +349,7 @@ impl Storage {
                 if users.len() == 1 { "it" } else { "them" },
             )));
         }
-        let deleted = sqlx::query("DELETE FROM api_connections WHERE tenant_id = ? AND name = ?")
+        let deleted = sqlx::query("DELETE FROM api_connections WHERE tenant_id = $1 AND name = $2")
             .bind(tenant.0)
             .bind(name)
             .execute(&mut *tx)

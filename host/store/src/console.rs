@@ -96,7 +96,7 @@ impl Storage {
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO console_sign_ins
                (public_id, tenant_id, name, scope, secret_hash, created_at, created_by, expires_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
         )
         .bind(new.public_id)
         .bind(new.tenant.0)
@@ -131,7 +131,7 @@ impl Storage {
     ) -> Result<Option<StoredSignIn>> {
         let row = sqlx::query(
             "SELECT id, secret_hash FROM console_sign_ins
-             WHERE public_id = ? AND used_at IS NULL AND expires_at > ?",
+             WHERE public_id = $1 AND used_at IS NULL AND expires_at > $2",
         )
         .bind(public_id)
         .bind(now)
@@ -153,8 +153,8 @@ impl Storage {
     ) -> Result<Option<Session>> {
         let mut tx = self.write().await?;
         let row = sqlx::query(
-            "UPDATE console_sign_ins SET used_at = ?
-             WHERE id = ? AND used_at IS NULL AND expires_at > ?
+            "UPDATE console_sign_ins SET used_at = $1
+             WHERE id = $2 AND used_at IS NULL AND expires_at > $3
              RETURNING tenant_id, name, scope",
         )
         .bind(session.at)
@@ -187,7 +187,7 @@ impl Storage {
             "SELECT s.id, s.tenant_id, t.name AS tenant_name, s.person, s.scope, s.secret_hash,
                     s.expires_at
              FROM console_sessions s JOIN tenants t ON t.id = s.tenant_id
-             WHERE s.public_id = ? AND s.ended_at IS NULL AND s.expires_at > ?",
+             WHERE s.public_id = $1 AND s.ended_at IS NULL AND s.expires_at > $2",
         )
         .bind(public_id)
         .bind(now)
@@ -210,7 +210,7 @@ impl Storage {
     pub async fn end_session(&self, session: &Session, at: i64) -> Result<()> {
         let mut tx = self.write().await?;
         let ended = sqlx::query(
-            "UPDATE console_sessions SET ended_at = ? WHERE id = ? AND ended_at IS NULL",
+            "UPDATE console_sessions SET ended_at = $1 WHERE id = $2 AND ended_at IS NULL",
         )
         .bind(at)
         .bind(session.id)
@@ -236,7 +236,7 @@ impl Storage {
 /// Creates a session for `person` of `tenant` and its audit entry
 /// (`how` says what opened it), inside the caller's transaction.
 pub(crate) async fn insert_session(
-    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     tenant: TenantId,
     person: &str,
     scope: Scope,
@@ -246,7 +246,7 @@ pub(crate) async fn insert_session(
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO console_sessions
            (public_id, tenant_id, person, scope, secret_hash, created_at, expires_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
     )
     .bind(session.public_id)
     .bind(tenant.0)
@@ -257,7 +257,7 @@ pub(crate) async fn insert_session(
     .bind(session.expires_at)
     .fetch_one(&mut **tx)
     .await?;
-    let tenant_name: String = sqlx::query_scalar("SELECT name FROM tenants WHERE id = ?")
+    let tenant_name: String = sqlx::query_scalar("SELECT name FROM tenants WHERE id = $1")
         .bind(tenant.0)
         .fetch_one(&mut **tx)
         .await?;

@@ -12,7 +12,7 @@ use seatwarden_domain::entitlements::{Entitlement, Money, Period, parse_amount};
 use seatwarden_domain::software_models::{Metric, SoftwareModel};
 use sqlx::Row;
 
-fn from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Entitlement> {
+fn from_row(row: &sqlx::any::AnyRow) -> Result<Entitlement> {
     let name: String = row.get("name");
     let context = || format!("stored entitlement {name:?}");
     let text = |column: &str| -> String { row.get(column) };
@@ -45,10 +45,10 @@ fn from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Entitlement> {
 }
 
 async fn load<'e>(
-    executor: impl sqlx::SqliteExecutor<'e>,
+    executor: impl sqlx::AnyExecutor<'e>,
     tenant: TenantId,
 ) -> Result<Vec<(Entitlement, Source)>> {
-    let rows = sqlx::query("SELECT * FROM entitlements WHERE tenant_id = ? ORDER BY name")
+    let rows = sqlx::query("SELECT * FROM entitlements WHERE tenant_id = $1 ORDER BY name")
         .bind(tenant.0)
         .fetch_all(executor)
         .await?;
@@ -61,7 +61,7 @@ async fn load<'e>(
 }
 
 async fn upsert(
-    tx: &mut sqlx::SqliteConnection,
+    tx: &mut sqlx::AnyConnection,
     tenant: TenantId,
     e: &Entitlement,
     source: Source,
@@ -70,7 +70,7 @@ async fn upsert(
     sqlx::query(
         "INSERT INTO entitlements (tenant_id, name, publisher, product, edition, metric, quantity,
            unit_cost, currency, period, start_date, end_date, renewal_date, updated_at, source)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
          ON CONFLICT (tenant_id, name) DO UPDATE SET
            publisher = excluded.publisher, product = excluded.product, edition = excluded.edition,
            metric = excluded.metric, quantity = excluded.quantity, unit_cost = excluded.unit_cost,
@@ -182,7 +182,7 @@ impl Storage {
             }
             Some((old, _)) => old,
         };
-        sqlx::query("DELETE FROM entitlements WHERE tenant_id = ? AND name = ?")
+        sqlx::query("DELETE FROM entitlements WHERE tenant_id = $1 AND name = $2")
             .bind(tenant.0)
             .bind(name)
             .execute(&mut *tx)
@@ -236,7 +236,7 @@ impl Storage {
             .iter()
             .filter(|s| !wanted.iter().any(|w| w.name == s.name))
         {
-            sqlx::query("DELETE FROM entitlements WHERE tenant_id = ? AND name = ?")
+            sqlx::query("DELETE FROM entitlements WHERE tenant_id = $1 AND name = $2")
                 .bind(tenant.0)
                 .bind(&old.name)
                 .execute(&mut *tx)

@@ -25,8 +25,12 @@ pub enum StoreError {
     /// process was paused past its lease): nothing of it was stored.
     #[error(transparent)]
     Superseded(#[from] Superseded),
-    /// Another writer held the database for longer than the busy wait;
-    /// the same call may succeed later.
+    /// The database could not do it now: another writer held it for longer
+    /// than the busy wait, or (PostgreSQL) the server is restarting or out
+    /// of reach, every connection was in use for 30 seconds, a statement
+    /// ran past its timeout, or the transaction lost a serialization or
+    /// deadlock conflict. Nothing of the call was stored; the same call may
+    /// succeed later.
     #[error(transparent)]
     Busy(sqlx::Error),
     /// The database failed: disk full, read-only, damaged, I/O.
@@ -43,11 +47,41 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 impl From<sqlx::Error> for StoreError {
     fn from(err: sqlx::Error) -> StoreError {
-        if sqlite_code(&err).is_some_and(|code| code == SQLITE_BUSY || code == SQLITE_LOCKED) {
+        if is_transient(&err) {
             StoreError::Busy(err)
         } else {
             StoreError::Database(err)
         }
+    }
+}
+
+/// PostgreSQL's SQLSTATE classes and codes that say "not now" rather than
+/// "wrong": connection exceptions (08), serialization failure and
+/// deadlock (40001, 40P01), lock wait timeout (55P03), statement timeout
+/// (57014), a server shutting down or starting (57P01 to 57P03), too many
+/// connections (53300).
+const POSTGRES_TRANSIENT: [&str; 8] = [
+    "40001", "40P01", "55P03", "57014", "57P01", "57P02", "57P03", "53300",
+];
+
+/// Whether `err` may go away by itself: the same call could succeed later.
+fn is_transient(err: &sqlx::Error) -> bool {
+    match err {
+        sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) => true,
+        sqlx::Error::Database(db) => {
+            let Some(code) = db.code() else {
+                return false;
+            };
+            if db
+                .try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
+                .is_some()
+            {
+                code.starts_with("08") || POSTGRES_TRANSIENT.contains(&code.as_ref())
+            } else {
+                sqlite_code(err).is_some_and(|code| code == SQLITE_BUSY || code == SQLITE_LOCKED)
+            }
+        }
+        _ => false,
     }
 }
 
@@ -77,11 +111,12 @@ pub(crate) const SQLITE_BUSY: i64 = 5;
 pub(crate) const SQLITE_LOCKED: i64 = 6;
 
 /// The primary SQLite result code of a database error (extended codes
-/// carry it in their low byte).
+/// carry it in their low byte); `None` for another engine's error.
 pub(crate) fn sqlite_code(err: &sqlx::Error) -> Option<i64> {
     let sqlx::Error::Database(db) = err else {
         return None;
     };
+    db.try_downcast_ref::<sqlx::sqlite::SqliteError>()?;
     let code: i64 = db.code()?.parse().ok()?;
     Some(code & 0xff)
 }

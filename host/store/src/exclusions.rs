@@ -40,9 +40,12 @@ fn parts(exclusion: &Exclusion) -> (bool, &str) {
     }
 }
 
-fn from_row(row: &sqlx::sqlite::SqliteRow) -> Exclusion {
-    let (active, reason, subject): (bool, String, String) =
-        (row.get("active"), row.get("reason"), row.get("subject"));
+fn from_row(row: &sqlx::any::AnyRow) -> Exclusion {
+    let (active, reason, subject): (bool, String, String) = (
+        crate::flag(row, "active"),
+        row.get("reason"),
+        row.get("subject"),
+    );
     match row.get::<String, _>("kind").as_str() {
         "user" => Exclusion::User {
             principal: subject,
@@ -59,12 +62,12 @@ fn from_row(row: &sqlx::sqlite::SqliteRow) -> Exclusion {
 }
 
 async fn load<'e>(
-    executor: impl sqlx::SqliteExecutor<'e>,
+    executor: impl sqlx::AnyExecutor<'e>,
     tenant: TenantId,
 ) -> Result<Vec<Exclusion>> {
     let rows = sqlx::query(
-        "SELECT kind, connector, subject, reason, active FROM exclusions
-         WHERE tenant_id = ? ORDER BY kind, connector, subject",
+        "SELECT kind, connector, subject, reason, CAST(active AS INTEGER) AS active FROM exclusions
+         WHERE tenant_id = $1 ORDER BY kind, connector, subject",
     )
     .bind(tenant.0)
     .fetch_all(executor)
@@ -125,7 +128,7 @@ impl Storage {
             };
             sqlx::query(
                 "INSERT INTO exclusions (tenant_id, kind, connector, subject, reason, active, updated_at)
-                 VALUES (?, ?, ?, ?, ?, ?, ?)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)
                  ON CONFLICT (tenant_id, kind, connector, subject) DO UPDATE SET
                    reason = excluded.reason, active = excluded.active, updated_at = excluded.updated_at",
             )
@@ -155,8 +158,8 @@ impl Storage {
             }
             let (kind, connector, subject) = key(old);
             sqlx::query(
-                "UPDATE exclusions SET active = FALSE, updated_at = ?
-                 WHERE tenant_id = ? AND kind = ? AND connector = ? AND subject = ?",
+                "UPDATE exclusions SET active = FALSE, updated_at = $1
+                 WHERE tenant_id = $2 AND kind = $3 AND connector = $4 AND subject = $5",
             )
             .bind(at)
             .bind(tenant.0)

@@ -17,7 +17,7 @@ impl Storage {
     pub async fn scheduled_jobs(&self, profile: ProfileId) -> Result<Vec<ScheduledJob>> {
         let rows = sqlx::query(
             "SELECT profile_id, kind, cron, time_zone, next_due_at, last_run_at FROM scheduled_jobs
-             WHERE profile_id = ? ORDER BY kind",
+             WHERE profile_id = $1 ORDER BY kind",
         )
         .bind(profile.0)
         .fetch_all(&self.pool)
@@ -30,7 +30,7 @@ impl Storage {
         let rows = sqlx::query(
             "SELECT s.profile_id, s.kind, s.cron, s.time_zone, s.next_due_at, s.last_run_at
              FROM scheduled_jobs s JOIN profiles p ON p.id = s.profile_id
-             WHERE p.status = 'published' AND s.next_due_at <= ?
+             WHERE p.status = 'published' AND s.next_due_at <= $1
              ORDER BY s.next_due_at, s.profile_id, s.kind",
         )
         .bind(now)
@@ -48,10 +48,10 @@ impl Storage {
             "SELECT MIN(due) FROM (
                SELECT MIN(s.next_due_at) AS due FROM scheduled_jobs s
                  JOIN profiles p ON p.id = s.profile_id
-                 WHERE p.status = 'published' AND s.next_due_at > ?
+                 WHERE p.status = 'published' AND s.next_due_at > $1
                UNION ALL
                SELECT MIN(t.next_due_at) AS due FROM tenant_jobs t
-                 WHERE t.next_due_at > ? AND EXISTS (SELECT 1 FROM profiles p
+                 WHERE t.next_due_at > $2 AND EXISTS (SELECT 1 FROM profiles p
                                WHERE p.tenant_id = t.tenant_id AND p.status = 'published'))",
         )
         .bind(now)
@@ -73,7 +73,7 @@ impl Storage {
     ) -> Result<()> {
         sqlx::query(
             "INSERT INTO tenant_jobs (tenant_id, kind, cron, time_zone, next_due_at)
-             VALUES (?, ?, ?, ?, ?)
+             VALUES ($1, $2, $3, $4, $5)
              ON CONFLICT (tenant_id, kind) DO UPDATE SET
                cron = excluded.cron, time_zone = excluded.time_zone,
                next_due_at = excluded.next_due_at
@@ -94,7 +94,7 @@ impl Storage {
     pub async fn due_tenant_jobs(&self, now: i64) -> Result<Vec<(TenantId, String, i64)>> {
         let rows = sqlx::query(
             "SELECT t.tenant_id, t.kind, t.next_due_at FROM tenant_jobs t
-             WHERE t.next_due_at <= ? AND EXISTS (SELECT 1 FROM profiles p
+             WHERE t.next_due_at <= $1 AND EXISTS (SELECT 1 FROM profiles p
                WHERE p.tenant_id = t.tenant_id AND p.status = 'published')
              ORDER BY t.next_due_at, t.tenant_id",
         )
@@ -124,8 +124,8 @@ impl Storage {
         now: i64,
     ) -> Result<bool> {
         let claimed = sqlx::query(
-            "UPDATE tenant_jobs SET next_due_at = ?, last_run_at = ?
-             WHERE tenant_id = ? AND kind = ? AND next_due_at = ?",
+            "UPDATE tenant_jobs SET next_due_at = $1, last_run_at = $2
+             WHERE tenant_id = $3 AND kind = $4 AND next_due_at = $5",
         )
         .bind(next_due_at)
         .bind(now)
@@ -140,12 +140,14 @@ impl Storage {
 
     /// Moves a job's next due time (when it was found due or overdue).
     pub async fn reschedule(&self, profile: ProfileId, kind: &str, next_due_at: i64) -> Result<()> {
-        sqlx::query("UPDATE scheduled_jobs SET next_due_at = ? WHERE profile_id = ? AND kind = ?")
-            .bind(next_due_at)
-            .bind(profile.0)
-            .bind(kind)
-            .execute(&self.pool)
-            .await?;
+        sqlx::query(
+            "UPDATE scheduled_jobs SET next_due_at = $1 WHERE profile_id = $2 AND kind = $3",
+        )
+        .bind(next_due_at)
+        .bind(profile.0)
+        .bind(kind)
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 
@@ -162,8 +164,8 @@ impl Storage {
         next_due_at: i64,
     ) -> Result<bool> {
         let moved = sqlx::query(
-            "UPDATE scheduled_jobs SET next_due_at = ?
-             WHERE profile_id = ? AND kind = ? AND next_due_at = ?",
+            "UPDATE scheduled_jobs SET next_due_at = $1
+             WHERE profile_id = $2 AND kind = $3 AND next_due_at = $4",
         )
         .bind(next_due_at)
         .bind(profile.0)
@@ -177,10 +179,11 @@ impl Storage {
 
     /// The profiles whose lease someone holds at `now`, with the holder.
     pub async fn live_leases(&self, now: i64) -> Result<Vec<(ProfileId, String)>> {
-        let rows = sqlx::query("SELECT profile_id, owner FROM profile_leases WHERE expires_at > ?")
-            .bind(now)
-            .fetch_all(&self.pool)
-            .await?;
+        let rows =
+            sqlx::query("SELECT profile_id, owner FROM profile_leases WHERE expires_at > $1")
+                .bind(now)
+                .fetch_all(&self.pool)
+                .await?;
         Ok(rows
             .iter()
             .map(|r| (ProfileId(r.get("profile_id")), r.get("owner")))
@@ -200,7 +203,7 @@ impl Storage {
     ) -> Result<bool> {
         let mut tx = self.write().await?;
         let scheduled: Option<i64> = sqlx::query_scalar(
-            "SELECT next_due_at FROM scheduled_jobs WHERE profile_id = ? AND kind = ?",
+            "SELECT next_due_at FROM scheduled_jobs WHERE profile_id = $1 AND kind = $2",
         )
         .bind(record.id.0)
         .bind(kind)
@@ -210,7 +213,7 @@ impl Storage {
             return Ok(false);
         }
         sqlx::query(
-            "UPDATE scheduled_jobs SET next_due_at = ? WHERE profile_id = ? AND kind = ? AND next_due_at > ?",
+            "UPDATE scheduled_jobs SET next_due_at = $1 WHERE profile_id = $2 AND kind = $3 AND next_due_at > $4",
         )
         .bind(note.at)
         .bind(record.id.0)
@@ -225,12 +228,14 @@ impl Storage {
 
     /// Records when a job last ran, leaving its next due time alone.
     pub async fn mark_ran(&self, profile: ProfileId, kind: &str, at: i64) -> Result<()> {
-        sqlx::query("UPDATE scheduled_jobs SET last_run_at = ? WHERE profile_id = ? AND kind = ?")
-            .bind(at)
-            .bind(profile.0)
-            .bind(kind)
-            .execute(&self.pool)
-            .await?;
+        sqlx::query(
+            "UPDATE scheduled_jobs SET last_run_at = $1 WHERE profile_id = $2 AND kind = $3",
+        )
+        .bind(at)
+        .bind(profile.0)
+        .bind(kind)
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 
@@ -244,9 +249,9 @@ impl Storage {
         expires_at: i64,
     ) -> Result<bool> {
         let taken = sqlx::query(
-            "INSERT INTO profile_leases (profile_id, owner, expires_at) VALUES (?, ?, ?)
+            "INSERT INTO profile_leases (profile_id, owner, expires_at) VALUES ($1, $2, $3)
              ON CONFLICT (profile_id) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at
-             WHERE profile_leases.expires_at <= ? OR profile_leases.owner = excluded.owner",
+             WHERE profile_leases.expires_at <= $4 OR profile_leases.owner = excluded.owner",
         )
         .bind(profile.0)
         .bind(owner)
@@ -268,7 +273,7 @@ impl Storage {
         expires_at: i64,
     ) -> Result<bool> {
         let taken = sqlx::query(
-            "UPDATE profile_leases SET owner = ?, expires_at = ? WHERE profile_id = ? AND owner = ?",
+            "UPDATE profile_leases SET owner = $1, expires_at = $2 WHERE profile_id = $3 AND owner = $4",
         )
         .bind(owner)
         .bind(expires_at)
@@ -282,7 +287,7 @@ impl Storage {
 
     /// Gives the lease back, if `owner` holds it.
     pub async fn release_lease(&self, profile: ProfileId, owner: &str) -> Result<()> {
-        sqlx::query("DELETE FROM profile_leases WHERE profile_id = ? AND owner = ?")
+        sqlx::query("DELETE FROM profile_leases WHERE profile_id = $1 AND owner = $2")
             .bind(profile.0)
             .bind(owner)
             .execute(&self.pool)
@@ -292,7 +297,7 @@ impl Storage {
 
     /// Who holds a profile's lease, and until when.
     pub async fn lease_holder(&self, profile: ProfileId) -> Result<Option<(String, i64)>> {
-        let row = sqlx::query("SELECT owner, expires_at FROM profile_leases WHERE profile_id = ?")
+        let row = sqlx::query("SELECT owner, expires_at FROM profile_leases WHERE profile_id = $1")
             .bind(profile.0)
             .fetch_optional(&self.pool)
             .await?;
@@ -309,9 +314,9 @@ impl Storage {
         limit: i64,
     ) -> Result<Vec<JobRun>> {
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "{JOB_RUN_COLUMNS} WHERE p.tenant_id = ? AND (? IS NULL OR j.profile_id = ?)
-               AND (? = FALSE OR j.status IN ('failed', 'interrupted', 'running'))
-             ORDER BY j.id DESC LIMIT ?"
+            "{JOB_RUN_COLUMNS} WHERE p.tenant_id = $1 AND ($2 IS NULL OR j.profile_id = $3)
+               AND ($4 = FALSE OR j.status IN ('failed', 'interrupted', 'running'))
+             ORDER BY j.id DESC LIMIT $5"
         )))
         .bind(tenant.0)
         .bind(profile.map(|p| p.0))
@@ -330,7 +335,7 @@ impl Storage {
     }
 }
 
-fn scheduled_from_row(r: &sqlx::sqlite::SqliteRow) -> ScheduledJob {
+fn scheduled_from_row(r: &sqlx::any::AnyRow) -> ScheduledJob {
     ScheduledJob {
         profile: ProfileId(r.get("profile_id")),
         kind: r.get("kind"),

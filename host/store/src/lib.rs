@@ -11,8 +11,11 @@ use anyhow::Context;
 pub use error::{Result, StoreError};
 use seatwarden_domain::account::{Account, Activity};
 use serde::Serialize;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Row, SqlitePool};
+use sql::Statement;
+use sqlx::AnyPool;
+use sqlx::any::AnyPoolOptions;
+use sqlx::sqlite::SqliteConnectOptions;
+use sqlx::{ConnectOptions, Row};
 use std::collections::HashMap;
 use std::path::Path;
 use std::time::Duration;
@@ -21,6 +24,7 @@ mod audit;
 mod candidates;
 mod connections;
 mod console;
+mod copy;
 mod entitlements;
 mod error;
 mod exclusions;
@@ -33,6 +37,7 @@ mod rate_slots;
 mod reconciliation;
 mod sign_on;
 mod source;
+mod sql;
 mod tokens;
 mod trouble;
 
@@ -40,6 +45,7 @@ pub use audit::{AuditCheck, AuditEntry, AuditNote, GENESIS, check_chain};
 pub use candidates::{Candidate, CandidateState, RefreshReport, RefreshScope, RuleChange};
 pub use connections::{Change, StoredConnection, StoredUpload};
 pub use console::{NewSession, NewSignIn, Session, StoredSignIn};
+pub use copy::CopiedTable;
 pub use listing::{
     AccountState, CandidateFilter, JobFilter, ListedSubscription, SubscriptionFilter,
     SubscriptionKey,
@@ -52,13 +58,19 @@ pub use profiles::{
 pub use reconciliation::{
     IdentifierGroup, LiveSubscription, NewReconciliationRun, Reclaimed, ReconciliationRun,
 };
+pub use seatwarden_domain::database::Database;
 pub use seatwarden_domain::subscription::StoredSubscription;
 pub use sign_on::{NewSignOn, PendingSignOn};
 pub use source::Source;
+pub use sql::Engine;
 pub use tokens::{NewToken, StoredToken, TenantInfo, TokenInfo};
 pub use trouble::explain as explain_database_error;
 
-static MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+/// The schema on SQLite: every version since the first release.
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+/// The schema on PostgreSQL: the same tables, starting at the version
+/// PostgreSQL support arrived with.
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
 /// Accounts per upsert statement: 14 parameters each stays far below
 /// SQLite's 32,766-parameter limit (and PostgreSQL's 65,535).
@@ -331,7 +343,8 @@ pub(crate) fn stored_text(text: &str) -> String {
 /// The database.
 #[derive(Clone)]
 pub struct Storage {
-    pool: SqlitePool,
+    pool: AnyPool,
+    engine: Engine,
     read_only: bool,
     /// Where the store reads the time when a query needs it (whether a
     /// running job's lease has run out): the app's clock, the wall by default.
@@ -341,9 +354,64 @@ pub struct Storage {
 impl std::fmt::Debug for Storage {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Storage")
+            .field("engine", &self.engine)
             .field("read_only", &self.read_only)
             .finish_non_exhaustive()
     }
+}
+
+/// The advisory lock key every PostgreSQL write transaction holds
+/// ("seatward" in ASCII), so writes run one at a time as on SQLite.
+const WRITER_LOCK: i64 = 0x7365_6174_7761_7264;
+
+/// A pool of SQLite connections to the file at `path` through the `Any`
+/// driver (one pool type for both engines), with the file's settings made
+/// on every connection: WAL, `synchronous = NORMAL`, foreign keys, and a
+/// 10-second wait for another writer.
+async fn sqlite_pool(path: &Path, read_only: bool, connections: u32) -> sqlx::Result<AnyPool> {
+    sqlx::any::install_default_drivers();
+    let absolute = std::path::absolute(path)?;
+    let url = SqliteConnectOptions::new()
+        .filename(&absolute)
+        .create_if_missing(!read_only)
+        .read_only(read_only)
+        .to_url_lossy();
+    let pragmas = if read_only {
+        "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;"
+    } else {
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;"
+    };
+    AnyPoolOptions::new()
+        .max_connections(connections)
+        .after_connect(move |conn, _| {
+            Box::pin(async move {
+                sqlx::raw_sql(pragmas).execute(conn).await?;
+                Ok(())
+            })
+        })
+        .connect(url.as_str())
+        .await
+}
+
+/// A pool of PostgreSQL connections. A statement that runs longer than
+/// 30 seconds is cancelled by the server and fails with a typed error
+/// instead of holding the writer lock; waiting for a free connection gives
+/// up after 30 seconds the same way.
+async fn postgres_pool(url: &str) -> sqlx::Result<AnyPool> {
+    sqlx::any::install_default_drivers();
+    AnyPoolOptions::new()
+        .max_connections(8)
+        .acquire_timeout(Duration::from_secs(30))
+        .after_connect(|conn, _| {
+            Box::pin(async move {
+                sqlx::raw_sql("SET statement_timeout = '30s'; SET lock_timeout = '30s';")
+                    .execute(conn)
+                    .await?;
+                Ok(())
+            })
+        })
+        .connect(url)
+        .await
 }
 
 /// The time source of [`Storage`]: milliseconds since the epoch.
@@ -362,27 +430,80 @@ impl Storage {
 
     /// Opens (creating if needed) the SQLite file and migrates it.
     pub async fn open(path: &Path) -> Result<Storage> {
-        let options = SqliteConnectOptions::new()
-            .filename(path)
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
-            .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(10));
-        let pool = SqlitePoolOptions::new()
-            .max_connections(4)
-            .connect_with(options)
+        let pool = sqlite_pool(path, false, 4)
             .await
             .with_context(|| format!("opening database {}", path.display()))?;
-        MIGRATIONS
+        SQLITE_MIGRATIONS
             .run(&pool)
             .await
             .with_context(|| format!("migrating database {}", path.display()))?;
-        Ok(Storage {
+        Ok(Storage::over(pool, Engine::Sqlite, false))
+    }
+
+    /// Connects to the PostgreSQL database at `url` and migrates it. Several
+    /// hosts may do this at once: the migrator takes an advisory lock.
+    pub async fn connect_postgres(url: &str) -> Result<Storage> {
+        let shown = seatwarden_domain::database::shown(url);
+        let pool = postgres_pool(url)
+            .await
+            .with_context(|| format!("connecting to database {shown}"))?;
+        POSTGRES_MIGRATIONS
+            .run(&pool)
+            .await
+            .with_context(|| format!("migrating database {shown}"))?;
+        Ok(Storage::over(pool, Engine::Postgres, false))
+    }
+
+    /// Connects to the PostgreSQL database at `url` to read only: no
+    /// migration runs, and one at another schema version is refused.
+    pub async fn connect_postgres_read_only(url: &str) -> Result<Storage> {
+        let shown = seatwarden_domain::database::shown(url);
+        let pool = postgres_pool(url)
+            .await
+            .with_context(|| format!("connecting to database {shown}"))?;
+        let storage = Storage::over(pool, Engine::Postgres, true);
+        let tables: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM pg_catalog.pg_tables WHERE tablename = '_sqlx_migrations'",
+        )
+        .fetch_one(&storage.pool)
+        .await
+        .with_context(|| format!("reading database {shown}"))?;
+        storage
+            .check_version(tables > 0, &shown, &POSTGRES_MIGRATIONS)
+            .await?;
+        Ok(storage)
+    }
+
+    fn over(pool: AnyPool, engine: Engine, read_only: bool) -> Storage {
+        Storage {
             now: wall_clock(),
             pool,
-            read_only: false,
-        })
+            engine,
+            read_only,
+        }
+    }
+
+    /// Opens the database `database` names, creating (SQLite) and
+    /// migrating it.
+    pub async fn open_database(database: &Database) -> Result<Storage> {
+        match database {
+            Database::File(path) => Storage::open(path).await,
+            Database::Postgres(url) => Storage::connect_postgres(url.expose()).await,
+        }
+    }
+
+    /// Opens the database `database` names to read only; see
+    /// [`Storage::open_read_only`].
+    pub async fn open_database_read_only(database: &Database) -> Result<Storage> {
+        match database {
+            Database::File(path) => Storage::open_read_only(path).await,
+            Database::Postgres(url) => Storage::connect_postgres_read_only(url.expose()).await,
+        }
+    }
+
+    /// The engine underneath.
+    pub fn engine(&self) -> Engine {
+        self.engine
     }
 
     /// Opened with [`Storage::open_read_only`].
@@ -404,54 +525,69 @@ impl Storage {
             )
             .into());
         }
-        let options = SqliteConnectOptions::new()
-            .filename(path)
-            .read_only(true)
-            .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(10));
-        let pool = SqlitePoolOptions::new()
-            .max_connections(2)
-            .connect_with(options)
+        let pool = sqlite_pool(path, true, 2)
             .await
             .with_context(|| format!("opening database {} to read", path.display()))?;
-        let storage = Storage {
-            now: wall_clock(),
-            pool,
-            read_only: true,
-        };
-        let has_migrations: bool = sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations')",
+        let storage = Storage::over(pool, Engine::Sqlite, true);
+        let tables: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'",
         )
         .fetch_one(&storage.pool)
         .await
         .with_context(|| format!("reading database {}", path.display()))?;
+        storage
+            .check_version(tables > 0, &path.display().to_string(), &SQLITE_MIGRATIONS)
+            .await?;
+        Ok(storage)
+    }
+
+    /// Refuses a database at another schema version than `migrations` leave.
+    async fn check_version(
+        &self,
+        has_migrations: bool,
+        shown: &str,
+        migrations: &sqlx::migrate::Migrator,
+    ) -> Result<()> {
         let found = if has_migrations {
-            storage.schema_version().await?
+            self.schema_version().await?
         } else {
             0
         };
-        let wanted = MIGRATIONS.iter().map(|m| m.version).max().unwrap_or(0);
+        let wanted = migrations.iter().map(|m| m.version).max().unwrap_or(0);
         if found < wanted {
             return Err(anyhow::anyhow!(
-                "database {} is at schema version {found} and this seatwarden reads version {wanted}: run `seatwarden apply` (or any command that writes) once to migrate it, then run this again",
-                path.display()
+                "database {shown} is at schema version {found} and this seatwarden reads version {wanted}: run `seatwarden migrate` (or any command that writes) once to migrate it, then run this again",
             ).into());
         }
         if found > wanted {
             return Err(anyhow::anyhow!(
-                "database {} is at schema version {found}, newer than this seatwarden understands ({wanted}): use the seatwarden that wrote it",
-                path.display()
+                "database {shown} is at schema version {found}, newer than this seatwarden understands ({wanted}): use the seatwarden that wrote it",
             ).into());
         }
-        Ok(storage)
+        Ok(())
     }
 
-    /// Starts a write transaction. `BEGIN IMMEDIATE` takes SQLite's write
-    /// lock up front, so concurrent writers (jobs of different profiles)
-    /// queue on the busy timeout instead of failing with "database is
-    /// locked" when a read transaction tries to become a write.
-    async fn write(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>> {
-        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+    /// Starts a write transaction that runs alone, as on SQLite, whatever
+    /// the engine: read-then-write steps (the audit chain's next link, a
+    /// job's due time, a candidate's state) need no retry loop.
+    ///
+    /// On SQLite `BEGIN IMMEDIATE` takes the file's write lock up front, so
+    /// concurrent writers queue on the busy timeout instead of failing
+    /// with "database is locked" when a read transaction tries to become a
+    /// write. On PostgreSQL a transaction-scoped advisory lock does the
+    /// same across every host on the database; reads never wait for it.
+    async fn write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
+        match self.engine {
+            Engine::Sqlite => Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?),
+            Engine::Postgres => {
+                let mut tx = self.pool.begin().await?;
+                sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                    .bind(WRITER_LOCK)
+                    .execute(&mut *tx)
+                    .await?;
+                Ok(tx)
+            }
+        }
     }
 
     /// The newest applied schema migration.
@@ -466,13 +602,13 @@ impl Storage {
     /// Finds or creates a tenant by name.
     pub async fn ensure_tenant(&self, name: &str, now: i64) -> Result<TenantId> {
         sqlx::query(
-            "INSERT INTO tenants (name, created_at) VALUES (?, ?) ON CONFLICT (name) DO NOTHING",
+            "INSERT INTO tenants (name, created_at) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
         )
         .bind(name)
         .bind(now)
         .execute(&self.pool)
         .await?;
-        let id: i64 = sqlx::query_scalar("SELECT id FROM tenants WHERE name = ?")
+        let id: i64 = sqlx::query_scalar("SELECT id FROM tenants WHERE name = $1")
             .bind(name)
             .fetch_one(&self.pool)
             .await?;
@@ -489,7 +625,7 @@ impl Storage {
     ) -> Result<ProfileId> {
         sqlx::query(
             "INSERT INTO profiles (tenant_id, name, connector_name, connector_version, connector_digest, base_url, created_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)
              ON CONFLICT (tenant_id, name) DO UPDATE SET
                connector_name = excluded.connector_name, connector_version = excluded.connector_version,
                connector_digest = excluded.connector_digest, base_url = excluded.base_url",
@@ -512,7 +648,7 @@ impl Storage {
     /// A tenant's profile by name.
     pub async fn find_profile(&self, tenant: TenantId, name: &str) -> Result<Option<ProfileId>> {
         let id: Option<i64> =
-            sqlx::query_scalar("SELECT id FROM profiles WHERE tenant_id = ? AND name = ?")
+            sqlx::query_scalar("SELECT id FROM profiles WHERE tenant_id = $1 AND name = $2")
                 .bind(tenant.0)
                 .bind(name)
                 .fetch_optional(&self.pool)
@@ -559,8 +695,9 @@ impl Storage {
     ) -> Result<RunState> {
         let mut tx = self.write().await?;
         let existing = sqlx::query(
-            "SELECT c.run_id, COALESCE(c.listing_run, c.run_id) AS listing, c.cursor, c.exhausted, c.since_ms
-             FROM sync_cursors c WHERE c.profile_id = ? AND c.stream = ?",
+            "SELECT c.run_id, COALESCE(c.listing_run, c.run_id) AS listing, c.cursor,
+               CAST(c.exhausted AS INTEGER) AS exhausted, c.since_ms
+             FROM sync_cursors c WHERE c.profile_id = $1 AND c.stream = $2",
         )
         .bind(profile.0)
         .bind(stream.as_str())
@@ -572,7 +709,7 @@ impl Storage {
             sqlx::query(
                 "UPDATE job_runs SET status = 'interrupted', error_kind = 'ended-unfinished',
                    detail = 'its process ended (or lost the profile''s lease) before the run finished'
-                 WHERE id = ? AND status = 'running'",
+                 WHERE id = $1 AND status = 'running'",
             )
             .bind(previous)
             .execute(&mut *tx)
@@ -580,7 +717,7 @@ impl Storage {
         }
         let run_id: i64 = sqlx::query_scalar(
             "INSERT INTO job_runs (profile_id, kind, status, started_at, trigger_kind, resumes, listing_run, owner, profile_status)
-             VALUES (?, ?, 'running', ?, ?, ?, ?, ?, (SELECT status FROM profiles WHERE id = ?)) RETURNING id",
+             VALUES ($1, $2, 'running', $3, $4, $5, $6, $7, (SELECT status FROM profiles WHERE id = $8)) RETURNING id",
         )
         .bind(profile.0)
         .bind(stream.job_kind().as_str())
@@ -595,7 +732,7 @@ impl Storage {
         let state = match (existing, listing) {
             (Some(row), Some(listing)) => {
                 sqlx::query(
-                    "UPDATE sync_cursors SET run_id = ? WHERE profile_id = ? AND stream = ?",
+                    "UPDATE sync_cursors SET run_id = $1 WHERE profile_id = $2 AND stream = $3",
                 )
                 .bind(run_id)
                 .bind(profile.0)
@@ -605,8 +742,8 @@ impl Storage {
                 // The run's pages so far, over all its attempts: the page
                 // guard counts the listing, not the attempt.
                 let (pages, items): (i64, i64) = sqlx::query_as(
-                    "SELECT COALESCE(SUM(pages), 0), COALESCE(SUM(items), 0) FROM job_runs
-                     WHERE id = ? OR listing_run = ?",
+                    "SELECT CAST(COALESCE(SUM(pages), 0) AS BIGINT), CAST(COALESCE(SUM(items), 0) AS BIGINT) FROM job_runs
+                     WHERE id = $1 OR listing_run = $2",
                 )
                 .bind(listing)
                 .bind(listing)
@@ -615,7 +752,7 @@ impl Storage {
                 RunState {
                     run_id,
                     cursor: row.get("cursor"),
-                    exhausted: row.get("exhausted"),
+                    exhausted: flag(&row, "exhausted"),
                     resumed: true,
                     pages,
                     items,
@@ -625,7 +762,7 @@ impl Storage {
             _ => {
                 sqlx::query(
                     "INSERT INTO sync_cursors (profile_id, stream, run_id, cursor, exhausted, since_ms, listing_run)
-                     VALUES (?, ?, ?, NULL, FALSE, ?, ?)",
+                     VALUES ($1, $2, $3, NULL, FALSE, $4, $5)",
                 )
                 .bind(profile.0)
                 .bind(stream.as_str())
@@ -700,27 +837,29 @@ impl Storage {
                     serde_json::to_string(&account.attributes)?,
                 ));
             }
-            let mut query = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+            let mut query = Statement::new(
                 "INSERT INTO subscriptions (profile_id, account_id, principal, display_name, active, identifiers, attributes,
-                     created_at, last_active_at, last_active_source, first_seen_at, last_seen_at, last_seen_run, gone_at, first_seen_run) ",
+                     created_at, last_active_at, last_active_source, first_seen_at, last_seen_at, last_seen_run, gone_at, first_seen_run) VALUES ",
             );
-            query.push_values(rows, |mut row, (account, identifiers, attributes)| {
-                row.push_bind(profile.0)
-                    .push_bind(account.id.clone())
-                    .push_bind(account.principal.clone())
-                    .push_bind(account.display_name.clone())
-                    .push_bind(account.active)
-                    .push_bind(identifiers)
-                    .push_bind(attributes)
-                    .push_bind(account.created_at)
-                    .push_bind(account.last_active_at)
-                    .push_bind(account.last_active_at.map(|_| "vendor:account"))
-                    .push_bind(now)
-                    .push_bind(now)
-                    .push_bind(listing)
-                    .push_bind(None::<i64>)
-                    .push_bind(listing);
-            });
+            for (n, (account, identifiers, attributes)) in rows.into_iter().enumerate() {
+                query.push_row(n == 0, |row| {
+                    row.bind(profile.0)
+                        .bind(account.id.clone())
+                        .bind(account.principal.clone())
+                        .bind(account.display_name.clone())
+                        .bind(account.active)
+                        .bind(identifiers)
+                        .bind(attributes)
+                        .bind(account.created_at)
+                        .bind(account.last_active_at)
+                        .bind(account.last_active_at.map(|_| "vendor:account"))
+                        .bind(now)
+                        .bind(now)
+                        .bind(listing)
+                        .bind(None::<i64>)
+                        .bind(listing);
+                });
+            }
             query.push(
                 " ON CONFLICT (profile_id, account_id) DO UPDATE SET
                    principal = excluded.principal, display_name = excluded.display_name, active = excluded.active,
@@ -739,7 +878,7 @@ impl Storage {
                    last_seen_at = excluded.last_seen_at, last_seen_run = excluded.last_seen_run, gone_at = NULL
                  RETURNING first_seen_run",
             );
-            let first_seen: Vec<i64> = query.build_query_scalar().fetch_all(&mut *tx).await?;
+            let first_seen: Vec<i64> = query.build_scalar().fetch_all(&mut *tx).await?;
             let new = first_seen.iter().filter(|run| **run == listing).count() as i64;
             counts.created += new;
             counts.updated += first_seen.len() as i64 - new;
@@ -782,7 +921,7 @@ impl Storage {
         // with invented accounts must not dilute the share it removes.
         let live: i64 = sqlx::query_scalar(
             "SELECT COUNT(*) FROM subscriptions
-             WHERE profile_id = ? AND gone_at IS NULL AND first_seen_run <> ?",
+             WHERE profile_id = $1 AND gone_at IS NULL AND first_seen_run <> $2",
         )
         .bind(profile.0)
         .bind(listing)
@@ -790,7 +929,7 @@ impl Storage {
         .await?;
         let missing: Vec<String> = sqlx::query_scalar(
             "SELECT account_id FROM subscriptions
-             WHERE profile_id = ? AND last_seen_run <> ? AND gone_at IS NULL ORDER BY account_id",
+             WHERE profile_id = $1 AND last_seen_run <> $2 AND gone_at IS NULL ORDER BY account_id",
         )
         .bind(profile.0)
         .bind(listing)
@@ -801,8 +940,8 @@ impl Storage {
             let digest = missing_digest(&missing);
             let previous = sqlx::query(
                 "SELECT held_gone_digest, held_gone_count FROM job_runs
-                 WHERE profile_id = ? AND id < ? AND kind = (SELECT kind FROM job_runs WHERE id = ?)
-                   AND COALESCE(listing_run, id) <> ?
+                 WHERE profile_id = $1 AND id < $2 AND kind = (SELECT kind FROM job_runs WHERE id = $3)
+                   AND COALESCE(listing_run, id) <> $4
                  ORDER BY id DESC LIMIT 1",
             )
             .bind(profile.0)
@@ -826,14 +965,14 @@ impl Storage {
                     live: live as u64,
                     max_percent: guard.max_percent,
                 };
-                sqlx::query("DELETE FROM sync_cursors WHERE profile_id = ? AND stream = ?")
+                sqlx::query("DELETE FROM sync_cursors WHERE profile_id = $1 AND stream = $2")
                     .bind(profile.0)
                     .bind(Stream::Users.as_str())
                     .execute(&mut *tx)
                     .await?;
                 sqlx::query(
-                    "UPDATE job_runs SET status = 'failed', error_kind = 'suspect-listing', finished_at = ?,
-                       detail = ?, held_gone_digest = ?, held_gone_count = ? WHERE id = ?",
+                    "UPDATE job_runs SET status = 'failed', error_kind = 'suspect-listing', finished_at = $1,
+                       detail = $2, held_gone_digest = $3, held_gone_count = $4 WHERE id = $5",
                 )
                 .bind(now)
                 .bind(held.to_string())
@@ -873,7 +1012,7 @@ impl Storage {
 
     async fn mark_gone_and_finish(
         &self,
-        tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
         profile: ProfileId,
         run_id: i64,
         listing: i64,
@@ -881,7 +1020,7 @@ impl Storage {
         note: Option<String>,
     ) -> Result<u64> {
         let gone = sqlx::query(
-            "UPDATE subscriptions SET gone_at = ? WHERE profile_id = ? AND last_seen_run <> ? AND gone_at IS NULL",
+            "UPDATE subscriptions SET gone_at = $1 WHERE profile_id = $2 AND last_seen_run <> $3 AND gone_at IS NULL",
         )
         .bind(now)
         .bind(profile.0)
@@ -889,7 +1028,7 @@ impl Storage {
         .execute(&mut **tx)
         .await?
         .rows_affected();
-        sqlx::query("UPDATE job_runs SET gone = ? WHERE id = ?")
+        sqlx::query("UPDATE job_runs SET gone = $1 WHERE id = $2")
             .bind(gone as i64)
             .bind(run_id)
             .execute(&mut **tx)
@@ -912,7 +1051,7 @@ impl Storage {
     /// Where the next activity pull starts, if one ran before.
     pub async fn activity_since(&self, profile: ProfileId) -> Result<Option<i64>> {
         Ok(
-            sqlx::query_scalar("SELECT since_ms FROM activity_watermarks WHERE profile_id = ?")
+            sqlx::query_scalar("SELECT since_ms FROM activity_watermarks WHERE profile_id = $1")
                 .bind(profile.0)
                 .fetch_optional(&self.pool)
                 .await?,
@@ -955,8 +1094,8 @@ impl Storage {
         let mut updated = 0;
         for event in newest.values() {
             updated += sqlx::query(
-                "UPDATE subscriptions SET last_active_at = ?, last_active_source = ?
-                 WHERE profile_id = ? AND account_id = ? AND (last_active_at IS NULL OR last_active_at < ?)",
+                "UPDATE subscriptions SET last_active_at = $1, last_active_source = $2
+                 WHERE profile_id = $3 AND account_id = $4 AND (last_active_at IS NULL OR last_active_at < $5)",
             )
             .bind(event.at)
             .bind(format!("activity:{}", event.kind))
@@ -997,7 +1136,7 @@ impl Storage {
         let mut tx = self.write().await?;
         listing_of(&mut tx, profile, Stream::Activity, run_id).await?;
         sqlx::query(
-            "INSERT INTO activity_watermarks (profile_id, since_ms) VALUES (?, ?)
+            "INSERT INTO activity_watermarks (profile_id, since_ms) VALUES ($1, $2)
              ON CONFLICT (profile_id) DO UPDATE SET since_ms = excluded.since_ms",
         )
         .bind(profile.0)
@@ -1012,7 +1151,7 @@ impl Storage {
     /// Forgets a stream's unfinished run, so the next sync starts a fresh
     /// listing (after a runaway run, whose cursor would only loop again).
     pub async fn abandon_cursor(&self, profile: ProfileId, stream: Stream) -> Result<()> {
-        sqlx::query("DELETE FROM sync_cursors WHERE profile_id = ? AND stream = ?")
+        sqlx::query("DELETE FROM sync_cursors WHERE profile_id = $1 AND stream = $2")
             .bind(profile.0)
             .bind(stream.as_str())
             .execute(&self.pool)
@@ -1035,7 +1174,7 @@ impl Storage {
             RunOutcome::Interrupted => "interrupted",
         };
         sqlx::query(
-            "UPDATE job_runs SET status = ?, finished_at = ?, error_kind = ?, detail = ? WHERE id = ?",
+            "UPDATE job_runs SET status = $1, finished_at = $2, error_kind = $3, detail = $4 WHERE id = $5",
         )
         .bind(status)
         .bind(now)
@@ -1051,7 +1190,7 @@ impl Storage {
     pub async fn record_job(&self, profile: ProfileId, job: &OneShotJob<'_>) -> Result<i64> {
         Ok(sqlx::query_scalar(
             "INSERT INTO job_runs (profile_id, kind, status, started_at, finished_at, pages, items, detail, trigger_kind, error_kind, owner, profile_status)
-             VALUES (?, ?, ?, ?, ?, 0, 1, ?, ?, ?, ?, (SELECT status FROM profiles WHERE id = ?)) RETURNING id",
+             VALUES ($1, $2, $3, $4, $5, 0, 1, $6, $7, $8, $9, (SELECT status FROM profiles WHERE id = $10)) RETURNING id",
         )
         .bind(profile.0)
         .bind(job.kind.as_str())
@@ -1075,7 +1214,7 @@ impl Storage {
         active: bool,
     ) -> Result<bool> {
         let changed = sqlx::query(
-            "UPDATE subscriptions SET active = ? WHERE profile_id = ? AND account_id = ?",
+            "UPDATE subscriptions SET active = $1 WHERE profile_id = $2 AND account_id = $3",
         )
         .bind(active)
         .bind(profile.0)
@@ -1097,7 +1236,7 @@ impl Storage {
     ) -> Result<Option<StoredSubscription>> {
         let rows = sqlx::query(
             sqlx::AssertSqlSafe(format!(
-            "{SUBSCRIPTION_COLUMNS} FROM subscriptions s WHERE profile_id = ? AND (account_id = ? OR principal = ?) LIMIT 3"
+            "{SUBSCRIPTION_COLUMNS} FROM subscriptions s WHERE profile_id = $1 AND (account_id = $2 OR principal = $3) LIMIT 3"
         )),
         )
             .bind(profile.0)
@@ -1126,7 +1265,7 @@ impl Storage {
     pub async fn subscriptions(&self, profile: ProfileId) -> Result<Vec<StoredSubscription>> {
         let rows = sqlx::query(
             sqlx::AssertSqlSafe(format!(
-            "{SUBSCRIPTION_COLUMNS} FROM subscriptions s WHERE profile_id = ? ORDER BY principal, account_id"
+            "{SUBSCRIPTION_COLUMNS} FROM subscriptions s WHERE profile_id = $1 ORDER BY principal, account_id"
         )),
         )
             .bind(profile.0)
@@ -1138,7 +1277,7 @@ impl Storage {
     /// A profile's job runs, newest first.
     pub async fn job_runs(&self, profile: ProfileId) -> Result<Vec<JobRun>> {
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "{JOB_RUN_COLUMNS} WHERE j.profile_id = ? ORDER BY j.id DESC"
+            "{JOB_RUN_COLUMNS} WHERE j.profile_id = $1 ORDER BY j.id DESC"
         )))
         .bind(profile.0)
         .fetch_all(&self.pool)
@@ -1154,7 +1293,7 @@ impl Storage {
         kind: JobKind,
     ) -> Result<Option<JobRun>> {
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "{JOB_RUN_COLUMNS} WHERE j.profile_id = ? AND j.kind = ? ORDER BY j.id DESC LIMIT 1"
+            "{JOB_RUN_COLUMNS} WHERE j.profile_id = $1 AND j.kind = $2 ORDER BY j.id DESC LIMIT 1"
         )))
         .bind(profile.0)
         .bind(kind.as_str())
@@ -1166,7 +1305,7 @@ impl Storage {
     /// How many of a profile's accounts are active and still at the vendor.
     pub async fn active_account_count(&self, profile: ProfileId) -> Result<usize> {
         let count: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM subscriptions WHERE profile_id = ? AND active = TRUE AND gone_at IS NULL",
+            "SELECT COUNT(*) FROM subscriptions WHERE profile_id = $1 AND active = TRUE AND gone_at IS NULL",
         )
         .bind(profile.0)
         .fetch_one(&self.pool)
@@ -1175,9 +1314,16 @@ impl Storage {
     }
 }
 
+/// A boolean column, selected as `CAST(column AS INTEGER)`: the `Any`
+/// driver reads no SQLite column declared `BOOLEAN`, and an integer reads
+/// the same from both engines.
+pub(crate) fn flag(row: &sqlx::any::AnyRow, column: &str) -> bool {
+    row.get::<i64, _>(column) != 0
+}
+
 /// The columns `subscription_from_row` reads, from `subscriptions s`.
 pub(crate) const SUBSCRIPTION_COLUMNS: &str =
-    "SELECT s.account_id, s.principal, s.display_name, s.active, s.identifiers, s.attributes,
+    "SELECT s.account_id, s.principal, s.display_name, CAST(s.active AS INTEGER) AS active, s.identifiers, s.attributes,
         s.created_at, s.last_active_at, s.last_active_source, s.first_seen_at, s.last_seen_at,
         s.gone_at, s.reactivated_at";
 
@@ -1192,7 +1338,7 @@ pub(crate) const JOB_RUN_COLUMNS: &str =
 /// process holds the profile's lease for it. A run whose process was
 /// killed (or lost the lease) stays marked running in its row until the
 /// next attempt records it; until then it is shown as interrupted.
-fn shown_status(r: &sqlx::sqlite::SqliteRow, now: i64) -> (String, Option<String>, Option<String>) {
+fn shown_status(r: &sqlx::any::AnyRow, now: i64) -> (String, Option<String>, Option<String>) {
     let status: String = r.get("status");
     let error_kind: Option<String> = r.get("error_kind");
     let detail: Option<String> = r.get("detail");
@@ -1222,7 +1368,7 @@ fn shown_status(r: &sqlx::sqlite::SqliteRow, now: i64) -> (String, Option<String
     )
 }
 
-pub(crate) fn job_run_from_row(r: &sqlx::sqlite::SqliteRow, now: i64) -> JobRun {
+pub(crate) fn job_run_from_row(r: &sqlx::any::AnyRow, now: i64) -> JobRun {
     let (status, error_kind, detail) = shown_status(r, now);
     JobRun {
         id: r.get("id"),
@@ -1245,12 +1391,12 @@ pub(crate) fn job_run_from_row(r: &sqlx::sqlite::SqliteRow, now: i64) -> JobRun 
     }
 }
 
-pub(crate) fn subscription_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<StoredSubscription> {
+pub(crate) fn subscription_from_row(row: &sqlx::any::AnyRow) -> Result<StoredSubscription> {
     Ok(StoredSubscription {
         account_id: row.get("account_id"),
         principal: row.get("principal"),
         display_name: row.get("display_name"),
-        active: row.get("active"),
+        active: flag(row, "active"),
         identifiers: serde_json::from_str(row.get("identifiers")).context("stored identifiers")?,
         attributes: serde_json::from_str(row.get("attributes")).context("stored attributes")?,
         created_at: row.get("created_at"),
@@ -1291,13 +1437,13 @@ pub struct Superseded {
 /// `run_id`, or [`Superseded`] when `run_id` is not the stream's current
 /// attempt. Called first in every write of a sync, inside its transaction.
 async fn listing_of(
-    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     profile: ProfileId,
     stream: Stream,
     run_id: i64,
 ) -> Result<i64> {
     let row: Option<(i64, i64)> = sqlx::query_as(
-        "SELECT run_id, COALESCE(listing_run, run_id) FROM sync_cursors WHERE profile_id = ? AND stream = ?",
+        "SELECT run_id, COALESCE(listing_run, run_id) FROM sync_cursors WHERE profile_id = $1 AND stream = $2",
     )
     .bind(profile.0)
     .bind(stream.as_str())
@@ -1315,14 +1461,14 @@ async fn listing_of(
 }
 
 async fn advance(
-    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     profile: ProfileId,
     stream: Stream,
     run_id: i64,
     next_cursor: Option<&str>,
     stored: Stored,
 ) -> Result<()> {
-    sqlx::query("UPDATE sync_cursors SET cursor = ?, exhausted = ? WHERE profile_id = ? AND stream = ? AND run_id = ?")
+    sqlx::query("UPDATE sync_cursors SET cursor = $1, exhausted = $2 WHERE profile_id = $3 AND stream = $4 AND run_id = $5")
         .bind(next_cursor)
         .bind(next_cursor.is_none())
         .bind(profile.0)
@@ -1331,7 +1477,7 @@ async fn advance(
         .execute(&mut **tx)
         .await?;
     sqlx::query(
-        "UPDATE job_runs SET pages = pages + ?, items = items + ?, created = created + ?, updated = updated + ? WHERE id = ?",
+        "UPDATE job_runs SET pages = pages + $1, items = items + $2, created = created + $3, updated = updated + $4 WHERE id = $5",
     )
     .bind(stored.pages as i64)
     .bind(stored.items as i64)
@@ -1344,20 +1490,20 @@ async fn advance(
 }
 
 async fn finish_run(
-    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     profile: ProfileId,
     stream: Stream,
     run_id: i64,
     now: i64,
     detail: Option<String>,
 ) -> Result<()> {
-    sqlx::query("DELETE FROM sync_cursors WHERE profile_id = ? AND stream = ?")
+    sqlx::query("DELETE FROM sync_cursors WHERE profile_id = $1 AND stream = $2")
         .bind(profile.0)
         .bind(stream.as_str())
         .execute(&mut **tx)
         .await?;
     sqlx::query(
-        "UPDATE job_runs SET status = 'succeeded', finished_at = ?, detail = ? WHERE id = ?",
+        "UPDATE job_runs SET status = 'succeeded', finished_at = $1, detail = $2 WHERE id = $3",
     )
     .bind(now)
     .bind(detail)

@@ -10,11 +10,12 @@
 use super::{ProfileId, Storage, TenantId};
 use crate::audit::AuditEntry;
 use crate::candidates::{CANDIDATE_COLUMNS_OF_C, candidate_from_row};
+use crate::sql::{Engine, Statement};
 use crate::{
     Candidate, CandidateState, JOB_RUN_COLUMNS, JobRun, Result, StoredSubscription,
     job_run_from_row, subscription_from_row,
 };
-use sqlx::{QueryBuilder, Row, Sqlite};
+use sqlx::Row;
 
 /// Which accounts a subscriptions listing keeps.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -101,7 +102,7 @@ impl Storage {
         after: Option<&SubscriptionKey>,
         limit: u32,
     ) -> Result<Vec<ListedSubscription>> {
-        let mut query: QueryBuilder<Sqlite> = QueryBuilder::new(crate::SUBSCRIPTION_COLUMNS);
+        let mut query = Statement::new(crate::SUBSCRIPTION_COLUMNS);
         // The tenant's profiles as an IN list on the primary key's first
         // column: SQLite then walks the key in order and stops at `limit`
         // (a join on the tenant sorted all of the tenant's rows first:
@@ -170,16 +171,18 @@ impl Storage {
         before: Option<i64>,
         limit: u32,
     ) -> Result<Vec<(String, Candidate)>> {
-        let mut query: QueryBuilder<Sqlite> = QueryBuilder::new(CANDIDATE_COLUMNS_OF_C);
+        let mut query = Statement::new(CANDIDATE_COLUMNS_OF_C);
         // Across the tenant, newest first: walk the rowid backwards and
         // stop at `limit` (through the profile index, SQLite sorted every
         // open candidate of the tenant first: ~0.4 s per page at 123,000).
         // One profile's candidates are found through its index.
-        query.push(if filter.profile.is_some() {
-            ", p.name AS profile_name FROM removal_candidates c"
-        } else {
-            ", p.name AS profile_name FROM removal_candidates c NOT INDEXED"
-        });
+        query.push(
+            if filter.profile.is_none() && self.engine == Engine::Sqlite {
+                ", p.name AS profile_name FROM removal_candidates c NOT INDEXED"
+            } else {
+                ", p.name AS profile_name FROM removal_candidates c"
+            },
+        );
         query.push(
             " JOIN profiles p ON p.id = c.profile_id
              WHERE c.profile_id IN (SELECT id FROM profiles WHERE tenant_id = ",
@@ -214,7 +217,7 @@ impl Storage {
         before: Option<i64>,
         limit: u32,
     ) -> Result<Vec<JobRun>> {
-        let mut query: QueryBuilder<Sqlite> = QueryBuilder::new(JOB_RUN_COLUMNS);
+        let mut query = Statement::new(JOB_RUN_COLUMNS);
         query.push(" WHERE p.tenant_id = ").push_bind(tenant.0);
         if let Some(profile) = filter.profile {
             query.push(" AND j.profile_id = ").push_bind(profile.0);
@@ -244,7 +247,7 @@ impl Storage {
         let rows = sqlx::query(
             "SELECT a.id, t.name AS tenant, a.profile_name, a.at, a.actor, a.action, a.detail, a.prev_hash, a.hash
              FROM audit_log a JOIN tenants t ON t.id = a.tenant_id
-             WHERE a.tenant_id = ? AND a.id > ? ORDER BY a.id LIMIT ?",
+             WHERE a.tenant_id = $1 AND a.id > $2 ORDER BY a.id LIMIT $3",
         )
         .bind(tenant.0)
         .bind(after.unwrap_or(0))
@@ -260,7 +263,7 @@ impl Storage {
         let rows = sqlx::query(
             "SELECT a.id, t.name AS tenant, a.profile_name, a.at, a.actor, a.action, a.detail, a.prev_hash, a.hash
              FROM audit_log a JOIN tenants t ON t.id = a.tenant_id
-             WHERE a.tenant_id = ? ORDER BY a.id DESC LIMIT ?",
+             WHERE a.tenant_id = $1 ORDER BY a.id DESC LIMIT $2",
         )
         .bind(tenant.0)
         .bind(i64::from(limit))

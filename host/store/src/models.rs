@@ -13,13 +13,10 @@ use anyhow::Context;
 use seatwarden_domain::software_models::{Mapping, Metric, SoftwareModel};
 use sqlx::Row;
 
-async fn load<'e>(
-    executor: impl sqlx::SqliteExecutor<'e>,
-    tenant: TenantId,
-) -> Result<Vec<Mapping>> {
+async fn load<'e>(executor: impl sqlx::AnyExecutor<'e>, tenant: TenantId) -> Result<Vec<Mapping>> {
     let rows = sqlx::query(
         "SELECT connector, identifier, publisher, product, edition, metric FROM identifier_models
-         WHERE tenant_id = ? ORDER BY connector, identifier",
+         WHERE tenant_id = $1 ORDER BY connector, identifier",
     )
     .bind(tenant.0)
     .fetch_all(executor)
@@ -28,13 +25,13 @@ async fn load<'e>(
 }
 
 async fn load_declared<'e>(
-    executor: impl sqlx::SqliteExecutor<'e>,
+    executor: impl sqlx::AnyExecutor<'e>,
     tenant: TenantId,
     connector: Option<&str>,
 ) -> Result<Vec<Mapping>> {
     let rows = sqlx::query(
         "SELECT connector, identifier, publisher, product, edition, metric FROM connector_models
-         WHERE tenant_id = ? AND (? IS NULL OR connector = ?) ORDER BY connector, identifier",
+         WHERE tenant_id = $1 AND ($2 IS NULL OR connector = $3) ORDER BY connector, identifier",
     )
     .bind(tenant.0)
     .bind(connector)
@@ -44,7 +41,7 @@ async fn load_declared<'e>(
     rows.iter().map(mapping_from_row).collect()
 }
 
-fn mapping_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Mapping> {
+fn mapping_from_row(row: &sqlx::any::AnyRow) -> Result<Mapping> {
     let metric: String = row.get("metric");
     Ok(Mapping {
         connector: row.get("connector"),
@@ -110,7 +107,7 @@ impl Storage {
             sqlx::query(
                 "INSERT INTO connector_models
                    (tenant_id, connector, identifier, publisher, product, edition, metric, component_digest, declared_at)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
                  ON CONFLICT (tenant_id, connector, identifier) DO UPDATE SET
                    publisher = excluded.publisher, product = excluded.product, edition = excluded.edition,
                    metric = excluded.metric, component_digest = excluded.component_digest,
@@ -134,7 +131,7 @@ impl Storage {
             .filter(|s| !wanted.iter().any(|w| w.identifier == s.identifier))
         {
             sqlx::query(
-                "DELETE FROM connector_models WHERE tenant_id = ? AND connector = ? AND identifier = ?",
+                "DELETE FROM connector_models WHERE tenant_id = $1 AND connector = $2 AND identifier = $3",
             )
             .bind(tenant.0)
             .bind(connector)
@@ -184,7 +181,7 @@ impl Storage {
             sqlx::query(
                 "INSERT INTO identifier_models
                    (tenant_id, connector, identifier, publisher, product, edition, metric, updated_at)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
                  ON CONFLICT (tenant_id, connector, identifier) DO UPDATE SET
                    publisher = excluded.publisher, product = excluded.product,
                    edition = excluded.edition, metric = excluded.metric, updated_at = excluded.updated_at",
@@ -206,7 +203,7 @@ impl Storage {
             .filter(|s| !wanted.iter().any(|w| same_key(w, s)))
         {
             sqlx::query(
-                "DELETE FROM identifier_models WHERE tenant_id = ? AND connector = ? AND identifier = ?",
+                "DELETE FROM identifier_models WHERE tenant_id = $1 AND connector = $2 AND identifier = $3",
             )
             .bind(tenant.0)
             .bind(&old.connector)

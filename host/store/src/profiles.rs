@@ -114,13 +114,14 @@ pub struct ScheduledJob {
 }
 
 const PROFILE_COLUMNS: &str = "SELECT p.id, p.tenant_id, t.name AS tenant_name, p.name, p.status,
-        p.connection_name, p.download_activity, p.reclaim, p.activity_from_date, p.activity_from_days,
+        p.connection_name, CAST(p.download_activity AS INTEGER) AS download_activity,
+        CAST(p.reclaim AS INTEGER) AS reclaim, p.activity_from_date, p.activity_from_days,
         p.subscriptions_cron, p.activity_cron, p.connector_name, p.connector_version, p.connector_digest,
-        p.base_url, p.validated_at, p.validation_passed, p.validation_detail, p.validated_fingerprint,
+        p.base_url, p.validated_at, CAST(p.validation_passed AS INTEGER) AS validation_passed, p.validation_detail, p.validated_fingerprint,
         p.credential_account, p.published_at, p.created_at, p.source
      FROM profiles p JOIN tenants t ON t.id = p.tenant_id";
 
-fn profile_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<ProfileRecord> {
+fn profile_from_row(r: &sqlx::any::AnyRow) -> Result<ProfileRecord> {
     let activity_from = match r.get::<Option<String>, _>("activity_from_date") {
         Some(date) => ActivityFrom::Date(date.parse().context("stored activity_from_date")?),
         None => ActivityFrom::DaysBack(
@@ -136,8 +137,8 @@ fn profile_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<ProfileRecord> {
         .map(|at| Validation {
             at,
             passed: r
-                .get::<Option<bool>, _>("validation_passed")
-                .unwrap_or(false),
+                .get::<Option<i64>, _>("validation_passed")
+                .is_some_and(|passed| passed != 0),
             detail: r
                 .get::<Option<String>, _>("validation_detail")
                 .unwrap_or_default(),
@@ -154,8 +155,8 @@ fn profile_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<ProfileRecord> {
         status,
         settings: ProfileSettings {
             connection: r.get("connection_name"),
-            download_activity: r.get("download_activity"),
-            reclaim: r.get("reclaim"),
+            download_activity: crate::flag(r, "download_activity"),
+            reclaim: crate::flag(r, "reclaim"),
             activity_from,
             subscriptions_cron: r.get("subscriptions_cron"),
             activity_cron: r.get("activity_cron"),
@@ -186,7 +187,7 @@ fn activity_columns(from: ActivityFrom) -> (Option<String>, i64) {
 impl Storage {
     /// A tenant by name, if it exists.
     pub async fn find_tenant(&self, name: &str) -> Result<Option<TenantId>> {
-        Ok(sqlx::query_scalar("SELECT id FROM tenants WHERE name = ?")
+        Ok(sqlx::query_scalar("SELECT id FROM tenants WHERE name = $1")
             .bind(name)
             .fetch_optional(&self.pool)
             .await?
@@ -209,7 +210,7 @@ impl Storage {
             "INSERT INTO profiles (tenant_id, name, connector_name, connector_version, connector_digest, base_url,
                  created_at, connection_name, status, download_activity, reclaim, activity_from_date,
                  activity_from_days, subscriptions_cron, activity_cron, source)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'draft', ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'draft', $9, $10, $11, $12, $13, $14, $15) RETURNING id",
         )
         .bind(tenant.0)
         .bind(name)
@@ -250,12 +251,12 @@ impl Storage {
         let mut tx = self.write().await?;
         let (date, days) = activity_columns(settings.activity_from);
         sqlx::query(
-            "UPDATE profiles SET connection_name = ?, download_activity = ?, reclaim = ?, activity_from_date = ?,
-                 activity_from_days = ?, subscriptions_cron = ?, activity_cron = ?, connector_name = ?,
-                 connector_version = ?, connector_digest = ?, base_url = ?, status = ?,
-                 published_at = CASE WHEN ? = 'draft' THEN NULL ELSE published_at END,
-                 validated_fingerprint = CASE WHEN ? THEN NULL ELSE validated_fingerprint END
-             WHERE id = ? AND tenant_id = ?",
+            "UPDATE profiles SET connection_name = $1, download_activity = $2, reclaim = $3, activity_from_date = $4,
+                 activity_from_days = $5, subscriptions_cron = $6, activity_cron = $7, connector_name = $8,
+                 connector_version = $9, connector_digest = $10, base_url = $11, status = $12,
+                 published_at = CASE WHEN $13 = 'draft' THEN NULL ELSE published_at END,
+                 validated_fingerprint = CASE WHEN $14 THEN NULL ELSE validated_fingerprint END
+             WHERE id = $15 AND tenant_id = $16",
         )
         .bind(&settings.connection)
         .bind(settings.download_activity)
@@ -276,7 +277,7 @@ impl Storage {
         .execute(&mut *tx)
         .await?;
         if status == ProfileStatus::Draft {
-            sqlx::query("DELETE FROM scheduled_jobs WHERE profile_id = ?")
+            sqlx::query("DELETE FROM scheduled_jobs WHERE profile_id = $1")
                 .bind(profile.id.0)
                 .execute(&mut *tx)
                 .await?;
@@ -289,7 +290,7 @@ impl Storage {
     /// A tenant's profile by name.
     pub async fn profile(&self, tenant: TenantId, name: &str) -> Result<Option<ProfileRecord>> {
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "{PROFILE_COLUMNS} WHERE p.tenant_id = ? AND p.name = ?"
+            "{PROFILE_COLUMNS} WHERE p.tenant_id = $1 AND p.name = $2"
         )))
         .bind(tenant.0)
         .bind(name)
@@ -301,7 +302,7 @@ impl Storage {
     /// A tenant's profiles, by name.
     pub async fn profiles(&self, tenant: TenantId) -> Result<Vec<ProfileRecord>> {
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "{PROFILE_COLUMNS} WHERE p.tenant_id = ? ORDER BY p.name"
+            "{PROFILE_COLUMNS} WHERE p.tenant_id = $1 ORDER BY p.name"
         )))
         .bind(tenant.0)
         .fetch_all(&self.pool)
@@ -328,9 +329,9 @@ impl Storage {
     ) -> Result<()> {
         let mut tx = self.write().await?;
         sqlx::query(
-            "UPDATE profiles SET validated_at = ?, validation_passed = ?, validation_detail = ?, validated_fingerprint = ?,
-               credential_account = ?
-             WHERE id = ? AND tenant_id = ?",
+            "UPDATE profiles SET validated_at = $1, validation_passed = $2, validation_detail = $3, validated_fingerprint = $4,
+               credential_account = $5
+             WHERE id = $6 AND tenant_id = $7",
         )
         .bind(validation.at)
         .bind(validation.passed)
@@ -355,20 +356,20 @@ impl Storage {
     ) -> Result<()> {
         let mut tx = self.write().await?;
         sqlx::query(
-            "UPDATE profiles SET status = 'published', published_at = ? WHERE id = ? AND tenant_id = ?",
+            "UPDATE profiles SET status = 'published', published_at = $1 WHERE id = $2 AND tenant_id = $3",
         )
         .bind(note.at)
         .bind(profile.id.0)
         .bind(profile.tenant.0)
         .execute(&mut *tx)
         .await?;
-        sqlx::query("DELETE FROM scheduled_jobs WHERE profile_id = ?")
+        sqlx::query("DELETE FROM scheduled_jobs WHERE profile_id = $1")
             .bind(profile.id.0)
             .execute(&mut *tx)
             .await?;
         for job in jobs {
             sqlx::query(
-                "INSERT INTO scheduled_jobs (profile_id, kind, cron, time_zone, next_due_at, last_run_at) VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO scheduled_jobs (profile_id, kind, cron, time_zone, next_due_at, last_run_at) VALUES ($1, $2, $3, $4, $5, $6)",
             )
             .bind(profile.id.0)
             .bind(&job.kind)
@@ -420,13 +421,13 @@ impl Storage {
             "job_runs",
         ] {
             sqlx::query(sqlx::AssertSqlSafe(format!(
-                "DELETE FROM {table} WHERE profile_id = ?"
+                "DELETE FROM {table} WHERE profile_id = $1"
             )))
             .bind(profile.id.0)
             .execute(&mut *tx)
             .await?;
         }
-        sqlx::query("DELETE FROM profiles WHERE id = ? AND tenant_id = ?")
+        sqlx::query("DELETE FROM profiles WHERE id = $1 AND tenant_id = $2")
             .bind(profile.id.0)
             .bind(profile.tenant.0)
             .execute(&mut *tx)

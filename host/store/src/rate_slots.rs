@@ -6,7 +6,7 @@
 //! at once, each gets its own slot.
 
 use super::Storage;
-use crate::Result;
+use crate::{Engine, Result};
 
 impl Storage {
     /// Reserves the next slot of `bucket` (see the sandbox's `SlotLedger`):
@@ -21,12 +21,20 @@ impl Storage {
         max_wait_us: i64,
     ) -> Result<i64> {
         let latest = now_us.saturating_add(max_wait_us);
-        let next_free: i64 = sqlx::query_scalar(
-            "INSERT INTO rate_slots (bucket, next_free_us) VALUES (?, ?)
-             ON CONFLICT (bucket) DO UPDATE SET next_free_us =
-               MIN(MAX(rate_slots.next_free_us, ?), ?) + ?
-             RETURNING next_free_us",
-        )
+        let next_free: i64 = sqlx::query_scalar(match self.engine {
+            Engine::Sqlite => {
+                "INSERT INTO rate_slots (bucket, next_free_us) VALUES ($1, $2)
+                 ON CONFLICT (bucket) DO UPDATE SET next_free_us =
+                   MIN(MAX(rate_slots.next_free_us, $3), $4) + $5
+                 RETURNING next_free_us"
+            }
+            Engine::Postgres => {
+                "INSERT INTO rate_slots (bucket, next_free_us) VALUES ($1, $2)
+                 ON CONFLICT (bucket) DO UPDATE SET next_free_us =
+                   LEAST(GREATEST(rate_slots.next_free_us, $3), $4) + $5
+                 RETURNING next_free_us"
+            }
+        })
         .bind(bucket)
         .bind(now_us.saturating_add(interval_us))
         .bind(now_us)

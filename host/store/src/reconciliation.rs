@@ -93,7 +93,7 @@ impl Storage {
     ) -> Result<()> {
         let mut rows = sqlx::query(
             "SELECT account_id, principal, identifiers, attributes, last_active_at
-             FROM subscriptions WHERE profile_id = ? AND active = TRUE AND gone_at IS NULL",
+             FROM subscriptions WHERE profile_id = $1 AND active = TRUE AND gone_at IS NULL",
         )
         .bind(profile.0)
         .fetch(&self.pool);
@@ -135,16 +135,18 @@ impl Storage {
                      FROM spared CROSS JOIN subscriptions s
                      LEFT JOIN removal_candidates c ON c.profile_id = s.profile_id
                        AND c.account_id = s.account_id AND c.closed_at IS NULL
-                     WHERE s.profile_id = ? AND lower(s.principal) = spared.principal
+                     WHERE s.profile_id = $1 AND lower(s.principal) = spared.principal
                        AND s.active = TRUE AND s.gone_at IS NULL
                      GROUP BY s.identifiers",
-                    vec!["(?)"; list.len()].join(", ")
+                    (2..list.len() + 2)
+                        .map(|n| format!("(${n})"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 );
-                let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+                let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(profile.0);
                 for principal in list {
                     query = query.bind(principal.to_ascii_lowercase());
                 }
-                query = query.bind(profile.0);
                 query.fetch_all(&self.pool).await?
             }
             None => {
@@ -154,7 +156,7 @@ impl Storage {
                     "SELECT s.identifiers, COUNT(*) AS open_candidates
                      FROM removal_candidates c CROSS JOIN subscriptions s
                      WHERE s.profile_id = c.profile_id AND s.account_id = c.account_id
-                       AND c.profile_id = ? AND c.closed_at IS NULL
+                       AND c.profile_id = $1 AND c.closed_at IS NULL
                        AND s.active = TRUE AND s.gone_at IS NULL
                      GROUP BY s.identifiers",
                 )
@@ -166,7 +168,7 @@ impl Storage {
                 .collect();
                 let rows = sqlx::query(
                     "SELECT identifiers, COUNT(*) AS subscriptions FROM subscriptions
-                     WHERE profile_id = ? AND active = TRUE AND gone_at IS NULL
+                     WHERE profile_id = $1 AND active = TRUE AND gone_at IS NULL
                      GROUP BY identifiers",
                 )
                 .bind(profile.0)
@@ -200,7 +202,7 @@ impl Storage {
             "SELECT COALESCE(c.deactivated_at, c.closed_at) AS at, s.identifiers
              FROM removal_candidates c
              JOIN subscriptions s ON s.profile_id = c.profile_id AND s.account_id = c.account_id
-             WHERE c.profile_id = ? AND c.state = 'closed-complete' AND c.reactivated_at IS NULL",
+             WHERE c.profile_id = $1 AND c.state = 'closed-complete' AND c.reactivated_at IS NULL",
         )
         .bind(profile.0)
         .fetch_all(&self.pool)
@@ -225,7 +227,7 @@ impl Storage {
         let mut tx = self.write().await?;
         let id = sqlx::query_scalar(
             "INSERT INTO reconciliation_runs (tenant_id, trigger_kind, started_at, finished_at, as_of, position)
-             VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
         )
         .bind(tenant.0)
         .bind(run.trigger.as_str())
@@ -247,7 +249,7 @@ impl Storage {
     ) -> Result<Vec<ReconciliationRun>> {
         let rows = sqlx::query(
             "SELECT id, trigger_kind, started_at, finished_at, as_of, position
-             FROM reconciliation_runs WHERE tenant_id = ? ORDER BY id DESC LIMIT ?",
+             FROM reconciliation_runs WHERE tenant_id = $1 ORDER BY id DESC LIMIT $2",
         )
         .bind(tenant.0)
         .bind(limit)

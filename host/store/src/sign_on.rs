@@ -48,20 +48,20 @@ impl Storage {
     /// already has `max_pending` in flight, the oldest make room.
     pub async fn begin_sign_on(&self, new: &NewSignOn<'_>, max_pending: i64) -> Result<()> {
         let mut tx = self.write().await?;
-        sqlx::query("DELETE FROM sign_on_states WHERE expires_at <= ?")
+        sqlx::query("DELETE FROM sign_on_states WHERE expires_at <= $1")
             .bind(new.at)
             .execute(&mut *tx)
             .await?;
         let pending: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM sign_on_states WHERE tenant_id = ?")
+            sqlx::query_scalar("SELECT COUNT(*) FROM sign_on_states WHERE tenant_id = $1")
                 .bind(new.tenant.0)
                 .fetch_one(&mut *tx)
                 .await?;
         if pending >= max_pending {
             sqlx::query(
                 "DELETE FROM sign_on_states WHERE state_hash IN
-                   (SELECT state_hash FROM sign_on_states WHERE tenant_id = ?
-                    ORDER BY created_at, state_hash LIMIT ?)",
+                   (SELECT state_hash FROM sign_on_states WHERE tenant_id = $1
+                    ORDER BY created_at, state_hash LIMIT $2)",
             )
             .bind(new.tenant.0)
             .bind(pending - max_pending + 1)
@@ -70,7 +70,7 @@ impl Storage {
         }
         sqlx::query(
             "INSERT INTO sign_on_states (state_hash, tenant_id, binding_hash, nonce, created_at, expires_at)
-             VALUES (?, ?, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(new.state_hash)
         .bind(new.tenant.0)
@@ -89,7 +89,7 @@ impl Storage {
     pub async fn take_sign_on(&self, state_hash: &str, now: i64) -> Result<Option<PendingSignOn>> {
         let mut tx = self.write().await?;
         let row = sqlx::query(
-            "DELETE FROM sign_on_states WHERE state_hash = ?
+            "DELETE FROM sign_on_states WHERE state_hash = $1
              RETURNING tenant_id, binding_hash, nonce, expires_at",
         )
         .bind(state_hash)
@@ -100,7 +100,7 @@ impl Storage {
             return Ok(None);
         };
         let tenant = TenantId(row.get("tenant_id"));
-        let tenant_name: String = sqlx::query_scalar("SELECT name FROM tenants WHERE id = ?")
+        let tenant_name: String = sqlx::query_scalar("SELECT name FROM tenants WHERE id = $1")
             .bind(tenant.0)
             .fetch_one(&mut *tx)
             .await?;

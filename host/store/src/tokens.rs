@@ -89,7 +89,7 @@ const TOKEN_COLUMNS: &str =
         k.created_at, k.created_by, k.last_used_at, k.revoked_at
      FROM api_tokens k LEFT JOIN tenants t ON t.id = k.tenant_id";
 
-fn token_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<StoredToken> {
+fn token_from_row(r: &sqlx::any::AnyRow) -> Result<StoredToken> {
     let scope: String = r.get("scope");
     let scope = Scope::parse(&scope).ok_or_else(|| {
         StoreError::Other(anyhow::anyhow!(
@@ -129,9 +129,9 @@ impl Storage {
             )));
         }
         let mut tx = self.write().await?;
-        let id = sqlx::query(
+        let id: i64 = sqlx::query_scalar(
             "INSERT INTO api_tokens (public_id, tenant_id, name, scope, secret_hash, created_at, created_by)
-             VALUES (?, ?, ?, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
         )
         .bind(token.public_id)
         .bind(token.tenant.map(|t| t.0))
@@ -140,9 +140,8 @@ impl Storage {
         .bind(token.secret_hash)
         .bind(token.at)
         .bind(token.actor)
-        .execute(&mut *tx)
-        .await?
-        .last_insert_rowid();
+        .fetch_one(&mut *tx)
+        .await?;
         if let Some(tenant) = token.tenant {
             let detail = format!(
                 "API token {id} ({:?}) with scope {}",
@@ -163,7 +162,7 @@ impl Storage {
     /// The token whose public part is `public_id`, revoked or not.
     pub async fn token_by_public_id(&self, public_id: &str) -> Result<Option<StoredToken>> {
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "{TOKEN_COLUMNS} WHERE k.public_id = ?"
+            "{TOKEN_COLUMNS} WHERE k.public_id = $1"
         )))
         .bind(public_id)
         .fetch_optional(&self.pool)
@@ -175,8 +174,8 @@ impl Storage {
     /// when the stored time is older than a minute.
     pub async fn touch_token(&self, id: i64, at: i64) -> Result<()> {
         sqlx::query(
-            "UPDATE api_tokens SET last_used_at = ?
-             WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)",
+            "UPDATE api_tokens SET last_used_at = $1
+             WHERE id = $2 AND (last_used_at IS NULL OR last_used_at < $3)",
         )
         .bind(at)
         .bind(id)
@@ -189,7 +188,7 @@ impl Storage {
     /// A tenant's tokens (`None`: the operator tokens), oldest first.
     pub async fn tokens(&self, tenant: Option<TenantId>) -> Result<Vec<TokenInfo>> {
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "{TOKEN_COLUMNS} WHERE k.tenant_id IS ? ORDER BY k.id"
+            "{TOKEN_COLUMNS} WHERE k.tenant_id IS NOT DISTINCT FROM $1 ORDER BY k.id"
         )))
         .bind(tenant.map(|t| t.0))
         .fetch_all(&self.pool)
@@ -211,7 +210,7 @@ impl Storage {
     ) -> Result<TokenInfo> {
         let mut tx = self.write().await?;
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "{TOKEN_COLUMNS} WHERE k.id = ? AND k.tenant_id IS ?"
+            "{TOKEN_COLUMNS} WHERE k.id = $1 AND k.tenant_id IS NOT DISTINCT FROM $2"
         )))
         .bind(id)
         .bind(tenant.map(|t| t.0))
@@ -226,7 +225,7 @@ impl Storage {
                 token.info.name
             )));
         }
-        sqlx::query("UPDATE api_tokens SET revoked_at = ? WHERE id = ?")
+        sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE id = $2")
             .bind(at)
             .bind(id)
             .execute(&mut *tx)
@@ -258,21 +257,22 @@ impl Storage {
         window_start: i64,
     ) -> Result<i64> {
         let mut tx = self.write().await?;
-        sqlx::query("DELETE FROM auth_failures WHERE at < ?")
+        sqlx::query("DELETE FROM auth_failures WHERE at < $1")
             .bind(window_start)
             .execute(&mut *tx)
             .await?;
-        sqlx::query("INSERT INTO auth_failures (address, at) VALUES (?, ?)")
+        sqlx::query("INSERT INTO auth_failures (address, at) VALUES ($1, $2)")
             .bind(address)
             .bind(at)
             .execute(&mut *tx)
             .await?;
-        let count: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM auth_failures WHERE address = ? AND at >= ?")
-                .bind(address)
-                .bind(window_start)
-                .fetch_one(&mut *tx)
-                .await?;
+        let count: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM auth_failures WHERE address = $1 AND at >= $2",
+        )
+        .bind(address)
+        .bind(window_start)
+        .fetch_one(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(count)
     }
@@ -285,7 +285,7 @@ impl Storage {
         window_start: i64,
     ) -> Result<(i64, Option<i64>)> {
         let row = sqlx::query(
-            "SELECT COUNT(*) AS n, MIN(at) AS oldest FROM auth_failures WHERE address = ? AND at >= ?",
+            "SELECT COUNT(*) AS n, MIN(at) AS oldest FROM auth_failures WHERE address = $1 AND at >= $2",
         )
         .bind(address)
         .bind(window_start)
@@ -312,20 +312,21 @@ impl Storage {
 
     /// Creates a tenant over the API; a name already taken is a conflict.
     pub async fn create_api_tenant(&self, name: &str, at: i64) -> Result<TenantInfo> {
-        let done = sqlx::query(
-            "INSERT INTO tenants (name, created_at, source) VALUES (?, ?, 'api') ON CONFLICT (name) DO NOTHING",
+        let created: Option<i64> = sqlx::query_scalar(
+            "INSERT INTO tenants (name, created_at, source) VALUES ($1, $2, 'api')
+             ON CONFLICT (name) DO NOTHING RETURNING id",
         )
         .bind(name)
         .bind(at)
-        .execute(&self.pool)
+        .fetch_optional(&self.pool)
         .await?;
-        if done.rows_affected() == 0 {
+        let Some(id) = created else {
             return Err(StoreError::Conflict(format!(
                 "a tenant named {name:?} already exists"
             )));
-        }
+        };
         Ok(TenantInfo {
-            id: TenantId(done.last_insert_rowid()),
+            id: TenantId(id),
             name: name.to_string(),
             source: "api".into(),
             created_at: at,

@@ -7,11 +7,22 @@
 //! next step. Nothing here retries: a failed write stored nothing (every
 //! write is one transaction), and a sync resumes at its last stored page.
 
+use seatwarden_domain::database::Database;
 use std::path::Path;
 
-/// `err` with the database's path and the next step added, when a
+/// `err` with the database's name and the next step added, when a
 /// database error is in its chain; otherwise `err` unchanged.
-pub fn explain(err: anyhow::Error, path: &Path) -> anyhow::Error {
+pub fn explain(err: anyhow::Error, database: &Database) -> anyhow::Error {
+    match database {
+        Database::File(path) => explain_sqlite(err, path),
+        // PostgreSQL's own messages name the problem (and the failing
+        // statement's context says what was being done); its SQLSTATE
+        // codes are not SQLite's result codes.
+        Database::Postgres(_) => err,
+    }
+}
+
+fn explain_sqlite(err: anyhow::Error, path: &Path) -> anyhow::Error {
     let Some(code) = primary_code(&err) else {
         return err;
     };
@@ -91,7 +102,7 @@ mod tests {
             .unwrap_err();
         let err = explain(
             anyhow::Error::new(full).context("storing pages of accounts"),
-            Path::new("/srv/seatwarden.db"),
+            &Database::File("/srv/seatwarden.db".into()),
         );
         let text = format!("{err:#}");
         assert!(
@@ -116,7 +127,10 @@ mod tests {
             .execute(&mut db)
             .await
             .unwrap_err();
-        let text = format!("{:#}", explain(refused.into(), Path::new("x.db")));
+        let text = format!(
+            "{:#}",
+            explain(refused.into(), &Database::File("x.db".into()))
+        );
         assert!(
             text.starts_with("database x.db cannot be written by this process"),
             "{text}"
@@ -125,7 +139,10 @@ mod tests {
 
     #[test]
     fn other_errors_pass_unchanged() {
-        let err = explain(anyhow::anyhow!("vendor said no"), Path::new("x.db"));
+        let err = explain(
+            anyhow::anyhow!("vendor said no"),
+            &Database::File("x.db".into()),
+        );
         assert_eq!(format!("{err:#}"), "vendor said no");
     }
 }

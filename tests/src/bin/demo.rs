@@ -231,7 +231,7 @@ connection = "scim"
         "  requests that reached the other host: {}",
         exfiltration.requests().len()
     );
-    println!("\nThe database is {}; try:", config.database.display());
+    println!("\nThe database is {}; try:", config.database.shown());
     println!(
         "  cargo run --release -p seatwarden-cli -- --config {} subscriptions --profile smartsheet",
         config_path.display()

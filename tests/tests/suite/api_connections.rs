@@ -48,7 +48,9 @@ async fn delete(api: &Api, target: &str, token: &str) -> Answer {
 
 /// Every byte of the database and its write-ahead log.
 fn database_bytes(api: &Api) -> Vec<u8> {
-    let db = &api.rig.app.config.database;
+    let seatwarden_store::Database::File(db) = &api.rig.app.config.database else {
+        panic!("these tests read a SQLite file's bytes")
+    };
     let mut bytes = std::fs::read(db).unwrap();
     for suffix in ["-wal", "-shm"] {
         let mut side = db.as_os_str().to_owned();

@@ -605,9 +605,10 @@ async fn reading_commands_never_create_or_migrate_the_database() {
 
     // A database as the previous release left it: every migration but the
     // newest, run by the real migrator.
-    let mut migrator = sqlx::migrate::Migrator::new(repo_root().join("host/store/migrations"))
-        .await
-        .unwrap();
+    let mut migrator =
+        sqlx::migrate::Migrator::new(repo_root().join("host/store/migrations/sqlite"))
+            .await
+            .unwrap();
     let newest = migrator.iter().map(|m| m.version).max().unwrap();
     migrator.set_ignore_missing(true);
     {
@@ -628,7 +629,7 @@ async fn reading_commands_never_create_or_migrate_the_database() {
         let err = seatwarden(&s, command).await.unwrap_err();
         assert!(
             format!("{err:#}").contains(&format!(
-                "is at schema version {} and this seatwarden reads version {newest}: run `seatwarden apply`",
+                "is at schema version {} and this seatwarden reads version {newest}: run `seatwarden migrate`",
                 newest - 1
             )),
             "{command:?}: {err:#}"

@@ -43,7 +43,7 @@ fn a_valid_file_resolves_paths_and_defaults() {
     let config = Config::parse(&valid(), &file()).unwrap();
     assert_eq!(
         config.database,
-        Path::new("/etc/seatwarden/data/seatwarden.db")
+        seatwarden_config::Database::File("/etc/seatwarden/data/seatwarden.db".into())
     );
     assert_eq!(config.tenants["acme"].display_name, "Acme Corp");
     assert_eq!(config.tenants["globex"].display_name, "globex");

@@ -5,6 +5,27 @@
 //! linking and gigabytes of disk on a 2-core CI machine. nextest still runs
 //! every test in its own process.
 
+/// A test run once on SQLite and once on PostgreSQL: `async fn
+/// name(engine: Engine) { ... }` becomes the module `name` with the tests
+/// `sqlite` and `postgres`, so one suite proves both engines.
+macro_rules! on_both_engines {
+    ($(#[$meta:meta])* async fn $name:ident($engine:ident: Engine) $body:block) => {
+        $(#[$meta])*
+        mod $name {
+            use super::*;
+            async fn run($engine: seatwarden_store::Engine) $body
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                run(seatwarden_store::Engine::Sqlite).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                run(seatwarden_store::Engine::Postgres).await
+            }
+        }
+    };
+}
+
 mod api;
 mod api_connections;
 mod audit;

@@ -249,7 +249,7 @@ async fn database_at_schema_12(name: &str) -> std::path::PathBuf {
     let migrations = path.with_extension("migrations-v12");
     let _ = std::fs::remove_dir_all(&migrations);
     std::fs::create_dir_all(&migrations).unwrap();
-    let root = seatwarden_tests::fixtures::repo_root().join("host/store/migrations");
+    let root = seatwarden_tests::fixtures::repo_root().join("host/store/migrations/sqlite");
     for entry in std::fs::read_dir(&root).unwrap() {
         let file = entry.unwrap().path();
         let name = file.file_name().unwrap().to_str().unwrap().to_string();

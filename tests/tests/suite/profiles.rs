@@ -504,7 +504,7 @@ async fn a_database_from_before_profiles_keeps_its_data_after_the_upgrade() {
     // was synced once, with its job run.
     let migrations = ws.dir.join("migrations-v1");
     std::fs::create_dir_all(&migrations).unwrap();
-    let root = seatwarden_tests::fixtures::repo_root().join("host/store/migrations");
+    let root = seatwarden_tests::fixtures::repo_root().join("host/store/migrations/sqlite");
     std::fs::copy(
         root.join("0001_initial.sql"),
         migrations.join("0001_initial.sql"),

@@ -9,9 +9,9 @@ use seatwarden_sandbox::Connector;
 use seatwarden_sandbox::Credential;
 use seatwarden_sandbox::Limits;
 use seatwarden_sandbox::egress::PrivateTargets;
-use seatwarden_store::{ProfileId, Storage};
+use seatwarden_store::{Database, Engine, ProfileId, Storage};
 use seatwarden_tests::fixtures::now_ms;
-use seatwarden_tests::fixtures::{acme_profile, fresh_database, load, runtime};
+use seatwarden_tests::fixtures::{acme_profile, fresh_store, load, runtime};
 use seatwarden_tests::smartrecruiters_fake::{
     DAY_MS, Fault, SmartRecruitersFake, SrTenant, seed_tenant, seeded_activity,
 };
@@ -26,10 +26,10 @@ struct Rig {
     conn: Connection,
     storage: Storage,
     profile: ProfileId,
-    path: std::path::PathBuf,
+    database: Database,
 }
 
-async fn rig(name: &str, users: usize) -> Rig {
+async fn rig(name: &str, users: usize, engine: Engine) -> Rig {
     let fake = SmartRecruitersFake::start(SrTenant {
         rate_limit: None,
         ..seed_tenant(TOKEN, users, now_ms())
@@ -43,8 +43,8 @@ async fn rig(name: &str, users: usize) -> Rig {
         .credential(Credential::secret(TOKEN))
         .build(connector.descriptor())
         .unwrap();
-    let path = fresh_database(name);
-    let storage = Storage::open(&path).await.unwrap();
+    let database = fresh_store(name, engine).await;
+    let storage = Storage::open_database(&database).await.unwrap();
     let (_, profile) = acme_profile(&storage, "smartrecruiters", connector.digest()).await;
     Rig {
         fake,
@@ -52,7 +52,7 @@ async fn rig(name: &str, users: usize) -> Rig {
         conn,
         storage,
         profile,
-        path,
+        database,
     }
 }
 
@@ -81,7 +81,7 @@ impl Rig {
     /// "A new process": opens the same database again and syncs with it.
     async fn sync_in_a_new_process(&self) -> Resumed {
         let requests_before = self.fake.server.requests().len();
-        let reopened = Storage::open(&self.path).await.unwrap();
+        let reopened = Storage::open_database(&self.database).await.unwrap();
         let sync = ProfileSync {
             clock: &seatwarden_app::clock::SystemClock,
             storage: &reopened,
@@ -139,9 +139,9 @@ fn once() -> SyncOptions {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_sync_killed_between_pages_resumes_at_the_next_page_without_duplicates() {
-    let rig = rig("crash", 1050).await;
+on_both_engines! {
+async fn a_sync_killed_between_pages_resumes_at_the_next_page_without_duplicates(engine: Engine) {
+    let rig = rig("crash", 1050, engine).await;
     // Pages of 100 stored three at a time. "Crash": the sync future is
     // dropped as soon as the first three pages are stored, wherever it is
     // then (typically inside the fourth list-users call).
@@ -187,10 +187,11 @@ async fn a_sync_killed_between_pages_resumes_at_the_next_page_without_duplicates
         [("succeeded".into(), 8, 750), ("interrupted".into(), 3, 300)]
     );
 }
+}
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_crash_inside_a_batch_loses_only_its_pages_and_the_next_sync_fetches_them_again() {
-    let rig = rig("crash-in-batch", 1050).await;
+on_both_engines! {
+async fn a_crash_inside_a_batch_loses_only_its_pages_and_the_next_sync_fetches_them_again(engine: Engine) {
+    let rig = rig("crash-in-batch", 1050, engine).await;
     // Pages of 100 stored three at a time: pages 1-3 are committed, 4 and 5
     // wait in memory, and the request for page 6 never gets an answer.
     rig.fake
@@ -222,10 +223,11 @@ async fn a_crash_inside_a_batch_loses_only_its_pages_and_the_next_sync_fetches_t
         "the lost pages are counted once"
     );
 }
+}
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_failed_page_keeps_the_pages_before_it_and_the_next_sync_resumes_there() {
-    let rig = rig("failed-page", 350).await;
+on_both_engines! {
+async fn a_failed_page_keeps_the_pages_before_it_and_the_next_sync_resumes_there(engine: Engine) {
+    let rig = rig("failed-page", 350, engine).await;
     // Pages 1 and 2 succeed and wait in the batch (1,000 accounts a commit);
     // page 3 fails with a 500 and is not retried.
     rig.fake
@@ -271,10 +273,11 @@ async fn a_failed_page_keeps_the_pages_before_it_and_the_next_sync_resumes_there
     assert_eq!(failed.error_kind.as_deref(), Some("unavailable"));
     assert!(resuming.started_at >= failed.finished_at.unwrap());
 }
+}
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn accounts_that_disappear_are_marked_gone_not_deleted() {
-    let rig = rig("gone", 120).await;
+on_both_engines! {
+async fn accounts_that_disappear_are_marked_gone_not_deleted(engine: Engine) {
+    let rig = rig("gone", 120, engine).await;
     rig.sync(once()).run(&|_| {}).await.unwrap();
     let removed: Vec<String> = rig.fake.users()[10..15]
         .iter()
@@ -307,10 +310,11 @@ async fn accounts_that_disappear_are_marked_gone_not_deleted() {
         .unwrap();
     assert_eq!(back.gone_at, None);
 }
+}
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn activity_lands_on_subscriptions_and_the_watermark_moves_forward() {
-    let rig = rig("activity", 60).await;
+on_both_engines! {
+async fn activity_lands_on_subscriptions_and_the_watermark_moves_forward(engine: Engine) {
+    let rig = rig("activity", 60, engine).await;
     let report = rig
         .sync(SyncOptions {
             activity_from: seatwarden_store::ActivityFrom::DaysBack(60),
@@ -387,10 +391,11 @@ async fn activity_lands_on_subscriptions_and_the_watermark_moves_forward() {
         "the second pull continues from the stored watermark (eventDateAfter is exclusive)"
     );
 }
+}
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn without_the_audit_api_the_sync_records_activity_as_unsupported() {
-    let rig = rig("no-audit", 30).await;
+on_both_engines! {
+async fn without_the_audit_api_the_sync_records_activity_as_unsupported(engine: Engine) {
+    let rig = rig("no-audit", 30, engine).await;
     rig.fake.edit(|t| t.audit_licensed = false);
     let report = rig.sync(once()).run(&|_| {}).await.unwrap();
     match report.activity {
@@ -411,21 +416,23 @@ async fn without_the_audit_api_the_sync_records_activity_as_unsupported() {
             .starts_with("unsupported:")
     );
 }
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_schema_is_versioned() {
-    let rig = rig("schema", 1).await;
-    assert_eq!(rig.storage.schema_version().await.unwrap(), 18);
 }
 
+on_both_engines! {
+async fn the_schema_is_versioned(engine: Engine) {
+    let rig = rig("schema", 1, engine).await;
+    assert_eq!(rig.storage.schema_version().await.unwrap(), 18);
+}
+}
+
+on_both_engines! {
 /// The rate limits' shared slots: each reservation gets its own slot, one
 /// interval after the last, whichever connection to the database asks;
 /// after a quiet spell the next leaves at once; and a slot pushed far ahead
 /// (a host whose clock runs fast) never makes anyone wait past the bound.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn rate_slots_are_reserved_in_turn_and_bounded() {
-    let rig = rig("rate-slots", 1).await;
-    let other = Storage::open(&rig.path).await.unwrap();
+async fn rate_slots_are_reserved_in_turn_and_bounded(engine: Engine) {
+    let rig = rig("rate-slots", 1, engine).await;
+    let other = Storage::open_database(&rig.database).await.unwrap();
     let (interval, most) = (250_000, 60_000_000);
     let t0 = 1_800_000_000_000_000_i64;
     let mut slots = Vec::new();
@@ -466,10 +473,11 @@ async fn rate_slots_are_reserved_in_turn_and_bounded() {
         .unwrap();
     assert_eq!(slot, later + 1 + most);
 }
+}
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_account_repeated_within_a_page_is_stored_once_last_copy_wins() {
-    let rig = rig("repeat", 1).await;
+on_both_engines! {
+async fn an_account_repeated_within_a_page_is_stored_once_last_copy_wins(engine: Engine) {
+    let rig = rig("repeat", 1, engine).await;
     let run = rig
         .storage
         .begin_or_resume(
@@ -503,10 +511,11 @@ async fn an_account_repeated_within_a_page_is_stored_once_last_copy_wins() {
         (Some("second"), false)
     );
 }
+}
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_shrunken_listing_is_held_until_a_later_run_agrees_or_the_operator_confirms() {
-    let rig = rig("held-listing", 100).await;
+on_both_engines! {
+async fn a_shrunken_listing_is_held_until_a_later_run_agrees_or_the_operator_confirms(engine: Engine) {
+    let rig = rig("held-listing", 100, engine).await;
     rig.sync(once()).run(&|_| {}).await.unwrap();
     let everyone = rig.fake.users();
 
@@ -580,13 +589,14 @@ async fn a_shrunken_listing_is_held_until_a_later_run_agrees_or_the_operator_con
         .unwrap_or_else(|| panic!("{err:#}"));
     assert_eq!((held.missing, held.live), (40, 45));
 }
+}
 
+on_both_engines! {
 /// A 5xx in the middle of a listing is retried (after a backoff) at the
 /// same page, and the run ends as one successful attempt with every
 /// account once: the outage costs a request, not the run.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_server_error_mid_listing_is_retried_end_to_end() {
-    let rig = rig("retried-5xx", 350).await;
+async fn a_server_error_mid_listing_is_retried_end_to_end(engine: Engine) {
+    let rig = rig("retried-5xx", 350, engine).await;
     rig.fake
         .inject([Fault::Pass, Fault::Status(503), Fault::Status(502)]);
     let report = rig
@@ -616,4 +626,5 @@ async fn a_server_error_mid_listing_is_retried_end_to_end() {
         rig.storage.subscriptions(rig.profile).await.unwrap().len(),
         350
     );
+}
 }

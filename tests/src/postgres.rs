@@ -1,0 +1,255 @@
+//! Real PostgreSQL servers for the tests: a cluster under `target/`, made
+//! with the machine's own `initdb` and `postgres` (Debian's package, which
+//! `cargo xtask test` installs when it is missing), on a loopback port.
+//!
+//! Most tests share one server, started by the first test that needs it
+//! (a lock file keeps two test processes from both starting one) and
+//! stopped by `cargo xtask test` when the run ends; each test gets a
+//! database of its own on it. A test that stops and starts its server (a
+//! database restarting mid-sync) starts a cluster of its own.
+
+use std::io::Read;
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+/// Where the shared cluster lives.
+fn shared_dir() -> PathBuf {
+    crate::fixtures::repo_root().join("target/test-postgres/shared")
+}
+
+/// The folder with `initdb`, `pg_ctl` and `postgres`: where `cargo xtask
+/// test` found or installed them, else `pg_config --bindir` when it is on
+/// PATH, else the newest of Debian's `/usr/lib/postgresql/<version>/bin`.
+pub fn bin_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("SEATWARDEN_TEST_POSTGRES_BIN") {
+        return PathBuf::from(dir);
+    }
+    if let Ok(out) = Command::new("pg_config").arg("--bindir").output()
+        && out.status.success()
+    {
+        let dir = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+        if dir.join("initdb").exists() {
+            return dir;
+        }
+    }
+    let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|entry| {
+            let version = entry.file_name().to_str()?.parse().ok()?;
+            let bin = entry.path().join("bin");
+            bin.join("initdb").exists().then_some((version, bin))
+        })
+        .collect();
+    versions.sort();
+    versions.pop().map(|(_, bin)| bin).expect(
+        "no PostgreSQL server here: run the tests with `cargo xtask test` (it installs Debian's postgresql), or install PostgreSQL 15 or newer",
+    )
+}
+
+/// Whether this process runs as root, where PostgreSQL refuses to run
+/// and the tests run its tools as the `postgres` user instead.
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|out| out.stdout.trim_ascii() == b"0")
+}
+
+/// `tool` from the server's folder, as the user PostgreSQL may run as.
+fn tool(tool: &str) -> Command {
+    let path = bin_dir().join(tool);
+    if is_root() {
+        let mut command = Command::new("runuser");
+        command.args(["-u", "postgres", "--"]).arg(path);
+        command
+    } else {
+        Command::new(path)
+    }
+}
+
+fn run(mut command: Command, what: &str) {
+    let out = command
+        .stdin(Stdio::null())
+        .output()
+        .unwrap_or_else(|err| panic!("{what}: {err}"));
+    assert!(
+        out.status.success(),
+        "{what} failed ({}): {}{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A PostgreSQL cluster of the tests' own, on a loopback port.
+pub struct Cluster {
+    dir: PathBuf,
+    port: u16,
+}
+
+impl Cluster {
+    /// Makes a new cluster in `dir` (emptied first) and starts it.
+    pub fn create(dir: &Path) -> Cluster {
+        let _ = std::fs::remove_dir_all(dir);
+        std::fs::create_dir_all(dir).unwrap();
+        if is_root() {
+            run(
+                {
+                    let mut c = Command::new("chown");
+                    c.args(["-R", "postgres"]).arg(dir);
+                    c
+                },
+                "giving the cluster's folder to the postgres user",
+            );
+        }
+        let mut initdb = tool("initdb");
+        initdb.arg("-D").arg(dir.join("data")).args([
+            "-A",
+            "trust",
+            "-U",
+            "postgres",
+            "-E",
+            "UTF8",
+            "--locale=C",
+        ]);
+        run(initdb, "initdb");
+        let cluster = Cluster {
+            dir: dir.to_path_buf(),
+            port: free_port(),
+        };
+        std::fs::write(dir.join("port"), cluster.port.to_string()).unwrap();
+        cluster.start();
+        cluster
+    }
+
+    /// The cluster in `dir` that another process made and started.
+    fn existing(dir: &Path) -> Option<Cluster> {
+        let port = std::fs::read_to_string(dir.join("port")).ok()?;
+        let cluster = Cluster {
+            dir: dir.to_path_buf(),
+            port: port.trim().parse().ok()?,
+        };
+        cluster.accepts_within(Duration::ZERO).then_some(cluster)
+    }
+
+    /// Starts the server and waits until it accepts connections.
+    pub fn start(&self) {
+        let mut pg_ctl = tool("pg_ctl");
+        pg_ctl
+            .arg("-D")
+            .arg(self.dir.join("data"))
+            .arg("-l")
+            .arg(self.dir.join("server.log"))
+            .args(["-w", "-t", "60", "-o"])
+            .arg(format!(
+                "-p {} -k {} -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=off -c full_page_writes=off",
+                self.port,
+                self.dir.display()
+            ))
+            .arg("start");
+        run(pg_ctl, "starting PostgreSQL");
+        assert!(
+            self.accepts_within(Duration::from_secs(30)),
+            "PostgreSQL started but refuses connections"
+        );
+    }
+
+    /// Stops the server (fast shutdown: open sessions are ended, as when
+    /// an operator restarts it).
+    pub fn stop(&self) {
+        let mut pg_ctl = tool("pg_ctl");
+        pg_ctl
+            .arg("-D")
+            .arg(self.dir.join("data"))
+            .args(["-w", "-m", "fast", "stop"]);
+        run(pg_ctl, "stopping PostgreSQL");
+    }
+
+    /// Whether the server accepts connections, asking until `patience` has
+    /// passed.
+    fn accepts_within(&self, patience: Duration) -> bool {
+        let deadline = Instant::now() + patience;
+        loop {
+            if let Ok(mut stream) = TcpStream::connect_timeout(
+                &([127, 0, 0, 1], self.port).into(),
+                Duration::from_secs(1),
+            ) {
+                // A server still starting up closes the connection; one
+                // that is up waits for the startup message.
+                stream
+                    .set_read_timeout(Some(Duration::from_millis(200)))
+                    .unwrap();
+                let mut byte = [0u8; 1];
+                if matches!(stream.read(&mut byte), Err(ref e) if e.kind() == std::io::ErrorKind::WouldBlock || e.kind() == std::io::ErrorKind::TimedOut)
+                {
+                    return true;
+                }
+            }
+            if Instant::now() >= deadline {
+                return false;
+            }
+            // Polling a process this crate does not control: nothing to
+            // wait on but the port.
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// The URL of database `name` on this server.
+    pub fn url(&self, name: &str) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/{name}", self.port)
+    }
+
+    /// Creates a new, empty database and returns its URL.
+    pub async fn new_database(&self) -> String {
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        let name = format!(
+            "t{}_{}_{}",
+            std::process::id(),
+            jiff::Timestamp::now().as_millisecond(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        );
+        use sqlx::Connection;
+        let mut admin = sqlx::PgConnection::connect(&self.url("postgres"))
+            .await
+            .expect("connecting to the test PostgreSQL server");
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&mut admin)
+            .await
+            .unwrap();
+        admin.close().await.unwrap();
+        self.url(&name)
+    }
+}
+
+/// The server the tests share, started by the first that asks.
+pub fn shared() -> &'static Cluster {
+    static SHARED: std::sync::OnceLock<Cluster> = std::sync::OnceLock::new();
+    SHARED.get_or_init(|| {
+        let dir = shared_dir();
+        std::fs::create_dir_all(dir.parent().unwrap()).unwrap();
+        let lock = std::fs::File::create(dir.with_extension("lock")).unwrap();
+        lock.lock().unwrap();
+        let cluster = Cluster::existing(&dir).unwrap_or_else(|| Cluster::create(&dir));
+        lock.unlock().unwrap();
+        cluster
+    })
+}
+
+/// A new, empty database on the shared server.
+pub async fn new_database() -> String {
+    shared().new_database().await
+}
+
+/// A port nothing listens on now.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
