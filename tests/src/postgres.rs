@@ -226,6 +226,42 @@ impl Cluster {
     }
 }
 
+impl Cluster {
+    /// Creates a new, empty database without a runtime (with `createdb`)
+    /// and returns its URL.
+    pub fn new_database_blocking(&self) -> String {
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        let name = format!(
+            "w{}_{}_{}",
+            std::process::id(),
+            jiff::Timestamp::now().as_millisecond(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        );
+        let mut createdb = Command::new(bin_dir().join("createdb"));
+        createdb.args([
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &self.port.to_string(),
+            "-U",
+            "postgres",
+            &name,
+        ]);
+        run(createdb, "createdb");
+        self.url(&name)
+    }
+}
+
+/// Which engine the tests that drive the host through its configuration
+/// use: PostgreSQL when `SEATWARDEN_TEST_DATABASE=postgres` (the second
+/// pass of `cargo xtask test`), else SQLite.
+pub fn configured_engine() -> seatwarden_store::Engine {
+    match std::env::var("SEATWARDEN_TEST_DATABASE").as_deref() {
+        Ok("postgres") => seatwarden_store::Engine::Postgres,
+        _ => seatwarden_store::Engine::Sqlite,
+    }
+}
+
 /// The server the tests share, started by the first that asks.
 pub fn shared() -> &'static Cluster {
     static SHARED: std::sync::OnceLock<Cluster> = std::sync::OnceLock::new();
@@ -243,6 +279,21 @@ pub fn shared() -> &'static Cluster {
 /// A new, empty database on the shared server.
 pub async fn new_database() -> String {
     shared().new_database().await
+}
+
+/// Every row of the database at `url`, as `pg_dump` writes it.
+pub fn dump(url: &str) -> Vec<u8> {
+    let out = Command::new(bin_dir().join("pg_dump"))
+        .args(["--data-only", "--dbname", url])
+        .stdin(Stdio::null())
+        .output()
+        .expect("running pg_dump");
+    assert!(
+        out.status.success(),
+        "pg_dump failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
 }
 
 /// A port nothing listens on now.

@@ -12,6 +12,9 @@ use std::sync::Arc;
 /// One test's directory under `target/test-tmp`.
 pub struct Workspace {
     pub dir: PathBuf,
+    /// The PostgreSQL database its configuration names, made at the first
+    /// `write_config` when the tests run on PostgreSQL.
+    postgres: std::sync::OnceLock<String>,
 }
 
 impl Workspace {
@@ -22,7 +25,10 @@ impl Workspace {
             .join(format!("{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).expect("creating the test directory");
-        Workspace { dir }
+        Workspace {
+            dir,
+            postgres: std::sync::OnceLock::new(),
+        }
     }
 
     /// Writes a credential file readable by its owner only.
@@ -38,14 +44,67 @@ impl Workspace {
     }
 
     /// Writes the configuration file (the database is `seatwarden.db` beside
-    /// it unless the text says otherwise).
+    /// it, or a database of its own on the tests' PostgreSQL server when
+    /// they run on PostgreSQL, unless the text says otherwise).
     pub fn write_config(&self, body: &str) {
         let text = if body.contains("database =") {
             body.to_string()
         } else {
-            format!("database = \"seatwarden.db\"\n\n{body}")
+            format!("database = \"{}\"\n\n{body}", self.database())
         };
         std::fs::write(self.config_path(), text).expect("writing the configuration");
+    }
+
+    /// The database the configuration names unless its text says otherwise.
+    pub fn database(&self) -> String {
+        match crate::postgres::configured_engine() {
+            seatwarden_store::Engine::Sqlite => "seatwarden.db".into(),
+            seatwarden_store::Engine::Postgres => self
+                .postgres
+                .get_or_init(|| crate::postgres::shared().new_database_blocking())
+                .clone(),
+        }
+    }
+
+    /// Every byte the database holds, for tests that prove a secret is not
+    /// among them: the SQLite file with its write-ahead log, or a
+    /// `pg_dump` of the PostgreSQL database (every row as text).
+    pub fn database_bytes(&self) -> Vec<u8> {
+        match crate::postgres::configured_engine() {
+            seatwarden_store::Engine::Sqlite => {
+                let db = self.dir.join("seatwarden.db");
+                let mut bytes = std::fs::read(&db).expect("reading the database file");
+                for suffix in ["-wal", "-shm"] {
+                    let mut side = db.as_os_str().to_owned();
+                    side.push(suffix);
+                    if let Ok(more) = std::fs::read(&side) {
+                        bytes.extend(more);
+                    }
+                }
+                bytes
+            }
+            seatwarden_store::Engine::Postgres => crate::postgres::dump(&self.database()),
+        }
+    }
+
+    /// Runs `statement` (one or several, `;`-separated) on the database
+    /// directly, as someone with access to it (not through Seatwarden) would.
+    pub async fn execute_sql(&self, statement: &str) {
+        use sqlx::Connection;
+        let statement = sqlx::AssertSqlSafe(statement.to_string());
+        match crate::postgres::configured_engine() {
+            seatwarden_store::Engine::Sqlite => {
+                let url = format!("sqlite://{}", self.dir.join("seatwarden.db").display());
+                let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
+                sqlx::raw_sql(statement).execute(&mut conn).await.unwrap();
+                conn.close().await.unwrap();
+            }
+            seatwarden_store::Engine::Postgres => {
+                let mut conn = sqlx::PgConnection::connect(&self.database()).await.unwrap();
+                sqlx::raw_sql(statement).execute(&mut conn).await.unwrap();
+                conn.close().await.unwrap();
+            }
+        }
     }
 
     /// Loads the configuration and opens the host on it, as the CLI does.

@@ -100,7 +100,13 @@ fn main() -> Result<()> {
             tests
                 .current_dir(&root)
                 .env(postgres::BIN_DIR_VARIABLE, &postgres);
-            let outcome = run(&mut tests);
+            let on_sqlite = run(&mut tests);
+            // The same suite again with every configured database on
+            // PostgreSQL: the store must behave the same on both engines.
+            // (The storage tests run on both in either pass.)
+            eprintln!("xtask: the suite again, on PostgreSQL");
+            let on_postgres = run(tests.env("SEATWARDEN_TEST_DATABASE", "postgres"));
+            let outcome = on_sqlite.and(on_postgres);
             // The tests start one shared PostgreSQL server; it ends with them.
             postgres::stop_shared(&root, &postgres);
             outcome

@@ -24,11 +24,55 @@ where
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
-        match axum::Json::<T>::from_request(request, state).await {
+        let is_json = request
+            .headers()
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|value| value.to_str().ok())
+            .map(|value| {
+                let essence = value.split(';').next().unwrap_or("").trim();
+                essence.to_ascii_lowercase()
+            })
+            .is_some_and(|essence| {
+                essence
+                    .strip_prefix("application/")
+                    .is_some_and(|subtype| subtype == "json" || subtype.ends_with("+json"))
+            });
+        if !is_json {
+            return Err(ApiError::UnsupportedMediaType(
+                "send the body as JSON, with `Content-Type: application/json`".into(),
+            ));
+        }
+        let bytes = axum::body::Bytes::from_request(request, state)
+            .await
+            .map_err(|err| json_problem(JsonRejection::BytesRejection(err)))?;
+        // JSON spells a NUL character only as this escape (a raw NUL byte
+        // is not JSON); no stored text may hold one (PostgreSQL refuses it).
+        if bytes.windows(6).any(|w| w.eq_ignore_ascii_case(b"\\u0000")) {
+            return Err(nul_problem("the JSON body"));
+        }
+        match axum::Json::<T>::from_bytes(&bytes) {
             Ok(axum::Json(value)) => Ok(ApiJson(value)),
             Err(rejection) => Err(json_problem(rejection)),
         }
     }
+}
+
+/// A NUL character in `place`: refused before any handler sees it.
+fn nul_problem(place: &str) -> ApiError {
+    ApiError::BadRequest {
+        detail: format!(
+            "{place} holds a NUL character (%00 or \\u0000), which no name or text may contain"
+        ),
+        field: None,
+    }
+}
+
+/// Whether `raw` (a path or query as sent) spells a NUL character: URLs
+/// can only percent-encode it.
+fn spells_nul(raw: &str) -> bool {
+    raw.as_bytes()
+        .windows(3)
+        .any(|w| w.eq_ignore_ascii_case(b"%00"))
 }
 
 fn json_problem(rejection: JsonRejection) -> ApiError {
@@ -135,6 +179,9 @@ where
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        if parts.uri.query().is_some_and(spells_nul) {
+            return Err(nul_problem("the query string"));
+        }
         match axum::extract::Query::<T>::from_request_parts(parts, state).await {
             Ok(axum::extract::Query(value)) => Ok(ApiQuery(value)),
             Err(QueryRejection::FailedToDeserializeQueryString(err)) => {
@@ -163,6 +210,9 @@ where
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        if spells_nul(parts.uri.path()) {
+            return Err(nul_problem("the path"));
+        }
         match axum::extract::Path::<T>::from_request_parts(parts, state).await {
             Ok(axum::extract::Path(value)) => Ok(ApiPath(value)),
             Err(PathRejection::FailedToDeserializePathParams(err)) => Err(ApiError::BadRequest {

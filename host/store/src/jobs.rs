@@ -52,7 +52,8 @@ impl Storage {
                UNION ALL
                SELECT MIN(t.next_due_at) AS due FROM tenant_jobs t
                  WHERE t.next_due_at > $2 AND EXISTS (SELECT 1 FROM profiles p
-                               WHERE p.tenant_id = t.tenant_id AND p.status = 'published'))",
+                               WHERE p.tenant_id = t.tenant_id AND p.status = 'published')
+             ) AS due_times",
         )
         .bind(now)
         .bind(now)

@@ -46,20 +46,9 @@ async fn delete(api: &Api, target: &str, token: &str) -> Answer {
     call(api.port, "DELETE", target, Some(token), None).await
 }
 
-/// Every byte of the database and its write-ahead log.
+/// Every byte of the database.
 fn database_bytes(api: &Api) -> Vec<u8> {
-    let seatwarden_store::Database::File(db) = &api.rig.app.config.database else {
-        panic!("these tests read a SQLite file's bytes")
-    };
-    let mut bytes = std::fs::read(db).unwrap();
-    for suffix in ["-wal", "-shm"] {
-        let mut side = db.as_os_str().to_owned();
-        side.push(suffix);
-        if let Ok(more) = std::fs::read(&side) {
-            bytes.extend(more);
-        }
-    }
-    bytes
+    api.rig.ws.database_bytes()
 }
 
 fn contains(haystack: &[u8], needle: &str) -> bool {

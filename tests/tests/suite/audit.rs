@@ -65,17 +65,7 @@ async fn seatwarden(ws: &Workspace, args: &[&str]) -> anyhow::Result<()> {
 }
 
 async fn raw(ws: &Workspace, statement: String) {
-    let pool = sqlx::SqlitePool::connect(&format!(
-        "sqlite://{}",
-        ws.dir.join("seatwarden.db").display()
-    ))
-    .await
-    .unwrap();
-    sqlx::query(sqlx::AssertSqlSafe(statement))
-        .execute(&pool)
-        .await
-        .unwrap();
-    pool.close().await;
+    ws.execute_sql(&statement).await;
 }
 
 async fn acme_entries(ws: &Workspace) -> Vec<AuditEntry> {

@@ -498,7 +498,11 @@ async fn a_database_from_before_profiles_keeps_its_data_after_the_upgrade() {
     let vendor = fake(TOKEN, 5).await;
     let ws = Workspace::new("profiles-upgrade");
     ws.secret("sr.key", TOKEN);
-    single(&ws, &vendor.url(), "");
+    // SQLite's history: PostgreSQL starts at the newest schema.
+    ws.write_config(&format!(
+        "database = \"seatwarden.db\"\n[tenants.acme]\n\n{}\n[profiles.acme-sr]\ntenant = \"acme\"\nconnection = \"acme-sr\"\n",
+        smartrecruiters_connection("acme-sr", "acme", &vendor.url(), "sr.key")
+    ));
 
     // A schema-1 database, as the previous release left it: a profile that
     // was synced once, with its job run.

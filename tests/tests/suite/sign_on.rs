@@ -269,8 +269,7 @@ async fn single_sign_on_refuses_replays_other_browsers_other_providers_and_bad_s
     );
 
     // Nothing of the verifiers is in the database: only hashes.
-    let mut db = std::fs::read(api.rig.ws.dir.join("seatwarden.db")).unwrap();
-    db.extend(std::fs::read(api.rig.ws.dir.join("seatwarden.db-wal")).unwrap_or_default());
+    let db = api.rig.ws.database_bytes();
     let db_text = String::from_utf8_lossy(&db);
     for started in [&second, &third] {
         let verifier = started.cookie.split_once('=').unwrap().1;
