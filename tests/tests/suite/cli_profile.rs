@@ -939,3 +939,107 @@ async fn models_entitlements_and_reconciliation_stay_within_their_tenant() {
     }
     assert_ne!(acme["run"], globex["run"]);
 }
+
+/// `seatwarden migrate --from sqlite:… --to postgres://…` moves a synced
+/// installation whole: every row with its id (subscriptions, job runs and
+/// the audit chain read back equal), each table counted on both sides,
+/// the audit chain verified with the same head; the moved installation
+/// goes on working on PostgreSQL; and a second move into the now
+/// non-empty database is refused without changing it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sqlite_installation_moves_to_postgres_whole() {
+    let s = setup("move", "", true).await;
+    publish(&s).await;
+    seatwarden(&s, &["sync", "--profile", "acme-sr"])
+        .await
+        .unwrap();
+    seatwarden(
+        &s,
+        &["deactivate", "--profile", "acme-sr", "user5@example.com"],
+    )
+    .await
+    .unwrap();
+    let file = s.dir.join("seatwarden.db");
+    let sqlite = Storage::open(&file).await.unwrap();
+    let tenant = sqlite.find_tenant("acme").await.unwrap().unwrap();
+    let profile = sqlite
+        .find_profile(tenant, "acme-sr")
+        .await
+        .unwrap()
+        .unwrap();
+    let subscriptions = sqlite.subscriptions(profile).await.unwrap();
+    let jobs = sqlite.job_runs(profile).await.unwrap();
+    let audit = sqlite.audit_entries(tenant).await.unwrap();
+    assert_eq!(subscriptions.len(), 250);
+    assert!(audit.len() >= 4, "{audit:?}");
+    drop(sqlite);
+
+    // A password in the URL (the test server trusts loopback and does not
+    // ask for it) that must never be printed.
+    let url = seatwarden_tests::postgres::new_database().await.replacen(
+        "postgres://postgres@",
+        "postgres://postgres:pw-never-shown@",
+        1,
+    );
+    let from = format!("sqlite:{}", file.display());
+    let moved = printed(&s, &["migrate", "--from", &from, "--to", &url]);
+    assert!(
+        moved
+            .lines()
+            .any(|l| l.starts_with("subscriptions") && l.ends_with(" 250 rows")),
+        "{moved}"
+    );
+    let head = audit.last().unwrap().hash.clone();
+    assert!(
+        moved.contains(&format!(
+            "tenant acme: audit chain intact, {} entries, head {head}",
+            audit.len()
+        )),
+        "{moved}"
+    );
+
+    let postgres = Storage::connect_postgres(&url).await.unwrap();
+    assert_eq!(postgres.find_tenant("acme").await.unwrap(), Some(tenant));
+    assert_eq!(
+        postgres.find_profile(tenant, "acme-sr").await.unwrap(),
+        Some(profile)
+    );
+    assert_eq!(
+        postgres.subscriptions(profile).await.unwrap(),
+        subscriptions
+    );
+    assert_eq!(postgres.job_runs(profile).await.unwrap(), jobs);
+    assert_eq!(postgres.audit_entries(tenant).await.unwrap(), audit);
+
+    // The moved installation works: a sync against PostgreSQL adds job
+    // runs (users and activity) whose ids follow the copied ones.
+    let synced = binary(&s, &["sync", "--profile", "acme-sr"])
+        .env("SEATWARDEN_DATABASE_URL", &url)
+        .output()
+        .unwrap();
+    assert!(
+        synced.status.success(),
+        "{}",
+        String::from_utf8_lossy(&synced.stderr)
+    );
+    let after = postgres.job_runs(profile).await.unwrap();
+    let new: Vec<_> = after.iter().filter(|run| run.id > jobs[0].id).collect();
+    assert_eq!(new.len(), 2, "{after:?}");
+    assert_eq!(after.len(), jobs.len() + 2);
+
+    let again = binary(&s, &["migrate", "--from", &from, "--to", &url])
+        .output()
+        .unwrap();
+    assert!(!again.status.success());
+    let refused = String::from_utf8_lossy(&again.stderr);
+    assert!(
+        refused.contains("already holds data")
+            && refused.contains("copy into a new, empty database"),
+        "{refused}"
+    );
+    assert!(refused.contains("postgres://postgres:***@"), "{refused}");
+    for printed in [&moved, &refused.to_string()] {
+        assert!(!printed.contains("pw-never-shown"), "{printed}");
+    }
+    assert_eq!(postgres.job_runs(profile).await.unwrap(), after);
+}
