@@ -134,7 +134,14 @@ impl Cluster {
             dir: dir.to_path_buf(),
             port: port.trim().parse().ok()?,
         };
-        cluster.accepts_within(Duration::ZERO).then_some(cluster)
+        if cluster.accepts_within(Duration::ZERO) {
+            Some(cluster)
+        } else {
+            // Not ours to stop: whatever is (or was) there, dropping this
+            // value must not run `pg_ctl stop` on it.
+            std::mem::forget(cluster);
+            None
+        }
     }
 
     /// Starts the server and waits until it accepts connections.
@@ -259,6 +266,23 @@ pub fn configured_engine() -> seatwarden_store::Engine {
     match std::env::var("SEATWARDEN_TEST_DATABASE").as_deref() {
         Ok("postgres") => seatwarden_store::Engine::Postgres,
         _ => seatwarden_store::Engine::Sqlite,
+    }
+}
+
+impl Drop for Cluster {
+    /// A cluster of a test's own stops with the test, even one that failed
+    /// (the shared one lives in a static, which is never dropped).
+    fn drop(&mut self) {
+        if self.dir.join("data/postmaster.pid").exists() {
+            let mut pg_ctl = tool("pg_ctl");
+            pg_ctl
+                .arg("-D")
+                .arg(self.dir.join("data"))
+                .args(["-w", "-m", "immediate", "stop"])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null());
+            let _ = pg_ctl.status();
+        }
     }
 }
 

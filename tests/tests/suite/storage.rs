@@ -30,6 +30,10 @@ struct Rig {
 }
 
 async fn rig(name: &str, users: usize, engine: Engine) -> Rig {
+    rig_on(users, fresh_store(name, engine).await).await
+}
+
+async fn rig_on(users: usize, database: Database) -> Rig {
     let fake = SmartRecruitersFake::start(SrTenant {
         rate_limit: None,
         ..seed_tenant(TOKEN, users, now_ms())
@@ -43,7 +47,6 @@ async fn rig(name: &str, users: usize, engine: Engine) -> Rig {
         .credential(Credential::secret(TOKEN))
         .build(connector.descriptor())
         .unwrap();
-    let database = fresh_store(name, engine).await;
     let storage = Storage::open_database(&database).await.unwrap();
     let (_, profile) = acme_profile(&storage, "smartrecruiters", connector.digest()).await;
     Rig {
@@ -627,4 +630,60 @@ async fn a_server_error_mid_listing_is_retried_end_to_end(engine: Engine) {
         350
     );
 }
+}
+
+/// PostgreSQL restarting in the middle of a sync (a server of the test's
+/// own, stopped with a fast shutdown as an operator's restart does): the
+/// pages stored before stay, the sync fails with the store's typed "busy"
+/// error instead of a panic or a half-written batch (after the pool has
+/// tried to reconnect for its 30 seconds), and once the server
+/// is back the next sync resumes at the stored cursor and stores every
+/// account exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_database_restarting_mid_sync_loses_nothing_and_the_next_sync_resumes() {
+    let cluster =
+        seatwarden_tests::postgres::Cluster::create(&seatwarden_tests::fixtures::repo_root().join(
+            format!("target/test-postgres/restart-{}", std::process::id()),
+        ));
+    let url = cluster.new_database().await;
+    let rig = rig_on(
+        1050,
+        Database::Postgres(seatwarden_domain::database::PostgresUrl::parse(&url).unwrap()),
+    )
+    .await;
+    let pages = AtomicUsize::new(0);
+    let progress = |p: Progress| {
+        if matches!(p, Progress::Page { .. }) && pages.fetch_add(1, Ordering::SeqCst) + 1 == 3 {
+            cluster.stop();
+        }
+    };
+    let sync = rig.sync(SyncOptions {
+        items_per_commit: 250,
+        ..once()
+    });
+    let err = sync.run(&progress).await.unwrap_err();
+    assert!(
+        err.chain().any(|cause| matches!(
+            cause.downcast_ref::<seatwarden_store::StoreError>(),
+            Some(seatwarden_store::StoreError::Busy(_))
+        )),
+        "a typed, retryable error: {err:#}"
+    );
+
+    cluster.start();
+    assert_eq!(
+        rig.storage.subscriptions(rig.profile).await.unwrap().len(),
+        300,
+        "the three pages stored before the restart survived it"
+    );
+    let resumed = rig.sync_in_a_new_process().await;
+    assert!(resumed.report.resumed);
+    assert_eq!(resumed.stored, (1050, 1050), "all, no duplicates");
+    assert!(
+        resumed.user_requests[0].contains("pageId="),
+        "resumed at the stored cursor, not page 1: {}",
+        resumed.user_requests[0]
+    );
+    assert_eq!(resumed.user_requests.len(), 8, "pages 4 to 11 only");
+    assert_eq!(resumed.users_run.0, "succeeded");
 }
