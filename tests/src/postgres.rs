@@ -17,7 +17,36 @@ use std::time::{Duration, Instant};
 
 /// Where the shared cluster lives.
 fn shared_dir() -> PathBuf {
-    crate::fixtures::repo_root().join("target/test-postgres/shared")
+    clusters_dir().join("shared")
+}
+
+/// Where the tests' clusters live: `target/test-postgres`, unless the
+/// tests run as root in a checkout the `postgres` user cannot enter (a
+/// clone under `/root`): then a folder of this checkout's own under the
+/// system's temporary folder. `target/test-postgres/shared.path` names the
+/// shared cluster's folder either way (`cargo xtask test` reads it to stop
+/// the server).
+pub fn clusters_dir() -> PathBuf {
+    let under_target = crate::fixtures::repo_root().join("target/test-postgres");
+    std::fs::create_dir_all(&under_target).unwrap();
+    if !is_root() {
+        return under_target;
+    }
+    let reachable = Command::new("runuser")
+        .args(["-u", "postgres", "--", "test", "-x"])
+        .arg(&under_target)
+        .status()
+        .is_ok_and(|status| status.success());
+    if reachable {
+        return under_target;
+    }
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    under_target.hash(&mut hasher);
+    let dir =
+        std::env::temp_dir().join(format!("seatwarden-test-postgres-{:016x}", hasher.finish()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
 }
 
 /// The folder with `initdb`, `pg_ctl` and `postgres`: where `cargo xtask
@@ -292,6 +321,11 @@ pub fn shared() -> &'static Cluster {
     SHARED.get_or_init(|| {
         let dir = shared_dir();
         std::fs::create_dir_all(dir.parent().unwrap()).unwrap();
+        std::fs::write(
+            crate::fixtures::repo_root().join("target/test-postgres/shared.path"),
+            dir.as_os_str().as_encoded_bytes(),
+        )
+        .unwrap();
         let lock = std::fs::File::create(dir.with_extension("lock")).unwrap();
         lock.lock().unwrap();
         let cluster = Cluster::existing(&dir).unwrap_or_else(|| Cluster::create(&dir));

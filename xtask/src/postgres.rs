@@ -69,7 +69,12 @@ fn version(bin: &Path) -> Option<u32> {
 
 /// Stops the cluster the tests shared, if one is running.
 pub fn stop_shared(root: &Path, bin: &Path) {
-    let data = root.join("target/test-postgres/shared/data");
+    // The tests write where they put it (under target/, or elsewhere when
+    // the postgres user cannot enter this checkout).
+    let Ok(dir) = std::fs::read_to_string(root.join("target/test-postgres/shared.path")) else {
+        return;
+    };
+    let data = PathBuf::from(dir).join("data");
     if !data.join("postmaster.pid").exists() {
         return;
     }

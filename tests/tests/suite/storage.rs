@@ -641,10 +641,9 @@ async fn a_server_error_mid_listing_is_retried_end_to_end(engine: Engine) {
 /// account exactly once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_database_restarting_mid_sync_loses_nothing_and_the_next_sync_resumes() {
-    let cluster =
-        seatwarden_tests::postgres::Cluster::create(&seatwarden_tests::fixtures::repo_root().join(
-            format!("target/test-postgres/restart-{}", std::process::id()),
-        ));
+    let cluster = seatwarden_tests::postgres::Cluster::create(
+        &seatwarden_tests::postgres::clusters_dir().join(format!("restart-{}", std::process::id())),
+    );
     let url = cluster.new_database().await;
     let rig = rig_on(
         1050,
