@@ -34,7 +34,7 @@ pub async fn fresh_store(
     match engine {
         seatwarden_store::Engine::Sqlite => seatwarden_store::Database::File(fresh_database(name)),
         seatwarden_store::Engine::Postgres => seatwarden_store::Database::Postgres(
-            seatwarden_domain::database::PostgresUrl::parse(&crate::postgres::new_database().await)
+            seatwarden_domain::database::PostgresUrl::parse(&crate::postgres::new_database())
                 .expect("the test server's URL"),
         ),
     }

@@ -240,35 +240,12 @@ impl Cluster {
         format!("postgres://postgres@127.0.0.1:{}/{name}", self.port)
     }
 
-    /// Creates a new, empty database and returns its URL.
-    pub async fn new_database(&self) -> String {
+    /// Creates a new, empty database (with `createdb`: no runtime needed,
+    /// so configuration files can name it) and returns its URL.
+    pub fn new_database(&self) -> String {
         static NEXT: AtomicU32 = AtomicU32::new(0);
         let name = format!(
             "t{}_{}_{}",
-            std::process::id(),
-            jiff::Timestamp::now().as_millisecond(),
-            NEXT.fetch_add(1, Ordering::Relaxed)
-        );
-        use sqlx::Connection;
-        let mut admin = sqlx::PgConnection::connect(&self.url("postgres"))
-            .await
-            .expect("connecting to the test PostgreSQL server");
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-            .execute(&mut admin)
-            .await
-            .unwrap();
-        admin.close().await.unwrap();
-        self.url(&name)
-    }
-}
-
-impl Cluster {
-    /// Creates a new, empty database without a runtime (with `createdb`)
-    /// and returns its URL.
-    pub fn new_database_blocking(&self) -> String {
-        static NEXT: AtomicU32 = AtomicU32::new(0);
-        let name = format!(
-            "w{}_{}_{}",
             std::process::id(),
             jiff::Timestamp::now().as_millisecond(),
             NEXT.fetch_add(1, Ordering::Relaxed)
@@ -335,8 +312,8 @@ pub fn shared() -> &'static Cluster {
 }
 
 /// A new, empty database on the shared server.
-pub async fn new_database() -> String {
-    shared().new_database().await
+pub fn new_database() -> String {
+    shared().new_database()
 }
 
 /// Every row of the database at `url`, as `pg_dump` writes it.

@@ -61,7 +61,7 @@ impl Workspace {
             seatwarden_store::Engine::Sqlite => "seatwarden.db".into(),
             seatwarden_store::Engine::Postgres => self
                 .postgres
-                .get_or_init(|| crate::postgres::shared().new_database_blocking())
+                .get_or_init(|| crate::postgres::shared().new_database())
                 .clone(),
         }
     }

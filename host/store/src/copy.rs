@@ -93,10 +93,7 @@ impl Storage {
         }
         let mut tx = target.write().await?;
         for table in TABLES {
-            let rows: i64 =
-                sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}")))
-                    .fetch_one(&mut *tx)
-                    .await?;
+            let rows = count(&mut *tx, table).await?;
             if rows > 0 {
                 return Err(StoreError::Conflict(format!(
                     "the PostgreSQL database already holds data ({rows} rows in {table}): copy into a new, empty database"
@@ -109,14 +106,8 @@ impl Storage {
             let rows = copy_table(self, &mut tx, table, &columns)
                 .await
                 .with_context(|| format!("copying table {table}"))?;
-            let source: i64 =
-                sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}")))
-                    .fetch_one(&self.pool)
-                    .await?;
-            let landed: i64 =
-                sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}")))
-                    .fetch_one(&mut *tx)
-                    .await?;
+            let source = count(&self.pool, table).await?;
+            let landed = count(&mut *tx, table).await?;
             if source != rows || landed != rows {
                 return Err(anyhow::anyhow!(
                     "table {table}: {source} rows in the SQLite file, {rows} read and {landed} in PostgreSQL (was the file written during the copy? stop every seatwarden using it and copy again)"
@@ -162,6 +153,15 @@ impl Storage {
             })
             .collect()
     }
+}
+
+/// How many rows `table` holds.
+async fn count<'e>(executor: impl sqlx::AnyExecutor<'e>, table: &str) -> Result<i64> {
+    Ok(
+        sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}")))
+            .fetch_one(executor)
+            .await?,
+    )
 }
 
 /// Copies `table`'s rows into the target transaction in chunks; returns

@@ -976,7 +976,7 @@ async fn a_sqlite_installation_moves_to_postgres_whole() {
 
     // A password in the URL (the test server trusts loopback and does not
     // ask for it) that must never be printed.
-    let url = seatwarden_tests::postgres::new_database().await.replacen(
+    let url = seatwarden_tests::postgres::new_database().replacen(
         "postgres://postgres@",
         "postgres://postgres:pw-never-shown@",
         1,

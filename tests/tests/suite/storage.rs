@@ -644,7 +644,7 @@ async fn the_database_restarting_mid_sync_loses_nothing_and_the_next_sync_resume
     let cluster = seatwarden_tests::postgres::Cluster::create(
         &seatwarden_tests::postgres::clusters_dir().join(format!("restart-{}", std::process::id())),
     );
-    let url = cluster.new_database().await;
+    let url = cluster.new_database();
     let rig = rig_on(
         1050,
         Database::Postgres(seatwarden_domain::database::PostgresUrl::parse(&url).unwrap()),
