@@ -153,7 +153,22 @@ impl Cluster {
         };
         std::fs::write(dir.join("port"), cluster.port.to_string()).unwrap();
         cluster.start();
+        cluster.ensure_app_role();
         cluster
+    }
+
+    /// Creates the role Seatwarden connects as, if it is missing: one that
+    /// may log in and own databases but is neither a superuser nor
+    /// exempt from row-level security, as the README tells operators.
+    fn ensure_app_role(&self) {
+        let mut psql = Command::new(bin_dir().join("psql"));
+        psql.args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "--dbname"])
+            .arg(self.admin_url("postgres"))
+            .arg("-c")
+            .arg(format!(
+                "DO $$ BEGIN CREATE ROLE {APP_ROLE} LOGIN NOSUPERUSER NOBYPASSRLS; EXCEPTION WHEN duplicate_object THEN NULL; END $$"
+            ));
+        run(psql, "creating the application role");
     }
 
     /// The cluster in `dir` that another process made and started.
@@ -164,6 +179,7 @@ impl Cluster {
             port: port.trim().parse().ok()?,
         };
         if cluster.accepts_within(Duration::ZERO) {
+            cluster.ensure_app_role();
             Some(cluster)
         } else {
             // Not ours to stop: whatever is (or was) there, dropping this
@@ -235,8 +251,15 @@ impl Cluster {
         }
     }
 
-    /// The URL of database `name` on this server.
+    /// The URL of database `name` on this server, as Seatwarden's role.
     pub fn url(&self, name: &str) -> String {
+        format!("postgres://{APP_ROLE}@127.0.0.1:{}/{name}", self.port)
+    }
+
+    /// The URL of database `name` as the superuser, which row-level
+    /// security does not bind: for tests acting as someone with full
+    /// access to the server.
+    pub fn admin_url(&self, name: &str) -> String {
         format!("postgres://postgres@127.0.0.1:{}/{name}", self.port)
     }
 
@@ -258,6 +281,8 @@ impl Cluster {
             &self.port.to_string(),
             "-U",
             "postgres",
+            "-O",
+            APP_ROLE,
             &name,
         ]);
         run(createdb, "createdb");
@@ -316,10 +341,23 @@ pub fn new_database() -> String {
     shared().new_database()
 }
 
-/// Every row of the database at `url`, as `pg_dump` writes it.
+/// The role Seatwarden connects as in the tests.
+pub const APP_ROLE: &str = "seatwarden";
+
+/// `url` (one of [`Cluster::url`]'s) as the superuser instead.
+pub fn as_admin(url: &str) -> String {
+    url.replacen(
+        &format!("postgres://{APP_ROLE}@"),
+        "postgres://postgres@",
+        1,
+    )
+}
+
+/// Every row of the database at `url`, as `pg_dump` writes it (as the
+/// superuser, so every tenant's rows).
 pub fn dump(url: &str) -> Vec<u8> {
     let out = Command::new(bin_dir().join("pg_dump"))
-        .args(["--data-only", "--dbname", url])
+        .args(["--data-only", "--dbname", &as_admin(url)])
         .stdin(Stdio::null())
         .output()
         .expect("running pg_dump");

@@ -100,7 +100,8 @@ impl Workspace {
                 conn.close().await.unwrap();
             }
             seatwarden_store::Engine::Postgres => {
-                let mut conn = sqlx::PgConnection::connect(&self.database()).await.unwrap();
+                let url = crate::postgres::as_admin(&self.database());
+                let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
                 sqlx::raw_sql(statement).execute(&mut conn).await.unwrap();
                 conn.close().await.unwrap();
             }

@@ -704,7 +704,7 @@ impl ProfileSync<'_> {
         };
         if let Err(store_err) = self
             .storage
-            .fail_run(run_id, self.clock.now(), outcome, kind, &text)
+            .fail_run(self.profile, run_id, self.clock.now(), outcome, kind, &text)
             .await
         {
             tracing::error!(error = %store_err, "could not record the stopped run");

@@ -218,7 +218,7 @@ impl Storage {
         .bind(tenant.0)
         .bind(prefix.chars().count() as i64)
         .bind(prefix)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.read(tenant).await?)
         .await?;
         Ok(rows.iter().map(entry_from_row).collect())
     }

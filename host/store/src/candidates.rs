@@ -18,6 +18,7 @@ use super::audit::{self, AuditNote};
 use super::{
     ProfileId, SUBSCRIPTION_COLUMNS, Storage, StoredSubscription, TenantId, subscription_from_row,
 };
+use crate::Tenancy;
 use crate::{Result, StoreError};
 use anyhow::Context;
 pub use seatwarden_domain::candidate_state::CandidateState;
@@ -229,8 +230,8 @@ impl Storage {
         let row = sqlx::query(
             "SELECT version, rule FROM reclamation_rules WHERE profile_id = $1 ORDER BY version DESC LIMIT 1",
         )
-        .bind(profile.0)
-        .fetch_optional(&self.pool)
+        .bind(profile.id)
+        .fetch_optional(&mut *self.read(profile).await?)
         .await?;
         row.map(|r| {
             let mut rule: ReclamationRule =
@@ -270,11 +271,11 @@ impl Storage {
             version,
             ..rule.clone()
         })?;
-        let mut tx = self.write().await?;
+        let mut tx = self.write(profile).await?;
         sqlx::query(
             "INSERT INTO reclamation_rules (profile_id, version, rule, created_at) VALUES ($1, $2, $3, $4)",
         )
-        .bind(profile.0)
+        .bind(profile.id)
         .bind(version)
         .bind(&json)
         .bind(at)
@@ -310,8 +311,8 @@ impl Storage {
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
             "{CANDIDATE_COLUMNS} WHERE profile_id = $1{filter} ORDER BY id DESC"
         )))
-        .bind(profile.0)
-        .fetch_all(&self.pool)
+        .bind(profile.id)
+        .fetch_all(&mut *self.read(profile).await?)
         .await?;
         rows.iter().map(candidate_from_row).collect()
     }
@@ -330,7 +331,7 @@ impl Storage {
         .bind(id)
         .bind(id)
         .bind(tenant.0)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *self.read(tenant).await?)
         .await?;
         row.map(|r| Ok((r.get("profile_name"), candidate_from_row(&r)?)))
             .transpose()
@@ -345,7 +346,7 @@ impl Storage {
              JOIN tenants t ON t.id = p.tenant_id WHERE c.id = $1",
         )
         .bind(id)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *self.read(Tenancy::AllTenants).await?)
         .await?;
         Ok(row.map(|r| {
             (
@@ -366,7 +367,7 @@ impl Storage {
         decision: Decision,
         why: &str,
     ) -> Result<CandidateState> {
-        let mut tx = self.write().await?;
+        let mut tx = self.write(scope.profile).await?;
         let (state, _) = transition_alone(&mut tx, &scope, candidate.key(), decision, why).await?;
         tx.commit().await?;
         Ok(state)
@@ -382,7 +383,7 @@ impl Storage {
         nonce_hash: &str,
         why: &str,
     ) -> Result<()> {
-        let mut tx = self.write().await?;
+        let mut tx = self.write(scope.profile).await?;
         transition_alone(&mut tx, &scope, candidate.key(), Decision::Notified, why).await?;
         sqlx::query(
             "UPDATE removal_candidates SET notified_at = $1, reclaim_after = $2, answer_nonce_hash = $3 WHERE id = $4",
@@ -407,7 +408,7 @@ impl Storage {
         nonce_hash: &str,
         decision: Decision,
     ) -> Result<CandidateState> {
-        let mut tx = self.write().await?;
+        let mut tx = self.write(scope.profile).await?;
         let used = sqlx::query(
             "UPDATE removal_candidates SET answer_nonce_hash = NULL
              WHERE id = $1 AND answer_nonce_hash = $2 AND state = 'awaiting-user'",
@@ -437,13 +438,13 @@ impl Storage {
         candidate: &Candidate,
         why: &str,
     ) -> Result<()> {
-        let mut tx = self.write().await?;
+        let mut tx = self.write(scope.profile).await?;
         let (_, audit_id) =
             transition_alone(&mut tx, &scope, candidate.key(), Decision::Deactivated, why).await?;
         sqlx::query(
             "UPDATE subscriptions SET active = FALSE WHERE profile_id = $1 AND account_id = $2",
         )
-        .bind(scope.profile.0)
+        .bind(scope.profile.id)
         .bind(&candidate.account_id)
         .execute(&mut *tx)
         .await?;
@@ -467,12 +468,12 @@ impl Storage {
         scope: RefreshScope<'_>,
         candidate: &Candidate,
     ) -> Result<i64> {
-        let mut tx = self.write().await?;
+        let mut tx = self.write(scope.profile).await?;
         sqlx::query(
             "UPDATE subscriptions SET active = TRUE, reactivated_at = $1 WHERE profile_id = $2 AND account_id = $3",
         )
         .bind(scope.now)
-        .bind(scope.profile.0)
+        .bind(scope.profile.id)
         .bind(&candidate.account_id)
         .execute(&mut *tx)
         .await?;
@@ -483,7 +484,7 @@ impl Storage {
         .bind(scope.now)
         .bind(scope.now)
         .bind(candidate.id)
-        .bind(scope.profile.0)
+        .bind(scope.profile.id)
         .execute(&mut *tx)
         .await?
         .rows_affected();
@@ -535,7 +536,7 @@ impl Storage {
         profile_name: Option<&str>,
         note: &AuditNote<'_>,
     ) -> Result<()> {
-        let mut tx = self.write().await?;
+        let mut tx = self.write(tenant).await?;
         audit::append(&mut tx, tenant, profile_name, note).await?;
         tx.commit().await?;
         Ok(())
@@ -590,7 +591,7 @@ impl Storage {
             idle_without_candidate("s.last_active_at IS NULL"),
         );
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(profile.0)
+            .bind(profile.id)
             .bind(idle_before);
         if !all_open {
             query = query.bind(now);
@@ -599,7 +600,7 @@ impl Storage {
         let open: i64 = sqlx::query_scalar(
             "SELECT COUNT(*) FROM removal_candidates WHERE profile_id = $1 AND closed_at IS NULL",
         )
-        .bind(profile.0)
+        .bind(profile.id)
         .fetch_one(&mut **tx)
         .await?;
         let mut reading = RefreshReading::default();
@@ -648,10 +649,10 @@ impl Storage {
         let basis = basis(&scope, rule, exclusions)?;
         // Read inside the write transaction: a sync committing between the
         // reading and the recheck marks being cleared would be lost.
-        let mut tx = self.write().await?;
+        let mut tx = self.write(scope.profile).await?;
         let judged: Option<String> =
             sqlx::query_scalar("SELECT candidates_basis FROM profiles WHERE id = $1")
-                .bind(scope.profile.0)
+                .bind(scope.profile.id)
                 .fetch_one(&mut *tx)
                 .await?;
         let all_open = judged.as_deref() != Some(basis.as_str());
@@ -707,13 +708,13 @@ impl Storage {
             "UPDATE removal_candidates SET recheck = FALSE
              WHERE profile_id = $1 AND closed_at IS NULL AND recheck",
         )
-        .bind(scope.profile.0)
+        .bind(scope.profile.id)
         .execute(&mut *tx)
         .await?;
         if all_open {
             sqlx::query("UPDATE profiles SET candidates_basis = $1 WHERE id = $2")
                 .bind(&basis)
-                .bind(scope.profile.0)
+                .bind(scope.profile.id)
                 .execute(&mut *tx)
                 .await?;
         }
@@ -755,7 +756,7 @@ async fn open_candidate(
         "SELECT id, gone_from, notified_at, reclaim_after FROM removal_candidates
          WHERE profile_id = $1 AND account_id = $2 ORDER BY id DESC LIMIT 1",
     )
-    .bind(scope.profile.0)
+    .bind(scope.profile.id)
     .bind(&account.account_id)
     .fetch_optional(&mut **tx)
     .await?;
@@ -770,7 +771,7 @@ async fn open_candidate(
              carried_from, notified_at, reclaim_after)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id",
     )
-    .bind(scope.profile.0)
+    .bind(scope.profile.id)
     .bind(&account.account_id)
     .bind(&account.principal)
     .bind(state.as_str())
@@ -870,7 +871,7 @@ async fn transition(
     .bind(scope.now)
     .bind(why)
     .bind(candidate.id)
-    .bind(scope.profile.0)
+    .bind(scope.profile.id)
     .bind(candidate.state.as_str())
     .execute(&mut **tx)
     .await?

@@ -98,7 +98,7 @@ impl Storage {
         upload: &StoredUpload,
         component: &[u8],
     ) -> Result<bool> {
-        let mut tx = self.write().await?;
+        let mut tx = self.write(tenant).await?;
         let inserted = sqlx::query(
             "INSERT INTO connector_uploads (tenant_id, digest, name, version, size, inspection, component, uploaded_at, uploaded_by)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (tenant_id, digest) DO NOTHING",
@@ -141,7 +141,7 @@ impl Storage {
             "SELECT {UPLOAD_COLUMNS} FROM connector_uploads WHERE tenant_id = $1 ORDER BY uploaded_at DESC, id DESC"
         )))
         .bind(tenant.0)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.read(tenant).await?)
         .await?;
         Ok(rows.iter().map(upload_from_row).collect())
     }
@@ -153,7 +153,7 @@ impl Storage {
         )))
         .bind(tenant.0)
         .bind(digest)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *self.read(tenant).await?)
         .await?;
         Ok(row.as_ref().map(upload_from_row))
     }
@@ -169,7 +169,7 @@ impl Storage {
         )
         .bind(tenant.0)
         .bind(digest)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *self.read(tenant).await?)
         .await?)
     }
 
@@ -180,7 +180,7 @@ impl Storage {
         digest: &str,
         change: Change<'_>,
     ) -> Result<()> {
-        let mut tx = self.write().await?;
+        let mut tx = self.write(tenant).await?;
         let users: Vec<String> = sqlx::query_scalar(
             "SELECT name FROM api_connections WHERE tenant_id = $1 AND connector_digest = $2 ORDER BY name",
         )
@@ -222,7 +222,7 @@ impl Storage {
     pub async fn api_connections(&self, tenant: TenantId) -> Result<Vec<StoredConnection>> {
         let rows = sqlx::query("SELECT * FROM api_connections WHERE tenant_id = $1 ORDER BY name")
             .bind(tenant.0)
-            .fetch_all(&self.pool)
+            .fetch_all(&mut *self.read(tenant).await?)
             .await?;
         Ok(rows.iter().map(connection_from_row).collect())
     }
@@ -236,7 +236,7 @@ impl Storage {
         let row = sqlx::query("SELECT * FROM api_connections WHERE tenant_id = $1 AND name = $2")
             .bind(tenant.0)
             .bind(name)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *self.read(tenant).await?)
             .await?;
         Ok(row.as_ref().map(connection_from_row))
     }
@@ -254,7 +254,7 @@ impl Storage {
         change: Change<'_>,
     ) -> Result<()> {
         let replace = read_at.is_some();
-        let mut tx = self.write().await?;
+        let mut tx = self.write(tenant).await?;
         let written = if let Some(read_at) = read_at {
             sqlx::query(
                 "UPDATE api_connections SET connector_digest = $1, settings = $2, sealed_credential = $3, key_id = $4, updated_at = $5
@@ -333,7 +333,7 @@ impl Storage {
         name: &str,
         change: Change<'_>,
     ) -> Result<()> {
-        let mut tx = self.write().await?;
+        let mut tx = self.write(tenant).await?;
         let users: Vec<String> = sqlx::query_scalar(
             "SELECT name FROM profiles WHERE tenant_id = $1 AND connection_name = $2 ORDER BY name",
         )

@@ -7,6 +7,7 @@
 //! Signing in and out are audited in the tenant's chain with the person.
 
 use super::{Storage, TenantId};
+use crate::Tenancy;
 use crate::audit::{self, AuditNote};
 use crate::{Result, StoreError};
 use seatwarden_domain::access::Scope;
@@ -92,7 +93,7 @@ impl Storage {
                 new.scope
             )));
         }
-        let mut tx = self.write().await?;
+        let mut tx = self.write(new.tenant).await?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO console_sign_ins
                (public_id, tenant_id, name, scope, secret_hash, created_at, created_by, expires_at)
@@ -135,7 +136,7 @@ impl Storage {
         )
         .bind(public_id)
         .bind(now)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *self.read(Tenancy::AllTenants).await?)
         .await?;
         Ok(row.map(|r| StoredSignIn {
             id: r.get("id"),
@@ -151,7 +152,7 @@ impl Storage {
         sign_in: i64,
         session: &NewSession<'_>,
     ) -> Result<Option<Session>> {
-        let mut tx = self.write().await?;
+        let mut tx = self.write(Tenancy::AllTenants).await?;
         let row = sqlx::query(
             "UPDATE console_sign_ins SET used_at = $1
              WHERE id = $2 AND used_at IS NULL AND expires_at > $3
@@ -191,7 +192,7 @@ impl Storage {
         )
         .bind(public_id)
         .bind(now)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *self.read(Tenancy::AllTenants).await?)
         .await?;
         row.map(|r| {
             Ok(Session {
@@ -208,7 +209,7 @@ impl Storage {
 
     /// Ends a session (signing out), audited; ending one twice is harmless.
     pub async fn end_session(&self, session: &Session, at: i64) -> Result<()> {
-        let mut tx = self.write().await?;
+        let mut tx = self.write(session.tenant.0).await?;
         let ended = sqlx::query(
             "UPDATE console_sessions SET ended_at = $1 WHERE id = $2 AND ended_at IS NULL",
         )

@@ -10,7 +10,7 @@
 //! target exactly as on the source.
 
 use crate::sql::{Engine, Statement};
-use crate::{Result, Storage, StoreError};
+use crate::{Result, Storage, StoreError, Tenancy};
 use anyhow::Context;
 use futures_util::TryStreamExt;
 use sqlx::Row;
@@ -91,7 +91,7 @@ impl Storage {
             )
             .into());
         }
-        let mut tx = target.write().await?;
+        let mut tx = target.write(Tenancy::AllTenants).await?;
         for table in TABLES {
             let rows = count(&mut *tx, table).await?;
             if rows > 0 {

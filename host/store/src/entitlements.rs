@@ -101,7 +101,7 @@ async fn upsert(
 impl Storage {
     /// A tenant's entitlements, by name.
     pub async fn entitlements(&self, tenant: TenantId) -> Result<Vec<Entitlement>> {
-        Ok(load(&self.pool, tenant)
+        Ok(load(&mut *self.read(tenant).await?, tenant)
             .await?
             .into_iter()
             .map(|(e, _)| e)
@@ -113,7 +113,7 @@ impl Storage {
         &self,
         tenant: TenantId,
     ) -> Result<Vec<(Entitlement, Source)>> {
-        load(&self.pool, tenant).await
+        load(&mut *self.read(tenant).await?, tenant).await
     }
 
     /// Stores an entitlement entered by hand (on the command line or over
@@ -129,7 +129,7 @@ impl Storage {
         actor: &str,
         at: i64,
     ) -> Result<Option<String>> {
-        let mut tx = self.write().await?;
+        let mut tx = self.write(tenant).await?;
         let stored = load(&mut *tx, tenant).await?;
         let line = match stored.iter().find(|(s, _)| s.name == entitlement.name) {
             Some((_, Source::Config)) => {
@@ -167,7 +167,7 @@ impl Storage {
         actor: &str,
         at: i64,
     ) -> Result<String> {
-        let mut tx = self.write().await?;
+        let mut tx = self.write(tenant).await?;
         let stored = load(&mut *tx, tenant).await?;
         let old = match stored.iter().find(|(s, _)| s.name == name) {
             None => {
@@ -202,7 +202,7 @@ impl Storage {
         actor: &str,
         at: i64,
     ) -> Result<Vec<String>> {
-        let mut tx = self.write().await?;
+        let mut tx = self.write(tenant).await?;
         let (stored, from_cli): (Vec<_>, Vec<_>) = load(&mut *tx, tenant)
             .await?
             .into_iter()

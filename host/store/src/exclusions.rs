@@ -78,7 +78,7 @@ async fn load<'e>(
 impl Storage {
     /// A tenant's stored exclusions, switched-off ones included.
     pub async fn exclusions(&self, tenant: TenantId) -> Result<Vec<Exclusion>> {
-        load(&self.pool, tenant).await
+        load(&mut *self.read(tenant).await?, tenant).await
     }
 
     /// Makes the tenant's stored exclusions match `wanted` (the file's), in
@@ -91,7 +91,7 @@ impl Storage {
         actor: &str,
         at: i64,
     ) -> Result<Vec<String>> {
-        let mut tx = self.write().await?;
+        let mut tx = self.write(tenant).await?;
         let stored = load(&mut *tx, tenant).await?;
         let mut changes = Vec::new();
         for exclusion in wanted {

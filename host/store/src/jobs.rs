@@ -10,17 +10,19 @@
 use super::profiles::ScheduledJob;
 use super::{JOB_RUN_COLUMNS, JobRun, ProfileId, Storage, TenantId, job_run_from_row};
 use crate::Result;
+use crate::Tenancy;
 use sqlx::Row;
 
 impl Storage {
     /// A profile's scheduled jobs.
     pub async fn scheduled_jobs(&self, profile: ProfileId) -> Result<Vec<ScheduledJob>> {
         let rows = sqlx::query(
-            "SELECT profile_id, kind, cron, time_zone, next_due_at, last_run_at FROM scheduled_jobs
-             WHERE profile_id = $1 ORDER BY kind",
+            "SELECT s.profile_id, p.tenant_id, s.kind, s.cron, s.time_zone, s.next_due_at, s.last_run_at
+             FROM scheduled_jobs s JOIN profiles p ON p.id = s.profile_id
+             WHERE s.profile_id = $1 ORDER BY s.kind",
         )
-        .bind(profile.0)
-        .fetch_all(&self.pool)
+        .bind(profile.id)
+        .fetch_all(&mut *self.read(profile).await?)
         .await?;
         Ok(rows.iter().map(scheduled_from_row).collect())
     }
@@ -28,13 +30,13 @@ impl Storage {
     /// Every scheduled job due at `now` (of published profiles only).
     pub async fn due_jobs(&self, now: i64) -> Result<Vec<ScheduledJob>> {
         let rows = sqlx::query(
-            "SELECT s.profile_id, s.kind, s.cron, s.time_zone, s.next_due_at, s.last_run_at
+            "SELECT s.profile_id, p.tenant_id, s.kind, s.cron, s.time_zone, s.next_due_at, s.last_run_at
              FROM scheduled_jobs s JOIN profiles p ON p.id = s.profile_id
              WHERE p.status = 'published' AND s.next_due_at <= $1
              ORDER BY s.next_due_at, s.profile_id, s.kind",
         )
         .bind(now)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.read(Tenancy::AllTenants).await?)
         .await?;
         Ok(rows.iter().map(scheduled_from_row).collect())
     }
@@ -57,7 +59,7 @@ impl Storage {
         )
         .bind(now)
         .bind(now)
-        .fetch_one(&self.pool)
+        .fetch_one(&mut *self.read(Tenancy::AllTenants).await?)
         .await?)
     }
 
@@ -72,7 +74,9 @@ impl Storage {
         time_zone: &str,
         first_due_at: i64,
     ) -> Result<()> {
-        sqlx::query(
+        self.write_one(
+            tenant,
+            sqlx::query(
             "INSERT INTO tenant_jobs (tenant_id, kind, cron, time_zone, next_due_at)
              VALUES ($1, $2, $3, $4, $5)
              ON CONFLICT (tenant_id, kind) DO UPDATE SET
@@ -85,7 +89,8 @@ impl Storage {
         .bind(cron)
         .bind(time_zone)
         .bind(first_due_at)
-        .execute(&self.pool)
+        ,
+        )
         .await?;
         Ok(())
     }
@@ -100,7 +105,7 @@ impl Storage {
              ORDER BY t.next_due_at, t.tenant_id",
         )
         .bind(now)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.read(Tenancy::AllTenants).await?)
         .await?;
         Ok(rows
             .iter()
@@ -124,30 +129,35 @@ impl Storage {
         next_due_at: i64,
         now: i64,
     ) -> Result<bool> {
-        let claimed = sqlx::query(
-            "UPDATE tenant_jobs SET next_due_at = $1, last_run_at = $2
+        let claimed = self
+            .write_one(
+                tenant,
+                sqlx::query(
+                    "UPDATE tenant_jobs SET next_due_at = $1, last_run_at = $2
              WHERE tenant_id = $3 AND kind = $4 AND next_due_at = $5",
-        )
-        .bind(next_due_at)
-        .bind(now)
-        .bind(tenant.0)
-        .bind(kind)
-        .bind(was_due_at)
-        .execute(&self.pool)
-        .await?
-        .rows_affected();
+                )
+                .bind(next_due_at)
+                .bind(now)
+                .bind(tenant.0)
+                .bind(kind)
+                .bind(was_due_at),
+            )
+            .await?
+            .rows_affected();
         Ok(claimed == 1)
     }
 
     /// Moves a job's next due time (when it was found due or overdue).
     pub async fn reschedule(&self, profile: ProfileId, kind: &str, next_due_at: i64) -> Result<()> {
-        sqlx::query(
-            "UPDATE scheduled_jobs SET next_due_at = $1 WHERE profile_id = $2 AND kind = $3",
+        self.write_one(
+            profile,
+            sqlx::query(
+                "UPDATE scheduled_jobs SET next_due_at = $1 WHERE profile_id = $2 AND kind = $3",
+            )
+            .bind(next_due_at)
+            .bind(profile.id)
+            .bind(kind),
         )
-        .bind(next_due_at)
-        .bind(profile.0)
-        .bind(kind)
-        .execute(&self.pool)
         .await?;
         Ok(())
     }
@@ -164,30 +174,41 @@ impl Storage {
         was_due_at: i64,
         next_due_at: i64,
     ) -> Result<bool> {
-        let moved = sqlx::query(
-            "UPDATE scheduled_jobs SET next_due_at = $1
+        let moved = self
+            .write_one(
+                profile,
+                sqlx::query(
+                    "UPDATE scheduled_jobs SET next_due_at = $1
              WHERE profile_id = $2 AND kind = $3 AND next_due_at = $4",
-        )
-        .bind(next_due_at)
-        .bind(profile.0)
-        .bind(kind)
-        .bind(was_due_at)
-        .execute(&self.pool)
-        .await?
-        .rows_affected();
+                )
+                .bind(next_due_at)
+                .bind(profile.id)
+                .bind(kind)
+                .bind(was_due_at),
+            )
+            .await?
+            .rows_affected();
         Ok(moved == 1)
     }
 
     /// The profiles whose lease someone holds at `now`, with the holder.
     pub async fn live_leases(&self, now: i64) -> Result<Vec<(ProfileId, String)>> {
         let rows =
-            sqlx::query("SELECT profile_id, owner FROM profile_leases WHERE expires_at > $1")
+            sqlx::query("SELECT l.profile_id, p.tenant_id, l.owner FROM profile_leases l JOIN profiles p ON p.id = l.profile_id WHERE l.expires_at > $1")
                 .bind(now)
-                .fetch_all(&self.pool)
+                .fetch_all(&mut *self.read(Tenancy::AllTenants).await?)
                 .await?;
         Ok(rows
             .iter()
-            .map(|r| (ProfileId(r.get("profile_id")), r.get("owner")))
+            .map(|r| {
+                (
+                    ProfileId {
+                        tenant: TenantId(r.get("tenant_id")),
+                        id: r.get("profile_id"),
+                    },
+                    r.get("owner"),
+                )
+            })
             .collect())
     }
 
@@ -202,11 +223,11 @@ impl Storage {
         kind: &str,
         note: &crate::AuditNote<'_>,
     ) -> Result<bool> {
-        let mut tx = self.write().await?;
+        let mut tx = self.write(record.id).await?;
         let scheduled: Option<i64> = sqlx::query_scalar(
             "SELECT next_due_at FROM scheduled_jobs WHERE profile_id = $1 AND kind = $2",
         )
-        .bind(record.id.0)
+        .bind(record.id.id)
         .bind(kind)
         .fetch_optional(&mut *tx)
         .await?;
@@ -217,7 +238,7 @@ impl Storage {
             "UPDATE scheduled_jobs SET next_due_at = $1 WHERE profile_id = $2 AND kind = $3 AND next_due_at > $4",
         )
         .bind(note.at)
-        .bind(record.id.0)
+        .bind(record.id.id)
         .bind(kind)
         .bind(note.at)
         .execute(&mut *tx)
@@ -229,13 +250,15 @@ impl Storage {
 
     /// Records when a job last ran, leaving its next due time alone.
     pub async fn mark_ran(&self, profile: ProfileId, kind: &str, at: i64) -> Result<()> {
-        sqlx::query(
-            "UPDATE scheduled_jobs SET last_run_at = $1 WHERE profile_id = $2 AND kind = $3",
+        self.write_one(
+            profile,
+            sqlx::query(
+                "UPDATE scheduled_jobs SET last_run_at = $1 WHERE profile_id = $2 AND kind = $3",
+            )
+            .bind(at)
+            .bind(profile.id)
+            .bind(kind),
         )
-        .bind(at)
-        .bind(profile.0)
-        .bind(kind)
-        .execute(&self.pool)
         .await?;
         Ok(())
     }
@@ -249,16 +272,19 @@ impl Storage {
         now: i64,
         expires_at: i64,
     ) -> Result<bool> {
-        let taken = sqlx::query(
+        let taken = self.write_one(
+            profile,
+            sqlx::query(
             "INSERT INTO profile_leases (profile_id, owner, expires_at) VALUES ($1, $2, $3)
              ON CONFLICT (profile_id) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at
              WHERE profile_leases.expires_at <= $4 OR profile_leases.owner = excluded.owner",
         )
-        .bind(profile.0)
+        .bind(profile.id)
         .bind(owner)
         .bind(expires_at)
         .bind(now)
-        .execute(&self.pool)
+        ,
+        )
         .await?
         .rows_affected();
         Ok(taken == 1)
@@ -273,14 +299,17 @@ impl Storage {
         owner: &str,
         expires_at: i64,
     ) -> Result<bool> {
-        let taken = sqlx::query(
+        let taken = self.write_one(
+            profile,
+            sqlx::query(
             "UPDATE profile_leases SET owner = $1, expires_at = $2 WHERE profile_id = $3 AND owner = $4",
         )
         .bind(owner)
         .bind(expires_at)
-        .bind(profile.0)
+        .bind(profile.id)
         .bind(dead_owner)
-        .execute(&self.pool)
+        ,
+        )
         .await?
         .rows_affected();
         Ok(taken == 1)
@@ -288,19 +317,21 @@ impl Storage {
 
     /// Gives the lease back, if `owner` holds it.
     pub async fn release_lease(&self, profile: ProfileId, owner: &str) -> Result<()> {
-        sqlx::query("DELETE FROM profile_leases WHERE profile_id = $1 AND owner = $2")
-            .bind(profile.0)
-            .bind(owner)
-            .execute(&self.pool)
-            .await?;
+        self.write_one(
+            profile,
+            sqlx::query("DELETE FROM profile_leases WHERE profile_id = $1 AND owner = $2")
+                .bind(profile.id)
+                .bind(owner),
+        )
+        .await?;
         Ok(())
     }
 
     /// Who holds a profile's lease, and until when.
     pub async fn lease_holder(&self, profile: ProfileId) -> Result<Option<(String, i64)>> {
         let row = sqlx::query("SELECT owner, expires_at FROM profile_leases WHERE profile_id = $1")
-            .bind(profile.0)
-            .fetch_optional(&self.pool)
+            .bind(profile.id)
+            .fetch_optional(&mut *self.read(profile).await?)
             .await?;
         Ok(row.map(|r| (r.get("owner"), r.get("expires_at"))))
     }
@@ -320,11 +351,11 @@ impl Storage {
              ORDER BY j.id DESC LIMIT $5"
         )))
         .bind(tenant.0)
-        .bind(profile.map(|p| p.0))
-        .bind(profile.map(|p| p.0))
+        .bind(profile.map(|p| p.id))
+        .bind(profile.map(|p| p.id))
         .bind(failed_only)
         .bind(limit)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.read(tenant).await?)
         .await?;
         // A run marked running whose process has ended is shown (and
         // listed among the failed) as interrupted.
@@ -338,7 +369,10 @@ impl Storage {
 
 fn scheduled_from_row(r: &sqlx::any::AnyRow) -> ScheduledJob {
     ScheduledJob {
-        profile: ProfileId(r.get("profile_id")),
+        profile: ProfileId {
+            tenant: TenantId(r.get("tenant_id")),
+            id: r.get("profile_id"),
+        },
         kind: r.get("kind"),
         cron: r.get("cron"),
         time_zone: r.get("time_zone"),

@@ -1,7 +1,10 @@
 //! Storage: every SQL statement Seatwarden runs, behind domain-named functions.
 //!
-//! SQLite is the embedded default (one file, WAL, foreign keys on), reached
-//! through sqlx so the same API serves PostgreSQL later. The schema is
+//! SQLite is the embedded default (one file, WAL, foreign keys on);
+//! PostgreSQL is the store several hosts share. Both are reached through
+//! sqlx's `Any` driver with one SQL text per statement. Every transaction
+//! names the tenant it works for ([`Tenancy`]), which PostgreSQL's row-level
+//! security policies enforce. The schema is
 //! versioned by sqlx's migrator (`host/store/migrations`). Each page of a sync is
 //! written in one transaction together with the cursor that follows it: a
 //! crash between pages resumes at the next page and never duplicates or loses
@@ -77,12 +80,60 @@ static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migratio
 const UPSERT_CHUNK: usize = 500;
 
 /// A tenant's id. Obtained only by name, so callers always start from a tenant.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct TenantId(i64);
 
-/// A profile's id, obtained only through its tenant.
+/// A profile's id, obtained only through its tenant, which it carries: every
+/// statement about a profile runs in its tenant's scope (see [`Tenancy`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct ProfileId(i64);
+pub struct ProfileId {
+    tenant: TenantId,
+    id: i64,
+}
+
+impl ProfileId {
+    /// The tenant the profile belongs to.
+    pub fn tenant(self) -> TenantId {
+        self.tenant
+    }
+}
+
+/// Whose rows a transaction works on. On PostgreSQL every transaction
+/// sets it (`seatwarden.tenant`), and the tables' row-level security
+/// policies show and accept only that tenant's rows, so a statement that
+/// forgot its tenant filter still cannot reach another tenant. SQLite has
+/// no such policies; there the statements' own filters are the boundary.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Tenancy {
+    /// One tenant's rows.
+    Tenant(TenantId),
+    /// Every tenant's: only for steps that work before a tenant is known
+    /// (a token or session lookup) or across tenants by design (the
+    /// scheduler's due list, the copy from SQLite).
+    AllTenants,
+}
+
+impl Tenancy {
+    /// The value of `seatwarden.tenant` for this scope.
+    fn setting(self) -> String {
+        match self {
+            Tenancy::Tenant(tenant) => tenant.0.to_string(),
+            Tenancy::AllTenants => "all".to_owned(),
+        }
+    }
+}
+
+impl From<TenantId> for Tenancy {
+    fn from(tenant: TenantId) -> Tenancy {
+        Tenancy::Tenant(tenant)
+    }
+}
+
+impl From<ProfileId> for Tenancy {
+    fn from(profile: ProfileId) -> Tenancy {
+        Tenancy::Tenant(profile.tenant)
+    }
+}
 
 /// The two paged streams a sync reads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -414,6 +465,50 @@ async fn postgres_pool(url: &str) -> sqlx::Result<AnyPool> {
         .await
 }
 
+/// Refuses to work as a PostgreSQL role the tenant policies do not bind:
+/// a superuser or a role with BYPASSRLS reads every tenant's rows whatever
+/// a transaction's tenant is, so one missing filter would leak across
+/// tenants.
+async fn refuse_unpoliced_role(pool: &AnyPool, shown: &str) -> Result<()> {
+    let row = sqlx::query(
+        "SELECT current_user::TEXT AS name, CAST(rolsuper OR rolbypassrls AS INTEGER) AS unpoliced
+         FROM pg_catalog.pg_roles WHERE rolname = current_user",
+    )
+    .fetch_one(pool)
+    .await
+    .with_context(|| format!("reading the role of database {shown}"))?;
+    let name: String = row.get("name");
+    if flag(&row, "unpoliced") {
+        return Err(anyhow::anyhow!(
+            "database {shown}: seatwarden is connected as role {name:?}, a superuser or a role with BYPASSRLS, which reads past the row-level security that keeps tenants apart; connect as a role without SUPERUSER and BYPASSRLS that owns the database (CREATE ROLE seatwarden LOGIN PASSWORD '...'; CREATE DATABASE seatwarden OWNER seatwarden), as the README's \"Running several hosts\" shows"
+        )
+        .into());
+    }
+    Ok(())
+}
+
+/// The newest migration applied to a PostgreSQL database; 0 for a new one.
+async fn postgres_version(pool: &AnyPool) -> Result<i64> {
+    let tables: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM pg_catalog.pg_tables WHERE tablename = '_sqlx_migrations' AND schemaname = current_schema()",
+    )
+    .fetch_one(pool)
+    .await?;
+    if tables == 0 {
+        return Ok(0);
+    }
+    let version: Option<i64> =
+        sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations WHERE success = TRUE")
+            .fetch_one(pool)
+            .await?;
+    Ok(version.unwrap_or(0))
+}
+
+/// The newest version a migrator knows.
+fn newest(migrator: &sqlx::migrate::Migrator) -> i64 {
+    migrator.iter().map(|m| m.version).max().unwrap_or(0)
+}
+
 /// The time source of [`Storage`]: milliseconds since the epoch.
 pub type Now = std::sync::Arc<dyn Fn() -> i64 + Send + Sync>;
 
@@ -447,10 +542,16 @@ impl Storage {
         let pool = postgres_pool(url)
             .await
             .with_context(|| format!("connecting to database {shown}"))?;
-        POSTGRES_MIGRATIONS
-            .run(&pool)
-            .await
-            .with_context(|| format!("migrating database {shown}"))?;
+        refuse_unpoliced_role(&pool, &shown).await?;
+        // A database at the newest version is left alone, so a host whose
+        // role may only read and write rows (not change tables) starts on
+        // a database its owner migrated with `seatwarden migrate`.
+        if postgres_version(&pool).await? != newest(&POSTGRES_MIGRATIONS) {
+            POSTGRES_MIGRATIONS
+                .run(&pool)
+                .await
+                .with_context(|| format!("migrating database {shown}"))?;
+        }
         Ok(Storage::over(pool, Engine::Postgres, false))
     }
 
@@ -461,6 +562,7 @@ impl Storage {
         let pool = postgres_pool(url)
             .await
             .with_context(|| format!("connecting to database {shown}"))?;
+        refuse_unpoliced_role(&pool, &shown).await?;
         let storage = Storage::over(pool, Engine::Postgres, true);
         let tables: i64 = sqlx::query_scalar(
             "SELECT COUNT(*) FROM pg_catalog.pg_tables WHERE tablename = '_sqlx_migrations'",
@@ -567,20 +669,37 @@ impl Storage {
         Ok(())
     }
 
-    /// Starts a write transaction that runs alone, as on SQLite, whatever
-    /// the engine: read-then-write steps (the audit chain's next link, a
-    /// job's due time, a candidate's state) need no retry loop.
+    /// Starts a transaction that reads in `scope`: one consistent snapshot
+    /// on both engines, and on PostgreSQL only `scope`'s rows. A read may
+    /// simply drop it (written as `&mut *self.read(scope).await?` inside the
+    /// statement): it rolls back, having changed nothing.
+    async fn read(
+        &self,
+        scope: impl Into<Tenancy>,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
+        let mut tx = self.pool.begin().await?;
+        self.enter(&mut tx, scope.into()).await?;
+        Ok(tx)
+    }
+
+    /// Starts a write transaction in `scope` that runs alone, as on
+    /// SQLite, whatever the engine: read-then-write steps (the audit chain's
+    /// next link, a job's due time, a candidate's state) need no retry loop.
     ///
     /// On SQLite `BEGIN IMMEDIATE` takes the file's write lock up front, so
     /// concurrent writers queue on the busy timeout instead of failing
     /// with "database is locked" when a read transaction tries to become a
     /// write. On PostgreSQL a transaction-scoped advisory lock does the
     /// same across every host on the database; reads never wait for it.
-    async fn write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
+    async fn write(
+        &self,
+        scope: impl Into<Tenancy>,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
         match self.engine {
             Engine::Sqlite => Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?),
             Engine::Postgres => {
                 let mut tx = self.pool.begin().await?;
+                self.enter(&mut tx, scope.into()).await?;
                 sqlx::query("SELECT pg_advisory_xact_lock($1)")
                     .bind(WRITER_LOCK)
                     .execute(&mut *tx)
@@ -588,6 +707,32 @@ impl Storage {
                 Ok(tx)
             }
         }
+    }
+
+    /// Runs one statement that writes, in `scope` and alone (see
+    /// [`Storage::write`]), and commits it.
+    async fn write_one<'q>(
+        &self,
+        scope: impl Into<Tenancy>,
+        statement: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
+    ) -> Result<sqlx::any::AnyQueryResult> {
+        let mut tx = self.write(scope).await?;
+        let done = statement.execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(done)
+    }
+
+    /// Sets the transaction's tenant on PostgreSQL (`set_config(..., true)`
+    /// is `SET LOCAL`: it ends with the transaction, so a pooled connection
+    /// never carries it into the next one).
+    async fn enter(&self, tx: &mut sqlx::AnyConnection, scope: Tenancy) -> Result<()> {
+        if self.engine == Engine::Postgres {
+            sqlx::query("SELECT set_config('seatwarden.tenant', $1, true)")
+                .bind(scope.setting())
+                .execute(&mut *tx)
+                .await?;
+        }
+        Ok(())
     }
 
     /// The newest applied schema migration.
@@ -601,16 +746,19 @@ impl Storage {
 
     /// Finds or creates a tenant by name.
     pub async fn ensure_tenant(&self, name: &str, now: i64) -> Result<TenantId> {
-        sqlx::query(
+        self.write_one(
+            Tenancy::AllTenants,
+            sqlx::query(
             "INSERT INTO tenants (name, created_at) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
         )
         .bind(name)
         .bind(now)
-        .execute(&self.pool)
+        ,
+        )
         .await?;
         let id: i64 = sqlx::query_scalar("SELECT id FROM tenants WHERE name = $1")
             .bind(name)
-            .fetch_one(&self.pool)
+            .fetch_one(&mut *self.read(Tenancy::AllTenants).await?)
             .await?;
         Ok(TenantId(id))
     }
@@ -623,7 +771,9 @@ impl Storage {
         connector: &ProfileConnector<'_>,
         now: i64,
     ) -> Result<ProfileId> {
-        sqlx::query(
+        self.write_one(
+            tenant,
+            sqlx::query(
             "INSERT INTO profiles (tenant_id, name, connector_name, connector_version, connector_digest, base_url, created_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7)
              ON CONFLICT (tenant_id, name) DO UPDATE SET
@@ -637,7 +787,8 @@ impl Storage {
         .bind(connector.digest)
         .bind(connector.base_url)
         .bind(now)
-        .execute(&self.pool)
+        ,
+        )
         .await?;
         Ok(self
             .find_profile(tenant, name)
@@ -651,9 +802,9 @@ impl Storage {
             sqlx::query_scalar("SELECT id FROM profiles WHERE tenant_id = $1 AND name = $2")
                 .bind(tenant.0)
                 .bind(name)
-                .fetch_optional(&self.pool)
+                .fetch_optional(&mut *self.read(tenant).await?)
                 .await?;
-        Ok(id.map(ProfileId))
+        Ok(id.map(|id| ProfileId { tenant, id }))
     }
 
     /// Resumes the stream's unfinished run, or starts a new one (see
@@ -693,13 +844,13 @@ impl Storage {
         owner: &str,
         now: i64,
     ) -> Result<RunState> {
-        let mut tx = self.write().await?;
+        let mut tx = self.write(profile).await?;
         let existing = sqlx::query(
             "SELECT c.run_id, COALESCE(c.listing_run, c.run_id) AS listing, c.cursor,
                CAST(c.exhausted AS INTEGER) AS exhausted, c.since_ms
              FROM sync_cursors c WHERE c.profile_id = $1 AND c.stream = $2",
         )
-        .bind(profile.0)
+        .bind(profile.id)
         .bind(stream.as_str())
         .fetch_optional(&mut *tx)
         .await?;
@@ -719,14 +870,14 @@ impl Storage {
             "INSERT INTO job_runs (profile_id, kind, status, started_at, trigger_kind, resumes, listing_run, owner, profile_status)
              VALUES ($1, $2, 'running', $3, $4, $5, $6, $7, (SELECT status FROM profiles WHERE id = $8)) RETURNING id",
         )
-        .bind(profile.0)
+        .bind(profile.id)
         .bind(stream.job_kind().as_str())
         .bind(now)
         .bind(trigger.as_str())
         .bind(previous)
         .bind(listing)
         .bind(stored_text(owner))
-        .bind(profile.0)
+        .bind(profile.id)
         .fetch_one(&mut *tx)
         .await?;
         let state = match (existing, listing) {
@@ -735,7 +886,7 @@ impl Storage {
                     "UPDATE sync_cursors SET run_id = $1 WHERE profile_id = $2 AND stream = $3",
                 )
                 .bind(run_id)
-                .bind(profile.0)
+                .bind(profile.id)
                 .bind(stream.as_str())
                 .execute(&mut *tx)
                 .await?;
@@ -764,7 +915,7 @@ impl Storage {
                     "INSERT INTO sync_cursors (profile_id, stream, run_id, cursor, exhausted, since_ms, listing_run)
                      VALUES ($1, $2, $3, NULL, FALSE, $4, $5)",
                 )
-                .bind(profile.0)
+                .bind(profile.id)
                 .bind(stream.as_str())
                 .bind(run_id)
                 .bind(since_ms)
@@ -824,7 +975,7 @@ impl Storage {
             .filter(|a| seen.insert(a.id.as_str()))
             .collect();
         let mut counts = PageCounts::default();
-        let mut tx = self.write().await?;
+        let mut tx = self.write(profile).await?;
         let listing = listing_of(&mut tx, profile, Stream::Users, run_id).await?;
         // One statement per chunk instead of one per account: each statement
         // is a round trip to sqlx's SQLite worker thread.
@@ -843,7 +994,7 @@ impl Storage {
             );
             for (n, (account, identifiers, attributes)) in rows.into_iter().enumerate() {
                 query.push_row(n == 0, |row| {
-                    row.bind(profile.0)
+                    row.bind(profile.id)
                         .bind(account.id.clone())
                         .bind(account.principal.clone())
                         .bind(account.display_name.clone())
@@ -915,7 +1066,7 @@ impl Storage {
         note: Option<String>,
         guard: GoneGuard,
     ) -> Result<UsersRunEnd> {
-        let mut tx = self.write().await?;
+        let mut tx = self.write(profile).await?;
         let listing = listing_of(&mut tx, profile, Stream::Users, run_id).await?;
         // Accounts this very run introduced do not count: a listing padded
         // with invented accounts must not dilute the share it removes.
@@ -923,7 +1074,7 @@ impl Storage {
             "SELECT COUNT(*) FROM subscriptions
              WHERE profile_id = $1 AND gone_at IS NULL AND first_seen_run <> $2",
         )
-        .bind(profile.0)
+        .bind(profile.id)
         .bind(listing)
         .fetch_one(&mut *tx)
         .await?;
@@ -931,7 +1082,7 @@ impl Storage {
             "SELECT account_id FROM subscriptions
              WHERE profile_id = $1 AND last_seen_run <> $2 AND gone_at IS NULL ORDER BY account_id",
         )
-        .bind(profile.0)
+        .bind(profile.id)
         .bind(listing)
         .fetch_all(&mut *tx)
         .await?;
@@ -944,7 +1095,7 @@ impl Storage {
                    AND COALESCE(listing_run, id) <> $4
                  ORDER BY id DESC LIMIT 1",
             )
-            .bind(profile.0)
+            .bind(profile.id)
             .bind(run_id)
             .bind(run_id)
             .bind(listing)
@@ -966,7 +1117,7 @@ impl Storage {
                     max_percent: guard.max_percent,
                 };
                 sqlx::query("DELETE FROM sync_cursors WHERE profile_id = $1 AND stream = $2")
-                    .bind(profile.0)
+                    .bind(profile.id)
                     .bind(Stream::Users.as_str())
                     .execute(&mut *tx)
                     .await?;
@@ -1001,7 +1152,7 @@ impl Storage {
         now: i64,
         note: Option<String>,
     ) -> Result<u64> {
-        let mut tx = self.write().await?;
+        let mut tx = self.write(profile).await?;
         let listing = listing_of(&mut tx, profile, Stream::Users, run_id).await?;
         let gone = self
             .mark_gone_and_finish(&mut tx, profile, run_id, listing, now, note)
@@ -1023,7 +1174,7 @@ impl Storage {
             "UPDATE subscriptions SET gone_at = $1 WHERE profile_id = $2 AND last_seen_run <> $3 AND gone_at IS NULL",
         )
         .bind(now)
-        .bind(profile.0)
+        .bind(profile.id)
         .bind(listing)
         .execute(&mut **tx)
         .await?
@@ -1052,8 +1203,8 @@ impl Storage {
     pub async fn activity_since(&self, profile: ProfileId) -> Result<Option<i64>> {
         Ok(
             sqlx::query_scalar("SELECT since_ms FROM activity_watermarks WHERE profile_id = $1")
-                .bind(profile.0)
-                .fetch_optional(&self.pool)
+                .bind(profile.id)
+                .fetch_optional(&mut *self.read(profile).await?)
                 .await?,
         )
     }
@@ -1089,7 +1240,7 @@ impl Storage {
                 *entry = event;
             }
         }
-        let mut tx = self.write().await?;
+        let mut tx = self.write(profile).await?;
         listing_of(&mut tx, profile, Stream::Activity, run_id).await?;
         let mut updated = 0;
         for event in newest.values() {
@@ -1099,7 +1250,7 @@ impl Storage {
             )
             .bind(event.at)
             .bind(format!("activity:{}", event.kind))
-            .bind(profile.0)
+            .bind(profile.id)
             .bind(&event.account_id)
             .bind(event.at)
             .execute(&mut *tx)
@@ -1133,13 +1284,13 @@ impl Storage {
         now: i64,
         detail: Option<String>,
     ) -> Result<()> {
-        let mut tx = self.write().await?;
+        let mut tx = self.write(profile).await?;
         listing_of(&mut tx, profile, Stream::Activity, run_id).await?;
         sqlx::query(
             "INSERT INTO activity_watermarks (profile_id, since_ms) VALUES ($1, $2)
              ON CONFLICT (profile_id) DO UPDATE SET since_ms = excluded.since_ms",
         )
-        .bind(profile.0)
+        .bind(profile.id)
         .bind(next_since)
         .execute(&mut *tx)
         .await?;
@@ -1151,11 +1302,13 @@ impl Storage {
     /// Forgets a stream's unfinished run, so the next sync starts a fresh
     /// listing (after a runaway run, whose cursor would only loop again).
     pub async fn abandon_cursor(&self, profile: ProfileId, stream: Stream) -> Result<()> {
-        sqlx::query("DELETE FROM sync_cursors WHERE profile_id = $1 AND stream = $2")
-            .bind(profile.0)
-            .bind(stream.as_str())
-            .execute(&self.pool)
-            .await?;
+        self.write_one(
+            profile,
+            sqlx::query("DELETE FROM sync_cursors WHERE profile_id = $1 AND stream = $2")
+                .bind(profile.id)
+                .bind(stream.as_str()),
+        )
+        .await?;
         Ok(())
     }
 
@@ -1163,6 +1316,7 @@ impl Storage {
     /// cursor so the next sync resumes.
     pub async fn fail_run(
         &self,
+        profile: ProfileId,
         run_id: i64,
         now: i64,
         outcome: RunOutcome,
@@ -1173,26 +1327,31 @@ impl Storage {
             RunOutcome::Failed => "failed",
             RunOutcome::Interrupted => "interrupted",
         };
-        sqlx::query(
-            "UPDATE job_runs SET status = $1, finished_at = $2, error_kind = $3, detail = $4 WHERE id = $5",
+        self.write_one(
+            profile,
+            sqlx::query(
+            "UPDATE job_runs SET status = $1, finished_at = $2, error_kind = $3, detail = $4 WHERE id = $5 AND profile_id = $6",
         )
         .bind(status)
         .bind(now)
         .bind(error_kind)
         .bind(stored_text(error))
         .bind(run_id)
-        .execute(&self.pool)
+        .bind(profile.id)
+        ,
+        )
         .await?;
         Ok(())
     }
 
     /// Records a one-shot job (e.g. a deactivation) with its outcome.
     pub async fn record_job(&self, profile: ProfileId, job: &OneShotJob<'_>) -> Result<i64> {
-        Ok(sqlx::query_scalar(
+        let mut tx = self.write(profile).await?;
+        let id = sqlx::query_scalar(
             "INSERT INTO job_runs (profile_id, kind, status, started_at, finished_at, pages, items, detail, trigger_kind, error_kind, owner, profile_status)
              VALUES ($1, $2, $3, $4, $5, 0, 1, $6, $7, $8, $9, (SELECT status FROM profiles WHERE id = $10)) RETURNING id",
         )
-        .bind(profile.0)
+        .bind(profile.id)
         .bind(job.kind.as_str())
         .bind(if job.error_kind.is_some() { "failed" } else { "succeeded" })
         .bind(job.started_at)
@@ -1201,9 +1360,11 @@ impl Storage {
         .bind(job.trigger.as_str())
         .bind(job.error_kind)
         .bind(crate::owner::process_owner())
-        .bind(profile.0)
-        .fetch_one(&self.pool)
-        .await?)
+        .bind(profile.id)
+        .fetch_one(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(id)
     }
 
     /// Sets the stored active flag after a vendor write succeeded.
@@ -1213,13 +1374,16 @@ impl Storage {
         account_id: &str,
         active: bool,
     ) -> Result<bool> {
-        let changed = sqlx::query(
+        let changed = self.write_one(
+            profile,
+            sqlx::query(
             "UPDATE subscriptions SET active = $1 WHERE profile_id = $2 AND account_id = $3",
         )
         .bind(active)
-        .bind(profile.0)
+        .bind(profile.id)
         .bind(account_id)
-        .execute(&self.pool)
+        ,
+        )
         .await?
         .rows_affected();
         Ok(changed > 0)
@@ -1239,10 +1403,10 @@ impl Storage {
             "{SUBSCRIPTION_COLUMNS} FROM subscriptions s WHERE profile_id = $1 AND (account_id = $2 OR principal = $3) LIMIT 3"
         )),
         )
-            .bind(profile.0)
+            .bind(profile.id)
             .bind(account)
             .bind(account)
-            .fetch_all(&self.pool)
+            .fetch_all(&mut *self.read(profile).await?)
             .await?;
         let mut found = rows
             .iter()
@@ -1268,8 +1432,8 @@ impl Storage {
             "{SUBSCRIPTION_COLUMNS} FROM subscriptions s WHERE profile_id = $1 ORDER BY principal, account_id"
         )),
         )
-            .bind(profile.0)
-            .fetch_all(&self.pool)
+            .bind(profile.id)
+            .fetch_all(&mut *self.read(profile).await?)
             .await?;
         rows.iter().map(subscription_from_row).collect()
     }
@@ -1279,8 +1443,8 @@ impl Storage {
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
             "{JOB_RUN_COLUMNS} WHERE j.profile_id = $1 ORDER BY j.id DESC"
         )))
-        .bind(profile.0)
-        .fetch_all(&self.pool)
+        .bind(profile.id)
+        .fetch_all(&mut *self.read(profile).await?)
         .await?;
         let now = (self.now)();
         Ok(rows.iter().map(|r| job_run_from_row(r, now)).collect())
@@ -1295,9 +1459,9 @@ impl Storage {
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(
             "{JOB_RUN_COLUMNS} WHERE j.profile_id = $1 AND j.kind = $2 ORDER BY j.id DESC LIMIT 1"
         )))
-        .bind(profile.0)
+        .bind(profile.id)
         .bind(kind.as_str())
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *self.read(profile).await?)
         .await?;
         Ok(row.as_ref().map(|r| job_run_from_row(r, (self.now)())))
     }
@@ -1307,8 +1471,8 @@ impl Storage {
         let count: i64 = sqlx::query_scalar(
             "SELECT COUNT(*) FROM subscriptions WHERE profile_id = $1 AND active = TRUE AND gone_at IS NULL",
         )
-        .bind(profile.0)
-        .fetch_one(&self.pool)
+        .bind(profile.id)
+        .fetch_one(&mut *self.read(profile).await?)
         .await?;
         Ok(usize::try_from(count).unwrap_or(0))
     }
@@ -1445,7 +1609,7 @@ async fn listing_of(
     let row: Option<(i64, i64)> = sqlx::query_as(
         "SELECT run_id, COALESCE(listing_run, run_id) FROM sync_cursors WHERE profile_id = $1 AND stream = $2",
     )
-    .bind(profile.0)
+    .bind(profile.id)
     .bind(stream.as_str())
     .fetch_optional(&mut **tx)
     .await?;
@@ -1471,7 +1635,7 @@ async fn advance(
     sqlx::query("UPDATE sync_cursors SET cursor = $1, exhausted = $2 WHERE profile_id = $3 AND stream = $4 AND run_id = $5")
         .bind(next_cursor)
         .bind(next_cursor.is_none())
-        .bind(profile.0)
+        .bind(profile.id)
         .bind(stream.as_str())
         .bind(run_id)
         .execute(&mut **tx)
@@ -1498,7 +1662,7 @@ async fn finish_run(
     detail: Option<String>,
 ) -> Result<()> {
     sqlx::query("DELETE FROM sync_cursors WHERE profile_id = $1 AND stream = $2")
-        .bind(profile.0)
+        .bind(profile.id)
         .bind(stream.as_str())
         .execute(&mut **tx)
         .await?;

@@ -66,7 +66,7 @@ impl ListedSubscription {
     /// The key the next page starts after.
     pub fn key(&self) -> SubscriptionKey {
         SubscriptionKey {
-            profile: self.profile_id.0,
+            profile: self.profile_id.id,
             account_id: self.subscription.account_id.clone(),
         }
     }
@@ -114,7 +114,7 @@ impl Storage {
         );
         query.push_bind(tenant.0).push(")");
         if let Some(profile) = filter.profile {
-            query.push(" AND s.profile_id = ").push_bind(profile.0);
+            query.push(" AND s.profile_id = ").push_bind(profile.id);
         }
         match filter.state {
             Some(AccountState::Active) => {
@@ -150,11 +150,17 @@ impl Storage {
         query
             .push(" ORDER BY s.profile_id, s.account_id LIMIT ")
             .push_bind(i64::from(limit));
-        let rows = query.build().fetch_all(&self.pool).await?;
+        let rows = query
+            .build()
+            .fetch_all(&mut *self.read(tenant).await?)
+            .await?;
         rows.iter()
             .map(|r| {
                 Ok(ListedSubscription {
-                    profile_id: ProfileId(r.get("profile_id")),
+                    profile_id: ProfileId {
+                        tenant,
+                        id: r.get("profile_id"),
+                    },
                     profile: r.get("profile_name"),
                     subscription: subscription_from_row(r)?,
                 })
@@ -189,7 +195,7 @@ impl Storage {
         );
         query.push_bind(tenant.0).push(")");
         if let Some(profile) = filter.profile {
-            query.push(" AND c.profile_id = ").push_bind(profile.0);
+            query.push(" AND c.profile_id = ").push_bind(profile.id);
         }
         if let Some(state) = filter.state {
             query.push(" AND c.state = ").push_bind(state.as_str());
@@ -202,7 +208,10 @@ impl Storage {
         query
             .push(" ORDER BY c.id DESC LIMIT ")
             .push_bind(i64::from(limit));
-        let rows = query.build().fetch_all(&self.pool).await?;
+        let rows = query
+            .build()
+            .fetch_all(&mut *self.read(tenant).await?)
+            .await?;
         rows.iter()
             .map(|r| Ok((r.get("profile_name"), candidate_from_row(r)?)))
             .collect()
@@ -220,7 +229,7 @@ impl Storage {
         let mut query = Statement::new(JOB_RUN_COLUMNS);
         query.push(" WHERE p.tenant_id = ").push_bind(tenant.0);
         if let Some(profile) = filter.profile {
-            query.push(" AND j.profile_id = ").push_bind(profile.0);
+            query.push(" AND j.profile_id = ").push_bind(profile.id);
         }
         if filter.failed_only {
             query.push(" AND j.status = 'failed'");
@@ -231,7 +240,10 @@ impl Storage {
         query
             .push(" ORDER BY j.id DESC LIMIT ")
             .push_bind(i64::from(limit));
-        let rows = query.build().fetch_all(&self.pool).await?;
+        let rows = query
+            .build()
+            .fetch_all(&mut *self.read(tenant).await?)
+            .await?;
         let now = (self.now)();
         Ok(rows.iter().map(|r| job_run_from_row(r, now)).collect())
     }
@@ -252,7 +264,7 @@ impl Storage {
         .bind(tenant.0)
         .bind(after.unwrap_or(0))
         .bind(i64::from(limit))
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.read(tenant).await?)
         .await?;
         Ok(rows.iter().map(crate::audit::entry_from_row).collect())
     }
@@ -267,7 +279,7 @@ impl Storage {
         )
         .bind(tenant.0)
         .bind(i64::from(limit))
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.read(tenant).await?)
         .await?;
         Ok(rows.iter().map(crate::audit::entry_from_row).collect())
     }

@@ -59,7 +59,7 @@ fn mapping_from_row(row: &sqlx::any::AnyRow) -> Result<Mapping> {
 impl Storage {
     /// The models a tenant's connectors declared, as last stored.
     pub async fn declared_models(&self, tenant: TenantId) -> Result<Vec<Mapping>> {
-        load_declared(&self.pool, tenant, None).await
+        load_declared(&mut *self.read(tenant).await?, tenant, None).await
     }
 
     /// Makes the models stored for the tenant's `connector` the ones
@@ -82,10 +82,11 @@ impl Storage {
         let unchanged = |stored: &[Mapping]| {
             stored.len() == wanted.len() && stored.iter().zip(&wanted).all(|(s, w)| s == *w)
         };
-        if unchanged(&load_declared(&self.pool, tenant, Some(connector)).await?) {
+        if unchanged(&load_declared(&mut *self.read(tenant).await?, tenant, Some(connector)).await?)
+        {
             return Ok(Vec::new());
         }
-        let mut tx = self.write().await?;
+        let mut tx = self.write(tenant).await?;
         let stored = load_declared(&mut *tx, tenant, Some(connector)).await?;
         if unchanged(&stored) {
             return Ok(Vec::new());
@@ -149,7 +150,7 @@ impl Storage {
 
     /// A tenant's identifier mappings.
     pub async fn model_mappings(&self, tenant: TenantId) -> Result<Vec<Mapping>> {
-        load(&self.pool, tenant).await
+        load(&mut *self.read(tenant).await?, tenant).await
     }
 
     /// Makes the tenant's stored mappings match `wanted`, in one transaction
@@ -161,7 +162,7 @@ impl Storage {
         actor: &str,
         at: i64,
     ) -> Result<Vec<String>> {
-        let mut tx = self.write().await?;
+        let mut tx = self.write(tenant).await?;
         let stored = load(&mut *tx, tenant).await?;
         let same_key =
             |a: &Mapping, b: &Mapping| a.connector == b.connector && a.identifier == b.identifier;

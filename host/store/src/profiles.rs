@@ -10,6 +10,7 @@
 use super::audit::{self, AuditNote};
 use super::{ProfileId, Source, Storage, TenantId};
 use crate::Result;
+use crate::Tenancy;
 use anyhow::Context;
 use serde::Serialize;
 use sqlx::Row;
@@ -148,7 +149,10 @@ fn profile_from_row(r: &sqlx::any::AnyRow) -> Result<ProfileRecord> {
             credential_account: r.get("credential_account"),
         });
     Ok(ProfileRecord {
-        id: ProfileId(r.get("id")),
+        id: ProfileId {
+            tenant: TenantId(r.get("tenant_id")),
+            id: r.get("id"),
+        },
         tenant: TenantId(r.get("tenant_id")),
         tenant_name: r.get("tenant_name"),
         name: r.get("name"),
@@ -189,7 +193,7 @@ impl Storage {
     pub async fn find_tenant(&self, name: &str) -> Result<Option<TenantId>> {
         Ok(sqlx::query_scalar("SELECT id FROM tenants WHERE name = $1")
             .bind(name)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *self.read(Tenancy::AllTenants).await?)
             .await?
             .map(TenantId))
     }
@@ -204,7 +208,7 @@ impl Storage {
         source: Source,
         note: &AuditNote<'_>,
     ) -> Result<ProfileId> {
-        let mut tx = self.write().await?;
+        let mut tx = self.write(tenant).await?;
         let (date, days) = activity_columns(settings.activity_from);
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO profiles (tenant_id, name, connector_name, connector_version, connector_digest, base_url,
@@ -232,7 +236,7 @@ impl Storage {
         .with_context(|| format!("creating profile {name}"))?;
         audit::append(&mut tx, tenant, Some(name), note).await?;
         tx.commit().await?;
-        Ok(ProfileId(id))
+        Ok(ProfileId { tenant, id })
     }
 
     /// Replaces a profile's settings and connector identity; `status` is
@@ -248,7 +252,7 @@ impl Storage {
         outdated: bool,
         note: &AuditNote<'_>,
     ) -> Result<()> {
-        let mut tx = self.write().await?;
+        let mut tx = self.write(profile.id).await?;
         let (date, days) = activity_columns(settings.activity_from);
         sqlx::query(
             "UPDATE profiles SET connection_name = $1, download_activity = $2, reclaim = $3, activity_from_date = $4,
@@ -272,13 +276,13 @@ impl Storage {
         .bind(status.as_str())
         .bind(status.as_str())
         .bind(outdated)
-        .bind(profile.id.0)
+        .bind(profile.id.id)
         .bind(profile.tenant.0)
         .execute(&mut *tx)
         .await?;
         if status == ProfileStatus::Draft {
             sqlx::query("DELETE FROM scheduled_jobs WHERE profile_id = $1")
-                .bind(profile.id.0)
+                .bind(profile.id.id)
                 .execute(&mut *tx)
                 .await?;
         }
@@ -294,7 +298,7 @@ impl Storage {
         )))
         .bind(tenant.0)
         .bind(name)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *self.read(tenant).await?)
         .await?;
         row.as_ref().map(profile_from_row).transpose()
     }
@@ -305,7 +309,7 @@ impl Storage {
             "{PROFILE_COLUMNS} WHERE p.tenant_id = $1 ORDER BY p.name"
         )))
         .bind(tenant.0)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.read(tenant).await?)
         .await?;
         rows.iter().map(profile_from_row).collect()
     }
@@ -315,7 +319,7 @@ impl Storage {
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
             "{PROFILE_COLUMNS} WHERE p.status = 'published' ORDER BY t.name, p.name"
         )))
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.read(Tenancy::AllTenants).await?)
         .await?;
         rows.iter().map(profile_from_row).collect()
     }
@@ -327,7 +331,7 @@ impl Storage {
         validation: &Validation,
         note: &AuditNote<'_>,
     ) -> Result<()> {
-        let mut tx = self.write().await?;
+        let mut tx = self.write(profile.id).await?;
         sqlx::query(
             "UPDATE profiles SET validated_at = $1, validation_passed = $2, validation_detail = $3, validated_fingerprint = $4,
                credential_account = $5
@@ -338,7 +342,7 @@ impl Storage {
         .bind(super::stored_text(&validation.detail))
         .bind(&validation.fingerprint)
         .bind(&validation.credential_account)
-        .bind(profile.id.0)
+        .bind(profile.id.id)
         .bind(profile.tenant.0)
         .execute(&mut *tx)
         .await?;
@@ -354,24 +358,24 @@ impl Storage {
         jobs: &[ScheduledJob],
         note: &AuditNote<'_>,
     ) -> Result<()> {
-        let mut tx = self.write().await?;
+        let mut tx = self.write(profile.id).await?;
         sqlx::query(
             "UPDATE profiles SET status = 'published', published_at = $1 WHERE id = $2 AND tenant_id = $3",
         )
         .bind(note.at)
-        .bind(profile.id.0)
+        .bind(profile.id.id)
         .bind(profile.tenant.0)
         .execute(&mut *tx)
         .await?;
         sqlx::query("DELETE FROM scheduled_jobs WHERE profile_id = $1")
-            .bind(profile.id.0)
+            .bind(profile.id.id)
             .execute(&mut *tx)
             .await?;
         for job in jobs {
             sqlx::query(
                 "INSERT INTO scheduled_jobs (profile_id, kind, cron, time_zone, next_due_at, last_run_at) VALUES ($1, $2, $3, $4, $5, $6)",
             )
-            .bind(profile.id.0)
+            .bind(profile.id.id)
             .bind(&job.kind)
             .bind(&job.cron)
             .bind(&job.time_zone)
@@ -409,7 +413,7 @@ impl Storage {
         profile: &ProfileRecord,
         note: &AuditNote<'_>,
     ) -> Result<()> {
-        let mut tx = self.write().await?;
+        let mut tx = self.write(profile.id).await?;
         for table in [
             "scheduled_jobs",
             "removal_candidates",
@@ -423,12 +427,12 @@ impl Storage {
             sqlx::query(sqlx::AssertSqlSafe(format!(
                 "DELETE FROM {table} WHERE profile_id = $1"
             )))
-            .bind(profile.id.0)
+            .bind(profile.id.id)
             .execute(&mut *tx)
             .await?;
         }
         sqlx::query("DELETE FROM profiles WHERE id = $1 AND tenant_id = $2")
-            .bind(profile.id.0)
+            .bind(profile.id.id)
             .bind(profile.tenant.0)
             .execute(&mut *tx)
             .await?;

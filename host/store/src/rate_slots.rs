@@ -40,6 +40,9 @@ impl Storage {
         .bind(now_us)
         .bind(latest)
         .bind(interval_us)
+        // One statement on its own (autocommit), outside the writer lock: the
+        // upsert is atomic on both engines, and rate slots belong to a vendor
+        // credential, not a tenant, so the table has no row policy.
         .fetch_one(&self.pool)
         .await?;
         Ok(next_free - interval_us)

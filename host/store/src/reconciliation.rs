@@ -91,12 +91,13 @@ impl Storage {
         profile: ProfileId,
         mut each: impl FnMut(LiveSubscription<'_>) -> Result<()>,
     ) -> Result<()> {
+        let mut tx = self.read(profile).await?;
         let mut rows = sqlx::query(
             "SELECT account_id, principal, identifiers, attributes, last_active_at
              FROM subscriptions WHERE profile_id = $1 AND active = TRUE AND gone_at IS NULL",
         )
-        .bind(profile.0)
-        .fetch(&self.pool);
+        .bind(profile.id)
+        .fetch(&mut *tx);
         while let Some(row) = rows.try_next().await? {
             let account_id: &str = row.try_get("account_id")?;
             let identifiers = serde_json::from_str(row.try_get("identifiers")?)
@@ -143,11 +144,11 @@ impl Storage {
                         .collect::<Vec<_>>()
                         .join(", ")
                 );
-                let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(profile.0);
+                let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(profile.id);
                 for principal in list {
                     query = query.bind(principal.to_ascii_lowercase());
                 }
-                query.fetch_all(&self.pool).await?
+                query.fetch_all(&mut *self.read(profile).await?).await?
             }
             None => {
                 // Counted apart: scanning the candidates and looking their
@@ -160,8 +161,8 @@ impl Storage {
                        AND s.active = TRUE AND s.gone_at IS NULL
                      GROUP BY s.identifiers",
                 )
-                .bind(profile.0)
-                .fetch_all(&self.pool)
+                .bind(profile.id)
+                .fetch_all(&mut *self.read(profile).await?)
                 .await?
                 .iter()
                 .map(|row| (row.get("identifiers"), row.get("open_candidates")))
@@ -171,8 +172,8 @@ impl Storage {
                      WHERE profile_id = $1 AND active = TRUE AND gone_at IS NULL
                      GROUP BY identifiers",
                 )
-                .bind(profile.0)
-                .fetch_all(&self.pool)
+                .bind(profile.id)
+                .fetch_all(&mut *self.read(profile).await?)
                 .await?;
                 return rows
                     .iter()
@@ -204,8 +205,8 @@ impl Storage {
              JOIN subscriptions s ON s.profile_id = c.profile_id AND s.account_id = c.account_id
              WHERE c.profile_id = $1 AND c.state = 'closed-complete' AND c.reactivated_at IS NULL",
         )
-        .bind(profile.0)
-        .fetch_all(&self.pool)
+        .bind(profile.id)
+        .fetch_all(&mut *self.read(profile).await?)
         .await?;
         rows.iter()
             .map(|row| {
@@ -224,7 +225,7 @@ impl Storage {
         tenant: TenantId,
         run: &NewReconciliationRun<'_>,
     ) -> Result<i64> {
-        let mut tx = self.write().await?;
+        let mut tx = self.write(tenant).await?;
         let id = sqlx::query_scalar(
             "INSERT INTO reconciliation_runs (tenant_id, trigger_kind, started_at, finished_at, as_of, position)
              VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
@@ -253,7 +254,7 @@ impl Storage {
         )
         .bind(tenant.0)
         .bind(limit)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.read(tenant).await?)
         .await?;
         Ok(rows
             .iter()

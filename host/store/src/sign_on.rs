@@ -11,6 +11,7 @@
 
 use super::console::{NewSession, Session, insert_session};
 use super::{Storage, TenantId};
+use crate::Tenancy;
 use crate::{Result, StoreError};
 use seatwarden_domain::access::Scope;
 use sqlx::Row;
@@ -47,7 +48,7 @@ impl Storage {
     /// Stores an attempt after sweeping expired ones; when the tenant
     /// already has `max_pending` in flight, the oldest make room.
     pub async fn begin_sign_on(&self, new: &NewSignOn<'_>, max_pending: i64) -> Result<()> {
-        let mut tx = self.write().await?;
+        let mut tx = self.write(new.tenant).await?;
         sqlx::query("DELETE FROM sign_on_states WHERE expires_at <= $1")
             .bind(new.at)
             .execute(&mut *tx)
@@ -87,7 +88,7 @@ impl Storage {
     /// Takes the unexpired attempt whose state hashes to `state_hash`: it
     /// is gone afterwards, whatever the caller makes of it.
     pub async fn take_sign_on(&self, state_hash: &str, now: i64) -> Result<Option<PendingSignOn>> {
-        let mut tx = self.write().await?;
+        let mut tx = self.write(Tenancy::AllTenants).await?;
         let row = sqlx::query(
             "DELETE FROM sign_on_states WHERE state_hash = $1
              RETURNING tenant_id, binding_hash, nonce, expires_at",
@@ -127,7 +128,7 @@ impl Storage {
                 "a console session opens one tenant's console; scope {scope} is not a tenant's"
             )));
         }
-        let mut tx = self.write().await?;
+        let mut tx = self.write(tenant).await?;
         let opened = insert_session(&mut tx, tenant, person, scope, session, how).await?;
         tx.commit().await?;
         Ok(opened)

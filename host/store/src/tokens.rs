@@ -8,6 +8,7 @@
 //! memory, so every server process on the database counts the same ones.
 
 use super::{Storage, TenantId};
+use crate::Tenancy;
 use crate::audit::{self, AuditNote};
 use crate::{Result, StoreError};
 use seatwarden_domain::access::Scope;
@@ -128,7 +129,9 @@ impl Storage {
                 }
             )));
         }
-        let mut tx = self.write().await?;
+        let mut tx = self
+            .write(token.tenant.map_or(Tenancy::AllTenants, Tenancy::Tenant))
+            .await?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO api_tokens (public_id, tenant_id, name, scope, secret_hash, created_at, created_by)
              VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
@@ -165,7 +168,7 @@ impl Storage {
             "{TOKEN_COLUMNS} WHERE k.public_id = $1"
         )))
         .bind(public_id)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *self.read(Tenancy::AllTenants).await?)
         .await?;
         row.as_ref().map(token_from_row).transpose()
     }
@@ -173,14 +176,16 @@ impl Storage {
     /// Notes that a token authenticated a request at `at`; written only
     /// when the stored time is older than a minute.
     pub async fn touch_token(&self, id: i64, at: i64) -> Result<()> {
-        sqlx::query(
-            "UPDATE api_tokens SET last_used_at = $1
+        self.write_one(
+            Tenancy::AllTenants,
+            sqlx::query(
+                "UPDATE api_tokens SET last_used_at = $1
              WHERE id = $2 AND (last_used_at IS NULL OR last_used_at < $3)",
+            )
+            .bind(at)
+            .bind(id)
+            .bind(at - LAST_USED_GRANULARITY_MS),
         )
-        .bind(at)
-        .bind(id)
-        .bind(at - LAST_USED_GRANULARITY_MS)
-        .execute(&self.pool)
         .await?;
         Ok(())
     }
@@ -191,7 +196,11 @@ impl Storage {
             "{TOKEN_COLUMNS} WHERE k.tenant_id IS NOT DISTINCT FROM $1 ORDER BY k.id"
         )))
         .bind(tenant.map(|t| t.0))
-        .fetch_all(&self.pool)
+        .fetch_all(
+            &mut *self
+                .read(tenant.map_or(Tenancy::AllTenants, Tenancy::Tenant))
+                .await?,
+        )
         .await?;
         rows.iter()
             .map(|r| token_from_row(r).map(|t| t.info))
@@ -208,7 +217,9 @@ impl Storage {
         actor: &str,
         at: i64,
     ) -> Result<TokenInfo> {
-        let mut tx = self.write().await?;
+        let mut tx = self
+            .write(tenant.map_or(Tenancy::AllTenants, Tenancy::Tenant))
+            .await?;
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(
             "{TOKEN_COLUMNS} WHERE k.id = $1 AND k.tenant_id IS NOT DISTINCT FROM $2"
         )))
@@ -256,7 +267,7 @@ impl Storage {
         at: i64,
         window_start: i64,
     ) -> Result<i64> {
-        let mut tx = self.write().await?;
+        let mut tx = self.write(Tenancy::AllTenants).await?;
         sqlx::query("DELETE FROM auth_failures WHERE at < $1")
             .bind(window_start)
             .execute(&mut *tx)
@@ -289,7 +300,7 @@ impl Storage {
         )
         .bind(address)
         .bind(window_start)
-        .fetch_one(&self.pool)
+        .fetch_one(&mut *self.read(Tenancy::AllTenants).await?)
         .await?;
         Ok((row.get("n"), row.get("oldest")))
     }
@@ -297,7 +308,7 @@ impl Storage {
     /// Every tenant, by name.
     pub async fn tenants(&self) -> Result<Vec<TenantInfo>> {
         let rows = sqlx::query("SELECT id, name, source, created_at FROM tenants ORDER BY name")
-            .fetch_all(&self.pool)
+            .fetch_all(&mut *self.read(Tenancy::AllTenants).await?)
             .await?;
         Ok(rows
             .iter()
@@ -312,14 +323,16 @@ impl Storage {
 
     /// Creates a tenant over the API; a name already taken is a conflict.
     pub async fn create_api_tenant(&self, name: &str, at: i64) -> Result<TenantInfo> {
+        let mut tx = self.write(Tenancy::AllTenants).await?;
         let created: Option<i64> = sqlx::query_scalar(
             "INSERT INTO tenants (name, created_at, source) VALUES ($1, $2, 'api')
              ON CONFLICT (name) DO NOTHING RETURNING id",
         )
         .bind(name)
         .bind(at)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *tx)
         .await?;
+        tx.commit().await?;
         let Some(id) = created else {
             return Err(StoreError::Conflict(format!(
                 "a tenant named {name:?} already exists"

@@ -977,8 +977,8 @@ async fn a_sqlite_installation_moves_to_postgres_whole() {
     // A password in the URL (the test server trusts loopback and does not
     // ask for it) that must never be printed.
     let url = seatwarden_tests::postgres::new_database().replacen(
-        "postgres://postgres@",
-        "postgres://postgres:pw-never-shown@",
+        "postgres://seatwarden@",
+        "postgres://seatwarden:pw-never-shown@",
         1,
     );
     let from = format!("sqlite:{}", file.display());
@@ -1037,7 +1037,7 @@ async fn a_sqlite_installation_moves_to_postgres_whole() {
             && refused.contains("copy into a new, empty database"),
         "{refused}"
     );
-    assert!(refused.contains("postgres://postgres:***@"), "{refused}");
+    assert!(refused.contains("postgres://seatwarden:***@"), "{refused}");
     for printed in [&moved, &refused.to_string()] {
         assert!(!printed.contains("pw-never-shown"), "{printed}");
     }

@@ -54,5 +54,6 @@ mod sign_on;
 mod smartrecruiters;
 mod smartsheet;
 mod storage;
+mod tenant_isolation;
 mod tls;
 mod undo;

@@ -597,6 +597,7 @@ async fn reclaim_refuses_after_a_missing_failed_or_interrupted_download() {
         if let Some(outcome) = outcome {
             storage
                 .fail_run(
+                    record.id,
                     run.run_id,
                     now_ms(),
                     outcome,
