@@ -256,9 +256,13 @@ impl Scheduler {
     }
 
     /// Stores each configured tenant's weekly reconciliation schedule (once
-    /// per scheduler), and starts the due ones of tenants with a published profile. A due run
-    /// is claimed in the database first, so of several host processes only
-    /// one runs it; missed runs collapse into one.
+    /// per scheduler), and starts the due ones of tenants with a published
+    /// profile. A due run is claimed in the database first, so of several
+    /// host processes only one runs it; missed runs collapse into one. As a
+    /// profile's job does, it stays due while it runs: the claim holds it
+    /// for one lease term, renewed while it waits and runs, and only the
+    /// finished run moves it to its next period. A host that dies holding
+    /// it leaves it due again when the hold runs out.
     async fn start_due_reconciliations(
         &self,
         now: i64,
@@ -294,22 +298,28 @@ impl Scheduler {
             let Some(name) = names.get(&tenant).cloned() else {
                 continue; // no longer configured
             };
+            let held_until = now + lease_ms(settings.lease);
             if job != kind
                 || !app
                     .storage
-                    .claim_tenant_job(tenant, &job, due, next, now)
+                    .claim_tenant_job(tenant, &job, due, held_until, now)
                     .await?
             {
                 continue;
             }
             let worker = self.shared.clone();
-            tasks.spawn(async move { vec![worker.reconcile(tenant, name).await] });
+            tasks
+                .spawn(async move { vec![worker.reconcile(tenant, name, held_until, next).await] });
         }
         Ok(())
     }
 }
 
 const DAY_MS: i64 = 86_400_000;
+
+fn lease_ms(lease: Duration) -> i64 {
+    i64::try_from(lease.as_millis()).unwrap_or(i64::MAX)
+}
 
 fn next_time(job: &ScheduledJob, after: i64) -> Result<i64> {
     let zone = jiff::tz::TimeZone::get(&job.time_zone)
@@ -331,19 +341,71 @@ struct Worker {
 }
 
 impl Worker {
-    /// Runs a tenant's scheduled reconciliation in a job slot.
-    async fn reconcile(self, tenant: TenantId, name: String) -> JobOutcome {
+    /// Runs a tenant's scheduled reconciliation, claimed until
+    /// `held_until`, in a job slot, renewing the hold every third of a lease
+    /// while it waits and runs; then moves the job to `next` (its next
+    /// period). Stopped before it ran, it stays held until the hold runs
+    /// out and is due again then.
+    async fn reconcile(
+        self,
+        tenant: TenantId,
+        name: String,
+        held_until: i64,
+        next: i64,
+    ) -> JobOutcome {
         let outcome = |result| JobOutcome {
             tenant: name.clone(),
             profile: "(all profiles)".into(),
             kind: JobKind::Reconcile,
             result,
         };
-        let _permit = tokio::select! {
-            permit = self.slots.clone().acquire_owned() => permit,
-            _ = self.cancel.cancelled() => return outcome(JobResult::Interrupted),
+        let kind = JobKind::Reconcile.as_str();
+        let term = lease_ms(self.app.config.scheduler.lease);
+        // The end of this host's hold; `None` once another took it over.
+        let mut held = Some(held_until);
+        let work = async {
+            let _permit = tokio::select! {
+                permit = self.slots.clone().acquire_owned() => permit,
+                _ = self.cancel.cancelled() => return None,
+            };
+            Some(crate::reconciliation::run(&self.app, tenant, Trigger::Schedule).await)
         };
-        let run = crate::reconciliation::run(&self.app, tenant, Trigger::Schedule).await;
+        tokio::pin!(work);
+        let mut renew_at = held_until - term * 2 / 3;
+        let run = loop {
+            tokio::select! {
+                run = &mut work => break run,
+                _ = self.clock.sleep_until(renew_at), if held.is_some() => {
+                    let (from, to) = (held.unwrap_or_default(), self.clock.now() + term);
+                    match self.app.storage.move_tenant_job(tenant, kind, from, to).await {
+                        Ok(true) => {
+                            held = Some(to);
+                            renew_at = to - term * 2 / 3;
+                        }
+                        Ok(false) => {
+                            tracing::warn!(tenant = %name, "the reconciliation's hold was taken or its schedule moved; finishing this run without renewing it");
+                            held = None;
+                        }
+                        Err(err) => {
+                            tracing::warn!(tenant = %name, error = %err, "could not renew the reconciliation's hold; trying again in a second");
+                            renew_at = self.clock.now() + 1000;
+                        }
+                    }
+                }
+            }
+        };
+        let Some(run) = run else {
+            return outcome(JobResult::Interrupted);
+        };
+        if let Some(held) = held
+            && let Err(err) = self
+                .app
+                .storage
+                .move_tenant_job(tenant, kind, held, next)
+                .await
+        {
+            tracing::error!(tenant = %name, error = %err, "could not move the reconciliation to its next period; it runs again when its hold runs out");
+        }
         outcome(match run {
             Ok(run) => JobResult::Succeeded(format!(
                 "reconciliation run {} as of {}: {} models",

@@ -120,7 +120,10 @@ impl Storage {
     }
 
     /// Claims a due tenant job by moving its due time from `was_due_at` to
-    /// `next_due_at`. Only one claimant (of all host processes) succeeds.
+    /// `next_due_at` (the end of the claimant's hold on it: the job is due
+    /// again then unless the claimant renews or finishes it with
+    /// [`Storage::move_tenant_job`]). Only one claimant (of all host
+    /// processes) succeeds.
     pub async fn claim_tenant_job(
         &self,
         tenant: TenantId,
@@ -145,6 +148,34 @@ impl Storage {
             .await?
             .rows_affected();
         Ok(claimed == 1)
+    }
+
+    /// Moves a claimed tenant job's due time from `from` to `to`, if it is
+    /// still at `from` (nobody else claimed it since, and the configuration
+    /// did not move it): to renew a hold, or to its next period when it
+    /// ran. Returns whether it moved.
+    pub async fn move_tenant_job(
+        &self,
+        tenant: TenantId,
+        kind: &str,
+        from: i64,
+        to: i64,
+    ) -> Result<bool> {
+        let moved = self
+            .write_one(
+                tenant,
+                sqlx::query(
+                    "UPDATE tenant_jobs SET next_due_at = $1
+                     WHERE tenant_id = $2 AND kind = $3 AND next_due_at = $4",
+                )
+                .bind(to)
+                .bind(tenant.0)
+                .bind(kind)
+                .bind(from),
+            )
+            .await?
+            .rows_affected();
+        Ok(moved == 1)
     }
 
     /// Moves a job's next due time (when it was found due or overdue).

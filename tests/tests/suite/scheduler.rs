@@ -183,6 +183,74 @@ async fn each_tenant_is_reconciled_weekly_once_and_runs_are_kept() {
     );
 }
 
+/// A host that claimed a tenant's weekly reconciliation and died before
+/// running it: the job stays held for one lease term, in which no other
+/// host runs it, and is due again after; the next host runs it once and
+/// moves it to the next week.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reconciliation_claimed_by_a_host_that_died_runs_once_its_hold_runs_out() {
+    let vendor = fake("DCRA1-held", 30).await;
+    let ws = Workspace::new("scheduler-held");
+    let app = published(&ws, &[("sr", &vendor, "DCRA1-held")], "").await;
+    let clock = Arc::new(ManualClock::new(tomorrow_noon()));
+    let scheduler = Scheduler::new(
+        Arc::new(app.on_clock(clock.clone())),
+        SchedulerOptions::default(),
+    );
+    let reconciliations = |outcomes: Vec<JobOutcome>| -> usize {
+        outcomes
+            .iter()
+            .filter(|o| o.kind == JobKind::Reconcile)
+            .count()
+    };
+    let (_, tenant) = app.tenant(Some("acme")).await.unwrap();
+    assert_eq!(reconciliations(scheduler.run_due().await.unwrap()), 0);
+
+    // A week on, another host claims the due run and dies.
+    clock.advance(Duration::from_millis((7 * DAY_MS) as u64));
+    let now = clock.now();
+    let due = app.storage.due_tenant_jobs(now).await.unwrap();
+    assert_eq!(due.len(), 1, "{due:?}");
+    let lease = i64::try_from(app.config.scheduler.lease.as_millis()).unwrap();
+    assert!(
+        app.storage
+            .claim_tenant_job(tenant, "reconcile", due[0].2, now + lease, now)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        reconciliations(scheduler.run_due().await.unwrap()),
+        0,
+        "held by the claimant"
+    );
+    assert!(
+        app.storage
+            .reconciliation_runs(tenant, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // Its hold runs out: this host runs it, once, and schedules next week.
+    clock.advance(Duration::from_millis((lease + 1) as u64));
+    assert_eq!(reconciliations(scheduler.run_due().await.unwrap()), 1);
+    assert_eq!(reconciliations(scheduler.run_due().await.unwrap()), 0);
+    assert_eq!(
+        app.storage
+            .reconciliation_runs(tenant, 10)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    let after = clock.now();
+    assert!(app.storage.due_tenant_jobs(after).await.unwrap().is_empty());
+    // Moved to its next period (next Monday), not held again.
+    let due_by = |at: i64| app.storage.due_tenant_jobs(at);
+    assert!(due_by(after + 2 * lease).await.unwrap().is_empty());
+    assert_eq!(due_by(after + 8 * DAY_MS).await.unwrap().len(), 1);
+}
+
 fn kinds(outcomes: &[JobOutcome]) -> Vec<(String, JobKind)> {
     let mut kinds: Vec<_> = outcomes
         .iter()
