@@ -96,7 +96,8 @@ impl Storage {
             let rows = count(&mut *tx, table).await?;
             if rows > 0 {
                 return Err(StoreError::Conflict(format!(
-                    "the PostgreSQL database already holds data ({rows} rows in {table}): copy into a new, empty database"
+                    "the PostgreSQL database already holds data ({rows} {} in {table}): copy into a new, empty database",
+                    if rows == 1 { "row" } else { "rows" }
                 )));
             }
         }

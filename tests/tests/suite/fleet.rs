@@ -20,7 +20,9 @@ const TENANTS: [&str; 3] = ["acme", "globex", "initech"];
 const USERS: usize = 450;
 
 /// A fleet's configuration: three tenants with two profiles each, all on
-/// one vendor account, on a new PostgreSQL database.
+/// one vendor account, on a new PostgreSQL database. A hung vendor request
+/// stays hung for minutes (not the default 30 s), so a test can find the
+/// host it hangs on however slowly the other syncs finish.
 struct Fleet {
     dir: PathBuf,
     config: PathBuf,
@@ -39,7 +41,7 @@ impl Fleet {
         std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
         let url = seatwarden_tests::postgres::new_database();
         let mut text = format!(
-            "database = \"{url}\"\n\n[scheduler]\nlease = \"30s\"\nmax_concurrent_jobs = 2\n\n"
+            "database = \"{url}\"\n\n[scheduler]\nlease = \"30s\"\nmax_concurrent_jobs = 2\n\n[limits]\nread_timeout = \"5m\"\nwall_clock = \"10m\"\n\n"
         );
         for tenant in TENANTS {
             text.push_str(&format!("[tenants.{tenant}]\n\n"));
