@@ -77,19 +77,18 @@ impl Storage {
         self.write_one(
             tenant,
             sqlx::query(
-            "INSERT INTO tenant_jobs (tenant_id, kind, cron, time_zone, next_due_at)
-             VALUES ($1, $2, $3, $4, $5)
-             ON CONFLICT (tenant_id, kind) DO UPDATE SET
-               cron = excluded.cron, time_zone = excluded.time_zone,
-               next_due_at = excluded.next_due_at
-             WHERE tenant_jobs.cron <> excluded.cron OR tenant_jobs.time_zone <> excluded.time_zone",
-        )
-        .bind(tenant.0)
-        .bind(kind)
-        .bind(cron)
-        .bind(time_zone)
-        .bind(first_due_at)
-        ,
+                "INSERT INTO tenant_jobs (tenant_id, kind, cron, time_zone, next_due_at)
+                 VALUES ($1, $2, $3, $4, $5)
+                 ON CONFLICT (tenant_id, kind) DO UPDATE SET
+                   cron = excluded.cron, time_zone = excluded.time_zone,
+                   next_due_at = excluded.next_due_at
+                 WHERE tenant_jobs.cron <> excluded.cron OR tenant_jobs.time_zone <> excluded.time_zone",
+            )
+            .bind(tenant.0)
+            .bind(kind)
+            .bind(cron)
+            .bind(time_zone)
+            .bind(first_due_at),
         )
         .await?;
         Ok(())
@@ -306,15 +305,14 @@ impl Storage {
         let taken = self.write_one(
             profile,
             sqlx::query(
-            "INSERT INTO profile_leases (profile_id, owner, expires_at) VALUES ($1, $2, $3)
-             ON CONFLICT (profile_id) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at
-             WHERE profile_leases.expires_at <= $4 OR profile_leases.owner = excluded.owner",
-        )
-        .bind(profile.id)
-        .bind(owner)
-        .bind(expires_at)
-        .bind(now)
-        ,
+                "INSERT INTO profile_leases (profile_id, owner, expires_at) VALUES ($1, $2, $3)
+                 ON CONFLICT (profile_id) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at
+                 WHERE profile_leases.expires_at <= $4 OR profile_leases.owner = excluded.owner",
+            )
+            .bind(profile.id)
+            .bind(owner)
+            .bind(expires_at)
+            .bind(now),
         )
         .await?
         .rows_affected();
@@ -333,13 +331,12 @@ impl Storage {
         let taken = self.write_one(
             profile,
             sqlx::query(
-            "UPDATE profile_leases SET owner = $1, expires_at = $2 WHERE profile_id = $3 AND owner = $4",
-        )
-        .bind(owner)
-        .bind(expires_at)
-        .bind(profile.id)
-        .bind(dead_owner)
-        ,
+                "UPDATE profile_leases SET owner = $1, expires_at = $2 WHERE profile_id = $3 AND owner = $4",
+            )
+            .bind(owner)
+            .bind(expires_at)
+            .bind(profile.id)
+            .bind(dead_owner),
         )
         .await?
         .rows_affected();

@@ -487,21 +487,15 @@ async fn refuse_unpoliced_role(pool: &AnyPool, shown: &str) -> Result<()> {
     Ok(())
 }
 
-/// The newest migration applied to a PostgreSQL database; 0 for a new one.
-async fn postgres_version(pool: &AnyPool) -> Result<i64> {
+/// Whether the PostgreSQL database has a migrations table (one no host
+/// has migrated yet has none).
+async fn has_migrations_table(pool: &AnyPool) -> Result<bool> {
     let tables: i64 = sqlx::query_scalar(
         "SELECT COUNT(*) FROM pg_catalog.pg_tables WHERE tablename = '_sqlx_migrations' AND schemaname = current_schema()",
     )
     .fetch_one(pool)
     .await?;
-    if tables == 0 {
-        return Ok(0);
-    }
-    let version: Option<i64> =
-        sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations WHERE success = TRUE")
-            .fetch_one(pool)
-            .await?;
-    Ok(version.unwrap_or(0))
+    Ok(tables > 0)
 }
 
 /// The newest version a migrator knows.
@@ -543,16 +537,22 @@ impl Storage {
             .await
             .with_context(|| format!("connecting to database {shown}"))?;
         refuse_unpoliced_role(&pool, &shown).await?;
+        let storage = Storage::over(pool, Engine::Postgres, false);
         // A database at the newest version is left alone, so a host whose
         // role may only read and write rows (not change tables) starts on
         // a database its owner migrated with `seatwarden migrate`.
-        if postgres_version(&pool).await? != newest(&POSTGRES_MIGRATIONS) {
+        let current = if has_migrations_table(&storage.pool).await? {
+            storage.schema_version().await?
+        } else {
+            0
+        };
+        if current != newest(&POSTGRES_MIGRATIONS) {
             POSTGRES_MIGRATIONS
-                .run(&pool)
+                .run(&storage.pool)
                 .await
                 .with_context(|| format!("migrating database {shown}"))?;
         }
-        Ok(Storage::over(pool, Engine::Postgres, false))
+        Ok(storage)
     }
 
     /// Connects to the PostgreSQL database at `url` to read only: no
@@ -564,14 +564,11 @@ impl Storage {
             .with_context(|| format!("connecting to database {shown}"))?;
         refuse_unpoliced_role(&pool, &shown).await?;
         let storage = Storage::over(pool, Engine::Postgres, true);
-        let tables: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM pg_catalog.pg_tables WHERE tablename = '_sqlx_migrations'",
-        )
-        .fetch_one(&storage.pool)
-        .await
-        .with_context(|| format!("reading database {shown}"))?;
+        let migrated = has_migrations_table(&storage.pool)
+            .await
+            .with_context(|| format!("reading database {shown}"))?;
         storage
-            .check_version(tables > 0, &shown, &POSTGRES_MIGRATIONS)
+            .check_version(migrated, &shown, &POSTGRES_MIGRATIONS)
             .await?;
         Ok(storage)
     }
@@ -655,7 +652,7 @@ impl Storage {
         } else {
             0
         };
-        let wanted = migrations.iter().map(|m| m.version).max().unwrap_or(0);
+        let wanted = newest(migrations);
         if found < wanted {
             return Err(anyhow::anyhow!(
                 "database {shown} is at schema version {found} and this seatwarden reads version {wanted}: run `seatwarden migrate` (or any command that writes) once to migrate it, then run this again",
@@ -749,11 +746,10 @@ impl Storage {
         self.write_one(
             Tenancy::AllTenants,
             sqlx::query(
-            "INSERT INTO tenants (name, created_at) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
-        )
-        .bind(name)
-        .bind(now)
-        ,
+                "INSERT INTO tenants (name, created_at) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
+            )
+            .bind(name)
+            .bind(now),
         )
         .await?;
         let id: i64 = sqlx::query_scalar("SELECT id FROM tenants WHERE name = $1")
@@ -774,20 +770,19 @@ impl Storage {
         self.write_one(
             tenant,
             sqlx::query(
-            "INSERT INTO profiles (tenant_id, name, connector_name, connector_version, connector_digest, base_url, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)
-             ON CONFLICT (tenant_id, name) DO UPDATE SET
-               connector_name = excluded.connector_name, connector_version = excluded.connector_version,
-               connector_digest = excluded.connector_digest, base_url = excluded.base_url",
-        )
-        .bind(tenant.0)
-        .bind(name)
-        .bind(connector.name)
-        .bind(connector.version)
-        .bind(connector.digest)
-        .bind(connector.base_url)
-        .bind(now)
-        ,
+                "INSERT INTO profiles (tenant_id, name, connector_name, connector_version, connector_digest, base_url, created_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)
+                 ON CONFLICT (tenant_id, name) DO UPDATE SET
+                   connector_name = excluded.connector_name, connector_version = excluded.connector_version,
+                   connector_digest = excluded.connector_digest, base_url = excluded.base_url",
+            )
+            .bind(tenant.0)
+            .bind(name)
+            .bind(connector.name)
+            .bind(connector.version)
+            .bind(connector.digest)
+            .bind(connector.base_url)
+            .bind(now),
         )
         .await?;
         Ok(self
@@ -1330,15 +1325,14 @@ impl Storage {
         self.write_one(
             profile,
             sqlx::query(
-            "UPDATE job_runs SET status = $1, finished_at = $2, error_kind = $3, detail = $4 WHERE id = $5 AND profile_id = $6",
-        )
-        .bind(status)
-        .bind(now)
-        .bind(error_kind)
-        .bind(stored_text(error))
-        .bind(run_id)
-        .bind(profile.id)
-        ,
+                "UPDATE job_runs SET status = $1, finished_at = $2, error_kind = $3, detail = $4 WHERE id = $5 AND profile_id = $6",
+            )
+            .bind(status)
+            .bind(now)
+            .bind(error_kind)
+            .bind(stored_text(error))
+            .bind(run_id)
+            .bind(profile.id),
         )
         .await?;
         Ok(())
@@ -1377,12 +1371,11 @@ impl Storage {
         let changed = self.write_one(
             profile,
             sqlx::query(
-            "UPDATE subscriptions SET active = $1 WHERE profile_id = $2 AND account_id = $3",
-        )
-        .bind(active)
-        .bind(profile.id)
-        .bind(account_id)
-        ,
+                "UPDATE subscriptions SET active = $1 WHERE profile_id = $2 AND account_id = $3",
+            )
+            .bind(active)
+            .bind(profile.id)
+            .bind(account_id),
         )
         .await?
         .rows_affected();
