@@ -132,6 +132,14 @@ fn syncs(outcomes: Vec<JobOutcome>) -> Vec<JobOutcome> {
         .collect()
 }
 
+/// The reconciliations among a pass's outcomes.
+fn reconciliations(outcomes: Vec<JobOutcome>) -> Vec<JobOutcome> {
+    outcomes
+        .into_iter()
+        .filter(|o| o.kind == JobKind::Reconcile)
+        .collect()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_tenant_is_reconciled_weekly_once_and_runs_are_kept() {
     let vendor = fake("DCRA1-weekly", 30).await;
@@ -142,12 +150,6 @@ async fn each_tenant_is_reconciled_weekly_once_and_runs_are_kept() {
         Arc::new(app.on_clock(clock.clone())),
         SchedulerOptions::default(),
     );
-    let reconciliations = |outcomes: Vec<JobOutcome>| -> Vec<JobOutcome> {
-        outcomes
-            .into_iter()
-            .filter(|o| o.kind == JobKind::Reconcile)
-            .collect()
-    };
     let (_, tenant) = app.tenant(Some("acme")).await.unwrap();
 
     // Not at once: the first reconciliation waits for Monday 06:00.
@@ -197,14 +199,8 @@ async fn a_reconciliation_claimed_by_a_host_that_died_runs_once_its_hold_runs_ou
         Arc::new(app.on_clock(clock.clone())),
         SchedulerOptions::default(),
     );
-    let reconciliations = |outcomes: Vec<JobOutcome>| -> usize {
-        outcomes
-            .iter()
-            .filter(|o| o.kind == JobKind::Reconcile)
-            .count()
-    };
     let (_, tenant) = app.tenant(Some("acme")).await.unwrap();
-    assert_eq!(reconciliations(scheduler.run_due().await.unwrap()), 0);
+    assert_eq!(reconciliations(scheduler.run_due().await.unwrap()).len(), 0);
 
     // A week on, another host claims the due run and dies.
     clock.advance(Duration::from_millis((7 * DAY_MS) as u64));
@@ -219,7 +215,7 @@ async fn a_reconciliation_claimed_by_a_host_that_died_runs_once_its_hold_runs_ou
             .unwrap()
     );
     assert_eq!(
-        reconciliations(scheduler.run_due().await.unwrap()),
+        reconciliations(scheduler.run_due().await.unwrap()).len(),
         0,
         "held by the claimant"
     );
@@ -233,8 +229,8 @@ async fn a_reconciliation_claimed_by_a_host_that_died_runs_once_its_hold_runs_ou
 
     // Its hold runs out: this host runs it, once, and schedules next week.
     clock.advance(Duration::from_millis((lease + 1) as u64));
-    assert_eq!(reconciliations(scheduler.run_due().await.unwrap()), 1);
-    assert_eq!(reconciliations(scheduler.run_due().await.unwrap()), 0);
+    assert_eq!(reconciliations(scheduler.run_due().await.unwrap()).len(), 1);
+    assert_eq!(reconciliations(scheduler.run_due().await.unwrap()).len(), 0);
     assert_eq!(
         app.storage
             .reconciliation_runs(tenant, 10)
