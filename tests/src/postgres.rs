@@ -119,11 +119,26 @@ fn run(mut command: Command, what: &str) {
 pub struct Cluster {
     dir: PathBuf,
     port: u16,
+    /// Whether commits reach the disk (`fsync` on, PostgreSQL's defaults),
+    /// as in production; the tests' clusters skip it for speed.
+    durable: bool,
 }
 
 impl Cluster {
-    /// Makes a new cluster in `dir` (emptied first) and starts it.
+    /// Makes a new cluster in `dir` (emptied first) and starts it, with
+    /// `fsync` off: a test's data need not survive a power cut.
     pub fn create(dir: &Path) -> Cluster {
+        Cluster::make(dir, false)
+    }
+
+    /// Makes a new cluster in `dir` (emptied first) and starts it with
+    /// PostgreSQL's durable defaults (`fsync`, full page writes,
+    /// synchronous commit), as an operator runs it: for measurements.
+    pub fn create_durable(dir: &Path) -> Cluster {
+        Cluster::make(dir, true)
+    }
+
+    fn make(dir: &Path, durable: bool) -> Cluster {
         let _ = std::fs::remove_dir_all(dir);
         std::fs::create_dir_all(dir).unwrap();
         if is_root() {
@@ -150,6 +165,7 @@ impl Cluster {
         let cluster = Cluster {
             dir: dir.to_path_buf(),
             port: free_port(),
+            durable,
         };
         std::fs::write(dir.join("port"), cluster.port.to_string()).unwrap();
         cluster.start();
@@ -177,6 +193,7 @@ impl Cluster {
         let cluster = Cluster {
             dir: dir.to_path_buf(),
             port: port.trim().parse().ok()?,
+            durable: false,
         };
         if cluster.accepts_within(Duration::ZERO) {
             cluster.ensure_app_role();
@@ -199,9 +216,15 @@ impl Cluster {
             .arg(self.dir.join("server.log"))
             .args(["-w", "-t", "60", "-o"])
             .arg(format!(
-                "-p {} -k {} -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=off -c full_page_writes=off",
+                "-p {} -k {} -c listen_addresses=127.0.0.1 -c max_connections=300{}",
                 self.port,
-                self.dir.display()
+                self.dir.display(),
+                if self.durable {
+                    // Measurements also want to know where the time goes.
+                    " -c shared_preload_libraries=pg_stat_statements"
+                } else {
+                    " -c fsync=off -c full_page_writes=off"
+                }
             ))
             .arg("start");
         run(pg_ctl, "starting PostgreSQL");
@@ -349,6 +372,15 @@ pub fn as_admin(url: &str) -> String {
     url.replacen(
         &format!("postgres://{APP_ROLE}@"),
         "postgres://postgres@",
+        1,
+    )
+}
+
+/// A superuser URL ([`Cluster::admin_url`]) as Seatwarden's role instead.
+pub fn as_app(url: &str) -> String {
+    url.replacen(
+        "postgres://postgres@",
+        &format!("postgres://{APP_ROLE}@"),
         1,
     )
 }

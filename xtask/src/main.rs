@@ -51,7 +51,13 @@ enum Task {
     /// Build everything and run the demo.
     Demo,
     /// Build everything, run the benchmarks and rewrite BENCHMARKS.md.
-    Bench,
+    Bench {
+        /// Run one section alone and print its table instead of rewriting
+        /// BENCHMARKS.md: sync, storage, reconcile, fleet, tenants,
+        /// languages or api.
+        #[arg(long)]
+        only: Option<String>,
+    },
 }
 
 fn main() -> Result<()> {
@@ -126,11 +132,26 @@ fn main() -> Result<()> {
                 ])
                 .current_dir(&root))
         }
-        Task::Bench => {
+        Task::Bench { only } => {
             build_guests(&root)?;
             ensure_test_peers(&root)?;
             ensure_debian_tools(&["wrk"], &["wrk"], "the API rows load the server with wrk")?;
+            // The PostgreSQL rows run on a server of the bench's own, and
+            // the fleet rows start the built `seatwarden` as host processes.
+            let postgres = postgres::ensure_server()?;
             run(Command::new("cargo")
+                .args([
+                    "build",
+                    "--quiet",
+                    "--release",
+                    "-p",
+                    "seatwarden-cli",
+                    "--bin",
+                    "seatwarden",
+                ])
+                .current_dir(&root))?;
+            let mut bench = Command::new("cargo");
+            bench
                 .args([
                     "run",
                     "--quiet",
@@ -141,8 +162,13 @@ fn main() -> Result<()> {
                     "bench",
                     "--",
                 ])
-                .arg(root.join("BENCHMARKS.md"))
-                .current_dir(&root))
+                .current_dir(&root)
+                .env(postgres::BIN_DIR_VARIABLE, &postgres);
+            match only {
+                Some(section) => bench.arg(format!("--{section}-only")),
+                None => bench.arg(root.join("BENCHMARKS.md")),
+            };
+            run(&mut bench)
         }
     }
 }

@@ -142,7 +142,8 @@ impl Scheduler {
     /// page boundary. `report` sees every finished job.
     pub async fn serve(&self, report: &(dyn Fn(&JobOutcome) + Send + Sync)) -> Result<()> {
         let mut tasks: JoinSet<Vec<JobOutcome>> = JoinSet::new();
-        loop {
+        let slots = self.shared.app.config.scheduler.max_concurrent_jobs;
+        'serving: loop {
             if self.shared.cancel.is_cancelled() {
                 break;
             }
@@ -159,12 +160,23 @@ impl Scheduler {
             let wake = next
                 .unwrap_or(i64::MAX)
                 .min(self.shared.clock.now() + 60_000);
-            tokio::select! {
-                _ = self.shared.cancel.cancelled() => break,
-                _ = self.shared.clock.sleep_until(wake) => {}
-                Some(joined) = tasks.join_next(), if !tasks.is_empty() => {
-                    for outcome in joined.context("a job task panicked")? {
-                        report(&outcome);
+            loop {
+                tokio::select! {
+                    _ = self.shared.cancel.cancelled() => break 'serving,
+                    _ = self.shared.clock.sleep_until(wake) => break,
+                    Some(joined) = tasks.join_next(), if !tasks.is_empty() => {
+                        for outcome in joined.context("a job task panicked")? {
+                            report(&outcome);
+                        }
+                        // A job ended. Look at the schedule again only when
+                        // a slot would otherwise idle: while more profiles
+                        // wait for a slot here than there are slots, every
+                        // due one is already queued, and reading the whole
+                        // schedule after each of thousands of jobs would
+                        // cost more than the jobs.
+                        if tasks.len() < slots {
+                            break;
+                        }
                     }
                 }
             }
@@ -182,8 +194,16 @@ impl Scheduler {
         let now = self.shared.clock.now();
         self.start_due_reconciliations(now, tasks).await?;
         let mut by_profile: BTreeMap<ProfileId, Vec<ScheduledJob>> = BTreeMap::new();
-        for job in self.shared.app.storage.due_jobs(now).await? {
-            by_profile.entry(job.profile).or_default().push(job);
+        let due = self.shared.app.storage.due_jobs(now).await?;
+        {
+            // Profiles this host runs or has queued already are left out
+            // before anything more is read.
+            let running = self.shared.running.lock().expect("running set poisoned");
+            for job in due {
+                if !running.contains(&job.profile) {
+                    by_profile.entry(job.profile).or_default().push(job);
+                }
+            }
         }
         if by_profile.is_empty() {
             return Ok(());
@@ -199,9 +219,17 @@ impl Scheduler {
             .await?
             .into_iter()
             .collect();
-        let published = self.shared.app.storage.published_profiles().await?;
+        let mut published: std::collections::HashMap<ProfileId, ProfileRecord> = self
+            .shared
+            .app
+            .storage
+            .published_profiles()
+            .await?
+            .into_iter()
+            .map(|p| (p.id, p))
+            .collect();
         for (profile_id, mut jobs) in by_profile {
-            let Some(record) = published.iter().find(|p| p.id == profile_id).cloned() else {
+            let Some(record) = published.remove(&profile_id) else {
                 continue;
             };
             if leased

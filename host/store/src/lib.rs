@@ -411,9 +411,20 @@ impl std::fmt::Debug for Storage {
     }
 }
 
-/// The advisory lock key every PostgreSQL write transaction holds
-/// ("seatward" in ASCII), so writes run one at a time as on SQLite.
+/// The advisory lock key of PostgreSQL write transactions ("seatward" in
+/// ASCII): a write across tenants holds it alone, a tenant's write shares
+/// it with the other tenants' writes.
 const WRITER_LOCK: i64 = 0x7365_6174_7761_7264;
+
+/// The first half of a tenant's writer lock key ("seat"); the second is the
+/// tenant's id (folded into 31 bits: two tenants that share a key only
+/// wait for each other).
+const TENANT_WRITER_LOCKS: i64 = 0x7365_6174;
+
+/// The second half of `tenant`'s writer lock key.
+fn tenant_lock_key(tenant: TenantId) -> i64 {
+    tenant.0.rem_euclid(i64::from(i32::MAX))
+}
 
 /// A pool of SQLite connections to the file at `path` through the `Any`
 /// driver (one pool type for both engines), with the file's settings made
@@ -679,15 +690,22 @@ impl Storage {
         Ok(tx)
     }
 
-    /// Starts a write transaction in `scope` that runs alone, as on
-    /// SQLite, whatever the engine: read-then-write steps (the audit chain's
-    /// next link, a job's due time, a candidate's state) need no retry loop.
+    /// Starts a write transaction in `scope` that no other write of that
+    /// scope overlaps: read-then-write steps (the audit chain's next link,
+    /// a job's due time, a candidate's state) need no retry loop, and no
+    /// tenant's writes wait for another tenant's.
     ///
     /// On SQLite `BEGIN IMMEDIATE` takes the file's write lock up front, so
     /// concurrent writers queue on the busy timeout instead of failing
     /// with "database is locked" when a read transaction tries to become a
-    /// write. On PostgreSQL a transaction-scoped advisory lock does the
-    /// same across every host on the database; reads never wait for it.
+    /// write: every write runs alone. On PostgreSQL transaction-scoped
+    /// advisory locks do it across every host on the database: a tenant's
+    /// write holds that tenant's lock and shares the writer lock with other
+    /// tenants' writes; a write across tenants holds the writer lock alone,
+    /// so it runs as on SQLite. Every write takes the writer lock first, so
+    /// the locks cannot deadlock; reads never wait for them. Everything a
+    /// tenant's write reads and changes is that tenant's (row-level
+    /// security holds it there), so tenants in parallel never race.
     async fn write(
         &self,
         scope: impl Into<Tenancy>,
@@ -695,12 +713,25 @@ impl Storage {
         match self.engine {
             Engine::Sqlite => Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?),
             Engine::Postgres => {
+                let scope = scope.into();
                 let mut tx = self.pool.begin().await?;
-                self.enter(&mut tx, scope.into()).await?;
-                sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                // One round trip: the tenant setting, then the locks.
+                let lock = match scope {
+                    Tenancy::AllTenants => sqlx::query(
+                        "SELECT set_config('seatwarden.tenant', $1, true), pg_advisory_xact_lock($2)",
+                    )
+                    .bind(scope.setting())
+                    .bind(WRITER_LOCK),
+                    Tenancy::Tenant(tenant) => sqlx::query(
+                        "SELECT set_config('seatwarden.tenant', $1, true), pg_advisory_xact_lock_shared($2),
+                           pg_advisory_xact_lock(CAST($3 AS INTEGER), CAST($4 AS INTEGER))",
+                    )
+                    .bind(scope.setting())
                     .bind(WRITER_LOCK)
-                    .execute(&mut *tx)
-                    .await?;
+                    .bind(TENANT_WRITER_LOCKS)
+                    .bind(tenant_lock_key(tenant)),
+                };
+                lock.execute(&mut *tx).await?;
                 Ok(tx)
             }
         }
@@ -741,8 +772,13 @@ impl Storage {
         Ok(version.unwrap_or(0))
     }
 
-    /// Finds or creates a tenant by name.
+    /// Finds or creates a tenant by name. A tenant that exists is only
+    /// read: creating one is a write across tenants, which every tenant's
+    /// writes wait for, and every host start asks for each tenant.
     pub async fn ensure_tenant(&self, name: &str, now: i64) -> Result<TenantId> {
+        if let Some(tenant) = self.find_tenant(name).await? {
+            return Ok(tenant);
+        }
         self.write_one(
             Tenancy::AllTenants,
             sqlx::query(

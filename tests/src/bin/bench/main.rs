@@ -25,6 +25,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use wasmtime_wasi_http::WasiHttpHooks;
 
+mod engines;
+mod fleet;
+
+use engines::{Engine, Scratch};
+
 struct Row {
     what: String,
     input: String,
@@ -64,10 +69,21 @@ const SYNC_RUNS: usize = 3;
 async fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().collect();
     if args.get(1).map(String::as_str) == Some("--sync-child") {
-        return sync_child(&args[2], &args[3], args[4].parse()?).await;
+        return sync_child(
+            &args[2],
+            &args[3],
+            args[4].parse()?,
+            &Engine::from_arg(&args[5])?,
+        )
+        .await;
     }
     if args.get(1).map(String::as_str) == Some("--reconcile-child") {
-        return reconcile_child(args[2].parse()?, args[3].parse()?).await;
+        return reconcile_child(
+            args[2].parse()?,
+            args[3].parse()?,
+            &Engine::from_arg(&args[4])?,
+        )
+        .await;
     }
     if args.get(1).map(String::as_str) == Some("--tenants-child") {
         return tenants_child(args[2].parse()?, args[3].parse()?, args[4].parse()?).await;
@@ -84,7 +100,24 @@ async fn main() -> Result<()> {
         return Ok(());
     }
     if args.get(1).map(String::as_str) == Some("--storage-only") {
-        print!("{}", storage_table().await?);
+        let server = bench_server();
+        print!(
+            "{}",
+            storage_table(&[Engine::Sqlite, Engine::postgres(&server)]).await?
+        );
+        return Ok(());
+    }
+    if args.get(1).map(String::as_str) == Some("--sync-only") {
+        let server = bench_server();
+        print!(
+            "{}",
+            sync_table(&[Engine::Sqlite, Engine::postgres(&server)])?
+        );
+        return Ok(());
+    }
+    if args.get(1).map(String::as_str) == Some("--fleet-only") {
+        let server = bench_server();
+        print!("{}", fleet::table(&server).await?);
         return Ok(());
     }
     if args.get(1).map(String::as_str) == Some("--api-only") {
@@ -92,8 +125,17 @@ async fn main() -> Result<()> {
         return Ok(());
     }
     if args.get(1).map(String::as_str) == Some("--reconcile-only") {
-        print!("{}", reconcile_table()?);
+        let server = bench_server();
+        print!(
+            "{}",
+            reconcile_table(&[Engine::Sqlite, Engine::postgres(&server)])?
+        );
         return Ok(());
+    }
+    if let Some(flag) = args.get(1).filter(|a| a.starts_with("--")) {
+        anyhow::bail!(
+            "unknown option {flag}: a section (--sync-only, --storage-only, --reconcile-only, --fleet-only, --tenants-only, --languages-only, --api-only) or the file to write"
+        );
     }
     let out = args.get(1).map(std::path::PathBuf::from);
     let bytes = std::fs::read(guest("fixture_directory"))?;
@@ -245,13 +287,16 @@ async fn main() -> Result<()> {
         calls,
     ));
 
+    let server = bench_server();
+    let engines = [Engine::Sqlite, Engine::postgres(&server)];
     let mut table = render(&rows);
-    table.push_str(&sync_table()?);
+    table.push_str(&sync_table(&engines)?);
     table.push_str(&languages_table()?);
-    table.push_str(&storage_table().await?);
+    table.push_str(&storage_table(&engines).await?);
     table.push_str(&tenants_table()?);
-    table.push_str(&reconcile_table()?);
+    table.push_str(&reconcile_table(&engines)?);
     table.push_str(&api_table().await?);
+    table.push_str(&fleet::table(&server).await?);
     println!("{table}");
     if let Some(out) = out {
         std::fs::write(&out, document(&table))?;
@@ -259,6 +304,12 @@ async fn main() -> Result<()> {
     }
     let _ = std::fs::remove_dir_all(&cache);
     Ok(())
+}
+
+/// The bench's own PostgreSQL server, a new cluster under `target/` with
+/// PostgreSQL's durable defaults; it stops when dropped.
+fn bench_server() -> seatwarden_tests::postgres::Cluster {
+    seatwarden_tests::postgres::Cluster::create_durable(&repo_root().join("target/bench-postgres"))
 }
 
 /// The vendors whose syncs are measured, with the wasm connector's name.
@@ -342,41 +393,40 @@ async fn native_page(
     }
 }
 
-/// A fresh SQLite file under `target/bench-tmp` named after `what` and this
-/// process, with one tenant and one profile for `connector`.
+/// A fresh store of `engine` named after `what` and this process, with
+/// one tenant and one profile for `connector`.
 async fn bench_profile(
+    engine: &Engine,
     what: &str,
     connector: &str,
-) -> Result<(
-    seatwarden_store::Storage,
-    seatwarden_store::ProfileId,
-    std::path::PathBuf,
-)> {
-    use seatwarden_store::{ProfileConnector, Storage};
-    let dir = repo_root().join("target/bench-tmp");
-    std::fs::create_dir_all(&dir)?;
-    let path = dir.join(format!("{what}-{}.db", std::process::id()));
-    let storage = Storage::open(&path).await?;
-    let tenant = storage.ensure_tenant("bench", 0).await?;
+) -> Result<(Scratch, seatwarden_store::ProfileId)> {
+    use seatwarden_store::ProfileConnector;
+    let scratch = Scratch::open(engine, what).await?;
+    let tenant = scratch.storage.ensure_tenant("bench", 0).await?;
     let meta = ProfileConnector {
         name: connector,
         version: "0.1.0",
         digest: "-",
         base_url: "-",
     };
-    let profile = storage.ensure_profile(tenant, connector, &meta, 0).await?;
-    Ok((storage, profile, path))
+    let profile = scratch
+        .storage
+        .ensure_profile(tenant, connector, &meta, 0)
+        .await?;
+    Ok((scratch, profile))
 }
 
 /// One sync in a child process, so its peak memory is its own.
-async fn sync_child(vendor: &str, mode: &str, users: usize) -> Result<()> {
+async fn sync_child(vendor: &str, mode: &str, users: usize, engine: &Engine) -> Result<()> {
     use seatwarden_app::sync::{ProfileSync, SyncOptions};
     use seatwarden_sandbox::credentials::AuthScheme;
     use seatwarden_store::Stream;
     use seatwarden_tests::fixtures::now_ms;
     let token = "bench-token";
     let (base_url, port, prefix, _fake) = start_fake(vendor, token, users).await?;
-    let (storage, profile, path) = bench_profile(&format!("sync-{vendor}-{mode}"), vendor).await?;
+    let (scratch, profile) =
+        bench_profile(engine, &format!("sync-{vendor}-{mode}"), vendor).await?;
+    let storage = &scratch.storage;
     let elapsed = match mode {
         "wasm" | "wasm-fresh" => {
             let runtime = Runtime::new(RuntimeConfig {
@@ -395,7 +445,7 @@ async fn sync_child(vendor: &str, mode: &str, users: usize) -> Result<()> {
             let conn = builder.build(connector.descriptor())?;
             let sync = ProfileSync {
                 clock: &seatwarden_app::clock::SystemClock,
-                storage: &storage,
+                storage,
                 connector: &connector,
                 connection: &conn,
                 profile,
@@ -476,60 +526,86 @@ async fn sync_child(vendor: &str, mode: &str, users: usize) -> Result<()> {
         other => anyhow::bail!("unknown mode {other}"),
     };
     let peak_kb = peak_rss_kib()?;
-    drop(storage);
-    for suffix in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
-    }
+    scratch.discard().await?;
     println!("{} {}", elapsed.as_secs_f64(), peak_kb);
     Ok(())
 }
 
-fn sync_table() -> Result<String> {
+/// The modes each engine's sync rows measure: keep-alive off only on
+/// SQLite (it is about the connection, not the store).
+fn sync_modes(engine: &Engine) -> &'static [&'static str] {
+    match engine {
+        Engine::Sqlite => &["wasm", "wasm-fresh", "native"],
+        Engine::Postgres(_) => &["wasm", "native"],
+    }
+}
+
+/// The names of the engines measured, for a table's title.
+fn engine_names(engines: &[Engine]) -> String {
+    engines
+        .iter()
+        .map(Engine::label)
+        .collect::<Vec<_>>()
+        .join(" and ")
+}
+
+fn sync_table(engines: &[Engine]) -> Result<String> {
     let mut out = format!(
-        "\n### Sync throughput: {SYNC_USERS} users per vendor from its fake into SQLite ({SYNC_RUNS} runs each, alternating)\n\n\
-         | vendor | path | users/s (median) | spread (min–max) | peak RSS of the process | wasm / native |\n\
-         |---|---|---:|---:|---:|---:|\n"
+        "\n### Sync throughput: {SYNC_USERS} users per vendor from its fake into {} ({SYNC_RUNS} runs each, alternating)\n\n\
+         | vendor | store | path | users/s (median) | spread (min–max) | peak RSS of the process | wasm / native |\n\
+         |---|---|---|---:|---:|---:|---:|\n",
+        engine_names(engines)
     );
     for (vendor_name, vendor) in VENDORS {
-        let mut results: std::collections::BTreeMap<&str, Vec<Vec<f64>>> = Default::default();
+        let mut results: std::collections::BTreeMap<(usize, &str), Vec<Vec<f64>>> =
+            Default::default();
         for _ in 0..SYNC_RUNS {
-            for mode in ["wasm", "wasm-fresh", "native"] {
-                let args = [
-                    "--sync-child".into(),
-                    vendor.into(),
-                    mode.into(),
-                    SYNC_USERS.to_string(),
-                ];
-                results
-                    .entry(mode)
-                    .or_default()
-                    .extend(child_runs(&args, 1)?);
+            for (e, engine) in engines.iter().enumerate() {
+                for mode in sync_modes(engine) {
+                    let args = [
+                        "--sync-child".into(),
+                        vendor.into(),
+                        mode.to_string(),
+                        SYNC_USERS.to_string(),
+                        engine.arg(),
+                    ];
+                    results
+                        .entry((e, mode))
+                        .or_default()
+                        .extend(child_runs(&args, 1)?);
+                }
             }
         }
         // Each run printed its seconds and its peak RSS in KiB.
-        let rate = |mode: &str| -> (f64, f64, f64, u64) {
-            let (median, lo, hi) = median_spread(
-                results[mode]
-                    .iter()
-                    .map(|r| SYNC_USERS as f64 / r[0])
-                    .collect(),
-            );
-            let peak = results[mode].iter().map(|r| r[1] as u64).max().unwrap_or(0);
+        let rate = |e: usize, mode: &str| -> (f64, f64, f64, u64) {
+            let runs = &results[&(e, mode)];
+            let (median, lo, hi) =
+                median_spread(runs.iter().map(|r| SYNC_USERS as f64 / r[0]).collect());
+            let peak = runs.iter().map(|r| r[1] as u64).max().unwrap_or(0);
             (median, lo, hi, peak)
         };
-        let (wasm, wasm_lo, wasm_hi, wasm_peak) = rate("wasm");
-        let (fresh, fresh_lo, fresh_hi, fresh_peak) = rate("wasm-fresh");
-        let (native, native_lo, native_hi, native_peak) = rate("native");
-        out.push_str(&format!(
-            "| {vendor_name} | wasm connector in the sandbox | {wasm:.0} | {wasm_lo:.0}–{wasm_hi:.0} | {} MiB | **{:.0}%** |\n\
-             | {vendor_name} | the same, keep-alive off (a new connection per page) | {fresh:.0} | {fresh_lo:.0}–{fresh_hi:.0} | {} MiB | {:.0}% |\n\
-             | {vendor_name} | native Rust client, same fake and storage | {native:.0} | {native_lo:.0}–{native_hi:.0} | {} MiB | |\n",
-            wasm_peak / 1024,
-            100.0 * wasm / native,
-            fresh_peak / 1024,
-            100.0 * fresh / native,
-            native_peak / 1024
-        ));
+        for (e, engine) in engines.iter().enumerate() {
+            let store = engine.label();
+            let (native, _, _, _) = rate(e, "native");
+            for mode in sync_modes(engine) {
+                let (users, lo, hi, peak) = rate(e, mode);
+                let (path, ratio) = match *mode {
+                    "wasm" => (
+                        "wasm connector in the sandbox",
+                        format!("**{:.0}%**", 100.0 * users / native),
+                    ),
+                    "wasm-fresh" => (
+                        "the same, keep-alive off (a new connection per page)",
+                        format!("{:.0}%", 100.0 * users / native),
+                    ),
+                    _ => ("native Rust client, same fake and storage", String::new()),
+                };
+                out.push_str(&format!(
+                    "| {vendor_name} | {store} | {path} | {users:.0} | {lo:.0}–{hi:.0} | {} MiB | {ratio} |\n",
+                    peak / 1024
+                ));
+            }
+        }
     }
     out.push_str("\nTarget: wasm at 80% or more of native. Peak RSS includes the in-process fake holding all users.\n");
     Ok(out)
@@ -630,7 +706,7 @@ fn machine() -> String {
 
 fn document(table: &str) -> String {
     format!(
-        "# Benchmarks\n\nMade by `cargo xtask bench` (release build; the bench binary is `tests/src/bin/bench.rs`).\n\
+        "# Benchmarks\n\nMade by `cargo xtask bench` (release build; the bench binary is `tests/src/bin/bench/`).\n\
          Machine: {}.\n\nEvery row is the median and 99th percentile of the runs shown, taken in one invocation;\n\
          rows that compare alternatives were measured interleaved, round by round. These are measurements,\n\
          not guarantees: nothing in the test suite asserts a time.\n\n{table}\n\
@@ -646,7 +722,10 @@ fn document(table: &str) -> String {
          policy itself costs.\n\
          - *list-users through the sandbox*: what one page of a sync costs end to end on loopback.\n\
          - *Sync throughput*: each run is a child process that starts the fake, makes one unmeasured pass\n  \
-         over every page (warm-up, for both paths alike), then times a full sync into a fresh SQLite file.\n  \
+         over every page (warm-up, for both paths alike), then times a full sync into a fresh SQLite file\n  \
+         or a fresh database on the bench's own PostgreSQL 15 server (a cluster under `target/`, started\n  \
+         with PostgreSQL's durable defaults: `fsync`, full page writes and synchronous commit on; SQLite\n  \
+         runs in WAL mode with `synchronous = NORMAL`, which does not wait for the disk at each commit).\n  \
          Both paths keep connections alive and store 1,000 accounts per transaction; the keep-alive-off row\n  \
          is the wasm path with a new connection per page (loopback: no TLS, no network round trip, so\n  \
          this is the least keep-alive saves).\n\
@@ -659,13 +738,15 @@ fn document(table: &str) -> String {
          - *Storage*: the storage half of a sync alone, in process: 100,000 accounts stored batch by batch\n  \
          as a sync stores them (`upsert_accounts_pages`: one write transaction per batch with its cursor;\n  \
          a sync commits batches of 1,000, 100 was one vendor page per commit before), first into an empty\n  \
-         profile, then again with one account in ten changed, into a fresh SQLite file per run.\n\
+         profile, then again with one account in ten changed, into a fresh SQLite file or PostgreSQL\n  \
+         database per run.\n\
          - *Many tenants*: each run is a child process with one runtime, one loaded SmartRecruiters\n  \
          connector, one SQLite file and one fake of 1,000 users; 1,000 tenants each get a profile and a\n  \
          connection of their own and are synced through the wasm connector, at most 100 at once\n  \
          (`SEATWARDEN_BENCH_CONCURRENCY` changes it). Per-sync memory is the peak minus the RSS before the\n  \
          syncs, divided by the syncs at once.\n\
-         - *Rules + reconciliation*: each run is a child process that fills a fresh SQLite file with 100\n  \
+         - *Rules + reconciliation*: each run is a child process that fills a fresh SQLite file (or\n  \
+         PostgreSQL database; the engines alternate run by run) with 100\n  \
          SmartRecruiters-shaped profiles of 10,000 subscriptions (2% inactive, 1% of an unmapped role, 10%\n  \
          idle 90 days, 5% never signed in, 10 user exclusions and an identifier exclusion, three\n  \
          entitlements), then times the candidates refresh of every profile (`refresh_candidates`, the\n  \
@@ -680,7 +761,20 @@ fn document(table: &str) -> String {
          loopback; each list row is Debian's `wrk` (a second process, one thread, 4 keep-alive connections,\n  \
          10 s, a read token) on one URL, with its 50th and 99th latency percentiles and requests per second\n  \
          as wrk prints them; the overview row times 30 sequential `GET /console` requests with a console\n  \
-         session cookie from the client's side. `--api-only` runs these rows alone.\n\n\
+         session cookie from the client's side. `--api-only` runs these rows alone.\n\
+         - *Fleet*: one fresh PostgreSQL database per row, copied from a template into which this process\n  \
+         applied, validated and published every tenant's profile through the application's own\n  \
+         operations; each tenant has its own SmartRecruiters connection (its own credential file, so its\n  \
+         own rate-limit bucket at the vendor's 10 requests per second) and one profile with activity off,\n  \
+         all against one SmartRecruiters fake in this process. The row starts 1, 2 or 3 real `seatwarden\n  \
+         serve --no-listen` processes together (`max_concurrent_jobs = 100` each) and times until every\n  \
+         profile's scheduled users run has succeeded, reading the database every half second; then it\n  \
+         reads each host's peak RSS and CPU time from `/proc`, counts the succeeded runs per host (the\n  \
+         lease owner names the process) and the stored subscriptions (all of them, or the row fails),\n  \
+         and stops the hosts with SIGTERM. CPU seconds are the machine's busy time over the row, each\n  \
+         host's, this process's (the fake) and the rest, which is the database server. `--fleet-only`\n  \
+         runs these rows alone; `SEATWARDEN_BENCH_FLEET_TENANTS` and `SEATWARDEN_BENCH_FLEET_USERS`\n  \
+         shrink them for a quick look. The tenants, languages and API rows run on SQLite only.\n\n\
          {}",
         machine(),
         notes()
@@ -811,7 +905,8 @@ async fn language_child(fixture: &str, users: usize) -> Result<()> {
     let (describe_ms, _, _) = median_spread(describe);
 
     let fake = DirectoryFake::start("bench-key", seed_users(users, now_ms())).await;
-    let (storage, profile, path) = bench_profile(&format!("lang-{fixture}"), fixture).await?;
+    let (scratch, profile) =
+        bench_profile(&Engine::Sqlite, &format!("lang-{fixture}"), fixture).await?;
     let conn = Connection::builder()
         .base_url(fake.url())
         .private_targets(PrivateTargets::AllowLoopback)
@@ -819,7 +914,7 @@ async fn language_child(fixture: &str, users: usize) -> Result<()> {
         .build(connector.descriptor())?;
     let sync = ProfileSync {
         clock: &seatwarden_app::clock::SystemClock,
-        storage: &storage,
+        storage: &scratch.storage,
         connector: &connector,
         connection: &conn,
         profile,
@@ -836,10 +931,7 @@ async fn language_child(fixture: &str, users: usize) -> Result<()> {
         "synced {} of {users}",
         report.accounts
     );
-    drop(storage);
-    for suffix in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
-    }
+    scratch.discard().await?;
     let _ = std::fs::remove_dir_all(&cache);
     println!(
         "{} {} {describe_ms} {} {}",
@@ -1009,11 +1101,9 @@ const UPSERT_PAGE_SIZES: [usize; 3] = [100, 1000, 5000];
 /// sync: 100,000 accounts stored batch by batch as a sync stores them (one
 /// write transaction per batch with its cursor), first into an empty
 /// profile, then again with one account in ten changed.
-async fn storage_table() -> Result<String> {
+async fn storage_table(engines: &[Engine]) -> Result<String> {
     use seatwarden_domain::account::Account;
-    use seatwarden_store::{ProfileConnector, Storage, Stream, Trigger};
-    let dir = repo_root().join("target/bench-tmp");
-    std::fs::create_dir_all(&dir)?;
+    use seatwarden_store::{ProfileConnector, Stream, Trigger};
     let now = seatwarden_tests::fixtures::now_ms();
     let accounts: Vec<Account> = (0..UPSERT_USERS)
         .map(|i| Account {
@@ -1039,48 +1129,55 @@ async fn storage_table() -> Result<String> {
         })
         .collect();
     let mut out = format!(
-        "\n### Storage: {UPSERT_USERS} accounts upserted into SQLite per transaction size ({UPSERT_RUNS} runs each, in process)\n\n\
-         | accounts per transaction | first sync (all new), accounts/s | spread | re-sync (all known, 10% changed), accounts/s | spread |\n\
-         |---:|---:|---:|---:|---:|\n"
+        "\n### Storage: {UPSERT_USERS} accounts upserted into {} per transaction size ({UPSERT_RUNS} runs each, in process)\n\n\
+         | store | accounts per transaction | first sync (all new), accounts/s | spread | re-sync (all known, 10% changed), accounts/s | spread |\n\
+         |---|---:|---:|---:|---:|---:|\n",
+        engine_names(engines)
     );
-    for page in UPSERT_PAGE_SIZES {
-        let (mut first, mut again) = (Vec::new(), Vec::new());
-        for run in 0..UPSERT_RUNS {
-            let path = dir.join(format!("upsert-{page}-{run}-{}.db", std::process::id()));
-            let storage = Storage::open(&path).await?;
-            let tenant = storage.ensure_tenant("bench", now).await?;
-            let meta = ProfileConnector {
-                name: "smartrecruiters",
-                version: "0.2.0",
-                digest: "-",
-                base_url: "-",
-            };
-            let profile = storage.ensure_profile(tenant, "p", &meta, now).await?;
-            for (pass, times) in [(&accounts, &mut first), (&changed, &mut again)] {
-                let sync = storage
-                    .begin_or_resume(profile, Stream::Users, None, Trigger::Manual, now)
-                    .await?;
-                let pages: Vec<&[Account]> = pass.chunks(page).collect();
-                let t = Instant::now();
-                for (i, chunk) in pages.iter().enumerate() {
-                    let cursor = (i + 1 < pages.len()).then(|| (i + 1).to_string());
-                    storage
-                        .upsert_accounts_page(profile, sync.run_id, chunk, cursor.as_deref(), now)
+    for engine in engines {
+        for page in UPSERT_PAGE_SIZES {
+            let (mut first, mut again) = (Vec::new(), Vec::new());
+            for run in 0..UPSERT_RUNS {
+                let scratch = Scratch::open(engine, &format!("upsert-{page}-{run}")).await?;
+                let storage = &scratch.storage;
+                let tenant = storage.ensure_tenant("bench", now).await?;
+                let meta = ProfileConnector {
+                    name: "smartrecruiters",
+                    version: "0.2.0",
+                    digest: "-",
+                    base_url: "-",
+                };
+                let profile = storage.ensure_profile(tenant, "p", &meta, now).await?;
+                for (pass, times) in [(&accounts, &mut first), (&changed, &mut again)] {
+                    let sync = storage
+                        .begin_or_resume(profile, Stream::Users, None, Trigger::Manual, now)
                         .await?;
+                    let pages: Vec<&[Account]> = pass.chunks(page).collect();
+                    let t = Instant::now();
+                    for (i, chunk) in pages.iter().enumerate() {
+                        let cursor = (i + 1 < pages.len()).then(|| (i + 1).to_string());
+                        storage
+                            .upsert_accounts_page(
+                                profile,
+                                sync.run_id,
+                                chunk,
+                                cursor.as_deref(),
+                                now,
+                            )
+                            .await?;
+                    }
+                    times.push(UPSERT_USERS as f64 / t.elapsed().as_secs_f64());
+                    storage.finish_users_run(profile, sync.run_id, now).await?;
                 }
-                times.push(UPSERT_USERS as f64 / t.elapsed().as_secs_f64());
-                storage.finish_users_run(profile, sync.run_id, now).await?;
+                scratch.discard().await?;
             }
-            drop(storage);
-            for suffix in ["", "-wal", "-shm"] {
-                let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
-            }
+            let (f, f_lo, f_hi) = median_spread(first);
+            let (a, a_lo, a_hi) = median_spread(again);
+            out.push_str(&format!(
+                "| {} | {page} | {f:.0} | {f_lo:.0}–{f_hi:.0} | {a:.0} | {a_lo:.0}–{a_hi:.0} |\n",
+                engine.label()
+            ));
         }
-        let (f, f_lo, f_hi) = median_spread(first);
-        let (a, a_lo, a_hi) = median_spread(again);
-        out.push_str(&format!(
-            "| {page} | {f:.0} | {f_lo:.0}–{f_hi:.0} | {a:.0} | {a_lo:.0}–{a_hi:.0} |\n"
-        ));
     }
     Ok(out)
 }
@@ -1089,88 +1186,108 @@ const RECONCILE_PROFILES: usize = 100;
 const RECONCILE_PER_PROFILE: usize = 10_000;
 const RECONCILE_RUNS: usize = 3;
 
-/// Runs the rules + reconciliation child processes and tabulates them.
-fn reconcile_table() -> Result<String> {
+/// Runs the rules + reconciliation child processes, alternating engines
+/// run by run, and tabulates them side by side.
+fn reconcile_table(engines: &[Engine]) -> Result<String> {
     let total = RECONCILE_PROFILES * RECONCILE_PER_PROFILE;
-    let runs = child_runs(
-        &[
-            "--reconcile-child".into(),
-            RECONCILE_PROFILES.to_string(),
-            RECONCILE_PER_PROFILE.to_string(),
-        ],
-        RECONCILE_RUNS,
-    )?;
-    let median = |i: usize| median_of(&runs, i);
-    let row = |what: &str, i: usize, peak: usize| {
-        let (m, lo, hi) = median(i);
-        let (p, _, _) = median(peak);
-        format!(
-            "| {what} | {m:.2} s | {lo:.2}–{hi:.2} s | {:.0} MiB |\n",
-            p / 1024.0
-        )
+    let mut runs: Vec<Vec<Vec<f64>>> = vec![Vec::new(); engines.len()];
+    for _ in 0..RECONCILE_RUNS {
+        for (e, engine) in engines.iter().enumerate() {
+            runs[e].extend(child_runs(
+                &[
+                    "--reconcile-child".into(),
+                    RECONCILE_PROFILES.to_string(),
+                    RECONCILE_PER_PROFILE.to_string(),
+                    engine.arg(),
+                ],
+                1,
+            )?);
+        }
+    }
+    let cells = |i: usize, peak: usize| -> String {
+        runs.iter()
+            .map(|r| {
+                let (m, lo, hi) = median_of(r, i);
+                let (p, _, _) = median_of(r, peak);
+                format!(" {m:.2} s | {lo:.2}–{hi:.2} s | {:.0} MiB |", p / 1024.0)
+            })
+            .collect()
     };
-    let (opened, _, _) = median(6);
+    let sum = |steps: &[usize]| -> String {
+        runs.iter()
+            .map(|r| {
+                let total: f64 = steps.iter().map(|&i| median_of(r, i).0).sum();
+                format!(" {total:.2} s | | |")
+            })
+            .collect()
+    };
     let mut out = format!(
-        "\n### Rules + reconciliation: {total} subscriptions across {RECONCILE_PROFILES} profiles ({RECONCILE_RUNS} runs, child processes)\n\n\
-         | step | median | spread (min–max) | peak RSS during the step |\n|---|---:|---:|---:|\n"
+        "\n### Rules + reconciliation: {total} subscriptions across {RECONCILE_PROFILES} profiles, {} ({RECONCILE_RUNS} runs each, alternating, child processes)\n\n| step |",
+        engine_names(engines)
     );
-    out.push_str(&row(
-        "rules, first refresh (opens every candidate, one audit entry each)",
-        0,
-        3,
-    ));
-    out.push_str(&row("rules, steady refresh (nothing changed)", 1, 4));
-    out.push_str(&row(
-        "rules, after a day's activity (20 candidates' accounts per profile active again)",
-        7,
-        8,
-    ));
-    out.push_str(&row(
-        "rules, after the rule's inputs changed (every open candidate judged again)",
-        9,
-        10,
-    ));
-    out.push_str(&row(
-        "reconciliation (position per model and profile)",
-        2,
-        5,
-    ));
-    let (steady, _, _) = median(1);
-    let (reconcile, _, _) = median(2);
-    let (daily, _, _) = median(7);
-    let (full, _, _) = median(9);
+    for engine in engines {
+        let name = engine.label();
+        out.push_str(&format!(
+            " {name}: median | {name}: spread (min–max) | {name}: peak RSS |"
+        ));
+    }
+    out.push_str("\n|---|");
+    out.push_str(&"---:|---:|---:|".repeat(engines.len()));
+    out.push('\n');
+    for (what, i, peak) in [
+        (
+            "rules, first refresh (opens every candidate, one audit entry each)",
+            0,
+            3,
+        ),
+        ("rules, steady refresh (nothing changed)", 1, 4),
+        (
+            "rules, after a day's activity (20 candidates' accounts per profile active again)",
+            7,
+            8,
+        ),
+        (
+            "rules, after the rule's inputs changed (every open candidate judged again)",
+            9,
+            10,
+        ),
+        ("reconciliation (position per model and profile)", 2, 5),
+    ] {
+        out.push_str(&format!("| {what} |{}\n", cells(i, peak)));
+    }
     out.push_str(&format!(
-        "| **steady rules + reconciliation** | **{:.2} s** | | |\n\
-         | **rules after a day's activity + reconciliation** | **{:.2} s** | | |\n\
-         | rules after the rule's inputs changed + reconciliation | {:.2} s | | |\n\n\
-         The first refresh opened {opened:.0} candidates. Target: rules + reconciliation under 2 s.\n",
-        steady + reconcile,
-        daily + reconcile,
-        full + reconcile
+        "| **steady rules + reconciliation** |{}\n\
+         | **rules after a day's activity + reconciliation** |{}\n\
+         | rules after the rule's inputs changed + reconciliation |{}\n\n",
+        sum(&[1, 2]),
+        sum(&[7, 2]),
+        sum(&[9, 2])
+    ));
+    let (opened, _, _) = median_of(&runs[0], 6);
+    out.push_str(&format!(
+        "The first refresh opened {opened:.0} candidates. Target: rules + reconciliation under 2 s.\n"
     ));
     Ok(out)
 }
 
-/// One measured rules + reconciliation run over a fresh SQLite file with
+/// One measured rules + reconciliation run over a fresh store with
 /// `profiles` x `per_profile` SmartRecruiters-shaped subscriptions. Prints
 /// seconds (first refresh, steady refresh, reconciliation), the peak RSS in
 /// KiB during each, the number of candidates the first refresh opened, then
 /// seconds and peak KiB of a refresh after a day's activity and of one
 /// after the rule's inputs changed.
-async fn reconcile_child(profiles: usize, per_profile: usize) -> Result<()> {
+async fn reconcile_child(profiles: usize, per_profile: usize, engine: &Engine) -> Result<()> {
     use seatwarden_domain::rules::{Exclusion, ReclamationRule};
-    use seatwarden_store::{Storage, Stream, Trigger};
+    use seatwarden_store::{Stream, Trigger};
     use seatwarden_tests::fixtures::now_ms;
-    let dir = repo_root().join("target/bench-tmp");
-    std::fs::create_dir_all(&dir)?;
-    let path = dir.join(format!("reconcile-{}.db", std::process::id()));
-    let storage = Storage::open(&path).await?;
+    let scratch = Scratch::open(engine, "reconcile").await?;
+    let storage = &scratch.storage;
     let now = now_ms();
     let (tenant, exclusions, records) =
-        seed_subscriptions(&storage, profiles, per_profile, now).await?;
+        seed_subscriptions(storage, profiles, per_profile, now).await?;
     let rule = ReclamationRule::default();
     let reset_peak = || std::fs::write("/proc/self/clear_refs", "5");
-    let refresh_all = || refresh_every_profile(&storage, tenant, &records, &rule, now);
+    let refresh_all = || refresh_every_profile(storage, tenant, &records, &rule, now);
     reset_peak()?;
     let t = Instant::now();
     let opened = refresh_all().await?;
@@ -1240,21 +1357,14 @@ async fn reconcile_child(profiles: usize, per_profile: usize) -> Result<()> {
     let today = jiff::Timestamp::from_millisecond(now)?
         .to_zoned(jiff::tz::TimeZone::UTC)
         .date();
-    let position = seatwarden_app::reconciliation::reconcile(
-        &storage,
-        tenant,
-        today,
-        &jiff::tz::TimeZone::UTC,
-    )
-    .await?;
+    let position =
+        seatwarden_app::reconciliation::reconcile(storage, tenant, today, &jiff::tz::TimeZone::UTC)
+            .await?;
     let reconcile = t.elapsed();
     let reconcile_peak = peak_rss_kib()?;
     let used: u64 = position.models.iter().map(|m| m.used).sum();
     anyhow::ensure!(used > 0, "nothing reconciled");
-    drop(storage);
-    for suffix in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
-    }
+    scratch.discard().await?;
     println!(
         "{} {} {} {first_peak} {steady_peak} {reconcile_peak} {opened} {} {daily_peak} {} {full_peak}",
         first.as_secs_f64(),
