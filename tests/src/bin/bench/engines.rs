@@ -81,16 +81,7 @@ impl Scratch {
             }
             Engine::Postgres(admin) => {
                 let name = database_name(what);
-                let mut conn = sqlx::PgConnection::connect(admin)
-                    .await
-                    .with_context(|| format!("connecting to {admin}"))?;
-                sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-                    "CREATE DATABASE {name} OWNER {APP_ROLE}"
-                )))
-                .execute(&mut conn)
-                .await
-                .with_context(|| format!("creating database {name}"))?;
-                conn.close().await?;
+                create_database(admin, &name, None).await?;
                 let storage = Storage::connect_postgres(&app_url(admin, &name)).await?;
                 Ok(Scratch {
                     storage,
@@ -139,12 +130,43 @@ pub fn database_name(what: &str) -> String {
     )
 }
 
-/// Database `name` on the server of `admin`, as the application role.
-pub fn app_url(admin: &str, name: &str) -> String {
+/// Database `name` on the server of `admin`, as the superuser.
+pub fn admin_url(admin: &str, name: &str) -> String {
     let server = admin
         .strip_suffix("/postgres")
         .expect("the superuser URL names the postgres database");
-    seatwarden_tests::postgres::as_app(&format!("{server}/{name}"))
+    format!("{server}/{name}")
+}
+
+/// Database `name` on the server of `admin`, as the application role.
+pub fn app_url(admin: &str, name: &str) -> String {
+    seatwarden_tests::postgres::as_app(&admin_url(admin, name))
+}
+
+/// Creates database `name` for the application role, empty or as a copy
+/// of `template` (whose sessions are ended first: a template must be idle).
+pub async fn create_database(admin: &str, name: &str, template: Option<&str>) -> Result<()> {
+    let mut conn = sqlx::PgConnection::connect(admin)
+        .await
+        .with_context(|| format!("connecting to {admin}"))?;
+    let statement = match template {
+        None => format!("CREATE DATABASE {name} OWNER {APP_ROLE}"),
+        Some(template) => {
+            sqlx::query(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1",
+            )
+            .bind(template)
+            .execute(&mut conn)
+            .await?;
+            format!("CREATE DATABASE {name} OWNER {APP_ROLE} TEMPLATE {template}")
+        }
+    };
+    sqlx::raw_sql(sqlx::AssertSqlSafe(statement))
+        .execute(&mut conn)
+        .await
+        .with_context(|| format!("creating database {name}"))?;
+    conn.close().await?;
+    Ok(())
 }
 
 /// Drops database `name` (ending any session still on it).

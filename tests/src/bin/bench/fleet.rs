@@ -233,7 +233,7 @@ async fn measure(
     tenants: usize,
     users: usize,
 ) -> Result<Measured> {
-    let mut conn = sqlx::PgConnection::connect(&database_url(admin, database)).await?;
+    let mut conn = sqlx::PgConnection::connect(&crate::engines::admin_url(admin, database)).await?;
     sqlx::raw_sql("SELECT pg_stat_statements_reset()")
         .execute(&mut conn)
         .await?;
@@ -278,7 +278,11 @@ async fn measure(
     let mut host_stats = Vec::new();
     for child in &children {
         let pid = child.id().to_string();
-        host_stats.push((peak_rss_kib(&pid)?, cpu_seconds(&pid)?, child.id()));
+        host_stats.push((
+            crate::status_kib(&pid, "VmHWM:")?,
+            cpu_seconds(&pid)?,
+            child.id(),
+        ));
     }
     for child in &mut children {
         stop(child);
@@ -376,43 +380,16 @@ fn log_tail(fleet: &FleetDir, n: usize) -> String {
     lines[lines.len().saturating_sub(20)..].join("\n")
 }
 
-/// Creates database `name` for the application role, empty or as a copy
-/// of `template` (whose sessions are ended first: a template must be idle).
+/// Creates database `name` (see [`crate::engines::create_database`]) with
+/// `pg_stat_statements`, to say where the database's time went.
 async fn create_database(admin: &str, name: &str, template: Option<&str>) -> Result<()> {
-    let mut conn = sqlx::PgConnection::connect(admin).await?;
-    let role = seatwarden_tests::postgres::APP_ROLE;
-    let statement = match template {
-        None => format!("CREATE DATABASE {name} OWNER {role}"),
-        Some(template) => {
-            sqlx::query(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1",
-            )
-            .bind(template)
-            .execute(&mut conn)
-            .await?;
-            format!("CREATE DATABASE {name} OWNER {role} TEMPLATE {template}")
-        }
-    };
-    sqlx::raw_sql(sqlx::AssertSqlSafe(statement))
-        .execute(&mut conn)
-        .await
-        .with_context(|| format!("creating database {name}"))?;
-    conn.close().await?;
-    // Where the database's time goes, for the bench notes.
-    let mut conn = sqlx::PgConnection::connect(&database_url(admin, name)).await?;
+    crate::engines::create_database(admin, name, template).await?;
+    let mut conn = sqlx::PgConnection::connect(&crate::engines::admin_url(admin, name)).await?;
     sqlx::raw_sql("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
         .execute(&mut conn)
         .await?;
     conn.close().await?;
     Ok(())
-}
-
-/// Database `name` on the server of `admin`, as the superuser.
-fn database_url(admin: &str, name: &str) -> String {
-    format!(
-        "{}/{name}",
-        admin.strip_suffix("/postgres").expect("a superuser URL")
-    )
 }
 
 /// The statements that took the database server's time during a row, to
@@ -434,16 +411,6 @@ async fn report_statements(conn: &mut sqlx::PgConnection) -> Result<()> {
         );
     }
     Ok(())
-}
-
-/// A process's peak resident set (VmHWM) in KiB.
-fn peak_rss_kib(pid: &str) -> Result<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
-    Ok(status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches(" kB").parse().ok())
-        .unwrap_or(0))
 }
 
 /// Clock ticks per second of `/proc`'s times (USER_HZ, 100 on Linux).

@@ -101,18 +101,12 @@ async fn main() -> Result<()> {
     }
     if args.get(1).map(String::as_str) == Some("--storage-only") {
         let server = bench_server();
-        print!(
-            "{}",
-            storage_table(&[Engine::Sqlite, Engine::postgres(&server)]).await?
-        );
+        print!("{}", storage_table(&both_engines(&server)).await?);
         return Ok(());
     }
     if args.get(1).map(String::as_str) == Some("--sync-only") {
         let server = bench_server();
-        print!(
-            "{}",
-            sync_table(&[Engine::Sqlite, Engine::postgres(&server)])?
-        );
+        print!("{}", sync_table(&both_engines(&server))?);
         return Ok(());
     }
     if args.get(1).map(String::as_str) == Some("--fleet-only") {
@@ -126,10 +120,7 @@ async fn main() -> Result<()> {
     }
     if args.get(1).map(String::as_str) == Some("--reconcile-only") {
         let server = bench_server();
-        print!(
-            "{}",
-            reconcile_table(&[Engine::Sqlite, Engine::postgres(&server)])?
-        );
+        print!("{}", reconcile_table(&both_engines(&server))?);
         return Ok(());
     }
     if let Some(flag) = args.get(1).filter(|a| a.starts_with("--")) {
@@ -288,7 +279,7 @@ async fn main() -> Result<()> {
     ));
 
     let server = bench_server();
-    let engines = [Engine::Sqlite, Engine::postgres(&server)];
+    let engines = both_engines(&server);
     let mut table = render(&rows);
     table.push_str(&sync_table(&engines)?);
     table.push_str(&languages_table()?);
@@ -310,6 +301,11 @@ async fn main() -> Result<()> {
 /// PostgreSQL's durable defaults; it stops when dropped.
 fn bench_server() -> seatwarden_tests::postgres::Cluster {
     seatwarden_tests::postgres::Cluster::create_durable(&repo_root().join("target/bench-postgres"))
+}
+
+/// SQLite, and PostgreSQL on `server`: the engines measured side by side.
+fn both_engines(server: &seatwarden_tests::postgres::Cluster) -> [Engine; 2] {
+    [Engine::Sqlite, Engine::postgres(server)]
 }
 
 /// The vendors whose syncs are measured, with the wasm connector's name.
@@ -790,17 +786,17 @@ fn notes() -> String {
 
 /// This process's peak resident set (VmHWM), in KiB.
 fn peak_rss_kib() -> Result<u64> {
-    status_kib("VmHWM:")
+    status_kib("self", "VmHWM:")
 }
 
 /// This process's resident set now (VmRSS), in KiB.
 fn current_rss_kib() -> Result<u64> {
-    status_kib("VmRSS:")
+    status_kib("self", "VmRSS:")
 }
 
-/// One `... kB` line of `/proc/self/status`, in KiB (0 when absent).
-fn status_kib(field: &str) -> Result<u64> {
-    Ok(std::fs::read_to_string("/proc/self/status")?
+/// One `... kB` line of `/proc/<pid>/status` (`self` for this process), in KiB (0 when absent).
+fn status_kib(pid: &str, field: &str) -> Result<u64> {
+    Ok(std::fs::read_to_string(format!("/proc/{pid}/status"))?
         .lines()
         .find_map(|l| {
             l.strip_prefix(field)
