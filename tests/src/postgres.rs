@@ -206,6 +206,42 @@ impl Cluster {
         }
     }
 
+    /// Makes the server accept TCP connections only over TLS, with
+    /// `identity` as its certificate (as a managed or hardened server is
+    /// set up: `hostssl` lines, a `hostnossl ... reject`), and restarts it.
+    /// Connections on its socket stay as they were.
+    pub fn require_tls(&self, identity: &crate::tls::ServerIdentity) {
+        let data = self.dir.join("data");
+        let write_private = |name: &str, text: &str| {
+            let path = data.join(name);
+            std::fs::write(&path, text).unwrap();
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+            if is_root() {
+                run(
+                    {
+                        let mut c = Command::new("chown");
+                        c.arg("postgres").arg(&path);
+                        c
+                    },
+                    "giving a server file to the postgres user",
+                );
+            }
+        };
+        write_private("server.crt", &identity.certificate_pem);
+        write_private("server.key", &identity.key_pem);
+        write_private(
+            "pg_hba.conf",
+            "local all all trust\nhostssl all all 127.0.0.1/32 trust\nhostnossl all all 127.0.0.1/32 reject\n",
+        );
+        let conf = data.join("postgresql.conf");
+        let mut text = std::fs::read_to_string(&conf).unwrap();
+        text.push_str("\nssl = on\nssl_cert_file = 'server.crt'\nssl_key_file = 'server.key'\n");
+        std::fs::write(&conf, text).unwrap();
+        self.stop();
+        self.start();
+    }
+
     /// Starts the server and waits until it accepts connections.
     pub fn start(&self) {
         let mut pg_ctl = tool("pg_ctl");

@@ -139,29 +139,15 @@ fn main() -> Result<()> {
             // The PostgreSQL rows run on a server of the bench's own, and
             // the fleet rows start the built `seatwarden` as host processes.
             let postgres = postgres::ensure_server()?;
+            // Both binaries come out of the very build the test run makes
+            // (`cargo test --no-run` is what nextest builds): one set of
+            // features for wasmtime, so a bench after the tests (or the
+            // tests after a bench) does not compile it again.
             run(Command::new("cargo")
-                .args([
-                    "build",
-                    "--quiet",
-                    "--release",
-                    "-p",
-                    "seatwarden-cli",
-                    "--bin",
-                    "seatwarden",
-                ])
+                .args(["test", "--quiet", "--release", "--workspace", "--no-run"])
                 .current_dir(&root))?;
-            let mut bench = Command::new("cargo");
+            let mut bench = Command::new(root.join("target/release/bench"));
             bench
-                .args([
-                    "run",
-                    "--quiet",
-                    "--release",
-                    "-p",
-                    "seatwarden-tests",
-                    "--bin",
-                    "bench",
-                    "--",
-                ])
                 .current_dir(&root)
                 .env(postgres::BIN_DIR_VARIABLE, &postgres);
             match only {

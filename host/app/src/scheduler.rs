@@ -154,12 +154,9 @@ impl Scheduler {
                 .storage
                 .next_due_at(self.shared.clock.now())
                 .await?;
-            // Re-check at least once a minute: profiles may be published by
-            // another process while this one sleeps, and a job whose host
-            // died is due again when its lease runs out.
             let wake = next
                 .unwrap_or(i64::MAX)
-                .min(self.shared.clock.now() + 60_000);
+                .min(self.shared.clock.now() + recheck_ms(self.shared.app.config.scheduler.lease));
             loop {
                 tokio::select! {
                     _ = self.shared.cancel.cancelled() => break 'serving,
@@ -344,6 +341,16 @@ impl Scheduler {
 }
 
 const DAY_MS: i64 = 86_400_000;
+
+/// How long an idle host sleeps at most before it reads the schedule
+/// again, whatever the next due time says: profiles may be published by
+/// another process meanwhile, a job another host held is due again when
+/// that host stops (SIGTERM releases its lease) or its lease runs out, and
+/// a rolling restart must not leave such a job unrun for longer than one
+/// lease. So: half a lease, and never more than a minute.
+fn recheck_ms(lease: Duration) -> i64 {
+    (lease_ms(lease) / 2).clamp(1_000, 60_000)
+}
 
 fn lease_ms(lease: Duration) -> i64 {
     i64::try_from(lease.as_millis()).unwrap_or(i64::MAX)

@@ -35,7 +35,8 @@ use seatwarden_sandbox::connection::Connection;
 use seatwarden_sandbox::error::CallError;
 use seatwarden_sandbox::runtime::Connector;
 use seatwarden_store::{
-    ActivityFrom, GoneGuard, ProfileId, RunOutcome, Storage, Stream, Trigger, UsersRunEnd,
+    ActivityFrom, GoneGuard, ProfileId, RunOutcome, Storage, StoreError, Stream, Trigger,
+    UsersRunEnd,
 };
 use std::collections::HashSet;
 use std::time::Duration;
@@ -80,6 +81,11 @@ pub struct SyncOptions {
     /// The operator confirmed that this listing is the truth: mark whatever
     /// it misses gone even beyond `Limits::max_gone_percent`.
     pub accept_gone: bool,
+    /// How a batch write the database refused for now (a lost
+    /// serialization or deadlock conflict, a timeout, a restart) is tried
+    /// again; `max_attempts` 1 never retries. Its transaction rolled back,
+    /// so a retried batch is stored whole or not at all.
+    pub store_retry: RetryPolicy,
 }
 
 impl SyncOptions {
@@ -108,6 +114,7 @@ impl Default for SyncOptions {
             owner: crate::lease::process_owner().to_string(),
             items_per_commit: ITEMS_PER_COMMIT,
             accept_gone: false,
+            store_retry: RetryPolicy::store_default(),
         }
     }
 }
@@ -159,14 +166,7 @@ impl RetryPolicy {
         if attempt >= self.max_attempts {
             return RetryDecision::GiveUp;
         }
-        let computed = || {
-            let exp = self
-                .base
-                .saturating_mul(1u32 << (attempt - 1).min(20))
-                .min(self.cap);
-            let jitter = jitter.clamp(0.0, 1.0);
-            exp / 2 + exp.mul_f64(jitter / 2.0)
-        };
+        let computed = || self.backoff(attempt, jitter);
         match err.vendor_error() {
             Some(ConnectorError::RateLimited(Some(ms))) => {
                 let hinted = Duration::from_millis(u64::from(*ms));
@@ -180,6 +180,33 @@ impl RetryPolicy {
                 RetryDecision::Retry(computed())
             }
             _ => RetryDecision::GiveUp,
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// The wait after `attempt` (1-based) failed: `base` doubled per
+    /// attempt up to `cap`, spread over [w/2, w) by `jitter` in [0, 1).
+    pub fn backoff(&self, attempt: u32, jitter: f64) -> Duration {
+        let exp = self
+            .base
+            .saturating_mul(1u32 << attempt.saturating_sub(1).min(20))
+            .min(self.cap);
+        let jitter = jitter.clamp(0.0, 1.0);
+        exp / 2 + exp.mul_f64(jitter / 2.0)
+    }
+
+    /// How a sync retries a store write the database refused for now
+    /// ([`StoreError::Busy`]): four attempts over about ten seconds, which
+    /// rides out a lost serialization or deadlock conflict and a quick
+    /// failover, and gives up on a longer outage (the job then fails, stays
+    /// due, and resumes at its stored cursor).
+    pub fn store_default() -> RetryPolicy {
+        RetryPolicy {
+            base: Duration::from_secs(1),
+            cap: Duration::from_secs(8),
+            max_hinted_wait: Duration::ZERO,
+            max_attempts: 4,
         }
     }
 }
@@ -250,9 +277,10 @@ pub enum Progress {
         /// The accounts or activity events the page held, as stored.
         items: usize,
     },
-    /// A call will be retried after `wait`.
+    /// A call, or a batch write the database refused for now, will be
+    /// retried after `wait`.
     Retry {
-        /// Whether the failed call was for users or for activity.
+        /// Whether the failed call or write was for users or for activity.
         stream: Stream,
         /// How long the sync waits before calling again: the vendor's hint or the backoff.
         wait: Duration,
@@ -657,16 +685,18 @@ impl ProfileSync<'_> {
         if batch.is_empty() {
             return Ok((0, 0));
         }
-        self.storage
-            .upsert_accounts_pages(
+        let pages = batch.pages();
+        self.storing(Stream::Users, progress, || {
+            self.storage.upsert_accounts_pages(
                 self.profile,
                 run_id,
-                &batch.pages(),
+                &pages,
                 next_cursor,
                 self.clock.now(),
             )
-            .await
-            .context("storing pages of accounts")?;
+        })
+        .await
+        .context("storing pages of accounts")?;
         Ok(batch.stored(Stream::Users, progress))
     }
 
@@ -682,9 +712,12 @@ impl ProfileSync<'_> {
         if batch.is_empty() {
             return Ok((0, 0, 0));
         }
+        let pages = batch.pages();
         let updated = self
-            .storage
-            .apply_activity_pages(self.profile, run_id, &batch.pages(), next_cursor)
+            .storing(Stream::Activity, progress, || {
+                self.storage
+                    .apply_activity_pages(self.profile, run_id, &pages, next_cursor)
+            })
             .await
             .context("storing pages of activity")?;
         let (pages, events) = batch.stored(Stream::Activity, progress);
@@ -747,6 +780,48 @@ impl ProfileSync<'_> {
             .next(next_cursor(&page), fetched + 1)
             .map_err(Stop::Runaway)?;
         Ok(page)
+    }
+
+    /// Runs a store write, trying it again while the database refuses it
+    /// for now ([`StoreError::Busy`]) as `store_retry` says: its
+    /// transaction rolled back, so the write is whole or absent and the
+    /// same write may simply run again. Any other error, the last attempt's
+    /// included, is returned as it is; a shutdown or a lost lease ends the
+    /// wait (the caller records the run as it always does).
+    async fn storing<T, F, Fut>(
+        &self,
+        stream: Stream,
+        progress: &(dyn Fn(Progress) + Send + Sync),
+        mut write: F,
+    ) -> std::result::Result<T, StoreError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = std::result::Result<T, StoreError>>,
+    {
+        let policy = &self.options.store_retry;
+        let mut attempt = 1;
+        loop {
+            let err = match write().await {
+                Err(StoreError::Busy(err)) if attempt < policy.max_attempts => err,
+                done => return done,
+            };
+            let wait = policy.backoff(attempt, fastrand::f64());
+            tracing::warn!(profile = ?self.profile, attempt, error = %err, "the database refused a batch for now; retrying");
+            progress(Progress::Retry {
+                stream,
+                wait,
+                reason: format!(
+                    "the database could not store the batch now ({err}); nothing of it was stored"
+                ),
+            });
+            tokio::select! {
+                biased;
+                _ = self.options.lease_lost.cancelled() => return Err(StoreError::Busy(err)),
+                _ = self.options.cancel.cancelled() => return Err(StoreError::Busy(err)),
+                _ = tokio::time::sleep(wait) => {}
+            }
+            attempt += 1;
+        }
     }
 
     /// Runs `call`, retrying as the policy says, until it succeeds, fails

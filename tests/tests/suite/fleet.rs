@@ -318,3 +318,125 @@ async fn a_host_killed_mid_sync_has_its_job_taken_over_and_resumed() {
         assert_eq!(storage.subscriptions(profile).await.unwrap().len(), USERS);
     }
 }
+
+/// Sends SIGTERM, as an operator (or a rolling upgrade) stops a host.
+fn terminate(host: &mut Host) -> std::process::ExitStatus {
+    let sent = std::process::Command::new("kill")
+        .args(["-TERM", &host.pid().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success(), "kill -TERM {}", host.pid());
+    host.child.wait().unwrap()
+}
+
+/// A rolling restart: the host whose sync is in flight (its vendor request
+/// hangs) is stopped with SIGTERM, as an upgrade stops hosts one at a
+/// time. It ends cleanly, records its run as interrupted and gives its
+/// lease up, and the other host, idle by then, runs the job again within
+/// one lease (30 s here) of the interruption, resuming at the stored
+/// cursor: every account stored once, none twice. Then a new host takes
+/// the stopped one's place and the other old host is stopped too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rolling_restart_leaves_no_due_job_unrun_for_longer_than_a_lease() {
+    const LEASE_MS: i64 = 30_000;
+    let vendor = SmartRecruitersFake::start(seed_tenant(TOKEN, USERS, now_ms())).await;
+    let fleet = Fleet::new("rolling", &vendor);
+    fleet.publish();
+    let before = vendor.server.requests().len();
+    vendor.inject([Fault::Pass, Fault::Pass, Fault::Pass, Fault::Hang]);
+    let mut old_hosts: Vec<Host> = (1..=2).map(|n| fleet.host(n)).collect();
+    vendor.server.wait_for_requests(before + 4).await;
+
+    let storage = Storage::connect_postgres(&fleet.url).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let (hung_profile, hung_pid) = loop {
+        let runs = users_runs(&storage).await;
+        let running: Vec<(&String, &JobRun)> = runs
+            .iter()
+            .flat_map(|(p, r)| r.iter().map(move |run| (p, run)))
+            .filter(|(_, run)| run.status == "running")
+            .collect();
+        let done = runs
+            .values()
+            .filter(|r| r.iter().any(|run| run.status == "succeeded"))
+            .count();
+        if running.len() == 1 && done == Fleet::profiles().len() - 1 {
+            let (profile, run) = running[0];
+            break (
+                profile.clone(),
+                run.owner.as_deref().and_then(owner_pid).unwrap(),
+            );
+        }
+        assert!(
+            Instant::now() < deadline,
+            "expected one hung sync and the rest done: {runs:#?}\n{}",
+            fleet.logs()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let first = old_hosts
+        .iter()
+        .position(|h| h.pid() == hung_pid)
+        .expect("the running sync is a fleet host's");
+    let mut stopping = old_hosts.remove(first);
+    let status = terminate(&mut stopping);
+    assert!(
+        status.success(),
+        "the host stops cleanly on SIGTERM: {status}\n{}",
+        fleet.logs()
+    );
+    // The other old host, still running, takes the job over (its
+    // replacement starts only afterwards, so it is the survivor's own look
+    // at the schedule that must come in time).
+    until_every_profile_synced(&storage, &fleet, Duration::from_secs(240)).await;
+    let runs = users_runs(&storage).await;
+    let attempts = &runs[&hung_profile];
+    let interrupted: Vec<&JobRun> = attempts
+        .iter()
+        .filter(|r| r.owner.as_deref().and_then(owner_pid) == Some(hung_pid))
+        .collect();
+    assert_eq!(interrupted.len(), 1, "{attempts:#?}");
+    assert_eq!(
+        interrupted[0].status, "interrupted",
+        "the stopped host recorded its run: {attempts:#?}"
+    );
+    let stopped_at = interrupted[0]
+        .finished_at
+        .expect("an interrupted run has an end");
+    let succeeded: Vec<&JobRun> = attempts
+        .iter()
+        .filter(|r| r.status == "succeeded")
+        .collect();
+    assert_eq!(succeeded.len(), 1, "{attempts:#?}");
+    assert_ne!(
+        succeeded[0].owner.as_deref().and_then(owner_pid),
+        Some(hung_pid)
+    );
+    assert_eq!(
+        succeeded[0].resumes,
+        Some(interrupted[0].id),
+        "resumed at the stopped run's cursor: {attempts:#?}"
+    );
+    let unrun_for = succeeded[0].started_at - stopped_at;
+    assert!(
+        unrun_for <= LEASE_MS,
+        "the job waited {unrun_for} ms after its host stopped, more than one lease: {attempts:#?}\n{}",
+        fleet.logs()
+    );
+    for (profile, attempts) in &runs {
+        let created: i64 = attempts.iter().map(|r| r.created).sum();
+        let updated: i64 = attempts.iter().map(|r| r.updated).sum();
+        assert_eq!(
+            (created, updated),
+            (USERS as i64, 0),
+            "{profile}: {attempts:#?}"
+        );
+    }
+    // The upgrade goes on: the replacement starts, and the rest of the old
+    // fleet stops the same way, cleanly.
+    let _replacement = fleet.host(3);
+    for mut host in old_hosts {
+        let status = terminate(&mut host);
+        assert!(status.success(), "{status}\n{}", fleet.logs());
+    }
+}

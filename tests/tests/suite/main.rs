@@ -36,6 +36,7 @@ mod conformance;
 mod connector_calls;
 mod console;
 mod credential_owner;
+mod database_tls;
 mod fleet;
 mod hardening;
 mod leases;

@@ -632,13 +632,14 @@ async fn a_server_error_mid_listing_is_retried_end_to_end(engine: Engine) {
 }
 }
 
-/// PostgreSQL restarting in the middle of a sync (a server of the test's
-/// own, stopped with a fast shutdown as an operator's restart does): the
-/// pages stored before stay, the sync fails with the store's typed "busy"
-/// error instead of a panic or a half-written batch (after the pool has
-/// tried to reconnect for its 30 seconds), and once the server
-/// is back the next sync resumes at the stored cursor and stores every
-/// account exactly once.
+/// PostgreSQL going down in the middle of a sync for longer than the
+/// sync retries a batch (a server of the test's own, stopped with a fast
+/// shutdown as an operator's restart does; one attempt here): the pages
+/// stored before stay, the sync fails with the store's typed "busy" error
+/// instead of a panic or a half-written batch (after the pool has tried
+/// to reconnect for its 30 seconds), and once the server is back the next
+/// sync resumes at the stored cursor and stores every account exactly
+/// once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_database_restarting_mid_sync_loses_nothing_and_the_next_sync_resumes() {
     let cluster = seatwarden_tests::postgres::Cluster::create(
@@ -658,6 +659,10 @@ async fn the_database_restarting_mid_sync_loses_nothing_and_the_next_sync_resume
     };
     let sync = rig.sync(SyncOptions {
         items_per_commit: 250,
+        store_retry: seatwarden_app::sync::RetryPolicy {
+            max_attempts: 1,
+            ..seatwarden_app::sync::RetryPolicy::store_default()
+        },
         ..once()
     });
     let err = sync.run(&progress).await.unwrap_err();
@@ -685,4 +690,73 @@ async fn the_database_restarting_mid_sync_loses_nothing_and_the_next_sync_resume
     );
     assert_eq!(resumed.user_requests.len(), 8, "pages 4 to 11 only");
     assert_eq!(resumed.users_run.0, "succeeded");
+}
+
+/// PostgreSQL restarting in the middle of a sync and back before the
+/// sync's batch retries run out: the batch the outage refused is stored on
+/// a later attempt from what the sync holds (no page fetched twice), and
+/// the same sync finishes with every account stored exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_the_restarting_database_refused_is_retried_and_the_sync_finishes() {
+    let cluster = seatwarden_tests::postgres::Cluster::create(
+        &seatwarden_tests::postgres::clusters_dir().join(format!("retry-{}", std::process::id())),
+    );
+    let url = cluster.new_database();
+    let rig = rig_on(
+        1050,
+        Database::Postgres(seatwarden_domain::database::PostgresUrl::parse(&url).unwrap()),
+    )
+    .await;
+    let pages = AtomicUsize::new(0);
+    let retries = std::sync::Mutex::new(Vec::new());
+    let progress = |p: Progress| match p {
+        Progress::Page { .. } => {
+            if pages.fetch_add(1, Ordering::SeqCst) + 1 == 3 {
+                cluster.stop();
+            }
+        }
+        Progress::Retry { reason, .. } => {
+            // The first refused batch brings the server back.
+            let mut retries = retries.lock().unwrap();
+            if retries.is_empty() {
+                cluster.start();
+            }
+            retries.push(reason);
+        }
+    };
+    let requests_before = rig.fake.server.requests().len();
+    let report = rig
+        .sync(SyncOptions {
+            items_per_commit: 250,
+            store_retry: seatwarden_app::sync::RetryPolicy {
+                base: std::time::Duration::from_millis(50),
+                ..seatwarden_app::sync::RetryPolicy::store_default()
+            },
+            ..once()
+        })
+        .run(&progress)
+        .await
+        .unwrap();
+    let retries = retries.into_inner().unwrap();
+    assert_eq!(retries.len(), 1, "one refused batch: {retries:?}");
+    assert!(
+        retries[0].contains("could not store the batch now"),
+        "{retries:?}"
+    );
+    assert_eq!((report.accounts, report.pages), (1050, 11));
+    assert_eq!(
+        rig.user_requests_since(requests_before).len(),
+        11,
+        "no page fetched twice"
+    );
+    let rows = rig.storage.subscriptions(rig.profile).await.unwrap();
+    let ids: std::collections::BTreeSet<_> = rows.iter().map(|r| r.account_id.clone()).collect();
+    assert_eq!((rows.len(), ids.len()), (1050, 1050), "all, no duplicates");
+    let runs = rig.storage.job_runs(rig.profile).await.unwrap();
+    let users: Vec<_> = runs.iter().filter(|r| r.kind == "subscriptions").collect();
+    assert_eq!(users.len(), 1, "one attempt: {users:?}");
+    assert_eq!(
+        (users[0].status.as_str(), users[0].pages, users[0].items),
+        ("succeeded", 11, 1050)
+    );
 }
