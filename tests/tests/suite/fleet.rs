@@ -185,6 +185,38 @@ async fn until_every_profile_synced(storage: &Storage, fleet: &Fleet, patience: 
     }
 }
 
+/// Waits until the one hung sync is the only run left (every other
+/// profile's users run succeeded) and returns its profile and the pid of
+/// the host running it.
+async fn the_hung_sync(storage: &Storage, fleet: &Fleet) -> (String, u32) {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let runs = users_runs(storage).await;
+        let running: Vec<(&String, &JobRun)> = runs
+            .iter()
+            .flat_map(|(p, r)| r.iter().map(move |run| (p, run)))
+            .filter(|(_, run)| run.status == "running")
+            .collect();
+        let done = runs
+            .values()
+            .filter(|r| r.iter().any(|run| run.status == "succeeded"))
+            .count();
+        if running.len() == 1 && done == Fleet::profiles().len() - 1 {
+            let (profile, run) = running[0];
+            return (
+                profile.clone(),
+                run.owner.as_deref().and_then(owner_pid).unwrap(),
+            );
+        }
+        assert!(
+            Instant::now() < deadline,
+            "expected one hung sync and the rest done: {runs:#?}\n{}",
+            fleet.logs()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
 /// The pid in a lease owner id (`host:pid:scope-nonce`).
 fn owner_pid(owner: &str) -> Option<u32> {
     owner.split(':').nth(1)?.parse().ok()
@@ -248,32 +280,7 @@ async fn a_host_killed_mid_sync_has_its_job_taken_over_and_resumed() {
     let storage = Storage::connect_postgres(&fleet.url).await.unwrap();
     // The hung sync is the one left running once every other profile's
     // users run has succeeded (the hosts' other job slots go on).
-    let deadline = Instant::now() + Duration::from_secs(120);
-    let (victim_profile, victim_pid) = loop {
-        let runs = users_runs(&storage).await;
-        let running: Vec<(&String, &JobRun)> = runs
-            .iter()
-            .flat_map(|(p, r)| r.iter().map(move |run| (p, run)))
-            .filter(|(_, run)| run.status == "running")
-            .collect();
-        let done = runs
-            .values()
-            .filter(|r| r.iter().any(|run| run.status == "succeeded"))
-            .count();
-        if running.len() == 1 && done == Fleet::profiles().len() - 1 {
-            let (profile, run) = running[0];
-            break (
-                profile.clone(),
-                run.owner.as_deref().and_then(owner_pid).unwrap(),
-            );
-        }
-        assert!(
-            Instant::now() < deadline,
-            "expected one hung sync and the rest done: {runs:#?}\n{}",
-            fleet.logs()
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
+    let (victim_profile, victim_pid) = the_hung_sync(&storage, &fleet).await;
     let victim = hosts
         .iter()
         .position(|h| h.pid() == victim_pid)
@@ -348,32 +355,7 @@ async fn a_rolling_restart_leaves_no_due_job_unrun_for_longer_than_a_lease() {
     vendor.server.wait_for_requests(before + 4).await;
 
     let storage = Storage::connect_postgres(&fleet.url).await.unwrap();
-    let deadline = Instant::now() + Duration::from_secs(120);
-    let (hung_profile, hung_pid) = loop {
-        let runs = users_runs(&storage).await;
-        let running: Vec<(&String, &JobRun)> = runs
-            .iter()
-            .flat_map(|(p, r)| r.iter().map(move |run| (p, run)))
-            .filter(|(_, run)| run.status == "running")
-            .collect();
-        let done = runs
-            .values()
-            .filter(|r| r.iter().any(|run| run.status == "succeeded"))
-            .count();
-        if running.len() == 1 && done == Fleet::profiles().len() - 1 {
-            let (profile, run) = running[0];
-            break (
-                profile.clone(),
-                run.owner.as_deref().and_then(owner_pid).unwrap(),
-            );
-        }
-        assert!(
-            Instant::now() < deadline,
-            "expected one hung sync and the rest done: {runs:#?}\n{}",
-            fleet.logs()
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
+    let (hung_profile, hung_pid) = the_hung_sync(&storage, &fleet).await;
     let first = old_hosts
         .iter()
         .position(|h| h.pid() == hung_pid)
