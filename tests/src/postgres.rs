@@ -80,6 +80,17 @@ pub fn bin_dir() -> PathBuf {
     )
 }
 
+/// When the tests run as root, the server runs as `postgres` (it refuses
+/// root), so the files it reads or writes must be that user's: `path`, and
+/// everything under it if it is a folder.
+fn give_to_postgres(path: &Path) {
+    if is_root() {
+        let mut chown = Command::new("chown");
+        chown.args(["-R", "postgres"]).arg(path);
+        run(chown, "giving a file to the postgres user");
+    }
+}
+
 /// Whether this process runs as root, where PostgreSQL refuses to run
 /// and the tests run its tools as the `postgres` user instead.
 fn is_root() -> bool {
@@ -141,16 +152,7 @@ impl Cluster {
     fn make(dir: &Path, durable: bool) -> Cluster {
         let _ = std::fs::remove_dir_all(dir);
         std::fs::create_dir_all(dir).unwrap();
-        if is_root() {
-            run(
-                {
-                    let mut c = Command::new("chown");
-                    c.args(["-R", "postgres"]).arg(dir);
-                    c
-                },
-                "giving the cluster's folder to the postgres user",
-            );
-        }
+        give_to_postgres(dir);
         let mut initdb = tool("initdb");
         initdb.arg("-D").arg(dir.join("data")).args([
             "-A",
@@ -217,16 +219,7 @@ impl Cluster {
             std::fs::write(&path, text).unwrap();
             use std::os::unix::fs::PermissionsExt;
             std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
-            if is_root() {
-                run(
-                    {
-                        let mut c = Command::new("chown");
-                        c.arg("postgres").arg(&path);
-                        c
-                    },
-                    "giving a server file to the postgres user",
-                );
-            }
+            give_to_postgres(&path);
         };
         write_private("server.crt", &identity.certificate_pem);
         write_private("server.key", &identity.key_pem);

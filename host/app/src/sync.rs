@@ -182,9 +182,7 @@ impl RetryPolicy {
             _ => RetryDecision::GiveUp,
         }
     }
-}
 
-impl RetryPolicy {
     /// The wait after `attempt` (1-based) failed: `base` doubled per
     /// attempt up to `cap`, spread over [w/2, w) by `jitter` in [0, 1).
     pub fn backoff(&self, attempt: u32, jitter: f64) -> Duration {

@@ -309,8 +309,19 @@ async fn a_host_killed_mid_sync_has_its_job_taken_over_and_resumed() {
             .any(|r| r.owner.as_deref().and_then(owner_pid) == Some(victim_pid)),
         "the killed host's attempt stays in the history: {attempts:#?}"
     );
-    // No account stored twice, none lost, over all attempts of every profile.
-    for (profile, attempts) in &runs {
+    assert_each_account_stored_once(&runs);
+    for (tenant, profile) in Fleet::profiles() {
+        let id = storage.find_tenant(tenant).await.unwrap().unwrap();
+        let profile = storage.find_profile(id, &profile).await.unwrap().unwrap();
+        assert_eq!(storage.subscriptions(profile).await.unwrap().len(), USERS);
+    }
+}
+
+/// No account stored twice, none lost, over all attempts of every profile:
+/// each profile's users runs together created every account once and
+/// updated none.
+fn assert_each_account_stored_once(runs: &BTreeMap<String, Vec<JobRun>>) {
+    for (profile, attempts) in runs {
         let created: i64 = attempts.iter().map(|r| r.created).sum();
         let updated: i64 = attempts.iter().map(|r| r.updated).sum();
         assert_eq!(
@@ -318,11 +329,6 @@ async fn a_host_killed_mid_sync_has_its_job_taken_over_and_resumed() {
             (USERS as i64, 0),
             "{profile}: {attempts:#?}"
         );
-    }
-    for (tenant, profile) in Fleet::profiles() {
-        let id = storage.find_tenant(tenant).await.unwrap().unwrap();
-        let profile = storage.find_profile(id, &profile).await.unwrap().unwrap();
-        assert_eq!(storage.subscriptions(profile).await.unwrap().len(), USERS);
     }
 }
 
@@ -405,15 +411,7 @@ async fn a_rolling_restart_leaves_no_due_job_unrun_for_longer_than_a_lease() {
         "the job waited {unrun_for} ms after its host stopped, more than one lease: {attempts:#?}\n{}",
         fleet.logs()
     );
-    for (profile, attempts) in &runs {
-        let created: i64 = attempts.iter().map(|r| r.created).sum();
-        let updated: i64 = attempts.iter().map(|r| r.updated).sum();
-        assert_eq!(
-            (created, updated),
-            (USERS as i64, 0),
-            "{profile}: {attempts:#?}"
-        );
-    }
+    assert_each_account_stored_once(&runs);
     // The upgrade goes on: the replacement starts, and the rest of the old
     // fleet stops the same way, cleanly.
     let _replacement = fleet.host(3);

@@ -632,6 +632,21 @@ async fn a_server_error_mid_listing_is_retried_end_to_end(engine: Engine) {
 }
 }
 
+/// A PostgreSQL server of the test's own (the restart tests stop and start
+/// it) and a rig of 1050 users storing into a fresh database on it.
+async fn restart_rig(name: &str) -> (seatwarden_tests::postgres::Cluster, Rig) {
+    let cluster = seatwarden_tests::postgres::Cluster::create(
+        &seatwarden_tests::postgres::clusters_dir().join(format!("{name}-{}", std::process::id())),
+    );
+    let url = cluster.new_database();
+    let rig = rig_on(
+        1050,
+        Database::Postgres(seatwarden_domain::database::PostgresUrl::parse(&url).unwrap()),
+    )
+    .await;
+    (cluster, rig)
+}
+
 /// PostgreSQL going down in the middle of a sync for longer than the
 /// sync retries a batch (a server of the test's own, stopped with a fast
 /// shutdown as an operator's restart does; one attempt here): the pages
@@ -642,15 +657,7 @@ async fn a_server_error_mid_listing_is_retried_end_to_end(engine: Engine) {
 /// once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_database_restarting_mid_sync_loses_nothing_and_the_next_sync_resumes() {
-    let cluster = seatwarden_tests::postgres::Cluster::create(
-        &seatwarden_tests::postgres::clusters_dir().join(format!("restart-{}", std::process::id())),
-    );
-    let url = cluster.new_database();
-    let rig = rig_on(
-        1050,
-        Database::Postgres(seatwarden_domain::database::PostgresUrl::parse(&url).unwrap()),
-    )
-    .await;
+    let (cluster, rig) = restart_rig("restart").await;
     let pages = AtomicUsize::new(0);
     let progress = |p: Progress| {
         if matches!(p, Progress::Page { .. }) && pages.fetch_add(1, Ordering::SeqCst) + 1 == 3 {
@@ -698,15 +705,7 @@ async fn the_database_restarting_mid_sync_loses_nothing_and_the_next_sync_resume
 /// the same sync finishes with every account stored exactly once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_batch_the_restarting_database_refused_is_retried_and_the_sync_finishes() {
-    let cluster = seatwarden_tests::postgres::Cluster::create(
-        &seatwarden_tests::postgres::clusters_dir().join(format!("retry-{}", std::process::id())),
-    );
-    let url = cluster.new_database();
-    let rig = rig_on(
-        1050,
-        Database::Postgres(seatwarden_domain::database::PostgresUrl::parse(&url).unwrap()),
-    )
-    .await;
+    let (cluster, rig) = restart_rig("retry").await;
     let pages = AtomicUsize::new(0);
     let retries = std::sync::Mutex::new(Vec::new());
     let progress = |p: Progress| match p {
