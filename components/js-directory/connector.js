@@ -1,5 +1,5 @@
 // Why this file exists: the "Example Directory" connector written in JavaScript,
-// to show that a Seatwarden connector (world `seatwarden:connector/connector@0.2.2`; the import below names the contract's exact version)
+// to show that a Seatwarden connector (world `seatwarden:connector/connector@0.2.3`; the import below names the contract's exact version)
 // can be authored in JS and built with jco/componentize-js. It mirrors the Rust
 // fixture tests/guests/directory and talks to the vendor through `fetch()`, which
 // componentize-js (StarlingMonkey) implements over wasi:http/outgoing-handler.
@@ -14,7 +14,7 @@
 // - `s64` timestamps are BigInt; `option<T>` none is `undefined`.
 // - The credential header (X-Directory-Key) is added by the host; never set it.
 
-import { log } from 'seatwarden:connector/log@0.2.2';
+import { log } from 'seatwarden:connector/log@0.2.3';
 
 const NAME = 'directory-js';
 const VERSION = '0.1.0';

@@ -190,3 +190,12 @@ pub async fn all_activity(
 pub fn now_ms() -> i64 {
     jiff::Timestamp::now().as_millisecond()
 }
+
+/// The vendor's error a connector call failed with; panics on any other
+/// failure (a trap, a host refusal), naming it.
+pub fn vendor_error(err: seatwarden_sandbox::CallError) -> seatwarden_sandbox::ConnectorError {
+    match err.kind {
+        seatwarden_sandbox::CallErrorKind::Vendor(e) => e,
+        other => panic!("expected a vendor error, got {other:?}"),
+    }
+}

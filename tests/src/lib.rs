@@ -11,6 +11,7 @@ pub mod fixtures;
 pub mod identity_provider;
 pub mod logs;
 pub mod native_clients;
+pub mod okta_fake;
 pub mod postgres;
 pub mod published;
 pub mod scim_fake;

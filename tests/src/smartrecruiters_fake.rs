@@ -360,7 +360,8 @@ fn endpoint_of(path: &str) -> String {
     }
 }
 
-fn parse_query(query: &str) -> HashMap<String, String> {
+/// A query string's parameters, percent-decoded (also for the other fakes).
+pub(crate) fn parse_query(query: &str) -> HashMap<String, String> {
     query
         .split('&')
         .filter_map(|kv| kv.split_once('='))

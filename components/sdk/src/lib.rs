@@ -11,9 +11,10 @@
 //! `seatwarden_sdk::export_connector!(MyConnector);`, which also exports the
 //! optional interfaces empty. A connector with links for operators
 //! implements [`About`], one that knows its vendor's rate limit and
-//! subscription models implements [`Vendor`], and names what it implements:
-//! `export_connector!(MyConnector, About)`, `export_connector!(MyConnector,
-//! Vendor)` or `export_connector!(MyConnector, About, Vendor)`.
+//! subscription models implements [`Vendor`], one whose vendor takes a
+//! credential scheme `descriptor.auth` cannot say (or several) implements
+//! [`Auth`], and names what it implements, in that order:
+//! `export_connector!(MyConnector, About, Vendor)`.
 
 pub mod http;
 pub mod json;
@@ -33,45 +34,52 @@ pub mod bindings {
 }
 
 pub use bindings::exports::seatwarden::connector::about::Guest as About;
+pub use bindings::exports::seatwarden::connector::auth::Guest as Auth;
+pub use bindings::exports::seatwarden::connector::auth::{NamedScheme, PrefixedToken, Scheme};
 pub use bindings::exports::seatwarden::connector::connector_api::Guest;
 pub use bindings::exports::seatwarden::connector::vendor::Guest as Vendor;
 pub use bindings::exports::seatwarden::connector::vendor::{RequestRate, SubscriptionModel};
 
 /// Exports a connector. Name the optional interfaces `T` implements
-/// ([`About`], [`Vendor`], in that order); the others are exported empty:
+/// ([`About`], [`Vendor`], [`Auth`], in that order); the others are exported
+/// empty, which the host reads as "not declared":
 /// `export_connector!(T)`, `export_connector!(T, About)`,
-/// `export_connector!(T, Vendor)`, `export_connector!(T, About, Vendor)`.
+/// `export_connector!(T, About, Vendor)`, `export_connector!(T, About, Vendor, Auth)`
+/// and the other combinations in that order.
 #[macro_export]
 macro_rules! export_connector {
-    ($connector:ident) => {
-        $crate::export_connector!(@no_about $connector);
-        $crate::export_connector!(@no_vendor $connector);
-        $crate::bindings::export_world!($connector);
+    ($c:ident) => { $crate::export_connector!(@with $c [no_about no_vendor no_auth]); };
+    ($c:ident, About) => { $crate::export_connector!(@with $c [no_vendor no_auth]); };
+    ($c:ident, Vendor) => { $crate::export_connector!(@with $c [no_about no_auth]); };
+    ($c:ident, Auth) => { $crate::export_connector!(@with $c [no_about no_vendor]); };
+    ($c:ident, About, Vendor) => { $crate::export_connector!(@with $c [no_auth]); };
+    ($c:ident, About, Auth) => { $crate::export_connector!(@with $c [no_vendor]); };
+    ($c:ident, Vendor, Auth) => { $crate::export_connector!(@with $c [no_about]); };
+    ($c:ident, About, Vendor, Auth) => { $crate::export_connector!(@with $c []); };
+    (@with $c:ident [$($empty:ident)*]) => {
+        $($crate::export_connector!(@$empty $c);)*
+        $crate::bindings::export_world!($c);
     };
-    ($connector:ident, About) => {
-        $crate::export_connector!(@no_vendor $connector);
-        $crate::bindings::export_world!($connector);
-    };
-    ($connector:ident, Vendor) => {
-        $crate::export_connector!(@no_about $connector);
-        $crate::bindings::export_world!($connector);
-    };
-    ($connector:ident, About, Vendor) => {
-        $crate::bindings::export_world!($connector);
-    };
-    (@no_about $connector:ident) => {
-        impl $crate::About for $connector {
+    (@no_about $c:ident) => {
+        impl $crate::About for $c {
             fn links() -> ::std::vec::Vec<(::std::string::String, ::std::string::String)> {
                 ::std::vec::Vec::new()
             }
         }
     };
-    (@no_vendor $connector:ident) => {
-        impl $crate::Vendor for $connector {
+    (@no_vendor $c:ident) => {
+        impl $crate::Vendor for $c {
             fn rate_limit() -> ::std::option::Option<$crate::RequestRate> {
                 ::std::option::Option::None
             }
             fn subscription_models() -> ::std::vec::Vec<$crate::SubscriptionModel> {
+                ::std::vec::Vec::new()
+            }
+        }
+    };
+    (@no_auth $c:ident) => {
+        impl $crate::Auth for $c {
+            fn schemes() -> ::std::vec::Vec<$crate::NamedScheme> {
                 ::std::vec::Vec::new()
             }
         }

@@ -114,8 +114,57 @@ fn offset(tz: &str, hours: &str, minutes: &str) -> Option<i64> {
     Some(sign * (h * 60 + m))
 }
 
+/// Parses an HTTP date (RFC 9110 IMF-fixdate, `Thu, 03 Dec 2026 10:28:14
+/// GMT`), as in a `Date` header: the vendor's clock, for a guest that has
+/// none of its own.
+pub fn parse_http_date(text: &str) -> Option<i64> {
+    let mut parts = text.trim().split(' ');
+    let (_weekday, day, month, year, clock, zone) = (
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+    );
+    if parts.next().is_some() || zone != "GMT" {
+        return None;
+    }
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let month = MONTHS.iter().position(|m| *m == month)? as i64 + 1;
+    let digits = |s: &str| -> Option<i64> {
+        (!s.is_empty() && s.bytes().all(|c| c.is_ascii_digit()))
+            .then(|| s.parse().ok())
+            .flatten()
+    };
+    let (day, year) = (digits(day)?, digits(year)?);
+    let mut hms = clock.split(':');
+    let (h, mi, sec) = (
+        digits(hms.next()?)?,
+        digits(hms.next()?)?,
+        digits(hms.next()?)?,
+    );
+    if hms.next().is_some() || !(1..=31).contains(&day) || h > 23 || mi > 59 || sec > 60 {
+        return None;
+    }
+    Some((days_from_civil(year, month, day) * 86_400 + h * 3600 + mi * 60 + sec) * 1000)
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn parses_http_dates() {
+        assert_eq!(
+            parse_http_date("Thu, 03 Dec 2026 10:28:14 GMT"),
+            parse_millis("2026-12-03T10:28:14Z")
+        );
+        assert_eq!(parse_http_date("Thu, 03 Dec 2026 10:28:14 UTC"), None);
+        assert_eq!(parse_http_date("Thu, 03 Dek 2026 10:28:14 GMT"), None);
+        assert_eq!(parse_http_date("yesterday"), None);
+    }
+
     use super::*;
 
     #[test]

@@ -137,6 +137,11 @@ async fn judge(
             record.name
         );
     }
+    if let Some(group) = stored.granted_by_group() {
+        anyhow::bail!(
+            "the person holds the app through the identity provider's {group}, not a direct assignment: remove them from that group there (a group can grant several apps, so Seatwarden never removes a group assignment)"
+        );
+    }
     let rule = crate::reclamation::rule_in_force(app, record, request.actor, now).await?;
     let exclusions = app.storage.exclusions(record.tenant).await?;
     let verdict = evaluate(

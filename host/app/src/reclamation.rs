@@ -320,6 +320,37 @@ pub async fn execute_reclaim(
     let mut outcome = ReclaimOutcome::default();
     for candidate in &plan.deactivate {
         let started = app.now();
+        // An account held through an identity provider's group is never
+        // removed here: the group can grant other apps. It waits for an
+        // administrator of the identity provider, and says which group.
+        if let Some(group) = storage
+            .find_subscription(record.id, &candidate.account_id)
+            .await?
+            .as_ref()
+            .and_then(|s| s.granted_by_group().map(str::to_string))
+        {
+            let why = format!(
+                "not removed: {} holds the app through the identity provider's {group}; remove the person from that group there (a group can grant several apps, so Seatwarden never removes a group assignment)",
+                candidate.principal
+            );
+            let scope = RefreshScope::of(record, actor, app.now());
+            storage
+                .decide_candidate(scope, candidate, Decision::DeactivationFailed, &why)
+                .await?;
+            outcome
+                .failed
+                .push((candidate.principal.clone(), why.clone()));
+            let job = OneShotJob {
+                kind: JobKind::Deactivate,
+                trigger,
+                started_at: started,
+                finished_at: app.now(),
+                error_kind: Some("group-assignment"),
+                detail: &why,
+            };
+            storage.record_job(record.id, &job).await?;
+            continue;
+        }
         let result = connector
             .deactivate_user(connection, &candidate.account_id)
             .await;

@@ -125,6 +125,11 @@ fn descriptor_json(connector: &Connector, links: &[(String, String)]) -> serde_j
         "summary": d.summary,
         "capabilities": d.capabilities,
         "auth": d.auth.to_string(),
+        "auth_schemes": d.schemes.iter().map(|s| serde_json::json!({
+            "name": s.name,
+            "scheme": s.scheme.to_string(),
+            "description": s.description,
+        })).collect::<Vec<_>>(),
         "default_hosts": d.default_hosts.iter().map(ToString::to_string).collect::<Vec<_>>(),
         "default_base_url": d.default_base_url,
         "credential_sent_to": credential_origins(d),
@@ -186,7 +191,17 @@ fn descriptor_table(connector: &Connector, links: &[(String, String)]) -> String
                 yes_no(d.capabilities.reactivate)
             ),
         ),
-        ("auth", d.auth.to_string()),
+        (
+            "auth",
+            if d.schemes.is_empty() {
+                d.auth.to_string()
+            } else {
+                format!(
+                    "chosen by the connection's auth setting (default {})",
+                    d.schemes[0].name
+                )
+            },
+        ),
         (
             "default hosts",
             d.default_hosts
@@ -197,6 +212,12 @@ fn descriptor_table(connector: &Connector, links: &[(String, String)]) -> String
         ),
         ("default base URL", d.default_base_url.clone()),
     ];
+    for scheme in &d.schemes {
+        rows.push((
+            "auth scheme",
+            format!("{}: {}; {}", scheme.name, scheme.scheme, scheme.description),
+        ));
+    }
     for (name, url) in &d.regions {
         rows.push(("region", format!("{name}: {url}")));
     }

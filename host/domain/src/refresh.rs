@@ -197,9 +197,16 @@ pub fn plan<'a>(
         match (verdict, existing.as_ref()) {
             (Verdict::Candidate(staleness), None) => {
                 if judge.rule.create_candidates {
+                    let why = match account.granted_by_group() {
+                        Some(group) => format!(
+                            "{}; held through the identity provider's {group}: reclaim by removing the person from that group there (Seatwarden never removes a group assignment)",
+                            staleness_reason(&staleness)
+                        ),
+                        None => staleness_reason(&staleness),
+                    };
                     plan.changes.push(Change::Open {
                         account,
-                        why: staleness_reason(&staleness),
+                        why,
                         staleness,
                     });
                     report.opened += 1;

@@ -36,3 +36,20 @@ pub struct StoredSubscription {
     /// `seatwarden reactivate`, or seen so at the vendor).
     pub reactivated_at: Option<i64>,
 }
+
+/// The account attribute an identity provider's connector sets on an
+/// account the person holds through a group (contract: `account.attributes`).
+pub const GRANTED_BY_GROUP: &str = "granted-by-group";
+
+impl StoredSubscription {
+    /// The group (or groups) an identity provider grants this account
+    /// through, when it is not a direct assignment. Such an account is
+    /// never removed through the connector: a group can grant several
+    /// apps, so an administrator removes the person from the group.
+    pub fn granted_by_group(&self) -> Option<&str> {
+        self.attributes
+            .iter()
+            .find(|(name, value)| name == GRANTED_BY_GROUP && !value.trim().is_empty())
+            .map(|(_, value)| value.as_str())
+    }
+}

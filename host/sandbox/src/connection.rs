@@ -255,6 +255,14 @@ impl ConnectionBuilder {
             }
         }
         let auth = match (&descriptor.auth, self.auth) {
+            (_, chosen) if !descriptor.schemes.is_empty() => {
+                pick_offered(&descriptor.schemes, chosen)
+                    .with_context(|| format!("the auth setting of the {label} connection"))?
+            }
+            (_, Some(AuthScheme::Named(name))) => bail!(
+                "connector {label} names no auth schemes, so the connection cannot choose {name:?}; it authenticates with {}",
+                descriptor.auth
+            ),
             (AuthScheme::OperatorChoice, Some(AuthScheme::OperatorChoice))
             | (AuthScheme::OperatorChoice, None) => {
                 bail!(
@@ -316,5 +324,37 @@ impl ConnectionBuilder {
             keep_alive: (!self.no_keep_alive).then(Arc::default),
             tap: self.tap,
         })
+    }
+}
+
+/// The scheme a connection picks among those a connector offers by name:
+/// the named one, the one equal to a scheme given directly (`oauth2`), or
+/// the first when it picks none.
+fn pick_offered(
+    offered: &[crate::descriptor::NamedScheme],
+    chosen: Option<AuthScheme>,
+) -> Result<AuthScheme> {
+    let found = match &chosen {
+        None => offered.first(),
+        Some(AuthScheme::Named(name)) => offered.iter().find(|s| s.name == *name),
+        Some(scheme) => offered.iter().find(|s| s.scheme == *scheme),
+    };
+    match found {
+        Some(offer) => Ok(offer.scheme.clone()),
+        None => {
+            let names: Vec<String> = offered
+                .iter()
+                .map(|s| format!("{:?} ({})", s.name, s.description))
+                .collect();
+            bail!(
+                "the connector offers no scheme {}; choose one of: {}",
+                match chosen {
+                    Some(AuthScheme::Named(name)) => format!("{name:?}"),
+                    Some(other) => other.to_string(),
+                    None => "at all".into(),
+                },
+                names.join(", ")
+            )
+        }
     }
 }

@@ -26,8 +26,8 @@ pub use seatwarden::connector::types;
 /// `seatwarden:connector/connector-api@0.2.x` (before 1.0, a minor version
 /// is a breaking one and a patch version a compatible one). 0.2.0 added
 /// `validated` (the credentials' account); 0.2.1 the optional `about`; 0.2.2
-/// the optional `vendor`.
-pub const CONTRACT_VERSION: &str = "0.2.2";
+/// the optional `vendor`; 0.2.3 the optional `auth`.
+pub const CONTRACT_VERSION: &str = "0.2.3";
 
 /// The versions this host loads, as error messages name them.
 pub const CONTRACT_COMPATIBLE: &str = "0.2.x";
@@ -41,6 +41,51 @@ pub const ABOUT_INTERFACE: &str = "seatwarden:connector/about";
 /// The optional interface of 0.2.2 (the vendor's rate limit and
 /// subscription models), without version.
 pub const VENDOR_INTERFACE: &str = "seatwarden:connector/vendor";
+
+/// The optional interface of 0.2.3 (credential schemes beyond
+/// `descriptor.auth`, and a choice among several), without version.
+pub const AUTH_INTERFACE: &str = "seatwarden:connector/auth";
+
+/// The records of the optional `auth` interface, written out like those of
+/// `vendor` below.
+pub mod auth {
+    use super::types;
+    use wasmtime::component::{ComponentType, Lift};
+
+    /// `auth.prefixed-token`.
+    #[derive(ComponentType, Lift, Clone, Debug, PartialEq, Eq)]
+    #[component(record)]
+    pub struct PrefixedToken {
+        /// The header's name.
+        pub header: String,
+        /// The word before the secret.
+        pub prefix: String,
+    }
+
+    /// `auth.scheme`.
+    #[derive(ComponentType, Lift, Clone, Debug, PartialEq)]
+    #[component(variant)]
+    pub enum Scheme {
+        /// A scheme of `types.auth-scheme`.
+        #[component(name = "standard")]
+        Standard(types::AuthScheme),
+        /// A secret after a fixed word in a header.
+        #[component(name = "prefixed-token")]
+        PrefixedToken(PrefixedToken),
+    }
+
+    /// `auth.named-scheme`.
+    #[derive(ComponentType, Lift, Clone, Debug, PartialEq)]
+    #[component(record)]
+    pub struct NamedScheme {
+        /// The name an operator picks it by.
+        pub name: String,
+        /// What the host does for it.
+        pub scheme: Scheme,
+        /// When to pick it.
+        pub description: String,
+    }
+}
 
 /// The records of the optional `vendor` interface. The world the host is
 /// generated from does not export it (a connector need not), so these are

@@ -28,6 +28,18 @@ pub enum AuthScheme {
     OAuth2ClientCredentials,
     /// The connection picks the scheme (generic protocols such as SCIM).
     OperatorChoice,
+    /// The secret after a fixed word in a header, e.g. Okta's
+    /// `Authorization: SSWS <token>` (contract 0.2.3's `auth` interface).
+    PrefixedToken {
+        /// The header.
+        header: HeaderName,
+        /// The word before the secret.
+        prefix: String,
+    },
+    /// A connection's choice of a scheme the connector offers by name
+    /// (`auth = "ssws"`); building the connection resolves it against the
+    /// connector's `auth.schemes`, so a built connection never holds it.
+    Named(String),
 }
 
 impl std::fmt::Display for AuthScheme {
@@ -39,6 +51,10 @@ impl std::fmt::Display for AuthScheme {
             AuthScheme::Basic => f.write_str("HTTP Basic (user + secret)"),
             AuthScheme::OAuth2ClientCredentials => f.write_str("OAuth 2.0 client credentials"),
             AuthScheme::OperatorChoice => f.write_str("chosen per connection"),
+            AuthScheme::PrefixedToken { header, prefix } => {
+                write!(f, "token in header {header} after {prefix:?}")
+            }
+            AuthScheme::Named(name) => write!(f, "the connector's scheme {name:?}"),
         }
     }
 }
@@ -47,7 +63,8 @@ impl std::str::FromStr for AuthScheme {
     type Err = String;
 
     /// Parses a connection's `auth` setting: `none`, `bearer`, `basic`,
-    /// `oauth2` or `api-key:<header name>`.
+    /// `oauth2`, `api-key:<header name>`, or the name of a scheme the
+    /// connector offers (`ssws`), checked when the connection is built.
     fn from_str(text: &str) -> Result<Self, String> {
         match text {
             "none" => Ok(AuthScheme::None),
@@ -58,8 +75,16 @@ impl std::str::FromStr for AuthScheme {
                 Some(header) => HeaderName::from_bytes(header.as_bytes())
                     .map(AuthScheme::ApiKeyHeader)
                     .map_err(|_| format!("{header:?} is not an HTTP header name")),
+                None if !other.is_empty()
+                    && other.len() <= 32
+                    && other
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') =>
+                {
+                    Ok(AuthScheme::Named(other.to_string()))
+                }
                 None => Err(format!(
-                    "{other:?} is not an auth scheme (none, bearer, basic, oauth2 or api-key:<header>)"
+                    "{other:?} is not an auth scheme (none, bearer, basic, oauth2, api-key:<header>, or a scheme the connector names)"
                 )),
             },
         }
@@ -70,8 +95,9 @@ impl AuthScheme {
     /// The header this scheme sets, which the guest may therefore not set.
     pub fn header_name(&self) -> Option<HeaderName> {
         match self {
-            AuthScheme::None | AuthScheme::OperatorChoice => None,
+            AuthScheme::None | AuthScheme::OperatorChoice | AuthScheme::Named(_) => None,
             AuthScheme::ApiKeyHeader(name) => Some(name.clone()),
+            AuthScheme::PrefixedToken { header, .. } => Some(header.clone()),
             _ => Some(http::header::AUTHORIZATION),
         }
     }
@@ -109,6 +135,13 @@ pub fn auth_header(
         (AuthScheme::None, _) => return Ok(None),
         (AuthScheme::ApiKeyHeader(name), Credential::Secret(secret)) => {
             (name.clone(), secret.expose_secret().to_string())
+        }
+        (AuthScheme::PrefixedToken { header, prefix }, Credential::Secret(secret)) => (
+            header.clone(),
+            format!("{prefix} {}", secret.expose_secret()),
+        ),
+        (AuthScheme::Named(name), _) => {
+            bail!("the auth scheme {name:?} was not resolved against the connector's schemes")
         }
         (AuthScheme::BearerToken, Credential::Secret(secret)) => (
             http::header::AUTHORIZATION,

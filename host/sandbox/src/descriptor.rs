@@ -6,7 +6,7 @@
 //! names one exact host inside those declared origins, and the auth header is
 //! a real header name. A connector that fails these checks does not load.
 
-use crate::contract::types;
+use crate::contract::{self, types};
 use crate::credentials::AuthScheme;
 use crate::egress::AllowedOrigin;
 use crate::egress::policy::HostPattern;
@@ -59,6 +59,20 @@ pub struct Descriptor {
     pub regions: Vec<(String, String)>,
     /// The options it reads from a connection's settings.
     pub options: Vec<OptionSpec>,
+    /// The schemes it offers through the optional `auth` interface (0.2.3),
+    /// the default first; empty when it offers none, and `auth` applies.
+    pub schemes: Vec<NamedScheme>,
+}
+
+/// A credential scheme a connector offers by name (`auth.schemes`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NamedScheme {
+    /// What the connection's `auth` setting calls it, e.g. `ssws`.
+    pub name: String,
+    /// What the host does for it.
+    pub scheme: AuthScheme,
+    /// When to pick it, for the operator (cut to 200 characters).
+    pub description: String,
 }
 
 /// A base URL a connector offers is where the host sends the credential
@@ -102,19 +116,7 @@ impl Descriptor {
         }
         let version = semver::Version::parse(&raw.version)
             .map_err(|err| anyhow::anyhow!("version {:?} is not semver: {err}", raw.version))?;
-        let auth = match raw.auth {
-            types::AuthScheme::None => AuthScheme::None,
-            types::AuthScheme::ApiKeyHeader(header) => {
-                let name = http::HeaderName::from_bytes(header.as_bytes()).map_err(|_| {
-                    anyhow::anyhow!("auth header {header:?} is not a valid HTTP header name")
-                })?;
-                AuthScheme::ApiKeyHeader(name)
-            }
-            types::AuthScheme::BearerToken => AuthScheme::BearerToken,
-            types::AuthScheme::Basic => AuthScheme::Basic,
-            types::AuthScheme::Oauth2ClientCredentials => AuthScheme::OAuth2ClientCredentials,
-            types::AuthScheme::OperatorChoice => AuthScheme::OperatorChoice,
-        };
+        let auth = standard_scheme(raw.auth)?;
         let default_hosts = raw
             .default_hosts
             .iter()
@@ -155,8 +157,91 @@ impl Descriptor {
                     required: o.required,
                 })
                 .collect(),
+            schemes: Vec::new(),
         })
     }
+
+    /// Adds what the optional `auth` interface declared, checked: at most
+    /// eight schemes, each name a plain identifier given once, no
+    /// `operator-choice` among them, header names and prefixes that make a
+    /// well-formed header. An empty list changes nothing.
+    pub fn with_schemes(mut self, raw: Vec<contract::auth::NamedScheme>) -> Result<Descriptor> {
+        if raw.len() > MAX_SCHEMES {
+            bail!(
+                "auth.schemes lists {} schemes; at most {MAX_SCHEMES} are allowed",
+                raw.len()
+            );
+        }
+        let mut schemes: Vec<NamedScheme> = Vec::with_capacity(raw.len());
+        for named in raw {
+            let name = named.name;
+            if name.is_empty()
+                || name.len() > 32
+                || !name
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+            {
+                bail!("auth scheme name {name:?} must be 1-32 characters of a-z, 0-9 and -");
+            }
+            if schemes.iter().any(|s| s.name == name) {
+                bail!("auth scheme {name:?} is listed twice");
+            }
+            let scheme = match named.scheme {
+                contract::auth::Scheme::Standard(types::AuthScheme::OperatorChoice) => {
+                    bail!("auth scheme {name:?} is operator-choice, which names no scheme")
+                }
+                contract::auth::Scheme::Standard(standard) => standard_scheme(standard)?,
+                contract::auth::Scheme::PrefixedToken(token) => {
+                    let header =
+                        http::HeaderName::from_bytes(token.header.as_bytes()).map_err(|_| {
+                            anyhow::anyhow!(
+                                "auth scheme {name:?}: header {:?} is not a valid HTTP header name",
+                                token.header
+                            )
+                        })?;
+                    let prefix = token.prefix;
+                    if prefix.is_empty()
+                        || prefix.len() > 32
+                        || !prefix
+                            .chars()
+                            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+                    {
+                        bail!(
+                            "auth scheme {name:?}: prefix {prefix:?} must be 1-32 letters, digits, - or _"
+                        );
+                    }
+                    AuthScheme::PrefixedToken { header, prefix }
+                }
+            };
+            schemes.push(NamedScheme {
+                name,
+                scheme,
+                description: named.description.chars().take(200).collect(),
+            });
+        }
+        self.schemes = schemes;
+        Ok(self)
+    }
+}
+
+/// The most schemes a connector may offer.
+const MAX_SCHEMES: usize = 8;
+
+/// A scheme of the 0.2.0 `auth-scheme`, checked.
+fn standard_scheme(raw: types::AuthScheme) -> Result<AuthScheme> {
+    Ok(match raw {
+        types::AuthScheme::None => AuthScheme::None,
+        types::AuthScheme::ApiKeyHeader(header) => {
+            let name = http::HeaderName::from_bytes(header.as_bytes()).map_err(|_| {
+                anyhow::anyhow!("auth header {header:?} is not a valid HTTP header name")
+            })?;
+            AuthScheme::ApiKeyHeader(name)
+        }
+        types::AuthScheme::BearerToken => AuthScheme::BearerToken,
+        types::AuthScheme::Basic => AuthScheme::Basic,
+        types::AuthScheme::Oauth2ClientCredentials => AuthScheme::OAuth2ClientCredentials,
+        types::AuthScheme::OperatorChoice => AuthScheme::OperatorChoice,
+    })
 }
 
 #[cfg(test)]

@@ -11,8 +11,8 @@ use crate::cache::{CacheOutcome, CompileCache, component_digest};
 use crate::call_state::{LogSink, MemoryLimiter, StoreState};
 use crate::connection::Connection;
 use crate::contract::{
-    self, ABOUT_INTERFACE, CONTRACT_INTERFACE, CONTRACT_VERSION, ConnectorPre, VENDOR_INTERFACE,
-    types, vendor,
+    self, ABOUT_INTERFACE, AUTH_INTERFACE, CONTRACT_INTERFACE, CONTRACT_VERSION, ConnectorPre,
+    VENDOR_INTERFACE, types, vendor,
 };
 use crate::cpu_meter::Charged;
 use crate::credentials::auth_header;
@@ -202,6 +202,25 @@ impl Runtime {
         })?;
         connector.label = Arc::from(descriptor.label());
         connector.descriptor = descriptor;
+        // Unlike `about` and `vendor`, a broken `auth` fails the load: the
+        // host would not know how to authenticate the connector's requests.
+        if let Some(schemes) = auth_schemes(&component) {
+            let raw = connector
+                .call_optional::<Vec<contract::auth::NamedScheme>>("schemes", schemes)
+                .await
+                .map_err(|e| LoadError::Describe {
+                    source_name: source_name.clone(),
+                    source: Box::new(e),
+                })?;
+            let descriptor = std::mem::replace(&mut connector.descriptor, placeholder_descriptor());
+            connector.descriptor =
+                descriptor
+                    .with_schemes(raw)
+                    .map_err(|e| LoadError::Descriptor {
+                        source_name: source_name.clone(),
+                        detail: format!("{e:#}"),
+                    })?;
+        }
         // Optional, like `about`: a broken `vendor` leaves the connector
         // usable, declaring nothing (the host's defaults apply).
         if let Some(exports) = vendor_exports(&component) {
@@ -305,6 +324,15 @@ fn vendor_exports(component: &Component) -> Option<(ComponentExportIndex, Compon
     Some((rate, models))
 }
 
+/// Where `auth.schemes` is, if the component exports the optional `auth`
+/// interface (0.2.3 and later).
+fn auth_schemes(component: &Component) -> Option<ComponentExportIndex> {
+    let auth = format!("{AUTH_INTERFACE}@{CONTRACT_VERSION}");
+    let (_, interface) = component.get_export(None, &auth)?;
+    let (_, schemes) = component.get_export(Some(&interface), "schemes")?;
+    Some(schemes)
+}
+
 fn placeholder_descriptor() -> Descriptor {
     Descriptor {
         name: String::new(),
@@ -317,6 +345,7 @@ fn placeholder_descriptor() -> Descriptor {
         default_base_url: String::new(),
         regions: Vec::new(),
         options: Vec::new(),
+        schemes: Vec::new(),
     }
 }
 
@@ -456,13 +485,19 @@ impl Connector {
                 })
             })
             .await?;
-        Descriptor::from_guest(raw).map_err(|e| CallError {
-            connector: self.label.to_string(),
-            call: "describe",
-            kind: CallErrorKind::Host(format!("invalid descriptor: {e:#}")),
-            stderr: String::new(),
-            denials: Vec::new(),
-        })
+        let schemes = self.descriptor.schemes.clone();
+        Descriptor::from_guest(raw)
+            .map(|descriptor| Descriptor {
+                schemes,
+                ..descriptor
+            })
+            .map_err(|e| CallError {
+                connector: self.label.to_string(),
+                call: "describe",
+                kind: CallErrorKind::Host(format!("invalid descriptor: {e:#}")),
+                stderr: String::new(),
+                denials: Vec::new(),
+            })
     }
 
     /// Checks the connection (read paths only); says whose vendor account

@@ -44,6 +44,7 @@ mod loading;
 mod models;
 mod notify;
 mod oauth;
+mod okta;
 mod profiles;
 mod reclaim;
 mod reconciliation;

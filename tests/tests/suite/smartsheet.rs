@@ -1,7 +1,6 @@
 //! The Smartsheet connector against the Smartsheet fake, and the fake
 //! against the official OpenAPI schemas so it cannot drift from the vendor.
 
-use seatwarden_sandbox::CallErrorKind;
 use seatwarden_sandbox::Connection;
 use seatwarden_sandbox::Connector;
 use seatwarden_sandbox::ConnectorError;
@@ -9,6 +8,7 @@ use seatwarden_sandbox::Credential;
 use seatwarden_sandbox::Limits;
 use seatwarden_sandbox::egress::PrivateTargets;
 use seatwarden_tests::fixtures::now_ms;
+use seatwarden_tests::fixtures::vendor_error as vendor;
 use seatwarden_tests::fixtures::{all_accounts, all_activity, load, runtime};
 use seatwarden_tests::smartrecruiters_fake::DAY_MS;
 use seatwarden_tests::smartsheet_fake::{
@@ -39,13 +39,6 @@ fn tenant(count: usize) -> SsTenant {
     SsTenant {
         requests_per_minute: None,
         ..seed_tenant(TOKEN, count, now_ms(), true)
-    }
-}
-
-fn vendor(err: seatwarden_sandbox::CallError) -> ConnectorError {
-    match err.kind {
-        CallErrorKind::Vendor(e) => e,
-        other => panic!("expected a vendor error, got {other:?}"),
     }
 }
 
