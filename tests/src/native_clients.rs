@@ -76,6 +76,17 @@ async fn connection(port: u16) -> Result<Sender> {
 
 /// GETs `target` on loopback with `headers`; the body if the status is 2xx.
 async fn get(port: u16, target: &str, headers: &[(&str, &str)]) -> Result<bytes::Bytes> {
+    get_with_headers(port, target, headers)
+        .await
+        .map(|(_, body)| body)
+}
+
+/// [`get`], with the response's headers.
+async fn get_with_headers(
+    port: u16,
+    target: &str,
+    headers: &[(&str, &str)],
+) -> Result<(http::HeaderMap, bytes::Bytes)> {
     let mut sender = connection(port).await?;
     let mut request = http::Request::get(target).header("host", format!("127.0.0.1:{port}"));
     for (name, value) in headers {
@@ -85,12 +96,13 @@ async fn get(port: u16, target: &str, headers: &[(&str, &str)]) -> Result<bytes:
         .send_request(request.body(Empty::<Bytes>::new())?)
         .await?;
     let status = response.status();
-    let body = response.into_body().collect().await?.to_bytes();
+    let (parts, body) = response.into_parts();
+    let body = body.collect().await?.to_bytes();
     IDLE.lock().unwrap().push((port, sender));
     if !status.is_success() {
         bail!("HTTP {status}");
     }
-    Ok(body)
+    Ok((parts.headers, body))
 }
 
 /// One page of SmartRecruiters' `GET /user-api/v201804/users`.
@@ -341,5 +353,189 @@ pub mod scim {
             accounts,
             next_cursor: more.then(|| next.to_string()),
         })
+    }
+}
+
+/// Okta: `GET /api/v1/apps/{appId}/users?limit=500&expand=user`, paged by
+/// the `next` Link header, mapped as the Okta connector maps it (default
+/// options: the app user name as principal, `app-assignment`).
+pub mod okta {
+    use super::*;
+
+    #[derive(Deserialize)]
+    struct AppUser {
+        id: String,
+        scope: Option<String>,
+        status: Option<String>,
+        created: Option<String>,
+        credentials: Option<Credentials>,
+        #[serde(rename = "_embedded")]
+        embedded: Option<Embedded>,
+        #[serde(rename = "_links")]
+        links: Option<Links>,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Credentials {
+        user_name: Option<String>,
+    }
+
+    #[derive(Deserialize)]
+    struct Embedded {
+        user: Option<User>,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct User {
+        status: Option<String>,
+        last_login: Option<String>,
+        profile: Option<Profile>,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Profile {
+        login: Option<String>,
+        email: Option<String>,
+        first_name: Option<String>,
+        last_name: Option<String>,
+        display_name: Option<String>,
+    }
+
+    #[derive(Deserialize)]
+    struct Links {
+        group: Option<Link>,
+    }
+
+    #[derive(Deserialize)]
+    struct Link {
+        href: Option<String>,
+        name: Option<String>,
+    }
+
+    /// One page; `cursor` is the previous page's `next` link.
+    pub async fn list_users(
+        port: u16,
+        token: &str,
+        app_id: &str,
+        cursor: Option<&str>,
+    ) -> Result<AccountPage> {
+        let target = match cursor {
+            Some(next) => next
+                .split_once("://")
+                .and_then(|(_, rest)| rest.find('/').map(|i| rest[i..].to_string()))
+                .context("a next link without a path")?,
+            None => format!("/api/v1/apps/{app_id}/users?limit=500&expand=user"),
+        };
+        let auth = format!("SSWS {token}");
+        let (headers, body) = get_with_headers(
+            port,
+            &target,
+            &[("authorization", &auth), ("accept", "application/json")],
+        )
+        .await?;
+        let users: Vec<AppUser> = serde_json::from_slice(&body).context("an app users page")?;
+        let next = headers
+            .get_all("link")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .find_map(|link| {
+                let (url, rel) = link.split_once(';')?;
+                (rel.trim() == "rel=\"next\"").then(|| {
+                    url.trim()
+                        .trim_start_matches('<')
+                        .trim_end_matches('>')
+                        .to_string()
+                })
+            });
+        Ok(AccountPage {
+            accounts: users.into_iter().map(to_account).collect(),
+            next_cursor: next,
+        })
+    }
+
+    fn to_account(user: AppUser) -> Account {
+        let person = user.embedded.as_ref().and_then(|e| e.user.as_ref());
+        let profile = person.and_then(|u| u.profile.as_ref());
+        let login = profile.and_then(|p| p.login.clone());
+        let email = profile.and_then(|p| p.email.clone());
+        let app_user_name = user.credentials.as_ref().and_then(|c| c.user_name.clone());
+        let display_name = profile.and_then(|p| {
+            p.display_name
+                .clone()
+                .filter(|n| !n.is_empty())
+                .or_else(|| {
+                    let joined = [p.first_name.as_deref(), p.last_name.as_deref()]
+                        .into_iter()
+                        .flatten()
+                        .collect::<Vec<_>>()
+                        .join(" ");
+                    (!joined.is_empty()).then_some(joined)
+                })
+        });
+        let status = user.status.clone().unwrap_or_else(|| "ACTIVE".into());
+        let person_status = person.and_then(|u| u.status.clone());
+        let active = !matches!(
+            status.as_str(),
+            "DEPROVISIONED" | "INACTIVE" | "REVOKED" | "SUSPENDED" | "UNASSIGNED"
+        ) && !matches!(
+            person_status.as_deref(),
+            Some("DEPROVISIONED" | "SUSPENDED")
+        );
+        let by_group = user.scope.as_deref() == Some("GROUP");
+        let mut attributes = vec![
+            (
+                "assignment".to_string(),
+                if by_group { "group" } else { "direct" }.to_string(),
+            ),
+            ("app-user-status".to_string(), status),
+        ];
+        if by_group {
+            let link = user.links.as_ref().and_then(|l| l.group.as_ref());
+            let name = link.and_then(|g| g.name.clone()).filter(|n| !n.is_empty());
+            let id = link
+                .and_then(|g| g.href.as_deref())
+                .and_then(|h| h.rsplit('/').next())
+                .filter(|id| !id.is_empty() && id.chars().all(|c| c.is_ascii_alphanumeric()))
+                .map(str::to_string);
+            let group = match (name, id) {
+                (Some(name), Some(id)) => format!("group {name} ({id})"),
+                (Some(name), None) => format!("group {name}"),
+                (None, Some(id)) => format!("group {id}"),
+                (None, None) => "a group Okta does not name".into(),
+            };
+            attributes.push(("granted-by-group".to_string(), group));
+        }
+        if let Some(status) = person_status {
+            attributes.push(("okta-status".to_string(), status));
+        }
+        for (name, value) in [
+            ("login", login.clone()),
+            ("email", email),
+            ("app-username", app_user_name.clone()),
+        ] {
+            if let Some(value) = value {
+                attributes.push((name.to_string(), value));
+            }
+        }
+        if let Some(last) = person.and_then(|u| u.last_login.clone()) {
+            attributes.push(("okta-last-login".to_string(), last));
+        }
+        Account {
+            principal: app_user_name.or(login).unwrap_or_else(|| user.id.clone()),
+            id: user.id,
+            display_name,
+            active,
+            subscriptions: vec!["app-assignment".to_string()],
+            created_at: user
+                .created
+                .as_deref()
+                .and_then(crate::smartrecruiters_fake::parse_iso),
+            last_active_at: None,
+            attributes,
+        }
     }
 }

@@ -452,7 +452,29 @@ fn list_apps(state: &mut State, params: &HashMap<String, String>) -> Answer {
             })
         })
         .collect();
-    Answer::ok(Value::Array(apps))
+    let limit = match params.get("limit").map(|l| l.parse::<i64>()) {
+        None | Some(Ok(-1)) => apps.len().max(1),
+        Some(Ok(l)) if (1..=200).contains(&l) => l as usize,
+        Some(_) => return error(state, 400, "E0000001", "Api validation failed: limit"),
+    };
+    let start = match params.get("after").map(|t| after_position(t)) {
+        None => 0,
+        Some(Some(p)) => p,
+        Some(None) => return error(state, 400, "E0000001", "Api validation failed: after"),
+    };
+    let end = (start + limit).min(apps.len());
+    let base = state.origin.clone();
+    let next = (end < apps.len()).then(|| {
+        format!(
+            "{base}/api/v1/apps?after={}&limit={limit}",
+            after_token(end)
+        )
+    });
+    Answer {
+        status: 200,
+        body: Value::Array(apps[start.min(end)..end].to_vec()),
+        headers: links(&format!("{base}/api/v1/apps"), next),
+    }
 }
 
 fn user_json(user: &OktaUser) -> Value {

@@ -748,4 +748,40 @@ impl seatwarden_sdk::Auth for Okta {
     }
 }
 
-seatwarden_sdk::export_connector!(Okta, About, Vendor, Auth);
+/// Apps per page of `GET /api/v1/apps` (Okta's maximum).
+const APPS_PER_PAGE: u32 = 200;
+
+/// The org's apps, for the discovery table; the host counts each one's
+/// assignments through `list-users` with `app-id` set to it.
+impl seatwarden_sdk::IdentityProvider for Okta {
+    fn app_option() -> String {
+        APP_ID.into()
+    }
+
+    fn list_applications(
+        settings: Settings,
+        cursor: Option<String>,
+    ) -> Result<seatwarden_sdk::ApplicationPage, ConnectorError> {
+        let url = match cursor {
+            None => format!("{}/api/v1/apps?limit={APPS_PER_PAGE}", settings.base_url),
+            Some(next) => same_origin(&settings, next)?,
+        };
+        let response = get(&url, "okta.apps.read")?;
+        let apps: Vec<App> = json::decode(&response, "an Okta apps list")?;
+        let next_cursor = next_link(&response).filter(|next| *next != url);
+        Ok(seatwarden_sdk::ApplicationPage {
+            applications: apps
+                .into_iter()
+                .filter(|app| plain_id(&app.id))
+                .map(|app| seatwarden_sdk::Application {
+                    label: app.label.unwrap_or_else(|| app.id.clone()),
+                    active: app.status.as_deref() == Some("ACTIVE"),
+                    id: app.id,
+                })
+                .collect(),
+            next_cursor,
+        })
+    }
+}
+
+seatwarden_sdk::export_connector!(Okta, About, Vendor, Auth, IdentityProvider);

@@ -13,7 +13,8 @@
 //! implements [`About`], one that knows its vendor's rate limit and
 //! subscription models implements [`Vendor`], one whose vendor takes a
 //! credential scheme `descriptor.auth` cannot say (or several) implements
-//! [`Auth`], and names what it implements, in that order:
+//! [`Auth`], an identity provider's lists its applications with
+//! [`IdentityProvider`]; it names what it implements:
 //! `export_connector!(MyConnector, About, Vendor)`.
 
 pub mod http;
@@ -37,37 +38,43 @@ pub use bindings::exports::seatwarden::connector::about::Guest as About;
 pub use bindings::exports::seatwarden::connector::auth::Guest as Auth;
 pub use bindings::exports::seatwarden::connector::auth::{NamedScheme, PrefixedToken, Scheme};
 pub use bindings::exports::seatwarden::connector::connector_api::Guest;
+pub use bindings::exports::seatwarden::connector::identity_provider::Guest as IdentityProvider;
+pub use bindings::exports::seatwarden::connector::identity_provider::{
+    Application, ApplicationPage,
+};
 pub use bindings::exports::seatwarden::connector::vendor::Guest as Vendor;
 pub use bindings::exports::seatwarden::connector::vendor::{RequestRate, SubscriptionModel};
 
 /// Exports a connector. Name the optional interfaces `T` implements
-/// ([`About`], [`Vendor`], [`Auth`], in that order); the others are exported
-/// empty, which the host reads as "not declared":
-/// `export_connector!(T)`, `export_connector!(T, About)`,
-/// `export_connector!(T, About, Vendor)`, `export_connector!(T, About, Vendor, Auth)`
-/// and the other combinations in that order.
+/// ([`About`], [`Vendor`], [`Auth`], [`IdentityProvider`], in any order);
+/// the others are exported empty, which the host reads as "not declared":
+/// `export_connector!(T)`, `export_connector!(T, About, Vendor)`,
+/// `export_connector!(T, About, Vendor, Auth, IdentityProvider)`.
 #[macro_export]
 macro_rules! export_connector {
-    ($c:ident) => { $crate::export_connector!(@with $c [no_about no_vendor no_auth]); };
-    ($c:ident, About) => { $crate::export_connector!(@with $c [no_vendor no_auth]); };
-    ($c:ident, Vendor) => { $crate::export_connector!(@with $c [no_about no_auth]); };
-    ($c:ident, Auth) => { $crate::export_connector!(@with $c [no_about no_vendor]); };
-    ($c:ident, About, Vendor) => { $crate::export_connector!(@with $c [no_auth]); };
-    ($c:ident, About, Auth) => { $crate::export_connector!(@with $c [no_vendor]); };
-    ($c:ident, Vendor, Auth) => { $crate::export_connector!(@with $c [no_about]); };
-    ($c:ident, About, Vendor, Auth) => { $crate::export_connector!(@with $c []); };
-    (@with $c:ident [$($empty:ident)*]) => {
-        $($crate::export_connector!(@$empty $c);)*
+    ($c:ident $(, $optional:ident)* $(,)?) => {
+        $crate::export_connector!(@about $c [$($optional)*]);
+        $crate::export_connector!(@vendor $c [$($optional)*]);
+        $crate::export_connector!(@auth $c [$($optional)*]);
+        $crate::export_connector!(@idp $c [$($optional)*]);
         $crate::bindings::export_world!($c);
     };
-    (@no_about $c:ident) => {
+    (@about $c:ident [About $($rest:ident)*]) => {};
+    (@about $c:ident [$other:ident $($rest:ident)*]) => {
+        $crate::export_connector!(@about $c [$($rest)*]);
+    };
+    (@about $c:ident []) => {
         impl $crate::About for $c {
             fn links() -> ::std::vec::Vec<(::std::string::String, ::std::string::String)> {
                 ::std::vec::Vec::new()
             }
         }
     };
-    (@no_vendor $c:ident) => {
+    (@vendor $c:ident [Vendor $($rest:ident)*]) => {};
+    (@vendor $c:ident [$other:ident $($rest:ident)*]) => {
+        $crate::export_connector!(@vendor $c [$($rest)*]);
+    };
+    (@vendor $c:ident []) => {
         impl $crate::Vendor for $c {
             fn rate_limit() -> ::std::option::Option<$crate::RequestRate> {
                 ::std::option::Option::None
@@ -77,10 +84,33 @@ macro_rules! export_connector {
             }
         }
     };
-    (@no_auth $c:ident) => {
+    (@auth $c:ident [Auth $($rest:ident)*]) => {};
+    (@auth $c:ident [$other:ident $($rest:ident)*]) => {
+        $crate::export_connector!(@auth $c [$($rest)*]);
+    };
+    (@auth $c:ident []) => {
         impl $crate::Auth for $c {
             fn schemes() -> ::std::vec::Vec<$crate::NamedScheme> {
                 ::std::vec::Vec::new()
+            }
+        }
+    };
+    (@idp $c:ident [IdentityProvider $($rest:ident)*]) => {};
+    (@idp $c:ident [$other:ident $($rest:ident)*]) => {
+        $crate::export_connector!(@idp $c [$($rest)*]);
+    };
+    (@idp $c:ident []) => {
+        impl $crate::IdentityProvider for $c {
+            fn app_option() -> ::std::string::String {
+                ::std::string::String::new()
+            }
+            fn list_applications(
+                _settings: $crate::Settings,
+                _cursor: ::std::option::Option<::std::string::String>,
+            ) -> ::std::result::Result<$crate::ApplicationPage, $crate::ConnectorError> {
+                ::std::result::Result::Err($crate::ConnectorError::Unsupported(
+                    "this connector does not list an identity provider's applications".into(),
+                ))
             }
         }
     };

@@ -8,13 +8,15 @@
 //! activity, page by page), [`profiles`] (apply, publish, validate),
 //! [`reclamation`] (refresh, notice, reclaim, undo, manual deactivation),
 //! [`reconciliation`] (gather, then the domain's arithmetic), [`notify`],
-//! [`reports`], and the [`scheduler`] that runs them on their cron
+//! [`reports`], [`discovery`] (an identity provider's applications), and
+//! the [`scheduler`] that runs them on their cron
 //! schedules under a per-profile [`lease`].
 
 pub mod answers;
 pub mod clock;
 pub mod connections;
 pub mod console_sessions;
+pub mod discovery;
 pub mod lease;
 pub mod manual;
 pub mod notify;

@@ -147,6 +147,11 @@ enum Command {
     /// The tenant's exclusions as `apply` stored them (switched-off ones
     /// too): what the candidate refreshes spare.
     Exclusions,
+    /// Identity providers: the applications people sign in to through one.
+    Idp {
+        #[command(subcommand)]
+        command: IdpCommand,
+    },
     /// The tenant's entitlements: rights bought per software model, with
     /// unit cost and term. Lists them, or adds and removes ones kept in
     /// the database rather than the configuration.
@@ -208,6 +213,21 @@ enum Command {
         /// Serve the API only; run no jobs (an API-only node).
         #[arg(long, requires = "listen")]
         no_scheduler: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum IdpCommand {
+    /// The identity provider's applications, how many people are assigned
+    /// to each (counted through the connector, so it reads every
+    /// assignment), and which of the tenant's profiles already read it.
+    Apps {
+        /// A profile of the identity provider's connector (e.g. an Okta
+        /// profile); its connection is used for every application.
+        #[arg(long)]
+        profile: String,
+        #[command(flatten)]
+        format: report::Format,
     },
 }
 
@@ -495,6 +515,16 @@ async fn run_loaded(cli: Cli, settings: Config, cache_dir: Option<PathBuf>) -> R
         Command::Entitlements { command } => {
             let (tenant_name, tenant_id) = app.tenant(cli.tenant.as_deref()).await?;
             entitlements::run(&app, tenant_id, &tenant_name, &actor, command).await
+        }
+        Command::Idp {
+            command: IdpCommand::Apps { profile, format },
+        } => {
+            let (tenant_name, tenant_id) = app.tenant(cli.tenant.as_deref()).await?;
+            let rows =
+                seatwarden_app::discovery::applications(&app, tenant_id, &tenant_name, &profile)
+                    .await?;
+            let mut out = output::stdout();
+            seatwarden_app::discovery::write(&rows, format.output(), &mut out)
         }
         Command::Exclusions => {
             let (tenant_name, tenant_id) = app.tenant(cli.tenant.as_deref()).await?;

@@ -75,7 +75,8 @@ pub struct Format {
 }
 
 impl Format {
-    fn output(&self) -> OutputFormat {
+    /// The format asked for.
+    pub(crate) fn output(&self) -> OutputFormat {
         match (self.json, self.csv) {
             (true, _) => OutputFormat::Json,
             (_, true) => OutputFormat::Csv,

@@ -72,6 +72,28 @@ impl Connection {
         &self.auth
     }
 
+    /// The value of one of the connector's options on this connection.
+    pub fn option(&self, name: &str) -> Option<&str> {
+        self.settings
+            .options
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.as_str())
+    }
+
+    /// The same connection with option `name` set to `value` (replacing
+    /// it where set): an identity provider's connection pointed at another
+    /// of its applications, with the same credential, allowlist and pace.
+    pub fn with_option(&self, name: &str, value: &str) -> Connection {
+        let mut other = self.clone();
+        other.settings.options.retain(|(key, _)| key != name);
+        other
+            .settings
+            .options
+            .push((name.to_string(), value.to_string()));
+        other
+    }
+
     /// The rate its requests are spaced at (per credential), if any.
     pub fn rate_limit(&self) -> Option<crate::ratelimit::RateLimit> {
         self.rate_limiter.as_ref().map(|bucket| bucket.limit())

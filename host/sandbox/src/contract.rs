@@ -87,6 +87,39 @@ pub mod auth {
     }
 }
 
+/// The optional interface of 0.2.3 (an identity provider's applications),
+/// without version.
+pub const IDENTITY_PROVIDER_INTERFACE: &str = "seatwarden:connector/identity-provider";
+
+/// The records of the optional `identity-provider` interface, written out
+/// like those of `vendor` below.
+pub mod identity_provider {
+    use wasmtime::component::{ComponentType, Lift};
+
+    /// `identity-provider.application`.
+    #[derive(ComponentType, Lift, Clone, Debug, PartialEq, Eq)]
+    #[component(record)]
+    pub struct Application {
+        /// Its id, as the app option takes it.
+        pub id: String,
+        /// Its administrators' name for it.
+        pub label: String,
+        /// Whether people can sign in to it.
+        pub active: bool,
+    }
+
+    /// `identity-provider.application-page`.
+    #[derive(ComponentType, Lift, Clone, Debug, PartialEq, Eq)]
+    #[component(record)]
+    pub struct ApplicationPage {
+        /// The applications on this page.
+        pub applications: Vec<Application>,
+        /// The next page's cursor.
+        #[component(name = "next-cursor")]
+        pub next_cursor: Option<String>,
+    }
+}
+
 /// The records of the optional `vendor` interface. The world the host is
 /// generated from does not export it (a connector need not), so these are
 /// written out to the contract's field names and looked up by name.

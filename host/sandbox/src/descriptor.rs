@@ -291,4 +291,73 @@ mod tests {
             Descriptor::from_guest(raw(&hosts, "http://api.smartsheet.com/2.0", &[])).unwrap_err();
         assert!(downgrade.to_string().contains("outside"), "{downgrade}");
     }
+
+    fn named(name: &str, scheme: contract::auth::Scheme) -> contract::auth::NamedScheme {
+        contract::auth::NamedScheme {
+            name: name.into(),
+            scheme,
+            description: "how".into(),
+        }
+    }
+
+    fn prefixed(header: &str, prefix: &str) -> contract::auth::Scheme {
+        contract::auth::Scheme::PrefixedToken(contract::auth::PrefixedToken {
+            header: header.into(),
+            prefix: prefix.into(),
+        })
+    }
+
+    #[test]
+    fn offered_schemes_are_checked_before_any_secret_goes_near_them() {
+        let base =
+            || Descriptor::from_guest(raw(&["https://api.smartsheet.com"], "", &[])).unwrap();
+        let ok = base()
+            .with_schemes(vec![
+                named("ssws", prefixed("authorization", "SSWS")),
+                named(
+                    "oauth2",
+                    contract::auth::Scheme::Standard(types::AuthScheme::Oauth2ClientCredentials),
+                ),
+            ])
+            .unwrap();
+        assert_eq!(
+            ok.schemes[0].scheme,
+            AuthScheme::PrefixedToken {
+                header: http::header::AUTHORIZATION,
+                prefix: "SSWS".into()
+            }
+        );
+        assert!(base().with_schemes(vec![]).unwrap().schemes.is_empty());
+        let refused = |schemes: Vec<contract::auth::NamedScheme>| {
+            base().with_schemes(schemes).unwrap_err().to_string()
+        };
+        // A prefix that would smuggle a second header line.
+        assert!(
+            refused(vec![named(
+                "x",
+                prefixed("authorization", "SSWS\r\nX-Evil: 1")
+            )])
+            .contains("prefix")
+        );
+        assert!(refused(vec![named("x", prefixed("bad header", "SSWS"))]).contains("header"));
+        assert!(
+            refused(vec![
+                named("x", prefixed("authorization", "A")),
+                named("x", prefixed("authorization", "B"))
+            ])
+            .contains("listed twice")
+        );
+        assert!(refused(vec![named("Has Space", prefixed("authorization", "A"))]).contains("1-32"));
+        assert!(
+            refused(vec![named(
+                "x",
+                contract::auth::Scheme::Standard(types::AuthScheme::OperatorChoice)
+            )])
+            .contains("names no scheme")
+        );
+        let many = (0..9)
+            .map(|i| named(&format!("s{i}"), prefixed("authorization", "A")))
+            .collect();
+        assert!(refused(many).contains("at most 8"));
+    }
 }

@@ -273,6 +273,35 @@ pub fn activity_page(
     Ok(())
 }
 
+/// Checks a page of an identity provider's applications: at most as many
+/// as accounts on a page, ids like account ids, labels like display names
+/// (flattened), and redacts them.
+pub fn application_page(
+    page: &mut crate::contract::identity_provider::ApplicationPage,
+    redactor: &Redactor,
+) -> Result<(), OutputViolation> {
+    entries(
+        || "applications".into(),
+        page.applications.len(),
+        MAX.accounts_per_page,
+    )?;
+    if let Some(cursor) = &page.next_cursor {
+        name(|| "next-cursor".into(), cursor, MAX.cursor)?;
+    }
+    for (i, app) in page.applications.iter_mut().enumerate() {
+        name(|| format!("applications[{i}].id"), &app.id, MAX.id)?;
+        bytes(
+            || format!("applications[{i}].label"),
+            &app.label,
+            MAX.display_name,
+        )?;
+        flatten(&mut app.label);
+        redactor.redact_in_place(&mut app.id);
+        redactor.redact_in_place(&mut app.label);
+    }
+    Ok(())
+}
+
 /// Checks what `validate` returned.
 pub fn validated(
     validated: &mut types::Validated,

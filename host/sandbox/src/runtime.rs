@@ -12,7 +12,7 @@ use crate::call_state::{LogSink, MemoryLimiter, StoreState};
 use crate::connection::Connection;
 use crate::contract::{
     self, ABOUT_INTERFACE, AUTH_INTERFACE, CONTRACT_INTERFACE, CONTRACT_VERSION, ConnectorPre,
-    VENDOR_INTERFACE, types, vendor,
+    IDENTITY_PROVIDER_INTERFACE, VENDOR_INTERFACE, types, vendor,
 };
 use crate::cpu_meter::Charged;
 use crate::credentials::auth_header;
@@ -181,6 +181,7 @@ impl Runtime {
             links: about_links(&component),
             vendor_terms: VendorTerms::default(),
             indices,
+            identity_provider: None,
         };
         let (raw, ..) = connector
             .call("describe", None, MethodPolicy::ReadOnly, |store, guest| {
@@ -220,6 +221,28 @@ impl Runtime {
                         source_name: source_name.clone(),
                         detail: format!("{e:#}"),
                     })?;
+        }
+        // Optional too: an app option the connector does not declare (or
+        // none) leaves it an ordinary connector, said in the log.
+        if let Some((option, list)) = identity_provider_exports(&component) {
+            match connector
+                .call_optional::<String>("app-option", option)
+                .await
+            {
+                Ok(name) if name.is_empty() => {}
+                Ok(name) if connector.descriptor.options.iter().any(|o| o.name == name) => {
+                    connector.identity_provider = Some((name, list));
+                }
+                Ok(name) => tracing::warn!(
+                    connector = %connector.label,
+                    "its identity-provider app option {:?} is none of its declared options, so it lists no applications",
+                    guest_output::clip(&name, 64)
+                ),
+                Err(err) => tracing::warn!(
+                    connector = %connector.label,
+                    "its identity-provider app option failed, so it lists no applications: {err}"
+                ),
+            }
         }
         // Optional, like `about`: a broken `vendor` leaves the connector
         // usable, declaring nothing (the host's defaults apply).
@@ -333,6 +356,18 @@ fn auth_schemes(component: &Component) -> Option<ComponentExportIndex> {
     Some(schemes)
 }
 
+/// Where `identity-provider.app-option` and `list-applications` are, if
+/// the component exports the optional interface (0.2.3 and later).
+fn identity_provider_exports(
+    component: &Component,
+) -> Option<(ComponentExportIndex, ComponentExportIndex)> {
+    let idp = format!("{IDENTITY_PROVIDER_INTERFACE}@{CONTRACT_VERSION}");
+    let (_, interface) = component.get_export(None, &idp)?;
+    let (_, option) = component.get_export(Some(&interface), "app-option")?;
+    let (_, list) = component.get_export(Some(&interface), "list-applications")?;
+    Some((option, list))
+}
+
 fn placeholder_descriptor() -> Descriptor {
     Descriptor {
         name: String::new(),
@@ -388,6 +423,9 @@ pub struct Connector {
     vendor_terms: VendorTerms,
     /// Where the contract's exports are, resolved once at load.
     indices: contract::ConnectorIndices,
+    /// The optional `identity-provider` interface: its app option (read
+    /// at load) and where `list-applications` is.
+    identity_provider: Option<(String, ComponentExportIndex)>,
 }
 
 impl Connector {
@@ -584,6 +622,64 @@ impl Connector {
         guest_output::activity_page(&mut page, &conn.redactor)
             .map_err(|v| self.output_error("get-activity", v))?;
         Ok(page.into())
+    }
+
+    /// The option that points a connection of this identity provider's
+    /// connector at one of its applications (e.g. `app-id`); `None` when
+    /// the connector lists no applications.
+    pub fn app_option(&self) -> Option<&str> {
+        self.identity_provider
+            .as_ref()
+            .map(|(name, _)| name.as_str())
+    }
+
+    /// One page of an identity provider's applications (read-only).
+    pub async fn list_applications(
+        &self,
+        conn: &Connection,
+        cursor: Option<&str>,
+    ) -> Result<contract::identity_provider::ApplicationPage, CallError> {
+        let Some((_, index)) = &self.identity_provider else {
+            return Err(CallError {
+                connector: self.label.to_string(),
+                call: "list-applications",
+                kind: CallErrorKind::Host(
+                    "the connector does not list an identity provider's applications (no identity-provider interface)"
+                        .into(),
+                ),
+                stderr: String::new(),
+                denials: Vec::new(),
+            });
+        };
+        let index = *index;
+        let settings = conn.settings.clone();
+        let cursor = cursor.map(str::to_string);
+        let mut page = self
+            .vendor_call(
+                "list-applications",
+                conn,
+                MethodPolicy::ReadOnly,
+                move |store, guest| {
+                    Box::pin(async move {
+                        let func = guest
+                            .instance
+                            .get_typed_func::<(&types::Settings, Option<&str>), (
+                                Result<
+                                    contract::identity_provider::ApplicationPage,
+                                    types::ConnectorError,
+                                >,
+                            )>(&mut *store, index)?;
+                        let (page,) = func
+                            .call_async(&mut *store, (&settings, cursor.as_deref()))
+                            .await?;
+                        Ok(page)
+                    })
+                },
+            )
+            .await?;
+        guest_output::application_page(&mut page, &conn.redactor)
+            .map_err(|v| self.output_error("list-applications", v))?;
+        Ok(page)
     }
 
     /// The error for a call whose answer broke the host's maxima.

@@ -117,7 +117,7 @@ async fn a_component_of_another_world_is_refused_with_what_it_exports() {
     let text = err.to_string();
     assert!(text.contains("is not a Seatwarden connector"), "{text}");
     assert!(
-        text.contains("seatwarden:connector/connector-api@0.2.2"),
+        text.contains("seatwarden:connector/connector-api@0.2.3"),
         "{text}"
     );
     assert!(text.contains("wasi:cli/run@0.2"), "{text}");
@@ -140,7 +140,7 @@ async fn a_connector_built_for_an_incompatible_contract_names_both_versions() {
         "{text}"
     );
     assert!(
-        text.contains("this host speaks seatwarden:connector/connector-api@0.2.2"),
+        text.contains("this host speaks seatwarden:connector/connector-api@0.2.3"),
         "{text}"
     );
 }

@@ -464,3 +464,79 @@ async fn a_profile_through_okta_removes_direct_assignments_and_hands_group_ones_
     let held = after.iter().find(|c| c.account_id == user_id(3)).unwrap();
     assert_eq!(held.state, CandidateState::AttentionRequired);
 }
+
+/// `seatwarden idp apps`: the org's apps, each counted through the
+/// connector's own listing, with the profiles that already read it; as a
+/// table, JSON and CSV.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn discovery_lists_the_orgs_apps_with_counts_and_the_profiles_that_read_them() {
+    use seatwarden_app::discovery::{applications, write};
+    use seatwarden_app::reports::OutputFormat;
+    use seatwarden_tests::okta_fake::OTHER_APP_ID;
+    use seatwarden_tests::published::{Published, Setup};
+    let fake = OktaFake::start(tenant(40)).await;
+    fake.edit(|t| t.apps[1].status = "INACTIVE".into());
+    let profile = Published::start(Setup {
+        name: "okta-discovery",
+        connector: "okta",
+        base_url: &fake.base_url(),
+        credential: TOKEN,
+        reclaim: false,
+        extra: &format!("[connections.okta.options]\napp-id = \"{APP_ID}\"\n"),
+        secrets: &[],
+    })
+    .await;
+    let record = profile.record().await;
+    let rows = applications(&profile.app, record.tenant, &record.tenant_name, "okta")
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    let read = rows.iter().find(|r| r.id == APP_ID).unwrap();
+    assert_eq!(
+        (
+            read.label.as_str(),
+            read.active,
+            read.assigned,
+            read.assigned_active
+        ),
+        ("Smartsheet", true, Some(40), Some(40))
+    );
+    assert_eq!(read.profiles, vec!["okta".to_string()]);
+    let unread = rows.iter().find(|r| r.id == OTHER_APP_ID).unwrap();
+    assert_eq!(
+        (
+            unread.active,
+            unread.assigned,
+            unread.count_error.as_deref()
+        ),
+        (false, Some(20), None)
+    );
+    assert!(unread.profiles.is_empty());
+    // Counting went through list-users with the app id swapped in.
+    assert!(fake.server.requests().iter().any(|r| {
+        r.target
+            .starts_with(&format!("/api/v1/apps/{OTHER_APP_ID}/users?"))
+    }),);
+    let mut csv = Vec::new();
+    write(&rows, OutputFormat::Csv, &mut csv).unwrap();
+    let csv = String::from_utf8(csv).unwrap();
+    assert!(
+        csv.starts_with("id,label,active,assigned,assigned_active,profiles,count_error\n"),
+        "{csv}"
+    );
+    assert!(
+        csv.contains(&format!("{OTHER_APP_ID},Salesforce,false,20,20,,")),
+        "{csv}"
+    );
+    let mut table = Vec::new();
+    write(&rows, OutputFormat::Table, &mut table).unwrap();
+    let table = String::from_utf8(table).unwrap();
+    assert!(
+        table.contains("2 applications, 1 without a profile"),
+        "{table}"
+    );
+    let mut json = Vec::new();
+    write(&rows, OutputFormat::Json, &mut json).unwrap();
+    let parsed: serde_json::Value = serde_json::from_slice(&json).unwrap();
+    assert_eq!(parsed.as_array().unwrap().len(), 2);
+}

@@ -20,7 +20,7 @@ pub mod compliance;
 pub mod spend;
 
 /// Writes `value` as indented JSON with a final newline.
-fn write_json(value: &impl Serialize, out: &mut dyn Write) -> Result<()> {
+pub(crate) fn write_json(value: &impl Serialize, out: &mut dyn Write) -> Result<()> {
     serde_json::to_writer_pretty(&mut *out, value)?;
     writeln!(out)?;
     Ok(())

@@ -60,7 +60,7 @@ fn fmt(d: Duration) -> String {
 }
 
 /// The connectors Seatwarden ships (`components/`).
-const SHIPPED_CONNECTORS: [&str; 3] = ["smartrecruiters", "smartsheet", "scim"];
+const SHIPPED_CONNECTORS: [&str; 4] = ["smartrecruiters", "smartsheet", "scim", "okta"];
 
 const SYNC_USERS: usize = 100_000;
 const SYNC_RUNS: usize = 3;
@@ -309,10 +309,11 @@ fn both_engines(server: &seatwarden_tests::postgres::Cluster) -> [Engine; 2] {
 }
 
 /// The vendors whose syncs are measured, with the wasm connector's name.
-const VENDORS: [(&str, &str); 3] = [
+const VENDORS: [(&str, &str); 4] = [
     ("SmartRecruiters", "smartrecruiters"),
     ("Smartsheet", "smartsheet"),
     ("SCIM 2.0", "scim"),
+    ("Okta (one app)", "okta"),
 ];
 
 /// A vendor fake with `users` users, rate limits off: (base URL, port, path prefix, guard).
@@ -370,6 +371,20 @@ async fn start_fake(
                 Box::new(fake),
             )
         }
+        "okta" => {
+            use seatwarden_tests::okta_fake::{OktaFake, OktaTenant, seed_tenant};
+            let fake = OktaFake::start(OktaTenant {
+                requests_per_minute: None,
+                ..seed_tenant(token, users, now_ms())
+            })
+            .await;
+            (
+                fake.base_url(),
+                fake.server.port(),
+                String::new(),
+                Box::new(fake),
+            )
+        }
         other => anyhow::bail!("unknown vendor {other}"),
     })
 }
@@ -385,6 +400,9 @@ async fn native_page(
     match vendor {
         "smartrecruiters" => native::list_users(port, token, cursor).await,
         "smartsheet" => native::smartsheet::list_users(port, token, cursor).await,
+        "okta" => {
+            native::okta::list_users(port, token, seatwarden_tests::okta_fake::APP_ID, cursor).await
+        }
         _ => native::scim::list_users(port, prefix, token, cursor).await,
     }
 }
@@ -437,6 +455,9 @@ async fn sync_child(vendor: &str, mode: &str, users: usize, engine: &Engine) -> 
                 .keep_alive(mode == "wasm");
             if vendor == "scim" {
                 builder = builder.auth_scheme(AuthScheme::BearerToken);
+            }
+            if vendor == "okta" {
+                builder = builder.option("app-id", seatwarden_tests::okta_fake::APP_ID);
             }
             let conn = builder.build(connector.descriptor())?;
             let sync = ProfileSync {
