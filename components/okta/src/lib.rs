@@ -17,7 +17,7 @@
 //! 0.2.3's `auth` interface); this code never sees the token. See
 //! `shared/vendors/idp-apis.md` §1 and the official OpenAPI subset beside it.
 
-use seatwarden_sdk::http::{Method, Request, Response, encode_component, excerpt};
+use seatwarden_sdk::http::{Method, Request, Response, Url, encode_component, excerpt};
 use seatwarden_sdk::{
     Account, AccountPage, Activity, ActivityPage, AuthScheme, Capabilities, ConnectorError,
     Descriptor, Guest, NamedScheme, OptionSpec, PrefixedToken, Scheme, Settings, Timestamp,
@@ -482,8 +482,14 @@ fn next_link(response: &Response) -> Option<String> {
 /// origin: the host would refuse another destination anyway, but a link
 /// elsewhere means the answer cannot be trusted, and says so.
 fn same_origin(settings: &Settings, next: String) -> Result<String, ConnectorError> {
-    let inside = match (origin_of(&settings.base_url), origin_of(&next)) {
-        (Some(base), Some(link)) => base == link && next[link.len()..].starts_with('/'),
+    let inside = match (Url::parse(&settings.base_url), Url::parse(&next)) {
+        (Ok(base), Ok(link)) => {
+            // The link names a path itself (not just `?query` on the origin).
+            let scheme = if link.https { "https://" } else { "http://" };
+            base.https == link.https
+                && base.authority == link.authority
+                && next[scheme.len() + link.authority.len()..].starts_with('/')
+        }
         _ => false,
     };
     if inside {
@@ -495,16 +501,6 @@ fn same_origin(settings: &Settings, next: String) -> Result<String, ConnectorErr
             settings.base_url
         )))
     }
-}
-
-/// `scheme://authority` of an absolute URL.
-fn origin_of(url: &str) -> Option<&str> {
-    let rest = url
-        .strip_prefix("https://")
-        .map(|r| (8, r))
-        .or_else(|| url.strip_prefix("http://").map(|r| (7, r)))?;
-    let end = rest.1.find(['/', '?']).unwrap_or(rest.1.len());
-    Some(&url[..rest.0 + end])
 }
 
 /// The id of the admin whose API token this is: `GET /api/v1/users/me`.
