@@ -7,6 +7,7 @@
 
 pub mod api_client;
 pub mod directory_fake;
+pub mod entra_fake;
 pub mod fixtures;
 pub mod identity_provider;
 pub mod logs;

@@ -539,3 +539,220 @@ pub mod okta {
         }
     }
 }
+
+pub mod entra {
+    //! What the Entra connector's `list-users` does, natively: the service
+    //! principal by appId, its `appRoleAssignedTo` pages (User rows looked up
+    //! fifteen ids at a time), then each assigned group's members.
+    use super::*;
+
+    #[derive(Deserialize)]
+    struct Page<T> {
+        #[serde(default = "Vec::new")]
+        value: Vec<T>,
+        #[serde(rename = "@odata.nextLink")]
+        next_link: Option<String>,
+    }
+
+    #[derive(Deserialize)]
+    struct ServicePrincipal {
+        id: String,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Assignment {
+        principal_type: Option<String>,
+        principal_id: Option<String>,
+        principal_display_name: Option<String>,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct User {
+        id: String,
+        user_principal_name: Option<String>,
+        mail: Option<String>,
+        display_name: Option<String>,
+        account_enabled: Option<bool>,
+        created_date_time: Option<String>,
+    }
+
+    /// The connector's cursor, field for field.
+    #[derive(serde::Serialize, Deserialize, Default)]
+    struct Position {
+        sp: String,
+        phase: String,
+        next: Option<String>,
+        groups: Vec<(String, String)>,
+        group: usize,
+    }
+
+    const USER_FIELDS: &str =
+        "id,userPrincipalName,mail,displayName,accountEnabled,createdDateTime";
+
+    fn path_of(link: &str) -> Result<String> {
+        link.split_once("://")
+            .and_then(|(_, rest)| rest.find('/').map(|i| rest[i..].to_string()))
+            .context("a next link without a path")
+    }
+
+    /// One page; `bearer` is an access token the fake accepts.
+    pub async fn list_users(
+        port: u16,
+        bearer: &str,
+        app_id: &str,
+        cursor: Option<&str>,
+    ) -> Result<AccountPage> {
+        let auth = format!("Bearer {bearer}");
+        let headers = [
+            ("authorization", auth.as_str()),
+            ("accept", "application/json"),
+        ];
+        let mut position = match cursor {
+            Some(text) => serde_json::from_str(text).context("a cursor of this client")?,
+            None => {
+                let body = get(
+                    port,
+                    &format!(
+                        "/v1.0/servicePrincipals(appId='{app_id}')?$select=id,appId,displayName,accountEnabled"
+                    ),
+                    &headers,
+                )
+                .await?;
+                let sp: ServicePrincipal =
+                    serde_json::from_slice(&body).context("a servicePrincipal")?;
+                Position {
+                    sp: sp.id,
+                    phase: "direct".into(),
+                    ..Position::default()
+                }
+            }
+        };
+        let accounts = if position.phase == "direct" {
+            let target = match position.next.take() {
+                Some(next) => path_of(&next)?,
+                None => format!(
+                    "/v1.0/servicePrincipals/{}/appRoleAssignedTo?$top=100",
+                    position.sp
+                ),
+            };
+            let page: Page<Assignment> =
+                serde_json::from_slice(&get(port, &target, &headers).await?)
+                    .context("an appRoleAssignment page")?;
+            position.next = page.next_link;
+            let mut users: Vec<String> = Vec::new();
+            for row in page.value {
+                let Some(id) = row.principal_id else { continue };
+                match row.principal_type.as_deref() {
+                    Some("User") if !users.contains(&id) => users.push(id),
+                    Some("Group") if !position.groups.iter().any(|(g, _)| *g == id) => {
+                        let name: String = row
+                            .principal_display_name
+                            .unwrap_or_default()
+                            .chars()
+                            .take(64)
+                            .collect();
+                        position.groups.push((id, name));
+                    }
+                    _ => {}
+                }
+            }
+            let mut accounts = Vec::with_capacity(users.len());
+            for chunk in users.chunks(15) {
+                let list = chunk
+                    .iter()
+                    .map(|id| format!("'{id}'"))
+                    .collect::<Vec<_>>()
+                    .join(",");
+                let target = format!(
+                    "/v1.0/users?$select={USER_FIELDS}&$filter={}",
+                    crate::smartrecruiters_fake::percent_encode(&format!("id in ({list})"))
+                );
+                let page: Page<User> = serde_json::from_slice(&get(port, &target, &headers).await?)
+                    .context("a users page")?;
+                accounts.extend(
+                    page.value
+                        .into_iter()
+                        .filter(|u| chunk.contains(&u.id))
+                        .map(|u| to_account(u, None)),
+                );
+            }
+            accounts
+        } else {
+            let (group_id, group_name) = position
+                .groups
+                .get(position.group)
+                .cloned()
+                .context("cursor past the last group")?;
+            let target = match position.next.take() {
+                Some(next) => path_of(&next)?,
+                None => format!(
+                    "/v1.0/groups/{group_id}/members/microsoft.graph.user?$select={USER_FIELDS}&$top=999"
+                ),
+            };
+            let page: Page<User> = serde_json::from_slice(&get(port, &target, &headers).await?)
+                .context("a group members page")?;
+            position.next = page.next_link;
+            let group = if group_name.is_empty() {
+                format!("group {group_id}")
+            } else {
+                format!("group {group_name} ({group_id})")
+            };
+            page.value
+                .into_iter()
+                .map(|u| to_account(u, Some(&group)))
+                .collect()
+        };
+        let next = if position.next.is_some() {
+            Some(position)
+        } else if position.phase == "direct" && !position.groups.is_empty() {
+            Some(Position {
+                phase: "groups".into(),
+                group: 0,
+                ..position
+            })
+        } else if position.phase == "groups" && position.group + 1 < position.groups.len() {
+            Some(Position {
+                group: position.group + 1,
+                ..position
+            })
+        } else {
+            None
+        };
+        Ok(AccountPage {
+            accounts,
+            next_cursor: next.map(|p| serde_json::to_string(&p).expect("a position serializes")),
+        })
+    }
+
+    fn to_account(user: User, group: Option<&str>) -> Account {
+        let upn = user.user_principal_name.clone();
+        let mut attributes = vec![(
+            "assignment".to_string(),
+            if group.is_some() { "group" } else { "direct" }.to_string(),
+        )];
+        if let Some(group) = group {
+            attributes.push(("granted-by-group".into(), group.to_string()));
+        }
+        if let Some(upn) = &upn {
+            attributes.push(("upn".into(), upn.clone()));
+        }
+        if let Some(mail) = &user.mail {
+            attributes.push(("mail".into(), mail.clone()));
+        }
+        Account {
+            principal: upn.unwrap_or_else(|| user.id.clone()),
+            display_name: user.display_name.filter(|n| !n.is_empty()),
+            active: user.account_enabled != Some(false),
+            subscriptions: vec!["app-assignment".to_string()],
+            created_at: user
+                .created_date_time
+                .as_deref()
+                .and_then(crate::smartrecruiters_fake::parse_iso),
+            last_active_at: None,
+            attributes,
+            id: user.id,
+        }
+    }
+}

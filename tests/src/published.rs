@@ -53,14 +53,32 @@ impl Published {
             ws.secret(file, value);
         }
         let profile = setup.connector.to_string();
-        ws.write_config(&format!(
+        let config = format!(
             "[tenants.{TENANT}]\napi_private_targets = \"allow-loopback\"\n\n{}\n[profiles.{profile}]\ntenant = \"{TENANT}\"\nconnection = \"{profile}\"\nreclaim = {}\n\n{}",
-            loopback_connection(&profile, TENANT, setup.connector, setup.base_url, "vendor.key"),
+            loopback_connection(
+                &profile,
+                TENANT,
+                setup.connector,
+                setup.base_url,
+                "vendor.key"
+            ),
             setup.reclaim,
             setup.extra,
-        ));
+        );
+        Published::configured(ws, &profile, &config).await
+    }
+
+    /// Writes `config` (whole) into `ws`, then applies, validates and
+    /// publishes `profile` of the tenant [`TENANT`]: for a connection
+    /// `start` cannot write (an OAuth 2.0 credential, say).
+    pub async fn configured(ws: Workspace, profile: &str, config: &str) -> Published {
+        ws.write_config(config);
         let app = ws.app().await.unwrap();
-        let published = Published { app, ws, profile };
+        let published = Published {
+            app,
+            ws,
+            profile: profile.to_string(),
+        };
         let p = published.profiles("test").await;
         p.apply().await.unwrap();
         let validation = p.validate(&published.profile).await.unwrap();

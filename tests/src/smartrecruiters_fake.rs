@@ -360,6 +360,20 @@ fn endpoint_of(path: &str) -> String {
     }
 }
 
+/// Percent-encodes a query value (RFC 3986 unreserved characters stay),
+/// for links the fakes write.
+pub(crate) fn percent_encode(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for byte in value.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
 /// A query string's parameters, percent-decoded (also for the other fakes).
 pub(crate) fn parse_query(query: &str) -> HashMap<String, String> {
     query

@@ -24,6 +24,7 @@ use seatwarden_config::{ConnectionConfig, CredentialConfig};
 pub use seatwarden_config::{check_name, parse_rule};
 use seatwarden_sandbox::credentials::{AuthScheme, CredentialSource, HeldSecret};
 use seatwarden_sandbox::egress::{AllowedOrigin, PrivateTargets};
+pub use seatwarden_sandbox::oauth::ClientAuthentication;
 use seatwarden_sandbox::ratelimit::RateLimit;
 use seatwarden_sandbox::runtime::Connector;
 use seatwarden_store::{Change, Source, StoredConnection, StoredUpload, TenantId};
@@ -193,6 +194,8 @@ pub enum CredentialSpec {
         token_url: String,
         /// The scope to ask for, if any.
         scope: Option<String>,
+        /// How the client proves itself at the token endpoint.
+        client_auth: ClientAuthentication,
     },
 }
 
@@ -239,6 +242,10 @@ pub enum CredentialShape {
         token_url: String,
         /// The scope asked for.
         scope: Option<String>,
+        /// How the client proves itself at the token endpoint (absent in
+        /// connections stored before it existed: HTTP Basic).
+        #[serde(default)]
+        client_auth: ClientAuthentication,
     },
 }
 
@@ -421,6 +428,7 @@ fn check_spec(
             secret,
             token_url,
             scope,
+            client_auth,
         }) => {
             plain("credential.client_id", client_id, 512)?;
             plain("credential.token_url", token_url, MAX_SETTING)?;
@@ -433,6 +441,7 @@ fn check_spec(
                     client_id: client_id.clone(),
                     token_url: token_url.clone(),
                     scope: scope.clone(),
+                    client_auth: *client_auth,
                 }),
                 Some(secret.clone()),
             )
@@ -482,11 +491,13 @@ fn as_config(
             client_id,
             token_url,
             scope,
+            client_auth,
         }) => Some(CredentialConfig::OAuth2 {
             client_id: client_id.clone(),
             secret: held()?,
             token_url: token_url.clone(),
             scope: scope.clone(),
+            client_auth: *client_auth,
         }),
     };
     Ok(ConnectionConfig {
@@ -945,11 +956,13 @@ fn file_info(c: &ConnectionConfig) -> ConnectionInfo {
                 client_id,
                 token_url,
                 scope,
+                client_auth,
                 ..
             } => CredentialShape::OAuth2 {
                 client_id: client_id.clone(),
                 token_url: token_url.clone(),
                 scope: scope.clone(),
+                client_auth: *client_auth,
             },
         }),
         allowed_hosts: c.allowed_hosts.clone(),

@@ -380,13 +380,15 @@ pub fn connection_builder(
             secret,
             token_url,
             scope,
+            client_auth,
         }) => {
             let client = seatwarden_sandbox::oauth::OAuthClient::new(
                 client_id.clone(),
                 secret.load().with_context(context)?,
                 token_url.clone(),
                 scope.clone(),
-            );
+            )
+            .with_client_authentication(*client_auth);
             builder = builder.credential(Credential::OAuth2(std::sync::Arc::new(client)));
         }
         Some(CredentialConfig::Basic { user, secret }) => {

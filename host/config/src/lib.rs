@@ -24,6 +24,7 @@ use seatwarden_domain::rules::ReclamationRule;
 use seatwarden_sandbox::credentials::CredentialSource;
 use seatwarden_sandbox::egress::{AllowedOrigin, PrivateTargets};
 use seatwarden_sandbox::limits::Limits;
+use seatwarden_sandbox::oauth::ClientAuthentication;
 use seatwarden_sandbox::ratelimit::RateLimit;
 use seatwarden_sandbox::trust::TrustedRoots;
 use serde::Deserialize;
@@ -210,6 +211,8 @@ pub enum CredentialConfig {
         token_url: String,
         /// The scope to request; `None` asks for none, leaving the server's default.
         scope: Option<String>,
+        /// How the client proves itself at the token endpoint (`client_auth`).
+        client_auth: ClientAuthentication,
     },
 }
 
@@ -470,11 +473,13 @@ impl Config {
                         secret,
                         token_url,
                         scope,
+                        client_auth,
                     } => CredentialConfig::OAuth2 {
                         client_id,
                         secret: anchor(secret),
                         token_url,
                         scope,
+                        client_auth,
                     },
                 });
             let rate_limit = c
@@ -851,7 +856,7 @@ fn credential(value: &toml::Value) -> Result<CredentialConfig, (String, &'static
     for key in table.keys() {
         if !matches!(
             key.as_str(),
-            "env" | "file" | "user" | "client_id" | "token_url" | "scope"
+            "env" | "file" | "user" | "client_id" | "token_url" | "scope" | "client_auth"
         ) {
             return Err((format!("unknown key {key:?}"), FIX));
         }
@@ -874,6 +879,9 @@ fn credential(value: &toml::Value) -> Result<CredentialConfig, (String, &'static
         (Some(_), Some(_)) => return Err(("set env or file, not both".into(), FIX)),
         (None, None) => return Err(("names no env variable or file".into(), FIX)),
     };
+    if table.contains_key("client_auth") && !table.contains_key("client_id") {
+        return Err(("client_auth is for OAuth 2.0 (with client_id)".into(), FIX));
+    }
     Ok(
         match (text("user")?, text("client_id")?, text("token_url")?) {
             (Some(_), Some(_), _) => {
@@ -893,6 +901,11 @@ fn credential(value: &toml::Value) -> Result<CredentialConfig, (String, &'static
                     secret: source,
                     token_url,
                     scope: text("scope")?,
+                    client_auth: text("client_auth")?
+                        .map(|how| how.parse::<ClientAuthentication>())
+                        .transpose()
+                        .map_err(|problem| (format!("client_auth: {problem}"), FIX))?
+                        .unwrap_or_default(),
                 }
             }
             (None, Some(_), None) => return Err(("client_id needs a token_url".into(), FIX)),

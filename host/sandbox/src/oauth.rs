@@ -28,6 +28,43 @@ const DEFAULT_LIFETIME: Duration = Duration::from_secs(300);
 /// The largest token response read.
 const MAX_TOKEN_RESPONSE: usize = 64 * 1024;
 
+/// How the client proves itself at the token endpoint (RFC 6749 §2.3.1).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ClientAuthentication {
+    /// `Authorization: Basic` over the form-encoded id and secret
+    /// (`client_secret_basic`): the RFC's default.
+    #[default]
+    Basic,
+    /// `client_id` and `client_secret` in the form body
+    /// (`client_secret_post`): what Microsoft's identity platform documents.
+    Post,
+}
+
+impl ClientAuthentication {
+    /// The word the configuration uses: `basic` or `post`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClientAuthentication::Basic => "basic",
+            ClientAuthentication::Post => "post",
+        }
+    }
+}
+
+impl std::str::FromStr for ClientAuthentication {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        match text {
+            "basic" => Ok(ClientAuthentication::Basic),
+            "post" => Ok(ClientAuthentication::Post),
+            other => Err(format!(
+                "{other:?} is not a client authentication: use \"basic\" (HTTP Basic, the default) or \"post\" (client_secret in the form body)"
+            )),
+        }
+    }
+}
+
 struct Cached {
     header: http::HeaderValue,
     expires_at: Instant,
@@ -39,6 +76,7 @@ pub struct OAuthClient {
     client_secret: SecretString,
     token_url: String,
     scope: Option<String>,
+    client_authentication: ClientAuthentication,
     cache: Mutex<Option<Cached>>,
     fetch: tokio::sync::Mutex<()>,
     fetches: std::sync::atomic::AtomicU32,
@@ -58,6 +96,7 @@ impl std::fmt::Debug for OAuthClient {
             .field("client_id", &self.client_id)
             .field("token_url", &self.token_url)
             .field("scope", &self.scope)
+            .field("client_authentication", &self.client_authentication)
             .finish_non_exhaustive()
     }
 }
@@ -89,12 +128,19 @@ impl OAuthClient {
             client_secret,
             token_url,
             scope,
+            client_authentication: ClientAuthentication::Basic,
             cache: Mutex::new(None),
             fetch: tokio::sync::Mutex::new(()),
             fetches: Default::default(),
             own,
             issued: Mutex::default(),
         }
+    }
+
+    /// The same client, proving itself at the token endpoint as `how` says.
+    pub fn with_client_authentication(mut self, how: ClientAuthentication) -> Self {
+        self.client_authentication = how;
+        self
     }
 
     /// The client secret's redaction forms (without the issued tokens).
@@ -193,25 +239,43 @@ impl OAuthClient {
             form.push_str("&scope=");
             form.push_str(&form_encode(scope));
         }
-        let basic = base64::engine::general_purpose::STANDARD.encode(format!(
-            "{}:{}",
-            form_encode(&self.client_id),
-            form_encode(self.client_secret.expose_secret())
-        ));
-        let mut authorization =
-            http::HeaderValue::from_str(&format!("Basic {basic}")).map_err(|_| {
-                "the client id or secret contains characters not allowed in a header".to_string()
-            })?;
-        authorization.set_sensitive(true);
+        // One client authentication method per request, never two
+        // (RFC 6749 §2.3).
+        let authorization = match self.client_authentication {
+            ClientAuthentication::Basic => {
+                let basic = base64::engine::general_purpose::STANDARD.encode(format!(
+                    "{}:{}",
+                    form_encode(&self.client_id),
+                    form_encode(self.client_secret.expose_secret())
+                ));
+                let mut value =
+                    http::HeaderValue::from_str(&format!("Basic {basic}")).map_err(|_| {
+                        "the client id or secret contains characters not allowed in a header"
+                            .to_string()
+                    })?;
+                value.set_sensitive(true);
+                Some(value)
+            }
+            ClientAuthentication::Post => {
+                form.push_str("&client_id=");
+                form.push_str(&form_encode(&self.client_id));
+                form.push_str("&client_secret=");
+                form.push_str(&form_encode(self.client_secret.expose_secret()));
+                None
+            }
+        };
         let authority = self
             .token_url
             .split("://")
             .nth(1)
             .and_then(|r| r.split(['/', '?']).next())
             .unwrap_or_default();
-        let request = http::Request::post(&self.token_url)
-            .header(http::header::HOST, authority)
-            .header(http::header::AUTHORIZATION, authorization)
+        let mut request =
+            http::Request::post(&self.token_url).header(http::header::HOST, authority);
+        if let Some(authorization) = authorization {
+            request = request.header(http::header::AUTHORIZATION, authorization);
+        }
+        let request = request
             .header(
                 http::header::CONTENT_TYPE,
                 "application/x-www-form-urlencoded",

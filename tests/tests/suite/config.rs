@@ -3,6 +3,7 @@
 
 use seatwarden_config::{Config, CredentialConfig};
 use seatwarden_sandbox::credentials::CredentialSource;
+use seatwarden_sandbox::oauth::ClientAuthentication;
 use seatwarden_tests::fixtures::guest;
 use std::path::{Path, PathBuf};
 
@@ -76,8 +77,34 @@ fn a_valid_file_resolves_paths_and_defaults() {
             secret: CredentialSource::Env("SECRET".into()),
             token_url: "https://login.example.com/oauth/token".into(),
             scope: Some("users".into()),
+            client_auth: ClientAuthentication::Basic,
         })
     );
+    // Microsoft's token endpoint wants the secret in the form body.
+    let post = oauth.replace(
+        r#"scope = "users""#,
+        r#"scope = "users", client_auth = "post""#,
+    );
+    let config = Config::parse(&post, &file()).unwrap();
+    assert!(matches!(
+        config.connections["acme-sr"].credential,
+        Some(CredentialConfig::OAuth2 {
+            client_auth: ClientAuthentication::Post,
+            ..
+        })
+    ));
+    let err = error(&oauth.replace(r#"scope = "users""#, r#"client_auth = "header""#));
+    assert!(
+        err.contains(
+            "connections.acme-sr.credential: client_auth: \"header\" is not a client authentication"
+        ),
+        "{err}"
+    );
+    let err = error(&valid().replace(
+        r#"{ env = "ACME_SR_TOKEN" }"#,
+        r#"{ env = "ACME_SR_TOKEN", client_auth = "post" }"#,
+    ));
+    assert!(err.contains("client_auth is for OAuth 2.0"), "{err}");
     let with_file = valid().replace(
         r#"{ env = "ACME_SR_TOKEN" }"#,
         r#"{ file = "secrets/sr.key", user = "ops" }"#,

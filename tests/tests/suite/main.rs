@@ -37,6 +37,7 @@ mod connector_calls;
 mod console;
 mod credential_owner;
 mod database_tls;
+mod entra;
 mod fleet;
 mod hardening;
 mod leases;

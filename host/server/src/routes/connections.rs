@@ -14,7 +14,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use seatwarden_app::connections::{
-    ConnectionInfo, ConnectionSpec, CredentialShape, CredentialSpec,
+    ClientAuthentication, ConnectionInfo, ConnectionSpec, CredentialShape, CredentialSpec,
 };
 use seatwarden_domain::access::Scope;
 use secrecy::SecretString;
@@ -35,6 +35,9 @@ pub struct CredentialView {
     pub token_url: Option<String>,
     /// The OAuth 2.0 scope asked for.
     pub scope: Option<String>,
+    /// How the OAuth 2.0 client proves itself at the token endpoint:
+    /// `basic` (HTTP Basic) or `post` (the secret in the form body).
+    pub client_auth: Option<String>,
 }
 
 /// A connection, never with its secret.
@@ -86,6 +89,7 @@ impl From<ConnectionInfo> for ConnectionView {
                     client_id: None,
                     token_url: None,
                     scope: None,
+                    client_auth: None,
                 },
                 CredentialShape::Basic { user } => CredentialView {
                     kind: "basic".into(),
@@ -93,17 +97,20 @@ impl From<ConnectionInfo> for ConnectionView {
                     client_id: None,
                     token_url: None,
                     scope: None,
+                    client_auth: None,
                 },
                 CredentialShape::OAuth2 {
                     client_id,
                     token_url,
                     scope,
+                    client_auth,
                 } => CredentialView {
                     kind: "oauth2".into(),
                     user: None,
                     client_id: Some(client_id),
                     token_url: Some(token_url),
                     scope,
+                    client_auth: Some(client_auth.as_str().to_string()),
                 },
             }),
             allowed_hosts: c.allowed_hosts,
@@ -143,6 +150,11 @@ pub enum CredentialRequest {
         token_url: String,
         /// The scope to ask for.
         scope: Option<String>,
+        /// `basic` (default: HTTP Basic) or `post` (`client_secret` in the
+        /// form body, as Microsoft's identity platform documents).
+        #[serde(default)]
+        #[schema(value_type = Option<String>)]
+        client_auth: ClientAuthentication,
     },
 }
 
@@ -198,11 +210,13 @@ impl From<ConnectionRequest> for ConnectionSpec {
                     secret: s,
                     token_url,
                     scope,
+                    client_auth,
                 } => CredentialSpec::OAuth2 {
                     client_id,
                     secret: secret(s),
                     token_url,
                     scope,
+                    client_auth,
                 },
             }),
             allowed_hosts: r.allowed_hosts,

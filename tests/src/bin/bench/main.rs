@@ -60,7 +60,7 @@ fn fmt(d: Duration) -> String {
 }
 
 /// The connectors Seatwarden ships (`components/`).
-const SHIPPED_CONNECTORS: [&str; 4] = ["smartrecruiters", "smartsheet", "scim", "okta"];
+const SHIPPED_CONNECTORS: [&str; 5] = ["smartrecruiters", "smartsheet", "scim", "okta", "entra"];
 
 const SYNC_USERS: usize = 100_000;
 const SYNC_RUNS: usize = 3;
@@ -309,11 +309,12 @@ fn both_engines(server: &seatwarden_tests::postgres::Cluster) -> [Engine; 2] {
 }
 
 /// The vendors whose syncs are measured, with the wasm connector's name.
-const VENDORS: [(&str, &str); 4] = [
+const VENDORS: [(&str, &str); 5] = [
     ("SmartRecruiters", "smartrecruiters"),
     ("Smartsheet", "smartsheet"),
     ("SCIM 2.0", "scim"),
     ("Okta (one app)", "okta"),
+    ("Entra ID (one app)", "entra"),
 ];
 
 /// A vendor fake with `users` users, rate limits off: (base URL, port, path prefix, guard).
@@ -385,9 +386,27 @@ async fn start_fake(
                 Box::new(fake),
             )
         }
+        "entra" => {
+            use seatwarden_tests::entra_fake::{EntraFake, seed_direct_only};
+            // The host's OAuth client authenticates with `token` as the
+            // client secret; the native client sends `token` as a bearer
+            // the fake accepts. Both fetch nothing in the measured pass.
+            let fake =
+                EntraFake::start(seed_direct_only(ENTRA_CLIENT, token, users, now_ms())).await;
+            fake.accept_token(token);
+            (
+                fake.base_url(),
+                fake.server.port(),
+                "/v1.0".into(),
+                Box::new(fake),
+            )
+        }
         other => anyhow::bail!("unknown vendor {other}"),
     })
 }
+
+/// The Entra fake's client id in the bench.
+const ENTRA_CLIENT: &str = "6731de76-14a6-49ae-97bc-6eba6914391e";
 
 async fn native_page(
     vendor: &str,
@@ -402,6 +421,10 @@ async fn native_page(
         "smartsheet" => native::smartsheet::list_users(port, token, cursor).await,
         "okta" => {
             native::okta::list_users(port, token, seatwarden_tests::okta_fake::APP_ID, cursor).await
+        }
+        "entra" => {
+            native::entra::list_users(port, token, seatwarden_tests::entra_fake::APP_ID, cursor)
+                .await
         }
         _ => native::scim::list_users(port, prefix, token, cursor).await,
     }
@@ -448,16 +471,36 @@ async fn sync_child(vendor: &str, mode: &str, users: usize, engine: &Engine) -> 
                 ..RuntimeConfig::default()
             })?;
             let connector = runtime.load_file(&guest(vendor)).await?;
+            let credential = if vendor == "entra" {
+                let token_url = format!(
+                    "{}/{}/oauth2/v2.0/token",
+                    base_url.trim_end_matches("/v1.0"),
+                    seatwarden_tests::entra_fake::TENANT_ID
+                );
+                let client = seatwarden_sandbox::oauth::OAuthClient::new(
+                    ENTRA_CLIENT.into(),
+                    token.to_string().into(),
+                    token_url,
+                    Some("https://graph.microsoft.com/.default".into()),
+                )
+                .with_client_authentication(seatwarden_sandbox::oauth::ClientAuthentication::Post);
+                Credential::OAuth2(std::sync::Arc::new(client))
+            } else {
+                Credential::secret(token)
+            };
             let mut builder = Connection::builder()
                 .base_url(base_url)
                 .private_targets(PrivateTargets::AllowLoopback)
-                .credential(Credential::secret(token))
+                .credential(credential)
                 .keep_alive(mode == "wasm");
             if vendor == "scim" {
                 builder = builder.auth_scheme(AuthScheme::BearerToken);
             }
             if vendor == "okta" {
                 builder = builder.option("app-id", seatwarden_tests::okta_fake::APP_ID);
+            }
+            if vendor == "entra" {
+                builder = builder.option("app-id", seatwarden_tests::entra_fake::APP_ID);
             }
             let conn = builder.build(connector.descriptor())?;
             let sync = ProfileSync {
