@@ -41,7 +41,6 @@ const IDS_PER_LOOKUP: usize = 15;
 const MAX_GROUPS: usize = 60;
 /// How long Entra keeps sign-ins (P1/P2).
 const SIGN_IN_RETENTION_DAYS: i64 = 30;
-const DAY_MS: i64 = 86_400_000;
 
 const APP_ID: &str = "app-id";
 const PRINCIPAL: &str = "principal";
@@ -556,10 +555,7 @@ fn first_sign_in_page(
     let response = Request::new(Method::Get, url_from(since))
         .header("accept", "application/json")
         .send()?;
-    let kept_from = response
-        .header("date")
-        .and_then(time::parse_http_date)
-        .map(|now| now - SIGN_IN_RETENTION_DAYS * DAY_MS);
+    let kept_from = time::log_kept_from(&response, SIGN_IN_RETENTION_DAYS);
     match kept_from {
         Some(kept_from) if since < kept_from => {
             log::warn(&format!(

@@ -31,7 +31,6 @@ const USERS_PER_PAGE: u32 = 500;
 const EVENTS_PER_PAGE: u32 = 1000;
 /// How long Okta keeps System Log events.
 const LOG_RETENTION_DAYS: i64 = 90;
-const DAY_MS: i64 = 86_400_000;
 /// The wait asked for when Okta's 429 carries no usable reset time.
 const DEFAULT_RATE_LIMIT_WAIT_MS: u32 = 60_000;
 /// The longest wait a reset time may ask for (Okta's windows are a minute).
@@ -432,7 +431,7 @@ fn first_log_page(
     let response = Request::new(Method::Get, &url)
         .header("accept", "application/json")
         .send()?;
-    let kept_from = okta_now(&response).map(|now| now - LOG_RETENTION_DAYS * DAY_MS);
+    let kept_from = time::log_kept_from(&response, LOG_RETENTION_DAYS);
     match kept_from {
         Some(kept_from) if since < kept_from => {
             log::warn(&format!(

@@ -114,6 +114,17 @@ fn offset(tz: &str, hours: &str, minutes: &str) -> Option<i64> {
     Some(sign * (h * 60 + m))
 }
 
+/// Where a vendor's log that keeps `days` days begins, by the vendor's own
+/// clock (the response's `Date` header); `None` when it sends no readable
+/// date. For connectors whose activity source forgets old events.
+pub fn log_kept_from(response: &crate::http::Response, days: i64) -> Option<i64> {
+    const DAY_MS: i64 = 86_400_000;
+    response
+        .header("date")
+        .and_then(parse_http_date)
+        .map(|now| now - days * DAY_MS)
+}
+
 /// Parses an HTTP date (RFC 9110 IMF-fixdate, `Thu, 03 Dec 2026 10:28:14
 /// GMT`), as in a `Date` header: the vendor's clock, for a guest that has
 /// none of its own.
