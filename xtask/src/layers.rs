@@ -58,7 +58,7 @@ pub const RULES: &[(&str, &[&str])] = &[
 
 /// Runs `cargo metadata` in `root` and checks [`RULES`] against it.
 pub fn check(root: &Path) -> Result<()> {
-    let output = Command::new("cargo")
+    let output = crate::cargo()
         .args(["metadata", "--format-version", "1"])
         .current_dir(root)
         .output()

@@ -80,7 +80,7 @@ fn main() -> Result<()> {
                 .arg(root.join(PYTHON_EXAMPLE).join("test.sh"))
                 .arg(root.join(PYTHON_EXAMPLE_VENV))
                 .arg(root.join("wit")))?;
-            run(Command::new("cargo")
+            run(cargo()
                 .args([
                     "test",
                     "--quiet",
@@ -90,7 +90,7 @@ fn main() -> Result<()> {
                     host_triple()?.as_str(),
                 ])
                 .current_dir(root.join("components")))?;
-            let mut tests = Command::new("cargo");
+            let mut tests = cargo();
             if has_nextest() {
                 tests.args([
                     "nextest",
@@ -120,7 +120,7 @@ fn main() -> Result<()> {
         Task::Demo => {
             build_guests(&root)?;
             ensure_test_peers(&root)?;
-            run(Command::new("cargo")
+            run(cargo()
                 .args([
                     "run",
                     "--quiet",
@@ -143,7 +143,7 @@ fn main() -> Result<()> {
             // (`cargo test --no-run` is what nextest builds): one set of
             // features for wasmtime, so a bench after the tests (or the
             // tests after a bench) does not compile it again.
-            run(Command::new("cargo")
+            run(cargo()
                 .args(["test", "--quiet", "--release", "--workspace", "--no-run"])
                 .current_dir(&root))?;
             let mut bench = Command::new(root.join("target/release/bench"));
@@ -190,7 +190,7 @@ fn build_guests(root: &Path) -> Result<()> {
     ensure_wasm_target()?;
     for workspace in ["components", "tests/guests"] {
         eprintln!("xtask: building {workspace} for {WASM_TARGET}");
-        run(Command::new("cargo")
+        run(cargo()
             .args(["build", "--release"])
             .current_dir(root.join(workspace)))?;
     }
@@ -380,8 +380,34 @@ fn warn_if_disk_is_short(root: &Path) {
     }
 }
 
+/// A `cargo` command without the variables `cargo run` set for this
+/// xtask. Some build scripts (ring's) track `CARGO_MANIFEST_DIR`; inheriting
+/// xtask's value made every build through xtask and every build typed by
+/// hand rebuild each other from ring upwards.
+pub(crate) fn cargo() -> Command {
+    let mut command = Command::new("cargo");
+    for (name, _) in std::env::vars_os() {
+        let Some(name) = name.to_str() else { continue };
+        let set_by_cargo_run = name.starts_with("CARGO_PKG_")
+            || matches!(
+                name,
+                "CARGO_MANIFEST_DIR"
+                    | "CARGO_MANIFEST_PATH"
+                    | "CARGO_MANIFEST_LINKS"
+                    | "CARGO_CRATE_NAME"
+                    | "CARGO_BIN_NAME"
+                    | "CARGO_PRIMARY_PACKAGE"
+                    | "CARGO_RUSTC_CURRENT_DIR"
+            );
+        if set_by_cargo_run {
+            command.env_remove(name);
+        }
+    }
+    command
+}
+
 fn has_nextest() -> bool {
-    Command::new("cargo")
+    cargo()
         .args(["nextest", "--version"])
         .output()
         .is_ok_and(|o| o.status.success())
