@@ -14,7 +14,8 @@
 //! connector one candidate at a time and records each outcome.
 
 use crate::wiring::App;
-use anyhow::Result;
+use anyhow::{Result, bail};
+use seatwarden_domain::activity_overlay::ActivityOverlay;
 use seatwarden_domain::candidate_state::Decision;
 use seatwarden_domain::rules::ReclamationRule;
 use seatwarden_sandbox::Connection;
@@ -55,6 +56,33 @@ pub fn configured_rule(app: &App, record: &ProfileRecord) -> ReclamationRule {
         .unwrap_or_default()
 }
 
+/// The sign-ins of the identity-provider profile that the profile's
+/// `activity_also_from` names, by principal; `None` when it names none.
+async fn activity_overlay(app: &App, record: &ProfileRecord) -> Result<Option<ActivityOverlay>> {
+    let Some(source) = app
+        .config
+        .profiles
+        .get(&record.name)
+        .filter(|p| p.tenant == record.tenant_name)
+        .and_then(|p| p.activity_also_from.as_ref())
+    else {
+        return Ok(None);
+    };
+    let Some(idp) = app.storage.profile(record.tenant, &source.profile).await? else {
+        bail!(
+            "profile {} takes activity also from profile {}, which is not in the database yet: run `seatwarden apply`, then sync it",
+            record.name,
+            source.profile
+        );
+    };
+    let accounts = app.storage.subscriptions(idp.id).await?;
+    Ok(Some(ActivityOverlay::build(
+        &idp.name,
+        &accounts,
+        &source.principals,
+    )))
+}
+
 /// What a refresh changed, and the line that says so.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Refreshed {
@@ -74,13 +102,22 @@ pub async fn refresh(
 ) -> Result<Refreshed> {
     let rule = rule_in_force(app, record, actor, now).await?;
     let exclusions = app.storage.exclusions(record.tenant).await?;
+    let overlay = activity_overlay(app, record).await?;
+    let scope = RefreshScope {
+        activity_overlay: overlay.as_ref(),
+        ..RefreshScope::of(record, actor, now)
+    };
     let outcome = match app
         .storage
-        .refresh_candidates(RefreshScope::of(record, actor, now), &rule, &exclusions)
+        .refresh_candidates(scope, &rule, &exclusions)
         .await
     {
         Ok(report) => {
             let mut summary = summary(&report, &rule);
+            if let Some(overlay) = &overlay {
+                summary.push_str("; ");
+                summary.push_str(&overlay.summary());
+            }
             match notify(app, record, &rule, actor, now).await {
                 Ok(Some(notices)) => summary.push_str(&notices),
                 Ok(None) => {}

@@ -170,6 +170,27 @@ struct RawProfile {
     /// The profile's reclamation rule; defaults apply when absent.
     #[serde(default)]
     rule: reclamation::RawRule,
+    /// An identity-provider profile whose sign-ins count as activity too.
+    activity_also_from: Option<RawActivitySource>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawActivitySource {
+    profile: String,
+    #[serde(default)]
+    principals: BTreeMap<String, String>,
+}
+
+/// A second activity source for a profile: an identity-provider profile of
+/// the same tenant whose sign-ins count as activity, matched by principal.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ActivitySource {
+    /// The identity-provider profile (same tenant, not this profile).
+    pub profile: String,
+    /// Vendor principal → the identity provider's, for people whose
+    /// principals differ (any case).
+    pub principals: BTreeMap<String, String>,
 }
 
 /// A tenant.
@@ -259,6 +280,9 @@ pub struct ProfileConfig {
     pub settings: ProfileSettings,
     /// Which accounts become reclamation candidates; defaults fill the keys left out.
     pub rule: ReclamationRule,
+    /// An identity provider's sign-ins as a second activity signal
+    /// (`[profiles.NAME.activity_also_from]`), if set.
+    pub activity_also_from: Option<ActivitySource>,
 }
 
 /// The whole, validated configuration.
@@ -623,8 +647,63 @@ impl Config {
                     tenant: p.tenant,
                     settings,
                     rule,
+                    activity_also_from: p.activity_also_from.map(|a| ActivitySource {
+                        profile: a.profile,
+                        principals: a.principals,
+                    }),
                 },
             );
+        }
+
+        for (name, profile) in &profiles {
+            let Some(source) = &profile.activity_also_from else {
+                continue;
+            };
+            let key = format!("profiles.{name}.activity_also_from.profile");
+            let named = profiles.get(&source.profile);
+            if source.profile == *name {
+                return Err(err(
+                    &key,
+                    "names the profile itself".into(),
+                    "name the identity-provider profile (Okta, Entra ID) that reads the same people",
+                ));
+            }
+            match named {
+                None => {
+                    return Err(err(
+                        &key,
+                        format!("{:?} is not a profile of this file", source.profile),
+                        "name a profile under [profiles] whose connection is an identity provider's (Okta, Entra ID)",
+                    ));
+                }
+                Some(other) if other.tenant != profile.tenant => {
+                    return Err(err(
+                        &key,
+                        format!(
+                            "{:?} belongs to tenant {:?}, not {:?}",
+                            source.profile, other.tenant, profile.tenant
+                        ),
+                        "a profile reads sign-ins of its own tenant only",
+                    ));
+                }
+                Some(other) if other.activity_also_from.is_some() => {
+                    return Err(err(
+                        &key,
+                        format!("{:?} takes activity from another profile itself", source.profile),
+                        "name the identity-provider profile directly; sources do not chain",
+                    ));
+                }
+                Some(_) => {}
+            }
+            for (from, to) in &source.principals {
+                if from.trim().is_empty() || to.trim().is_empty() || from.len() > 320 || to.len() > 320 {
+                    return Err(err(
+                        &format!("profiles.{name}.activity_also_from.principals"),
+                        format!("{from:?} = {to:?} is not a pair of principals"),
+                        "write \"vendor principal\" = \"identity-provider principal\", each 1 to 320 characters",
+                    ));
+                }
+            }
         }
 
         let defaults = SchedulerSettings::default();

@@ -22,6 +22,7 @@ use crate::Tenancy;
 use crate::{Result, StoreError};
 use anyhow::Context;
 pub use seatwarden_domain::candidate_state::CandidateState;
+use seatwarden_domain::activity_overlay::ActivityOverlay;
 use seatwarden_domain::candidate_state::{Decision, next};
 pub use seatwarden_domain::refresh::RefreshReport;
 use seatwarden_domain::refresh::{self, Change, Judge, OpenCandidate};
@@ -115,8 +116,15 @@ fn basis(
     exclusions: &[Exclusion],
 ) -> Result<String> {
     use sha2::Digest;
-    let inputs =
-        serde_json::to_vec(&(rule, exclusions, scope.connector, scope.credential_account))?;
+    // The overlay's signals are inputs too: a new sign-in at the identity
+    // provider must reach every open candidate.
+    let inputs = serde_json::to_vec(&(
+        rule,
+        exclusions,
+        scope.connector,
+        scope.credential_account,
+        scope.activity_overlay,
+    ))?;
     Ok(hex::encode(sha2::Sha256::digest(inputs)))
 }
 
@@ -164,6 +172,9 @@ pub struct RefreshScope<'a> {
     pub actor: &'a str,
     /// When the decisions are made, in milliseconds since the Unix epoch.
     pub now: i64,
+    /// An identity provider's sign-ins laid over the accounts' own
+    /// activity (the profile's `activity_also_from`), if any.
+    pub activity_overlay: Option<&'a ActivityOverlay>,
 }
 
 impl<'a> RefreshScope<'a> {
@@ -180,6 +191,7 @@ impl<'a> RefreshScope<'a> {
                 .and_then(|v| v.credential_account.as_deref()),
             actor,
             now,
+            activity_overlay: None,
         }
     }
 }
@@ -656,8 +668,16 @@ impl Storage {
                 .fetch_one(&mut *tx)
                 .await?;
         let all_open = judged.as_deref() != Some(basis.as_str());
-        let reading =
+        let mut reading =
             Self::refresh_reading(&mut tx, scope.profile, idle_before, scope.now, all_open).await?;
+        // Only accounts idle by the vendor's signal are read: one active by
+        // it stays active whatever the identity provider says (the newer
+        // signal wins), so nothing else can change.
+        if let Some(overlay) = scope.activity_overlay {
+            for (account, _) in &mut reading.accounts {
+                overlay.apply(account);
+            }
+        }
         let judge = Judge {
             rule,
             exclusions,

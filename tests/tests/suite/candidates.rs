@@ -93,6 +93,7 @@ impl Rig {
                     credential_account,
                     actor: "test",
                     now,
+                    activity_overlay: None,
                 },
                 rule,
                 exclusions,
@@ -462,6 +463,7 @@ async fn a_candidate_whose_account_left_and_came_back_keeps_its_decisions() {
         credential_account: None,
         actor: "test",
         now: NOW,
+        activity_overlay: None,
     };
     let kept = rig
         .storage

@@ -40,6 +40,7 @@ mod database_tls;
 mod entra;
 mod fleet;
 mod hardening;
+mod idp_activity;
 mod leases;
 mod loading;
 mod models;

@@ -1757,6 +1757,7 @@ async fn refresh_every_profile(
             credential_account: None,
             actor: "bench",
             now,
+            activity_overlay: None,
         };
         let stored = storage.exclusions(tenant).await?;
         opened += storage
