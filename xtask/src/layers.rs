@@ -8,7 +8,6 @@ use anyhow::{Context, Result, bail};
 use serde_json::Value;
 use std::collections::{HashMap, VecDeque};
 use std::path::Path;
-use std::process::Command;
 
 /// Each crate of ours, and what must not be in its dependency tree. The
 /// README's architecture section says why each line is there.

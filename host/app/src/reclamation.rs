@@ -117,6 +117,18 @@ pub async fn refresh(
             if let Some(overlay) = &overlay {
                 summary.push_str("; ");
                 summary.push_str(&overlay.summary());
+                let accounts = app.storage.subscriptions(record.id).await?;
+                let unmatched = overlay.unmatched(
+                    accounts
+                        .iter()
+                        .filter(|a| a.gone_at.is_none())
+                        .map(|a| a.principal.as_str()),
+                );
+                if unmatched > 0 {
+                    summary.push_str(&format!(
+                        ", {unmatched} of them match no account of this profile (people the identity provider has and the vendor does not; map those whose principals differ under activity_also_from.principals)"
+                    ));
+                }
             }
             match notify(app, record, &rule, actor, now).await {
                 Ok(Some(notices)) => summary.push_str(&notices),

@@ -689,14 +689,21 @@ impl Config {
                 Some(other) if other.activity_also_from.is_some() => {
                     return Err(err(
                         &key,
-                        format!("{:?} takes activity from another profile itself", source.profile),
+                        format!(
+                            "{:?} takes activity from another profile itself",
+                            source.profile
+                        ),
                         "name the identity-provider profile directly; sources do not chain",
                     ));
                 }
                 Some(_) => {}
             }
             for (from, to) in &source.principals {
-                if from.trim().is_empty() || to.trim().is_empty() || from.len() > 320 || to.len() > 320 {
+                if from.trim().is_empty()
+                    || to.trim().is_empty()
+                    || from.len() > 320
+                    || to.len() > 320
+                {
                     return Err(err(
                         &format!("profiles.{name}.activity_also_from.principals"),
                         format!("{from:?} = {to:?} is not a pair of principals"),

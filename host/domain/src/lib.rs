@@ -8,8 +8,8 @@
 //! sandbox and the services all build on the same types.
 
 pub mod access;
-pub mod activity_overlay;
 pub mod account;
+pub mod activity_overlay;
 pub mod candidate_state;
 pub mod clock;
 pub mod cron;

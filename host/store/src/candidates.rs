@@ -21,8 +21,8 @@ use super::{
 use crate::Tenancy;
 use crate::{Result, StoreError};
 use anyhow::Context;
-pub use seatwarden_domain::candidate_state::CandidateState;
 use seatwarden_domain::activity_overlay::ActivityOverlay;
+pub use seatwarden_domain::candidate_state::CandidateState;
 use seatwarden_domain::candidate_state::{Decision, next};
 pub use seatwarden_domain::refresh::RefreshReport;
 use seatwarden_domain::refresh::{self, Change, Judge, OpenCandidate};

@@ -2,14 +2,17 @@
 //! profile: a SmartRecruiters profile names an Okta profile of its tenant
 //! (`activity_also_from`); an account's last activity is the newer of the
 //! two signals, matched by principal without regard to case, the candidate
-//! that new sign-ins cancel says where they came from, and a principal two
-//! Okta accounts claim matches nobody and is reported.
+//! that new sign-ins cancel says where they came from, a principal two
+//! Okta accounts claim matches nobody and is reported, and so are Okta's
+//! people without a SmartRecruiters account.
 
 use seatwarden_store::CandidateState;
 use seatwarden_tests::fixtures::now_ms;
 use seatwarden_tests::okta_fake::{self, OktaFake, OktaTenant, SsoEvent};
 use seatwarden_tests::published::{Published, TENANT};
-use seatwarden_tests::smartrecruiters_fake::{DAY_MS, SmartRecruitersFake, seed_tenant};
+use seatwarden_tests::smartrecruiters_fake::{
+    DAY_MS, SmartRecruitersFake, aged_accounts, seed_tenant,
+};
 use seatwarden_tests::workspace::{Workspace, loopback_connection};
 use std::collections::BTreeSet;
 
@@ -22,7 +25,13 @@ fn config(sr: &SmartRecruitersFake, okta: &OktaFake, mapping: &str) -> String {
          [profiles.smartrecruiters]\ntenant = \"{TENANT}\"\nconnection = \"smartrecruiters\"\nreclaim = false\n\n\
          [profiles.smartrecruiters.activity_also_from]\nprofile = \"okta\"\n{mapping}\n\
          [profiles.okta]\ntenant = \"{TENANT}\"\nconnection = \"okta\"\nreclaim = false\n",
-        loopback_connection("smartrecruiters", TENANT, "smartrecruiters", &sr.url(), "sr.key"),
+        loopback_connection(
+            "smartrecruiters",
+            TENANT,
+            "smartrecruiters",
+            &sr.url(),
+            "sr.key"
+        ),
         loopback_connection("okta", TENANT, "okta", &okta.base_url(), "okta.key"),
         okta_fake::APP_ID,
     )
@@ -56,7 +65,12 @@ async fn okta_sign_ins_keep_idle_vendor_accounts_and_say_so_and_an_ambiguous_pri
 
     // Without sign-ins at Okta, SmartRecruiters' own signal decides.
     // The Okta profile is applied but not synced yet: no signals.
-    profile.cli(&["sync", "--profile", "smartrecruiters"]).await.unwrap();
+    // SmartRecruiters reports no creation dates, so its download is stored
+    // as one a year after the accounts were made (as a sync stores it): the
+    // first six never logged in.
+    profile
+        .store(&aged_accounts(&sr.users(), 6, now), now)
+        .await;
     let first = profile.refresh().await;
     assert!(
         first
@@ -66,8 +80,13 @@ async fn okta_sign_ins_keep_idle_vendor_accounts_and_say_so_and_an_ambiguous_pri
         first.summary
     );
     let record = profile.record().await;
-    let open = profile.app.storage.candidates(record.id, false).await.unwrap();
-    assert!(open.len() >= 4, "{open:?}");
+    let open = profile
+        .app
+        .storage
+        .candidates(record.id, false)
+        .await
+        .unwrap();
+    assert_eq!(open.len(), 6, "{open:?} after {}", first.summary);
     let idle: Vec<(usize, String)> = open
         .iter()
         .map(|c| {
@@ -93,14 +112,23 @@ async fn okta_sign_ins_keep_idle_vendor_accounts_and_say_so_and_an_ambiguous_pri
                 success: true,
             });
         }
-        let other = (0..40).find(|j| !idle.iter().any(|(i, _)| i == j)).unwrap();
+        let mut others = (0..40).filter(|j| !idle.iter().any(|(i, _)| i == j));
+        let other = others.next().unwrap();
         t.apps[0].assignments[other].user_name = format!("user{ambiguous}@example.com");
+        // Someone Okta assigns to the app whom SmartRecruiters does not know.
+        let contractor = others.next().unwrap();
+        t.apps[0].assignments[contractor].user_name = "contractor@elsewhere.example".into();
     });
     profile.cli(&["sync", "--profile", "okta"]).await.unwrap();
     let second = profile.refresh_at(now + 60_000).await;
     assert!(
         second.summary.contains("1 ambiguous")
-            && second.summary.contains(&format!("user{ambiguous}@example.com")),
+            && second
+                .summary
+                .contains(&format!("user{ambiguous}@example.com"))
+            && second
+                .summary
+                .contains("1 of them match no account of this profile"),
         "{}",
         second.summary
     );
@@ -118,7 +146,12 @@ async fn okta_sign_ins_keep_idle_vendor_accounts_and_say_so_and_an_ambiguous_pri
         BTreeSet::from([format!("user{ambiguous}@example.com")]),
         "only the ambiguous principal stays a candidate"
     );
-    let all = profile.app.storage.candidates(record.id, true).await.unwrap();
+    let all = profile
+        .app
+        .storage
+        .candidates(record.id, true)
+        .await
+        .unwrap();
     for (i, account) in &idle[1..] {
         let closed = all
             .iter()
@@ -147,17 +180,24 @@ async fn a_source_that_is_not_a_profile_of_the_tenant_is_refused_with_the_key() 
     let sr = SmartRecruitersFake::start(seed_tenant(SR_KEY, 3, now_ms())).await;
     let okta = OktaFake::start(okta_fake::seed_tenant(OKTA_TOKEN, 3, now_ms())).await;
     let text = config(&sr, &okta, "").replace("profile = \"okta\"", "profile = \"okta-prod\"");
-    let err = seatwarden_config::Config::parse(&text, std::path::Path::new("/etc/seatwarden/seatwarden.toml"))
-        .unwrap_err()
-        .to_string();
+    let err = seatwarden_config::Config::parse(
+        &text,
+        std::path::Path::new("/etc/seatwarden/seatwarden.toml"),
+    )
+    .unwrap_err()
+    .to_string();
     assert!(
         err.contains("profiles.smartrecruiters.activity_also_from.profile")
             && err.contains("\"okta-prod\" is not a profile of this file"),
         "{err}"
     );
-    let itself = config(&sr, &okta, "").replace("profile = \"okta\"", "profile = \"smartrecruiters\"");
-    let err = seatwarden_config::Config::parse(&itself, std::path::Path::new("/etc/seatwarden/seatwarden.toml"))
-        .unwrap_err()
-        .to_string();
+    let itself =
+        config(&sr, &okta, "").replace("profile = \"okta\"", "profile = \"smartrecruiters\"");
+    let err = seatwarden_config::Config::parse(
+        &itself,
+        std::path::Path::new("/etc/seatwarden/seatwarden.toml"),
+    )
+    .unwrap_err()
+    .to_string();
     assert!(err.contains("names the profile itself"), "{err}");
 }

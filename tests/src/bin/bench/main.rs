@@ -1312,16 +1312,31 @@ fn reconcile_table(engines: &[Engine]) -> Result<String> {
             10,
         ),
         ("reconciliation (position per model and profile)", 2, 5),
+        (
+            "identity provider's 50,000 people read and built into an overlay (once)",
+            15,
+            16,
+        ),
+        (
+            "rules with the overlay, first time (new signals: every open candidate judged again)",
+            11,
+            12,
+        ),
+        ("rules with the overlay, steady (no new signals)", 13, 14),
     ] {
         out.push_str(&format!("| {what} |{}\n", cells(i, peak)));
     }
     out.push_str(&format!(
         "| **steady rules + reconciliation** |{}\n\
          | **rules after a day's activity + reconciliation** |{}\n\
-         | rules after the rule's inputs changed + reconciliation |{}\n\n",
+         | rules after the rule's inputs changed + reconciliation |{}\n\
+         | **steady rules with the identity provider's overlay + reconciliation** |{}\n\
+         | rules with the overlay's new signals + reconciliation |{}\n\n",
         sum(&[1, 2]),
         sum(&[7, 2]),
-        sum(&[9, 2])
+        sum(&[9, 2]),
+        sum(&[13, 2]),
+        sum(&[11, 2])
     ));
     let (opened, _, _) = median_of(&runs[0], 6);
     out.push_str(&format!(
@@ -1334,8 +1349,10 @@ fn reconcile_table(engines: &[Engine]) -> Result<String> {
 /// `profiles` x `per_profile` SmartRecruiters-shaped subscriptions. Prints
 /// seconds (first refresh, steady refresh, reconciliation), the peak RSS in
 /// KiB during each, the number of candidates the first refresh opened, then
-/// seconds and peak KiB of a refresh after a day's activity and of one
-/// after the rule's inputs changed.
+/// seconds and peak KiB of a refresh after a day's activity, of one after
+/// the rule's inputs changed, of the first and of a steady refresh with an
+/// identity provider's overlay, and the seconds and peak KiB of building
+/// that overlay from its stored profile.
 async fn reconcile_child(profiles: usize, per_profile: usize, engine: &Engine) -> Result<()> {
     use seatwarden_domain::rules::{Exclusion, ReclamationRule};
     use seatwarden_store::{Stream, Trigger};
@@ -1412,6 +1429,31 @@ async fn reconcile_child(profiles: usize, per_profile: usize, engine: &Engine) -
     let full = t.elapsed();
     let full_peak = peak_rss_kib()?;
     anyhow::ensure!(rejudged == 0, "a full re-judgement opened {rejudged}");
+    // An identity provider's sign-ins as a second activity source: one
+    // profile of IDP_PEOPLE people who are also accounts of the vendor
+    // profiles, each signed in an hour ago, laid over every profile.
+    let (overlay, build, build_peak) =
+        seed_identity_provider(storage, tenant, profiles, per_profile, now).await?;
+    reset_peak()?;
+    let t = Instant::now();
+    let merged_first =
+        refresh_every_profile_with(storage, tenant, &records, &rule, now, Some(&overlay)).await?;
+    let overlay_first = t.elapsed();
+    let overlay_first_peak = peak_rss_kib()?;
+    anyhow::ensure!(
+        merged_first == 0,
+        "the first refresh with the overlay opened {merged_first}"
+    );
+    reset_peak()?;
+    let t = Instant::now();
+    let merged =
+        refresh_every_profile_with(storage, tenant, &records, &rule, now, Some(&overlay)).await?;
+    let overlay_steady = t.elapsed();
+    let overlay_steady_peak = peak_rss_kib()?;
+    anyhow::ensure!(
+        merged == 0,
+        "a steady refresh with the overlay opened {merged}"
+    );
     reset_peak()?;
     let t = Instant::now();
     let today = jiff::Timestamp::from_millisecond(now)?
@@ -1426,14 +1468,88 @@ async fn reconcile_child(profiles: usize, per_profile: usize, engine: &Engine) -
     anyhow::ensure!(used > 0, "nothing reconciled");
     scratch.discard().await?;
     println!(
-        "{} {} {} {first_peak} {steady_peak} {reconcile_peak} {opened} {} {daily_peak} {} {full_peak}",
+        "{} {} {} {first_peak} {steady_peak} {reconcile_peak} {opened} {} {daily_peak} {} {full_peak} {} {overlay_first_peak} {} {overlay_steady_peak} {} {build_peak}",
         first.as_secs_f64(),
         steady.as_secs_f64(),
         reconcile.as_secs_f64(),
         daily.as_secs_f64(),
-        full.as_secs_f64()
+        full.as_secs_f64(),
+        overlay_first.as_secs_f64(),
+        overlay_steady.as_secs_f64(),
+        build.as_secs_f64(),
     );
     Ok(())
+}
+
+/// People in the bench's identity-provider profile.
+const IDP_PEOPLE: usize = 50_000;
+
+/// Stores an identity-provider profile of `IDP_PEOPLE` people spread over
+/// the vendor profiles' principals (idle, never-signed-in and active ones
+/// alike), each signed in an hour ago, and builds the overlay from it as
+/// a refresh does (read the profile's accounts, then build); returns it
+/// with the time reading and building took.
+async fn seed_identity_provider(
+    storage: &seatwarden_store::Storage,
+    tenant: seatwarden_store::TenantId,
+    profiles: usize,
+    per_profile: usize,
+    now: i64,
+) -> Result<(
+    seatwarden_domain::activity_overlay::ActivityOverlay,
+    std::time::Duration,
+    u64,
+)> {
+    use seatwarden_domain::account::Account;
+    use seatwarden_store::{ProfileConnector, Stream, Trigger};
+    let meta = ProfileConnector {
+        name: "okta",
+        version: "0.1.0",
+        digest: "-",
+        base_url: "-",
+    };
+    let id = storage.ensure_profile(tenant, "idp", &meta, now).await?;
+    let run = storage
+        .begin_or_resume(id, Stream::Users, None, Trigger::Manual, now)
+        .await?;
+    let per = (IDP_PEOPLE / profiles.max(1)).min(per_profile);
+    let people: Vec<Account> = (0..profiles)
+        .flat_map(|p| {
+            (0..per).map(move |i| Account {
+                id: format!("00u{p}x{i}"),
+                principal: format!("User{i}@P{p}.example"),
+                display_name: None,
+                active: true,
+                subscriptions: vec!["direct".into()],
+                created_at: Some(now - 400 * seatwarden_domain::rules::DAY_MS),
+                last_active_at: Some(now - 3_600_000),
+                attributes: vec![],
+            })
+        })
+        .collect();
+    for page in people.chunks(1000) {
+        storage
+            .upsert_accounts_page(id, run.run_id, page, None, now)
+            .await?;
+    }
+    storage.finish_users_run(id, run.run_id, now).await?;
+    std::fs::write("/proc/self/clear_refs", "5")?;
+    let t = Instant::now();
+    let accounts = storage.subscriptions(id).await?;
+    let overlay = seatwarden_domain::activity_overlay::ActivityOverlay::build(
+        "idp",
+        &accounts,
+        &std::collections::BTreeMap::new(),
+    );
+    let took = t.elapsed();
+    let peak = peak_rss_kib()?;
+    anyhow::ensure!(
+        overlay.principals() == people.len(),
+        "the overlay holds {} of {} people",
+        overlay.principals(),
+        people.len()
+    );
+    Ok((overlay, took, peak))
 }
 
 /// Fills `storage` with tenant `bench`: ten user exclusions and one
@@ -1747,6 +1863,19 @@ async fn refresh_every_profile(
     rule: &seatwarden_domain::rules::ReclamationRule,
     now: i64,
 ) -> Result<usize> {
+    refresh_every_profile_with(storage, tenant, records, rule, now, None).await
+}
+
+/// As `refresh_every_profile`, with an identity provider's sign-ins laid
+/// over every profile's accounts.
+async fn refresh_every_profile_with(
+    storage: &seatwarden_store::Storage,
+    tenant: seatwarden_store::TenantId,
+    records: &[(seatwarden_store::ProfileId, String)],
+    rule: &seatwarden_domain::rules::ReclamationRule,
+    now: i64,
+    overlay: Option<&seatwarden_domain::activity_overlay::ActivityOverlay>,
+) -> Result<usize> {
     let mut opened = 0;
     for (id, name) in records {
         let scope = seatwarden_store::RefreshScope {
@@ -1757,7 +1886,7 @@ async fn refresh_every_profile(
             credential_account: None,
             actor: "bench",
             now,
-            activity_overlay: None,
+            activity_overlay: overlay,
         };
         let stored = storage.exclusions(tenant).await?;
         opened += storage
