@@ -218,6 +218,29 @@ struct State {
     window: (std::time::Instant, u32),
     rate_limited: u32,
     next_error_id: u64,
+    /// User id → position in `tenant.users`, rebuilt after every edit:
+    /// at 100,000 users a scan per embedded user or log event measured the
+    /// fake instead of the client.
+    user_index: HashMap<String, usize>,
+}
+
+impl State {
+    fn user(&self, id: &str) -> Option<&OktaUser> {
+        self.user_index
+            .get(id)
+            .and_then(|&i| self.tenant.users.get(i))
+            .filter(|u| u.id == id)
+    }
+
+    fn reindex(&mut self) {
+        self.user_index = self
+            .tenant
+            .users
+            .iter()
+            .enumerate()
+            .map(|(i, u)| (u.id.clone(), i))
+            .collect();
+    }
 }
 
 /// A running fake; stops when dropped.
@@ -234,7 +257,9 @@ impl OktaFake {
             tenant,
             rate_limited: 0,
             next_error_id: 1,
+            user_index: HashMap::new(),
         }));
+        state.lock().unwrap().reindex();
         let shared = state.clone();
         let server =
             TestServer::start(move |request| handle(request, &mut shared.lock().unwrap())).await;
@@ -256,7 +281,11 @@ impl OktaFake {
     }
 
     pub fn edit(&self, f: impl FnOnce(&mut OktaTenant)) {
-        f(&mut self.state.lock().unwrap().tenant);
+        let mut state = self.state.lock().unwrap();
+        f(&mut state.tenant);
+        // The log is kept oldest first, whatever order an edit added in.
+        state.tenant.events.sort_by_key(|e| e.at);
+        state.reindex();
     }
 }
 
@@ -362,8 +391,7 @@ fn answer(request: &Recorded, state: &mut State) -> Answer {
         ("GET", ["api", "v1", "apps", app, "users", user]) => {
             match find_assignment(state, app, user) {
                 Some((a, i)) => {
-                    let body =
-                        app_user_json(&state.tenant, &state.tenant.apps[a].assignments[i], false);
+                    let body = app_user_json(state, &state.tenant.apps[a].assignments[i], false);
                     Answer::ok(body)
                 }
                 None => error(
@@ -491,12 +519,13 @@ fn user_json(user: &OktaUser) -> Value {
     })
 }
 
-fn app_user_json(tenant: &OktaTenant, assignment: &OktaAssignment, expand: bool) -> Value {
+fn app_user_json(state: &State, assignment: &OktaAssignment, expand: bool) -> Value {
     let mut links = json!({"user": {"href": format!("/api/v1/users/{}", assignment.user_id)}});
     if !assignment.direct
         && let Some(group) = assignment.groups.first()
     {
-        let name = tenant
+        let name = state
+            .tenant
             .groups
             .iter()
             .find(|g| g.id == *group)
@@ -515,7 +544,7 @@ fn app_user_json(tenant: &OktaTenant, assignment: &OktaAssignment, expand: bool)
         "profile": {},
         "_links": links,
     });
-    if expand && let Some(user) = tenant.users.iter().find(|u| u.id == assignment.user_id) {
+    if expand && let Some(user) = state.user(&assignment.user_id) {
         value["_embedded"] = json!({"user": user_json(user)});
     }
     value
@@ -568,7 +597,7 @@ fn app_users(state: &mut State, app: &str, params: &HashMap<String, String>) -> 
     let end = (start + limit).min(all.len());
     let page: Vec<Value> = all[start.min(end)..end]
         .iter()
-        .map(|x| app_user_json(&state.tenant, x, expand))
+        .map(|x| app_user_json(state, x, expand))
         .collect();
     let base = state.origin.clone();
     let next = (end < all.len()).then(|| {
@@ -663,12 +692,11 @@ fn logs(state: &mut State, params: &HashMap<String, String>, raw_query: &str) ->
                     );
                 }
             };
+            // Oldest first: the first at or after the start.
             state
                 .tenant
                 .events
-                .iter()
-                .position(|e| e.at >= since.max(kept_from))
-                .unwrap_or(state.tenant.events.len())
+                .partition_point(|e| e.at < since.max(kept_from))
         }
     };
     let matches = |e: &SsoEvent| {
@@ -687,7 +715,7 @@ fn logs(state: &mut State, params: &HashMap<String, String>, raw_query: &str) ->
         let e = &events[position];
         position += 1;
         if matches(e) {
-            page.push(log_event_json(&state.tenant, e, position));
+            page.push(log_event_json(state, e, position));
         }
     }
     let base = state.origin.clone();
@@ -709,9 +737,9 @@ fn logs(state: &mut State, params: &HashMap<String, String>, raw_query: &str) ->
     }
 }
 
-fn log_event_json(tenant: &OktaTenant, event: &SsoEvent, n: usize) -> Value {
-    let user = tenant.users.iter().find(|u| u.id == event.user_id);
-    let app = tenant.apps.iter().find(|a| a.id == event.app_id);
+fn log_event_json(state: &State, event: &SsoEvent, n: usize) -> Value {
+    let user = state.user(&event.user_id);
+    let app = state.tenant.apps.iter().find(|a| a.id == event.app_id);
     json!({
         "uuid": format!("{n:08x}-7c1f-11ef-9a35-{:012x}", n * 7919),
         "published": iso(event.at),

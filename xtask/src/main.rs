@@ -53,7 +53,7 @@ enum Task {
     /// Build everything, run the benchmarks and rewrite BENCHMARKS.md.
     Bench {
         /// Run one section alone and print its table instead of rewriting
-        /// BENCHMARKS.md: sync, storage, reconcile, fleet, tenants,
+        /// BENCHMARKS.md: sync, idp, storage, reconcile, fleet, tenants,
         /// languages or api.
         #[arg(long)]
         only: Option<String>,

@@ -240,7 +240,7 @@ impl Guest for Entra {
                 position.next = page.next_link;
                 let mut users: Vec<String> = Vec::new();
                 for row in page.value {
-                    let Some(id) = row.principal_id.filter(|id| plain_id(id)) else {
+                    let Some(id) = row.principal_id.filter(|id| is_guid(id)) else {
                         continue;
                     };
                     match row.principal_type.as_deref() {
@@ -291,7 +291,7 @@ impl Guest for Entra {
                 };
                 page.value
                     .into_iter()
-                    .filter(|u| plain_id(&u.id))
+                    .filter(|u| is_guid(&u.id))
                     .map(|user| to_account(user, principal, &subscription, Some(&group)))
                     .collect()
             }
@@ -347,7 +347,7 @@ impl Guest for Entra {
             {
                 continue;
             }
-            let Some(user) = sign_in.user_id.filter(|id| plain_id(id)) else {
+            let Some(user) = sign_in.user_id.filter(|id| is_guid(id)) else {
                 continue;
             };
             let Some(at) = sign_in
@@ -372,7 +372,7 @@ impl Guest for Entra {
     }
 
     fn deactivate_user(settings: Settings, account_id: String) -> Result<(), ConnectorError> {
-        if !plain_id(&account_id) {
+        if !is_guid(&account_id) {
             return Err(ConnectorError::NotFound(format!(
                 "{account_id:?} is not an Entra object id"
             )));
@@ -474,17 +474,13 @@ fn app_id(settings: &Settings) -> Result<&str, ConnectorError> {
     }
 }
 
+/// Directory object ids are GUIDs; anything else never reaches a URL.
 fn is_guid(text: &str) -> bool {
     text.len() == 36
         && text.char_indices().all(|(i, c)| match i {
             8 | 13 | 18 | 23 => c == '-',
             _ => c.is_ascii_hexdigit(),
         })
-}
-
-/// Directory object ids are GUIDs; anything else never reaches a URL.
-fn plain_id(id: &str) -> bool {
-    is_guid(id)
 }
 
 /// The app's service principal, by its appId.
@@ -506,7 +502,7 @@ fn service_principal(settings: &Settings) -> Result<ServicePrincipal, ConnectorE
         &checked(response, "Application.Read.All")?,
         "a Graph servicePrincipal",
     )?;
-    if !plain_id(&sp.id) {
+    if !is_guid(&sp.id) {
         return Err(ConnectorError::InvalidResponse(format!(
             "the service principal's id {:?} is not a directory object id",
             excerpt(sp.id.as_bytes())
@@ -552,8 +548,11 @@ fn first_sign_in_page(
             ))
         )
     };
+    // Low priority like every other read: Graph sheds it first under load
+    // instead of throttling the tenant's interactive traffic.
     let response = Request::new(Method::Get, url_from(since))
         .header("accept", "application/json")
+        .header("x-ms-throttle-priority", "low")
         .send()?;
     let kept_from = time::log_kept_from(&response, SIGN_IN_RETENTION_DAYS);
     match kept_from {

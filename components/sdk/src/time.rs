@@ -114,15 +114,34 @@ fn offset(tz: &str, hours: &str, minutes: &str) -> Option<i64> {
     Some(sign * (h * 60 + m))
 }
 
+/// How far ahead of the guest's own clock a vendor's `Date` may be before
+/// it is not believed.
+const VENDOR_CLOCK_AHEAD_MS: i64 = 15 * 60_000;
+
 /// Where a vendor's log that keeps `days` days begins, by the vendor's own
 /// clock (the response's `Date` header); `None` when it sends no readable
 /// date. For connectors whose activity source forgets old events.
+///
+/// A `Date` in the future (a broken or hostile clock) would move the start
+/// of the log forward, and a connector that reads from there would miss
+/// every recent sign-in and make active people look idle; a `Date` more
+/// than a quarter of an hour ahead of the guest's own clock is replaced by
+/// that clock.
 pub fn log_kept_from(response: &crate::http::Response, days: i64) -> Option<i64> {
+    let own = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()
+        .and_then(|d| i64::try_from(d.as_millis()).ok());
+    kept_from(response.header("date").and_then(parse_http_date), own, days)
+}
+
+fn kept_from(vendor_now: Option<i64>, own_now: Option<i64>, days: i64) -> Option<i64> {
     const DAY_MS: i64 = 86_400_000;
-    response
-        .header("date")
-        .and_then(parse_http_date)
-        .map(|now| now - days * DAY_MS)
+    let now = match (vendor_now?, own_now) {
+        (vendor, Some(own)) if vendor > own.saturating_add(VENDOR_CLOCK_AHEAD_MS) => own,
+        (vendor, _) => vendor,
+    };
+    Some(now.saturating_sub(days.saturating_mul(DAY_MS)))
 }
 
 /// Parses an HTTP date (RFC 9110 IMF-fixdate, `Thu, 03 Dec 2026 10:28:14
@@ -177,6 +196,35 @@ mod tests {
     }
 
     use super::*;
+
+    #[test]
+    fn a_vendor_clock_in_the_future_does_not_move_the_log_forward() {
+        const DAY: i64 = 86_400_000;
+        let own = parse_millis("2026-12-03T10:00:00Z").unwrap();
+        // A vendor a few minutes ahead is believed.
+        assert_eq!(
+            kept_from(Some(own + 60_000), Some(own), 90),
+            Some(own + 60_000 - 90 * DAY)
+        );
+        // One a year ahead is not: the guest's own clock stands in.
+        assert_eq!(
+            kept_from(Some(own + 365 * DAY), Some(own), 90),
+            Some(own - 90 * DAY)
+        );
+        // Without its own clock the guest has only the vendor's.
+        assert_eq!(kept_from(Some(own), None, 30), Some(own - 30 * DAY));
+        assert_eq!(kept_from(None, Some(own), 30), None);
+        let response = crate::http::Response {
+            status: 200,
+            headers: vec![("Date".into(), "Fri, 31 Dec 9999 23:59:59 GMT".into())],
+            body: vec![],
+        };
+        let start = log_kept_from(&response, 90).unwrap();
+        assert!(
+            start < parse_millis("2100-01-01T00:00:00Z").unwrap(),
+            "{start}"
+        );
+    }
 
     #[test]
     fn round_trips_and_parses_vendor_formats() {

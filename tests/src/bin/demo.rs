@@ -7,6 +7,11 @@
 //! credentials; no connector sees them), reports per profile, deactivates
 //! one stale account, and finally lets a hostile connector try to reach a
 //! host that is not its vendor's.
+//!
+//! An Okta fake stands for the company's identity provider: a fourth
+//! profile reads Smartsheet as Okta sees it (the people assigned to the
+//! app, and their sign-ins into it), and the Smartsheet profile takes those
+//! sign-ins as a second activity source.
 
 use anyhow::{Context, Result};
 use seatwarden_app::profiles::Profiles;
@@ -20,6 +25,7 @@ use seatwarden_store::ProfileRecord;
 use seatwarden_store::StoredSubscription;
 use seatwarden_tests::fixtures::now_ms;
 use seatwarden_tests::fixtures::{guest, repo_root};
+use seatwarden_tests::okta_fake::{OktaFake, OktaTenant};
 use seatwarden_tests::scim_server::{ScimServer, seed_user};
 use seatwarden_tests::server::{Reply, TestServer};
 use seatwarden_tests::smartrecruiters_fake::{DAY_MS, SmartRecruitersFake, SrTenant};
@@ -39,10 +45,11 @@ fn secret_file(dir: &Path, name: &str, value: &str) -> Result<()> {
 #[tokio::main]
 async fn main() -> Result<()> {
     let stamp = now_ms();
-    let (sr_token, ss_token, scim_token) = (
+    let (sr_token, ss_token, scim_token, okta_token) = (
         format!("DCRA1-demo-{stamp:x}"),
         format!("ss-{stamp:x}"),
         format!("scim-{stamp:x}"),
+        format!("00demo-{stamp:x}"),
     );
     let sr = SmartRecruitersFake::start(SrTenant {
         rate_limit: None,
@@ -52,6 +59,13 @@ async fn main() -> Result<()> {
     let ss = SmartsheetFake::start(SsTenant {
         requests_per_minute: None,
         ..seatwarden_tests::smartsheet_fake::seed_tenant(&ss_token, 2_000, stamp, true)
+    })
+    .await;
+    // The same 2,000 people (person{i}@example.com) as Okta users assigned
+    // to its Smartsheet app, directly or through a group.
+    let okta = OktaFake::start(OktaTenant {
+        requests_per_minute: None,
+        ..seatwarden_tests::okta_fake::seed_tenant(&okta_token, 2_000, stamp)
     })
     .await;
     let scim = ScimServer::start(&scim_token)
@@ -70,6 +84,10 @@ async fn main() -> Result<()> {
         ss.base_url()
     );
     println!("  scim2-server (PyPI)    {}   150 users", scim.base_url());
+    println!(
+        "  Okta fake              {}   2,000 people assigned to its Smartsheet app, System Log sign-ins",
+        okta.base_url()
+    );
 
     let dir = repo_root().join("target/demo");
     let _ = std::fs::remove_dir_all(&dir);
@@ -77,6 +95,7 @@ async fn main() -> Result<()> {
     secret_file(&dir, "smartrecruiters.key", &sr_token)?;
     secret_file(&dir, "smartsheet.token", &ss_token)?;
     secret_file(&dir, "scim.token", &scim_token)?;
+    secret_file(&dir, "okta.token", &okta_token)?;
     let wasm = |name: &str| guest(name).display().to_string();
     let config_path = dir.join("seatwarden.toml");
     std::fs::write(
@@ -109,6 +128,14 @@ auth = "bearer"
 private_targets = "allow-loopback"
 credential = {{ file = "scim.token" }}
 
+[connections.okta]
+tenant = "acme"
+connector = "{okta_wasm}"
+base_url = "{okta_url}"
+private_targets = "allow-loopback"
+credential = {{ file = "okta.token" }}
+options = {{ app-id = "{okta_app}" }}
+
 [profiles.smartrecruiters]
 tenant = "acme"
 connection = "smartrecruiters"
@@ -116,6 +143,15 @@ connection = "smartrecruiters"
 [profiles.smartsheet]
 tenant = "acme"
 connection = "smartsheet"
+
+# Okta's sign-ins into Smartsheet count as activity too.
+[profiles.smartsheet.activity_also_from]
+profile = "smartsheet-via-okta"
+
+# Smartsheet as Okta sees it: its assigned people and their sign-ins.
+[profiles.smartsheet-via-okta]
+tenant = "acme"
+connection = "okta"
 
 [profiles.scim]
 tenant = "acme"
@@ -127,6 +163,9 @@ connection = "scim"
             ss_url = ss.base_url(),
             scim_wasm = wasm("scim"),
             scim_url = scim.base_url(),
+            okta_wasm = wasm("okta"),
+            okta_url = okta.base_url(),
+            okta_app = seatwarden_tests::okta_fake::APP_ID,
         ),
     )?;
     println!(
@@ -148,7 +187,12 @@ connection = "scim"
     for line in profiles.apply().await? {
         println!("  {line}");
     }
-    for name in ["smartrecruiters", "smartsheet", "scim"] {
+    for name in [
+        "smartrecruiters",
+        "smartsheet",
+        "scim",
+        "smartsheet-via-okta",
+    ] {
         let validation = profiles.validate(name).await?;
         profiles.publish(name).await?;
         println!("  {name}: validated ({}) and published", validation.detail);
@@ -170,11 +214,30 @@ connection = "scim"
         started.elapsed()
     );
     let mut records = Vec::new();
-    for name in ["smartrecruiters", "smartsheet", "scim"] {
+    for name in [
+        "smartrecruiters",
+        "smartsheet",
+        "scim",
+        "smartsheet-via-okta",
+    ] {
         let record = profiles.get(name).await?;
         report(&app, &record).await?;
         records.push(record);
     }
+    // The jobs ran side by side, so Smartsheet's refresh may have come
+    // before Okta's sync: refresh it again, now that Okta's sign-ins are in.
+    let refreshed = seatwarden_app::reclamation::refresh(
+        &app,
+        &records[1],
+        seatwarden_store::Trigger::Manual,
+        "demo",
+        now_ms(),
+    )
+    .await?;
+    println!(
+        "\nSmartsheet's candidates with Okta's sign-ins as a second activity source:\n  {}",
+        refreshed.summary
+    );
 
     let sr_record = &records[0];
     let sr_ctx = app
@@ -234,6 +297,10 @@ connection = "scim"
     println!("\nThe database is {}; try:", config.database.shown());
     println!(
         "  cargo run --release -p seatwarden-cli -- --config {} subscriptions --profile smartsheet",
+        config_path.display()
+    );
+    println!(
+        "  cargo run --release -p seatwarden-cli -- --config {} idp apps --profile smartsheet-via-okta",
         config_path.display()
     );
     serve_console(&app, tenant).await

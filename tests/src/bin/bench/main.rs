@@ -27,6 +27,7 @@ use wasmtime_wasi_http::WasiHttpHooks;
 
 mod engines;
 mod fleet;
+mod idp;
 
 use engines::{Engine, Scratch};
 
@@ -85,6 +86,14 @@ async fn main() -> Result<()> {
         )
         .await;
     }
+    if args.get(1).map(String::as_str) == Some("--idp-child") {
+        return idp::child(&args[2], &Engine::from_arg(&args[3])?).await;
+    }
+    if args.get(1).map(String::as_str) == Some("--idp-only") {
+        let server = bench_server();
+        print!("{}", idp::table(&both_engines(&server))?);
+        return Ok(());
+    }
     if args.get(1).map(String::as_str) == Some("--tenants-child") {
         return tenants_child(args[2].parse()?, args[3].parse()?, args[4].parse()?).await;
     }
@@ -125,7 +134,7 @@ async fn main() -> Result<()> {
     }
     if let Some(flag) = args.get(1).filter(|a| a.starts_with("--")) {
         anyhow::bail!(
-            "unknown option {flag}: a section (--sync-only, --storage-only, --reconcile-only, --fleet-only, --tenants-only, --languages-only, --api-only) or the file to write"
+            "unknown option {flag}: a section (--sync-only, --idp-only, --storage-only, --reconcile-only, --fleet-only, --tenants-only, --languages-only, --api-only) or the file to write"
         );
     }
     let out = args.get(1).map(std::path::PathBuf::from);
@@ -282,6 +291,7 @@ async fn main() -> Result<()> {
     let engines = both_engines(&server);
     let mut table = render(&rows);
     table.push_str(&sync_table(&engines)?);
+    table.push_str(&idp::table(&engines)?);
     table.push_str(&languages_table()?);
     table.push_str(&storage_table(&engines).await?);
     table.push_str(&tenants_table()?);
@@ -453,10 +463,55 @@ async fn bench_profile(
     Ok((scratch, profile))
 }
 
+/// A connection to a vendor's fake on loopback as a profile would make it:
+/// the host's OAuth client for Entra ID (the fake takes `token` as the
+/// client secret, sent in the form), the token itself for the others, and
+/// each connector's app option.
+fn wasm_connection(
+    vendor: &str,
+    base_url: &str,
+    token: &str,
+    keep_alive: bool,
+    connector: &seatwarden_sandbox::Connector,
+) -> Result<Connection> {
+    use seatwarden_sandbox::credentials::AuthScheme;
+    let credential = if vendor == "entra" {
+        let token_url = format!(
+            "{}/{}/oauth2/v2.0/token",
+            base_url.trim_end_matches("/v1.0"),
+            seatwarden_tests::entra_fake::TENANT_ID
+        );
+        let client = seatwarden_sandbox::oauth::OAuthClient::new(
+            ENTRA_CLIENT.into(),
+            token.to_string().into(),
+            token_url,
+            Some("https://graph.microsoft.com/.default".into()),
+        )
+        .with_client_authentication(seatwarden_sandbox::oauth::ClientAuthentication::Post);
+        Credential::OAuth2(std::sync::Arc::new(client))
+    } else {
+        Credential::secret(token)
+    };
+    let mut builder = Connection::builder()
+        .base_url(base_url.to_string())
+        .private_targets(PrivateTargets::AllowLoopback)
+        .credential(credential)
+        .keep_alive(keep_alive);
+    if vendor == "scim" {
+        builder = builder.auth_scheme(AuthScheme::BearerToken);
+    }
+    if vendor == "okta" {
+        builder = builder.option("app-id", seatwarden_tests::okta_fake::APP_ID);
+    }
+    if vendor == "entra" {
+        builder = builder.option("app-id", seatwarden_tests::entra_fake::APP_ID);
+    }
+    Ok(builder.build(connector.descriptor())?)
+}
+
 /// One sync in a child process, so its peak memory is its own.
 async fn sync_child(vendor: &str, mode: &str, users: usize, engine: &Engine) -> Result<()> {
     use seatwarden_app::sync::{ProfileSync, SyncOptions};
-    use seatwarden_sandbox::credentials::AuthScheme;
     use seatwarden_store::Stream;
     use seatwarden_tests::fixtures::now_ms;
     let token = "bench-token";
@@ -471,38 +526,7 @@ async fn sync_child(vendor: &str, mode: &str, users: usize, engine: &Engine) -> 
                 ..RuntimeConfig::default()
             })?;
             let connector = runtime.load_file(&guest(vendor)).await?;
-            let credential = if vendor == "entra" {
-                let token_url = format!(
-                    "{}/{}/oauth2/v2.0/token",
-                    base_url.trim_end_matches("/v1.0"),
-                    seatwarden_tests::entra_fake::TENANT_ID
-                );
-                let client = seatwarden_sandbox::oauth::OAuthClient::new(
-                    ENTRA_CLIENT.into(),
-                    token.to_string().into(),
-                    token_url,
-                    Some("https://graph.microsoft.com/.default".into()),
-                )
-                .with_client_authentication(seatwarden_sandbox::oauth::ClientAuthentication::Post);
-                Credential::OAuth2(std::sync::Arc::new(client))
-            } else {
-                Credential::secret(token)
-            };
-            let mut builder = Connection::builder()
-                .base_url(base_url)
-                .private_targets(PrivateTargets::AllowLoopback)
-                .credential(credential)
-                .keep_alive(mode == "wasm");
-            if vendor == "scim" {
-                builder = builder.auth_scheme(AuthScheme::BearerToken);
-            }
-            if vendor == "okta" {
-                builder = builder.option("app-id", seatwarden_tests::okta_fake::APP_ID);
-            }
-            if vendor == "entra" {
-                builder = builder.option("app-id", seatwarden_tests::entra_fake::APP_ID);
-            }
-            let conn = builder.build(connector.descriptor())?;
+            let conn = wasm_connection(vendor, &base_url, token, mode == "wasm", &connector)?;
             let sync = ProfileSync {
                 clock: &seatwarden_app::clock::SystemClock,
                 storage,
@@ -1433,7 +1457,7 @@ async fn reconcile_child(profiles: usize, per_profile: usize, engine: &Engine) -
     // profile of IDP_PEOPLE people who are also accounts of the vendor
     // profiles, each signed in an hour ago, laid over every profile.
     let (overlay, build, build_peak) =
-        seed_identity_provider(storage, tenant, profiles, per_profile, now).await?;
+        seed_identity_provider(storage, profiles, per_profile, now).await?;
     reset_peak()?;
     let t = Instant::now();
     let merged_first =
@@ -1491,7 +1515,6 @@ const IDP_PEOPLE: usize = 50_000;
 /// with the time reading and building took.
 async fn seed_identity_provider(
     storage: &seatwarden_store::Storage,
-    tenant: seatwarden_store::TenantId,
     profiles: usize,
     per_profile: usize,
     now: i64,
@@ -1508,7 +1531,12 @@ async fn seed_identity_provider(
         digest: "-",
         base_url: "-",
     };
-    let id = storage.ensure_profile(tenant, "idp", &meta, now).await?;
+    // A tenant of its own, so that reconciliation measures what it did
+    // before these rows (the overlay is read from any profile alike).
+    let idp_tenant = storage.ensure_tenant("bench-idp", 0).await?;
+    let id = storage
+        .ensure_profile(idp_tenant, "idp", &meta, now)
+        .await?;
     let run = storage
         .begin_or_resume(id, Stream::Users, None, Trigger::Manual, now)
         .await?;
@@ -1620,6 +1648,33 @@ async fn seed_subscriptions(
     .collect::<Result<_>>()?;
     storage
         .apply_entitlements(tenant, &entitlements, "bench", now)
+        .await?;
+    // The models the SmartRecruiters connector declares, stored as a
+    // validated profile stores them (since contract 0.2.2 the host knows
+    // no vendor's identifiers; without them nothing reconciles).
+    let declared: Vec<seatwarden_domain::software_models::Mapping> = [
+        ("EMPLOYEE", "Employee"),
+        ("RESTRICTED", "Restricted"),
+        ("STANDARD", "Standard"),
+        ("EXTENDED", "Extended"),
+        ("ADMINISTRATOR", "Administrator"),
+    ]
+    .into_iter()
+    .map(
+        |(identifier, edition)| seatwarden_domain::software_models::Mapping {
+            connector: "smartrecruiters".into(),
+            identifier: identifier.into(),
+            model: seatwarden_domain::software_models::SoftwareModel {
+                publisher: "SmartRecruiters".into(),
+                product: "SmartRecruiters".into(),
+                edition: edition.into(),
+                metric: seatwarden_domain::software_models::Metric::PerUser,
+            },
+        },
+    )
+    .collect();
+    storage
+        .record_declared_models(tenant, "smartrecruiters", "bench", &declared, now)
         .await?;
     let mut records = Vec::new();
     for p in 0..profiles {
