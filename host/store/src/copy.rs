@@ -219,10 +219,11 @@ async fn insert(
     names: &[&str],
     rows: Vec<Vec<Value>>,
 ) -> Result<()> {
-    let mut statement = Statement::new(format!(
-        "INSERT INTO {table} ({}) VALUES ",
-        names.join(", ")
-    ));
+    // The target of a copy is always PostgreSQL (see `copy_into`).
+    let mut statement = Statement::new(
+        Engine::Postgres,
+        format!("INSERT INTO {table} ({}) VALUES ", names.join(", ")),
+    );
     for (n, values) in rows.into_iter().enumerate() {
         statement.push_row(n == 0, |row| {
             for value in values {

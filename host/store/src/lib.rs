@@ -1022,6 +1022,7 @@ impl Storage {
                 ));
             }
             let mut query = Statement::new(
+                self.engine,
                 "INSERT INTO subscriptions (profile_id, account_id, principal, display_name, active, identifiers, attributes,
                      created_at, last_active_at, last_active_source, first_seen_at, last_seen_at, last_seen_run, gone_at, first_seen_run) VALUES ",
             );
@@ -1284,6 +1285,7 @@ impl Storage {
         let mut updated = 0;
         for chunk in newest.chunks(ACTIVITY_CHUNK) {
             let mut query = Statement::new(
+                self.engine,
                 "UPDATE subscriptions SET last_active_at = v.column2, last_active_source = v.column3
                  FROM (VALUES ",
             );

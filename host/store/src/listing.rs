@@ -102,7 +102,7 @@ impl Storage {
         after: Option<&SubscriptionKey>,
         limit: u32,
     ) -> Result<Vec<ListedSubscription>> {
-        let mut query = Statement::new(crate::SUBSCRIPTION_COLUMNS);
+        let mut query = Statement::new(self.engine, crate::SUBSCRIPTION_COLUMNS);
         // The tenant's profiles as an IN list on the primary key's first
         // column: SQLite then walks the key in order and stops at `limit`
         // (a join on the tenant sorted all of the tenant's rows first:
@@ -177,7 +177,7 @@ impl Storage {
         before: Option<i64>,
         limit: u32,
     ) -> Result<Vec<(String, Candidate)>> {
-        let mut query = Statement::new(CANDIDATE_COLUMNS_OF_C);
+        let mut query = Statement::new(self.engine, CANDIDATE_COLUMNS_OF_C);
         // Across the tenant, newest first: walk the rowid backwards and
         // stop at `limit` (through the profile index, SQLite sorted every
         // open candidate of the tenant first: ~0.4 s per page at 123,000).
@@ -226,7 +226,7 @@ impl Storage {
         before: Option<i64>,
         limit: u32,
     ) -> Result<Vec<JobRun>> {
-        let mut query = Statement::new(JOB_RUN_COLUMNS);
+        let mut query = Statement::new(self.engine, JOB_RUN_COLUMNS);
         query.push(" WHERE p.tenant_id = ").push_bind(tenant.0);
         if let Some(profile) = filter.profile {
             query.push(" AND j.profile_id = ").push_bind(profile.id);

@@ -4,7 +4,8 @@
 //! Every statement in this crate is written once with `$1, $2, ...`, which
 //! both SQLite and PostgreSQL accept. sqlx's `QueryBuilder` writes `?` for
 //! its `Any` driver whatever engine is underneath, which PostgreSQL
-//! rejects, so statements whose shape depends on a filter are built here.
+//! rejects, so statements whose shape depends on a filter or on the number
+//! of rows are built here, with the placeholder each engine binds fastest.
 
 use sqlx::any::AnyArguments;
 use sqlx::{Any, Arguments, Encode, Type};
@@ -21,16 +22,24 @@ pub enum Engine {
 }
 
 /// A statement under construction: SQL text and the values bound to it.
+///
+/// On PostgreSQL each value gets `$N`. On SQLite it gets a plain `?`, in
+/// the same order: SQLite keeps `$N` (and `?N`) as *named* parameters and
+/// sqlx asks for each one's name while binding, which SQLite answers by a
+/// linear search; a 500-row upsert has 7,500 parameters, and that search
+/// was about 70% of a sync's time (profiled on 2026-12-03).
 pub(crate) struct Statement {
     sql: String,
     arguments: AnyArguments,
+    engine: Engine,
 }
 
 impl Statement {
-    pub(crate) fn new(sql: impl Into<String>) -> Statement {
+    pub(crate) fn new(engine: Engine, sql: impl Into<String>) -> Statement {
         Statement {
             sql: sql.into(),
             arguments: AnyArguments::default(),
+            engine,
         }
     }
 
@@ -50,7 +59,12 @@ impl Statement {
         self.arguments
             .add(value)
             .expect("a value the Any driver encodes");
-        let _ = write!(self.sql, "${}", self.arguments.len());
+        match self.engine {
+            Engine::Sqlite => self.sql.push('?'),
+            Engine::Postgres => {
+                let _ = write!(self.sql, "${}", self.arguments.len());
+            }
+        }
         self
     }
 
