@@ -117,17 +117,20 @@ pub async fn refresh(
             if let Some(overlay) = &overlay {
                 summary.push_str("; ");
                 summary.push_str(&overlay.summary());
-                let accounts = app.storage.subscriptions(record.id).await?;
-                let unmatched = overlay.unmatched(
-                    accounts
-                        .iter()
-                        .filter(|a| a.gone_at.is_none())
-                        .map(|a| a.principal.as_str()),
-                );
-                if unmatched > 0 {
-                    summary.push_str(&format!(
-                        ", {unmatched} of them match no account of this profile (people the identity provider has and the vendor does not; map those whose principals differ under activity_also_from.principals)"
-                    ));
+                // The refresh is committed by now: a failure to count only
+                // says so in the summary, it does not fail the refresh.
+                match app.storage.live_principals(record.id).await {
+                    Ok(principals) => {
+                        let unmatched = overlay.unmatched(principals.iter().map(String::as_str));
+                        if unmatched > 0 {
+                            summary.push_str(&format!(
+                                ", {unmatched} of them match no account of this profile (people the identity provider has and the vendor does not; map those whose principals differ under activity_also_from.principals)"
+                            ));
+                        }
+                    }
+                    Err(err) => summary.push_str(&format!(
+                        " (the people who match no account of this profile were not counted: {err:#})"
+                    )),
                 }
             }
             match notify(app, record, &rule, actor, now).await {

@@ -19,6 +19,7 @@ use super::{
     ProfileId, SUBSCRIPTION_COLUMNS, Storage, StoredSubscription, TenantId, subscription_from_row,
 };
 use crate::Tenancy;
+use crate::sql::{Engine, Statement};
 use crate::{Result, StoreError};
 use anyhow::Context;
 use seatwarden_domain::activity_overlay::ActivityOverlay;
@@ -29,6 +30,7 @@ use seatwarden_domain::refresh::{self, Change, Judge, OpenCandidate};
 use seatwarden_domain::rules::{Exclusion, ReclamationRule, Staleness};
 use serde::Serialize;
 use sqlx::Row;
+use std::collections::HashMap;
 
 /// One removal candidate with the evidence that made it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -691,16 +693,20 @@ impl Storage {
         report.still_open += reading.unread_open;
         report.judged_every_open = all_open && judged.is_some();
         let mut chain = audit::Chain::open(&mut tx, scope.tenant).await?;
+        // Consecutive openings are written together (see `open_candidates`);
+        // a move writes them first, so the audit log keeps the plan's order.
+        let mut opening: Vec<Opening<'_>> = Vec::new();
         for change in &plan.changes {
             match change {
                 Change::Open {
                     account,
                     staleness,
                     why,
-                } => {
-                    open_candidate(&mut tx, &mut chain, &scope, rule, account, staleness, why)
-                        .await?
-                }
+                } => opening.push(Opening {
+                    account,
+                    staleness,
+                    why,
+                }),
                 Change::Move {
                     candidate,
                     decision,
@@ -708,6 +714,9 @@ impl Storage {
                     why,
                     left_listing,
                 } => {
+                    open_candidates(&mut tx, &mut chain, self.engine, &scope, rule, &opening)
+                        .await?;
+                    opening.clear();
                     let moved = Moved {
                         decision: *decision,
                         to: *to,
@@ -724,6 +733,7 @@ impl Storage {
                 }
             }
         }
+        open_candidates(&mut tx, &mut chain, self.engine, &scope, rule, &opening).await?;
         sqlx::query(
             "UPDATE removal_candidates SET recheck = FALSE
              WHERE profile_id = $1 AND closed_at IS NULL AND recheck",
@@ -743,16 +753,150 @@ impl Storage {
     }
 }
 
-async fn open_candidate(
+/// How many candidates a refresh opens per statement: 15 values each, well
+/// under either engine's limit on bound values.
+const OPEN_CHUNK: usize = 500;
+
+/// A candidate the plan opens.
+struct Opening<'a> {
+    account: &'a StoredSubscription,
+    staleness: &'a Staleness,
+    why: &'a str,
+}
+
+/// Opens candidates `OPEN_CHUNK` at a time: one query for the accounts'
+/// earlier candidates, one multi-row insert for the candidates and one for
+/// their audit entries (the chain's hashes computed in order in between).
+/// A first refresh opens a candidate for one account in eight; one by one
+/// that was three round trips each.
+async fn open_candidates(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     chain: &mut audit::Chain,
+    engine: Engine,
     scope: &RefreshScope<'_>,
     rule: &ReclamationRule,
-    account: &StoredSubscription,
-    staleness: &Staleness,
-    why: &str,
+    opening: &[Opening<'_>],
 ) -> Result<()> {
-    let (reason, days, last, source) = match staleness {
+    /// id, state it was closed in, notified_at, reclaim_after.
+    type Carried = (i64, CandidateState, Option<i64>, Option<i64>);
+    for chunk in opening.chunks(OPEN_CHUNK) {
+        // An account that left the listing and came back carries on from
+        // the state its candidate was closed in (the newest candidate of
+        // the account only: one closed for any other reason starts afresh).
+        let mut query = Statement::new(
+            engine,
+            "SELECT account_id, id, gone_from, notified_at, reclaim_after FROM removal_candidates
+             WHERE profile_id = ",
+        );
+        query
+            .push_bind(scope.profile.id)
+            .push(" AND account_id IN (");
+        for (n, open) in chunk.iter().enumerate() {
+            if n > 0 {
+                query.push(", ");
+            }
+            query.push_bind(open.account.account_id.as_str());
+        }
+        query.push(") ORDER BY id");
+        let mut newest: HashMap<String, Option<Carried>> = HashMap::new();
+        for row in query.build().fetch_all(&mut **tx).await? {
+            let gone_from: Option<String> = row.try_get(2)?;
+            let carried = gone_from
+                .as_deref()
+                .and_then(CandidateState::parse)
+                .filter(|state| !state.is_closed())
+                .map(|state| -> Result<Carried> {
+                    Ok((row.try_get(1)?, state, row.try_get(3)?, row.try_get(4)?))
+                })
+                .transpose()?;
+            // Oldest first: the last row of an account is its newest.
+            newest.insert(row.try_get(0)?, carried);
+        }
+        let carried_of =
+            |open: &Opening<'_>| newest.get(&open.account.account_id).copied().flatten();
+
+        let mut insert = Statement::new(
+            engine,
+            "INSERT INTO removal_candidates (profile_id, account_id, principal, state, rule_version, threshold_days,
+                 reason, days_inactive, last_active_at, last_active_source, created_at, updated_at,
+                 carried_from, notified_at, reclaim_after) VALUES ",
+        );
+        for (n, open) in chunk.iter().enumerate() {
+            let (reason, days, last, source) = evidence(open.staleness);
+            let carried = carried_of(open);
+            let state = carried.map_or(CandidateState::Ready, |(_, state, ..)| state);
+            insert.push_row(n == 0, |row| {
+                row.bind(scope.profile.id)
+                    .bind(open.account.account_id.clone())
+                    .bind(open.account.principal.clone())
+                    .bind(state.as_str())
+                    .bind(rule.version)
+                    .bind(i64::from(rule.threshold_days))
+                    .bind(reason)
+                    .bind(days)
+                    .bind(last)
+                    .bind(source.map(str::to_string))
+                    .bind(scope.now)
+                    .bind(scope.now)
+                    .bind(carried.map(|(id, ..)| id))
+                    .bind(carried.and_then(|(_, _, notified, _)| notified))
+                    .bind(carried.and_then(|(.., reclaim_after)| reclaim_after));
+            });
+        }
+        insert.push(" RETURNING account_id, id");
+        // By account, not by position: neither engine promises RETURNING's
+        // order. A plan opens at most one candidate per account.
+        let mut ids: HashMap<String, i64> = HashMap::with_capacity(chunk.len());
+        for row in insert.build().fetch_all(&mut **tx).await? {
+            ids.insert(row.try_get(0)?, row.try_get(1)?);
+        }
+        let details = chunk
+            .iter()
+            .map(|open| {
+                let id = ids.get(&open.account.account_id).ok_or_else(|| {
+                    StoreError::Conflict(format!(
+                        "opening candidates for profile {}: the database returned no id for account {}",
+                        scope.profile_name, open.account.account_id
+                    ))
+                })?;
+                let carries = carried_of(open)
+                    .map(|(earlier, state, ..)| {
+                        format!(
+                            "; the account left the vendor's listing and came back: carries on from candidate {earlier} in {}",
+                            state.as_str()
+                        )
+                    })
+                    .unwrap_or_default();
+                Ok(format!(
+                    "candidate {id} ({}): account {} is a removal candidate under rule version {} (threshold {} days): {}{carries}",
+                    open.account.principal,
+                    open.account.account_id,
+                    rule.version,
+                    rule.threshold_days,
+                    open.why,
+                ))
+            })
+            .collect::<Result<Vec<String>>>()?;
+        let notes: Vec<AuditNote<'_>> = details
+            .iter()
+            .map(|detail| AuditNote {
+                actor: scope.actor,
+                action: "candidate.open",
+                detail,
+                at: scope.now,
+            })
+            .collect();
+        chain
+            .append_many(tx, engine, Some(scope.profile_name), &notes)
+            .await?;
+    }
+    Ok(())
+}
+
+/// A staleness as the candidate stores it: reason, days, last activity and
+/// what set it.
+fn evidence(staleness: &Staleness) -> (&'static str, i64, Option<i64>, Option<&str>) {
+    match staleness {
         Staleness::Stale {
             days_inactive,
             last_active_at,
@@ -761,78 +905,12 @@ async fn open_candidate(
             "stale",
             *days_inactive,
             Some(*last_active_at),
-            source.clone(),
+            source.as_deref(),
         ),
         Staleness::NeverLoggedIn { days_since_created } => {
             ("never-logged-in", *days_since_created, None, None)
         }
-    };
-    // An account that left the listing and came back carries on from the
-    // state its candidate was closed in (the newest candidate of the account
-    // only: one closed for any other reason starts afresh).
-    /// id, gone_from, notified_at, reclaim_after.
-    type Earlier = (i64, Option<String>, Option<i64>, Option<i64>);
-    let earlier: Option<Earlier> = sqlx::query_as(
-        "SELECT id, gone_from, notified_at, reclaim_after FROM removal_candidates
-         WHERE profile_id = $1 AND account_id = $2 ORDER BY id DESC LIMIT 1",
-    )
-    .bind(scope.profile.id)
-    .bind(&account.account_id)
-    .fetch_optional(&mut **tx)
-    .await?;
-    let carried = earlier.and_then(|(id, gone_from, notified_at, reclaim_after)| {
-        let state = CandidateState::parse(gone_from.as_deref()?)?;
-        (!state.is_closed()).then_some((id, state, notified_at, reclaim_after))
-    });
-    let state = carried.map_or(CandidateState::Ready, |(_, state, ..)| state);
-    let id = sqlx::query_scalar::<_, i64>(
-        "INSERT INTO removal_candidates (profile_id, account_id, principal, state, rule_version, threshold_days,
-             reason, days_inactive, last_active_at, last_active_source, created_at, updated_at,
-             carried_from, notified_at, reclaim_after)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id",
-    )
-    .bind(scope.profile.id)
-    .bind(&account.account_id)
-    .bind(&account.principal)
-    .bind(state.as_str())
-    .bind(rule.version)
-    .bind(i64::from(rule.threshold_days))
-    .bind(reason)
-    .bind(days)
-    .bind(last)
-    .bind(&source)
-    .bind(scope.now)
-    .bind(scope.now)
-    .bind(carried.map(|(id, ..)| id))
-    .bind(carried.and_then(|(_, _, notified, _)| notified))
-    .bind(carried.and_then(|(.., reclaim_after)| reclaim_after))
-    .fetch_one(&mut **tx)
-    .await?;
-    let carries = carried
-        .map(|(earlier, state, ..)| {
-            format!(
-                "; the account left the vendor's listing and came back: carries on from candidate {earlier} in {}",
-                state.as_str()
-            )
-        })
-        .unwrap_or_default();
-    let detail = format!(
-        "candidate {id} ({}): account {} is a removal candidate under rule version {} (threshold {} days): {why}{carries}",
-        account.principal, account.account_id, rule.version, rule.threshold_days,
-    );
-    chain
-        .append(
-            tx,
-            Some(scope.profile_name),
-            &AuditNote {
-                actor: scope.actor,
-                action: "candidate.open",
-                detail: &detail,
-                at: scope.now,
-            },
-        )
-        .await?;
-    Ok(())
+    }
 }
 
 /// `transition` for a transaction that makes only this one decision.

@@ -1483,6 +1483,21 @@ impl Storage {
         rows.iter().map(subscription_from_row).collect()
     }
 
+    /// The principals of a profile's accounts that are still there (not
+    /// gone), without the rest of each row: what the identity-provider
+    /// overlay's count of unmatched people needs.
+    pub async fn live_principals(&self, profile: ProfileId) -> Result<Vec<String>> {
+        let rows = sqlx::query(
+            "SELECT principal FROM subscriptions WHERE profile_id = $1 AND gone_at IS NULL",
+        )
+        .bind(profile.id)
+        .fetch_all(&mut *self.read(profile).await?)
+        .await?;
+        rows.iter()
+            .map(|row| row.try_get::<String, _>(0).map_err(Into::into))
+            .collect()
+    }
+
     /// A profile's job runs, newest first.
     pub async fn job_runs(&self, profile: ProfileId) -> Result<Vec<JobRun>> {
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(

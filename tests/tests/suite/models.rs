@@ -291,7 +291,7 @@ async fn database_at_schema_12(name: &str) -> std::path::PathBuf {
 async fn a_database_from_schema_12_keeps_the_models_the_host_used_to_know() {
     let path = database_at_schema_12("models-upgrade").await;
     let storage = seatwarden_store::Storage::open(&path).await.unwrap();
-    assert_eq!(storage.schema_version().await.unwrap(), 19);
+    assert_eq!(storage.schema_version().await.unwrap(), 20);
     let acme = storage.find_tenant("acme").await.unwrap().unwrap();
     let globex = storage.find_tenant("globex").await.unwrap().unwrap();
 

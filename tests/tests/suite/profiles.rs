@@ -540,7 +540,7 @@ async fn a_database_from_before_profiles_keeps_its_data_after_the_upgrade() {
     // The new host migrates it in place; applying the file links the old
     // profile to its connection, as a draft.
     let app = ws.app().await.unwrap();
-    assert_eq!(app.storage.schema_version().await.unwrap(), 19);
+    assert_eq!(app.storage.schema_version().await.unwrap(), 20);
     let p = tenant_profiles(&app, "acme").await;
     match &p.apply().await.unwrap()[..] {
         [Applied::Updated { name, changes }] => {

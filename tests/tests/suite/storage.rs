@@ -424,7 +424,7 @@ async fn without_the_audit_api_the_sync_records_activity_as_unsupported(engine: 
 on_both_engines! {
 async fn the_schema_is_versioned(engine: Engine) {
     let rig = rig("schema", 1, engine).await;
-    assert_eq!(rig.storage.schema_version().await.unwrap(), 19);
+    assert_eq!(rig.storage.schema_version().await.unwrap(), 20);
 }
 }
 
